@@ -1,1 +1,28 @@
-//! (in progress)
+//! Urna's ballot layer: the election manifest, the deterministic choice numbering, ballot encoding into
+//! Paillier plaintexts (with chunking when a contest does not fit one), whole-ballot encryption with validity
+//! proofs, and decoding decrypted totals back to per-choice counts (PROTOCOL §2–3).
+
+pub mod choices;
+pub mod error;
+pub mod hash;
+pub mod manifest;
+pub mod validate;
+
+pub use error::{BallotError, Result};
+pub use hash::manifest_hash;
+pub use manifest::{Coalition, Contest, ContestKind, ContestOption, District, ElectionManifest, Party};
+pub use validate::validate_manifest;
+
+/// The contests on the ballot of a voter in `district`: those declared for the district or any ancestor.
+pub fn contests_for_district<'a>(m: &'a ElectionManifest, district: &str) -> Vec<&'a Contest> {
+    let mut chain = Vec::new();
+    let mut cur = Some(district);
+    while let Some(d) = cur {
+        if chain.contains(&d) {
+            break;
+        }
+        chain.push(d);
+        cur = m.districts.iter().find(|x| x.id == d).and_then(|x| x.parent.as_deref());
+    }
+    m.contests.iter().filter(|c| c.districts.iter().any(|d| chain.contains(&d.as_str()))).collect()
+}

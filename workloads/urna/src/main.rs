@@ -1,1 +1,24 @@
-fn main() {}
+//! `urna`: one binary, one image, every workload as a subcommand.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "urna", version, about = "Elections nobody has to take on trust")]
+struct Cli {
+    /// Log format: `text` for terminals, `json` for clusters.
+    #[arg(long, global = true, env = "URNA_LOG_FORMAT", default_value = "text")]
+    log_format: cmd::logging::LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    cmd::logging::init(cli.log_format);
+    match cli.command {}
+}
