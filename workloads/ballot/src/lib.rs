@@ -3,14 +3,24 @@
 //! proofs, and decoding decrypted totals back to per-choice counts (PROTOCOL §2–3).
 
 pub mod choices;
+mod codec;
+mod decode;
+mod encrypted;
 pub mod error;
-pub mod hash;
+mod hash;
+pub mod layout;
 pub mod manifest;
+mod selection;
+mod statements;
 pub mod validate;
 
+pub use codec::{BallotCodec, ContestCodec, write_in_name, write_in_plaintext};
+pub use decode::{ChoiceCount, ContestResult};
+pub use encrypted::{EncryptedBallot, EncryptedContest, EncryptedWriteIn};
 pub use error::{BallotError, Result};
 pub use hash::manifest_hash;
 pub use manifest::{Coalition, Contest, ContestKind, ContestOption, District, ElectionManifest, Party};
+pub use selection::{MAX_WRITE_IN_BYTES, Selection};
 pub use validate::validate_manifest;
 
 /// The contests on the ballot of a voter in `district`: those declared for the district or any ancestor.

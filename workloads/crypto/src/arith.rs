@@ -158,26 +158,19 @@ pub(crate) mod hex_integer {
     }
 }
 
-/// serde adapter: a list of [`Integer`]s as canonical lowercase hex strings.
-pub(crate) mod hex_integer_vec {
-    use rug::Integer;
-    use serde::ser::SerializeSeq;
-    use serde::{Deserialize, Deserializer, Serializer};
+/// An [`Integer`] that serializes as canonical lowercase hex, for nested collections in proofs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Hex(pub(crate) Integer);
 
-    pub(crate) fn serialize<S: Serializer>(xs: &[Integer], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(xs.len()))?;
-        for x in xs {
-            seq.serialize_element(&super::to_hex(x))?;
-        }
-        seq.end()
+impl serde::Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        hex_integer::serialize(&self.0, s)
     }
+}
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Integer>, D::Error> {
-        let v = Vec::<String>::deserialize(d)?;
-        v.iter()
-            .enumerate()
-            .map(|(i, s)| super::from_hex(&format!("[{i}]"), s).map_err(serde::de::Error::custom))
-            .collect()
+impl<'de> serde::Deserialize<'de> for Hex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        hex_integer::deserialize(d).map(Hex)
     }
 }
 

@@ -72,6 +72,11 @@ impl Transcript {
         }
     }
 
+    /// A ciphertext as an integer item.
+    pub fn append_ciphertext(&mut self, c: &crate::paillier::Ciphertext) {
+        self.append_integer(&c.0);
+    }
+
     pub fn finalize(self) -> [u8; 32] {
         self.hasher.finalize().into()
     }

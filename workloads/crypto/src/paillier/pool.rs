@@ -12,6 +12,15 @@ use crate::arith;
 #[derive(Clone)]
 pub struct Nonce(pub(crate) Integer);
 
+impl Nonce {
+    /// The nonce of a homomorphic sum: `Π r_i mod n`, since `Π (1 + x_i·n)·r_i^n = (1 + (Σ x_i)·n)·(Π r_i)^n`.
+    /// Provers use it to prove statements about a product of ciphertexts (a contest's selection count).
+    pub fn product<'a>(pk: &PublicKey, nonces: impl IntoIterator<Item = &'a Nonce>) -> Nonce {
+        let n = pk.n();
+        Nonce(nonces.into_iter().fold(Integer::from(1), |acc, r| arith::mul_mod(&acc, &r.0, n)))
+    }
+}
+
 impl std::fmt::Debug for Nonce {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Nonce(<redacted>)")
