@@ -15,7 +15,7 @@ pub(crate) fn to_bytes(x: &Integer) -> Vec<u8> {
     x.to_digits::<u8>(Order::Msf)
 }
 
-/// Big-endian bytes padded on the left to `len` bytes (used for fixed-width encodings such as RFC 9474's).
+/// Big-endian bytes padded on the left to `len` bytes (fixed-width encodings).
 pub(crate) fn to_bytes_padded(x: &Integer, len: usize) -> Vec<u8> {
     let raw = to_bytes(x);
     let mut out = vec![0u8; len.saturating_sub(raw.len())];
@@ -40,7 +40,7 @@ pub(crate) fn from_hex(field: &str, s: &str) -> Result<Integer> {
     if s.is_empty() {
         return Err(CryptoError::malformed(field, "empty hex string"));
     }
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(CryptoError::malformed(field, "hex string of odd length"));
     }
     if !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
@@ -131,12 +131,6 @@ pub(crate) fn check_unit(field: &str, x: &Integer, bound: &Integer, n: &Integer)
         return Err(CryptoError::out_of_range(field, "not a unit (shares a factor with n)"));
     }
     Ok(())
-}
-
-pub(crate) fn to_boxed(x: &Integer, bits: u32) -> crypto_bigint::BoxedUint {
-    let bytes = to_bytes_padded(x, bits.div_ceil(64) as usize * 8);
-    // The length is a whole number of limbs holding `x`, so decoding cannot fail.
-    crypto_bigint::BoxedUint::from_be_slice_vartime(&bytes)
 }
 
 pub(crate) fn from_boxed(x: &crypto_bigint::BoxedUint) -> Integer {

@@ -59,7 +59,7 @@ impl SecretKey {
             let exp = Integer::from(prime - 1u32);
             let base = Integer::from(&c.0 % prime_squared);
             let u = arith::pow_mod_secret(&base, &exp, prime_squared);
-            let l = Integer::from(u - 1u32) / prime;
+            let l = (u - 1u32) / prime;
             arith::mul_mod(&l, h, prime)
         };
         let m_p = half(&self.p, &self.p_squared, &self.h_p);

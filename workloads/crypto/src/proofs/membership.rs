@@ -129,10 +129,10 @@ impl MembershipProof {
             let e_j = arith::random_bits(rng, CHALLENGE_BITS);
             let mut row_a = Vec::with_capacity(m);
             let mut row_w = Vec::with_capacity(m);
-            for l in 0..m {
+            for (v, c_inv) in statement.allowed[j].iter().zip(&c_inv) {
                 let w = pool.take(rng);
-                let v_e = Integer::from(&statement.allowed[j][l].0 * &e_j);
-                let a = arith::mul_mod(&w.r_n, &arith::pow_mod(&c_inv[l], &e_j, n2), n2);
+                let v_e = Integer::from(&v.0 * &e_j);
+                let a = arith::mul_mod(&w.r_n, &arith::pow_mod(c_inv, &e_j, n2), n2);
                 row_a.push(Hex(arith::mul_mod(&a, &pk.g_pow(&v_e), n2)));
                 row_w.push(Hex(w.r));
             }

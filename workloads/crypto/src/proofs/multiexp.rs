@@ -12,7 +12,7 @@ pub(crate) fn multi_exp(terms: &[(&Integer, Integer)], m: &Integer) -> Integer {
     terms
         .par_chunks(chunk)
         .map(|part| multi_exp_serial(part, m))
-        .reduce(|| Integer::from(1), |a, b| Integer::from(a * b) % m)
+        .reduce(|| Integer::from(1), |a, b| (a * b) % m)
 }
 
 fn multi_exp_serial(terms: &[(&Integer, Integer)], m: &Integer) -> Integer {
@@ -49,13 +49,13 @@ fn multi_exp_serial(terms: &[(&Integer, Integer)], m: &Integer) -> Integer {
         for d in (1..buckets.len()).rev() {
             if let Some(x) = buckets[d].take() {
                 running = Some(match running {
-                    Some(r) => Integer::from(r * x) % m,
+                    Some(r) => (r * x) % m,
                     None => x,
                 });
             }
             if let Some(r) = &running {
                 sum = Some(match sum {
-                    Some(s) => Integer::from(s * r) % m,
+                    Some(s) => (s * r) % m,
                     None => r.clone(),
                 });
             }
