@@ -69,3 +69,22 @@ fn keys_decode_strictly() {
         assert!(serde_json::from_str::<PublicKey>(bad).is_err(), "{bad} accepted");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn decoders_never_panic_on_arbitrary_input(s in ".{0,120}", bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let _ = serde_json::from_str::<PublicKey>(&s);
+        let _ = serde_json::from_str::<Ciphertext>(&s);
+        let _ = serde_json::from_str::<Plaintext>(&s);
+        let _ = PublicKey::from_modulus_hex(&s);
+        let _ = Ciphertext::from_hex("c", &s);
+        let h = hex::encode(&bytes);
+        if let Ok(c) = Ciphertext::from_hex("c", &h) {
+            let _ = KEYS.0.check_ciphertext("c", &c);
+            let _ = KEYS.1.decrypt(&c);
+        }
+        let _ = PublicKey::from_modulus_hex(&h);
+    }
+}

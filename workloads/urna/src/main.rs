@@ -15,10 +15,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    // About and help texts live on each `Args` (a doc comment here would replace the long help).
+    Ceremony(cmd::ceremony::Args),
+    /// Trustee tools: partial decryption with proofs.
+    Trustee(cmd::trustee::Args),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     cmd::logging::init(cli.log_format);
-    match cli.command {}
+    match cli.command {
+        Command::Ceremony(args) => cmd::ceremony::run(args),
+        Command::Trustee(args) => cmd::trustee::run(args),
+    }
 }
