@@ -16,6 +16,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Operator(cmd::operator::Args),
     // About and help texts live on each `Args` (a doc comment here would replace the long help).
     Ceremony(cmd::ceremony::Args),
     /// Trustee tools: partial decryption with proofs.
@@ -26,6 +27,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     cmd::logging::init(cli.log_format);
     match cli.command {
+        Command::Operator(args) => cmd::operator::run(args),
         Command::Ceremony(args) => cmd::ceremony::run(args),
         Command::Trustee(args) => cmd::trustee::run(args),
     }

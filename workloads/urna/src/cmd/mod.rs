@@ -2,4 +2,5 @@
 
 pub mod ceremony;
 pub mod logging;
+pub mod operator;
 pub mod trustee;

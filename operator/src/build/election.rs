@@ -1,0 +1,328 @@
+//! The Election's children: manifest ConfigMap, vote Deployment + Service, audit StatefulSet + Service,
+//! TallyShards, NetworkPolicies and PodDisruptionBudgets.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::ResourceExt;
+use serde_json::json;
+
+use super::pod;
+use super::{Child, Defaults};
+use crate::crd::common::ModalityKind;
+use crate::crd::election::ShardingPolicy;
+use crate::crd::{Election, ElectionPhase, TallyShard, TallyShardSpec};
+use crate::error::Result;
+use crate::meta::{self, LABEL_COMPONENT, LABEL_ELECTION, LABEL_SHARD, MAX_WORKLOAD_NAME};
+use crate::workload::{self, HTTP_PORT_NAME, KEYS_FILE, MANIFEST_FILE};
+
+pub const VOTE: &str = "vote";
+pub const AUDIT: &str = "audit";
+pub const TALLY: &str = "tally";
+
+pub fn manifest_name(election: &str) -> String {
+    format!("{election}-manifest")
+}
+pub fn vote_name(election: &str) -> String {
+    meta::child_name(&[election, VOTE], MAX_WORKLOAD_NAME)
+}
+pub fn audit_name(election: &str) -> String {
+    meta::child_name(&[election, AUDIT], MAX_WORKLOAD_NAME)
+}
+
+/// Every child object of `e`, in apply order (configuration before the workloads that mount it).
+pub fn build(e: &Election, defaults: &Defaults) -> Result<Vec<Child>> {
+    let name = e.name_any();
+    let image = e
+        .spec
+        .image
+        .clone()
+        .unwrap_or_else(|| defaults.image.clone());
+    let mut out = vec![Child::new(&manifest_config_map(e)?)?];
+    out.push(Child::new(&vote_deployment(e, &image))?);
+    let vote_meta = meta::child_meta(
+        e,
+        vote_name(&name),
+        meta::labels(VOTE, &vote_name(&name), &name),
+    );
+    out.push(Child::new(&pod::http_service(
+        vote_meta,
+        meta::selector(VOTE, &vote_name(&name)),
+        false,
+    ))?);
+    out.push(Child::new(&audit_statefulset(e, &image))?);
+    let audit_meta = meta::child_meta(
+        e,
+        audit_name(&name),
+        meta::labels(AUDIT, &audit_name(&name), &name),
+    );
+    out.push(Child::new(&pod::http_service(
+        audit_meta,
+        meta::selector(AUDIT, &audit_name(&name)),
+        true,
+    ))?);
+    for shard in tally_shards(e) {
+        out.push(Child::new(&shard)?);
+    }
+    for np in network_policies(e) {
+        out.push(Child::new(&np)?);
+    }
+    for pdb in disruption_budgets(e) {
+        out.push(Child::new(&pdb)?);
+    }
+    Ok(out)
+}
+
+/// manifest.json (what ballots are bound to), keys.json (public keys and trustee policy) and
+/// election.json (windows, census, publication): everything a workload or a verifier reads.
+pub fn manifest_config_map(e: &Election) -> Result<ConfigMap> {
+    let name = e.name_any();
+    let manifest = e.manifest();
+    let hash = hex::encode(urna_ballot::manifest_hash(&manifest));
+    let keys = json!({ "keys": e.spec.keys, "trustees": e.spec.trustees });
+    let schedule = json!({
+        "title": e.spec.title,
+        "jurisdiction": e.spec.jurisdiction,
+        "modalities": e.spec.modalities,
+        "census": e.spec.census,
+        "publicationIntervalSeconds": e.spec.publication_interval_seconds,
+        "auditBatchSize": e.spec.audit.batch_size,
+    });
+    let mut m = meta::child_meta(
+        e,
+        manifest_name(&name),
+        meta::labels("manifest", &manifest_name(&name), &name),
+    );
+    m.annotations = Some(BTreeMap::from([(
+        meta::ANNOTATION_MANIFEST_HASH.into(),
+        hash,
+    )]));
+    Ok(ConfigMap {
+        metadata: m,
+        data: Some(BTreeMap::from([
+            (
+                MANIFEST_FILE.into(),
+                serde_json::to_string_pretty(&manifest)?,
+            ),
+            (KEYS_FILE.into(), serde_json::to_string_pretty(&keys)?),
+            (
+                "election.json".into(),
+                serde_json::to_string_pretty(&schedule)?,
+            ),
+        ])),
+        ..Default::default()
+    })
+}
+
+fn vote_deployment(e: &Election, image: &str) -> Deployment {
+    let name = e.name_any();
+    let vname = vote_name(&name);
+    let labels = meta::labels(VOTE, &vname, &name);
+    let mut c = pod::container(
+        VOTE,
+        image,
+        workload::vote_args(&name),
+        e.spec.vote.resources.clone(),
+    );
+    c.volume_mounts = Some(vec![pod::manifest_mount()]);
+    Deployment {
+        metadata: meta::child_meta(e, vname.clone(), labels.clone()),
+        spec: Some(DeploymentSpec {
+            replicas: Some(e.spec.vote.replicas.unwrap_or(2)),
+            selector: LabelSelector {
+                match_labels: Some(meta::selector(VOTE, &vname)),
+                ..Default::default()
+            },
+            // Never drop below the desired capacity while voters are being served.
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_unavailable: Some(IntOrString::Int(0)),
+                    max_surge: Some(IntOrString::Int(1)),
+                }),
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    containers: vec![c],
+                    volumes: Some(vec![pod::manifest_volume(&manifest_name(&name))]),
+                    security_context: Some(pod::pod_security()),
+                    automount_service_account_token: Some(false),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn audit_statefulset(e: &Election, image: &str) -> k8s_openapi::api::apps::v1::StatefulSet {
+    let name = e.name_any();
+    let aname = audit_name(&name);
+    let c = pod::container(
+        AUDIT,
+        image,
+        workload::audit_args(&name, e.spec.audit.batch_size),
+        e.spec.audit.resources.clone(),
+    );
+    pod::single_writer(
+        meta::child_meta(e, aname.clone(), meta::labels(AUDIT, &aname, &name)),
+        meta::selector(AUDIT, &aname),
+        c,
+        &e.spec.audit.storage,
+        &manifest_name(&name),
+    )
+}
+
+/// Districts where ballots are cast: those no other district names as parent.
+pub fn leaf_districts(e: &Election) -> Vec<&str> {
+    let d = &e.spec.districts;
+    d.iter()
+        .filter(|x| !d.iter().any(|y| y.parent.as_deref() == Some(x.id.as_str())))
+        .map(|x| x.id.as_str())
+        .collect()
+}
+
+/// The generated shards, per the sharding policy.
+pub fn tally_shards(e: &Election) -> Vec<TallyShard> {
+    let name = e.name_any();
+    let mut modalities: Vec<ModalityKind> = e.spec.modalities.iter().map(|m| m.kind).collect();
+    modalities.sort();
+    let partitions: Vec<(Option<&str>, ModalityKind)> = match e.spec.tally.sharding {
+        ShardingPolicy::Manual => vec![],
+        ShardingPolicy::PerModality => modalities.iter().map(|m| (None, *m)).collect(),
+        ShardingPolicy::PerDistrictModality => leaf_districts(e)
+            .into_iter()
+            .flat_map(|d| modalities.iter().map(move |m| (Some(d), *m)))
+            .collect(),
+    };
+    partitions
+        .into_iter()
+        .map(|(district, modality)| {
+            let mut parts = vec![name.as_str()];
+            parts.extend(district);
+            parts.push(modality.as_str());
+            let shard = meta::child_name(&parts, MAX_WORKLOAD_NAME);
+            let mut labels = meta::labels(TALLY, &shard, &name);
+            labels.insert(LABEL_SHARD.into(), shard.clone());
+            let mut t = TallyShard::new(
+                &shard,
+                TallyShardSpec {
+                    election: name.clone(),
+                    district: district.map(str::to_owned),
+                    modality,
+                    storage: e.spec.tally.storage.clone(),
+                    image: e.spec.image.clone(),
+                    resources: e.spec.tally.resources.clone(),
+                },
+            );
+            t.metadata = meta::child_meta(e, shard, labels);
+            t
+        })
+        .collect()
+}
+
+fn component_selector(election: &str, components: &[&str]) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(BTreeMap::from([(LABEL_ELECTION.into(), election.into())])),
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: LABEL_COMPONENT.into(),
+            operator: "In".into(),
+            values: Some(components.iter().map(|c| c.to_string()).collect()),
+        }]),
+    }
+}
+
+fn policy(e: &Election, suffix: &str, target: &str, from: Option<&[&str]>) -> NetworkPolicy {
+    let name = e.name_any();
+    NetworkPolicy {
+        metadata: meta::child_meta(
+            e,
+            format!("{name}-{suffix}"),
+            meta::labels("network-policy", &name, &name),
+        ),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(component_selector(&name, &[target])),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: from.map(|c| {
+                    vec![NetworkPolicyPeer {
+                        pod_selector: Some(component_selector(&name, c)),
+                        ..Default::default()
+                    }]
+                }),
+                ports: Some(vec![NetworkPolicyPort {
+                    port: Some(IntOrString::String(HTTP_PORT_NAME.into())),
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                }]),
+            }]),
+            ..Default::default()
+        }),
+    }
+}
+
+/// The vote service is the public front door; tally shards accept ballots only from vote and the booth
+/// brokers; the audit log only from the election's own workloads.
+pub fn network_policies(e: &Election) -> Vec<NetworkPolicy> {
+    vec![
+        policy(e, "vote-ingress", VOTE, None),
+        policy(e, "tally-ingress", TALLY, Some(&[VOTE, "broker"])),
+        policy(e, "audit-ingress", AUDIT, Some(&[VOTE, TALLY, "broker"])),
+    ]
+}
+
+/// Vote keeps all but one replica through voluntary disruptions. While the election is Open, the single
+/// writers (tally shards and audit) are not evicted at all: a drain waits for the window to close rather than
+/// pausing ballot intake.
+pub fn disruption_budgets(e: &Election) -> Vec<PodDisruptionBudget> {
+    let name = e.name_any();
+    let vname = vote_name(&name);
+    let mut out = vec![PodDisruptionBudget {
+        metadata: meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name)),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(LabelSelector {
+                match_labels: Some(meta::selector(VOTE, &vname)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }];
+    let writers_budget = if e.phase() == ElectionPhase::Open {
+        0
+    } else {
+        1
+    };
+    out.push(PodDisruptionBudget {
+        metadata: meta::child_meta(
+            e,
+            format!("{name}-writers"),
+            meta::labels("writers", &name, &name),
+        ),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(writers_budget)),
+            selector: Some(component_selector(&name, &[TALLY, AUDIT])),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    out
+}

@@ -1,0 +1,184 @@
+//! BoothFleet controller: broker configuration, Deployment and Service; certificates (cert-manager, or
+//! Secrets issued once from the fleet CA); device counts in status.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tracing::{Instrument, info, info_span};
+
+use super::conditions::{self, Desired};
+use super::{Context, namespace, reconciled};
+use crate::build::boothfleet::{self as build, FleetPlan};
+use crate::crd::BoothFleet;
+use crate::error::Result;
+use crate::meta::{self, LABEL_FLEET};
+use crate::pki::{self, CertKind};
+use crate::schedule::RESYNC;
+
+pub const KIND: &str = "BoothFleet";
+
+pub async fn reconcile(f: Arc<BoothFleet>, ctx: Arc<Context>) -> Result<Action> {
+    let span = info_span!("reconcile", kind = KIND, object = %meta::key(f.as_ref()));
+    async move {
+        let _timer = ctx.metrics.start(KIND);
+        let ns = namespace(f.as_ref())?;
+        let api: Api<BoothFleet> = Api::namespaced(ctx.client.clone(), &ns);
+        if meta::is_paused(f.as_ref()) {
+            return super::status::paused(&api, f.as_ref(), &ctx).await;
+        }
+        let action = apply(&api, &f, &ctx, &ns).await?;
+        reconciled(&ctx, f.as_ref());
+        Ok(action)
+    }
+    .instrument(span)
+    .await
+}
+
+async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -> Result<Action> {
+    if let Err(err) = crate::validate::boothfleet(f) {
+        ctx.event(
+            f,
+            EventType::Warning,
+            err.reason(),
+            "Validate",
+            err.to_string(),
+        )
+        .await;
+        let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
+        write(api, f, ctx, &conds, None, 0).await?;
+        return Ok(Action::await_change());
+    }
+    let plan = build::build(f, &ctx.defaults)?;
+    let owner = format!("{KIND}/{ns}/{}", f.name_any());
+    super::apply::apply_all(&ctx.client, &ctx.applied, ns, &owner, &plan.children).await?;
+    let issued = ensure_secrets(f, ctx, ns, &plan).await?;
+    if issued > 0 {
+        ctx.event(
+            f,
+            EventType::Normal,
+            "CertificatesIssued",
+            "Issue",
+            format!("{issued} certificates issued by the fleet CA"),
+        )
+        .await;
+    }
+    let broker = Api::<Deployment>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&build::broker_name(&f.name_any()))
+        .await?;
+    let ready = broker
+        .and_then(|d| d.status)
+        .map(|s| s.ready_replicas.unwrap_or(0))
+        .unwrap_or(0);
+    let desired = f
+        .spec
+        .broker
+        .overrides
+        .replicas
+        .unwrap_or(f.spec.broker.replicas);
+    let conds = conditions::standard(
+        ready >= desired,
+        &format!("{ready}/{desired} broker replicas ready"),
+        None,
+    );
+    write(api, f, ctx, &conds, Some(&plan), ready).await?;
+    Ok(Action::requeue(RESYNC))
+}
+
+/// Creates the certificate Secrets that do not exist yet. Existing ones are never rewritten: a device's key
+/// stays the one provisioned on the machine.
+async fn ensure_secrets(
+    f: &BoothFleet,
+    ctx: &Context,
+    ns: &str,
+    plan: &FleetPlan,
+) -> Result<usize> {
+    if plan.secrets.is_empty() {
+        return Ok(0);
+    }
+    let name = f.name_any();
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let existing = api
+        .list(&ListParams::default().labels(&format!("{LABEL_FLEET}={name}")))
+        .await?
+        .items;
+    let have: BTreeSet<String> = existing.iter().map(|s| s.name_any()).collect();
+    let ca_name = build::ca_secret(&name);
+    let mut ca = existing
+        .iter()
+        .find(|s| s.name_any() == ca_name)
+        .and_then(|s| s.data.clone());
+    let pp = PostParams {
+        field_manager: Some(crate::workload::FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    let mut issued = 0;
+    for want in &plan.secrets {
+        let secret_name = want.meta.name.clone().unwrap_or_default();
+        if have.contains(&secret_name) {
+            continue;
+        }
+        let data = match (&want.kind, &ca) {
+            (CertKind::Ca, _) => pki::new_ca(&name)?,
+            (kind, Some(ca)) => pki::issue(&name, ca, kind)?,
+            (_, None) => return Err(crate::Error::MissingField("fleet CA secret")),
+        };
+        let secret = Secret {
+            metadata: want.meta.clone(),
+            type_: Some("kubernetes.io/tls".into()),
+            data: Some(data.clone()),
+            ..Default::default()
+        };
+        api.create(&pp, &secret).await?;
+        if want.kind == CertKind::Ca {
+            ca = Some(data);
+        }
+        issued += 1;
+    }
+    if issued > 0 {
+        info!(issued, "issued certificates");
+    }
+    Ok(issued)
+}
+
+async fn write(
+    api: &Api<BoothFleet>,
+    f: &BoothFleet,
+    ctx: &Context,
+    desired: &[Desired],
+    plan: Option<&FleetPlan>,
+    ready: i32,
+) -> Result<()> {
+    let current = f.status.clone().unwrap_or_default();
+    let conds = conditions::merge(&current.conditions, desired, f.meta().generation, ctx.now());
+    let want = f
+        .spec
+        .broker
+        .overrides
+        .replicas
+        .unwrap_or(f.spec.broker.replicas);
+    let phase = if plan.is_none() {
+        "Invalid"
+    } else if ready >= want {
+        "Ready"
+    } else {
+        "Provisioning"
+    };
+    let owned = json!({
+        "phase": phase,
+        "observedGeneration": f.meta().generation,
+        "conditions": conds,
+        "ready": format!("{ready}/{want}"),
+        "devicesTotal": plan.map(|p| p.devices.len()),
+        "devicesBlocked": plan.map(|p| p.devices.iter().filter(|d| p.blocked.contains(&d.id)).count()),
+        "brokerReady": ready >= want,
+    });
+    super::status::apply(api, &f.name_any(), f.status.as_ref(), owned).await?;
+    Ok(())
+}

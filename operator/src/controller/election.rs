@@ -1,0 +1,246 @@
+//! Election controller: finalizer → validate → build → apply → observe → status, requeued for the next
+//! opening or closing instant.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, ListParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::runtime::finalizer::{self, Event as Finalizer};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tracing::{Instrument, info, info_span};
+
+use super::conditions::{self, Desired};
+use super::{Context, namespace, reconciled};
+use crate::build::election as build;
+use crate::crd::election::{ModalityCounters, ShardSummary};
+use crate::crd::{Election, ElectionPhase, TallyShard};
+use crate::error::{Error, Result};
+use crate::meta::{self, FINALIZER, LABEL_ELECTION};
+use crate::schedule::{self, ElectionObservation};
+
+pub const KIND: &str = "Election";
+
+pub async fn reconcile(e: Arc<Election>, ctx: Arc<Context>) -> Result<Action> {
+    let span = info_span!("reconcile", kind = KIND, object = %meta::key(e.as_ref()));
+    async move {
+        let _timer = ctx.metrics.start(KIND);
+        let ns = namespace(e.as_ref())?;
+        let api: Api<Election> = Api::namespaced(ctx.client.clone(), &ns);
+        if meta::is_paused(e.as_ref()) && e.meta().deletion_timestamp.is_none() {
+            return super::status::paused(&api, e.as_ref(), &ctx).await;
+        }
+        let action = finalizer::finalizer(&api, FINALIZER, e.clone(), |event| async {
+            match event {
+                Finalizer::Apply(e) => apply(&api, &e, &ctx).await,
+                Finalizer::Cleanup(e) => cleanup(&e, &ctx).await,
+            }
+        })
+        .await
+        .map_err(|err| match err {
+            finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => inner,
+            other => Error::Finalizer(other.to_string()),
+        })?;
+        reconciled(&ctx, e.as_ref());
+        Ok(action)
+    }
+    .instrument(span)
+    .await
+}
+
+async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Action> {
+    let name = e.name_any();
+    let ns = namespace(e)?;
+    let now = ctx.now();
+    if let Err(err) = crate::validate::election(e) {
+        // A malformed Election waits for its next edit; nothing is applied from it.
+        ctx.event(
+            e,
+            EventType::Warning,
+            err.reason(),
+            "Validate",
+            err.to_string(),
+        )
+        .await;
+        let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
+        write_status(api, e, ctx, e.phase(), &conds, None, &Observed::default()).await?;
+        return Ok(Action::await_change());
+    }
+    let children = build::build(e, &ctx.defaults)?;
+    let owner = format!("{KIND}/{ns}/{name}");
+    let sent = super::apply::apply_all(&ctx.client, &ctx.applied, &ns, &owner, &children).await?;
+    if sent > 0 {
+        info!(sent, total = children.len(), "applied children");
+    }
+
+    let observed = observe(e, ctx, &ns).await?;
+    let windows: Vec<_> = e
+        .spec
+        .modalities
+        .iter()
+        .map(|m| (m.opens_at.0, m.closes_at.0))
+        .collect();
+    let s = schedule::election_phase(now, &windows, &observed.obs);
+    let ready_msg = format!("{} of {} workloads ready", observed.ready, observed.total);
+    let degraded = observed.obs.failure.clone().map(|f| ("WorkloadFailed", f));
+    let conds = conditions::standard(observed.obs.workloads_ready, &ready_msg, degraded);
+    let previous = e.phase();
+    write_status(api, e, ctx, s.phase, &conds, s.next, &observed).await?;
+    if s.phase != previous || e.status.as_ref().and_then(|st| st.phase).is_none() {
+        let type_ = if s.phase == ElectionPhase::Failed {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        ctx.event(
+            e,
+            type_,
+            s.phase.as_str(),
+            "Transition",
+            format!("{} → {}", previous.as_str(), s.phase.as_str()),
+        )
+        .await;
+    }
+    Ok(Action::requeue(schedule::requeue_after(now, s.next)))
+}
+
+#[derive(Debug, Default)]
+struct Observed {
+    obs: ElectionObservation,
+    ready: u32,
+    total: u32,
+    ballots: u64,
+    modalities: Vec<ModalityCounters>,
+    shards: ShardSummary,
+}
+
+async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
+    let name = e.name_any();
+    let shards_api: Api<TallyShard> = Api::namespaced(ctx.client.clone(), ns);
+    let shards = shards_api
+        .list(&ListParams::default().labels(&format!("{LABEL_ELECTION}={name}")))
+        .await?
+        .items;
+    let vote = Api::<Deployment>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&build::vote_name(&name))
+        .await?;
+    let audit = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&build::audit_name(&name))
+        .await?;
+    let vote_ready = vote
+        .and_then(|d| d.status)
+        .is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
+    let audit_ready = audit
+        .and_then(|s| s.status)
+        .is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
+
+    let mut o = Observed::default();
+    o.shards.total = shards.len() as u32;
+    let mut modalities = std::collections::BTreeMap::<String, ModalityCounters>::new();
+    for s in &shards {
+        let st = s.status.clone().unwrap_or_default();
+        o.shards.ready += u32::from(s.is_ready());
+        o.shards.sealed += u32::from(s.is_sealed());
+        o.ballots += st.ballots_accepted.unwrap_or(0);
+        let m = modalities
+            .entry(s.spec.modality.to_string())
+            .or_insert_with(|| ModalityCounters {
+                modality: s.spec.modality.to_string(),
+                ..Default::default()
+            });
+        m.ballots_accepted += st.ballots_accepted.unwrap_or(0);
+        m.ballots_rejected += st.ballots_rejected.unwrap_or(0);
+        if let Some(f) = st.failure {
+            o.obs.failure = Some(format!("shard {}: {f}", s.name_any()));
+        }
+    }
+    o.modalities = modalities.into_values().collect();
+    o.total = 2 + o.shards.total;
+    o.ready = u32::from(vote_ready) + u32::from(audit_ready) + o.shards.ready;
+    let status = e.status.clone().unwrap_or_default();
+    o.obs.workloads_ready = o.ready == o.total;
+    o.obs.shards_total = o.shards.total;
+    o.obs.shards_sealed = o.shards.sealed;
+    o.obs.results_published = status.results.is_some();
+    o.obs.certified = status.certified_at.is_some();
+    Ok(o)
+}
+
+async fn write_status(
+    api: &Api<Election>,
+    e: &Election,
+    ctx: &Context,
+    phase: ElectionPhase,
+    desired: &[Desired],
+    next: Option<jiff::Timestamp>,
+    o: &Observed,
+) -> Result<()> {
+    let current = e.status.clone().unwrap_or_default();
+    let conds = conditions::merge(&current.conditions, desired, e.meta().generation, ctx.now());
+    let hash = hex::encode(urna_ballot::manifest_hash(&e.manifest()));
+    let owned = json!({
+        "phase": phase,
+        "observedGeneration": e.meta().generation,
+        "conditions": conds,
+        "ready": format!("{}/{}", o.ready, o.total),
+        "manifestHash": hash,
+        "nextTransition": next.map(Time),
+        "ballotsRecorded": o.ballots,
+        "modalities": o.modalities,
+        "shards": o.shards,
+    });
+    super::status::apply(api, &e.name_any(), e.status.as_ref(), owned).await?;
+    Ok(())
+}
+
+/// Deletion: allowed for an Election that never held ballots, or whose record was exported, or with the
+/// explicit annotation; refused (with a Warning event, retried with backoff) otherwise.
+async fn cleanup(e: &Election, ctx: &Context) -> Result<Action> {
+    let phase = e.phase();
+    let exported = e
+        .status
+        .as_ref()
+        .and_then(|s| s.record_exported_at.as_ref())
+        .is_some();
+    let refused = if meta::allows_delete(e) {
+        None
+    } else if phase == ElectionPhase::Open {
+        Some("the election is Open".to_string())
+    } else if phase.holds_ballots() && !exported {
+        Some(format!(
+            "the election is {} and its record has not been exported",
+            phase.as_str()
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = refused {
+        let note = format!(
+            "{why}; export the record (`urna export`) or set {}: \"true\"",
+            meta::ANNOTATION_ALLOW_DELETE
+        );
+        ctx.event(
+            e,
+            EventType::Warning,
+            "DeletionRefused",
+            "Delete",
+            note.clone(),
+        )
+        .await;
+        return Err(Error::DeletionRefused(note));
+    }
+    ctx.event(
+        e,
+        EventType::Normal,
+        "Deleted",
+        "Delete",
+        "children are garbage-collected; ballot volumes are retained",
+    )
+    .await;
+    ctx.applied
+        .forget_prefix(&format!("{KIND}/{}/{}", namespace(e)?, e.name_any()));
+    Ok(Action::await_change())
+}

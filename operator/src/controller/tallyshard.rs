@@ -1,0 +1,126 @@
+//! TallyShard controller: the single-writer StatefulSet and its headless Service; the phase comes from the
+//! StatefulSet's readiness and what the tally workload reports (sealed, failure).
+
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tracing::{Instrument, info_span};
+
+use super::conditions::{self, Desired};
+use super::{Context, namespace, reconciled};
+use crate::crd::tallyshard::ShardPhase;
+use crate::crd::{Election, TallyShard};
+use crate::error::Result;
+use crate::meta;
+use crate::schedule::RESYNC;
+
+pub const KIND: &str = "TallyShard";
+
+pub async fn reconcile(s: Arc<TallyShard>, ctx: Arc<Context>) -> Result<Action> {
+    let span = info_span!("reconcile", kind = KIND, object = %meta::key(s.as_ref()));
+    async move {
+        let _timer = ctx.metrics.start(KIND);
+        let ns = namespace(s.as_ref())?;
+        let api: Api<TallyShard> = Api::namespaced(ctx.client.clone(), &ns);
+        if meta::is_paused(s.as_ref()) {
+            return super::status::paused(&api, s.as_ref(), &ctx).await;
+        }
+        let action = apply(&api, &s, &ctx, &ns).await?;
+        reconciled(&ctx, s.as_ref());
+        Ok(action)
+    }
+    .instrument(span)
+    .await
+}
+
+async fn apply(api: &Api<TallyShard>, s: &TallyShard, ctx: &Context, ns: &str) -> Result<Action> {
+    let election = Api::<Election>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&s.spec.election)
+        .await?;
+    if let Err(err) = crate::validate::tallyshard(s, election.as_ref()) {
+        ctx.event(
+            s,
+            EventType::Warning,
+            err.reason(),
+            "Validate",
+            err.to_string(),
+        )
+        .await;
+        let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
+        write(api, s, ctx, ShardPhase::Pending, &conds, "0/1").await?;
+        return Ok(Action::await_change());
+    }
+    let children = crate::build::tallyshard::build(s, &ctx.defaults)?;
+    let owner = format!("{KIND}/{ns}/{}", s.name_any());
+    super::apply::apply_all(&ctx.client, &ctx.applied, ns, &owner, &children).await?;
+
+    let sts = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&crate::build::tallyshard::workload_name(&s.name_any()))
+        .await?;
+    let ready = sts
+        .and_then(|x| x.status)
+        .is_some_and(|st| st.ready_replicas.unwrap_or(0) >= 1);
+    let st = s.status.clone().unwrap_or_default();
+    let phase = match (&st.failure, st.sealed.unwrap_or(false), ready) {
+        (Some(_), _, _) => ShardPhase::Failed,
+        (None, true, _) => ShardPhase::Sealed,
+        (None, false, true) => ShardPhase::Running,
+        (None, false, false) => ShardPhase::Pending,
+    };
+    let degraded = st.failure.clone().map(|f| ("ShardFailed", f));
+    let conds = conditions::standard(
+        ready,
+        if ready { "tally workload ready" } else { "" },
+        degraded,
+    );
+    write(
+        api,
+        s,
+        ctx,
+        phase,
+        &conds,
+        if ready { "1/1" } else { "0/1" },
+    )
+    .await?;
+    if st.phase != Some(phase) {
+        let type_ = if phase == ShardPhase::Failed {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        ctx.event(
+            s,
+            type_,
+            &format!("{phase:?}"),
+            "Transition",
+            format!("shard is {phase:?}"),
+        )
+        .await;
+    }
+    Ok(Action::requeue(RESYNC))
+}
+
+async fn write(
+    api: &Api<TallyShard>,
+    s: &TallyShard,
+    ctx: &Context,
+    phase: ShardPhase,
+    desired: &[Desired],
+    ready: &str,
+) -> Result<()> {
+    let current = s.status.clone().unwrap_or_default();
+    let conds = conditions::merge(&current.conditions, desired, s.meta().generation, ctx.now());
+    let owned = json!({
+        "phase": phase,
+        "observedGeneration": s.meta().generation,
+        "conditions": conds,
+        "ready": ready,
+    });
+    super::status::apply(api, &s.name_any(), s.status.as_ref(), owned).await?;
+    Ok(())
+}

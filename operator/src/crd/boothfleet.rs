@@ -1,0 +1,276 @@
+//! `BoothFleet`: an election's voting machines, their MQTT broker and their X.509 identities.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{Geofence, WorkloadOverrides};
+
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[kube(
+    group = "urna.dev",
+    version = "v1alpha1",
+    kind = "BoothFleet",
+    namespaced,
+    status = "BoothFleetStatus",
+    shortname = "fleet",
+    category = "urna",
+    printcolumn(name = "Election", type_ = "string", json_path = ".spec.election"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.ready"),
+    printcolumn(
+        name = "Devices",
+        type_ = "integer",
+        json_path = ".status.devicesTotal"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("size(self.devices) > 0 || size(self.perMesa) > 0").message("declare devices or perMesa counts"))]
+pub struct BoothFleetSpec {
+    /// The Election (same namespace).
+    #[schemars(length(min = 1, max = 253))]
+    pub election: String,
+    #[serde(default)]
+    pub broker: BrokerSpec,
+    /// Devices declared one by one.
+    #[serde(default)]
+    #[schemars(length(max = 5000))]
+    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.id == x.id))").message("device ids must be unique"))]
+    pub devices: Vec<Device>,
+    /// Or a count per Mesa: devices `<mesa>-<n>` are generated (n from 1).
+    #[serde(default)]
+    #[schemars(length(max = 1000))]
+    pub per_mesa: Vec<MesaDevices>,
+    #[serde(default)]
+    pub telemetry: Telemetry,
+    /// Where booths may be, unless their Mesa declares its own geofence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_geofence: Option<Geofence>,
+    #[serde(default)]
+    pub anomaly_rules: AnomalyRules,
+    /// Devices the broker refuses (lost, stolen or captured machines); their certificates are not issued.
+    #[serde(default)]
+    #[schemars(length(max = 5000))]
+    pub blocked_devices: Vec<String>,
+    /// Where alerts go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertSink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BrokerSpec {
+    #[serde(default = "default_broker_replicas")]
+    #[schemars(range(min = 1, max = 20))]
+    pub replicas: i32,
+    #[serde(default)]
+    pub service_type: ServiceType,
+    /// MQTT over TLS port.
+    #[serde(default = "default_mqtt_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+    /// Issue device certificates with cert-manager from this issuer instead of the operator's own fleet CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<IssuerRef>,
+    #[serde(default)]
+    pub overrides: WorkloadOverrides,
+}
+
+impl Default for BrokerSpec {
+    fn default() -> Self {
+        Self {
+            replicas: default_broker_replicas(),
+            service_type: ServiceType::default(),
+            port: default_mqtt_port(),
+            issuer: None,
+            overrides: WorkloadOverrides::default(),
+        }
+    }
+}
+
+fn default_broker_replicas() -> i32 {
+    2
+}
+
+fn default_mqtt_port() -> i32 {
+    8883
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ServiceType {
+    #[default]
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
+}
+
+impl ServiceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceType::ClusterIP => "ClusterIP",
+            ServiceType::NodePort => "NodePort",
+            ServiceType::LoadBalancer => "LoadBalancer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuerRef {
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// `Issuer` (same namespace) or `ClusterIssuer`.
+    #[serde(default = "default_issuer_kind")]
+    #[schemars(regex(pattern = r"^(Issuer|ClusterIssuer)$"))]
+    pub kind: String,
+}
+
+fn default_issuer_kind() -> String {
+    "Issuer".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// Lowercase letters, digits and `-`: it names the device's Secret and MQTT client id.
+    #[schemars(
+        length(min = 1, max = 40),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    pub mesa: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MesaDevices {
+    #[schemars(
+        length(min = 1, max = 30),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
+    pub mesa: String,
+    #[schemars(range(min = 1, max = 100))]
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Telemetry {
+    #[serde(default = "default_interval")]
+    #[schemars(range(min = 5, max = 3600))]
+    pub interval_seconds: u32,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Self {
+            interval_seconds: default_interval(),
+        }
+    }
+}
+
+fn default_interval() -> u32 {
+    30
+}
+
+/// Rules the broker evaluates on telemetry; a match raises an alert to the regional officers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnomalyRules {
+    /// A device silent for longer is reported offline.
+    #[serde(default = "default_offline_after")]
+    #[schemars(range(min = 10, max = 86400))]
+    pub offline_after_seconds: u32,
+    /// More ballots per minute from one booth than a person can cast.
+    #[serde(default = "default_max_ballots")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_ballots_per_minute: u32,
+    /// Alert when a booth reports a position outside its geofence.
+    #[serde(default = "default_true")]
+    pub geofence: bool,
+}
+
+impl Default for AnomalyRules {
+    fn default() -> Self {
+        Self {
+            offline_after_seconds: default_offline_after(),
+            max_ballots_per_minute: default_max_ballots(),
+            geofence: true,
+        }
+    }
+}
+
+fn default_offline_after() -> u32 {
+    120
+}
+fn default_max_ballots() -> u32 {
+    4
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertSink {
+    /// An HTTPS webhook receiving alerts as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048), regex(pattern = r"^https://"))]
+    pub webhook: Option<String>,
+    /// Also raise a Kubernetes Warning event on the BoothFleet.
+    #[serde(default = "default_true")]
+    pub events: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BoothFleetStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// `ready/desired` broker replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices_total: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices_blocked: Option<u32>,
+    /// Written by the broker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices_online: Option<u32>,
+    /// Written by the broker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices_offline: Option<u32>,
+    /// Written by the broker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_alerts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_ready: Option<bool>,
+}
+
+impl BoothFleetSpec {
+    /// Every device id with its Mesa: declared devices first, then generated ones, in declaration order.
+    pub fn device_list(&self) -> Vec<Device> {
+        let mut out = self.devices.clone();
+        for m in &self.per_mesa {
+            for n in 1..=m.count {
+                out.push(Device {
+                    id: format!("{}-{n}", m.mesa),
+                    mesa: Some(m.mesa.clone()),
+                });
+            }
+        }
+        out
+    }
+}

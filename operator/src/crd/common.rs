@@ -1,0 +1,118 @@
+//! Types shared by the four resources: windows, storage, workload overrides, conditions and phases.
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A voting window. Timestamps are RFC 3339 (`2024-06-02T08:00:00-06:00`); the apiserver's CEL sees them
+/// as timestamps, so the ordering rule compares instants, not strings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.closesAt > self.opensAt").message("closesAt must be after opensAt"))]
+pub struct Window {
+    pub opens_at: Time,
+    pub closes_at: Time,
+}
+
+/// How ballots reach the election.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum ModalityKind {
+    /// Voters at home or abroad, through the vote service.
+    Remote,
+    /// Voting machines at Mesas, through the booth fleet's broker.
+    Booth,
+}
+
+impl ModalityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModalityKind::Remote => "remote",
+            ModalityKind::Booth => "booth",
+        }
+    }
+}
+
+impl std::fmt::Display for ModalityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A persistent volume for ballot data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageSpec {
+    /// Requested size, a Kubernetes quantity (`10Gi`).
+    #[serde(default = "default_storage_size")]
+    #[schemars(length(max = 32))]
+    pub size: String,
+    /// The StorageClass; the cluster default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    pub storage_class_name: Option<String>,
+}
+
+impl Default for StorageSpec {
+    fn default() -> Self {
+        Self {
+            size: default_storage_size(),
+            storage_class_name: None,
+        }
+    }
+}
+
+fn default_storage_size() -> String {
+    "10Gi".into()
+}
+
+/// Per-workload overrides of the operator's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadOverrides {
+    /// Replicas (for workloads that scale out; single writers ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub replicas: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+/// A reference to a named object in the same namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalRef {
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// A key inside the object (ConfigMap and Secret references).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    pub key: Option<String>,
+}
+
+/// A circle on the map: a Mesa's location, or a booth's allowed area.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.latitude >= -90.0 && self.latitude <= 90.0 && self.longitude >= -180.0 && self.longitude <= 180.0").message("latitude must be in [-90, 90] and longitude in [-180, 180]"))]
+pub struct Geofence {
+    pub latitude: f64,
+    pub longitude: f64,
+    #[schemars(range(min = 1, max = 100000))]
+    pub radius_meters: u32,
+}
+
+/// The standard condition types every resource reports.
+pub mod condition {
+    pub const READY: &str = "Ready";
+    pub const PROGRESSING: &str = "Progressing";
+    pub const DEGRADED: &str = "Degraded";
+    /// True while `urna.dev/reconcile: paused` is set.
+    pub const PAUSED: &str = "Paused";
+}
+
+/// Shared status fields, flattened into each resource's status.
+pub type Conditions = Vec<Condition>;

@@ -1,0 +1,323 @@
+//! `Election`: what an electoral authority declares. The districts and contests are the ballot crate's own
+//! manifest types, so the operator, the workloads and the public verifier read one definition.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use urna_ballot::manifest::{Contest, District};
+
+use super::common::{LocalRef, ModalityKind, StorageSpec, WorkloadOverrides};
+
+// Transition rules at the root see `oldSelf.status`: once an election has left Pending/Scheduled, what voters
+// were shown (contests, districts) and what their ballots were encrypted under (keys) can no longer change.
+const LOCKED: &str = "!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase in ['Pending', 'Scheduled']";
+
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[kube(
+    group = "urna.dev",
+    version = "v1alpha1",
+    kind = "Election",
+    namespaced,
+    status = "ElectionStatus",
+    shortname = "el",
+    category = "urna",
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.ready"),
+    printcolumn(name = "Ballots", type_ = "integer", json_path = ".status.ballotsRecorded"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    validation = Rule::new(format!("{LOCKED} || self.spec.contests == oldSelf.spec.contests")).message("spec.contests is immutable once the election is Open"),
+    validation = Rule::new(format!("{LOCKED} || self.spec.districts == oldSelf.spec.districts")).message("spec.districts is immutable once the election is Open"),
+    validation = Rule::new(format!("{LOCKED} || self.spec.keys == oldSelf.spec.keys")).message("spec.keys is immutable once the election is Open"),
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.contests.all(c, c.districts.all(d, self.districts.exists(x, x.id == d)))").message("every contest district must be one of spec.districts"),
+    validation = Rule::new("self.districts.all(d, !has(d.parent) || self.districts.exists(x, x.id == d.parent))").message("every district parent must be one of spec.districts"),
+)]
+pub struct ElectionSpec {
+    #[schemars(length(min = 1, max = 256))]
+    pub title: String,
+    /// The electoral authority's jurisdiction, for display (`Mexico`, `Universitat Jaume I`).
+    #[schemars(length(min = 1, max = 256))]
+    pub jurisdiction: String,
+    /// The district tree (country, state, municipality...). Ballots are cast in leaf districts. At most 128:
+    /// the bound keeps the CEL reference checks within the apiserver's cost budget.
+    #[schemars(length(min = 1, max = 128))]
+    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.id == x.id))").message("district ids must be unique"))]
+    pub districts: Vec<District>,
+    /// How ballots arrive, each with its own window (remote voting may open weeks before booth day).
+    #[schemars(length(min = 1, max = 2))]
+    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.kind == x.kind))").message("at most one entry per modality kind"))]
+    pub modalities: Vec<Modality>,
+    #[schemars(length(min = 1, max = 128))]
+    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.id == x.id))").message("contest ids must be unique"))]
+    pub contests: Vec<Contest>,
+    /// Public keys from the key ceremony. No private key ever appears in the cluster.
+    pub keys: ElectionKeys,
+    pub trustees: TrusteePolicy,
+    /// Who may vote.
+    pub census: CensusSource,
+    /// Seconds between published preliminary-result snapshots (PREP publishes every 300 s).
+    #[serde(default = "default_publication_interval")]
+    #[schemars(range(min = 10, max = 86400))]
+    pub publication_interval_seconds: u32,
+    #[serde(default)]
+    pub audit: AuditSpec,
+    #[serde(default)]
+    pub tally: TallySpec,
+    /// Overrides for the vote workload.
+    #[serde(default)]
+    pub vote: WorkloadOverrides,
+    /// The `urna` image for this election's workloads (default: the operator's `--image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 512))]
+    pub image: Option<String>,
+    /// Bits per counter slot (default 20, up to 1,048,575 ballots per tally shard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 32))]
+    pub slot_bits: Option<u32>,
+}
+
+fn default_publication_interval() -> u32 {
+    300
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.closesAt > self.opensAt").message("closesAt must be after opensAt"))]
+pub struct Modality {
+    pub kind: ModalityKind,
+    pub opens_at: Time,
+    pub closes_at: Time,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ElectionKeys {
+    /// The Paillier modulus `n` (hex, big-endian); 3072 bits is 768 hex digits.
+    #[schemars(length(min = 2, max = 2048), regex(pattern = r"^[0-9a-f]+$"))]
+    pub paillier_modulus: String,
+    /// Trustees' verification keys for their partial decryptions (hex), in trustee order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub verification_keys: Vec<VerificationKey>,
+    /// The RSA public key that signs voting rights (PEM, SPKI).
+    #[schemars(length(min = 1, max = 4096))]
+    pub blind_signature_public_key: String,
+    /// The key that signs the audit log's heads (PEM or hex).
+    #[schemars(length(min = 1, max = 4096))]
+    pub audit_log_public_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationKey {
+    #[schemars(range(min = 1, max = 32))]
+    pub trustee: u32,
+    #[schemars(length(min = 2, max = 2048), regex(pattern = r"^[0-9a-f]+$"))]
+    pub key: String,
+}
+
+/// Threshold decryption: any `threshold` of the `trustees` shares decrypt the totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.threshold <= self.trustees").message("threshold must not exceed trustees"))]
+pub struct TrusteePolicy {
+    #[schemars(range(min = 1, max = 32))]
+    pub trustees: u32,
+    #[schemars(range(min = 1, max = 32))]
+    pub threshold: u32,
+}
+
+/// Where the census (the voter list) comes from: exactly one of the sources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("(has(self.configMap) ? 1 : 0) + (has(self.secret) ? 1 : 0) + (has(self.url) ? 1 : 0) == 1").message("set exactly one of configMap, secret, url"))]
+pub struct CensusSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<LocalRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<LocalRef>,
+    /// An HTTPS endpoint of the registration authority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048), regex(pattern = r"^https://"))]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditSpec {
+    /// Vote records per signed, hash-chained batch (Medusa).
+    #[serde(default = "default_batch_size")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub batch_size: u32,
+    #[serde(default)]
+    pub storage: StorageSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
+}
+
+impl Default for AuditSpec {
+    fn default() -> Self {
+        Self {
+            batch_size: default_batch_size(),
+            storage: StorageSpec::default(),
+            resources: None,
+        }
+    }
+}
+
+fn default_batch_size() -> u32 {
+    1000
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ShardingPolicy {
+    /// One TallyShard per (leaf district, modality): the paper's FIFO queue per (state, modality).
+    #[default]
+    PerDistrictModality,
+    /// One TallyShard per modality (small elections).
+    PerModality,
+    /// The operator generates none; the administrator declares TallyShards by hand.
+    Manual,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TallySpec {
+    #[serde(default)]
+    pub sharding: ShardingPolicy,
+    #[serde(default)]
+    pub storage: StorageSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum ElectionPhase {
+    Pending,
+    Scheduled,
+    Open,
+    Closed,
+    Tallying,
+    Decrypted,
+    Certified,
+    Failed,
+}
+
+impl ElectionPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ElectionPhase::Pending => "Pending",
+            ElectionPhase::Scheduled => "Scheduled",
+            ElectionPhase::Open => "Open",
+            ElectionPhase::Closed => "Closed",
+            ElectionPhase::Tallying => "Tallying",
+            ElectionPhase::Decrypted => "Decrypted",
+            ElectionPhase::Certified => "Certified",
+            ElectionPhase::Failed => "Failed",
+        }
+    }
+
+    /// Phases in which ballots may exist that nobody has exported yet.
+    pub fn holds_ballots(self) -> bool {
+        !matches!(self, ElectionPhase::Pending | ElectionPhase::Scheduled)
+    }
+}
+
+/// Status. The operator writes phase, conditions, readiness and the counters it aggregates; the workloads and
+/// tools write their own fields (votersVoted, auditLogHead, results, certifiedAt, recordExportedAt) under
+/// their own field managers, so server-side apply never makes the two fight.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ElectionStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<ElectionPhase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// `ready/total` child workloads (vote, audit, tally shards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<String>,
+    /// The manifest hash bound into every ballot proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_hash: Option<String>,
+    /// The next instant at which the phase changes by the schedule alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_transition: Option<Time>,
+    /// Ballots accepted by all tally shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballots_recorded: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modalities: Vec<ModalityCounters>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardSummary>,
+    /// Written by the vote workload: voters whose voting right was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voters_voted: Option<u64>,
+    /// Written by the audit workload: the latest signed head of the transparency log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_log_head: Option<String>,
+    /// Written by `urna decrypt`: where the combined results are published, and their digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<ResultsRef>,
+    /// Written by `urna certify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certified_at: Option<Time>,
+    /// Written by `urna export` once the full election record is stored outside the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_exported_at: Option<Time>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModalityCounters {
+    pub modality: String,
+    pub ballots_accepted: u64,
+    pub ballots_rejected: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardSummary {
+    pub total: u32,
+    pub ready: u32,
+    pub sealed: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsRef {
+    /// SHA-256 of the published results document (hex).
+    pub digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<String>,
+}
+
+impl Election {
+    /// The manifest the workloads and ballots are bound to.
+    pub fn manifest(&self) -> urna_ballot::ElectionManifest {
+        urna_ballot::ElectionManifest {
+            election_id: self.metadata.name.clone().unwrap_or_default(),
+            title: self.spec.title.clone(),
+            districts: self.spec.districts.clone(),
+            contests: self.spec.contests.clone(),
+            slot_bits: self
+                .spec
+                .slot_bits
+                .unwrap_or(urna_ballot::manifest::DEFAULT_SLOT_BITS),
+        }
+    }
+
+    pub fn phase(&self) -> ElectionPhase {
+        self.status
+            .as_ref()
+            .and_then(|s| s.phase)
+            .unwrap_or(ElectionPhase::Pending)
+    }
+}

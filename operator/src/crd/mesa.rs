@@ -1,0 +1,177 @@
+//! `Mesa`: a polling board (casilla). Its members sign actas; its booths come from a BoothFleet.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{Geofence, Window};
+
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[kube(
+    group = "urna.dev",
+    version = "v1alpha1",
+    kind = "Mesa",
+    namespaced,
+    status = "MesaStatus",
+    shortname = "mesa",
+    category = "urna",
+    printcolumn(name = "Election", type_ = "string", json_path = ".spec.election"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.ready"),
+    printcolumn(name = "Ballots", type_ = "integer", json_path = ".status.ballotsCast"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    validation = Rule::new("self.spec.election == oldSelf.spec.election").message("spec.election is immutable"),
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.members.exists(m, m.role == 'president')").message("a Mesa needs a president"),
+)]
+pub struct MesaSpec {
+    /// The Election (same namespace).
+    #[schemars(length(min = 1, max = 253))]
+    pub election: String,
+    /// The leaf district where this Mesa's voters are registered (one of the Election's districts).
+    #[schemars(length(min = 1, max = 63))]
+    pub district: String,
+    pub location: Location,
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.id == x.id))").message("member ids must be unique"))]
+    pub members: Vec<MesaMember>,
+    /// Booths assigned to this Mesa from a fleet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booths: Option<BoothAssignment>,
+    /// The Mesa's own window, inside the Election's booth window (default: the booth window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Location {
+    #[schemars(length(max = 512))]
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geofence: Option<Geofence>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum MemberRole {
+    President,
+    Secretary,
+    Scrutineer,
+    Observer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MesaMember {
+    #[schemars(length(min = 1, max = 63))]
+    pub id: String,
+    #[schemars(length(min = 1, max = 256))]
+    pub name: String,
+    pub role: MemberRole,
+    /// The member's public signing key for actas (PEM or hex).
+    #[schemars(length(min = 1, max = 4096))]
+    pub signing_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BoothAssignment {
+    /// The BoothFleet (same namespace).
+    #[schemars(length(min = 1, max = 253))]
+    pub fleet: String,
+    /// Devices of the fleet assigned here; empty means all the fleet devices whose `mesa` is this Mesa.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 256))]
+    pub devices: Vec<String>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum MesaPhase {
+    Scheduled,
+    Constituted,
+    Open,
+    Closed,
+    Counted,
+    Transmitted,
+}
+
+impl MesaPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MesaPhase::Scheduled => "Scheduled",
+            MesaPhase::Constituted => "Constituted",
+            MesaPhase::Open => "Open",
+            MesaPhase::Closed => "Closed",
+            MesaPhase::Counted => "Counted",
+            MesaPhase::Transmitted => "Transmitted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ActaKind {
+    /// Signed when the Mesa is set up (members present, booths sealed).
+    Constitution,
+    /// Per-contest counts after closing.
+    Results,
+    /// Who voted at this Mesa (not how).
+    Participants,
+    /// Voter-checkable audit codes.
+    AuditCodes,
+}
+
+/// A signed minute, by hash: the document itself lives in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Acta {
+    pub kind: ActaKind,
+    /// SHA-256 of the acta (hex).
+    pub sha256: String,
+    /// Member ids whose signatures verified.
+    pub signers: Vec<String>,
+    pub signed_at: Time,
+    /// Set once the acta reached the election's audit log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transmitted_at: Option<Time>,
+}
+
+/// Status: the operator writes phase/conditions/ready; the vote workload (through the Mesa console) writes
+/// actas, ballotsCast, boothsOnline and incidents under its own field manager.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MesaStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<MesaPhase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// `online/assigned` booths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_transition: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballots_cast: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booths_online: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incidents: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actas: Vec<Acta>,
+}
+
+impl Mesa {
+    pub fn acta(&self, kind: ActaKind) -> Option<&Acta> {
+        self.status
+            .as_ref()
+            .and_then(|s| s.actas.iter().find(|a| a.kind == kind))
+    }
+}

@@ -1,0 +1,258 @@
+//! Phases as pure functions of the clock and of what the workloads report, with the next instant at which
+//! the clock alone changes the phase: controllers requeue for exactly that instant.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::crd::{ElectionPhase, MesaPhase};
+
+/// When nothing is scheduled, reconcile this often anyway (drift correction, status refresh).
+pub const RESYNC: Duration = Duration::from_secs(300);
+
+/// What the Election controller observed of its children and of the tools' status fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ElectionObservation {
+    /// The vote and audit workloads and every shard are ready.
+    pub workloads_ready: bool,
+    pub shards_total: u32,
+    pub shards_sealed: u32,
+    /// A shard or workload reported an unrecoverable failure.
+    pub failure: Option<String>,
+    pub results_published: bool,
+    pub certified: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule<P> {
+    pub phase: P,
+    /// The next opening or closing instant after `now`, if any.
+    pub next: Option<Timestamp>,
+}
+
+/// The Election's phase. `windows` are the modalities' `(opensAt, closesAt)`; the election is Open from the
+/// first opening to the last closing (each shard refuses ballots outside its own modality's window).
+pub fn election_phase(
+    now: Timestamp,
+    windows: &[(Timestamp, Timestamp)],
+    obs: &ElectionObservation,
+) -> Schedule<ElectionPhase> {
+    let next = windows
+        .iter()
+        .flat_map(|(o, c)| [*o, *c])
+        .filter(|t| *t > now)
+        .min();
+    let opens = windows.iter().map(|w| w.0).min();
+    let closes = windows.iter().map(|w| w.1).max();
+    let phase = match (opens, closes) {
+        _ if obs.failure.is_some() => ElectionPhase::Failed,
+        (Some(o), Some(_)) if now < o => {
+            if obs.workloads_ready {
+                ElectionPhase::Scheduled
+            } else {
+                ElectionPhase::Pending
+            }
+        }
+        (Some(_), Some(c)) if now < c => ElectionPhase::Open,
+        (Some(_), Some(_)) => {
+            if obs.certified {
+                ElectionPhase::Certified
+            } else if obs.results_published {
+                ElectionPhase::Decrypted
+            } else if obs.shards_total > 0 && obs.shards_sealed == obs.shards_total {
+                ElectionPhase::Tallying
+            } else {
+                ElectionPhase::Closed
+            }
+        }
+        _ => ElectionPhase::Pending,
+    };
+    Schedule { phase, next }
+}
+
+/// What the Mesa controller observed: its actas (written through the Mesa console).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MesaObservation {
+    pub constituted: bool,
+    pub counted: bool,
+    pub transmitted: bool,
+}
+
+/// The Mesa's phase: Scheduled until its constitution acta is signed; Open during its window once
+/// constituted; Closed after; Counted with a results acta; Transmitted once that acta reached the audit log.
+pub fn mesa_phase(
+    now: Timestamp,
+    window: (Timestamp, Timestamp),
+    obs: MesaObservation,
+) -> Schedule<MesaPhase> {
+    let (opens, closes) = window;
+    let next = [opens, closes].into_iter().find(|t| *t > now);
+    let phase = if obs.transmitted {
+        MesaPhase::Transmitted
+    } else if obs.counted {
+        MesaPhase::Counted
+    } else if now >= closes {
+        MesaPhase::Closed
+    } else if now >= opens && obs.constituted {
+        MesaPhase::Open
+    } else if obs.constituted {
+        MesaPhase::Constituted
+    } else {
+        MesaPhase::Scheduled
+    };
+    Schedule { phase, next }
+}
+
+/// How long to wait before reconciling again: until the next scheduled instant (plus a second, so the clock
+/// has surely passed it), never longer than [`RESYNC`].
+pub fn requeue_after(now: Timestamp, next: Option<Timestamp>) -> Duration {
+    match next {
+        Some(t) => {
+            let secs = t.duration_since(now).as_secs_f64().max(0.0);
+            Duration::from_secs_f64(secs + 1.0).min(RESYNC)
+        }
+        None => RESYNC,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn windows() -> Vec<(Timestamp, Timestamp)> {
+        vec![
+            (t("2024-05-01T00:00:00Z"), t("2024-06-01T00:00:00Z")),
+            (t("2024-06-02T14:00:00Z"), t("2024-06-03T00:00:00Z")),
+        ]
+    }
+
+    #[test]
+    fn before_opening_waits_for_first_opening() {
+        let ready = ElectionObservation {
+            workloads_ready: true,
+            ..Default::default()
+        };
+        let s = election_phase(t("2024-04-01T00:00:00Z"), &windows(), &ready);
+        assert_eq!(s.phase, ElectionPhase::Scheduled);
+        assert_eq!(s.next, Some(t("2024-05-01T00:00:00Z")));
+        let s = election_phase(
+            t("2024-04-01T00:00:00Z"),
+            &windows(),
+            &ElectionObservation::default(),
+        );
+        assert_eq!(s.phase, ElectionPhase::Pending);
+    }
+
+    #[test]
+    fn opens_at_the_exact_instant_and_stays_open_between_windows() {
+        let obs = ElectionObservation::default();
+        assert_eq!(
+            election_phase(t("2024-04-30T23:59:59Z"), &windows(), &obs).phase,
+            ElectionPhase::Pending
+        );
+        let s = election_phase(t("2024-05-01T00:00:00Z"), &windows(), &obs);
+        assert_eq!(s.phase, ElectionPhase::Open);
+        assert_eq!(s.next, Some(t("2024-06-01T00:00:00Z")));
+        let s = election_phase(t("2024-06-01T12:00:00Z"), &windows(), &obs);
+        assert_eq!(s.phase, ElectionPhase::Open);
+        assert_eq!(s.next, Some(t("2024-06-02T14:00:00Z")));
+    }
+
+    #[test]
+    fn after_closing_follows_shards_results_and_certification() {
+        let now = t("2024-06-03T00:00:00Z");
+        let mut obs = ElectionObservation {
+            shards_total: 2,
+            shards_sealed: 1,
+            ..Default::default()
+        };
+        let s = election_phase(now, &windows(), &obs);
+        assert_eq!((s.phase, s.next), (ElectionPhase::Closed, None));
+        obs.shards_sealed = 2;
+        assert_eq!(
+            election_phase(now, &windows(), &obs).phase,
+            ElectionPhase::Tallying
+        );
+        obs.results_published = true;
+        assert_eq!(
+            election_phase(now, &windows(), &obs).phase,
+            ElectionPhase::Decrypted
+        );
+        obs.certified = true;
+        assert_eq!(
+            election_phase(now, &windows(), &obs).phase,
+            ElectionPhase::Certified
+        );
+    }
+
+    #[test]
+    fn failure_wins() {
+        let obs = ElectionObservation {
+            failure: Some("log chain broken".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            election_phase(t("2024-05-02T00:00:00Z"), &windows(), &obs).phase,
+            ElectionPhase::Failed
+        );
+    }
+
+    #[test]
+    fn mesa_needs_constitution_to_open() {
+        let w = (t("2024-06-02T08:00:00Z"), t("2024-06-02T18:00:00Z"));
+        let none = MesaObservation::default();
+        let constituted = MesaObservation {
+            constituted: true,
+            ..none
+        };
+        assert_eq!(
+            mesa_phase(t("2024-06-02T07:00:00Z"), w, none).phase,
+            MesaPhase::Scheduled
+        );
+        assert_eq!(
+            mesa_phase(t("2024-06-02T07:30:00Z"), w, constituted).phase,
+            MesaPhase::Constituted
+        );
+        let s = mesa_phase(t("2024-06-02T09:00:00Z"), w, constituted);
+        assert_eq!((s.phase, s.next), (MesaPhase::Open, Some(w.1)));
+        assert_eq!(
+            mesa_phase(t("2024-06-02T09:00:00Z"), w, none).phase,
+            MesaPhase::Scheduled
+        );
+        assert_eq!(
+            mesa_phase(t("2024-06-02T18:00:00Z"), w, constituted).phase,
+            MesaPhase::Closed
+        );
+        let counted = MesaObservation {
+            counted: true,
+            ..constituted
+        };
+        assert_eq!(
+            mesa_phase(t("2024-06-02T19:00:00Z"), w, counted).phase,
+            MesaPhase::Counted
+        );
+        let sent = MesaObservation {
+            transmitted: true,
+            ..counted
+        };
+        assert_eq!(
+            mesa_phase(t("2024-06-02T19:00:00Z"), w, sent).phase,
+            MesaPhase::Transmitted
+        );
+    }
+
+    #[test]
+    fn requeue_hits_the_instant_and_is_capped() {
+        let now = t("2024-05-01T00:00:00Z");
+        assert_eq!(
+            requeue_after(now, Some(t("2024-05-01T00:00:30Z"))),
+            Duration::from_secs(31)
+        );
+        assert_eq!(requeue_after(now, Some(t("2024-06-01T00:00:00Z"))), RESYNC);
+        assert_eq!(requeue_after(now, None), RESYNC);
+    }
+}

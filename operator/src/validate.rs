@@ -1,0 +1,158 @@
+//! Validation the CRD schema cannot do (or that must hold even if the apiserver skipped it, e.g. for files
+//! read by `urna local`): pure functions returning the first problem, named by field path.
+
+use std::collections::HashSet;
+
+use crate::crd::common::{ModalityKind, Window};
+use crate::crd::{BoothFleet, Election, Mesa, TallyShard};
+use crate::error::{Error, Result};
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::InvalidSpec(msg.into())
+}
+
+fn unique<'a>(path: &str, ids: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    let mut seen = HashSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(invalid(format!("{path}: duplicate {id:?}")));
+        }
+    }
+    Ok(())
+}
+
+pub fn election(e: &Election) -> Result<()> {
+    urna_ballot::validate_manifest(&e.manifest()).map_err(|err| invalid(format!("spec.{err}")))?;
+    let s = &e.spec;
+    if s.modalities.is_empty() {
+        return Err(invalid("spec.modalities: at least one modality"));
+    }
+    let mut kinds = HashSet::new();
+    for (i, m) in s.modalities.iter().enumerate() {
+        if !kinds.insert(m.kind) {
+            return Err(invalid(format!(
+                "spec.modalities[{i}].kind: duplicate {}",
+                m.kind
+            )));
+        }
+        if m.closes_at <= m.opens_at {
+            return Err(invalid(format!(
+                "spec.modalities[{i}]: closesAt must be after opensAt"
+            )));
+        }
+    }
+    if s.trustees.threshold == 0 || s.trustees.threshold > s.trustees.trustees {
+        return Err(invalid(format!(
+            "spec.trustees: threshold {} must be in 1..={}",
+            s.trustees.threshold, s.trustees.trustees
+        )));
+    }
+    if s.keys.verification_keys.len() > s.trustees.trustees as usize {
+        return Err(invalid(
+            "spec.keys.verificationKeys: more keys than trustees",
+        ));
+    }
+    let hex = |v: &str| {
+        !v.is_empty()
+            && v.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if !hex(&s.keys.paillier_modulus) {
+        return Err(invalid("spec.keys.paillierModulus: lowercase hex expected"));
+    }
+    let c = &s.census;
+    if [c.config_map.is_some(), c.secret.is_some(), c.url.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count()
+        != 1
+    {
+        return Err(invalid(
+            "spec.census: set exactly one of configMap, secret, url",
+        ));
+    }
+    Ok(())
+}
+
+/// The Mesa's effective window: its own, else the Election's booth window, else its first modality's
+/// (an SVT-style Mesa supervises a remote-only election).
+pub fn mesa_window(m: &Mesa, e: &Election) -> Option<Window> {
+    m.spec.window.clone().or_else(|| {
+        let booth = e
+            .spec
+            .modalities
+            .iter()
+            .find(|x| x.kind == ModalityKind::Booth);
+        booth.or(e.spec.modalities.first()).map(|x| Window {
+            opens_at: x.opens_at.clone(),
+            closes_at: x.closes_at.clone(),
+        })
+    })
+}
+
+/// A Mesa against its Election: the district exists, and the Mesa's own window lies inside the Election's.
+pub fn mesa(m: &Mesa, e: Option<&Election>) -> Result<()> {
+    unique("spec.members", m.spec.members.iter().map(|x| x.id.as_str()))?;
+    if !m
+        .spec
+        .members
+        .iter()
+        .any(|x| x.role == crate::crd::mesa::MemberRole::President)
+    {
+        return Err(invalid("spec.members: a Mesa needs a president"));
+    }
+    if let Some(w) = &m.spec.window
+        && w.closes_at <= w.opens_at
+    {
+        return Err(invalid("spec.window: closesAt must be after opensAt"));
+    }
+    let Some(e) = e else { return Ok(()) };
+    if !e.spec.districts.iter().any(|d| d.id == m.spec.district) {
+        return Err(invalid(format!(
+            "spec.district: {:?} is not a district of Election {}",
+            m.spec.district, m.spec.election
+        )));
+    }
+    let opens = e.spec.modalities.iter().map(|x| &x.opens_at).min();
+    let closes = e.spec.modalities.iter().map(|x| &x.closes_at).max();
+    if let (Some(w), Some(o), Some(c)) = (&m.spec.window, opens, closes)
+        && (&w.opens_at < o || &w.closes_at > c)
+    {
+        return Err(invalid(
+            "spec.window: must lie inside the Election's windows",
+        ));
+    }
+    Ok(())
+}
+
+pub fn boothfleet(f: &BoothFleet) -> Result<()> {
+    let devices = f.spec.device_list();
+    if devices.is_empty() {
+        return Err(invalid("spec: declare devices or perMesa counts"));
+    }
+    unique("spec.devices", devices.iter().map(|d| d.id.as_str()))?;
+    for d in &devices {
+        urna_ballot::validate::check_identifier("spec.devices[].id", &d.id)
+            .map_err(|err| invalid(err.to_string()))?;
+    }
+    Ok(())
+}
+
+pub fn tallyshard(s: &TallyShard, e: Option<&Election>) -> Result<()> {
+    let Some(e) = e else { return Ok(()) };
+    if let Some(d) = &s.spec.district
+        && !e.spec.districts.iter().any(|x| &x.id == d)
+    {
+        return Err(invalid(format!(
+            "spec.district: {d:?} is not a district of Election {}",
+            s.spec.election
+        )));
+    }
+    if !e.spec.modalities.iter().any(|m| m.kind == s.spec.modality) {
+        return Err(invalid(format!(
+            "spec.modality: the Election has no {} modality",
+            s.spec.modality
+        )));
+    }
+    Ok(())
+}

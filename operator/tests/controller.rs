@@ -1,0 +1,619 @@
+//! Controllers against kube's mock API (`tower_test::mock::pair`): a fake apiserver answers every request
+//! and records it, and each test asserts the exact requests a reconcile sent.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use http::{Method, Request, Response, StatusCode};
+use kube::client::Body;
+use kube::runtime::controller::Action;
+use kube::{Client, Resource, ResourceExt};
+use serde_json::{Value, json};
+use urna_operator::build::Defaults;
+use urna_operator::controller::{self, Context};
+use urna_operator::crd::{Election, ElectionPhase, Mesa};
+use urna_operator::metrics::Metrics;
+
+/// One request as the apiserver saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: Method,
+    path: String,
+    query: String,
+    content_type: String,
+    body: Value,
+}
+
+impl Seen {
+    fn is_apply(&self) -> bool {
+        self.method == Method::PATCH && self.content_type == "application/apply-patch+yaml"
+    }
+    fn is_event(&self) -> bool {
+        self.path.starts_with("/apis/events.k8s.io/")
+    }
+    fn is_write(&self) -> bool {
+        !self.is_event()
+            && matches!(
+                self.method,
+                Method::PATCH | Method::POST | Method::PUT | Method::DELETE
+            )
+    }
+}
+
+/// A tiny in-memory apiserver: GET returns what was stored (404 otherwise), LIST filters by path prefix,
+/// PATCH/POST store and echo the body. Optionally fails every apply with 500.
+#[derive(Clone, Default)]
+struct FakeApi {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    objects: Arc<Mutex<BTreeMap<String, Value>>>,
+    fail_applies: bool,
+}
+
+impl FakeApi {
+    fn client(&self) -> Client {
+        let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut handle = Box::pin(handle);
+            while let Some((req, send)) = handle.next_request().await {
+                let resp = me.answer(req).await;
+                send.send_response(resp);
+            }
+        });
+        Client::new(svc, "default")
+    }
+
+    fn put(&self, path: &str, v: Value) {
+        self.objects.lock().expect("lock").insert(path.into(), v);
+    }
+
+    async fn answer(&self, req: Request<Body>) -> Response<Body> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let query = req.uri().query().unwrap_or_default().to_owned();
+        let content_type = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = req.into_body().collect_bytes().await.expect("body");
+        let body: Value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        self.seen.lock().expect("lock").push(Seen {
+            method: method.clone(),
+            path: path.clone(),
+            query,
+            content_type: content_type.clone(),
+            body: body.clone(),
+        });
+        let ok = |v: &Value| {
+            Response::builder()
+                .status(200)
+                .body(Body::from(serde_json::to_vec(v).expect("json")))
+                .expect("resp")
+        };
+        let status = |code: u16, reason: &str| {
+            let s = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code, "message": reason});
+            Response::builder()
+                .status(StatusCode::from_u16(code).expect("code"))
+                .body(Body::from(serde_json::to_vec(&s).expect("json")))
+                .expect("resp")
+        };
+        let objects = self.objects.lock().expect("lock").clone();
+        match method {
+            Method::GET => {
+                if let Some(v) = objects.get(&path) {
+                    return ok(v);
+                }
+                // A list: everything stored under the collection path.
+                let items: Vec<Value> = objects
+                    .iter()
+                    .filter(|(k, _)| k.rsplit_once('/').is_some_and(|(dir, _)| dir == path))
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                if path.ends_with('s')
+                    && (path.ends_with("tallyshards") || path.ends_with("secrets"))
+                {
+                    return ok(
+                        &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}),
+                    );
+                }
+                status(404, "NotFound")
+            }
+            Method::PATCH
+                if content_type == "application/apply-patch+yaml" && self.fail_applies =>
+            {
+                status(500, "InternalError")
+            }
+            Method::PATCH | Method::POST | Method::PUT => {
+                let mut v = body;
+                if path.ends_with("/status") {
+                    // Status apply: merge into the stored object.
+                    let obj = path.trim_end_matches("/status").to_owned();
+                    let mut stored = objects.get(&obj).cloned().unwrap_or(json!({}));
+                    stored["status"] = v["status"].clone();
+                    self.put(&obj, stored.clone());
+                    return ok(&stored);
+                }
+                if content_type == "application/json-patch+json" {
+                    v = objects.get(&path).cloned().unwrap_or(json!({}));
+                }
+                if v["metadata"]["name"].is_null() {
+                    v["metadata"]["name"] = json!("event");
+                }
+                if content_type == "application/apply-patch+yaml" {
+                    // Server-side apply creates or updates: keep it (without status) for later reads.
+                    let mut stored = objects.get(&path).cloned().unwrap_or(json!({}));
+                    let status = stored["status"].take();
+                    stored = v.clone();
+                    if !status.is_null() {
+                        stored["status"] = status;
+                    }
+                    self.put(&path, stored);
+                }
+                ok(&v)
+            }
+            _ => status(405, "MethodNotAllowed"),
+        }
+    }
+
+    fn take(&self) -> Vec<Seen> {
+        std::mem::take(&mut *self.seen.lock().expect("lock"))
+    }
+}
+
+const NOW: &str = "2027-05-01T00:00:00Z";
+const ELECTION_PATH: &str = "/apis/urna.dev/v1alpha1/namespaces/ciudad/elections/ciudad-2027";
+
+fn context(api: &FakeApi, now: &str) -> Arc<Context> {
+    let now: jiff::Timestamp = now.parse().expect("timestamp");
+    Arc::new(Context::new(
+        api.client(),
+        Arc::new(Metrics::default()),
+        Defaults::default(),
+        Arc::new(move || now),
+    ))
+}
+
+fn election() -> Election {
+    let mut e = common::example("municipal").elections[0].clone();
+    e.meta_mut().uid = Some("e-uid".into());
+    e.meta_mut().generation = Some(1);
+    e
+}
+
+fn with_finalizer(mut e: Election) -> Election {
+    e.meta_mut().finalizers = Some(vec![urna_operator::meta::FINALIZER.into()]);
+    e
+}
+
+#[tokio::test]
+async fn first_reconcile_adds_the_finalizer_and_nothing_else() {
+    let api = FakeApi::default();
+    let e = election();
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let ctx = context(&api, NOW);
+    let action = controller::election::reconcile(Arc::new(e), ctx)
+        .await
+        .expect("reconcile");
+    assert_eq!(action, Action::await_change());
+    let seen = api.take();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(seen[0].method, Method::PATCH);
+    assert_eq!(seen[0].path, ELECTION_PATH);
+    assert_eq!(seen[0].content_type, "application/json-patch+json");
+    assert_eq!(
+        seen[0].body[1],
+        json!({"op": "add", "path": "/metadata/finalizers", "value": ["urna.dev/ballot-protection"]})
+    );
+}
+
+#[tokio::test]
+async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchanged() {
+    let api = FakeApi::default();
+    let e = with_finalizer(election());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let ctx = context(&api, NOW);
+    let action = controller::election::reconcile(Arc::new(e.clone()), ctx.clone())
+        .await
+        .expect("reconcile");
+    let seen = api.take();
+
+    let applies: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.is_apply() && !s.path.ends_with("/status"))
+        .collect();
+    let expected = urna_operator::build::election::build(&e, &Defaults::default()).expect("build");
+    assert_eq!(applies.len(), expected.len());
+    for (s, child) in applies.iter().zip(&expected) {
+        assert!(
+            s.query.contains("fieldManager=urna-operator") && s.query.contains("force=true"),
+            "{}: {}",
+            s.path,
+            s.query
+        );
+        assert_eq!(
+            s.body,
+            child.body,
+            "{} is sent exactly as built",
+            child.id()
+        );
+        let owner = &s.body["metadata"]["ownerReferences"][0];
+        assert_eq!(owner["kind"], "Election");
+        assert_eq!(owner["uid"], "e-uid");
+        assert_eq!(owner["controller"], true);
+    }
+    assert!(applies.iter().any(|s| s.path
+        == "/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards/ciudad-2027-centro-booth"));
+    assert!(
+        applies
+            .iter()
+            .any(|s| s.path == "/apis/apps/v1/namespaces/ciudad/statefulsets/ciudad-2027-audit")
+    );
+
+    let status: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.path == format!("{ELECTION_PATH}/status"))
+        .collect();
+    assert_eq!(status.len(), 1);
+    let st = &status[0].body["status"];
+    assert_eq!(st["phase"], "Pending");
+    assert_eq!(st["observedGeneration"], 1);
+    assert_eq!(st["ready"], "0/8");
+    let types: Vec<&str> = st["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .map(|c| c["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(types, ["Ready", "Progressing", "Degraded"]);
+    assert_eq!(st["conditions"][0]["status"], "False");
+    assert_eq!(st["conditions"][0]["observedGeneration"], 1);
+    assert_eq!(st["conditions"][1]["status"], "True");
+    assert_eq!(st["nextTransition"], "2027-06-01T14:00:00Z");
+    assert!(
+        seen.iter()
+            .any(|s| s.is_event() && s.body["reason"] == "Pending")
+    );
+    // Requeued for the opening instant (capped by the resync interval).
+    assert_eq!(action, Action::requeue(urna_operator::schedule::RESYNC));
+
+    // Steady state: the same object with the status it now has → no writes at all.
+    let mut again = e.clone();
+    again.status = serde_json::from_value(status[0].body["status"].clone()).expect("status");
+    controller::election::reconcile(Arc::new(again), ctx)
+        .await
+        .expect("reconcile");
+    let seen = api.take();
+    let writes: Vec<_> = seen.iter().filter(|s| s.is_write()).collect();
+    assert!(writes.is_empty(), "steady state wrote: {writes:#?}");
+}
+
+#[tokio::test]
+async fn requeues_at_the_exact_opening_instant() {
+    let api = FakeApi::default();
+    let e = with_finalizer(election());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let ctx = context(&api, "2027-06-01T13:59:00Z");
+    let action = controller::election::reconcile(Arc::new(e), ctx)
+        .await
+        .expect("reconcile");
+    assert_eq!(action, Action::requeue(std::time::Duration::from_secs(61)));
+}
+
+#[tokio::test]
+async fn deletion_is_refused_while_open_with_a_warning_event() {
+    let api = FakeApi::default();
+    let mut e = with_finalizer(election());
+    e.meta_mut().deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        NOW.parse().expect("ts"),
+    ));
+    e.status = Some(urna_operator::crd::ElectionStatus {
+        phase: Some(ElectionPhase::Open),
+        ..Default::default()
+    });
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let ctx = context(&api, "2027-06-02T00:00:00Z");
+    let err = controller::election::reconcile(Arc::new(e.clone()), ctx.clone())
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, urna_operator::Error::DeletionRefused(_)),
+        "{err}"
+    );
+    let seen = api.take();
+    assert!(seen.iter().any(|s| s.is_event()
+        && s.body["reason"] == "DeletionRefused"
+        && s.body["type"] == "Warning"));
+    assert!(
+        !seen.iter().any(|s| s.is_write()),
+        "the finalizer stays: {seen:#?}"
+    );
+
+    // Closed but not exported: still refused.
+    let mut closed = e.clone();
+    closed.status = Some(urna_operator::crd::ElectionStatus {
+        phase: Some(ElectionPhase::Closed),
+        ..Default::default()
+    });
+    controller::election::reconcile(Arc::new(closed.clone()), ctx.clone())
+        .await
+        .expect_err("refused");
+    api.take();
+
+    // With the explicit annotation the finalizer is removed.
+    closed.meta_mut().annotations = Some(BTreeMap::from([(
+        "urna.dev/allow-delete".into(),
+        "true".into(),
+    )]));
+    controller::election::reconcile(Arc::new(closed), ctx)
+        .await
+        .expect("deleted");
+    let seen = api.take();
+    let removal: Vec<_> = seen
+        .iter()
+        .filter(|s| s.content_type == "application/json-patch+json")
+        .collect();
+    assert_eq!(removal.len(), 1);
+    assert_eq!(
+        removal[0].body[1],
+        json!({"op": "remove", "path": "/metadata/finalizers/0"})
+    );
+}
+
+#[tokio::test]
+async fn deletion_before_opening_removes_the_finalizer() {
+    let api = FakeApi::default();
+    let mut e = with_finalizer(election());
+    e.meta_mut().deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        NOW.parse().expect("ts"),
+    ));
+    e.status = Some(urna_operator::crd::ElectionStatus {
+        phase: Some(ElectionPhase::Scheduled),
+        ..Default::default()
+    });
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    controller::election::reconcile(Arc::new(e), context(&api, NOW))
+        .await
+        .expect("deleted");
+    let seen = api.take();
+    assert!(seen.iter().any(|s| s.content_type == "application/json-patch+json" && s.body[1]["op"] == "remove"));
+}
+
+#[tokio::test]
+async fn paused_writes_only_the_paused_condition() {
+    let api = FakeApi::default();
+    let mut e = with_finalizer(election());
+    e.meta_mut().annotations = Some(BTreeMap::from([(
+        "urna.dev/reconcile".into(),
+        "paused".into(),
+    )]));
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let action = controller::election::reconcile(Arc::new(e), context(&api, NOW))
+        .await
+        .expect("reconcile");
+    assert_eq!(action, Action::await_change());
+    let seen = api.take();
+    let writes: Vec<_> = seen.iter().filter(|s| s.is_write()).collect();
+    assert_eq!(writes.len(), 1, "{writes:#?}");
+    assert_eq!(writes[0].path, format!("{ELECTION_PATH}/status"));
+    assert_eq!(writes[0].body["status"]["conditions"][0]["type"], "Paused");
+    assert_eq!(writes[0].body["status"]["conditions"][0]["status"], "True");
+}
+
+#[tokio::test]
+async fn malformed_election_is_reported_not_applied() {
+    let api = FakeApi::default();
+    let mut e = with_finalizer(election());
+    e.spec.trustees.threshold = 9;
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let action = controller::election::reconcile(Arc::new(e), context(&api, NOW))
+        .await
+        .expect("reconcile");
+    assert_eq!(
+        action,
+        Action::await_change(),
+        "waits for an edit instead of hot-looping"
+    );
+    let seen = api.take();
+    assert!(
+        !seen
+            .iter()
+            .any(|s| s.is_apply() && !s.path.ends_with("/status")),
+        "nothing applied"
+    );
+    let status = seen
+        .iter()
+        .find(|s| s.path.ends_with("/status"))
+        .expect("status written");
+    let degraded = &status.body["status"]["conditions"][2];
+    assert_eq!(degraded["type"], "Degraded");
+    assert_eq!(degraded["status"], "True");
+    assert_eq!(degraded["reason"], "InvalidSpec");
+    assert!(
+        seen.iter().any(|s| s.is_event()
+            && s.body["type"] == "Warning"
+            && s.body["reason"] == "InvalidSpec")
+    );
+}
+
+#[tokio::test]
+async fn api_errors_back_off_exponentially_per_object() {
+    let api = FakeApi {
+        fail_applies: true,
+        ..Default::default()
+    };
+    let e = Arc::new(with_finalizer(election()));
+    api.put(
+        ELECTION_PATH,
+        serde_json::to_value(e.as_ref()).expect("json"),
+    );
+    let ctx = context(&api, NOW);
+    let err = controller::election::reconcile(e.clone(), ctx.clone())
+        .await
+        .expect_err("apply fails");
+    assert!(matches!(err, urna_operator::Error::Kube(_)), "{err}");
+    let waits: Vec<Action> = (0..4)
+        .map(|_| controller::error_policy(e.clone(), &err, ctx.clone()))
+        .collect();
+    let secs = [5, 10, 20, 40].map(|s| Action::requeue(std::time::Duration::from_secs(s)));
+    assert_eq!(waits, secs);
+    assert!(
+        ctx.metrics.encode().contains(
+            "urna_operator_reconcile_errors_total{kind=\"Election\",reason=\"ApiError\"} 4"
+        )
+    );
+    assert_eq!(controller::backoff(30), std::time::Duration::from_secs(300));
+}
+
+#[tokio::test]
+async fn mesa_follows_its_window_and_actas() {
+    let api = FakeApi::default();
+    let set = common::example("municipal");
+    let mut m: Mesa = set.mesas[0].clone();
+    m.meta_mut().uid = Some("m-uid".into());
+    m.meta_mut().generation = Some(3);
+    api.put(
+        ELECTION_PATH,
+        serde_json::to_value(&set.elections[0]).expect("json"),
+    );
+    let mesa_path = format!(
+        "/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas/{}",
+        m.name_any()
+    );
+    api.put(&mesa_path, serde_json::to_value(&m).expect("json"));
+    // Election day, after opening, without a constitution acta: Scheduled and Degraded.
+    let action =
+        controller::mesa::reconcile(Arc::new(m.clone()), context(&api, "2027-06-06T15:00:00Z"))
+            .await
+            .expect("reconcile");
+    let seen = api.take();
+    let cm = seen
+        .iter()
+        .find(|s| s.is_apply() && s.path.ends_with("/configmaps/mesa-centro-1-mesa"))
+        .expect("config applied");
+    assert_eq!(cm.body["metadata"]["ownerReferences"][0]["kind"], "Mesa");
+    let st = &seen
+        .iter()
+        .find(|s| s.path.ends_with("/status"))
+        .expect("status")
+        .body["status"];
+    assert_eq!(st["phase"], "Scheduled");
+    assert_eq!(st["conditions"][2]["reason"], "NotConstituted");
+    assert_eq!(st["observedGeneration"], 3);
+    // Requeued for the closing instant (capped).
+    assert_eq!(action, Action::requeue(urna_operator::schedule::RESYNC));
+}
+
+#[tokio::test]
+async fn mesa_without_its_election_retries() {
+    let api = FakeApi::default();
+    let m: Mesa = common::example("municipal").mesas[0].clone();
+    api.put(
+        &format!(
+            "/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas/{}",
+            m.name_any()
+        ),
+        serde_json::to_value(&m).expect("json"),
+    );
+    let action = controller::mesa::reconcile(Arc::new(m), context(&api, NOW))
+        .await
+        .expect("reconcile");
+    assert_eq!(action, Action::requeue(std::time::Duration::from_secs(30)));
+    let seen = api.take();
+    let st = &seen
+        .iter()
+        .find(|s| s.path.ends_with("/status"))
+        .expect("status")
+        .body["status"];
+    assert_eq!(st["conditions"][2]["reason"], "ElectionNotFound");
+}
+
+#[tokio::test]
+async fn boothfleet_issues_missing_certificates_once() {
+    let api = FakeApi::default();
+    let mut f = common::example("municipal").fleets[0].clone();
+    f.meta_mut().uid = Some("f-uid".into());
+    api.put(
+        "/apis/urna.dev/v1alpha1/namespaces/ciudad/boothfleets/ciudad-booths",
+        serde_json::to_value(&f).expect("json"),
+    );
+    let ctx = context(&api, NOW);
+    controller::boothfleet::reconcile(Arc::new(f.clone()), ctx)
+        .await
+        .expect("reconcile");
+    let seen = api.take();
+    let created: Vec<_> = seen
+        .iter()
+        .filter(|s| s.method == Method::POST && s.path.ends_with("/secrets"))
+        .collect();
+    assert_eq!(created.len(), 41, "CA + broker + 39 unblocked devices");
+    assert_eq!(created[0].body["metadata"]["name"], "ciudad-booths-ca");
+    assert!(
+        created
+            .iter()
+            .all(|s| s.query.contains("fieldManager=urna-operator"))
+    );
+    assert!(
+        !created
+            .iter()
+            .any(|s| s.body["metadata"]["name"] == "ciudad-booths-device-mesa-sur-1-10"),
+        "blocked device"
+    );
+    let st = &seen
+        .iter()
+        .find(|s| s.path.ends_with("/status"))
+        .expect("status")
+        .body["status"];
+    assert_eq!(st["devicesTotal"], 40);
+    assert_eq!(st["devicesBlocked"], 1);
+}
+
+#[tokio::test]
+async fn election_counters_are_aggregated_from_shards() {
+    let api = FakeApi::default();
+    let e = with_finalizer(election());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let shards = urna_operator::build::election::tally_shards(&e);
+    for (i, mut s) in shards.into_iter().enumerate() {
+        s.status = Some(urna_operator::crd::TallyShardStatus {
+            ballots_accepted: Some(10 * (i as u64 + 1)),
+            ballots_rejected: Some(1),
+            sealed: Some(true),
+            ..Default::default()
+        });
+        api.put(
+            &format!(
+                "/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards/{}",
+                s.name_any()
+            ),
+            serde_json::to_value(&s).expect("json"),
+        );
+    }
+    // After both windows closed, every shard sealed: Tallying.
+    controller::election::reconcile(Arc::new(e), context(&api, "2027-06-07T00:00:00Z"))
+        .await
+        .expect("reconcile");
+    let seen = api.take();
+    let st = &seen
+        .iter()
+        .find(|s| s.path.ends_with("/status"))
+        .expect("status")
+        .body["status"];
+    assert_eq!(st["phase"], "Tallying");
+    assert_eq!(st["ballotsRecorded"], 10 + 20 + 30 + 40 + 50 + 60);
+    assert_eq!(st["shards"], json!({"total": 6, "ready": 0, "sealed": 6}));
+    assert_eq!(st["modalities"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn resource_kinds_are_the_four() {
+    assert_eq!(Election::kind(&()), "Election");
+    assert_eq!(Mesa::kind(&()), "Mesa");
+}
