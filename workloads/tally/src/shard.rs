@@ -1,0 +1,412 @@
+//! A tally shard: configuration, opening (with recovery), and running it behind its HTTP API.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+use urna_ballot::{BallotCodec, ElectionManifest};
+use urna_crypto::paillier::PublicKey;
+
+use crate::batcher::{self, Msg, Stage2};
+use crate::error::{Result, TallyError};
+use crate::ledger::{Ledger, Recovery};
+use crate::metrics::Metrics;
+use crate::record::{Modality, ShardIdentity};
+use crate::store::Store;
+use crate::wire::{LogHead, StatusReport, TotalsRecord};
+
+#[derive(Debug, Clone)]
+pub struct ShardConfig {
+    /// The TallyShard's name (bound into the log's genesis hash).
+    pub name: String,
+    /// The ballot styles (district ids) this shard holds.
+    pub districts: Vec<String>,
+    pub modality: Modality,
+    pub data_dir: PathBuf,
+    /// Most contests per verification batch.
+    pub batch_max: usize,
+    /// How long a batch waits for more items after its first.
+    pub batch_wait: Duration,
+    /// A checkpoint of the totals every this many records (bounds the replay at start).
+    pub checkpoint_every: u64,
+    /// Re-derive the totals from the first record at start (instead of from the last checkpoint).
+    pub verify_on_start: bool,
+    /// Seal automatically at this instant; refuse contests arriving after it.
+    pub closes_at: Option<jiff::Timestamp>,
+    /// Largest accepted request body, bytes.
+    pub body_limit: usize,
+    /// Most items per request.
+    pub max_items: usize,
+}
+
+impl ShardConfig {
+    pub fn new(
+        name: impl Into<String>,
+        districts: Vec<String>,
+        modality: Modality,
+        data_dir: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            districts,
+            modality,
+            data_dir: data_dir.into(),
+            batch_max: 64,
+            batch_wait: Duration::from_millis(2),
+            checkpoint_every: 256,
+            verify_on_start: false,
+            closes_at: None,
+            // A 3072-bit contest with a large coalition can take a megabyte of proofs.
+            body_limit: 64 << 20,
+            max_items: 1024,
+        }
+    }
+}
+
+/// Reads an `ElectionManifest` from JSON or YAML (by extension; anything else is tried as JSON, then YAML).
+pub fn load_manifest(path: &Path) -> Result<ElectionManifest> {
+    let text = std::fs::read_to_string(path).map_err(|source| TallyError::Io {
+        context: format!("reading {}", path.display()),
+        source,
+    })?;
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    let parsed = if yaml {
+        serde_yaml::from_str(&text).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_str(&text)
+            .map_err(|e| e.to_string())
+            .or_else(|json_err| {
+                serde_yaml::from_str(&text)
+                    .map_err(|yaml_err| format!("as JSON: {json_err}; as YAML: {yaml_err}"))
+            })
+    };
+    parsed.map_err(|e| {
+        TallyError::Config(format!("{}: not an election manifest: {e}", path.display()))
+    })
+}
+
+/// Reads a Paillier public key (`{"n": "<hex>"}`).
+pub fn load_public_key(path: &Path) -> Result<PublicKey> {
+    let text = std::fs::read_to_string(path).map_err(|source| TallyError::Io {
+        context: format!("reading {}", path.display()),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        TallyError::Config(format!(
+            "{}: not a Paillier public key: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// What handlers and pipeline stages share.
+pub(crate) struct Shared {
+    pub config: ShardConfig,
+    pub identity: ShardIdentity,
+    pub codec: Arc<BallotCodec>,
+    pub store: Arc<Store>,
+    pub metrics: Metrics,
+    sealed: AtomicBool,
+    /// Items that did not even decode since this process started (they never reach the log writer, so the
+    /// stored rejection counter cannot count them).
+    malformed: AtomicU64,
+    snapshot: Mutex<Snapshot>,
+}
+
+/// The state the read endpoints show, published by the writer after every commit.
+#[derive(Clone)]
+struct Snapshot {
+    head: LogHead,
+    totals_digest: [u8; 32],
+    accepted: u64,
+    rejected: u64,
+    duplicates: u64,
+    totals: TotalsRecord,
+    failure: Option<String>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Snapshot> {
+        // The snapshot is replaced whole; a panic elsewhere cannot leave it half-written.
+        self.snapshot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        self.sealed.load(Ordering::Acquire)
+    }
+
+    pub fn failure(&self) -> Option<String> {
+        self.lock().failure.clone()
+    }
+
+    pub fn publish(&self, ledger: &Ledger) {
+        let (accepted, rejected, duplicates) = ledger.counts();
+        let totals = ledger.totals_record();
+        let sealed = totals.sealed;
+        {
+            let mut s = self.lock();
+            s.head = ledger.head();
+            s.totals_digest = ledger.totals_digest();
+            s.accepted = accepted;
+            s.rejected = rejected;
+            s.duplicates = duplicates;
+            s.totals = totals;
+        }
+        self.metrics
+            .log_sequence
+            .set(i64::try_from(accepted).unwrap_or(i64::MAX));
+        if sealed {
+            self.sealed.store(true, Ordering::Release);
+            self.metrics.sealed.set(1);
+        }
+    }
+
+    pub fn count_malformed(&self) {
+        self.malformed.fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .reject(crate::ledger::RejectKind::Malformed.label());
+    }
+
+    pub fn fail(&self, reason: &str) {
+        self.lock().failure = Some(reason.to_owned());
+    }
+
+    pub fn totals(&self) -> TotalsRecord {
+        self.lock().totals.clone()
+    }
+
+    pub fn status(&self) -> StatusReport {
+        let s = self.lock().clone();
+        StatusReport {
+            shard: self.identity.shard.clone(),
+            election_id: self.identity.election_id.clone(),
+            manifest_hash: self.identity.manifest_hash,
+            public_key_fingerprint: self.identity.public_key_fingerprint,
+            districts: self.identity.districts.clone(),
+            modality: self.identity.modality,
+            accepted: s.accepted,
+            rejected: s.rejected + self.malformed.load(Ordering::Relaxed),
+            duplicates: s.duplicates,
+            log_head: s.head,
+            totals_digest: s.totals_digest,
+            sealed: s.totals.sealed,
+            sealed_at: s.totals.sealed_at,
+            closes_at: self.config.closes_at.map(crate::record::format_time),
+            failure: s.failure,
+        }
+    }
+}
+
+/// An opened shard: state recovered and checked, not yet serving.
+pub struct Shard {
+    shared: Arc<Shared>,
+    ledger: Ledger,
+    recovery: Recovery,
+}
+
+impl Shard {
+    /// Validates the configuration against the manifest, opens the data directory and recovers the totals.
+    pub fn open(
+        mut config: ShardConfig,
+        manifest: ElectionManifest,
+        pk: PublicKey,
+    ) -> Result<Self> {
+        if config.name.is_empty() {
+            return Err(TallyError::Config("the shard needs a name".into()));
+        }
+        config.districts.sort();
+        config.districts.dedup();
+        if config.districts.is_empty() {
+            return Err(TallyError::Config(
+                "the shard needs at least one district".into(),
+            ));
+        }
+        if let Some(d) = config
+            .districts
+            .iter()
+            .find(|d| !manifest.districts.iter().any(|m| &&m.id == d))
+        {
+            return Err(TallyError::Config(format!(
+                "district {d:?} is not in the manifest"
+            )));
+        }
+        let codec = BallotCodec::new(manifest, pk)?;
+        let identity = ShardIdentity {
+            shard: config.name.clone(),
+            election_id: codec.manifest().election_id.clone(),
+            manifest_hash: codec.manifest_hash(),
+            public_key_fingerprint: codec.public_key().fingerprint(),
+            districts: config.districts.clone(),
+            modality: config.modality,
+            slot_bits: codec.manifest().slot_bits,
+        };
+        let store = Arc::new(Store::open(&config.data_dir)?);
+        let (ledger, recovery) = Ledger::open(
+            Arc::clone(&store),
+            &codec,
+            identity.clone(),
+            config.checkpoint_every,
+            config.verify_on_start,
+        )?;
+        info!(
+            shard = %identity.shard,
+            sequence = recovery.sequence,
+            replayed = recovery.replayed,
+            from = recovery.from,
+            digest = %hex::encode(ledger.totals_digest()),
+            "log recovered and totals re-derived"
+        );
+        let snapshot = Snapshot {
+            head: ledger.head(),
+            totals_digest: ledger.totals_digest(),
+            accepted: 0,
+            rejected: 0,
+            duplicates: 0,
+            totals: ledger.totals_record(),
+            failure: None,
+        };
+        let shared = Arc::new(Shared {
+            config,
+            identity,
+            codec: Arc::new(codec),
+            store,
+            metrics: Metrics::new(),
+            sealed: AtomicBool::new(false),
+            malformed: AtomicU64::new(0),
+            snapshot: Mutex::new(snapshot),
+        });
+        shared.publish(&ledger);
+        Ok(Self {
+            shared,
+            ledger,
+            recovery,
+        })
+    }
+
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    pub fn status(&self) -> StatusReport {
+        self.shared.status()
+    }
+
+    /// Starts the pipeline and serves the HTTP API on `listener` until [`RunningShard::stop`].
+    pub async fn start(self, listener: TcpListener) -> Result<RunningShard> {
+        let addr = listener.local_addr().map_err(|source| TallyError::Io {
+            context: "reading the listener's address".into(),
+            source,
+        })?;
+        let shared = self.shared;
+        let (tx, rx) = mpsc::channel::<Msg>(4096);
+        // Two batches in flight: one being verified, one being committed.
+        let (tx2, rx2) = mpsc::channel::<Stage2>(2);
+        let ledger = self.ledger;
+        let writer_shared = Arc::clone(&shared);
+        let writer = std::thread::Builder::new()
+            .name(format!("tally-writer-{}", shared.identity.shard))
+            .spawn(move || batcher::commit_stage(rx2, ledger, writer_shared))
+            .map_err(|source| TallyError::Io {
+                context: "starting the log writer".into(),
+                source,
+            })?;
+        let verifier = tokio::spawn(batcher::verify_stage(
+            rx,
+            tx2,
+            Arc::clone(&shared),
+            shared.config.batch_max,
+            shared.config.batch_wait,
+        ));
+        let closer = shared
+            .config
+            .closes_at
+            .map(|at| tokio::spawn(seal_at(at, tx.clone())));
+        let app = crate::server::router(Arc::clone(&shared), tx);
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+        });
+        info!(%addr, shard = %shared.identity.shard, "tally shard listening");
+        Ok(RunningShard {
+            addr,
+            stop: Some(stop_tx),
+            server,
+            verifier,
+            closer,
+            writer: Some(writer),
+        })
+    }
+}
+
+async fn seal_at(at: jiff::Timestamp, tx: mpsc::Sender<Msg>) {
+    let wait = at.duration_since(jiff::Timestamp::now());
+    let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
+    tokio::time::sleep(wait).await;
+    let (reply, rx) = oneshot::channel();
+    if tx.send(Msg::Seal(reply)).await.is_err() {
+        return;
+    }
+    match rx.await {
+        Ok(Ok(_)) => info!("sealed at the configured closing instant"),
+        Ok(Err(e)) => warn!(error = %e, "automatic sealing failed"),
+        Err(_) => {}
+    }
+}
+
+/// A shard serving requests.
+pub struct RunningShard {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    verifier: tokio::task::JoinHandle<()>,
+    closer: Option<tokio::task::JoinHandle<()>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningShard {
+    /// Stops accepting connections, lets in-flight requests finish, drains the pipeline and closes the store
+    /// (so the data directory can be opened again in this process).
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(c) = self.closer.take() {
+            c.abort();
+            let _ = c.await;
+        }
+        let served = (&mut self.server).await;
+        // The router (and its sender) is dropped with the server: stage 1 drains and ends, then stage 2.
+        let _ = (&mut self.verifier).await;
+        if let Some(w) = self.writer.take() {
+            let _ = tokio::task::spawn_blocking(move || w.join()).await;
+        }
+        match served {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(TallyError::Io {
+                context: "serving HTTP".into(),
+                source,
+            }),
+            Err(e) => Err(TallyError::Failed(format!(
+                "the HTTP server task ended abnormally: {e}"
+            ))),
+        }
+    }
+}
+
+/// Parses an RFC 3339 instant (`2024-06-02T18:00:00-06:00`, `2024-06-03T00:00:00Z`).
+pub fn parse_instant(s: &str) -> Result<jiff::Timestamp> {
+    s.parse()
+        .map_err(|e| TallyError::Config(format!("{s:?} is not an RFC 3339 instant: {e}")))
+}

@@ -1,0 +1,143 @@
+//! The HTTP API's JSON bodies, shared by the server and [`crate::client::TallyClient`].
+
+use serde::{Deserialize, Serialize};
+use urna_ballot::EncryptedContest;
+
+use crate::record::{LogRecord, Modality};
+use crate::totals::ContestTotals;
+
+/// `POST /v1/contests` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubmitRequest {
+    pub items: Vec<SubmitItem>,
+}
+
+/// One contest of one anonymous ballot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubmitItem {
+    /// The ballot's AnonID, 64 hex digits.
+    pub anon_id: String,
+    /// The district whose ballot this contest comes from.
+    pub ballot_style: String,
+    pub contest: EncryptedContest,
+    /// When given, must be the shard's election (proofs bind it anyway; this gives a clearer rejection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_id: Option<String>,
+    /// When given, must be the shard's modality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modality: Option<Modality>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemStatus {
+    /// Verified and durably appended at `sequence`.
+    Accepted,
+    /// Already recorded, identically, at `sequence` (the original acknowledgement).
+    Duplicate,
+    /// Not recorded; `reason` says why.
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemResult {
+    pub status: ItemStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `POST /v1/contests` response: one result per item, in request order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitResponse {
+    pub items: Vec<ItemResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogHead {
+    /// Sequence of the last record (0 for an empty log).
+    pub sequence: u64,
+    /// Hash after that record (the genesis hash for an empty log), hex.
+    #[serde(with = "hex::serde")]
+    pub hash: [u8; 32],
+}
+
+/// `GET /v1/status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub shard: String,
+    pub election_id: String,
+    #[serde(with = "hex::serde")]
+    pub manifest_hash: [u8; 32],
+    #[serde(with = "hex::serde")]
+    pub public_key_fingerprint: [u8; 32],
+    pub districts: Vec<String>,
+    pub modality: Modality,
+    /// Contests accepted (= log records).
+    pub accepted: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+    pub log_head: LogHead,
+    /// Digest of the encrypted totals at the log head (see docs/record.md).
+    #[serde(with = "hex::serde")]
+    pub totals_digest: [u8; 32],
+    pub sealed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<String>,
+    /// Set when a commit failed: the shard accepts nothing until restarted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// The totals record: `GET /v1/totals` and `POST /v1/seal`. Once `sealed`, it is final and stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TotalsRecord {
+    pub shard: String,
+    pub election_id: String,
+    #[serde(with = "hex::serde")]
+    pub manifest_hash: [u8; 32],
+    #[serde(with = "hex::serde")]
+    pub public_key_fingerprint: [u8; 32],
+    pub districts: Vec<String>,
+    pub modality: Modality,
+    pub sealed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_at: Option<String>,
+    pub log_head: LogHead,
+    #[serde(with = "hex::serde")]
+    pub totals_digest: [u8; 32],
+    pub contests: Vec<ContestTotals>,
+}
+
+/// `GET /v1/records`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordsPage {
+    pub records: Vec<LogRecord>,
+    /// The `from` of the next page, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+}
+
+/// Every error response: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `malformed`, `too_large`, `sealed`, `not_sealed`, `unavailable`, `not_found`.
+    pub code: String,
+    pub message: String,
+}
