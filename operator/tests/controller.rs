@@ -617,3 +617,111 @@ fn resource_kinds_are_the_four() {
     assert_eq!(Election::kind(&()), "Election");
     assert_eq!(Mesa::kind(&()), "Mesa");
 }
+
+#[tokio::test]
+async fn tallyshard_reports_workload_readiness_and_failure() {
+    let api = FakeApi::default();
+    let e = election();
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let mut s = urna_operator::build::election::tally_shards(&e).remove(0);
+    s.meta_mut().uid = Some("s-uid".into());
+    let name = s.name_any();
+    let shard_path = format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards/{name}");
+    api.put(&shard_path, serde_json::to_value(&s).expect("json"));
+    let ctx = context(&api, NOW);
+    controller::tallyshard::reconcile(Arc::new(s.clone()), ctx.clone())
+        .await
+        .expect("reconcile");
+    let seen = api.take();
+    let sts = seen
+        .iter()
+        .find(|x| x.is_apply() && x.path.ends_with(&format!("/statefulsets/{name}")))
+        .expect("sts applied");
+    assert_eq!(
+        sts.body["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"],
+        "Retain"
+    );
+    assert_eq!(
+        sts.body["metadata"]["ownerReferences"][0]["kind"],
+        "TallyShard"
+    );
+    let st = &seen
+        .iter()
+        .find(|x| x.path.ends_with("/status"))
+        .expect("status")
+        .body["status"];
+    assert_eq!(st["phase"], "Pending");
+    assert_eq!(st["ready"], "0/1");
+
+    // The StatefulSet becomes ready; the workload later reports a failure.
+    let sts_path = format!("/apis/apps/v1/namespaces/ciudad/statefulsets/{name}");
+    let mut live = sts.body.clone();
+    live["status"] = json!({"replicas": 1, "readyReplicas": 1});
+    api.put(&sts_path, live);
+    controller::tallyshard::reconcile(Arc::new(s.clone()), ctx.clone())
+        .await
+        .expect("reconcile");
+    let st = api
+        .take()
+        .into_iter()
+        .find(|x| x.path.ends_with("/status"))
+        .expect("status")
+        .body["status"]
+        .clone();
+    assert_eq!(st["phase"], "Running");
+    assert_eq!(st["conditions"][0]["status"], "True");
+    s.status = Some(urna_operator::crd::TallyShardStatus {
+        failure: Some("log chain broken at 42".into()),
+        ..Default::default()
+    });
+    controller::tallyshard::reconcile(Arc::new(s), ctx)
+        .await
+        .expect("reconcile");
+    let seen = api.take();
+    let st = &seen
+        .iter()
+        .find(|x| x.path.ends_with("/status"))
+        .expect("status")
+        .body["status"];
+    assert_eq!(st["phase"], "Failed");
+    assert_eq!(st["conditions"][2]["reason"], "ShardFailed");
+    assert!(
+        seen.iter()
+            .any(|x| x.is_event() && x.body["type"] == "Warning")
+    );
+}
+
+#[tokio::test]
+async fn health_and_metrics_endpoints() {
+    use std::sync::atomic::AtomicBool;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let metrics = Arc::new(Metrics::default());
+    metrics.start("Election");
+    let ready = Arc::new(AtomicBool::new(true));
+    let router =
+        urna_operator::health::router(urna_operator::health::HealthState { metrics, ready });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    for (path, expect) in [
+        ("/healthz", "ok"),
+        ("/readyz", "ready"),
+        (
+            "/metrics",
+            "urna_operator_reconciles_total{kind=\"Election\"} 1",
+        ),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("write");
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.expect("read");
+        assert!(out.starts_with("HTTP/1.1 200"), "{path}: {out}");
+        assert!(out.contains(expect), "{path}: {out}");
+    }
+}
