@@ -22,7 +22,7 @@ fn federal(c: &mut Criterion) {
         b.iter(|| {
             shards
                 .iter()
-                .map(|s| build::tallyshard::build(s, &defaults))
+                .map(|s| build::tallyshard::build(s, e, &defaults))
                 .collect::<Result<Vec<_>, _>>()
         })
     });

@@ -42,21 +42,37 @@ pub fn vote_args(election: &str) -> Vec<String> {
     ]
 }
 
-/// `urna tally`: the single writer of one shard's totals.
-pub fn tally_args(shard: &str, election: &str) -> Vec<String> {
-    vec![
+/// The Paillier public key file (`{"n": "<hex>"}`) in the manifest ConfigMap, as `urna tally --public-key` reads it.
+pub const PUBLIC_KEY_FILE: &str = "paillier.json";
+
+/// `urna tally`: the single writer of one shard's totals (`workloads/urna/src/cmd/tally.rs`).
+pub fn tally_args(
+    shard: &str,
+    districts: &[String],
+    modality: &str,
+    closes_at: Option<String>,
+) -> Vec<String> {
+    let mut args = vec![
         "tally".into(),
         "--shard".into(),
         shard.into(),
-        "--election".into(),
-        election.into(),
         "--manifest".into(),
         manifest(),
+        "--public-key".into(),
+        format!("{MANIFEST_DIR}/{PUBLIC_KEY_FILE}"),
+        "--districts".into(),
+        districts.join(","),
+        "--modality".into(),
+        modality.into(),
         "--data".into(),
         DATA_DIR.into(),
         "--listen".into(),
         listen(),
-    ]
+    ];
+    if let Some(t) = closes_at {
+        args.extend(["--closes-at".into(), t]);
+    }
+    args
 }
 
 /// `urna audit`: the election's transparency log.

@@ -64,7 +64,7 @@ fn rbac_covers_exactly_what_the_controllers_touch() {
             );
             for s in urna_operator::build::election::tally_shards(e) {
                 kinds.extend(
-                    urna_operator::build::tallyshard::build(&s, &d)
+                    urna_operator::build::tallyshard::build(&s, e, &d)
                         .expect("build")
                         .into_iter()
                         .map(|c| c.kind),

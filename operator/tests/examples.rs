@@ -99,7 +99,7 @@ fn snapshots_of_built_manifests() {
             // One generated shard's own children (they all share one shape).
             if let Some(shard) = build::election::tally_shards(&e).into_iter().next() {
                 let shard = with_uid(shard);
-                let sc = build::tallyshard::build(&shard, &defaults).expect("shard builds");
+                let sc = build::tallyshard::build(&shard, &e, &defaults).expect("shard builds");
                 insta::assert_yaml_snapshot!(format!("{name}-tallyshard-{}", shard.name_any()), sc);
             }
         }

@@ -26,7 +26,7 @@ use crate::crd::election::ShardingPolicy;
 use crate::crd::{Election, ElectionPhase, TallyShard, TallyShardSpec};
 use crate::error::Result;
 use crate::meta::{self, LABEL_COMPONENT, LABEL_ELECTION, LABEL_SHARD, MAX_WORKLOAD_NAME};
-use crate::workload::{self, HTTP_PORT_NAME, KEYS_FILE, MANIFEST_FILE};
+use crate::workload::{self, HTTP_PORT_NAME, KEYS_FILE, MANIFEST_FILE, PUBLIC_KEY_FILE};
 
 pub const VOTE: &str = "vote";
 pub const AUDIT: &str = "audit";
@@ -118,6 +118,10 @@ pub fn manifest_config_map(e: &Election) -> Result<ConfigMap> {
             ),
             (KEYS_FILE.into(), serde_json::to_string_pretty(&keys)?),
             (
+                PUBLIC_KEY_FILE.into(),
+                serde_json::to_string_pretty(&json!({ "n": e.spec.keys.paillier_modulus }))?,
+            ),
+            (
                 "election.json".into(),
                 serde_json::to_string_pretty(&schedule)?,
             ),
@@ -188,6 +192,36 @@ fn audit_statefulset(e: &Election, image: &str) -> k8s_openapi::api::apps::v1::S
         &e.spec.audit.storage,
         &manifest_name(&name),
     )
+}
+
+/// The leaf districts at or under `district` (all leaves when `None`): the ballot styles a shard holds.
+pub fn leaves_under(e: &Election, district: Option<&str>) -> Vec<String> {
+    let under = |leaf: &str| {
+        let Some(root) = district else { return true };
+        let mut cur = Some(leaf);
+        let mut steps = 0;
+        while let Some(d) = cur {
+            if d == root {
+                return true;
+            }
+            steps += 1;
+            if steps > e.spec.districts.len() {
+                return false;
+            }
+            cur = e
+                .spec
+                .districts
+                .iter()
+                .find(|x| x.id == d)
+                .and_then(|x| x.parent.as_deref());
+        }
+        false
+    };
+    leaf_districts(e)
+        .into_iter()
+        .filter(|l| under(l))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Districts where ballots are cast: those no other district names as parent.

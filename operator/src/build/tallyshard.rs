@@ -4,8 +4,8 @@ use kube::ResourceExt;
 
 use super::pod;
 use super::{Child, Defaults};
-use crate::build::election::{TALLY, manifest_name};
-use crate::crd::TallyShard;
+use crate::build::election::{TALLY, leaves_under, manifest_name};
+use crate::crd::{Election, TallyShard};
 use crate::error::Result;
 use crate::meta::{self, LABEL_SHARD, MAX_WORKLOAD_NAME};
 use crate::workload;
@@ -14,9 +14,11 @@ pub fn workload_name(shard: &str) -> String {
     meta::child_name(&[shard], MAX_WORKLOAD_NAME)
 }
 
-pub fn build(s: &TallyShard, defaults: &Defaults) -> Result<Vec<Child>> {
+/// `election` supplies the ballot styles (leaf districts) and the closing instant of the shard's modality.
+pub fn build(s: &TallyShard, election: &Election, defaults: &Defaults) -> Result<Vec<Child>> {
     let name = s.name_any();
     let wname = workload_name(&name);
+    let e = election;
     let election = &s.spec.election;
     let image = s
         .spec
@@ -25,12 +27,15 @@ pub fn build(s: &TallyShard, defaults: &Defaults) -> Result<Vec<Child>> {
         .unwrap_or_else(|| defaults.image.clone());
     let mut labels = meta::labels(TALLY, &wname, election);
     labels.insert(LABEL_SHARD.into(), name.clone());
-    let c = pod::container(
-        TALLY,
-        &image,
-        workload::tally_args(&name, election),
-        s.spec.resources.clone(),
-    );
+    let districts = leaves_under(e, s.spec.district.as_deref());
+    let closes_at = e
+        .spec
+        .modalities
+        .iter()
+        .find(|m| m.kind == s.spec.modality)
+        .map(|m| m.closes_at.0.to_string());
+    let args = workload::tally_args(&name, &districts, s.spec.modality.as_str(), closes_at);
+    let c = pod::container(TALLY, &image, args, s.spec.resources.clone());
     let sts = pod::single_writer(
         meta::child_meta(s, wname.clone(), labels.clone()),
         meta::selector(TALLY, &wname),

@@ -55,7 +55,14 @@ async fn apply(api: &Api<TallyShard>, s: &TallyShard, ctx: &Context, ns: &str) -
         write(api, s, ctx, ShardPhase::Pending, &conds, "0/1").await?;
         return Ok(Action::await_change());
     }
-    let children = crate::build::tallyshard::build(s, &ctx.defaults)?;
+    // The workload's arguments come from the Election (ballot styles, closing instant): wait for it.
+    let Some(election) = election else {
+        let msg = format!("Election {} not found", s.spec.election);
+        let conds = conditions::standard(false, "", Some(("ElectionNotFound", msg)));
+        write(api, s, ctx, ShardPhase::Pending, &conds, "0/1").await?;
+        return Ok(Action::requeue(std::time::Duration::from_secs(30)));
+    };
+    let children = crate::build::tallyshard::build(s, &election, &ctx.defaults)?;
     let owner = format!("{KIND}/{ns}/{}", s.name_any());
     super::apply::apply_all(&ctx.client, &ctx.applied, ns, &owner, &children).await?;
 
