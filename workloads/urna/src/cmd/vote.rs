@@ -1,0 +1,241 @@
+//! `urna vote`: the vote service (urna_vote), and `urna vote import-census` to load a census offline.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use urna_ballot::ElectionManifest;
+use urna_crypto::blind::BlindSigningKey;
+use urna_crypto::paillier::PublicKey;
+use urna_vote::{Partition, ShardMap, VoteConfig, VoteService};
+
+const LONG_ABOUT: &str = "\
+Serves the vote front door for remote voters and mesa consoles:
+
+  POST /v1/sessions   authenticate with the voter's one-time credential (Argon2id hash in the census)
+  POST /v1/rights     the voting right: one RFC 9474 blind signature per voter, recorded durably
+  POST /v1/ballots    anonymous ballot submission: signature and every proof verified, forwarded to the
+                      ballot style's tally shard, AnonID appended to the audit log, receipt returned
+  GET  /v1/election, /v1/status, /v1/receipts/{anonId}, /openapi.json, /metrics, /healthz, /readyz
+  POST /v1/close      (admin token) stop accepting rights and ballots
+
+Voter status (DATA/voters.redb) and ballots (DATA/ballots.redb) are kept in separate stores; no log line,
+metric or error carries a voter identity together with a ballot. The census (--census, CSV or JSON Lines:
+voterIdHash,district,credentialHash) is imported idempotently at start-up.
+
+Replicas: run one per partition with --partition I/P, each with its own DATA; voters and ballots of other
+partitions are answered 421 wrong_partition.";
+
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "The vote service: voter authentication, voting rights, anonymous ballot submission"
+)]
+#[command(long_about = LONG_ABOUT, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<VoteCommand>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum VoteCommand {
+    /// Imports a census into DATA without serving (the service must not be running on DATA).
+    ImportCensus(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct Election {
+    /// The election manifest (ElectionManifest, JSON or YAML).
+    #[arg(long, value_name = "FILE")]
+    manifest: PathBuf,
+    /// The Paillier public key: `{"n": HEX}`, or the ceremony's public.json (its `paillier` field).
+    #[arg(long, value_name = "FILE")]
+    public_key: PathBuf,
+    /// The voting-right signing key: RFC 9474 RSA key, unencrypted PKCS#8 PEM.
+    #[arg(long, value_name = "FILE")]
+    signing_key: PathBuf,
+    /// Data directory (voters.redb, ballots.redb).
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// This replica's partition, INDEX/COUNT.
+    #[arg(long, default_value = "0/1")]
+    partition: Partition,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    election: Option<Election>,
+    /// Census to import at start-up (CSV or JSON Lines).
+    #[arg(long, value_name = "FILE")]
+    census: Option<PathBuf>,
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    listen: SocketAddr,
+    /// A tally shard: DISTRICT:MODALITY=URL (repeat; `*` as district is the fallback).
+    #[arg(long = "shard", value_name = "DISTRICT:MODALITY=URL")]
+    shards: Vec<String>,
+    /// Base URL of the audit log.
+    #[arg(long, value_name = "URL")]
+    audit: Option<String>,
+    /// When voting closes (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    closes_at: Option<jiff::Timestamp>,
+    /// The modality of the ballots this service records.
+    #[arg(long, default_value = "remote", value_parser = ["remote", "booth"])]
+    modality: String,
+    /// File holding the admin token for POST /v1/close (or env URNA_VOTE_ADMIN_TOKEN); none: no admin API.
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// Session lifetime in seconds.
+    #[arg(long, default_value_t = 900)]
+    session_ttl: u64,
+    /// Requests per second per client IP (0: unlimited) and burst.
+    #[arg(long, default_value_t = 20.0)]
+    rate_limit: f64,
+    #[arg(long, default_value_t = 40.0)]
+    rate_burst: f64,
+    /// Largest ballot submission, in bytes.
+    #[arg(long, default_value_t = 8 << 20)]
+    max_ballot_bytes: usize,
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    election: Election,
+    #[arg(long, value_name = "FILE")]
+    census: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        Some(VoteCommand::ImportCensus(a)) => import(a),
+        None => serve(args.serve),
+    }
+}
+
+fn read_manifest(path: &Path) -> Result<ElectionManifest> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // YAML is a superset of JSON: one parser for both.
+    serde_yaml::from_str(&text).with_context(|| format!("parsing the manifest {}", path.display()))
+}
+
+fn read_public_key(path: &Path) -> Result<PublicKey> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let key = value.get("paillier").cloned().unwrap_or(value);
+    serde_json::from_value(key)
+        .with_context(|| format!("{}: not a Paillier public key", path.display()))
+}
+
+fn read_signing_key(path: &Path) -> Result<BlindSigningKey> {
+    let pem = read_text(path)?;
+    BlindSigningKey::from_pkcs8_pem(&pem)
+        .with_context(|| format!("{}: not a blind-signature key", path.display()))
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
+    let manifest = read_manifest(&e.manifest)?;
+    let public_key = read_public_key(&e.public_key)?;
+    let signing_key = read_signing_key(&e.signing_key)?;
+    let mut shards = ShardMap::new();
+    let audit = match serve {
+        Some(s) => {
+            for entry in &s.shards {
+                shards.parse_entry(entry).map_err(anyhow::Error::msg)?;
+            }
+            s.audit.clone().context("--audit URL is required")?
+        }
+        None => {
+            // Import only: nothing is contacted, but the service checks that every district has a shard.
+            shards.insert("*", "remote", "http://127.0.0.1:9");
+            "http://127.0.0.1:9".into()
+        }
+    };
+    let mut config = VoteConfig::new(
+        manifest,
+        public_key,
+        signing_key,
+        e.data.clone(),
+        shards,
+        audit,
+    );
+    config.partition = e.partition;
+    if let Some(s) = serve {
+        config.admin_token = match &s.admin_token_file {
+            Some(p) => Some(read_text(p)?.trim().to_owned()),
+            None => std::env::var("URNA_VOTE_ADMIN_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
+        };
+        config.closes_at = s.closes_at;
+        config.modality = s.modality.clone();
+        config.session_ttl = Duration::from_secs(s.session_ttl);
+        config.limits.rate_per_second = s.rate_limit;
+        config.limits.rate_burst = s.rate_burst;
+        config.limits.max_ballot_bytes = s.max_ballot_bytes;
+    }
+    VoteService::open(config).context("opening the vote service")
+}
+
+fn import_file(service: &VoteService, path: &Path) -> Result<()> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let report = service
+        .import_census(BufReader::new(file))
+        .with_context(|| format!("importing {}", path.display()))?;
+    tracing::info!(
+        read = report.read,
+        inserted = report.inserted,
+        unchanged = report.unchanged,
+        other_partition = report.other_partition,
+        "census imported"
+    );
+    Ok(())
+}
+
+fn import(args: ImportArgs) -> Result<()> {
+    let service = open(&args.election, None)?;
+    import_file(&service, &args.census)?;
+    println!(
+        "{}",
+        serde_json::to_string(&serde_json::json!({ "imported": args.census }))?
+    );
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let Some(election) = &args.election else {
+        bail!("--manifest, --public-key, --signing-key and --data are required");
+    };
+    let service = open(election, Some(&args))?;
+    if let Some(census) = &args.census {
+        import_file(&service, census)?;
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        let addr = listener.local_addr().context("local address")?;
+        tracing::info!(%addr, "vote service listening");
+        // The bound address on stdout, for supervisors and tests that pass port 0.
+        println!("{}", serde_json::json!({ "listening": addr.to_string() }));
+        service
+            .serve(listener, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("serving")
+    })
+}

@@ -1,0 +1,313 @@
+//! `urna vote` as a process: the real binary serving on loopback, with a real tally shard and audit log
+//! in the test process, driven by the simulated voter client; and `urna vote import-census` reporting a bad
+//! census line.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use urna_ballot::{Contest, ContestKind, District, ElectionManifest, Party};
+use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
+use urna_crypto::paillier::{KeySize, generate_keypair};
+use urna_vote::client::{Election, Voter, VoterClient, cast};
+use urna_vote::credential::{hash_credential, insecure_fast_params};
+
+const URNA: &str = env!("CARGO_BIN_EXE_urna");
+
+fn manifest() -> ElectionManifest {
+    let party = |id: &str| Party {
+        id: id.into(),
+        name: id.into(),
+        candidate: None,
+    };
+    ElectionManifest {
+        election_id: "proc-2026".into(),
+        title: "Process test".into(),
+        districts: vec![District {
+            id: "town".into(),
+            name: "Town".into(),
+            parent: None,
+        }],
+        contests: vec![Contest {
+            id: "mayor".into(),
+            title: "Mayor".into(),
+            kind: ContestKind::SingleChoice,
+            districts: vec!["town".into()],
+            parties: vec![party("a"), party("b")],
+            coalitions: vec![],
+            options: vec![],
+            min_selections: None,
+            max_selections: None,
+            write_in: false,
+            blank: true,
+            null: false,
+        }],
+        slot_bits: 16,
+    }
+}
+
+fn voter(i: usize) -> Voter {
+    Voter {
+        voter_id: format!("{:064x}", 1000 + i),
+        credential: format!("secret-{i}"),
+    }
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urna_vote_serves_a_remote_election() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = urna_crypto::os_rng();
+    let (pk, _sk) = generate_keypair(KeySize::InsecureTest1024, &mut rng).unwrap();
+    let blind = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
+    let manifest = manifest();
+    let manifest_path = write(
+        dir.path(),
+        "manifest.json",
+        &serde_json::to_string(&manifest).unwrap(),
+    );
+    let pk_path = write(
+        dir.path(),
+        "public.json",
+        &serde_json::to_string(&pk).unwrap(),
+    );
+    let sk_path = write(dir.path(), "signing.pem", &blind.to_pkcs8_pem().unwrap());
+    let token_path = write(dir.path(), "admin.token", "let-me-close\n");
+    let mut census = String::from("voterIdHash,district,credentialHash\n");
+    for i in 0..3 {
+        let v = voter(i);
+        let h = hash_credential(&v.credential, Some(insecure_fast_params()), &mut rng).unwrap();
+        census.push_str(&format!(
+            "{},town,{}\n",
+            v.voter_id,
+            urna_vote::census::csv_field(&h)
+        ));
+    }
+    let census_path = write(dir.path(), "census.csv", &census);
+
+    // The real shard and audit log, in this process.
+    let shard = urna_tally::Shard::open(
+        urna_tally::ShardConfig::new(
+            "town-remote",
+            vec!["town".into()],
+            urna_tally::Modality::Remote,
+            dir.path().join("shard"),
+        ),
+        manifest.clone(),
+        pk.clone(),
+    )
+    .unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shard_url = format!("http://{}", l.local_addr().unwrap());
+    let _shard = shard.start(l).await.unwrap();
+    let mut log_config = urna_audit::LogConfig::new("audit.test/proc");
+    log_config.batch_wait = Duration::from_millis(20);
+    let log = urna_audit::AuditLog::open(
+        &dir.path().join("audit.redb"),
+        urna_audit::LogKey::generate().unwrap(),
+        log_config,
+    )
+    .unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let audit_url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(log.serve(l, std::future::pending()));
+
+    let data = dir.path().join("data").display().to_string();
+    let shard_arg = format!("town:remote={shard_url}");
+    let mut child = Killed(
+        Command::new(URNA)
+            .args([
+                "vote",
+                "--manifest",
+                &manifest_path,
+                "--public-key",
+                &pk_path,
+                "--signing-key",
+                &sk_path,
+            ])
+            .args([
+                "--data",
+                &data,
+                "--census",
+                &census_path,
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args([
+                "--shard",
+                &shard_arg,
+                "--audit",
+                &audit_url,
+                "--admin-token-file",
+                &token_path,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let addr = serde_json::from_str::<serde_json::Value>(&line).unwrap()["listening"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("http://{addr}");
+
+    let client = VoterClient::new(&url);
+    let election = Election::fetch(&client).await.unwrap();
+    for i in 0..2 {
+        let c = cast(&client, &election, &voter(i), None).await.unwrap();
+        assert_eq!(c.receipt.anon_id, c.anon_id);
+    }
+    // Second vote of voter 0: refused at the right.
+    assert_eq!(
+        cast(&client, &election, &voter(0), None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some("right_already_issued")
+    );
+    assert_eq!(
+        urna_tally::TallyClient::new(shard_url)
+            .status()
+            .await
+            .unwrap()
+            .accepted,
+        2
+    );
+
+    // Close through the admin endpoint; voter 2 is then refused.
+    let (status, _) = post(&format!("{url}/v1/close"), "let-me-close").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        cast(&client, &election, &voter(2), None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some("election_closed")
+    );
+}
+
+/// A bare HTTP/1.1 POST with a bearer token (the binary under test speaks plain HTTP).
+async fn post(url: &str, token: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let (url, token) = (url.to_owned(), token.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap());
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        (out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0), out)
+    })
+    .await
+    .unwrap()
+}
+
+#[test]
+fn import_census_names_the_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = urna_crypto::os_rng();
+    let (pk, _) = generate_keypair(KeySize::InsecureTest512, &mut rng).unwrap();
+    let blind = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
+    let manifest_path = write(
+        dir.path(),
+        "manifest.json",
+        &serde_json::to_string(&manifest()).unwrap(),
+    );
+    let pk_path = write(
+        dir.path(),
+        "public.json",
+        &serde_json::to_string(&pk).unwrap(),
+    );
+    let sk_path = write(dir.path(), "signing.pem", &blind.to_pkcs8_pem().unwrap());
+    let h = hash_credential("x", Some(insecure_fast_params()), &mut rng).unwrap();
+    let census = format!(
+        "voterIdHash,district,credentialHash\n{:064x},town,{}\n{:064x},nowhere,{}\n",
+        1,
+        urna_vote::census::csv_field(&h),
+        2,
+        urna_vote::census::csv_field(&h)
+    );
+    let census_path = write(dir.path(), "census.csv", &census);
+    let data = dir.path().join("data").display().to_string();
+    let out = Command::new(URNA)
+        .args([
+            "vote",
+            "import-census",
+            "--manifest",
+            &manifest_path,
+            "--public-key",
+            &pk_path,
+        ])
+        .args([
+            "--signing-key",
+            &sk_path,
+            "--data",
+            &data,
+            "--census",
+            &census_path,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("census line 3, field district"), "{stderr}");
+    // Fixed, the same command succeeds, and again (idempotent).
+    std::fs::write(&census_path, census.replace("nowhere", "town")).unwrap();
+    for _ in 0..2 {
+        let out = Command::new(URNA)
+            .args([
+                "vote",
+                "import-census",
+                "--manifest",
+                &manifest_path,
+                "--public-key",
+                &pk_path,
+            ])
+            .args([
+                "--signing-key",
+                &sk_path,
+                "--data",
+                &data,
+                "--census",
+                &census_path,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! Anonymous ballot submission (`POST /v1/ballots`): no session, no voter; the voting right is the blind
+//! signature carried by the package.
+//!
+//! Checks, cheapest first: partition; a package already recorded under this signature (identical: return
+//! its receipt, even after the close; different: `signature_used`); closed; the prepared message is
+//! `32-byte prefix || ballot.hash()`; the RFC 9474 signature verifies; every proof verifies
+//! ([`BallotCodec::verify_ballot`]). Then the package is recorded atomically under its signature (a
+//! concurrent twin resolves to "identical" or "signature_used" there), forwarded to its shard, its AnonID
+//! appended to the audit log, and the receipt returned. Each step's completion is recorded, so a failure
+//! leaves the ballot pending: the voter's identical resubmission, `GET /v1/receipts/{anonId}` or the
+//! background resumer finish the job without repeating a completed step.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use tokio::sync::{Mutex, Semaphore};
+use urna_ballot::BallotCodec;
+use urna_crypto::blind::{BlindVerifyingKey, PREFIX_LEN};
+
+use crate::anon::{AnonId, anon_id};
+use crate::ballots::{BallotRecord, BallotStore, Recorded, signature_key};
+use crate::closing::Closing;
+use crate::error::{ApiError, VoteError};
+use crate::forward::{ForwardError, Upstreams};
+use crate::metrics::Metrics;
+use crate::partition::Partition;
+use crate::wire::{BallotPackage, Receipt};
+
+/// Serialises the completion of one ballot (striped by AnonID): two concurrent identical submissions must not
+/// both append the AnonID to the audit log.
+const LOCK_STRIPES: usize = 64;
+
+pub struct BallotBox {
+    pub(crate) codec: Arc<BallotCodec>,
+    pub(crate) key: BlindVerifyingKey,
+    pub(crate) store: Arc<BallotStore>,
+    pub(crate) upstreams: Upstreams,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) cpu: Arc<Semaphore>,
+    pub(crate) closing: Arc<Closing>,
+    pub(crate) partition: Partition,
+    locks: Vec<Mutex<()>>,
+}
+
+/// How a submission ended, for the caller's metrics and status code.
+pub enum Submitted {
+    New(Receipt),
+    Identical(Receipt),
+}
+
+fn invalid(code: &str, field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field)
+}
+
+impl BallotBox {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        codec: Arc<BallotCodec>,
+        key: BlindVerifyingKey,
+        store: Arc<BallotStore>,
+        upstreams: Upstreams,
+        metrics: Arc<Metrics>,
+        cpu: Arc<Semaphore>,
+        closing: Arc<Closing>,
+        partition: Partition,
+    ) -> Self {
+        let locks = (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect();
+        Self {
+            codec,
+            key,
+            store,
+            upstreams,
+            metrics,
+            cpu,
+            closing,
+            partition,
+            locks,
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = self
+            .cpu
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::internal())?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|_| ApiError::internal())?
+    }
+
+    pub async fn submit(&self, package: BallotPackage) -> Result<Submitted, ApiError> {
+        let sig_bytes = package.signature.as_bytes().to_vec();
+        let owner = Partition::of_signature(&sig_bytes, self.partition.count);
+        if owner != self.partition.index {
+            return Err(ApiError::wrong_partition(owner));
+        }
+        let sig_key = signature_key(&sig_bytes);
+        let ballot_hash = package.ballot.hash();
+        let anon = anon_id(&ballot_hash, &package.prepared_message, &package.signature);
+
+        let store = self.store.clone();
+        let known = self
+            .blocking(move || Ok(store.by_signature(&sig_key)?))
+            .await?;
+        match known {
+            Some(existing) if existing == anon => {
+                return self.complete(anon).await.map(Submitted::Identical);
+            }
+            Some(_) => return Err(signature_used()),
+            None => {}
+        }
+        if self.closing.is_closed() {
+            return Err(ApiError::closed());
+        }
+
+        let prepared = package.prepared_message.as_bytes();
+        if prepared.len() != PREFIX_LEN + 32
+            || package.prepared_message.message_after_prefix() != Some(&ballot_hash[..])
+        {
+            return Err(invalid(
+                "prepared_message_mismatch",
+                "preparedMessage",
+                "the prepared message must be a 32-byte prefix followed by the ballot's hash",
+            ));
+        }
+        if self
+            .key
+            .verify(&package.prepared_message, &package.signature)
+            .is_err()
+        {
+            return Err(invalid(
+                "invalid_signature",
+                "signature",
+                "the signature is not a valid voting right for this ballot",
+            ));
+        }
+        // The shard must exist before the right is consumed by recording the ballot.
+        if let Err(e) = self
+            .upstreams
+            .shard_for(self.codec.manifest(), &package.ballot.ballot_style)
+        {
+            // An unknown district fails verification below with a clearer message.
+            if self
+                .codec
+                .manifest()
+                .districts
+                .iter()
+                .any(|d| d.id == package.ballot.ballot_style)
+            {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no_shard",
+                    e.to_string(),
+                ));
+            }
+        }
+        let codec = self.codec.clone();
+        let package = Arc::new(package);
+        let pkg = package.clone();
+        self.blocking(move || {
+            codec
+                .verify_ballot(&pkg.ballot, &mut urna_crypto::os_rng())
+                .map_err(|e| invalid("invalid_ballot", "ballot", e.to_string()))
+        })
+        .await?;
+
+        let store = self.store.clone();
+        let pkg = package.clone();
+        let recorded = self
+            .blocking(move || Ok(store.record(&sig_key, anon, &pkg)?))
+            .await?;
+        match recorded {
+            Recorded::SignatureUsed => Err(signature_used()),
+            Recorded::Existing(_) => self.complete(anon).await.map(Submitted::Identical),
+            Recorded::New(_) => {
+                self.refresh_pending_gauge();
+                self.complete(anon).await.map(Submitted::New)
+            }
+        }
+    }
+
+    /// Brings a recorded ballot to its receipt: forwards and appends whatever is not done yet.
+    pub async fn complete(&self, anon: AnonId) -> Result<Receipt, ApiError> {
+        let stripe = usize::from(anon.0[0]) % LOCK_STRIPES;
+        let _guard = self.locks[stripe].lock().await;
+        let mut record = self
+            .load(anon)
+            .await?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ballot"))?;
+        if !record.forwarded {
+            self.upstreams
+                .forward(self.codec.manifest(), &anon, &record.package.ballot)
+                .await
+                .map_err(|e| forward_error(&anon, e))?;
+            let store = self.store.clone();
+            record = self
+                .blocking(move || Ok(store.mark_forwarded(&anon)?))
+                .await?;
+        }
+        let index = match record.log_index {
+            Some(i) => i,
+            None => {
+                let i = self
+                    .upstreams
+                    .append(&anon)
+                    .await
+                    .map_err(|e| forward_error(&anon, e))?;
+                let store = self.store.clone();
+                self.blocking(move || Ok(store.mark_logged(&anon, i)?))
+                    .await?;
+                self.refresh_pending_gauge();
+                i
+            }
+        };
+        drop(_guard);
+        let (checkpoint, inclusion_proof) = match self.upstreams.proof(index).await {
+            Some((c, p)) => (Some(c), Some(p)),
+            None => (None, None),
+        };
+        Ok(Receipt {
+            anon_id: anon,
+            log_index: index,
+            checkpoint,
+            inclusion_proof,
+        })
+    }
+
+    async fn load(&self, anon: AnonId) -> Result<Option<BallotRecord>, ApiError> {
+        let store = self.store.clone();
+        self.blocking(move || Ok(store.get(&anon)?)).await
+    }
+
+    /// `GET /v1/receipts/{anonId}`.
+    pub async fn receipt(&self, anon: AnonId) -> Result<Receipt, ApiError> {
+        self.complete(anon).await
+    }
+
+    /// Finishes ballots left pending (after an upstream outage or a restart).
+    pub async fn resume_pending(&self) -> Result<usize, VoteError> {
+        let store = self.store.clone();
+        let pending = tokio::task::spawn_blocking(move || store.pending(256))
+            .await
+            .map_err(|e| VoteError::Config(format!("resumer task: {e}")))??;
+        let mut done = 0;
+        for anon in pending {
+            match self.complete(anon).await {
+                Ok(_) => done += 1,
+                Err(e) => {
+                    tracing::warn!(
+                        code = e.code(),
+                        "pending ballot still not acknowledged upstream"
+                    );
+                    break; // upstream still down: try again at the next tick
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    fn refresh_pending_gauge(&self) {
+        if let Ok((_, pending)) = self.store.counts() {
+            self.metrics
+                .ballots_pending
+                .set(i64::try_from(pending).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+fn signature_used() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "signature_used",
+        "this voting right was already used for a different ballot",
+    )
+    .with_field("signature")
+}
+
+fn forward_error(anon: &AnonId, e: ForwardError) -> ApiError {
+    let (status, code) = match &e {
+        ForwardError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        ForwardError::NoShard { .. } => (StatusCode::SERVICE_UNAVAILABLE, "no_shard"),
+        ForwardError::Rejected { .. } => (StatusCode::BAD_GATEWAY, "shard_rejected"),
+        ForwardError::Protocol { .. } => (StatusCode::BAD_GATEWAY, "upstream_error"),
+    };
+    tracing::warn!(error = %e, "forwarding a recorded ballot failed; it stays pending");
+    ApiError::new(
+        status,
+        code,
+        format!(
+            "ballot {anon} is recorded (its right is used) but not yet acknowledged: {e}; resubmit the identical \
+             package or GET /v1/receipts/{anon} later"
+        ),
+    )
+}

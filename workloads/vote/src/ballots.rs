@@ -1,0 +1,234 @@
+//! The ballot store (`DATA/ballots.redb`): accepted ballot packages and their progress to the shard and the
+//! audit log. It holds no voter data and the rights path never opens it (crate docs).
+//!
+//! Tables:
+//! - `signatures`: SHA-256(signature) → AnonID: "one ballot per signature";
+//! - `ballots`: AnonID → `{package, forwarded, logIndex}` (JSON);
+//! - `pending`: AnonIDs not yet acknowledged by both their shard and the audit log (resumed at start-up);
+//! - `meta`: `binding` (as for the voter store) and `closedAt`.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::anon::AnonId;
+use crate::error::VoteError;
+use crate::rights::StoreBinding;
+use crate::wire::BallotPackage;
+
+const SIGNATURES: TableDefinition<[u8; 32], [u8; 32]> = TableDefinition::new("signatures");
+const BALLOTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("ballots");
+const PENDING: TableDefinition<[u8; 32], ()> = TableDefinition::new("pending");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BallotRecord {
+    pub anon_id: AnonId,
+    pub package: BallotPackage,
+    /// Every contest acknowledged (accepted or duplicate) by the shard.
+    pub forwarded: bool,
+    /// The audit log's leaf index, once appended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
+}
+
+pub enum Recorded {
+    New(BallotRecord),
+    /// The identical package (same AnonID) was recorded before.
+    Existing(BallotRecord),
+    /// The signature was used for another ballot.
+    SignatureUsed,
+}
+
+pub struct BallotStore {
+    db: Database,
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> VoteError {
+    VoteError::Corrupt(format!("{what}: {e}"))
+}
+
+pub fn signature_key(signature: &[u8]) -> [u8; 32] {
+    Sha256::digest(signature).into()
+}
+
+impl BallotStore {
+    pub fn open(dir: &Path, binding: &StoreBinding) -> Result<Self, VoteError> {
+        let db = Database::create(dir.join("ballots.redb"))?;
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(SIGNATURES)?;
+            txn.open_table(BALLOTS)?;
+            txn.open_table(PENDING)?;
+            let mut meta = txn.open_table(META)?;
+            let stored = meta.get("binding")?.map(|v| v.value().to_vec());
+            match stored {
+                Some(bytes) => {
+                    let stored: StoreBinding =
+                        serde_json::from_slice(&bytes).map_err(|e| corrupt("binding", e))?;
+                    if stored != *binding {
+                        return Err(VoteError::Config(format!(
+                            "{} belongs to election {:?} or another signing key or partition; refusing to use it",
+                            dir.join("ballots.redb").display(),
+                            stored.election_id
+                        )));
+                    }
+                }
+                None => {
+                    let bytes = serde_json::to_vec(binding).map_err(|e| corrupt("binding", e))?;
+                    meta.insert("binding", bytes.as_slice())?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(Self { db })
+    }
+
+    /// The AnonID recorded for a signature, if any.
+    pub fn by_signature(&self, sig_key: &[u8; 32]) -> Result<Option<AnonId>, VoteError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn
+            .open_table(SIGNATURES)?
+            .get(sig_key)?
+            .map(|v| AnonId(v.value())))
+    }
+
+    pub fn get(&self, anon: &AnonId) -> Result<Option<BallotRecord>, VoteError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BALLOTS)?;
+        let Some(v) = table.get(anon.0)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(v.value())
+            .map(Some)
+            .map_err(|e| corrupt("ballot record", e))
+    }
+
+    /// Records a verified package, atomically keyed by its signature.
+    pub fn record(
+        &self,
+        sig_key: &[u8; 32],
+        anon: AnonId,
+        package: &BallotPackage,
+    ) -> Result<Recorded, VoteError> {
+        let txn = self.db.begin_write()?;
+        let record;
+        {
+            let mut sigs = txn.open_table(SIGNATURES)?;
+            let existing = sigs.get(sig_key)?.map(|v| AnonId(v.value()));
+            if let Some(existing) = existing {
+                drop(sigs);
+                drop(txn);
+                if existing != anon {
+                    return Ok(Recorded::SignatureUsed);
+                }
+                return match self.get(&anon)? {
+                    Some(r) => Ok(Recorded::Existing(r)),
+                    None => Err(VoteError::Corrupt(
+                        "signature recorded without its ballot".into(),
+                    )),
+                };
+            }
+            sigs.insert(sig_key, anon.0)?;
+            record = BallotRecord {
+                anon_id: anon,
+                package: package.clone(),
+                forwarded: false,
+                log_index: None,
+            };
+            let bytes = serde_json::to_vec(&record).map_err(|e| corrupt("ballot record", e))?;
+            txn.open_table(BALLOTS)?.insert(anon.0, bytes.as_slice())?;
+            txn.open_table(PENDING)?.insert(anon.0, ())?;
+        }
+        txn.commit()?;
+        Ok(Recorded::New(record))
+    }
+
+    fn update(
+        &self,
+        anon: &AnonId,
+        f: impl FnOnce(&mut BallotRecord),
+    ) -> Result<BallotRecord, VoteError> {
+        let txn = self.db.begin_write()?;
+        let record;
+        {
+            let mut table = txn.open_table(BALLOTS)?;
+            let bytes = table.get(anon.0)?.map(|v| v.value().to_vec());
+            let Some(bytes) = bytes else {
+                return Err(VoteError::Corrupt("update of an unknown ballot".into()));
+            };
+            let mut r: BallotRecord =
+                serde_json::from_slice(&bytes).map_err(|e| corrupt("ballot record", e))?;
+            f(&mut r);
+            let bytes = serde_json::to_vec(&r).map_err(|e| corrupt("ballot record", e))?;
+            table.insert(anon.0, bytes.as_slice())?;
+            if r.forwarded && r.log_index.is_some() {
+                txn.open_table(PENDING)?.remove(anon.0)?;
+            }
+            record = r;
+        }
+        txn.commit()?;
+        Ok(record)
+    }
+
+    pub fn mark_forwarded(&self, anon: &AnonId) -> Result<BallotRecord, VoteError> {
+        self.update(anon, |r| r.forwarded = true)
+    }
+
+    pub fn mark_logged(&self, anon: &AnonId, index: u64) -> Result<BallotRecord, VoteError> {
+        self.update(anon, |r| r.log_index = Some(index))
+    }
+
+    /// Up to `limit` AnonIDs still pending.
+    pub fn pending(&self, limit: usize) -> Result<Vec<AnonId>, VoteError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PENDING)?;
+        let mut out = Vec::new();
+        for item in table.iter()?.take(limit) {
+            let (k, _) = item?;
+            out.push(AnonId(k.value()));
+        }
+        Ok(out)
+    }
+
+    pub fn counts(&self) -> Result<(u64, u64), VoteError> {
+        let txn = self.db.begin_read()?;
+        Ok((
+            txn.open_table(BALLOTS)?.len()?,
+            txn.open_table(PENDING)?.len()?,
+        ))
+    }
+
+    pub fn closed_at(&self) -> Result<Option<String>, VoteError> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let Some(v) = meta.get("closedAt")? else {
+            return Ok(None);
+        };
+        String::from_utf8(v.value().to_vec())
+            .map(Some)
+            .map_err(|e| corrupt("closedAt", e))
+    }
+
+    /// Closes the ballot box durably; the first close time is kept.
+    pub fn close(&self, now: &str) -> Result<String, VoteError> {
+        let txn = self.db.begin_write()?;
+        let at;
+        {
+            let mut meta = txn.open_table(META)?;
+            let existing = meta.get("closedAt")?.map(|v| v.value().to_vec());
+            match existing {
+                Some(bytes) => at = String::from_utf8(bytes).map_err(|e| corrupt("closedAt", e))?,
+                None => {
+                    meta.insert("closedAt", now.as_bytes())?;
+                    at = now.to_owned();
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(at)
+    }
+}

@@ -1,0 +1,192 @@
+//! Service configuration (the CLI in `urna vote` builds it; tests build it directly).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use urna_ballot::ElectionManifest;
+use urna_crypto::blind::BlindSigningKey;
+use urna_crypto::paillier::PublicKey;
+
+use crate::partition::Partition;
+
+pub struct VoteConfig {
+    pub manifest: ElectionManifest,
+    pub public_key: PublicKey,
+    pub signing_key: BlindSigningKey,
+    pub data_dir: PathBuf,
+    /// `remote` or `booth`: the modality of every ballot this service records (it picks the shard).
+    pub modality: String,
+    pub shards: ShardMap,
+    /// Base URL of the audit log (`http://host:port`).
+    pub audit_url: String,
+    pub closes_at: Option<jiff::Timestamp>,
+    /// Bearer token of the admin endpoints (`POST /v1/close`); `None` disables them.
+    pub admin_token: Option<String>,
+    pub session_ttl: Duration,
+    pub partition: Partition,
+    pub limits: Limits,
+    pub retry: RetryPolicy,
+    /// Concurrent CPU-heavy jobs (Argon2, proof verification, signing); default: the number of cores.
+    pub cpu_jobs: usize,
+}
+
+impl VoteConfig {
+    /// A configuration with the defaults for everything but the election, keys and places.
+    pub fn new(
+        manifest: ElectionManifest,
+        public_key: PublicKey,
+        signing_key: BlindSigningKey,
+        data_dir: PathBuf,
+        shards: ShardMap,
+        audit_url: String,
+    ) -> Self {
+        Self {
+            manifest,
+            public_key,
+            signing_key,
+            data_dir,
+            modality: "remote".into(),
+            shards,
+            audit_url,
+            closes_at: None,
+            admin_token: None,
+            session_ttl: Duration::from_secs(15 * 60),
+            partition: Partition::default(),
+            limits: Limits::default(),
+            retry: RetryPolicy::default(),
+            cpu_jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest `POST /v1/ballots` body (a ballot with many chunked contests at 4096 bits is a few MiB).
+    pub max_ballot_bytes: usize,
+    /// Largest body of every other request.
+    pub max_small_body_bytes: usize,
+    /// Sustained requests per second per client IP; 0 disables rate limiting.
+    pub rate_per_second: f64,
+    /// Burst size per client IP.
+    pub rate_burst: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_ballot_bytes: 8 << 20,
+            max_small_body_bytes: 16 << 10,
+            rate_per_second: 20.0,
+            rate_burst: 40.0,
+        }
+    }
+}
+
+/// Retries towards shards and the audit log: exponential backoff from `initial_backoff`, doubling up to
+/// `max_backoff`, `attempts` tries in all, each bounded by `request_timeout`. Retrying is safe because shards
+/// de-duplicate on (AnonID, contest) and the vote service records the audit index once it has it.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 6,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `district:modality=URL` entries. A ballot goes to the shard of its ballot style (district) and the
+/// service's modality; failing that, of the nearest ancestor district that has one (a shard declared for a
+/// state serves its municipalities); failing that, the `*:modality` entry.
+#[derive(Debug, Clone, Default)]
+pub struct ShardMap {
+    entries: Vec<(String, String, String)>,
+}
+
+impl ShardMap {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, district: &str, modality: &str, url: &str) {
+        self.entries
+            .retain(|(d, m, _)| !(d == district && m == modality));
+        self.entries.push((
+            district.to_owned(),
+            modality.to_owned(),
+            url.trim_end_matches('/').to_owned(),
+        ));
+    }
+
+    /// Parses one `district:modality=URL`.
+    pub fn parse_entry(&mut self, s: &str) -> Result<(), String> {
+        let (key, url) = s
+            .split_once('=')
+            .ok_or_else(|| format!("shard {s:?}: expected district:modality=URL"))?;
+        let (district, modality) = key
+            .split_once(':')
+            .ok_or_else(|| format!("shard {s:?}: expected district:modality=URL"))?;
+        if !matches!(modality, "remote" | "booth") {
+            return Err(format!("shard {s:?}: modality must be remote or booth"));
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "shard {s:?}: URL must start with http:// or https://"
+            ));
+        }
+        self.insert(district, modality, url);
+        Ok(())
+    }
+
+    pub fn lookup(
+        &self,
+        manifest: &ElectionManifest,
+        district: &str,
+        modality: &str,
+    ) -> Option<&str> {
+        let find = |d: &str| {
+            self.entries
+                .iter()
+                .find(|(ed, em, _)| ed == d && em == modality)
+                .map(|e| e.2.as_str())
+        };
+        let mut cur = Some(district);
+        let mut seen = 0;
+        while let Some(d) = cur {
+            if let Some(url) = find(d) {
+                return Some(url);
+            }
+            seen += 1;
+            if seen > manifest.districts.len() {
+                break; // a cycle in a manifest that was not validated
+            }
+            cur = manifest
+                .districts
+                .iter()
+                .find(|x| x.id == d)
+                .and_then(|x| x.parent.as_deref());
+        }
+        find("*")
+    }
+
+    /// The districts of the manifest that no shard serves for `modality` (checked at start-up).
+    pub fn unserved(&self, manifest: &ElectionManifest, modality: &str) -> Vec<String> {
+        manifest
+            .districts
+            .iter()
+            .filter(|d| self.lookup(manifest, &d.id, modality).is_none())
+            .map(|d| d.id.clone())
+            .collect()
+    }
+}

@@ -1,0 +1,74 @@
+//! Urna's vote service: the front door for remote voters and mesa consoles (DOMAIN "Workloads: vote",
+//! PROTOCOL §4).
+//!
+//! ```text
+//!  voter ──(1) POST /v1/sessions {voterId, credential}──▶ session token      voters.redb (census, rights)
+//!        ──(2) POST /v1/rights  {blindedMessage} + token──▶ blind signature   (exactly one per voter)
+//!        ──(3) POST /v1/ballots {ballot, preparedMessage, signature}──▶ receipt   ballots.redb (no voter)
+//!                                  │ verify signature + every proof, AnonID, one ballot per signature
+//!                                  ├──▶ tally shard (district, modality): POST /v1/contests, with retries
+//!                                  └──▶ audit log: POST /v1/entries {type: ballot, anonId} → leaf index
+//! ```
+//!
+//! # The double envelope: what is never put together
+//!
+//! Voter status (census, sessions, issued rights) and ballots live in two separate stores
+//! (`DATA/voters.redb`, `DATA/ballots.redb`) and two separate code paths: the rights path ([`rights`],
+//! [`session`]) never sees a ballot, and the ballot path ([`ballot_box`]) takes no session and never sees a
+//! voter. The rule this crate keeps, and every change to it must keep:
+//!
+//! > No log line, metric label, error message or stored record carries a voter identity (voter id hash,
+//! > session token, credential, blinded message) together with anything about a ballot (ballot hash,
+//! > prepared message, signature, AnonID, receipt).
+//!
+//! Concretely: voter ids are never logged at all (not even alone, since log timestamps could line up with a
+//! ballot's); metric labels are routes, status codes and fixed reason codes; errors on the rights path speak
+//! of "this voter" without naming it, errors on the ballot path name fields of the package only. The blind
+//! signature is what makes this meaningful: the signer sees only a blinded message that is uniformly random
+//! whatever the ballot, so the issued-rights table cannot be joined with the ballot table (RFC 9474).
+//!
+//! # Consistency of the voting right
+//!
+//! [`rights::VoterStore::issue`] signs outside the database transaction and records the blind signature in a
+//! redb write transaction that first re-checks that no right exists; redb serialises write transactions and
+//! syncs every commit to disk, and the signature is released only after that commit. So concurrent requests
+//! for one voter yield exactly one released signature; an identical retry (same blinded message) gets the
+//! stored signature back; a different blinded message afterwards is refused. A signature computed by a losing
+//! request is dropped unreleased, which confers nothing.
+//!
+//! # Replicas
+//!
+//! What is implemented: partitioning by voter with one writer per partition ([`partition`]). Each replica
+//! runs with `--partition I/P`, owns its own data directory, imports only the census rows of its partition and
+//! answers `421 wrong_partition` (naming the right partition) for voters and signatures of other partitions.
+//! redb holds an exclusive file lock, so two processes can never write one partition's store. Ballots are
+//! partitioned by the hash of their signature, which is what "one ballot per signature" is keyed on. A
+//! router or the client ([`client::VoterClient::partitioned`]) sends each request to its partition's replica.
+//! Failover of a partition is a restart of its single writer on the same volume, not a second live writer.
+
+pub mod anon;
+pub mod ballot_box;
+pub mod ballots;
+pub mod census;
+pub mod client;
+pub mod closing;
+pub mod config;
+pub mod credential;
+pub mod error;
+pub mod forward;
+mod http_client;
+mod json;
+pub mod metrics;
+pub mod openapi;
+pub mod partition;
+mod ratelimit;
+pub mod rights;
+pub mod server;
+pub mod session;
+pub mod wire;
+
+pub use anon::{AnonId, anon_id};
+pub use config::{Limits, RetryPolicy, ShardMap, VoteConfig};
+pub use error::{ApiError, ClientError, VoteError};
+pub use partition::Partition;
+pub use server::VoteService;

@@ -1,0 +1,548 @@
+//! The HTTP service: routes, middleware (rate limit, metrics, tracing span), handlers.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, header};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+use urna_ballot::BallotCodec;
+use urna_crypto::blind::{BlindSigningKey, BlindVerifyingKey, BlindedMessage};
+
+use crate::anon::AnonId;
+use crate::ballot_box::{BallotBox, Submitted};
+use crate::ballots::BallotStore;
+use crate::census::{CensusReader, parse_voter_id};
+use crate::closing::Closing;
+use crate::config::VoteConfig;
+use crate::credential;
+use crate::error::{ApiError, VoteError};
+use crate::forward::Upstreams;
+use crate::metrics::{Metrics, ReasonLabels, RequestLabels};
+use crate::partition::Partition;
+use crate::ratelimit::RateLimiter;
+use crate::rights::{ImportReport, Issue, StoreBinding, VoterStore};
+use crate::session::Sessions;
+use crate::wire::{
+    CloseResponse, ElectionInfo, RightRequest, RightResponse, SessionRequest, SessionResponse,
+    StatusResponse,
+};
+
+/// Longest credential accepted: Argon2 of a megabyte is not what a login should cost.
+const MAX_CREDENTIAL_LEN: usize = 256;
+
+/// Verified against when the voter is unknown, so that an unknown voter costs the same time as a wrong
+/// credential and the census is not enumerable by timing.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    credential::hash_credential("dummy", None, &mut urna_crypto::os_rng()).unwrap_or_default()
+});
+
+struct AppState {
+    voters: Arc<VoterStore>,
+    sessions: Sessions,
+    ballot_box: BallotBox,
+    metrics: Arc<Metrics>,
+    limiter: RateLimiter,
+    signing_key: Arc<BlindSigningKey>,
+    key: BlindVerifyingKey,
+    info: ElectionInfo,
+    admin_token_hash: Option<[u8; 32]>,
+    cpu: Arc<Semaphore>,
+    closing: Arc<Closing>,
+    partition: Partition,
+    ballot_store: Arc<BallotStore>,
+    max_ballot_bytes: usize,
+    max_small_body_bytes: usize,
+}
+
+/// The vote service: stores opened and checked, ready to serve.
+pub struct VoteService {
+    state: Arc<AppState>,
+}
+
+impl VoteService {
+    /// Opens (creating if needed) the stores in `config.data_dir` and checks the configuration: the manifest
+    /// and key make a codec, every district has a shard, the stores belong to this election and key.
+    pub fn open(config: VoteConfig) -> Result<Self, VoteError> {
+        let VoteConfig {
+            manifest,
+            public_key,
+            signing_key,
+            data_dir,
+            modality,
+            shards,
+            audit_url,
+            closes_at,
+            admin_token,
+            session_ttl,
+            partition,
+            limits,
+            retry,
+            cpu_jobs,
+        } = config;
+        if !matches!(modality.as_str(), "remote" | "booth") {
+            return Err(VoteError::Config(format!(
+                "modality {modality:?}: expected remote or booth"
+            )));
+        }
+        let codec = Arc::new(BallotCodec::new(manifest, public_key)?);
+        let unserved = shards.unserved(codec.manifest(), &modality);
+        if !unserved.is_empty() {
+            return Err(VoteError::Config(format!(
+                "no tally shard configured for modality {modality} in districts {unserved:?} (--shard district:{modality}=URL)"
+            )));
+        }
+        std::fs::create_dir_all(&data_dir)?;
+        let key = signing_key.verifying_key().clone();
+        let binding = StoreBinding {
+            election_id: codec.manifest().election_id.clone(),
+            manifest_hash: codec.manifest_hash(),
+            signing_key_fingerprint: key.fingerprint(),
+            partition: partition.index,
+            partitions: partition.count,
+        };
+        let voters = Arc::new(VoterStore::open(&data_dir, &binding)?);
+        let ballot_store = Arc::new(BallotStore::open(&data_dir, &binding)?);
+        let closing = Arc::new(Closing::new(closes_at, ballot_store.closed_at()?.is_some()));
+        let metrics = Arc::new(Metrics::new());
+        let cpu = Arc::new(Semaphore::new(cpu_jobs.max(1)));
+        let info = ElectionInfo {
+            election_id: codec.manifest().election_id.clone(),
+            manifest_hash: codec.manifest_hash(),
+            manifest: codec.manifest().clone(),
+            public_key: codec.public_key().clone(),
+            blind_key: key.clone(),
+            modality: modality.clone(),
+            closes_at: closes_at.map(|t| t.to_string()),
+            closed: false,
+            partitions: partition.count,
+        };
+        let upstreams = Upstreams::new(shards, &audit_url, retry, &modality);
+        let ballot_box = BallotBox::new(
+            codec,
+            key.clone(),
+            ballot_store.clone(),
+            upstreams,
+            metrics.clone(),
+            cpu.clone(),
+            closing.clone(),
+            partition,
+        );
+        let state = AppState {
+            voters,
+            sessions: Sessions::new(session_ttl),
+            ballot_box,
+            metrics,
+            limiter: RateLimiter::new(limits.rate_per_second, limits.rate_burst),
+            signing_key: Arc::new(signing_key),
+            key,
+            info,
+            admin_token_hash: admin_token.map(|t| Sha256::digest(t.as_bytes()).into()),
+            cpu,
+            closing,
+            partition,
+            ballot_store,
+            max_ballot_bytes: limits.max_ballot_bytes,
+            max_small_body_bytes: limits.max_small_body_bytes,
+        };
+        Ok(Self {
+            state: Arc::new(state),
+        })
+    }
+
+    /// Imports a census into this service's voter store (see [`crate::census`]); only this partition's rows.
+    pub fn import_census<R: std::io::BufRead>(&self, input: R) -> Result<ImportReport, VoteError> {
+        let reader = CensusReader::new(input, &self.state.info.manifest);
+        self.state.voters.import(reader, self.state.partition)
+    }
+
+    pub fn router(&self) -> Router {
+        let s = &self.state;
+        Router::new()
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics))
+            .route("/openapi.json", get(openapi))
+            .route("/v1/election", get(election))
+            .route("/v1/status", get(status))
+            .route("/v1/sessions", post(create_session))
+            .route("/v1/rights", post(request_right))
+            .route(
+                "/v1/ballots",
+                post(submit_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)),
+            )
+            .route("/v1/receipts/{anon_id}", get(receipt))
+            .route("/v1/close", post(close))
+            .fallback(not_found)
+            .layer(DefaultBodyLimit::max(s.max_small_body_bytes))
+            .layer(middleware::from_fn_with_state(s.clone(), observe))
+            .with_state(s.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes; also resumes pending ballots and purges sessions in
+    /// the background.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = self.router();
+        let state = self.state.clone();
+        let background = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                state.sessions.purge();
+                match state.ballot_box.resume_pending().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(ballots = n, "pending ballots acknowledged upstream"),
+                    Err(e) => tracing::error!(error = %e, "resuming pending ballots"),
+                }
+            }
+        });
+        let result = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        background.abort();
+        result
+    }
+}
+
+/// Rate limit, tracing span and request metrics around every route.
+async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "other".into());
+    let method = req.method().to_string();
+    let exempt = matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics");
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let response = match peer {
+        Some(ip) if !exempt => match s.limiter.check(ip) {
+            Ok(()) => None,
+            Err(wait) => {
+                s.metrics.rate_limited.inc();
+                let mut r = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many requests; slow down",
+                )
+                .into_response();
+                if let Ok(v) =
+                    http::HeaderValue::from_str(&format!("{}", wait.ceil().max(1.0) as u64))
+                {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                Some(r)
+            }
+        },
+        _ => None,
+    };
+    let started = Instant::now();
+    let span = tracing::info_span!("request", method = %method, route = %route);
+    let response = match response {
+        Some(r) => r,
+        None => next.run(req).instrument(span.clone()).await,
+    };
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::debug!(
+            status,
+            millis = started.elapsed().as_millis() as u64,
+            "handled"
+        )
+    });
+    s.metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            method,
+            status,
+        })
+        .inc();
+    response
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(s): State<Arc<AppState>>) -> Response {
+    let voters = s.voters.clone();
+    let store = s.ballot_store.clone();
+    let ok =
+        tokio::task::spawn_blocking(move || voters.census_size().is_ok() && store.counts().is_ok())
+            .await
+            .unwrap_or(false);
+    if ok {
+        Json(serde_json::json!({ "status": "ready" })).into_response()
+    } else {
+        ApiError::unavailable("stores are not readable").into_response()
+    }
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::DOCUMENT,
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn election(State(s): State<Arc<AppState>>) -> Json<ElectionInfo> {
+    let mut info = s.info.clone();
+    info.closed = s.closing.is_closed();
+    Json(info)
+}
+
+async fn status(State(s): State<Arc<AppState>>) -> Result<Json<StatusResponse>, ApiError> {
+    let voters = s.voters.clone();
+    let store = s.ballot_store.clone();
+    let (census, rights, (ballots, pending)) = tokio::task::spawn_blocking(move || {
+        Ok::<_, VoteError>((
+            voters.census_size()?,
+            voters.rights_issued()?,
+            store.counts()?,
+        ))
+    })
+    .await
+    .map_err(|_| ApiError::internal())??;
+    Ok(Json(StatusResponse {
+        election_id: s.info.election_id.clone(),
+        partition: s.partition.index,
+        partitions: s.partition.count,
+        census,
+        rights_issued: rights,
+        ballots_recorded: ballots,
+        ballots_pending: pending,
+        closed: s.closing.is_closed(),
+    }))
+}
+
+async fn blocking<T: Send + 'static>(
+    s: &AppState,
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = s
+        .cpu
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::internal())?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::internal())?
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// `POST /v1/sessions`: authenticate with the one-time credential.
+async fn create_session(
+    State(s): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SessionResponse>, ApiError> {
+    let req: SessionRequest = crate::json::parse(body)?;
+    let voter_id = parse_voter_id(&req.voter_id).map_err(|m| ApiError::malformed("voterId", m))?;
+    if req.credential.is_empty() || req.credential.len() > MAX_CREDENTIAL_LEN {
+        return Err(ApiError::malformed(
+            "credential",
+            format!("1 to {MAX_CREDENTIAL_LEN} bytes"),
+        ));
+    }
+    let owner = Partition::of_voter(&voter_id, s.partition.count);
+    if owner != s.partition.index {
+        return Err(ApiError::wrong_partition(owner));
+    }
+    if s.closing.is_closed() {
+        return Err(ApiError::closed());
+    }
+    let voters = s.voters.clone();
+    let credential = req.credential;
+    let found = blocking(&s, move || {
+        let voter = voters.voter(&voter_id)?;
+        let (hash, known) = match &voter {
+            Some(v) => (v.credential_hash.as_str(), true),
+            None => (DUMMY_HASH.as_str(), false),
+        };
+        let ok = credential::verify(&credential, hash) && known;
+        match voter {
+            Some(v) if ok => Ok(Some((v.district, voters.has_right(&voter_id)?))),
+            _ => Ok(None),
+        }
+    })
+    .await?;
+    let Some((district, right_issued)) = found else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "unknown voter or wrong credential",
+        ));
+    };
+    let token = s
+        .sessions
+        .create(voter_id, district.clone())
+        .ok_or_else(|| ApiError::unavailable("too many open sessions; retry later"))?;
+    Ok(Json(SessionResponse {
+        token,
+        expires_in_seconds: s.sessions.ttl().as_secs(),
+        ballot_style: district,
+        right_issued,
+    }))
+}
+
+/// `POST /v1/rights`: the voter's single blind signature.
+async fn request_right(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RightResponse>, ApiError> {
+    let session = bearer(&headers)
+        .and_then(|t| s.sessions.get(t))
+        .ok_or_else(|| {
+            ApiError::unauthorized("a valid session token is required (Authorization: Bearer ...)")
+        })?;
+    let req: RightRequest = crate::json::parse(body)?;
+    let blinded = BlindedMessage::from_bytes(&s.key, req.blinded_message.as_bytes())
+        .map_err(|e| ApiError::malformed("blindedMessage", e.to_string()))?;
+    if s.closing.is_closed() {
+        s.metrics
+            .rights_refused
+            .get_or_create(&ReasonLabels {
+                reason: "election_closed".into(),
+            })
+            .inc();
+        return Err(ApiError::closed());
+    }
+    let (voters, key, sk) = (s.voters.clone(), s.key.clone(), s.signing_key.clone());
+    let voter_id = session.voter_id;
+    let outcome = blocking(&s, move || {
+        Ok(voters.issue(&key, &voter_id, &blinded, || Ok(sk.blind_sign(&blinded)?))?)
+    })
+    .await?;
+    match outcome {
+        Issue::Issued(sig) => {
+            s.metrics.rights_issued.inc();
+            Ok(Json(RightResponse {
+                blind_signature: sig,
+            }))
+        }
+        Issue::Repeated(sig) => Ok(Json(RightResponse {
+            blind_signature: sig,
+        })),
+        Issue::AlreadyIssued => {
+            s.metrics
+                .rights_refused
+                .get_or_create(&ReasonLabels {
+                    reason: "right_already_issued".into(),
+                })
+                .inc();
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "right_already_issued",
+                "this voter's voting right was already issued for another blinded message",
+            ))
+        }
+    }
+}
+
+/// `POST /v1/ballots`: anonymous.
+async fn submit_ballot(
+    State(s): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = match crate::json::parse(body) {
+        Ok(package) => s.ballot_box.submit(package).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(Submitted::New(receipt)) => {
+            s.metrics.ballot("accepted", "ok");
+            (StatusCode::CREATED, Json(receipt)).into_response()
+        }
+        Ok(Submitted::Identical(receipt)) => {
+            s.metrics.ballot("duplicate", "ok");
+            (StatusCode::OK, Json(receipt)).into_response()
+        }
+        Err(e) => {
+            s.metrics.ballot("rejected", e.code());
+            e.into_response()
+        }
+    }
+}
+
+async fn receipt(
+    State(s): State<Arc<AppState>>,
+    Path(anon): Path<String>,
+) -> Result<Response, ApiError> {
+    let anon = AnonId::from_hex(&anon)
+        .ok_or_else(|| ApiError::malformed("anonId", "expected 64 lowercase hex digits"))?;
+    Ok(Json(s.ballot_box.receipt(anon).await?).into_response())
+}
+
+/// `POST /v1/close` (admin): stop accepting rights and ballots, durably.
+async fn close(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<CloseResponse>, ApiError> {
+    let Some(expected) = s.admin_token_hash else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "no admin token is configured",
+        ));
+    };
+    let given: Option<[u8; 32]> = bearer(&headers).map(|t| Sha256::digest(t.as_bytes()).into());
+    if given != Some(expected) {
+        return Err(ApiError::unauthorized("admin token required"));
+    }
+    let store = s.ballot_store.clone();
+    let now = jiff::Timestamp::now().to_string();
+    let at = tokio::task::spawn_blocking(move || store.close(&now))
+        .await
+        .map_err(|_| ApiError::internal())??;
+    s.closing.close();
+    tracing::info!(closed_at = %at, "ballot box closed");
+    Ok(Json(CloseResponse {
+        closed: true,
+        closed_at: at,
+    }))
+}

@@ -1,0 +1,114 @@
+//! The HTTP API's JSON bodies (served and documented in `openapi.json`; the client uses the same types).
+
+use serde::{Deserialize, Serialize};
+use urna_ballot::{ElectionManifest, EncryptedBallot};
+use urna_crypto::blind::{
+    BlindSignature, BlindVerifyingKey, BlindedMessage, PreparedMessage, Signature,
+};
+use urna_crypto::paillier::PublicKey;
+
+use crate::anon::AnonId;
+
+/// `GET /v1/election`: everything a voting client needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ElectionInfo {
+    pub election_id: String,
+    #[serde(with = "hex::serde")]
+    pub manifest_hash: [u8; 32],
+    pub manifest: ElectionManifest,
+    /// The Paillier public key ballots are encrypted under.
+    pub public_key: PublicKey,
+    /// The RFC 9474 verifying key of the voting right (hex of the DER SubjectPublicKeyInfo).
+    pub blind_key: BlindVerifyingKey,
+    /// `remote` or `booth`: the modality this service records ballots for.
+    pub modality: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<String>,
+    pub closed: bool,
+    pub partitions: u32,
+}
+
+/// `POST /v1/sessions`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionRequest {
+    /// The voter id hash, as in the census (64 lowercase hex digits).
+    pub voter_id: String,
+    pub credential: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionResponse {
+    /// Bearer token for `POST /v1/rights`.
+    pub token: String,
+    pub expires_in_seconds: u64,
+    /// The voter's district: the ballot style to encrypt.
+    pub ballot_style: String,
+    /// Whether this voter's right was already issued (only the identical blinded message is signed again).
+    pub right_issued: bool,
+}
+
+/// `POST /v1/rights` (with `Authorization: Bearer <token>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RightRequest {
+    pub blinded_message: BlindedMessage,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RightResponse {
+    pub blind_signature: BlindSignature,
+}
+
+/// `POST /v1/ballots`: the anonymous ballot package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BallotPackage {
+    pub ballot: EncryptedBallot,
+    /// RFC 9474 prepared message: 32-byte random prefix || `ballot.hash()` (hex).
+    pub prepared_message: PreparedMessage,
+    /// The unblinded signature over the prepared message (hex).
+    pub signature: Signature,
+}
+
+/// A voter's receipt: check it against the audit log (PROTOCOL §6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    pub anon_id: AnonId,
+    /// The AnonID's leaf index in the audit log.
+    pub log_index: u64,
+    /// The audit log's latest signed checkpoint, once it covers `logIndex` (as the audit log serves it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<serde_json::Value>,
+    /// Inclusion proof of the leaf in that checkpoint (as the audit log serves it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inclusion_proof: Option<serde_json::Value>,
+}
+
+/// `GET /v1/status`: the counts the close-time audit compares (PROTOCOL §6: rights issued = AnonIDs logged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusResponse {
+    pub election_id: String,
+    pub partition: u32,
+    pub partitions: u32,
+    pub census: u64,
+    pub rights_issued: u64,
+    /// Ballots accepted into the ballot store (each with its signature).
+    pub ballots_recorded: u64,
+    /// Of those, ballots not yet acknowledged by their shard and the audit log (being retried).
+    pub ballots_pending: u64,
+    pub closed: bool,
+}
+
+/// `POST /v1/close` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloseResponse {
+    pub closed: bool,
+    pub closed_at: String,
+}

@@ -1,0 +1,102 @@
+//! The vote service against the real tally shard (`urna-tally`) and the real audit log (`urna-audit`), all
+//! on loopback: ballots reach the shard's durable log, AnonIDs the transparency log, and receipts carry
+//! inclusion proofs that verify against the log's signed checkpoint.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod common;
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use urna_audit::{AuditLog, LogConfig, LogKey};
+use urna_tally::{Modality, Shard, ShardConfig, TallyClient};
+use urna_vote::client::{Election, VoterClient, cast, check_receipt};
+use urna_vote::{ShardMap, VoteConfig, VoteService};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ballots_reach_the_real_shard_and_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = common::manifest();
+    let pk = common::PAILLIER.clone();
+
+    let shard_config = ShardConfig::new(
+        "test-remote",
+        vec!["north".into(), "south".into()],
+        Modality::Remote,
+        dir.path().join("shard"),
+    );
+    let shard = Shard::open(shard_config, manifest.clone(), pk.clone()).unwrap();
+    let shard_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shard_url = format!("http://{}", shard_listener.local_addr().unwrap());
+    let _running = shard.start(shard_listener).await.unwrap();
+
+    let mut log_config = LogConfig::new("audit.test/urna");
+    log_config.batch_wait = Duration::from_millis(20);
+    log_config.checkpoint_interval = Duration::from_millis(50);
+    let log = AuditLog::open(
+        &dir.path().join("audit.redb"),
+        LogKey::generate().unwrap(),
+        log_config,
+    )
+    .unwrap();
+    let audit_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let audit_url = format!("http://{}", audit_listener.local_addr().unwrap());
+    tokio::spawn(log.serve(audit_listener, std::future::pending()));
+
+    let mut shards = ShardMap::new();
+    shards
+        .parse_entry(&format!("city:remote={shard_url}"))
+        .unwrap();
+    let config = VoteConfig::new(
+        manifest,
+        pk,
+        common::signing_key(),
+        dir.path().join("vote"),
+        shards,
+        audit_url,
+    );
+    let service = VoteService::open(config).unwrap();
+    service
+        .import_census(common::census_csv(4).as_bytes())
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(service.serve(listener, std::future::pending()));
+
+    let client = VoterClient::new(&url);
+    let election = Election::fetch(&client).await.unwrap();
+    let mut casts = Vec::new();
+    for i in 0..4 {
+        let (voter, _) = common::voter(i);
+        casts.push(cast(&client, &election, &voter, None).await.unwrap());
+    }
+    // The shard holds every contest of every ballot: 2 for north voters (mayor, council), 1 for south.
+    let tally = TallyClient::new(shard_url);
+    let status = tally.status().await.unwrap();
+    assert_eq!(status.accepted, 2 * 2 + 2);
+    // An identical resubmission changes nothing anywhere.
+    client.submit(&casts[0].package).await.unwrap();
+    assert_eq!(tally.status().await.unwrap().accepted, 6);
+
+    // Once the log has checkpointed, receipts carry inclusion proofs that verify.
+    let mut verified = 0;
+    for _ in 0..100 {
+        verified = 0;
+        for c in &casts {
+            let r = client
+                .receipt(&c.anon_id, &c.package.signature)
+                .await
+                .unwrap();
+            if r.inclusion_proof.is_some() {
+                check_receipt(&c.package, &r).unwrap();
+                verified += 1;
+            }
+        }
+        if verified == casts.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(verified, casts.len());
+}
