@@ -15,14 +15,6 @@ pub(crate) fn to_bytes(x: &Integer) -> Vec<u8> {
     x.to_digits::<u8>(Order::Msf)
 }
 
-/// Big-endian bytes padded on the left to `len` bytes (fixed-width encodings).
-pub(crate) fn to_bytes_padded(x: &Integer, len: usize) -> Vec<u8> {
-    let raw = to_bytes(x);
-    let mut out = vec![0u8; len.saturating_sub(raw.len())];
-    out.extend_from_slice(&raw);
-    out
-}
-
 pub(crate) fn from_bytes(bytes: &[u8]) -> Integer {
     Integer::from_digits(bytes, Order::Msf)
 }

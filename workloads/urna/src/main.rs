@@ -21,6 +21,10 @@ enum Command {
     Ceremony(cmd::ceremony::Args),
     /// Trustee tools: partial decryption with proofs.
     Trustee(cmd::trustee::Args),
+    Audit(cmd::audit::Args),
+    Verify(cmd::verify::Args),
+    Tally(cmd::tally::Args),
+    Vote(Box<cmd::vote::Args>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,5 +34,9 @@ fn main() -> anyhow::Result<()> {
         Command::Operator(args) => cmd::operator::run(args),
         Command::Ceremony(args) => cmd::ceremony::run(args),
         Command::Trustee(args) => cmd::trustee::run(args),
+        Command::Audit(args) => cmd::audit::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Tally(args) => cmd::tally::run(args),
+        Command::Vote(args) => cmd::vote::run(*args),
     }
 }

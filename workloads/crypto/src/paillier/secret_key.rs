@@ -48,11 +48,6 @@ impl SecretKey {
         &self.pk
     }
 
-    /// The primes, for the key ceremony dealer that turns this key into trustee shares.
-    pub(crate) fn primes(&self) -> (&Integer, &Integer) {
-        (&self.p, &self.q)
-    }
-
     pub fn decrypt(&self, c: &Ciphertext) -> Result<Plaintext> {
         self.pk.check_ciphertext("ciphertext", c)?;
         let half = |prime: &Integer, prime_squared: &Integer, h: &Integer| {

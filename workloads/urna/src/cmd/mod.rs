@@ -1,6 +1,10 @@
 //! One module per subcommand; each exposes `Args` (clap) and `run`.
 
+pub mod audit;
 pub mod ceremony;
 pub mod logging;
 pub mod operator;
+pub mod tally;
 pub mod trustee;
+pub mod verify;
+pub mod vote;
