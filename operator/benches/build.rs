@@ -19,12 +19,7 @@ fn federal(c: &mut Criterion) {
     });
     let shards = build::election::tally_shards(e);
     c.bench_function("build 64 tally shards' workloads", |b| {
-        b.iter(|| {
-            shards
-                .iter()
-                .map(|s| build::tallyshard::build(s, e, &defaults))
-                .collect::<Result<Vec<_>, _>>()
-        })
+        b.iter(|| shards.iter().map(|s| build::tallyshard::build(s, e, &defaults)).collect::<Result<Vec<_>, _>>())
     });
 }
 

@@ -23,16 +23,10 @@ pub enum Error {
     Serialization(#[from] serde_json::Error),
 
     #[error("yaml {path}: {source}")]
-    Yaml {
-        path: String,
-        source: serde_yaml::Error,
-    },
+    Yaml { path: String, source: serde_yaml::Error },
 
     #[error("io {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
 
     #[error("certificate: {0}")]
     Certificate(#[from] rcgen::Error),

@@ -20,11 +20,7 @@ pub struct ExampleSet {
 
 impl ExampleSet {
     pub fn len(&self) -> usize {
-        self.elections.len()
-            + self.mesas.len()
-            + self.fleets.len()
-            + self.shards.len()
-            + self.others.len()
+        self.elections.len() + self.mesas.len() + self.fleets.len() + self.shards.len() + self.others.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -33,37 +29,22 @@ impl ExampleSet {
 
     /// Parses one (multi-document) YAML text; `origin` names it in errors.
     pub fn add_yaml(&mut self, origin: &str, text: &str) -> Result<()> {
-        let yaml_err = |source| Error::Yaml {
-            path: origin.to_owned(),
-            source,
-        };
+        let yaml_err = |source| Error::Yaml { path: origin.to_owned(), source };
         for doc in serde_yaml::Deserializer::from_str(text) {
             let value = serde_json::Value::deserialize(doc).map_err(yaml_err)?;
             if value.is_null() {
                 continue;
             }
-            let is_urna = value["apiVersion"]
-                .as_str()
-                .is_some_and(|v| v.starts_with("urna.dev/"));
+            let is_urna = value["apiVersion"].as_str().is_some_and(|v| v.starts_with("urna.dev/"));
             let kind = value["kind"].as_str().unwrap_or_default().to_owned();
             let typed = |e: serde_json::Error| Error::InvalidSpec(format!("{origin}: {kind}: {e}"));
             match (is_urna, kind.as_str()) {
-                (true, "Election") => self
-                    .elections
-                    .push(serde_json::from_value(value).map_err(typed)?),
-                (true, "Mesa") => self
-                    .mesas
-                    .push(serde_json::from_value(value).map_err(typed)?),
-                (true, "BoothFleet") => self
-                    .fleets
-                    .push(serde_json::from_value(value).map_err(typed)?),
-                (true, "TallyShard") => self
-                    .shards
-                    .push(serde_json::from_value(value).map_err(typed)?),
+                (true, "Election") => self.elections.push(serde_json::from_value(value).map_err(typed)?),
+                (true, "Mesa") => self.mesas.push(serde_json::from_value(value).map_err(typed)?),
+                (true, "BoothFleet") => self.fleets.push(serde_json::from_value(value).map_err(typed)?),
+                (true, "TallyShard") => self.shards.push(serde_json::from_value(value).map_err(typed)?),
                 (true, other) => {
-                    return Err(Error::InvalidSpec(format!(
-                        "{origin}: unknown urna.dev kind {other:?}"
-                    )));
+                    return Err(Error::InvalidSpec(format!("{origin}: unknown urna.dev kind {other:?}")));
                 }
                 _ => self.others.push(value),
             }
@@ -73,11 +54,7 @@ impl ExampleSet {
 
     /// Validates every resource, each Mesa and TallyShard against its Election when present.
     pub fn validate(&self) -> Result<()> {
-        let election = |name: &str| {
-            self.elections
-                .iter()
-                .find(|e| e.metadata.name.as_deref() == Some(name))
-        };
+        let election = |name: &str| self.elections.iter().find(|e| e.metadata.name.as_deref() == Some(name));
         for e in &self.elections {
             crate::validate::election(e)?;
         }
@@ -97,10 +74,7 @@ impl ExampleSet {
 /// All resources in the `.yaml`/`.yml` files of `dir` (not recursive), files in name order.
 pub fn load_dir(dir: impl AsRef<Path>) -> Result<ExampleSet> {
     let dir = dir.as_ref();
-    let io = |path: &Path, source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    };
+    let io = |path: &Path, source| Error::Io { path: path.display().to_string(), source };
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| io(dir, e))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))

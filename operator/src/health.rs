@@ -35,11 +35,5 @@ async fn readyz(State(s): State<HealthState>) -> (StatusCode, &'static str) {
 }
 
 async fn metrics(State(s): State<HealthState>) -> ([(&'static str, &'static str); 1], String) {
-    (
-        [(
-            "content-type",
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        s.metrics.encode(),
-    )
+    ([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
 }

@@ -41,19 +41,11 @@ pub fn child_name(parts: &[&str], max: usize) -> String {
 }
 
 pub fn is_paused<K: Resource>(obj: &K) -> bool {
-    obj.meta()
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(ANNOTATION_RECONCILE))
-        .is_some_and(|v| v == "paused")
+    obj.meta().annotations.as_ref().and_then(|a| a.get(ANNOTATION_RECONCILE)).is_some_and(|v| v == "paused")
 }
 
 pub fn allows_delete<K: Resource>(obj: &K) -> bool {
-    obj.meta()
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(ANNOTATION_ALLOW_DELETE))
-        .is_some_and(|v| v == "true")
+    obj.meta().annotations.as_ref().and_then(|a| a.get(ANNOTATION_ALLOW_DELETE)).is_some_and(|v| v == "true")
 }
 
 /// The labels of a child workload.
@@ -63,10 +55,7 @@ pub fn labels(component: &str, instance: &str, election: &str) -> BTreeMap<Strin
         (LABEL_INSTANCE.into(), instance.into()),
         (LABEL_COMPONENT.into(), component.into()),
         (LABEL_PART_OF.into(), election.into()),
-        (
-            LABEL_MANAGED_BY.into(),
-            crate::workload::FIELD_MANAGER.into(),
-        ),
+        (LABEL_MANAGED_BY.into(), crate::workload::FIELD_MANAGER.into()),
         (LABEL_ELECTION.into(), election.into()),
     ])
 }

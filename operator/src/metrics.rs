@@ -39,51 +39,22 @@ impl Default for Metrics {
         });
         let leader = Gauge::default();
         registry.register("reconciles", "Reconciliations started", reconciles.clone());
-        registry.register(
-            "reconcile_errors",
-            "Reconciliations that failed, by reason",
-            errors.clone(),
-        );
-        registry.register(
-            "reconcile_duration_seconds",
-            "Reconciliation duration",
-            duration.clone(),
-        );
-        registry.register(
-            "leader",
-            "1 while this replica holds the leader Lease",
-            leader.clone(),
-        );
-        Self {
-            registry,
-            reconciles,
-            errors,
-            duration,
-            leader,
-        }
+        registry.register("reconcile_errors", "Reconciliations that failed, by reason", errors.clone());
+        registry.register("reconcile_duration_seconds", "Reconciliation duration", duration.clone());
+        registry.register("leader", "1 while this replica holds the leader Lease", leader.clone());
+        Self { registry, reconciles, errors, duration, leader }
     }
 }
 
 impl Metrics {
     /// Counts a reconcile and returns a guard that records its duration when dropped.
     pub fn start(&self, kind: &str) -> ReconcileTimer<'_> {
-        self.reconciles
-            .get_or_create(&KindLabels { kind: kind.into() })
-            .inc();
-        ReconcileTimer {
-            metrics: self,
-            kind: kind.into(),
-            start: Instant::now(),
-        }
+        self.reconciles.get_or_create(&KindLabels { kind: kind.into() }).inc();
+        ReconcileTimer { metrics: self, kind: kind.into(), start: Instant::now() }
     }
 
     pub fn error(&self, kind: &str, reason: &str) {
-        self.errors
-            .get_or_create(&ErrorLabels {
-                kind: kind.into(),
-                reason: reason.into(),
-            })
-            .inc();
+        self.errors.get_or_create(&ErrorLabels { kind: kind.into(), reason: reason.into() }).inc();
     }
 
     pub fn encode(&self) -> String {
@@ -102,12 +73,7 @@ pub struct ReconcileTimer<'a> {
 
 impl Drop for ReconcileTimer<'_> {
     fn drop(&mut self) {
-        let labels = KindLabels {
-            kind: std::mem::take(&mut self.kind),
-        };
-        self.metrics
-            .duration
-            .get_or_create(&labels)
-            .observe(self.start.elapsed().as_secs_f64());
+        let labels = KindLabels { kind: std::mem::take(&mut self.kind) };
+        self.metrics.duration.get_or_create(&labels).observe(self.start.elapsed().as_secs_f64());
     }
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
 };
 
 use crate::error::Result;
@@ -37,11 +37,7 @@ fn ca_params(fleet: &str) -> Result<CertificateParams> {
     dn.push(DnType::CommonName, format!("{fleet} booth fleet CA"));
     p.distinguished_name = dn;
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    p.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     Ok(p)
 }
 
@@ -53,33 +49,22 @@ pub fn new_ca(fleet: &str) -> Result<BTreeMap<String, ByteString>> {
 }
 
 /// Issues a leaf certificate from the CA stored in `ca` (as returned by [`new_ca`]).
-pub fn issue(
-    fleet: &str,
-    ca: &BTreeMap<String, ByteString>,
-    kind: &CertKind,
-) -> Result<BTreeMap<String, ByteString>> {
+pub fn issue(fleet: &str, ca: &BTreeMap<String, ByteString>, kind: &CertKind) -> Result<BTreeMap<String, ByteString>> {
     let text = |k: &str| -> Result<String> {
-        let v = ca
-            .get(k)
-            .ok_or(crate::Error::MissingField("fleet CA secret data"))?;
-        String::from_utf8(v.0.clone())
-            .map_err(|_| crate::Error::InvalidSpec(format!("fleet CA {k} is not UTF-8")))
+        let v = ca.get(k).ok_or(crate::Error::MissingField("fleet CA secret data"))?;
+        String::from_utf8(v.0.clone()).map_err(|_| crate::Error::InvalidSpec(format!("fleet CA {k} is not UTF-8")))
     };
     let ca_key = KeyPair::from_pem(&text(TLS_KEY)?)?;
     let ca_cert = text(TLS_CERT)?;
     let issuer = Issuer::new(ca_params(fleet)?, ca_key);
     let (mut p, cn, usage) = match kind {
         CertKind::Ca => return new_ca(fleet),
-        CertKind::Server(dns) => (
-            CertificateParams::new(dns.clone())?,
-            format!("{fleet} broker"),
-            ExtendedKeyUsagePurpose::ServerAuth,
-        ),
-        CertKind::Device(id) => (
-            CertificateParams::new(Vec::<String>::new())?,
-            id.clone(),
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ),
+        CertKind::Server(dns) => {
+            (CertificateParams::new(dns.clone())?, format!("{fleet} broker"), ExtendedKeyUsagePurpose::ServerAuth)
+        }
+        CertKind::Device(id) => {
+            (CertificateParams::new(Vec::<String>::new())?, id.clone(), ExtendedKeyUsagePurpose::ClientAuth)
+        }
     };
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "urna");
@@ -109,16 +94,10 @@ mod tests {
     fn issues_device_and_server_certificates_from_a_stored_ca() -> Result<()> {
         let ca = new_ca("fleet")?;
         let dev = issue("fleet", &ca, &CertKind::Device("mesa-1-1".into()))?;
-        let srv = issue(
-            "fleet",
-            &ca,
-            &CertKind::Server(vec!["fleet-broker.ns.svc".into()]),
-        )?;
+        let srv = issue("fleet", &ca, &CertKind::Server(vec!["fleet-broker.ns.svc".into()]))?;
         for d in [&dev, &srv] {
             assert_eq!(d[CA_CERT], ca[TLS_CERT]);
-            assert!(
-                String::from_utf8_lossy(&d[TLS_CERT].0).starts_with("-----BEGIN CERTIFICATE-----")
-            );
+            assert!(String::from_utf8_lossy(&d[TLS_CERT].0).starts_with("-----BEGIN CERTIFICATE-----"));
             assert!(String::from_utf8_lossy(&d[TLS_KEY].0).contains("PRIVATE KEY"));
         }
         Ok(())

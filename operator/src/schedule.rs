@@ -37,11 +37,7 @@ pub fn election_phase(
     windows: &[(Timestamp, Timestamp)],
     obs: &ElectionObservation,
 ) -> Schedule<ElectionPhase> {
-    let next = windows
-        .iter()
-        .flat_map(|(o, c)| [*o, *c])
-        .filter(|t| *t > now)
-        .min();
+    let next = windows.iter().flat_map(|(o, c)| [*o, *c]).filter(|t| *t > now).min();
     let opens = windows.iter().map(|w| w.0).min();
     let closes = windows.iter().map(|w| w.1).max();
     let phase = match (opens, closes) {
@@ -80,11 +76,7 @@ pub struct MesaObservation {
 
 /// The Mesa's phase: Scheduled until its constitution acta is signed; Open during its window once
 /// constituted; Closed after; Counted with a results acta; Transmitted once that acta reached the audit log.
-pub fn mesa_phase(
-    now: Timestamp,
-    window: (Timestamp, Timestamp),
-    obs: MesaObservation,
-) -> Schedule<MesaPhase> {
+pub fn mesa_phase(now: Timestamp, window: (Timestamp, Timestamp), obs: MesaObservation) -> Schedule<MesaPhase> {
     let (opens, closes) = window;
     let next = [opens, closes].into_iter().find(|t| *t > now);
     let phase = if obs.transmitted {
@@ -132,28 +124,18 @@ mod tests {
 
     #[test]
     fn before_opening_waits_for_first_opening() {
-        let ready = ElectionObservation {
-            workloads_ready: true,
-            ..Default::default()
-        };
+        let ready = ElectionObservation { workloads_ready: true, ..Default::default() };
         let s = election_phase(t("2024-04-01T00:00:00Z"), &windows(), &ready);
         assert_eq!(s.phase, ElectionPhase::Scheduled);
         assert_eq!(s.next, Some(t("2024-05-01T00:00:00Z")));
-        let s = election_phase(
-            t("2024-04-01T00:00:00Z"),
-            &windows(),
-            &ElectionObservation::default(),
-        );
+        let s = election_phase(t("2024-04-01T00:00:00Z"), &windows(), &ElectionObservation::default());
         assert_eq!(s.phase, ElectionPhase::Pending);
     }
 
     #[test]
     fn opens_at_the_exact_instant_and_stays_open_between_windows() {
         let obs = ElectionObservation::default();
-        assert_eq!(
-            election_phase(t("2024-04-30T23:59:59Z"), &windows(), &obs).phase,
-            ElectionPhase::Pending
-        );
+        assert_eq!(election_phase(t("2024-04-30T23:59:59Z"), &windows(), &obs).phase, ElectionPhase::Pending);
         let s = election_phase(t("2024-05-01T00:00:00Z"), &windows(), &obs);
         assert_eq!(s.phase, ElectionPhase::Open);
         assert_eq!(s.next, Some(t("2024-06-01T00:00:00Z")));
@@ -165,93 +147,44 @@ mod tests {
     #[test]
     fn after_closing_follows_shards_results_and_certification() {
         let now = t("2024-06-03T00:00:00Z");
-        let mut obs = ElectionObservation {
-            shards_total: 2,
-            shards_sealed: 1,
-            ..Default::default()
-        };
+        let mut obs = ElectionObservation { shards_total: 2, shards_sealed: 1, ..Default::default() };
         let s = election_phase(now, &windows(), &obs);
         assert_eq!((s.phase, s.next), (ElectionPhase::Closed, None));
         obs.shards_sealed = 2;
-        assert_eq!(
-            election_phase(now, &windows(), &obs).phase,
-            ElectionPhase::Tallying
-        );
+        assert_eq!(election_phase(now, &windows(), &obs).phase, ElectionPhase::Tallying);
         obs.results_published = true;
-        assert_eq!(
-            election_phase(now, &windows(), &obs).phase,
-            ElectionPhase::Decrypted
-        );
+        assert_eq!(election_phase(now, &windows(), &obs).phase, ElectionPhase::Decrypted);
         obs.certified = true;
-        assert_eq!(
-            election_phase(now, &windows(), &obs).phase,
-            ElectionPhase::Certified
-        );
+        assert_eq!(election_phase(now, &windows(), &obs).phase, ElectionPhase::Certified);
     }
 
     #[test]
     fn failure_wins() {
-        let obs = ElectionObservation {
-            failure: Some("log chain broken".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            election_phase(t("2024-05-02T00:00:00Z"), &windows(), &obs).phase,
-            ElectionPhase::Failed
-        );
+        let obs = ElectionObservation { failure: Some("log chain broken".into()), ..Default::default() };
+        assert_eq!(election_phase(t("2024-05-02T00:00:00Z"), &windows(), &obs).phase, ElectionPhase::Failed);
     }
 
     #[test]
     fn mesa_needs_constitution_to_open() {
         let w = (t("2024-06-02T08:00:00Z"), t("2024-06-02T18:00:00Z"));
         let none = MesaObservation::default();
-        let constituted = MesaObservation {
-            constituted: true,
-            ..none
-        };
-        assert_eq!(
-            mesa_phase(t("2024-06-02T07:00:00Z"), w, none).phase,
-            MesaPhase::Scheduled
-        );
-        assert_eq!(
-            mesa_phase(t("2024-06-02T07:30:00Z"), w, constituted).phase,
-            MesaPhase::Constituted
-        );
+        let constituted = MesaObservation { constituted: true, ..none };
+        assert_eq!(mesa_phase(t("2024-06-02T07:00:00Z"), w, none).phase, MesaPhase::Scheduled);
+        assert_eq!(mesa_phase(t("2024-06-02T07:30:00Z"), w, constituted).phase, MesaPhase::Constituted);
         let s = mesa_phase(t("2024-06-02T09:00:00Z"), w, constituted);
         assert_eq!((s.phase, s.next), (MesaPhase::Open, Some(w.1)));
-        assert_eq!(
-            mesa_phase(t("2024-06-02T09:00:00Z"), w, none).phase,
-            MesaPhase::Scheduled
-        );
-        assert_eq!(
-            mesa_phase(t("2024-06-02T18:00:00Z"), w, constituted).phase,
-            MesaPhase::Closed
-        );
-        let counted = MesaObservation {
-            counted: true,
-            ..constituted
-        };
-        assert_eq!(
-            mesa_phase(t("2024-06-02T19:00:00Z"), w, counted).phase,
-            MesaPhase::Counted
-        );
-        let sent = MesaObservation {
-            transmitted: true,
-            ..counted
-        };
-        assert_eq!(
-            mesa_phase(t("2024-06-02T19:00:00Z"), w, sent).phase,
-            MesaPhase::Transmitted
-        );
+        assert_eq!(mesa_phase(t("2024-06-02T09:00:00Z"), w, none).phase, MesaPhase::Scheduled);
+        assert_eq!(mesa_phase(t("2024-06-02T18:00:00Z"), w, constituted).phase, MesaPhase::Closed);
+        let counted = MesaObservation { counted: true, ..constituted };
+        assert_eq!(mesa_phase(t("2024-06-02T19:00:00Z"), w, counted).phase, MesaPhase::Counted);
+        let sent = MesaObservation { transmitted: true, ..counted };
+        assert_eq!(mesa_phase(t("2024-06-02T19:00:00Z"), w, sent).phase, MesaPhase::Transmitted);
     }
 
     #[test]
     fn requeue_hits_the_instant_and_is_capped() {
         let now = t("2024-05-01T00:00:00Z");
-        assert_eq!(
-            requeue_after(now, Some(t("2024-05-01T00:00:30Z"))),
-            Duration::from_secs(31)
-        );
+        assert_eq!(requeue_after(now, Some(t("2024-05-01T00:00:30Z"))), Duration::from_secs(31));
         assert_eq!(requeue_after(now, Some(t("2024-06-01T00:00:00Z"))), RESYNC);
         assert_eq!(requeue_after(now, None), RESYNC);
     }

@@ -30,15 +30,10 @@ pub fn election(e: &Election) -> Result<()> {
     let mut kinds = HashSet::new();
     for (i, m) in s.modalities.iter().enumerate() {
         if !kinds.insert(m.kind) {
-            return Err(invalid(format!(
-                "spec.modalities[{i}].kind: duplicate {}",
-                m.kind
-            )));
+            return Err(invalid(format!("spec.modalities[{i}].kind: duplicate {}", m.kind)));
         }
         if m.closes_at <= m.opens_at {
-            return Err(invalid(format!(
-                "spec.modalities[{i}]: closesAt must be after opensAt"
-            )));
+            return Err(invalid(format!("spec.modalities[{i}]: closesAt must be after opensAt")));
         }
     }
     if s.trustees.threshold == 0 || s.trustees.threshold > s.trustees.trustees {
@@ -48,28 +43,15 @@ pub fn election(e: &Election) -> Result<()> {
         )));
     }
     if s.keys.verification_keys.len() > s.trustees.trustees as usize {
-        return Err(invalid(
-            "spec.keys.verificationKeys: more keys than trustees",
-        ));
+        return Err(invalid("spec.keys.verificationKeys: more keys than trustees"));
     }
-    let hex = |v: &str| {
-        !v.is_empty()
-            && v.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    };
+    let hex = |v: &str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if !hex(&s.keys.paillier_modulus) {
         return Err(invalid("spec.keys.paillierModulus: lowercase hex expected"));
     }
     let c = &s.census;
-    if [c.config_map.is_some(), c.secret.is_some(), c.url.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count()
-        != 1
-    {
-        return Err(invalid(
-            "spec.census: set exactly one of configMap, secret, url",
-        ));
+    if [c.config_map.is_some(), c.secret.is_some(), c.url.is_some()].iter().filter(|x| **x).count() != 1 {
+        return Err(invalid("spec.census: set exactly one of configMap, secret, url"));
     }
     Ok(())
 }
@@ -78,27 +60,17 @@ pub fn election(e: &Election) -> Result<()> {
 /// (an SVT-style Mesa supervises a remote-only election).
 pub fn mesa_window(m: &Mesa, e: &Election) -> Option<Window> {
     m.spec.window.clone().or_else(|| {
-        let booth = e
-            .spec
-            .modalities
-            .iter()
-            .find(|x| x.kind == ModalityKind::Booth);
-        booth.or(e.spec.modalities.first()).map(|x| Window {
-            opens_at: x.opens_at.clone(),
-            closes_at: x.closes_at.clone(),
-        })
+        let booth = e.spec.modalities.iter().find(|x| x.kind == ModalityKind::Booth);
+        booth
+            .or(e.spec.modalities.first())
+            .map(|x| Window { opens_at: x.opens_at.clone(), closes_at: x.closes_at.clone() })
     })
 }
 
 /// A Mesa against its Election: the district exists, and the Mesa's own window lies inside the Election's.
 pub fn mesa(m: &Mesa, e: Option<&Election>) -> Result<()> {
     unique("spec.members", m.spec.members.iter().map(|x| x.id.as_str()))?;
-    if !m
-        .spec
-        .members
-        .iter()
-        .any(|x| x.role == crate::crd::mesa::MemberRole::President)
-    {
+    if !m.spec.members.iter().any(|x| x.role == crate::crd::mesa::MemberRole::President) {
         return Err(invalid("spec.members: a Mesa needs a president"));
     }
     if let Some(w) = &m.spec.window
@@ -118,9 +90,7 @@ pub fn mesa(m: &Mesa, e: Option<&Election>) -> Result<()> {
     if let (Some(w), Some(o), Some(c)) = (&m.spec.window, opens, closes)
         && (&w.opens_at < o || &w.closes_at > c)
     {
-        return Err(invalid(
-            "spec.window: must lie inside the Election's windows",
-        ));
+        return Err(invalid("spec.window: must lie inside the Election's windows"));
     }
     Ok(())
 }
@@ -132,8 +102,7 @@ pub fn boothfleet(f: &BoothFleet) -> Result<()> {
     }
     unique("spec.devices", devices.iter().map(|d| d.id.as_str()))?;
     for d in &devices {
-        urna_ballot::validate::check_identifier("spec.devices[].id", &d.id)
-            .map_err(|err| invalid(err.to_string()))?;
+        urna_ballot::validate::check_identifier("spec.devices[].id", &d.id).map_err(|err| invalid(err.to_string()))?;
     }
     Ok(())
 }
@@ -143,16 +112,10 @@ pub fn tallyshard(s: &TallyShard, e: Option<&Election>) -> Result<()> {
     if let Some(d) = &s.spec.district
         && !e.spec.districts.iter().any(|x| &x.id == d)
     {
-        return Err(invalid(format!(
-            "spec.district: {d:?} is not a district of Election {}",
-            s.spec.election
-        )));
+        return Err(invalid(format!("spec.district: {d:?} is not a district of Election {}", s.spec.election)));
     }
     if !e.spec.modalities.iter().any(|m| m.kind == s.spec.modality) {
-        return Err(invalid(format!(
-            "spec.modality: the Election has no {} modality",
-            s.spec.modality
-        )));
+        return Err(invalid(format!("spec.modality: the Election has no {} modality", s.spec.modality)));
     }
     Ok(())
 }

@@ -46,12 +46,7 @@ pub fn vote_args(election: &str) -> Vec<String> {
 pub const PUBLIC_KEY_FILE: &str = "paillier.json";
 
 /// `urna tally`: the single writer of one shard's totals (`workloads/urna/src/cmd/tally.rs`).
-pub fn tally_args(
-    shard: &str,
-    districts: &[String],
-    modality: &str,
-    closes_at: Option<String>,
-) -> Vec<String> {
+pub fn tally_args(shard: &str, districts: &[String], modality: &str, closes_at: Option<String>) -> Vec<String> {
     let mut args = vec![
         "tally".into(),
         "--shard".into(),

@@ -11,19 +11,12 @@ fn schema(kind: &str) -> Value {
         .into_iter()
         .find(|c| c.spec.names.kind == kind)
         .unwrap_or_else(|| panic!("no CRD for {kind}"));
-    serde_json::to_value(
-        crd.spec.versions[0]
-            .schema
-            .as_ref()
-            .and_then(|s| s.open_api_v3_schema.as_ref()),
-    )
-    .expect("schema json")
+    serde_json::to_value(crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()))
+        .expect("schema json")
 }
 
 fn check(kind: &str, obj: &Value, old: Option<&Value>) -> Result<(), String> {
-    Validator::new()
-        .validate(&schema(kind), obj, old)
-        .map_err(|e| format!("{e:?}"))
+    Validator::new().validate(&schema(kind), obj, old).map_err(|e| format!("{e:?}"))
 }
 
 fn municipal_election() -> Value {
@@ -39,8 +32,7 @@ fn every_example_passes_the_rules() {
                 .unwrap_or_else(|err| panic!("{name}: {err}"));
         }
         for m in &set.mesas {
-            check("Mesa", &serde_json::to_value(m).expect("json"), None)
-                .unwrap_or_else(|err| panic!("{name}: {err}"));
+            check("Mesa", &serde_json::to_value(m).expect("json"), None).unwrap_or_else(|err| panic!("{name}: {err}"));
         }
         for f in &set.fleets {
             check("BoothFleet", &serde_json::to_value(f).expect("json"), None)
@@ -69,19 +61,13 @@ fn threshold_cannot_exceed_trustees() {
 fn ids_must_be_unique() {
     let mut e = municipal_election();
     let first = e["spec"]["districts"][0].clone();
-    e["spec"]["districts"]
-        .as_array_mut()
-        .expect("districts")
-        .push(first);
+    e["spec"]["districts"].as_array_mut().expect("districts").push(first);
     let err = check("Election", &e, None).expect_err("rule must fire");
     assert!(err.contains("district ids must be unique"), "{err}");
 
     let mut e = municipal_election();
     let first = e["spec"]["contests"][0].clone();
-    e["spec"]["contests"]
-        .as_array_mut()
-        .expect("contests")
-        .push(first);
+    e["spec"]["contests"].as_array_mut().expect("contests").push(first);
     let err = check("Election", &e, None).expect_err("rule must fire");
     assert!(err.contains("contest ids must be unique"), "{err}");
 }
@@ -91,10 +77,7 @@ fn contest_districts_must_exist() {
     let mut e = municipal_election();
     e["spec"]["contests"][0]["districts"] = json!(["atlantis"]);
     let err = check("Election", &e, None).expect_err("rule must fire");
-    assert!(
-        err.contains("every contest district must be one of spec.districts"),
-        "{err}"
-    );
+    assert!(err.contains("every contest district must be one of spec.districts"), "{err}");
 }
 
 #[test]
@@ -112,28 +95,21 @@ fn contests_keys_and_districts_are_immutable_once_open() {
         e["status"] = json!({ "phase": phase });
         e
     };
-    for (field, change) in [
-        ("contests", json!("Otro título")),
-        ("districts", json!("Otro distrito")),
-        ("keys", json!("ff")),
-    ] {
+    for (field, change) in
+        [("contests", json!("Otro título")), ("districts", json!("Otro distrito")), ("keys", json!("ff"))]
+    {
         let mut new = with_phase("Open");
         match field {
             "contests" => new["spec"]["contests"][0]["title"] = change,
             "districts" => new["spec"]["districts"][0]["name"] = change,
             _ => new["spec"]["keys"]["paillierModulus"] = change,
         }
-        let err = check("Election", &new, Some(&with_phase("Open")))
-            .expect_err("transition rule must fire");
-        assert!(
-            err.contains(&format!("spec.{field} is immutable")),
-            "{field}: {err}"
-        );
+        let err = check("Election", &new, Some(&with_phase("Open"))).expect_err("transition rule must fire");
+        assert!(err.contains(&format!("spec.{field} is immutable")), "{field}: {err}");
         // Before opening the same edit is allowed.
         let mut before = new.clone();
         before["status"]["phase"] = json!("Scheduled");
-        check("Election", &before, Some(&with_phase("Scheduled")))
-            .unwrap_or_else(|err| panic!("{field}: {err}"));
+        check("Election", &before, Some(&with_phase("Scheduled"))).unwrap_or_else(|err| panic!("{field}: {err}"));
     }
     // Fields outside the locked ones stay editable while Open (e.g. the vote replicas).
     let mut new = with_phase("Open");
@@ -145,8 +121,7 @@ fn contests_keys_and_districts_are_immutable_once_open() {
 fn mesa_needs_a_president_and_keeps_its_election() {
     let m = serde_json::to_value(&common::example("municipal").mesas[0]).expect("json");
     let mut no_president = m.clone();
-    no_president["spec"]["members"] =
-        json!([{ "id": "a", "name": "A", "role": "secretary", "signingKey": "ab" }]);
+    no_president["spec"]["members"] = json!([{ "id": "a", "name": "A", "role": "secretary", "signingKey": "ab" }]);
     let err = check("Mesa", &no_president, None).expect_err("rule must fire");
     assert!(err.contains("president"), "{err}");
     let mut moved = m.clone();

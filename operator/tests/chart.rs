@@ -17,27 +17,21 @@ fn read(p: &str) -> String {
 }
 
 fn schema() -> jsonschema::Validator {
-    let schema: serde_json::Value =
-        serde_json::from_str(&read("values.schema.json")).expect("schema is JSON");
+    let schema: serde_json::Value = serde_json::from_str(&read("values.schema.json")).expect("schema is JSON");
     jsonschema::validator_for(&schema).expect("schema compiles")
 }
 
 #[test]
 fn default_values_match_the_schema() {
-    let values: serde_json::Value =
-        serde_yaml::from_str(&read("values.yaml")).expect("values.yaml parses");
+    let values: serde_json::Value = serde_yaml::from_str(&read("values.yaml")).expect("values.yaml parses");
     let v = schema();
-    let errors: Vec<String> = v
-        .iter_errors(&values)
-        .map(|e| format!("{}: {e}", e.instance_path))
-        .collect();
+    let errors: Vec<String> = v.iter_errors(&values).map(|e| format!("{}: {e}", e.instance_path)).collect();
     assert!(errors.is_empty(), "{errors:?}");
 }
 
 #[test]
 fn schema_rejects_typos_and_bad_values() {
-    let mut values: serde_json::Value =
-        serde_yaml::from_str(&read("values.yaml")).expect("values.yaml parses");
+    let mut values: serde_json::Value = serde_yaml::from_str(&read("values.yaml")).expect("values.yaml parses");
     let v = schema();
     values["replicas"] = 2.into();
     assert!(!v.is_valid(&values), "unknown key accepted");
@@ -56,40 +50,22 @@ fn rbac_covers_exactly_what_the_controllers_touch() {
     for name in common::EXAMPLES {
         let set = common::example(name);
         for e in &set.elections {
-            kinds.extend(
-                urna_operator::build::election::build(e, &d)
-                    .expect("build")
-                    .into_iter()
-                    .map(|c| c.kind),
-            );
+            kinds.extend(urna_operator::build::election::build(e, &d).expect("build").into_iter().map(|c| c.kind));
             for s in urna_operator::build::election::tally_shards(e) {
                 kinds.extend(
-                    urna_operator::build::tallyshard::build(&s, e, &d)
-                        .expect("build")
-                        .into_iter()
-                        .map(|c| c.kind),
+                    urna_operator::build::tallyshard::build(&s, e, &d).expect("build").into_iter().map(|c| c.kind),
                 );
             }
         }
         for f in &set.fleets {
             let mut f = f.clone();
             kinds.extend(
-                urna_operator::build::boothfleet::build(&f, &d)
-                    .expect("build")
-                    .children
-                    .into_iter()
-                    .map(|c| c.kind),
+                urna_operator::build::boothfleet::build(&f, &d).expect("build").children.into_iter().map(|c| c.kind),
             );
-            f.spec.broker.issuer = Some(urna_operator::crd::boothfleet::IssuerRef {
-                name: "i".into(),
-                kind: "Issuer".into(),
-            });
+            f.spec.broker.issuer =
+                Some(urna_operator::crd::boothfleet::IssuerRef { name: "i".into(), kind: "Issuer".into() });
             kinds.extend(
-                urna_operator::build::boothfleet::build(&f, &d)
-                    .expect("build")
-                    .children
-                    .into_iter()
-                    .map(|c| c.kind),
+                urna_operator::build::boothfleet::build(&f, &d).expect("build").children.into_iter().map(|c| c.kind),
             );
         }
     }
@@ -99,61 +75,37 @@ fn rbac_covers_exactly_what_the_controllers_touch() {
         other => format!("{}s", other.to_lowercase()),
     };
     for k in &kinds {
-        assert!(
-            rbac.contains(&format!("\"{}\"", plural(k))),
-            "rbac.yaml does not grant {k}"
-        );
+        assert!(rbac.contains(&format!("\"{}\"", plural(k))), "rbac.yaml does not grant {k}");
     }
     let granted: BTreeSet<String> = rbac
         .lines()
         .filter_map(|l| l.trim().strip_prefix("resources: ["))
         .flat_map(|l| {
-            l.trim_end_matches(']')
-                .split(',')
-                .map(|r| r.trim().trim_matches('"').to_string())
-                .collect::<Vec<_>>()
+            l.trim_end_matches(']').split(',').map(|r| r.trim().trim_matches('"').to_string()).collect::<Vec<_>>()
         })
         .filter(|r| !r.contains('/'))
         .collect();
     let mut allowed: BTreeSet<String> = kinds.iter().map(|k| plural(k)).collect();
-    allowed.extend(
-        [
-            "elections",
-            "mesas",
-            "boothfleets",
-            "tallyshards",
-            "events",
-            "leases",
-        ]
-        .map(String::from),
-    );
+    allowed.extend(["elections", "mesas", "boothfleets", "tallyshards", "events", "leases"].map(String::from));
     let extra: Vec<_> = granted.difference(&allowed).collect();
-    assert!(
-        extra.is_empty(),
-        "rbac.yaml grants more than the controllers touch: {extra:?}"
-    );
+    assert!(extra.is_empty(), "rbac.yaml grants more than the controllers touch: {extra:?}");
     assert!(!rbac.contains("\"*\""), "no wildcards");
     assert!(!rbac.contains("\"delete\""), "the operator never deletes");
 }
 
 #[test]
 fn templates_reference_only_known_values() {
-    let values: serde_yaml::Value =
-        serde_yaml::from_str(&read("values.yaml")).expect("values.yaml parses");
+    let values: serde_yaml::Value = serde_yaml::from_str(&read("values.yaml")).expect("values.yaml parses");
     for entry in std::fs::read_dir(chart().join("templates")).expect("templates") {
         let path = entry.expect("entry").path();
         let text = std::fs::read_to_string(&path).expect("template");
         for (i, _) in text.match_indices(".Values.") {
             let rest = &text[i + ".Values.".len()..];
-            let key: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '.')
-                .collect();
+            let key: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '.').collect();
             let mut node = &values;
             for part in key.trim_end_matches('.').split('.') {
-                node = node.get(part).unwrap_or_else(|| {
-                    panic!("{}: .Values.{key} is not in values.yaml", path.display())
-                });
+                node =
+                    node.get(part).unwrap_or_else(|| panic!("{}: .Values.{key} is not in values.yaml", path.display()));
             }
         }
     }

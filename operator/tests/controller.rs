@@ -34,11 +34,7 @@ impl Seen {
         self.path.starts_with("/apis/events.k8s.io/")
     }
     fn is_write(&self) -> bool {
-        !self.is_event()
-            && matches!(
-                self.method,
-                Method::PATCH | Method::POST | Method::PUT | Method::DELETE
-            )
+        !self.is_event() && matches!(self.method, Method::PATCH | Method::POST | Method::PUT | Method::DELETE)
     }
 }
 
@@ -73,18 +69,11 @@ impl FakeApi {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let query = req.uri().query().unwrap_or_default().to_owned();
-        let content_type = req
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let content_type =
+            req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
         let bytes = req.into_body().collect_bytes().await.expect("body");
-        let body: Value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
+        let body: Value =
+            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
         self.seen.lock().expect("lock").push(Seen {
             method: method.clone(),
             path: path.clone(),
@@ -93,10 +82,7 @@ impl FakeApi {
             body: body.clone(),
         });
         let ok = |v: &Value| {
-            Response::builder()
-                .status(200)
-                .body(Body::from(serde_json::to_vec(v).expect("json")))
-                .expect("resp")
+            Response::builder().status(200).body(Body::from(serde_json::to_vec(v).expect("json"))).expect("resp")
         };
         let status = |code: u16, reason: &str| {
             let s = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code, "message": reason});
@@ -117,18 +103,14 @@ impl FakeApi {
                     .filter(|(k, _)| k.rsplit_once('/').is_some_and(|(dir, _)| dir == path))
                     .map(|(_, v)| v.clone())
                     .collect();
-                if path.ends_with('s')
-                    && (path.ends_with("tallyshards") || path.ends_with("secrets"))
-                {
+                if path.ends_with('s') && (path.ends_with("tallyshards") || path.ends_with("secrets")) {
                     return ok(
                         &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}),
                     );
                 }
                 status(404, "NotFound")
             }
-            Method::PATCH
-                if content_type == "application/apply-patch+yaml" && self.fail_applies =>
-            {
+            Method::PATCH if content_type == "application/apply-patch+yaml" && self.fail_applies => {
                 status(500, "InternalError")
             }
             Method::PATCH | Method::POST | Method::PUT => {
@@ -173,12 +155,7 @@ const ELECTION_PATH: &str = "/apis/urna.dev/v1alpha1/namespaces/ciudad/elections
 
 fn context(api: &FakeApi, now: &str) -> Arc<Context> {
     let now: jiff::Timestamp = now.parse().expect("timestamp");
-    Arc::new(Context::new(
-        api.client(),
-        Arc::new(Metrics::default()),
-        Defaults::default(),
-        Arc::new(move || now),
-    ))
+    Arc::new(Context::new(api.client(), Arc::new(Metrics::default()), Defaults::default(), Arc::new(move || now)))
 }
 
 fn election() -> Election {
@@ -199,9 +176,7 @@ async fn first_reconcile_adds_the_finalizer_and_nothing_else() {
     let e = election();
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
     let ctx = context(&api, NOW);
-    let action = controller::election::reconcile(Arc::new(e), ctx)
-        .await
-        .expect("reconcile");
+    let action = controller::election::reconcile(Arc::new(e), ctx).await.expect("reconcile");
     assert_eq!(action, Action::await_change());
     let seen = api.take();
     assert_eq!(seen.len(), 1, "{seen:#?}");
@@ -220,15 +195,10 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
     let e = with_finalizer(election());
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
     let ctx = context(&api, NOW);
-    let action = controller::election::reconcile(Arc::new(e.clone()), ctx.clone())
-        .await
-        .expect("reconcile");
+    let action = controller::election::reconcile(Arc::new(e.clone()), ctx.clone()).await.expect("reconcile");
     let seen = api.take();
 
-    let applies: Vec<&Seen> = seen
-        .iter()
-        .filter(|s| s.is_apply() && !s.path.ends_with("/status"))
-        .collect();
+    let applies: Vec<&Seen> = seen.iter().filter(|s| s.is_apply() && !s.path.ends_with("/status")).collect();
     let expected = urna_operator::build::election::build(&e, &Defaults::default()).expect("build");
     assert_eq!(applies.len(), expected.len());
     for (s, child) in applies.iter().zip(&expected) {
@@ -238,58 +208,40 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
             s.path,
             s.query
         );
-        assert_eq!(
-            s.body,
-            child.body,
-            "{} is sent exactly as built",
-            child.id()
-        );
+        assert_eq!(s.body, child.body, "{} is sent exactly as built", child.id());
         let owner = &s.body["metadata"]["ownerReferences"][0];
         assert_eq!(owner["kind"], "Election");
         assert_eq!(owner["uid"], "e-uid");
         assert_eq!(owner["controller"], true);
     }
-    assert!(applies.iter().any(|s| s.path
-        == "/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards/ciudad-2027-centro-booth"));
     assert!(
         applies
             .iter()
-            .any(|s| s.path == "/apis/apps/v1/namespaces/ciudad/statefulsets/ciudad-2027-audit")
+            .any(|s| s.path == "/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards/ciudad-2027-centro-booth")
     );
+    assert!(applies.iter().any(|s| s.path == "/apis/apps/v1/namespaces/ciudad/statefulsets/ciudad-2027-audit"));
 
-    let status: Vec<&Seen> = seen
-        .iter()
-        .filter(|s| s.path == format!("{ELECTION_PATH}/status"))
-        .collect();
+    let status: Vec<&Seen> = seen.iter().filter(|s| s.path == format!("{ELECTION_PATH}/status")).collect();
     assert_eq!(status.len(), 1);
     let st = &status[0].body["status"];
     assert_eq!(st["phase"], "Pending");
     assert_eq!(st["observedGeneration"], 1);
     assert_eq!(st["ready"], "0/8");
-    let types: Vec<&str> = st["conditions"]
-        .as_array()
-        .expect("conditions")
-        .iter()
-        .map(|c| c["type"].as_str().unwrap_or(""))
-        .collect();
+    let types: Vec<&str> =
+        st["conditions"].as_array().expect("conditions").iter().map(|c| c["type"].as_str().unwrap_or("")).collect();
     assert_eq!(types, ["Ready", "Progressing", "Degraded"]);
     assert_eq!(st["conditions"][0]["status"], "False");
     assert_eq!(st["conditions"][0]["observedGeneration"], 1);
     assert_eq!(st["conditions"][1]["status"], "True");
     assert_eq!(st["nextTransition"], "2027-06-01T14:00:00Z");
-    assert!(
-        seen.iter()
-            .any(|s| s.is_event() && s.body["reason"] == "Pending")
-    );
+    assert!(seen.iter().any(|s| s.is_event() && s.body["reason"] == "Pending"));
     // Requeued for the opening instant (capped by the resync interval).
     assert_eq!(action, Action::requeue(urna_operator::schedule::RESYNC));
 
     // Steady state: the same object with the status it now has → no writes at all.
     let mut again = e.clone();
     again.status = serde_json::from_value(status[0].body["status"].clone()).expect("status");
-    controller::election::reconcile(Arc::new(again), ctx)
-        .await
-        .expect("reconcile");
+    controller::election::reconcile(Arc::new(again), ctx).await.expect("reconcile");
     let seen = api.take();
     let writes: Vec<_> = seen.iter().filter(|s| s.is_write()).collect();
     assert!(writes.is_empty(), "steady state wrote: {writes:#?}");
@@ -301,9 +253,7 @@ async fn requeues_at_the_exact_opening_instant() {
     let e = with_finalizer(election());
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
     let ctx = context(&api, "2027-06-01T13:59:00Z");
-    let action = controller::election::reconcile(Arc::new(e), ctx)
-        .await
-        .expect("reconcile");
+    let action = controller::election::reconcile(Arc::new(e), ctx).await.expect("reconcile");
     assert_eq!(action, Action::requeue(std::time::Duration::from_secs(61)));
 }
 
@@ -311,77 +261,42 @@ async fn requeues_at_the_exact_opening_instant() {
 async fn deletion_is_refused_while_open_with_a_warning_event() {
     let api = FakeApi::default();
     let mut e = with_finalizer(election());
-    e.meta_mut().deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-        NOW.parse().expect("ts"),
-    ));
-    e.status = Some(urna_operator::crd::ElectionStatus {
-        phase: Some(ElectionPhase::Open),
-        ..Default::default()
-    });
+    e.meta_mut().deletion_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(NOW.parse().expect("ts")));
+    e.status = Some(urna_operator::crd::ElectionStatus { phase: Some(ElectionPhase::Open), ..Default::default() });
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
     let ctx = context(&api, "2027-06-02T00:00:00Z");
-    let err = controller::election::reconcile(Arc::new(e.clone()), ctx.clone())
-        .await
-        .expect_err("refused");
-    assert!(
-        matches!(err, urna_operator::Error::DeletionRefused(_)),
-        "{err}"
-    );
+    let err = controller::election::reconcile(Arc::new(e.clone()), ctx.clone()).await.expect_err("refused");
+    assert!(matches!(err, urna_operator::Error::DeletionRefused(_)), "{err}");
     let seen = api.take();
-    assert!(seen.iter().any(|s| s.is_event()
-        && s.body["reason"] == "DeletionRefused"
-        && s.body["type"] == "Warning"));
-    assert!(
-        !seen.iter().any(|s| s.is_write()),
-        "the finalizer stays: {seen:#?}"
-    );
+    assert!(seen.iter().any(|s| s.is_event() && s.body["reason"] == "DeletionRefused" && s.body["type"] == "Warning"));
+    assert!(!seen.iter().any(|s| s.is_write()), "the finalizer stays: {seen:#?}");
 
     // Closed but not exported: still refused.
     let mut closed = e.clone();
-    closed.status = Some(urna_operator::crd::ElectionStatus {
-        phase: Some(ElectionPhase::Closed),
-        ..Default::default()
-    });
-    controller::election::reconcile(Arc::new(closed.clone()), ctx.clone())
-        .await
-        .expect_err("refused");
+    closed.status =
+        Some(urna_operator::crd::ElectionStatus { phase: Some(ElectionPhase::Closed), ..Default::default() });
+    controller::election::reconcile(Arc::new(closed.clone()), ctx.clone()).await.expect_err("refused");
     api.take();
 
     // With the explicit annotation the finalizer is removed.
-    closed.meta_mut().annotations = Some(BTreeMap::from([(
-        "urna.dev/allow-delete".into(),
-        "true".into(),
-    )]));
-    controller::election::reconcile(Arc::new(closed), ctx)
-        .await
-        .expect("deleted");
+    closed.meta_mut().annotations = Some(BTreeMap::from([("urna.dev/allow-delete".into(), "true".into())]));
+    controller::election::reconcile(Arc::new(closed), ctx).await.expect("deleted");
     let seen = api.take();
-    let removal: Vec<_> = seen
-        .iter()
-        .filter(|s| s.content_type == "application/json-patch+json")
-        .collect();
+    let removal: Vec<_> = seen.iter().filter(|s| s.content_type == "application/json-patch+json").collect();
     assert_eq!(removal.len(), 1);
-    assert_eq!(
-        removal[0].body[1],
-        json!({"op": "remove", "path": "/metadata/finalizers/0"})
-    );
+    assert_eq!(removal[0].body[1], json!({"op": "remove", "path": "/metadata/finalizers/0"}));
 }
 
 #[tokio::test]
 async fn deletion_before_opening_removes_the_finalizer() {
     let api = FakeApi::default();
     let mut e = with_finalizer(election());
-    e.meta_mut().deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-        NOW.parse().expect("ts"),
-    ));
-    e.status = Some(urna_operator::crd::ElectionStatus {
-        phase: Some(ElectionPhase::Scheduled),
-        ..Default::default()
-    });
+    e.meta_mut().deletion_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(NOW.parse().expect("ts")));
+    e.status = Some(urna_operator::crd::ElectionStatus { phase: Some(ElectionPhase::Scheduled), ..Default::default() });
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
-    controller::election::reconcile(Arc::new(e), context(&api, NOW))
-        .await
-        .expect("deleted");
+    controller::election::reconcile(Arc::new(e), context(&api, NOW)).await.expect("deleted");
     let seen = api.take();
     assert!(seen.iter().any(|s| s.content_type == "application/json-patch+json" && s.body[1]["op"] == "remove"));
 }
@@ -390,14 +305,9 @@ async fn deletion_before_opening_removes_the_finalizer() {
 async fn paused_writes_only_the_paused_condition() {
     let api = FakeApi::default();
     let mut e = with_finalizer(election());
-    e.meta_mut().annotations = Some(BTreeMap::from([(
-        "urna.dev/reconcile".into(),
-        "paused".into(),
-    )]));
+    e.meta_mut().annotations = Some(BTreeMap::from([("urna.dev/reconcile".into(), "paused".into())]));
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
-    let action = controller::election::reconcile(Arc::new(e), context(&api, NOW))
-        .await
-        .expect("reconcile");
+    let action = controller::election::reconcile(Arc::new(e), context(&api, NOW)).await.expect("reconcile");
     assert_eq!(action, Action::await_change());
     let seen = api.take();
     let writes: Vec<_> = seen.iter().filter(|s| s.is_write()).collect();
@@ -413,61 +323,31 @@ async fn malformed_election_is_reported_not_applied() {
     let mut e = with_finalizer(election());
     e.spec.trustees.threshold = 9;
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
-    let action = controller::election::reconcile(Arc::new(e), context(&api, NOW))
-        .await
-        .expect("reconcile");
-    assert_eq!(
-        action,
-        Action::await_change(),
-        "waits for an edit instead of hot-looping"
-    );
+    let action = controller::election::reconcile(Arc::new(e), context(&api, NOW)).await.expect("reconcile");
+    assert_eq!(action, Action::await_change(), "waits for an edit instead of hot-looping");
     let seen = api.take();
-    assert!(
-        !seen
-            .iter()
-            .any(|s| s.is_apply() && !s.path.ends_with("/status")),
-        "nothing applied"
-    );
-    let status = seen
-        .iter()
-        .find(|s| s.path.ends_with("/status"))
-        .expect("status written");
+    assert!(!seen.iter().any(|s| s.is_apply() && !s.path.ends_with("/status")), "nothing applied");
+    let status = seen.iter().find(|s| s.path.ends_with("/status")).expect("status written");
     let degraded = &status.body["status"]["conditions"][2];
     assert_eq!(degraded["type"], "Degraded");
     assert_eq!(degraded["status"], "True");
     assert_eq!(degraded["reason"], "InvalidSpec");
-    assert!(
-        seen.iter().any(|s| s.is_event()
-            && s.body["type"] == "Warning"
-            && s.body["reason"] == "InvalidSpec")
-    );
+    assert!(seen.iter().any(|s| s.is_event() && s.body["type"] == "Warning" && s.body["reason"] == "InvalidSpec"));
 }
 
 #[tokio::test]
 async fn api_errors_back_off_exponentially_per_object() {
-    let api = FakeApi {
-        fail_applies: true,
-        ..Default::default()
-    };
+    let api = FakeApi { fail_applies: true, ..Default::default() };
     let e = Arc::new(with_finalizer(election()));
-    api.put(
-        ELECTION_PATH,
-        serde_json::to_value(e.as_ref()).expect("json"),
-    );
+    api.put(ELECTION_PATH, serde_json::to_value(e.as_ref()).expect("json"));
     let ctx = context(&api, NOW);
-    let err = controller::election::reconcile(e.clone(), ctx.clone())
-        .await
-        .expect_err("apply fails");
+    let err = controller::election::reconcile(e.clone(), ctx.clone()).await.expect_err("apply fails");
     assert!(matches!(err, urna_operator::Error::Kube(_)), "{err}");
-    let waits: Vec<Action> = (0..4)
-        .map(|_| controller::error_policy(e.clone(), &err, ctx.clone()))
-        .collect();
+    let waits: Vec<Action> = (0..4).map(|_| controller::error_policy(e.clone(), &err, ctx.clone())).collect();
     let secs = [5, 10, 20, 40].map(|s| Action::requeue(std::time::Duration::from_secs(s)));
     assert_eq!(waits, secs);
     assert!(
-        ctx.metrics.encode().contains(
-            "urna_operator_reconcile_errors_total{kind=\"Election\",reason=\"ApiError\"} 4"
-        )
+        ctx.metrics.encode().contains("urna_operator_reconcile_errors_total{kind=\"Election\",reason=\"ApiError\"} 4")
     );
     assert_eq!(controller::backoff(30), std::time::Duration::from_secs(300));
 }
@@ -479,31 +359,20 @@ async fn mesa_follows_its_window_and_actas() {
     let mut m: Mesa = set.mesas[0].clone();
     m.meta_mut().uid = Some("m-uid".into());
     m.meta_mut().generation = Some(3);
-    api.put(
-        ELECTION_PATH,
-        serde_json::to_value(&set.elections[0]).expect("json"),
-    );
-    let mesa_path = format!(
-        "/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas/{}",
-        m.name_any()
-    );
+    api.put(ELECTION_PATH, serde_json::to_value(&set.elections[0]).expect("json"));
+    let mesa_path = format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas/{}", m.name_any());
     api.put(&mesa_path, serde_json::to_value(&m).expect("json"));
     // Election day, after opening, without a constitution acta: Scheduled and Degraded.
-    let action =
-        controller::mesa::reconcile(Arc::new(m.clone()), context(&api, "2027-06-06T15:00:00Z"))
-            .await
-            .expect("reconcile");
+    let action = controller::mesa::reconcile(Arc::new(m.clone()), context(&api, "2027-06-06T15:00:00Z"))
+        .await
+        .expect("reconcile");
     let seen = api.take();
     let cm = seen
         .iter()
         .find(|s| s.is_apply() && s.path.ends_with("/configmaps/mesa-centro-1-mesa"))
         .expect("config applied");
     assert_eq!(cm.body["metadata"]["ownerReferences"][0]["kind"], "Mesa");
-    let st = &seen
-        .iter()
-        .find(|s| s.path.ends_with("/status"))
-        .expect("status")
-        .body["status"];
+    let st = &seen.iter().find(|s| s.path.ends_with("/status")).expect("status").body["status"];
     assert_eq!(st["phase"], "Scheduled");
     assert_eq!(st["conditions"][2]["reason"], "NotConstituted");
     assert_eq!(st["observedGeneration"], 3);
@@ -516,22 +385,13 @@ async fn mesa_without_its_election_retries() {
     let api = FakeApi::default();
     let m: Mesa = common::example("municipal").mesas[0].clone();
     api.put(
-        &format!(
-            "/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas/{}",
-            m.name_any()
-        ),
+        &format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas/{}", m.name_any()),
         serde_json::to_value(&m).expect("json"),
     );
-    let action = controller::mesa::reconcile(Arc::new(m), context(&api, NOW))
-        .await
-        .expect("reconcile");
+    let action = controller::mesa::reconcile(Arc::new(m), context(&api, NOW)).await.expect("reconcile");
     assert_eq!(action, Action::requeue(std::time::Duration::from_secs(30)));
     let seen = api.take();
-    let st = &seen
-        .iter()
-        .find(|s| s.path.ends_with("/status"))
-        .expect("status")
-        .body["status"];
+    let st = &seen.iter().find(|s| s.path.ends_with("/status")).expect("status").body["status"];
     assert_eq!(st["conditions"][2]["reason"], "ElectionNotFound");
 }
 
@@ -545,32 +405,17 @@ async fn boothfleet_issues_missing_certificates_once() {
         serde_json::to_value(&f).expect("json"),
     );
     let ctx = context(&api, NOW);
-    controller::boothfleet::reconcile(Arc::new(f.clone()), ctx)
-        .await
-        .expect("reconcile");
+    controller::boothfleet::reconcile(Arc::new(f.clone()), ctx).await.expect("reconcile");
     let seen = api.take();
-    let created: Vec<_> = seen
-        .iter()
-        .filter(|s| s.method == Method::POST && s.path.ends_with("/secrets"))
-        .collect();
+    let created: Vec<_> = seen.iter().filter(|s| s.method == Method::POST && s.path.ends_with("/secrets")).collect();
     assert_eq!(created.len(), 41, "CA + broker + 39 unblocked devices");
     assert_eq!(created[0].body["metadata"]["name"], "ciudad-booths-ca");
+    assert!(created.iter().all(|s| s.query.contains("fieldManager=urna-operator")));
     assert!(
-        created
-            .iter()
-            .all(|s| s.query.contains("fieldManager=urna-operator"))
-    );
-    assert!(
-        !created
-            .iter()
-            .any(|s| s.body["metadata"]["name"] == "ciudad-booths-device-mesa-sur-1-10"),
+        !created.iter().any(|s| s.body["metadata"]["name"] == "ciudad-booths-device-mesa-sur-1-10"),
         "blocked device"
     );
-    let st = &seen
-        .iter()
-        .find(|s| s.path.ends_with("/status"))
-        .expect("status")
-        .body["status"];
+    let st = &seen.iter().find(|s| s.path.ends_with("/status")).expect("status").body["status"];
     assert_eq!(st["devicesTotal"], 40);
     assert_eq!(st["devicesBlocked"], 1);
 }
@@ -589,23 +434,14 @@ async fn election_counters_are_aggregated_from_shards() {
             ..Default::default()
         });
         api.put(
-            &format!(
-                "/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards/{}",
-                s.name_any()
-            ),
+            &format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards/{}", s.name_any()),
             serde_json::to_value(&s).expect("json"),
         );
     }
     // After both windows closed, every shard sealed: Tallying.
-    controller::election::reconcile(Arc::new(e), context(&api, "2027-06-07T00:00:00Z"))
-        .await
-        .expect("reconcile");
+    controller::election::reconcile(Arc::new(e), context(&api, "2027-06-07T00:00:00Z")).await.expect("reconcile");
     let seen = api.take();
-    let st = &seen
-        .iter()
-        .find(|s| s.path.ends_with("/status"))
-        .expect("status")
-        .body["status"];
+    let st = &seen.iter().find(|s| s.path.ends_with("/status")).expect("status").body["status"];
     assert_eq!(st["phase"], "Tallying");
     assert_eq!(st["ballotsRecorded"], 10 + 20 + 30 + 40 + 50 + 60);
     assert_eq!(st["shards"], json!({"total": 6, "ready": 0, "sealed": 6}));
@@ -629,27 +465,13 @@ async fn tallyshard_reports_workload_readiness_and_failure() {
     let shard_path = format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards/{name}");
     api.put(&shard_path, serde_json::to_value(&s).expect("json"));
     let ctx = context(&api, NOW);
-    controller::tallyshard::reconcile(Arc::new(s.clone()), ctx.clone())
-        .await
-        .expect("reconcile");
+    controller::tallyshard::reconcile(Arc::new(s.clone()), ctx.clone()).await.expect("reconcile");
     let seen = api.take();
-    let sts = seen
-        .iter()
-        .find(|x| x.is_apply() && x.path.ends_with(&format!("/statefulsets/{name}")))
-        .expect("sts applied");
-    assert_eq!(
-        sts.body["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"],
-        "Retain"
-    );
-    assert_eq!(
-        sts.body["metadata"]["ownerReferences"][0]["kind"],
-        "TallyShard"
-    );
-    let st = &seen
-        .iter()
-        .find(|x| x.path.ends_with("/status"))
-        .expect("status")
-        .body["status"];
+    let sts =
+        seen.iter().find(|x| x.is_apply() && x.path.ends_with(&format!("/statefulsets/{name}"))).expect("sts applied");
+    assert_eq!(sts.body["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"], "Retain");
+    assert_eq!(sts.body["metadata"]["ownerReferences"][0]["kind"], "TallyShard");
+    let st = &seen.iter().find(|x| x.path.ends_with("/status")).expect("status").body["status"];
     assert_eq!(st["phase"], "Pending");
     assert_eq!(st["ready"], "0/1");
 
@@ -658,37 +480,20 @@ async fn tallyshard_reports_workload_readiness_and_failure() {
     let mut live = sts.body.clone();
     live["status"] = json!({"replicas": 1, "readyReplicas": 1});
     api.put(&sts_path, live);
-    controller::tallyshard::reconcile(Arc::new(s.clone()), ctx.clone())
-        .await
-        .expect("reconcile");
-    let st = api
-        .take()
-        .into_iter()
-        .find(|x| x.path.ends_with("/status"))
-        .expect("status")
-        .body["status"]
-        .clone();
+    controller::tallyshard::reconcile(Arc::new(s.clone()), ctx.clone()).await.expect("reconcile");
+    let st = api.take().into_iter().find(|x| x.path.ends_with("/status")).expect("status").body["status"].clone();
     assert_eq!(st["phase"], "Running");
     assert_eq!(st["conditions"][0]["status"], "True");
     s.status = Some(urna_operator::crd::TallyShardStatus {
         failure: Some("log chain broken at 42".into()),
         ..Default::default()
     });
-    controller::tallyshard::reconcile(Arc::new(s), ctx)
-        .await
-        .expect("reconcile");
+    controller::tallyshard::reconcile(Arc::new(s), ctx).await.expect("reconcile");
     let seen = api.take();
-    let st = &seen
-        .iter()
-        .find(|x| x.path.ends_with("/status"))
-        .expect("status")
-        .body["status"];
+    let st = &seen.iter().find(|x| x.path.ends_with("/status")).expect("status").body["status"];
     assert_eq!(st["phase"], "Failed");
     assert_eq!(st["conditions"][2]["reason"], "ShardFailed");
-    assert!(
-        seen.iter()
-            .any(|x| x.is_event() && x.body["type"] == "Warning")
-    );
+    assert!(seen.iter().any(|x| x.is_event() && x.body["type"] == "Warning"));
 }
 
 #[tokio::test]
@@ -698,27 +503,17 @@ async fn health_and_metrics_endpoints() {
     let metrics = Arc::new(Metrics::default());
     metrics.start("Election");
     let ready = Arc::new(AtomicBool::new(true));
-    let router =
-        urna_operator::health::router(urna_operator::health::HealthState { metrics, ready });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let router = urna_operator::health::router(urna_operator::health::HealthState { metrics, ready });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, router).await });
-    for (path, expect) in [
-        ("/healthz", "ok"),
-        ("/readyz", "ready"),
-        (
-            "/metrics",
-            "urna_operator_reconciles_total{kind=\"Election\"} 1",
-        ),
-    ] {
+    for (path, expect) in
+        [("/healthz", "ok"), ("/readyz", "ready"), ("/metrics", "urna_operator_reconciles_total{kind=\"Election\"} 1")]
+    {
         let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        s.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await
-        .expect("write");
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .await
+            .expect("write");
         let mut out = String::new();
         s.read_to_string(&mut out).await.expect("read");
         assert!(out.starts_with("HTTP/1.1 200"), "{path}: {out}");

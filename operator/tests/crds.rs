@@ -14,20 +14,12 @@ fn committed_crds_match_the_types() {
     for dir in ["crds", "charts/urna/crds"] {
         let mut on_disk: Vec<String> = std::fs::read_dir(root().join(dir))
             .unwrap_or_else(|e| panic!("{dir}: {e}"))
-            .map(|e| {
-                e.expect("dir entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
+            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
             .collect();
         on_disk.sort();
         let mut expected: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
         expected.sort();
-        assert_eq!(
-            on_disk, expected,
-            "{dir} holds other files than the generated CRDs"
-        );
+        assert_eq!(on_disk, expected, "{dir} holds other files than the generated CRDs");
         for (name, body) in &files {
             let committed = std::fs::read_to_string(root().join(dir).join(name)).expect("read CRD");
             assert!(
@@ -44,54 +36,22 @@ fn crds_have_columns_short_names_category_and_status() {
         let name = crd.metadata.name.clone().unwrap_or_default();
         assert_eq!(crd.spec.group, "urna.dev");
         assert_eq!(crd.spec.scope, "Namespaced");
+        assert_eq!(crd.spec.names.categories.as_deref(), Some(&["urna".to_string()][..]), "{name}");
+        assert!(crd.spec.names.short_names.as_ref().is_some_and(|s| !s.is_empty()), "{name}");
         assert_eq!(
-            crd.spec.names.categories.as_deref(),
-            Some(&["urna".to_string()][..]),
-            "{name}"
-        );
-        assert!(
-            crd.spec
-                .names
-                .short_names
-                .as_ref()
-                .is_some_and(|s| !s.is_empty()),
-            "{name}"
-        );
-        assert_eq!(
-            crd.metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get("helm.sh/resource-policy"))
-                .map(String::as_str),
+            crd.metadata.annotations.as_ref().and_then(|a| a.get("helm.sh/resource-policy")).map(String::as_str),
             Some("keep")
         );
         let v = &crd.spec.versions[0];
         assert_eq!(v.name, "v1alpha1");
-        assert!(
-            v.subresources
-                .as_ref()
-                .and_then(|s| s.status.as_ref())
-                .is_some(),
-            "{name} has a status subresource"
-        );
-        let cols: Vec<&str> = v
-            .additional_printer_columns
-            .iter()
-            .flatten()
-            .map(|c| c.name.as_str())
-            .collect();
+        assert!(v.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(), "{name} has a status subresource");
+        let cols: Vec<&str> = v.additional_printer_columns.iter().flatten().map(|c| c.name.as_str()).collect();
         for col in ["Phase", "Ready", "Age"] {
             assert!(cols.contains(&col), "{name} lacks column {col}: {cols:?}");
         }
         let json = serde_json::to_string(&crd).expect("json");
-        assert!(
-            json.contains("x-kubernetes-validations") || name.starts_with("boothfleets"),
-            "{name} has CEL rules"
-        );
-        assert!(
-            !json.contains("\"$ref\""),
-            "{name}: schemas must be inlined"
-        );
+        assert!(json.contains("x-kubernetes-validations") || name.starts_with("boothfleets"), "{name} has CEL rules");
+        assert!(!json.contains("\"$ref\""), "{name}: schemas must be inlined");
     }
 }
 
@@ -118,11 +78,7 @@ fn every_spec_string_and_list_is_bounded() {
     for crd in urna_operator::crd::all() {
         let schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("json");
         let mut bad = vec![];
-        walk(
-            &schema["openAPIV3Schema"]["properties"]["spec"],
-            "spec",
-            &mut bad,
-        );
+        walk(&schema["openAPIV3Schema"]["properties"]["spec"], "spec", &mut bad);
         assert!(bad.is_empty(), "{:?}: unbounded {bad:?}", crd.metadata.name);
     }
 }

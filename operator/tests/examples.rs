@@ -17,12 +17,10 @@ fn with_uid<K: kube::Resource>(mut k: K) -> K {
 fn examples_load_and_validate() {
     for name in EXAMPLES {
         let set = example(name);
-        set.validate()
-            .unwrap_or_else(|e| panic!("examples/{name}: {e}"));
+        set.validate().unwrap_or_else(|e| panic!("examples/{name}: {e}"));
         assert_eq!(set.elections.len(), 1, "{name}");
         for e in &set.elections {
-            urna_ballot::validate_manifest(&e.manifest())
-                .unwrap_or_else(|err| panic!("{name}: {err}"));
+            urna_ballot::validate_manifest(&e.manifest()).unwrap_or_else(|err| panic!("{name}: {err}"));
         }
     }
 }
@@ -33,12 +31,7 @@ fn university_is_svt_style() {
     let e = &set.elections[0];
     assert_eq!(set.mesas.len(), 1);
     assert_eq!(e.spec.modalities.len(), 1);
-    assert!(
-        e.spec
-            .contests
-            .iter()
-            .any(|c| c.kind == urna_ballot::ContestKind::MultiChoice)
-    );
+    assert!(e.spec.contests.iter().any(|c| c.kind == urna_ballot::ContestKind::MultiChoice));
     assert_eq!(build::election::tally_shards(e).len(), 1);
 }
 
@@ -51,8 +44,7 @@ fn municipal_has_three_districts_four_mesas_and_forty_booths() {
     assert_eq!(set.fleets.len(), 1);
     assert_eq!(set.fleets[0].spec.device_list().len(), 40);
     assert_eq!(build::election::tally_shards(e).len(), 6);
-    let plan =
-        build::boothfleet::build(&set.fleets[0], &Defaults::default()).expect("fleet builds");
+    let plan = build::boothfleet::build(&set.fleets[0], &Defaults::default()).expect("fleet builds");
     // One CA, one broker certificate, 39 devices (one is blocked).
     assert_eq!(plan.secrets.len(), 41);
 }
@@ -64,22 +56,12 @@ fn federal_has_64_shards_and_coalitions() {
     assert_eq!(e.spec.districts.len(), 33);
     let shards = build::election::tally_shards(e);
     assert_eq!(shards.len(), 64);
-    let president = e
-        .spec
-        .contests
-        .iter()
-        .find(|c| c.id == "president")
-        .expect("president contest");
+    let president = e.spec.contests.iter().find(|c| c.id == "president").expect("president contest");
     assert_eq!(president.parties.len(), 7);
     assert_eq!(president.coalitions.len(), 2);
     assert!(president.write_in && president.null);
     assert!(e.spec.contests.iter().any(|c| c.id.starts_with("senate-")));
-    assert!(
-        e.spec
-            .contests
-            .iter()
-            .any(|c| c.id.starts_with("governor-"))
-    );
+    assert!(e.spec.contests.iter().any(|c| c.id.starts_with("governor-")));
     let names: std::collections::BTreeSet<_> = shards.iter().map(|s| s.name_any()).collect();
     assert_eq!(names.len(), 64, "shard names are distinct");
     assert!(names.iter().all(|n| n.len() <= 52));
@@ -87,9 +69,7 @@ fn federal_has_64_shards_and_coalitions() {
 
 #[test]
 fn snapshots_of_built_manifests() {
-    let defaults = Defaults {
-        image: "ghcr.io/urna-dev/urna:test".into(),
-    };
+    let defaults = Defaults { image: "ghcr.io/urna-dev/urna:test".into() };
     for name in EXAMPLES {
         let set = example(name);
         for e in &set.elections {
@@ -105,11 +85,7 @@ fn snapshots_of_built_manifests() {
         }
         for m in &set.mesas {
             let m = with_uid(m.clone());
-            let e = set
-                .elections
-                .iter()
-                .find(|e| e.name_any() == m.spec.election)
-                .expect("mesa's election");
+            let e = set.elections.iter().find(|e| e.name_any() == m.spec.election).expect("mesa's election");
             let window = urna_operator::validate::mesa_window(&m, e);
             let children = build::mesa::build(&m, window.as_ref()).expect("mesa builds");
             insta::assert_yaml_snapshot!(format!("{name}-mesa-{}", m.name_any()), children);
@@ -117,15 +93,8 @@ fn snapshots_of_built_manifests() {
         for f in &set.fleets {
             let f = with_uid(f.clone());
             let plan = build::boothfleet::build(&f, &defaults).expect("fleet builds");
-            let secrets: Vec<_> = plan
-                .secrets
-                .iter()
-                .map(|s| (s.meta.name.clone(), format!("{:?}", s.kind)))
-                .collect();
-            insta::assert_yaml_snapshot!(
-                format!("{name}-boothfleet-{}", f.name_any()),
-                (plan.children, secrets)
-            );
+            let secrets: Vec<_> = plan.secrets.iter().map(|s| (s.meta.name.clone(), format!("{:?}", s.kind))).collect();
+            insta::assert_yaml_snapshot!(format!("{name}-boothfleet-{}", f.name_any()), (plan.children, secrets));
         }
     }
 }
@@ -133,17 +102,11 @@ fn snapshots_of_built_manifests() {
 #[test]
 fn cert_manager_issuer_yields_certificates_instead_of_secrets() {
     let mut f = example("municipal").fleets[0].clone();
-    f.spec.broker.issuer = Some(urna_operator::crd::boothfleet::IssuerRef {
-        name: "booth-ca".into(),
-        kind: "ClusterIssuer".into(),
-    });
+    f.spec.broker.issuer =
+        Some(urna_operator::crd::boothfleet::IssuerRef { name: "booth-ca".into(), kind: "ClusterIssuer".into() });
     let plan = build::boothfleet::build(&f, &Defaults::default()).expect("fleet builds");
     assert!(plan.secrets.is_empty());
-    let certs: Vec<_> = plan
-        .children
-        .iter()
-        .filter(|c| c.kind == "Certificate")
-        .collect();
+    let certs: Vec<_> = plan.children.iter().filter(|c| c.kind == "Certificate").collect();
     assert_eq!(certs.len(), 1 + 39);
     assert_eq!(certs[0].api_version, "cert-manager.io/v1");
     assert_eq!(certs[1].body["spec"]["issuerRef"]["kind"], "ClusterIssuer");

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, ContainerPort, PodSpec, PodTemplateSpec, SecretVolumeSource,
-    Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, ContainerPort, PodSpec, PodTemplateSpec, SecretVolumeSource, Service,
+    ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -77,10 +77,7 @@ pub fn build(f: &BoothFleet, defaults: &Defaults) -> Result<FleetPlan> {
     });
     let cm = ConfigMap {
         metadata: meta::child_meta(f, bname.clone(), labels.clone()),
-        data: Some(BTreeMap::from([(
-            "broker.json".into(),
-            serde_json::to_string_pretty(&config)?,
-        )])),
+        data: Some(BTreeMap::from([("broker.json".into(), serde_json::to_string_pretty(&config)?)])),
         ..Default::default()
     };
 
@@ -90,10 +87,7 @@ pub fn build(f: &BoothFleet, defaults: &Defaults) -> Result<FleetPlan> {
         format!("{bname}.{ns}.svc"),
         format!("{bname}.{ns}.svc.cluster.local"),
     ];
-    let mut children = vec![
-        Child::new(&cm)?,
-        Child::new(&broker_deployment(f, &bname, &labels, defaults))?,
-    ];
+    let mut children = vec![Child::new(&cm)?, Child::new(&broker_deployment(f, &bname, &labels, defaults))?];
     children.push(Child::new(&broker_service(f, &bname, &labels))?);
 
     let secret_meta = |secret: String, device: Option<&str>| {
@@ -103,47 +97,24 @@ pub fn build(f: &BoothFleet, defaults: &Defaults) -> Result<FleetPlan> {
         }
         meta::child_meta(f, secret, l)
     };
-    let mut wanted = vec![(
-        secret_meta(broker_tls_secret(&name), None),
-        CertKind::Server(dns),
-    )];
+    let mut wanted = vec![(secret_meta(broker_tls_secret(&name), None), CertKind::Server(dns))];
     for d in devices.iter().filter(|d| !blocked.contains(&d.id)) {
-        wanted.push((
-            secret_meta(device_secret(&name, &d.id), Some(&d.id)),
-            CertKind::Device(d.id.clone()),
-        ));
+        wanted.push((secret_meta(device_secret(&name, &d.id), Some(&d.id)), CertKind::Device(d.id.clone())));
     }
     let secrets = match &f.spec.broker.issuer {
         Some(issuer) => {
             for (m, kind) in wanted {
-                children.push(Child::from_value(certificate(
-                    m,
-                    &kind,
-                    &issuer.name,
-                    &issuer.kind,
-                ))?);
+                children.push(Child::from_value(certificate(m, &kind, &issuer.name, &issuer.kind))?);
             }
             vec![]
         }
         None => {
-            let mut s = vec![CertSecret {
-                meta: secret_meta(ca_secret(&name), None),
-                kind: CertKind::Ca,
-            }];
-            s.extend(
-                wanted
-                    .into_iter()
-                    .map(|(meta, kind)| CertSecret { meta, kind }),
-            );
+            let mut s = vec![CertSecret { meta: secret_meta(ca_secret(&name), None), kind: CertKind::Ca }];
+            s.extend(wanted.into_iter().map(|(meta, kind)| CertSecret { meta, kind }));
             s
         }
     };
-    Ok(FleetPlan {
-        children,
-        secrets,
-        devices,
-        blocked,
-    })
+    Ok(FleetPlan { children, secrets, devices, blocked })
 }
 
 fn broker_deployment(
@@ -172,41 +143,21 @@ fn broker_deployment(
             read_only: Some(true),
             ..Default::default()
         },
-        VolumeMount {
-            name: "tls".into(),
-            mount_path: TLS_DIR.into(),
-            read_only: Some(true),
-            ..Default::default()
-        },
+        VolumeMount { name: "tls".into(), mount_path: TLS_DIR.into(), read_only: Some(true), ..Default::default() },
     ]);
     Deployment {
         metadata: meta::child_meta(f, bname.into(), labels.clone()),
         spec: Some(DeploymentSpec {
-            replicas: Some(
-                f.spec
-                    .broker
-                    .overrides
-                    .replicas
-                    .unwrap_or(f.spec.broker.replicas),
-            ),
-            selector: LabelSelector {
-                match_labels: Some(meta::selector(BROKER, bname)),
-                ..Default::default()
-            },
+            replicas: Some(f.spec.broker.overrides.replicas.unwrap_or(f.spec.broker.replicas)),
+            selector: LabelSelector { match_labels: Some(meta::selector(BROKER, bname)), ..Default::default() },
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels.clone()),
-                    ..Default::default()
-                }),
+                metadata: Some(ObjectMeta { labels: Some(labels.clone()), ..Default::default() }),
                 spec: Some(PodSpec {
                     containers: vec![c],
                     volumes: Some(vec![
                         Volume {
                             name: "config".into(),
-                            config_map: Some(ConfigMapVolumeSource {
-                                name: bname.into(),
-                                ..Default::default()
-                            }),
+                            config_map: Some(ConfigMapVolumeSource { name: bname.into(), ..Default::default() }),
                             ..Default::default()
                         },
                         Volume {
@@ -256,19 +207,12 @@ fn broker_service(f: &BoothFleet, bname: &str, labels: &BTreeMap<String, String>
 }
 
 /// A cert-manager `Certificate` (cert-manager.io/v1) writing the same Secret the fleet CA would.
-fn certificate(
-    m: ObjectMeta,
-    kind: &CertKind,
-    issuer: &str,
-    issuer_kind: &str,
-) -> serde_json::Value {
+fn certificate(m: ObjectMeta, kind: &CertKind, issuer: &str, issuer_kind: &str) -> serde_json::Value {
     let secret = m.name.clone().unwrap_or_default();
     let (common_name, dns, usages) = match kind {
-        CertKind::Server(dns) => (
-            dns.first().cloned().unwrap_or_default(),
-            dns.clone(),
-            vec!["server auth", "digital signature"],
-        ),
+        CertKind::Server(dns) => {
+            (dns.first().cloned().unwrap_or_default(), dns.clone(), vec!["server auth", "digital signature"])
+        }
         CertKind::Device(id) => (id.clone(), vec![], vec!["client auth", "digital signature"]),
         CertKind::Ca => (secret.clone(), vec![], vec!["cert sign"]),
     };

@@ -3,18 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
-};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, PodTemplateSpec};
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
-    NetworkPolicySpec,
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
-    LabelSelector, LabelSelectorRequirement, ObjectMeta,
-};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use serde_json::json;
@@ -45,34 +40,14 @@ pub fn audit_name(election: &str) -> String {
 /// Every child object of `e`, in apply order (configuration before the workloads that mount it).
 pub fn build(e: &Election, defaults: &Defaults) -> Result<Vec<Child>> {
     let name = e.name_any();
-    let image = e
-        .spec
-        .image
-        .clone()
-        .unwrap_or_else(|| defaults.image.clone());
+    let image = e.spec.image.clone().unwrap_or_else(|| defaults.image.clone());
     let mut out = vec![Child::new(&manifest_config_map(e)?)?];
     out.push(Child::new(&vote_deployment(e, &image))?);
-    let vote_meta = meta::child_meta(
-        e,
-        vote_name(&name),
-        meta::labels(VOTE, &vote_name(&name), &name),
-    );
-    out.push(Child::new(&pod::http_service(
-        vote_meta,
-        meta::selector(VOTE, &vote_name(&name)),
-        false,
-    ))?);
+    let vote_meta = meta::child_meta(e, vote_name(&name), meta::labels(VOTE, &vote_name(&name), &name));
+    out.push(Child::new(&pod::http_service(vote_meta, meta::selector(VOTE, &vote_name(&name)), false))?);
     out.push(Child::new(&audit_statefulset(e, &image))?);
-    let audit_meta = meta::child_meta(
-        e,
-        audit_name(&name),
-        meta::labels(AUDIT, &audit_name(&name), &name),
-    );
-    out.push(Child::new(&pod::http_service(
-        audit_meta,
-        meta::selector(AUDIT, &audit_name(&name)),
-        true,
-    ))?);
+    let audit_meta = meta::child_meta(e, audit_name(&name), meta::labels(AUDIT, &audit_name(&name), &name));
+    out.push(Child::new(&pod::http_service(audit_meta, meta::selector(AUDIT, &audit_name(&name)), true))?);
     for shard in tally_shards(e) {
         out.push(Child::new(&shard)?);
     }
@@ -100,31 +75,15 @@ pub fn manifest_config_map(e: &Election) -> Result<ConfigMap> {
         "publicationIntervalSeconds": e.spec.publication_interval_seconds,
         "auditBatchSize": e.spec.audit.batch_size,
     });
-    let mut m = meta::child_meta(
-        e,
-        manifest_name(&name),
-        meta::labels("manifest", &manifest_name(&name), &name),
-    );
-    m.annotations = Some(BTreeMap::from([(
-        meta::ANNOTATION_MANIFEST_HASH.into(),
-        hash,
-    )]));
+    let mut m = meta::child_meta(e, manifest_name(&name), meta::labels("manifest", &manifest_name(&name), &name));
+    m.annotations = Some(BTreeMap::from([(meta::ANNOTATION_MANIFEST_HASH.into(), hash)]));
     Ok(ConfigMap {
         metadata: m,
         data: Some(BTreeMap::from([
-            (
-                MANIFEST_FILE.into(),
-                serde_json::to_string_pretty(&manifest)?,
-            ),
+            (MANIFEST_FILE.into(), serde_json::to_string_pretty(&manifest)?),
             (KEYS_FILE.into(), serde_json::to_string_pretty(&keys)?),
-            (
-                PUBLIC_KEY_FILE.into(),
-                serde_json::to_string_pretty(&json!({ "n": e.spec.keys.paillier_modulus }))?,
-            ),
-            (
-                "election.json".into(),
-                serde_json::to_string_pretty(&schedule)?,
-            ),
+            (PUBLIC_KEY_FILE.into(), serde_json::to_string_pretty(&json!({ "n": e.spec.keys.paillier_modulus }))?),
+            ("election.json".into(), serde_json::to_string_pretty(&schedule)?),
         ])),
         ..Default::default()
     })
@@ -134,21 +93,13 @@ fn vote_deployment(e: &Election, image: &str) -> Deployment {
     let name = e.name_any();
     let vname = vote_name(&name);
     let labels = meta::labels(VOTE, &vname, &name);
-    let mut c = pod::container(
-        VOTE,
-        image,
-        workload::vote_args(&name),
-        e.spec.vote.resources.clone(),
-    );
+    let mut c = pod::container(VOTE, image, workload::vote_args(&name), e.spec.vote.resources.clone());
     c.volume_mounts = Some(vec![pod::manifest_mount()]);
     Deployment {
         metadata: meta::child_meta(e, vname.clone(), labels.clone()),
         spec: Some(DeploymentSpec {
             replicas: Some(e.spec.vote.replicas.unwrap_or(2)),
-            selector: LabelSelector {
-                match_labels: Some(meta::selector(VOTE, &vname)),
-                ..Default::default()
-            },
+            selector: LabelSelector { match_labels: Some(meta::selector(VOTE, &vname)), ..Default::default() },
             // Never drop below the desired capacity while voters are being served.
             strategy: Some(DeploymentStrategy {
                 type_: Some("RollingUpdate".into()),
@@ -158,10 +109,7 @@ fn vote_deployment(e: &Election, image: &str) -> Deployment {
                 }),
             }),
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels),
-                    ..Default::default()
-                }),
+                metadata: Some(ObjectMeta { labels: Some(labels), ..Default::default() }),
                 spec: Some(PodSpec {
                     containers: vec![c],
                     volumes: Some(vec![pod::manifest_volume(&manifest_name(&name))]),
@@ -208,29 +156,17 @@ pub fn leaves_under(e: &Election, district: Option<&str>) -> Vec<String> {
             if steps > e.spec.districts.len() {
                 return false;
             }
-            cur = e
-                .spec
-                .districts
-                .iter()
-                .find(|x| x.id == d)
-                .and_then(|x| x.parent.as_deref());
+            cur = e.spec.districts.iter().find(|x| x.id == d).and_then(|x| x.parent.as_deref());
         }
         false
     };
-    leaf_districts(e)
-        .into_iter()
-        .filter(|l| under(l))
-        .map(str::to_owned)
-        .collect()
+    leaf_districts(e).into_iter().filter(|l| under(l)).map(str::to_owned).collect()
 }
 
 /// Districts where ballots are cast: those no other district names as parent.
 pub fn leaf_districts(e: &Election) -> Vec<&str> {
     let d = &e.spec.districts;
-    d.iter()
-        .filter(|x| !d.iter().any(|y| y.parent.as_deref() == Some(x.id.as_str())))
-        .map(|x| x.id.as_str())
-        .collect()
+    d.iter().filter(|x| !d.iter().any(|y| y.parent.as_deref() == Some(x.id.as_str()))).map(|x| x.id.as_str()).collect()
 }
 
 /// The generated shards, per the sharding policy.
@@ -241,10 +177,9 @@ pub fn tally_shards(e: &Election) -> Vec<TallyShard> {
     let partitions: Vec<(Option<&str>, ModalityKind)> = match e.spec.tally.sharding {
         ShardingPolicy::Manual => vec![],
         ShardingPolicy::PerModality => modalities.iter().map(|m| (None, *m)).collect(),
-        ShardingPolicy::PerDistrictModality => leaf_districts(e)
-            .into_iter()
-            .flat_map(|d| modalities.iter().map(move |m| (Some(d), *m)))
-            .collect(),
+        ShardingPolicy::PerDistrictModality => {
+            leaf_districts(e).into_iter().flat_map(|d| modalities.iter().map(move |m| (Some(d), *m))).collect()
+        }
     };
     partitions
         .into_iter()
@@ -286,20 +221,13 @@ fn component_selector(election: &str, components: &[&str]) -> LabelSelector {
 fn policy(e: &Election, suffix: &str, target: &str, from: Option<&[&str]>) -> NetworkPolicy {
     let name = e.name_any();
     NetworkPolicy {
-        metadata: meta::child_meta(
-            e,
-            format!("{name}-{suffix}"),
-            meta::labels("network-policy", &name, &name),
-        ),
+        metadata: meta::child_meta(e, format!("{name}-{suffix}"), meta::labels("network-policy", &name, &name)),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(component_selector(&name, &[target])),
             policy_types: Some(vec!["Ingress".into()]),
             ingress: Some(vec![NetworkPolicyIngressRule {
                 from: from.map(|c| {
-                    vec![NetworkPolicyPeer {
-                        pod_selector: Some(component_selector(&name, c)),
-                        ..Default::default()
-                    }]
+                    vec![NetworkPolicyPeer { pod_selector: Some(component_selector(&name, c)), ..Default::default() }]
                 }),
                 ports: Some(vec![NetworkPolicyPort {
                     port: Some(IntOrString::String(HTTP_PORT_NAME.into())),
@@ -332,25 +260,14 @@ pub fn disruption_budgets(e: &Election) -> Vec<PodDisruptionBudget> {
         metadata: meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name)),
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(LabelSelector {
-                match_labels: Some(meta::selector(VOTE, &vname)),
-                ..Default::default()
-            }),
+            selector: Some(LabelSelector { match_labels: Some(meta::selector(VOTE, &vname)), ..Default::default() }),
             ..Default::default()
         }),
         ..Default::default()
     }];
-    let writers_budget = if e.phase() == ElectionPhase::Open {
-        0
-    } else {
-        1
-    };
+    let writers_budget = if e.phase() == ElectionPhase::Open { 0 } else { 1 };
     out.push(PodDisruptionBudget {
-        metadata: meta::child_meta(
-            e,
-            format!("{name}-writers"),
-            meta::labels("writers", &name, &name),
-        ),
+        metadata: meta::child_meta(e, format!("{name}-writers"), meta::labels("writers", &name, &name)),
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(writers_budget)),
             selector: Some(component_selector(&name, &[TALLY, AUDIT])),

@@ -29,15 +29,8 @@ pub fn build(m: &Mesa, window: Option<&Window>) -> Result<Vec<Child>> {
         "window": window,
     });
     let cm = ConfigMap {
-        metadata: meta::child_meta(
-            m,
-            config_name(&name),
-            meta::labels("mesa", &name, &m.spec.election),
-        ),
-        data: Some(BTreeMap::from([(
-            "mesa.json".into(),
-            serde_json::to_string_pretty(&config)?,
-        )])),
+        metadata: meta::child_meta(m, config_name(&name), meta::labels("mesa", &name, &m.spec.election)),
+        data: Some(BTreeMap::from([("mesa.json".into(), serde_json::to_string_pretty(&config)?)])),
         ..Default::default()
     };
     Ok(vec![Child::new(&cm)?])

@@ -22,9 +22,7 @@ pub struct Defaults {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Self {
-            image: crate::workload::DEFAULT_IMAGE.into(),
-        }
+        Self { image: crate::workload::DEFAULT_IMAGE.into() }
     }
 }
 
@@ -57,19 +55,10 @@ impl Child {
     /// A child of a type without Rust bindings (cert-manager's Certificate).
     pub fn from_value(body: Value) -> Result<Self> {
         let field = |f: &'static str| -> Result<String> {
-            let v = if f == "name" {
-                &body["metadata"]["name"]
-            } else {
-                &body[f]
-            };
+            let v = if f == "name" { &body["metadata"]["name"] } else { &body[f] };
             v.as_str().map(str::to_owned).ok_or(Error::MissingField(f))
         };
-        Ok(Self {
-            api_version: field("apiVersion")?,
-            kind: field("kind")?,
-            name: field("name")?,
-            body,
-        })
+        Ok(Self { api_version: field("apiVersion")?, kind: field("kind")?, name: field("name")?, body })
     }
 
     /// `Kind/name`, for logs, events and the apply cache.

@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction,
-    PodSecurityContext, Probe, ResourceRequirements, SeccompProfile, SecurityContext, Volume,
-    VolumeMount,
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction, PodSecurityContext, Probe,
+    ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -20,10 +19,7 @@ pub fn pod_security() -> PodSecurityContext {
         run_as_user: Some(65532),
         run_as_group: Some(65532),
         fs_group: Some(65532),
-        seccomp_profile: Some(SeccompProfile {
-            type_: "RuntimeDefault".into(),
-            ..Default::default()
-        }),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
         ..Default::default()
     }
 }
@@ -32,10 +28,7 @@ fn container_security() -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         read_only_root_filesystem: Some(true),
-        capabilities: Some(Capabilities {
-            drop: Some(vec!["ALL".into()]),
-            ..Default::default()
-        }),
+        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
         ..Default::default()
     }
 }
@@ -58,21 +51,13 @@ pub fn default_resources() -> ResourceRequirements {
             ("cpu".into(), Quantity("100m".into())),
             ("memory".into(), Quantity("128Mi".into())),
         ])),
-        limits: Some(BTreeMap::from([(
-            "memory".into(),
-            Quantity("512Mi".into()),
-        )])),
+        limits: Some(BTreeMap::from([("memory".into(), Quantity("512Mi".into()))])),
         ..Default::default()
     }
 }
 
 /// The `urna` container running `args`, serving HTTP (API, /healthz, /readyz, /metrics) on one port.
-pub fn container(
-    name: &str,
-    image: &str,
-    args: Vec<String>,
-    resources: Option<ResourceRequirements>,
-) -> Container {
+pub fn container(name: &str, image: &str, args: Vec<String>, resources: Option<ResourceRequirements>) -> Container {
     Container {
         name: name.into(),
         image: Some(image.into()),
@@ -97,10 +82,7 @@ pub const DATA_VOLUME: &str = "data";
 pub fn manifest_volume(config_map: &str) -> Volume {
     Volume {
         name: MANIFEST_VOLUME.into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: config_map.into(),
-            ..Default::default()
-        }),
+        config_map: Some(ConfigMapVolumeSource { name: config_map.into(), ..Default::default() }),
         ..Default::default()
     }
 }
@@ -115,19 +97,13 @@ pub fn manifest_mount() -> VolumeMount {
 }
 
 pub fn data_mount() -> VolumeMount {
-    VolumeMount {
-        name: DATA_VOLUME.into(),
-        mount_path: crate::workload::DATA_DIR.into(),
-        ..Default::default()
-    }
+    VolumeMount { name: DATA_VOLUME.into(), mount_path: crate::workload::DATA_DIR.into(), ..Default::default() }
 }
 
-use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
-};
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Service,
-    ServicePort, ServiceSpec, VolumeResourceRequirements,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
@@ -150,23 +126,15 @@ pub fn single_writer(
         spec: Some(StatefulSetSpec {
             replicas: Some(1),
             service_name: Some(name),
-            selector: LabelSelector {
-                match_labels: Some(selector.clone()),
-                ..Default::default()
-            },
+            selector: LabelSelector { match_labels: Some(selector.clone()), ..Default::default() },
             // A second writer must never start before the first is gone.
             pod_management_policy: Some("OrderedReady".into()),
-            persistent_volume_claim_retention_policy: Some(
-                StatefulSetPersistentVolumeClaimRetentionPolicy {
-                    when_deleted: Some("Retain".into()),
-                    when_scaled: Some("Retain".into()),
-                },
-            ),
+            persistent_volume_claim_retention_policy: Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
+                when_deleted: Some("Retain".into()),
+                when_scaled: Some("Retain".into()),
+            }),
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: meta.labels.clone(),
-                    ..Default::default()
-                }),
+                metadata: Some(ObjectMeta { labels: meta.labels.clone(), ..Default::default() }),
                 spec: Some(PodSpec {
                     containers: vec![c],
                     volumes: Some(vec![manifest_volume(manifest_config_map)]),
@@ -177,18 +145,12 @@ pub fn single_writer(
                 }),
             },
             volume_claim_templates: Some(vec![PersistentVolumeClaim {
-                metadata: ObjectMeta {
-                    name: Some(DATA_VOLUME.into()),
-                    ..Default::default()
-                },
+                metadata: ObjectMeta { name: Some(DATA_VOLUME.into()), ..Default::default() },
                 spec: Some(PersistentVolumeClaimSpec {
                     access_modes: Some(vec!["ReadWriteOnce".into()]),
                     storage_class_name: storage.storage_class_name.clone(),
                     resources: Some(VolumeResourceRequirements {
-                        requests: Some(BTreeMap::from([(
-                            "storage".into(),
-                            Quantity(storage.size.clone()),
-                        )])),
+                        requests: Some(BTreeMap::from([("storage".into(), Quantity(storage.size.clone()))])),
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -202,11 +164,7 @@ pub fn single_writer(
 }
 
 /// A Service on the HTTP port; headless (`clusterIP: None`) for StatefulSets so each pod has a stable name.
-pub fn http_service(
-    meta: ObjectMeta,
-    selector: BTreeMap<String, String>,
-    headless: bool,
-) -> Service {
+pub fn http_service(meta: ObjectMeta, selector: BTreeMap<String, String>, headless: bool) -> Service {
     Service {
         metadata: meta,
         spec: Some(ServiceSpec {

@@ -20,20 +20,11 @@ pub fn build(s: &TallyShard, election: &Election, defaults: &Defaults) -> Result
     let wname = workload_name(&name);
     let e = election;
     let election = &s.spec.election;
-    let image = s
-        .spec
-        .image
-        .clone()
-        .unwrap_or_else(|| defaults.image.clone());
+    let image = s.spec.image.clone().unwrap_or_else(|| defaults.image.clone());
     let mut labels = meta::labels(TALLY, &wname, election);
     labels.insert(LABEL_SHARD.into(), name.clone());
     let districts = leaves_under(e, s.spec.district.as_deref());
-    let closes_at = e
-        .spec
-        .modalities
-        .iter()
-        .find(|m| m.kind == s.spec.modality)
-        .map(|m| m.closes_at.0.to_string());
+    let closes_at = e.spec.modalities.iter().find(|m| m.kind == s.spec.modality).map(|m| m.closes_at.0.to_string());
     let args = workload::tally_args(&name, &districts, s.spec.modality.as_str(), closes_at);
     let c = pod::container(TALLY, &image, args, s.spec.resources.clone());
     let sts = pod::single_writer(
@@ -43,10 +34,6 @@ pub fn build(s: &TallyShard, election: &Election, defaults: &Defaults) -> Result
         &s.spec.storage,
         &manifest_name(election),
     );
-    let svc = pod::http_service(
-        meta::child_meta(s, wname.clone(), labels),
-        meta::selector(TALLY, &wname),
-        true,
-    );
+    let svc = pod::http_service(meta::child_meta(s, wname.clone(), labels), meta::selector(TALLY, &wname), true);
     Ok(vec![Child::new(&sts)?, Child::new(&svc)?])
 }

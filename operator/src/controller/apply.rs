@@ -25,10 +25,7 @@ impl AppliedCache {
     fn fresh(&self, key: &str, digest: &[u8; 32]) -> bool {
         self.entries
             .lock()
-            .map(|m| {
-                m.get(key)
-                    .is_some_and(|(d, at)| d == digest && at.elapsed() < REAPPLY_AFTER)
-            })
+            .map(|m| m.get(key).is_some_and(|(d, at)| d == digest && at.elapsed() < REAPPLY_AFTER))
             .unwrap_or(false)
     }
 
@@ -47,10 +44,7 @@ impl AppliedCache {
 }
 
 pub fn api_resource(child: &Child) -> ApiResource {
-    let (group, version) = child
-        .api_version
-        .rsplit_once('/')
-        .unwrap_or(("", child.api_version.as_str()));
+    let (group, version) = child.api_version.rsplit_once('/').unwrap_or(("", child.api_version.as_str()));
     ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, &child.kind))
 }
 
@@ -75,10 +69,8 @@ pub async fn apply_all(
         if cache.fresh(&key, &digest) {
             continue;
         }
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(client.clone(), ns, &api_resource(child));
-        api.patch(&child.name, &params(), &Patch::Apply(&child.body))
-            .await?;
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &api_resource(child));
+        api.patch(&child.name, &params(), &Patch::Apply(&child.body)).await?;
         cache.record(key, digest);
         sent += 1;
     }

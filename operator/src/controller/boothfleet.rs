@@ -43,14 +43,7 @@ pub async fn reconcile(f: Arc<BoothFleet>, ctx: Arc<Context>) -> Result<Action> 
 
 async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -> Result<Action> {
     if let Err(err) = crate::validate::boothfleet(f) {
-        ctx.event(
-            f,
-            EventType::Warning,
-            err.reason(),
-            "Validate",
-            err.to_string(),
-        )
-        .await;
+        ctx.event(f, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
         let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
         write(api, f, ctx, &conds, None, 0).await?;
         return Ok(Action::await_change());
@@ -69,55 +62,28 @@ async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -
         )
         .await;
     }
-    let broker = Api::<Deployment>::namespaced(ctx.client.clone(), ns)
-        .get_opt(&build::broker_name(&f.name_any()))
-        .await?;
-    let ready = broker
-        .and_then(|d| d.status)
-        .map(|s| s.ready_replicas.unwrap_or(0))
-        .unwrap_or(0);
-    let desired = f
-        .spec
-        .broker
-        .overrides
-        .replicas
-        .unwrap_or(f.spec.broker.replicas);
-    let conds = conditions::standard(
-        ready >= desired,
-        &format!("{ready}/{desired} broker replicas ready"),
-        None,
-    );
+    let broker =
+        Api::<Deployment>::namespaced(ctx.client.clone(), ns).get_opt(&build::broker_name(&f.name_any())).await?;
+    let ready = broker.and_then(|d| d.status).map(|s| s.ready_replicas.unwrap_or(0)).unwrap_or(0);
+    let desired = f.spec.broker.overrides.replicas.unwrap_or(f.spec.broker.replicas);
+    let conds = conditions::standard(ready >= desired, &format!("{ready}/{desired} broker replicas ready"), None);
     write(api, f, ctx, &conds, Some(&plan), ready).await?;
     Ok(Action::requeue(RESYNC))
 }
 
 /// Creates the certificate Secrets that do not exist yet. Existing ones are never rewritten: a device's key
 /// stays the one provisioned on the machine.
-async fn ensure_secrets(
-    f: &BoothFleet,
-    ctx: &Context,
-    ns: &str,
-    plan: &FleetPlan,
-) -> Result<usize> {
+async fn ensure_secrets(f: &BoothFleet, ctx: &Context, ns: &str, plan: &FleetPlan) -> Result<usize> {
     if plan.secrets.is_empty() {
         return Ok(0);
     }
     let name = f.name_any();
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    let existing = api
-        .list(&ListParams::default().labels(&format!("{LABEL_FLEET}={name}")))
-        .await?
-        .items;
+    let existing = api.list(&ListParams::default().labels(&format!("{LABEL_FLEET}={name}"))).await?.items;
     let have: BTreeSet<String> = existing.iter().map(|s| s.name_any()).collect();
     let ca_name = build::ca_secret(&name);
-    let mut ca = existing
-        .iter()
-        .find(|s| s.name_any() == ca_name)
-        .and_then(|s| s.data.clone());
-    let pp = PostParams {
-        field_manager: Some(crate::workload::FIELD_MANAGER.into()),
-        ..Default::default()
-    };
+    let mut ca = existing.iter().find(|s| s.name_any() == ca_name).and_then(|s| s.data.clone());
+    let pp = PostParams { field_manager: Some(crate::workload::FIELD_MANAGER.into()), ..Default::default() };
     let mut issued = 0;
     for want in &plan.secrets {
         let secret_name = want.meta.name.clone().unwrap_or_default();
@@ -157,12 +123,7 @@ async fn write(
 ) -> Result<()> {
     let current = f.status.clone().unwrap_or_default();
     let conds = conditions::merge(&current.conditions, desired, f.meta().generation, ctx.now());
-    let want = f
-        .spec
-        .broker
-        .overrides
-        .replicas
-        .unwrap_or(f.spec.broker.replicas);
+    let want = f.spec.broker.overrides.replicas.unwrap_or(f.spec.broker.replicas);
     let phase = if plan.is_none() {
         "Invalid"
     } else if ready >= want {

@@ -16,28 +16,13 @@ pub struct Desired {
 }
 
 impl Desired {
-    pub fn new(
-        type_: &'static str,
-        status: bool,
-        reason: &str,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            type_,
-            status,
-            reason: reason.into(),
-            message: message.into(),
-        }
+    pub fn new(type_: &'static str, status: bool, reason: &str, message: impl Into<String>) -> Self {
+        Self { type_, status, reason: reason.into(), message: message.into() }
     }
 }
 
 /// The conditions to write, given the current ones.
-pub fn merge(
-    current: &[Condition],
-    desired: &[Desired],
-    generation: Option<i64>,
-    now: Timestamp,
-) -> Vec<Condition> {
+pub fn merge(current: &[Condition], desired: &[Desired], generation: Option<i64>, now: Timestamp) -> Vec<Condition> {
     desired
         .iter()
         .map(|d| {
@@ -79,12 +64,7 @@ pub fn standard(ready: bool, ready_msg: &str, degraded: Option<(&str, String)>) 
             },
             ready_msg,
         ),
-        Desired::new(
-            PROGRESSING,
-            !ready && !deg,
-            if ready { "Ready" } else { "Reconciling" },
-            "",
-        ),
+        Desired::new(PROGRESSING, !ready && !deg, if ready { "Ready" } else { "Reconciling" }, ""),
         Desired::new(DEGRADED, deg, deg_reason, deg_msg),
     ]
 }

@@ -57,14 +57,7 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     let now = ctx.now();
     if let Err(err) = crate::validate::election(e) {
         // A malformed Election waits for its next edit; nothing is applied from it.
-        ctx.event(
-            e,
-            EventType::Warning,
-            err.reason(),
-            "Validate",
-            err.to_string(),
-        )
-        .await;
+        ctx.event(e, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
         let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
         write_status(api, e, ctx, e.phase(), &conds, None, &Observed::default()).await?;
         return Ok(Action::await_change());
@@ -77,12 +70,7 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     }
 
     let observed = observe(e, ctx, &ns).await?;
-    let windows: Vec<_> = e
-        .spec
-        .modalities
-        .iter()
-        .map(|m| (m.opens_at.0, m.closes_at.0))
-        .collect();
+    let windows: Vec<_> = e.spec.modalities.iter().map(|m| (m.opens_at.0, m.closes_at.0)).collect();
     let s = schedule::election_phase(now, &windows, &observed.obs);
     let ready_msg = format!("{} of {} workloads ready", observed.ready, observed.total);
     let degraded = observed.obs.failure.clone().map(|f| ("WorkloadFailed", f));
@@ -90,19 +78,9 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     let previous = e.phase();
     write_status(api, e, ctx, s.phase, &conds, s.next, &observed).await?;
     if s.phase != previous || e.status.as_ref().and_then(|st| st.phase).is_none() {
-        let type_ = if s.phase == ElectionPhase::Failed {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
-        ctx.event(
-            e,
-            type_,
-            s.phase.as_str(),
-            "Transition",
-            format!("{} → {}", previous.as_str(), s.phase.as_str()),
-        )
-        .await;
+        let type_ = if s.phase == ElectionPhase::Failed { EventType::Warning } else { EventType::Normal };
+        ctx.event(e, type_, s.phase.as_str(), "Transition", format!("{} → {}", previous.as_str(), s.phase.as_str()))
+            .await;
     }
     Ok(Action::requeue(schedule::requeue_after(now, s.next)))
 }
@@ -120,22 +98,11 @@ struct Observed {
 async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
     let name = e.name_any();
     let shards_api: Api<TallyShard> = Api::namespaced(ctx.client.clone(), ns);
-    let shards = shards_api
-        .list(&ListParams::default().labels(&format!("{LABEL_ELECTION}={name}")))
-        .await?
-        .items;
-    let vote = Api::<Deployment>::namespaced(ctx.client.clone(), ns)
-        .get_opt(&build::vote_name(&name))
-        .await?;
-    let audit = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns)
-        .get_opt(&build::audit_name(&name))
-        .await?;
-    let vote_ready = vote
-        .and_then(|d| d.status)
-        .is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
-    let audit_ready = audit
-        .and_then(|s| s.status)
-        .is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
+    let shards = shards_api.list(&ListParams::default().labels(&format!("{LABEL_ELECTION}={name}"))).await?.items;
+    let vote = Api::<Deployment>::namespaced(ctx.client.clone(), ns).get_opt(&build::vote_name(&name)).await?;
+    let audit = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns).get_opt(&build::audit_name(&name)).await?;
+    let vote_ready = vote.and_then(|d| d.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
+    let audit_ready = audit.and_then(|s| s.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
 
     let mut o = Observed::default();
     o.shards.total = shards.len() as u32;
@@ -147,10 +114,7 @@ async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
         o.ballots += st.ballots_accepted.unwrap_or(0);
         let m = modalities
             .entry(s.spec.modality.to_string())
-            .or_insert_with(|| ModalityCounters {
-                modality: s.spec.modality.to_string(),
-                ..Default::default()
-            });
+            .or_insert_with(|| ModalityCounters { modality: s.spec.modality.to_string(), ..Default::default() });
         m.ballots_accepted += st.ballots_accepted.unwrap_or(0);
         m.ballots_rejected += st.ballots_rejected.unwrap_or(0);
         if let Some(f) = st.failure {
@@ -200,47 +164,24 @@ async fn write_status(
 /// explicit annotation; refused (with a Warning event, retried with backoff) otherwise.
 async fn cleanup(e: &Election, ctx: &Context) -> Result<Action> {
     let phase = e.phase();
-    let exported = e
-        .status
-        .as_ref()
-        .and_then(|s| s.record_exported_at.as_ref())
-        .is_some();
+    let exported = e.status.as_ref().and_then(|s| s.record_exported_at.as_ref()).is_some();
     let refused = if meta::allows_delete(e) {
         None
     } else if phase == ElectionPhase::Open {
         Some("the election is Open".to_string())
     } else if phase.holds_ballots() && !exported {
-        Some(format!(
-            "the election is {} and its record has not been exported",
-            phase.as_str()
-        ))
+        Some(format!("the election is {} and its record has not been exported", phase.as_str()))
     } else {
         None
     };
     if let Some(why) = refused {
-        let note = format!(
-            "{why}; export the record (`urna export`) or set {}: \"true\"",
-            meta::ANNOTATION_ALLOW_DELETE
-        );
-        ctx.event(
-            e,
-            EventType::Warning,
-            "DeletionRefused",
-            "Delete",
-            note.clone(),
-        )
-        .await;
+        let note =
+            format!("{why}; export the record (`urna export`) or set {}: \"true\"", meta::ANNOTATION_ALLOW_DELETE);
+        ctx.event(e, EventType::Warning, "DeletionRefused", "Delete", note.clone()).await;
         return Err(Error::DeletionRefused(note));
     }
-    ctx.event(
-        e,
-        EventType::Normal,
-        "Deleted",
-        "Delete",
-        "children are garbage-collected; ballot volumes are retained",
-    )
-    .await;
-    ctx.applied
-        .forget_prefix(&format!("{KIND}/{}/{}", namespace(e)?, e.name_any()));
+    ctx.event(e, EventType::Normal, "Deleted", "Delete", "children are garbage-collected; ballot volumes are retained")
+        .await;
+    ctx.applied.forget_prefix(&format!("{KIND}/{}/{}", namespace(e)?, e.name_any()));
     Ok(Action::await_change())
 }

@@ -41,9 +41,7 @@ pub async fn reconcile(m: Arc<Mesa>, ctx: Arc<Context>) -> Result<Action> {
 }
 
 async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Action> {
-    let election = Api::<Election>::namespaced(ctx.client.clone(), ns)
-        .get_opt(&m.spec.election)
-        .await?;
+    let election = Api::<Election>::namespaced(ctx.client.clone(), ns).get_opt(&m.spec.election).await?;
     let Some(election) = election else {
         let msg = format!("Election {} not found", m.spec.election);
         let conds = conditions::standard(false, "", Some(("ElectionNotFound", msg.clone())));
@@ -51,14 +49,7 @@ async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Act
         return Ok(Action::requeue(MISSING_ELECTION_RETRY));
     };
     if let Err(err) = crate::validate::mesa(m, Some(&election)) {
-        ctx.event(
-            m,
-            EventType::Warning,
-            err.reason(),
-            "Validate",
-            err.to_string(),
-        )
-        .await;
+        ctx.event(m, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
         let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
         write(api, m, ctx, phase_or_scheduled(m), &conds, None).await?;
         return Ok(Action::await_change());
@@ -72,9 +63,7 @@ async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Act
     let Some(window) = window else {
         return Ok(Action::await_change());
     };
-    let transmitted = m
-        .acta(ActaKind::Results)
-        .is_some_and(|a| a.transmitted_at.is_some());
+    let transmitted = m.acta(ActaKind::Results).is_some_and(|a| a.transmitted_at.is_some());
     let obs = MesaObservation {
         constituted: m.acta(ActaKind::Constitution).is_some(),
         counted: m.acta(ActaKind::Results).is_some(),
@@ -83,38 +72,20 @@ async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Act
     let s = schedule::mesa_phase(now, (window.opens_at.0, window.closes_at.0), obs);
     // Past opening without a constitution acta: the Mesa cannot open; say so.
     let late = s.phase == MesaPhase::Scheduled && now >= window.opens_at.0;
-    let degraded = late.then(|| {
-        (
-            "NotConstituted",
-            "the window is open but no constitution acta is signed".to_string(),
-        )
-    });
-    let conds = conditions::standard(
-        s.phase >= MesaPhase::Constituted,
-        "configuration applied",
-        degraded,
-    );
+    let degraded =
+        late.then(|| ("NotConstituted", "the window is open but no constitution acta is signed".to_string()));
+    let conds = conditions::standard(s.phase >= MesaPhase::Constituted, "configuration applied", degraded);
     write(api, m, ctx, s.phase, &conds, s.next).await?;
     let previous = m.status.as_ref().and_then(|st| st.phase);
     if previous != Some(s.phase) {
         let from = previous.map(MesaPhase::as_str).unwrap_or("-");
-        ctx.event(
-            m,
-            EventType::Normal,
-            s.phase.as_str(),
-            "Transition",
-            format!("{from} → {}", s.phase.as_str()),
-        )
-        .await;
+        ctx.event(m, EventType::Normal, s.phase.as_str(), "Transition", format!("{from} → {}", s.phase.as_str())).await;
     }
     Ok(Action::requeue(schedule::requeue_after(now, s.next)))
 }
 
 fn phase_or_scheduled(m: &Mesa) -> MesaPhase {
-    m.status
-        .as_ref()
-        .and_then(|s| s.phase)
-        .unwrap_or(MesaPhase::Scheduled)
+    m.status.as_ref().and_then(|s| s.phase).unwrap_or(MesaPhase::Scheduled)
 }
 
 async fn write(

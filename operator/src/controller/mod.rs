@@ -39,10 +39,8 @@ pub struct Context {
 
 impl Context {
     pub fn new(client: Client, metrics: Arc<Metrics>, defaults: Defaults, clock: Clock) -> Self {
-        let reporter = Reporter {
-            controller: crate::workload::FIELD_MANAGER.into(),
-            instance: std::env::var("POD_NAME").ok(),
-        };
+        let reporter =
+            Reporter { controller: crate::workload::FIELD_MANAGER.into(), instance: std::env::var("POD_NAME").ok() };
         Self {
             recorder: Recorder::new(client.clone(), reporter),
             client,
@@ -59,23 +57,12 @@ impl Context {
     }
 
     /// Publishes an Event; a failure to publish is logged, never fatal.
-    pub async fn event<K>(
-        &self,
-        obj: &K,
-        type_: EventType,
-        reason: &str,
-        action: &str,
-        note: impl Into<String>,
-    ) where
+    pub async fn event<K>(&self, obj: &K, type_: EventType, reason: &str, action: &str, note: impl Into<String>)
+    where
         K: Resource<DynamicType = ()>,
     {
-        let ev = Event {
-            type_,
-            reason: reason.into(),
-            note: Some(note.into()),
-            action: action.into(),
-            secondary: None,
-        };
+        let ev =
+            Event { type_, reason: reason.into(), note: Some(note.into()), action: action.into(), secondary: None };
         if let Err(e) = self.recorder.publish(&ev, &obj.object_ref(&())).await {
             tracing::warn!(error = %e, reason, "could not publish event");
         }
@@ -127,6 +114,5 @@ pub fn reconciled<K: Resource<DynamicType = ()>>(ctx: &Context, obj: &K) {
 
 /// The namespace of a namespaced object (every Urna kind is namespaced).
 pub fn namespace<K: Resource>(obj: &K) -> Result<String, Error> {
-    obj.namespace()
-        .ok_or(Error::MissingField("metadata.namespace"))
+    obj.namespace().ok_or(Error::MissingField("metadata.namespace"))
 }

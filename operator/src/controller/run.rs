@@ -61,13 +61,9 @@ where
 pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|e| RunError::Listen(settings.listen, e))?;
-    let router = health::router(HealthState {
-        metrics: metrics.clone(),
-        ready: ready.clone(),
-    });
+    let listener =
+        tokio::net::TcpListener::bind(settings.listen).await.map_err(|e| RunError::Listen(settings.listen, e))?;
+    let router = health::router(HealthState { metrics: metrics.clone(), ready: ready.clone() });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             warn!(error = %e, "health server stopped");
@@ -99,14 +95,7 @@ pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
     metrics.leader.set(1);
 
     let clock: super::Clock = Arc::new(jiff::Timestamp::now);
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        metrics,
-        Defaults {
-            image: settings.image.clone(),
-        },
-        clock,
-    ));
+    let ctx = Arc::new(Context::new(client.clone(), metrics, Defaults { image: settings.image.clone() }, clock));
     let ns = settings.namespace.as_deref();
     let wc = WatcherConfig::default().any_semantic();
     let owned = WatcherConfig::default().labels(&format!(

@@ -39,18 +39,9 @@ pub async fn reconcile(s: Arc<TallyShard>, ctx: Arc<Context>) -> Result<Action> 
 }
 
 async fn apply(api: &Api<TallyShard>, s: &TallyShard, ctx: &Context, ns: &str) -> Result<Action> {
-    let election = Api::<Election>::namespaced(ctx.client.clone(), ns)
-        .get_opt(&s.spec.election)
-        .await?;
+    let election = Api::<Election>::namespaced(ctx.client.clone(), ns).get_opt(&s.spec.election).await?;
     if let Err(err) = crate::validate::tallyshard(s, election.as_ref()) {
-        ctx.event(
-            s,
-            EventType::Warning,
-            err.reason(),
-            "Validate",
-            err.to_string(),
-        )
-        .await;
+        ctx.event(s, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
         let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
         write(api, s, ctx, ShardPhase::Pending, &conds, "0/1").await?;
         return Ok(Action::await_change());
@@ -69,9 +60,7 @@ async fn apply(api: &Api<TallyShard>, s: &TallyShard, ctx: &Context, ns: &str) -
     let sts = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns)
         .get_opt(&crate::build::tallyshard::workload_name(&s.name_any()))
         .await?;
-    let ready = sts
-        .and_then(|x| x.status)
-        .is_some_and(|st| st.ready_replicas.unwrap_or(0) >= 1);
+    let ready = sts.and_then(|x| x.status).is_some_and(|st| st.ready_replicas.unwrap_or(0) >= 1);
     let st = s.status.clone().unwrap_or_default();
     let phase = match (&st.failure, st.sealed.unwrap_or(false), ready) {
         (Some(_), _, _) => ShardPhase::Failed,
@@ -80,34 +69,11 @@ async fn apply(api: &Api<TallyShard>, s: &TallyShard, ctx: &Context, ns: &str) -
         (None, false, false) => ShardPhase::Pending,
     };
     let degraded = st.failure.clone().map(|f| ("ShardFailed", f));
-    let conds = conditions::standard(
-        ready,
-        if ready { "tally workload ready" } else { "" },
-        degraded,
-    );
-    write(
-        api,
-        s,
-        ctx,
-        phase,
-        &conds,
-        if ready { "1/1" } else { "0/1" },
-    )
-    .await?;
+    let conds = conditions::standard(ready, if ready { "tally workload ready" } else { "" }, degraded);
+    write(api, s, ctx, phase, &conds, if ready { "1/1" } else { "0/1" }).await?;
     if st.phase != Some(phase) {
-        let type_ = if phase == ShardPhase::Failed {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        };
-        ctx.event(
-            s,
-            type_,
-            &format!("{phase:?}"),
-            "Transition",
-            format!("shard is {phase:?}"),
-        )
-        .await;
+        let type_ = if phase == ShardPhase::Failed { EventType::Warning } else { EventType::Normal };
+        ctx.event(s, type_, &format!("{phase:?}"), "Transition", format!("shard is {phase:?}")).await;
     }
     Ok(Action::requeue(RESYNC))
 }

@@ -19,16 +19,8 @@ use super::common::{Geofence, WorkloadOverrides};
     printcolumn(name = "Election", type_ = "string", json_path = ".spec.election"),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "Ready", type_ = "string", json_path = ".status.ready"),
-    printcolumn(
-        name = "Devices",
-        type_ = "integer",
-        json_path = ".status.devicesTotal"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn(name = "Devices", type_ = "integer", json_path = ".status.devicesTotal"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("size(self.devices) > 0 || size(self.perMesa) > 0").message("declare devices or perMesa counts"))]
@@ -139,10 +131,7 @@ fn default_issuer_kind() -> String {
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     /// Lowercase letters, digits and `-`: it names the device's Secret and MQTT client id.
-    #[schemars(
-        length(min = 1, max = 40),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    )]
+    #[schemars(length(min = 1, max = 40), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 253))]
@@ -152,10 +141,7 @@ pub struct Device {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MesaDevices {
-    #[schemars(
-        length(min = 1, max = 30),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    )]
+    #[schemars(length(min = 1, max = 30), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub mesa: String,
     #[schemars(range(min = 1, max = 100))]
     pub count: u32,
@@ -171,9 +157,7 @@ pub struct Telemetry {
 
 impl Default for Telemetry {
     fn default() -> Self {
-        Self {
-            interval_seconds: default_interval(),
-        }
+        Self { interval_seconds: default_interval() }
     }
 }
 
@@ -265,10 +249,7 @@ impl BoothFleetSpec {
         let mut out = self.devices.clone();
         for m in &self.per_mesa {
             for n in 1..=m.count {
-                out.push(Device {
-                    id: format!("{}-{n}", m.mesa),
-                    mesa: Some(m.mesa.clone()),
-                });
+                out.push(Device { id: format!("{}-{n}", m.mesa), mesa: Some(m.mesa.clone()) });
             }
         }
         out

@@ -4,9 +4,7 @@
 //! CRD whose rules could exceed the budget. The manifest types come from the ballot crate and carry no
 //! Kubernetes bounds, so the generator adds them here, by field name, where the rules need them.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    JSONSchemaProps, JSONSchemaPropsOrArray,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{JSONSchemaProps, JSONSchemaPropsOrArray};
 
 /// Identifiers (DNS labels, as `urna_ballot::validate` requires).
 const ID_LEN: i64 = 63;

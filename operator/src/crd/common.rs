@@ -17,9 +17,7 @@ pub struct Window {
 }
 
 /// How ballots reach the election.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ModalityKind {
     /// Voters at home or abroad, through the vote service.
@@ -59,10 +57,7 @@ pub struct StorageSpec {
 
 impl Default for StorageSpec {
     fn default() -> Self {
-        Self {
-            size: default_storage_size(),
-            storage_class_name: None,
-        }
+        Self { size: default_storage_size(), storage_class_name: None }
     }
 }
 

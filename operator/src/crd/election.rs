@@ -11,7 +11,8 @@ use super::common::{LocalRef, ModalityKind, StorageSpec, WorkloadOverrides};
 
 // Transition rules at the root see `oldSelf.status`: once an election has left Pending/Scheduled, what voters
 // were shown (contests, districts) and what their ballots were encrypted under (keys) can no longer change.
-const LOCKED: &str = "!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase in ['Pending', 'Scheduled']";
+const LOCKED: &str =
+    "!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase in ['Pending', 'Scheduled']";
 
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[kube(
@@ -160,11 +161,7 @@ pub struct AuditSpec {
 
 impl Default for AuditSpec {
     fn default() -> Self {
-        Self {
-            batch_size: default_batch_size(),
-            storage: StorageSpec::default(),
-            resources: None,
-        }
+        Self { batch_size: default_batch_size(), storage: StorageSpec::default(), resources: None }
     }
 }
 
@@ -195,9 +192,7 @@ pub struct TallySpec {
     pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub enum ElectionPhase {
     Pending,
     Scheduled,
@@ -307,17 +302,11 @@ impl Election {
             title: self.spec.title.clone(),
             districts: self.spec.districts.clone(),
             contests: self.spec.contests.clone(),
-            slot_bits: self
-                .spec
-                .slot_bits
-                .unwrap_or(urna_ballot::manifest::DEFAULT_SLOT_BITS),
+            slot_bits: self.spec.slot_bits.unwrap_or(urna_ballot::manifest::DEFAULT_SLOT_BITS),
         }
     }
 
     pub fn phase(&self) -> ElectionPhase {
-        self.status
-            .as_ref()
-            .and_then(|s| s.phase)
-            .unwrap_or(ElectionPhase::Pending)
+        self.status.as_ref().and_then(|s| s.phase).unwrap_or(ElectionPhase::Pending)
     }
 }

@@ -89,9 +89,7 @@ pub struct BoothAssignment {
     pub devices: Vec<String>,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub enum MesaPhase {
     Scheduled,
     Constituted,
@@ -170,8 +168,6 @@ pub struct MesaStatus {
 
 impl Mesa {
     pub fn acta(&self, kind: ActaKind) -> Option<&Acta> {
-        self.status
-            .as_ref()
-            .and_then(|s| s.actas.iter().find(|a| a.kind == kind))
+        self.status.as_ref().and_then(|s| s.actas.iter().find(|a| a.kind == kind))
     }
 }

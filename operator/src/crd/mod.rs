@@ -24,28 +24,13 @@ const KEEP: (&str, &str) = ("helm.sh/resource-policy", "keep");
 /// The CRDs as the cluster should see them: derived from the types, with every spec string and list bounded
 /// (see [`bounds`]) and the Helm keep policy.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    [
-        Election::crd(),
-        Mesa::crd(),
-        BoothFleet::crd(),
-        TallyShard::crd(),
-    ]
-    .into_iter()
-    .map(finish)
-    .collect()
+    [Election::crd(), Mesa::crd(), BoothFleet::crd(), TallyShard::crd()].into_iter().map(finish).collect()
 }
 
 fn finish(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
-    crd.metadata
-        .annotations
-        .get_or_insert_default()
-        .insert(KEEP.0.into(), KEEP.1.into());
+    crd.metadata.annotations.get_or_insert_default().insert(KEEP.0.into(), KEEP.1.into());
     for v in &mut crd.spec.versions {
-        if let Some(schema) = v
-            .schema
-            .as_mut()
-            .and_then(|s| s.open_api_v3_schema.as_mut())
-        {
+        if let Some(schema) = v.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
             bounds::bound_spec(schema);
         }
     }

@@ -95,11 +95,7 @@ impl TallyShard {
     pub fn is_ready(&self) -> bool {
         self.status
             .as_ref()
-            .and_then(|s| {
-                s.conditions
-                    .iter()
-                    .find(|c| c.type_ == super::common::condition::READY)
-            })
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == super::common::condition::READY))
             .is_some_and(|c| c.status == "True")
     }
 }

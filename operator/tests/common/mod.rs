@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use urna_operator::examples::{ExampleSet, load_dir};
 
 pub fn examples_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name)
 }
 
 pub fn example(name: &str) -> ExampleSet {

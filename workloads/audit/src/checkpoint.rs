@@ -68,26 +68,15 @@ pub struct Checkpoint {
 pub fn validate_name(name: &str) -> Result<(), CheckpointError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && !name
-            .chars()
-            .any(|c| c.is_whitespace() || c == '+' || c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(CheckpointError::InvalidName(name.to_owned()))
-    }
+        && !name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control());
+    if ok { Ok(()) } else { Err(CheckpointError::InvalidName(name.to_owned())) }
 }
 
 impl Checkpoint {
     /// The exact bytes that are signed (module docs).
     pub fn body(&self) -> String {
-        let mut s = format!(
-            "{}\n{}\n{}\ntimestamp {}\n",
-            self.origin,
-            self.size,
-            BASE64.encode(self.root),
-            self.timestamp
-        );
+        let mut s =
+            format!("{}\n{}\n{}\ntimestamp {}\n", self.origin, self.size, BASE64.encode(self.root), self.timestamp);
         if self.closed {
             s.push_str("closed\n");
         }
@@ -97,18 +86,14 @@ impl Checkpoint {
     /// Parses a body strictly: it must be byte-for-byte what [`Self::body`] would write.
     pub fn parse(body: &str) -> Result<Self, CheckpointError> {
         let malformed = |line, reason| CheckpointError::Malformed { line, reason };
-        let text = body
-            .strip_suffix('\n')
-            .ok_or(malformed(0, "the body must end with a newline"))?;
+        let text = body.strip_suffix('\n').ok_or(malformed(0, "the body must end with a newline"))?;
         let lines: Vec<&str> = text.split('\n').collect();
         if lines.len() < 4 || lines.len() > 5 {
             return Err(malformed(lines.len(), "expected 4 or 5 lines"));
         }
         let origin = lines[0];
         validate_name(origin).map_err(|_| malformed(1, "invalid origin"))?;
-        let size: u64 = lines[1]
-            .parse()
-            .map_err(|_| malformed(2, "size is not a decimal integer"))?;
+        let size: u64 = lines[1].parse().map_err(|_| malformed(2, "size is not a decimal integer"))?;
         if size.to_string() != lines[1] {
             return Err(malformed(2, "size is not in canonical decimal"));
         }
@@ -126,13 +111,7 @@ impl Checkpoint {
             Some(&"closed") => true,
             Some(_) => return Err(malformed(5, "the only allowed fifth line is `closed`")),
         };
-        let cp = Self {
-            origin: origin.to_owned(),
-            size,
-            root,
-            timestamp,
-            closed,
-        };
+        let cp = Self { origin: origin.to_owned(), size, root, timestamp, closed };
         // Canonical base64 and no stray characters: the parse must re-encode to the same bytes.
         if cp.body() != body {
             return Err(malformed(3, "root is not in canonical base64"));
@@ -156,11 +135,7 @@ pub fn key_id(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
 pub fn verifier_key(name: &str, public_key: &[u8; 32]) -> String {
     let mut k = vec![ALG_ED25519];
     k.extend(public_key);
-    format!(
-        "{name}+{}+{}",
-        hex::encode(key_id(name, public_key)),
-        BASE64.encode(k)
-    )
+    format!("{name}+{}+{}", hex::encode(key_id(name, public_key)), BASE64.encode(k))
 }
 
 /// One signature line of a note.
@@ -189,26 +164,18 @@ impl NoteSignature {
         // Ed25519 lines are exactly key id (4) + signature (64); other algorithms are not ours to read.
         let (id, signature) = blob.split_first_chunk::<4>().ok_or_else(bad)?;
         let signature: [u8; 64] = signature.try_into().map_err(|_| bad())?;
-        Ok(Self {
-            name: name.to_owned(),
-            key_id: *id,
-            signature,
-        })
+        Ok(Self { name: name.to_owned(), key_id: *id, signature })
     }
 
     /// Checks this signature against `body` under `public_key`, including that the key id matches.
     pub fn verify(&self, body: &str, public_key: &[u8; 32]) -> Result<(), CheckpointError> {
-        let bad = || CheckpointError::BadSignature {
-            name: self.name.clone(),
-        };
+        let bad = || CheckpointError::BadSignature { name: self.name.clone() };
         if key_id(&self.name, public_key) != self.key_id {
             return Err(bad());
         }
-        let vk =
-            VerifyingKey::from_bytes(public_key).map_err(|_| CheckpointError::InvalidPublicKey)?;
+        let vk = VerifyingKey::from_bytes(public_key).map_err(|_| CheckpointError::InvalidPublicKey)?;
         // verify_strict refuses small-order keys and non-canonical signatures: one valid signature per message.
-        vk.verify_strict(body.as_bytes(), &Signature::from_bytes(&self.signature))
-            .map_err(|_| bad())?;
+        vk.verify_strict(body.as_bytes(), &Signature::from_bytes(&self.signature)).map_err(|_| bad())?;
         Ok(())
     }
 }
@@ -225,20 +192,12 @@ impl Note {
         // The body never contains a blank line, so the first "\n\n" ends it.
         let split = text.find("\n\n").ok_or(CheckpointError::NoSignatures)?;
         let (body, sigs) = (&text[..=split], &text[split + 2..]);
-        let sigs = sigs
-            .strip_suffix('\n')
-            .ok_or(CheckpointError::NoSignatures)?;
-        let signatures = sigs
-            .split('\n')
-            .map(NoteSignature::parse_line)
-            .collect::<Result<Vec<_>, _>>()?;
+        let sigs = sigs.strip_suffix('\n').ok_or(CheckpointError::NoSignatures)?;
+        let signatures = sigs.split('\n').map(NoteSignature::parse_line).collect::<Result<Vec<_>, _>>()?;
         if signatures.is_empty() {
             return Err(CheckpointError::NoSignatures);
         }
-        Ok(Self {
-            body: body.to_owned(),
-            signatures,
-        })
+        Ok(Self { body: body.to_owned(), signatures })
     }
 
     pub fn text(&self) -> String {
@@ -257,19 +216,13 @@ impl Note {
             .signatures
             .iter()
             .find(|s| s.name == name && s.key_id == id)
-            .ok_or_else(|| CheckpointError::MissingSignature {
-                name: name.to_owned(),
-                key_id: hex::encode(id),
-            })?;
+            .ok_or_else(|| CheckpointError::MissingSignature { name: name.to_owned(), key_id: hex::encode(id) })?;
         sig.verify(&self.body, public_key)
     }
 }
 
 /// Parses a checkpoint note and verifies the log's signature (the log signs under its origin).
-pub fn open_checkpoint(
-    note: &str,
-    log_public_key: &[u8; 32],
-) -> Result<Checkpoint, CheckpointError> {
+pub fn open_checkpoint(note: &str, log_public_key: &[u8; 32]) -> Result<Checkpoint, CheckpointError> {
     let note = Note::parse(note)?;
     let cp = Checkpoint::parse(&note.body)?;
     note.verify(&cp.origin, log_public_key)?;
@@ -304,13 +257,7 @@ mod tests {
     use super::*;
 
     fn sample(closed: bool) -> Checkpoint {
-        Checkpoint {
-            origin: "urna.example/e1".into(),
-            size: 1234,
-            root: [9; 32],
-            timestamp: 1_700_000_000,
-            closed,
-        }
+        Checkpoint { origin: "urna.example/e1".into(), size: 1234, root: [9; 32], timestamp: 1_700_000_000, closed }
     }
 
     #[test]
@@ -320,10 +267,7 @@ mod tests {
             assert_eq!(Checkpoint::parse(&cp.body()), Ok(cp));
         }
         let body = sample(false).body();
-        assert_eq!(
-            body,
-            "urna.example/e1\n1234\nCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\ntimestamp 1700000000\n"
-        );
+        assert_eq!(body, "urna.example/e1\n1234\nCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=\ntimestamp 1700000000\n");
     }
 
     #[test]

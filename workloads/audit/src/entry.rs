@@ -93,11 +93,7 @@ pub enum EntryError {
     #[error("unknown event kind {0:#04x}")]
     UnknownEventKind(u8),
     #[error("entry of type {kind} must be {expected} bytes, got {got}")]
-    WrongLength {
-        kind: &'static str,
-        expected: usize,
-        got: usize,
-    },
+    WrongLength { kind: &'static str, expected: usize, got: usize },
     #[error("event detail is {0} bytes; the limit is {MAX_DETAIL_LEN}")]
     DetailTooLong(usize),
     #[error("event detail is not valid UTF-8")]
@@ -108,9 +104,7 @@ impl LogEntry {
     /// Checks what the type system cannot: the detail's length.
     pub fn validate(&self) -> Result<(), EntryError> {
         match self {
-            Self::Event { detail, .. } if detail.len() > MAX_DETAIL_LEN => {
-                Err(EntryError::DetailTooLong(detail.len()))
-            }
+            Self::Event { detail, .. } if detail.len() > MAX_DETAIL_LEN => Err(EntryError::DetailTooLong(detail.len())),
             _ => Ok(()),
         }
     }
@@ -125,20 +119,12 @@ impl LogEntry {
                 out.extend(anon_id);
                 out
             }
-            Self::Event {
-                kind,
-                digest,
-                detail,
-            } => {
+            Self::Event { kind, digest, detail } => {
                 let mut out = Vec::with_capacity(39 + detail.len());
                 out.extend([ENCODING_VERSION, TYPE_EVENT, kind.code()]);
                 out.extend(digest);
                 // Details over u32::MAX bytes cannot exist past `validate`; saturate rather than wrap.
-                out.extend(
-                    u32::try_from(detail.len())
-                        .unwrap_or(u32::MAX)
-                        .to_be_bytes(),
-                );
+                out.extend(u32::try_from(detail.len()).unwrap_or(u32::MAX).to_be_bytes());
                 out.extend(detail.as_bytes());
                 out
             }
@@ -165,31 +151,19 @@ impl LogEntry {
                 let [code, rest @ ..] = body else {
                     return Err(EntryError::Truncated { len: bytes.len() });
                 };
-                let kind =
-                    EventKind::from_code(*code).ok_or(EntryError::UnknownEventKind(*code))?;
-                let (digest, rest) = rest
-                    .split_first_chunk::<32>()
-                    .ok_or(EntryError::Truncated { len: bytes.len() })?;
-                let (len, detail) = rest
-                    .split_first_chunk::<4>()
-                    .ok_or(EntryError::Truncated { len: bytes.len() })?;
+                let kind = EventKind::from_code(*code).ok_or(EntryError::UnknownEventKind(*code))?;
+                let (digest, rest) =
+                    rest.split_first_chunk::<32>().ok_or(EntryError::Truncated { len: bytes.len() })?;
+                let (len, detail) = rest.split_first_chunk::<4>().ok_or(EntryError::Truncated { len: bytes.len() })?;
                 let len = u32::from_be_bytes(*len) as usize;
                 if len > MAX_DETAIL_LEN {
                     return Err(EntryError::DetailTooLong(len));
                 }
                 if detail.len() != len {
-                    return Err(EntryError::WrongLength {
-                        kind: "event",
-                        expected: 39 + len,
-                        got: bytes.len(),
-                    });
+                    return Err(EntryError::WrongLength { kind: "event", expected: 39 + len, got: bytes.len() });
                 }
                 let detail = std::str::from_utf8(detail).map_err(|_| EntryError::DetailNotUtf8)?;
-                Ok(Self::Event {
-                    kind,
-                    digest: *digest,
-                    detail: detail.to_owned(),
-                })
+                Ok(Self::Event { kind, digest: *digest, detail: detail.to_owned() })
             }
             other => Err(EntryError::UnknownType(other)),
         }
@@ -211,9 +185,7 @@ mod tests {
 
     #[test]
     fn ballot_encoding_is_fixed() {
-        let e = LogEntry::Ballot {
-            anon_id: [0xab; 32],
-        };
+        let e = LogEntry::Ballot { anon_id: [0xab; 32] };
         let bytes = e.encode();
         assert_eq!(bytes.len(), 34);
         assert_eq!(&bytes[..2], &[0x01, 0x01]);
@@ -222,20 +194,13 @@ mod tests {
 
     #[test]
     fn event_round_trips_and_rejects_trailing_bytes() {
-        let e = LogEntry::Event {
-            kind: EventKind::Acta,
-            digest: [7; 32],
-            detail: "mesa 12 results".into(),
-        };
+        let e = LogEntry::Event { kind: EventKind::Acta, digest: [7; 32], detail: "mesa 12 results".into() };
         let mut bytes = e.encode();
         assert_eq!(&bytes[..3], &[0x01, 0x02, 0x05]);
         assert_eq!(&bytes[35..39], &15u32.to_be_bytes());
         assert_eq!(LogEntry::decode(&bytes), Ok(e));
         bytes.push(0);
-        assert!(matches!(
-            LogEntry::decode(&bytes),
-            Err(EntryError::WrongLength { .. })
-        ));
+        assert!(matches!(LogEntry::decode(&bytes), Err(EntryError::WrongLength { .. })));
     }
 
     #[test]
@@ -244,12 +209,7 @@ mod tests {
         assert!(LogEntry::decode(&[0x02, 0x01]).is_err());
         assert!(LogEntry::decode(&[0x01, 0x09]).is_err());
         assert!(LogEntry::decode(&[0x01, 0x02, 0x42]).is_err());
-        let mut bad_utf8 = LogEntry::Event {
-            kind: EventKind::Open,
-            digest: [0; 32],
-            detail: "x".into(),
-        }
-        .encode();
+        let mut bad_utf8 = LogEntry::Event { kind: EventKind::Open, digest: [0; 32], detail: "x".into() }.encode();
         let last = bad_utf8.len() - 1;
         bad_utf8[last] = 0xff;
         assert_eq!(LogEntry::decode(&bad_utf8), Err(EntryError::DetailNotUtf8));
@@ -262,14 +222,7 @@ mod tests {
             "00".repeat(32)
         ))
         .expect("valid JSON entry");
-        assert_eq!(
-            e,
-            LogEntry::Event {
-                kind: EventKind::CeremonyTranscript,
-                digest: [0; 32],
-                detail: "t".into()
-            }
-        );
+        assert_eq!(e, LogEntry::Event { kind: EventKind::CeremonyTranscript, digest: [0; 32], detail: "t".into() });
         assert!(serde_json::from_str::<LogEntry>(r#"{"type":"ballot","anon_id":"00"}"#).is_err());
     }
 }

@@ -16,10 +16,7 @@ pub enum KeyError {
     #[error("the OS random number generator failed: {0}")]
     Rng(String),
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{0}: the key file must hold 64 lowercase hex characters (a 32-byte Ed25519 seed)")]
     Format(PathBuf),
     #[error("{path}: readable by others (mode {mode:o}); run `chmod 600` on it")]
@@ -33,28 +30,20 @@ pub struct LogKey {
 // Only the public half is ever shown.
 impl fmt::Debug for LogKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LogKey")
-            .field("public_key", &hex::encode(self.public_key()))
-            .finish_non_exhaustive()
+        f.debug_struct("LogKey").field("public_key", &hex::encode(self.public_key())).finish_non_exhaustive()
     }
 }
 
 impl LogKey {
     pub fn generate() -> Result<Self, KeyError> {
         let mut seed = Zeroizing::new([0u8; 32]);
-        rand::rngs::SysRng
-            .try_fill_bytes(seed.as_mut())
-            .map_err(|e| KeyError::Rng(e.to_string()))?;
-        Ok(Self {
-            signing: SigningKey::from_bytes(&seed),
-        })
+        rand::rngs::SysRng.try_fill_bytes(seed.as_mut()).map_err(|e| KeyError::Rng(e.to_string()))?;
+        Ok(Self { signing: SigningKey::from_bytes(&seed) })
     }
 
     /// Only for tests and fixtures: a key from a known seed.
     pub fn from_seed(seed: &[u8; 32]) -> Self {
-        Self {
-            signing: SigningKey::from_bytes(seed),
-        }
+        Self { signing: SigningKey::from_bytes(seed) }
     }
 
     pub fn public_key(&self) -> [u8; 32] {
@@ -73,10 +62,7 @@ impl LogKey {
             key_id: key_id(&cp.origin, &self.public_key()),
             signature: self.sign(body.as_bytes()),
         };
-        Note {
-            body,
-            signatures: vec![signature],
-        }
+        Note { body, signatures: vec![signature] }
     }
 
     pub fn verifier_key(&self, name: &str) -> String {
@@ -85,10 +71,7 @@ impl LogKey {
 
     /// Writes a new key file; refuses to overwrite one (a log key is replaced only on purpose).
     pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let io = |source| KeyError::Io { path: path.to_owned(), source };
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -106,36 +89,24 @@ impl LogKey {
     }
 
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let io = |source| KeyError::Io { path: path.to_owned(), source };
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                return Err(KeyError::Permissions {
-                    path: path.to_owned(),
-                    mode,
-                });
+                return Err(KeyError::Permissions { path: path.to_owned(), mode });
             }
         }
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
         let hex_seed = text.trim_end_matches('\n');
         let format = || KeyError::Format(path.to_owned());
-        if hex_seed.len() != 64
-            || !hex_seed
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if hex_seed.len() != 64 || !hex_seed.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(format());
         }
         let mut seed = Zeroizing::new([0u8; 32]);
         hex::decode_to_slice(hex_seed, seed.as_mut()).map_err(|_| format())?;
-        Ok(Self {
-            signing: SigningKey::from_bytes(&seed),
-        })
+        Ok(Self { signing: SigningKey::from_bytes(&seed) })
     }
 }
 
@@ -157,28 +128,16 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-            assert!(matches!(
-                LogKey::load(&path),
-                Err(KeyError::Permissions { .. })
-            ));
+            assert!(matches!(LogKey::load(&path), Err(KeyError::Permissions { .. })));
         }
     }
 
     #[test]
     fn signed_checkpoint_verifies_and_tampering_fails() {
         let key = LogKey::from_seed(&[1; 32]);
-        let cp = Checkpoint {
-            origin: "o".into(),
-            size: 3,
-            root: [2; 32],
-            timestamp: 5,
-            closed: false,
-        };
+        let cp = Checkpoint { origin: "o".into(), size: 3, root: [2; 32], timestamp: 5, closed: false };
         let note = key.sign_checkpoint(&cp).text();
         assert_eq!(open_checkpoint(&note, &key.public_key()), Ok(cp));
         let tampered = note.replacen("\n3\n", "\n4\n", 1);

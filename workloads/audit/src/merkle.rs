@@ -67,11 +67,7 @@ pub trait NodeSource {
 
 /// `MTH(D[start:end])` for a range that occurs in the RFC's recursion (any `[0, n)` and every range its
 /// splits produce), read from `src`. Other ranges are computed correctly too, just from more nodes.
-pub fn subtree_root<S: NodeSource + ?Sized>(
-    src: &S,
-    start: u64,
-    end: u64,
-) -> Result<Hash, S::Error> {
+pub fn subtree_root<S: NodeSource + ?Sized>(src: &S, start: u64, end: u64) -> Result<Hash, S::Error> {
     let n = end.saturating_sub(start);
     if n == 0 {
         return Ok(empty_root());
@@ -151,8 +147,7 @@ impl MemoryTree {
 
     pub fn root(&self) -> Hash {
         // Every node of [0, size) exists by construction.
-        self.root_at(self.size())
-            .unwrap_or_else(|_| root(self.leaves()))
+        self.root_at(self.size()).unwrap_or_else(|_| root(self.leaves()))
     }
 }
 
@@ -177,10 +172,7 @@ impl NodeSource for [Hash] {
         let width = 1u64.checked_shl(u32::from(level)).ok_or(missing)?;
         let start = index.checked_mul(width).ok_or(missing)?;
         let end = start.checked_add(width).ok_or(missing)?;
-        let (start, end) = (
-            usize::try_from(start).map_err(|_| missing)?,
-            usize::try_from(end).map_err(|_| missing)?,
-        );
+        let (start, end) = (usize::try_from(start).map_err(|_| missing)?, usize::try_from(end).map_err(|_| missing)?);
         self.get(start..end).map(root).ok_or(missing)
     }
 }

@@ -54,41 +54,17 @@ impl Metrics {
         // 0.5 ms .. ~16 s: a synced commit is milliseconds, a batch wait up to the checkpoint interval.
         let append_latency = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 12));
-        registry.register(
-            "entries",
-            "Leaves appended to the log, by entry type",
-            entries.clone(),
-        );
-        registry.register(
-            "duplicate_appends",
-            "Appends answered with an existing leaf",
-            duplicates.clone(),
-        );
-        registry.register(
-            "checkpoints",
-            "Signed checkpoints issued",
-            checkpoints.clone(),
-        );
+        registry.register("entries", "Leaves appended to the log, by entry type", entries.clone());
+        registry.register("duplicate_appends", "Appends answered with an existing leaf", duplicates.clone());
+        registry.register("checkpoints", "Signed checkpoints issued", checkpoints.clone());
         registry.register("tree_size", "Leaves in the log", tree_size.clone());
         registry.register(
             "append_latency_seconds",
             "Time from an append request to its durable acknowledgement",
             append_latency.clone(),
         );
-        registry.register(
-            "batch_entries",
-            "Entries per committed batch",
-            batch_size.clone(),
-        );
-        Self {
-            registry,
-            entries,
-            duplicates,
-            checkpoints,
-            tree_size,
-            append_latency,
-            batch_size,
-        }
+        registry.register("batch_entries", "Entries per committed batch", batch_size.clone());
+        Self { registry, entries, duplicates, checkpoints, tree_size, append_latency, batch_size }
     }
 
     pub fn encode(&self) -> Result<String, std::fmt::Error> {

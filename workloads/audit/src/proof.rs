@@ -54,13 +54,7 @@ pub fn inclusion_proof<S: NodeSource + ?Sized>(
     Ok(proof)
 }
 
-fn path<S: NodeSource + ?Sized>(
-    src: &S,
-    m: u64,
-    start: u64,
-    end: u64,
-    out: &mut Vec<Hash>,
-) -> Result<(), S::Error> {
+fn path<S: NodeSource + ?Sized>(src: &S, m: u64, start: u64, end: u64, out: &mut Vec<Hash>) -> Result<(), S::Error> {
     let n = end - start;
     if n <= 1 {
         return Ok(());
@@ -121,13 +115,7 @@ fn subproof<S: NodeSource + ?Sized>(
 }
 
 /// Verifies that `leaf` is leaf `index` of the tree of `size` leaves with root `root` (RFC 9162 §2.1.3.2).
-pub fn verify_inclusion(
-    leaf: &Hash,
-    index: u64,
-    size: u64,
-    proof: &[Hash],
-    root: &Hash,
-) -> Result<(), VerifyError> {
+pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> Result<(), VerifyError> {
     if index >= size {
         return Err(VerifyError::IndexOutOfRange { index, size });
     }
@@ -154,10 +142,7 @@ pub fn verify_inclusion(
         return Err(VerifyError::ProofTooShort);
     }
     if r != *root {
-        return Err(VerifyError::RootMismatch {
-            computed: hex::encode(r),
-            expected: hex::encode(root),
-        });
+        return Err(VerifyError::RootMismatch { computed: hex::encode(r), expected: hex::encode(root) });
     }
     Ok(())
 }
@@ -177,16 +162,10 @@ pub fn verify_consistency(
     }
     if size1 == size2 || size1 == 0 {
         if !proof.is_empty() {
-            return Err(VerifyError::WrongLength {
-                got: proof.len(),
-                expected: 0,
-            });
+            return Err(VerifyError::WrongLength { got: proof.len(), expected: 0 });
         }
         if size1 == size2 && root1 != root2 {
-            return Err(VerifyError::RootMismatch {
-                computed: hex::encode(root1),
-                expected: hex::encode(root2),
-            });
+            return Err(VerifyError::RootMismatch { computed: hex::encode(root1), expected: hex::encode(root2) });
         }
         return Ok(());
     }
@@ -228,16 +207,10 @@ pub fn verify_consistency(
         return Err(VerifyError::ProofTooShort);
     }
     if fr != *root1 {
-        return Err(VerifyError::FirstRootMismatch {
-            computed: hex::encode(fr),
-            expected: hex::encode(root1),
-        });
+        return Err(VerifyError::FirstRootMismatch { computed: hex::encode(fr), expected: hex::encode(root1) });
     }
     if sr != *root2 {
-        return Err(VerifyError::SecondRootMismatch {
-            computed: hex::encode(sr),
-            expected: hex::encode(root2),
-        });
+        return Err(VerifyError::SecondRootMismatch { computed: hex::encode(sr), expected: hex::encode(root2) });
     }
     Ok(())
 }

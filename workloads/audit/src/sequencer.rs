@@ -85,9 +85,7 @@ impl std::fmt::Debug for Sequencer {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl Sequencer {
@@ -107,20 +105,13 @@ impl Sequencer {
             Some(cp) if cp.checkpoint.size == size => size,
             _ if closed => size,
             _ => {
-                let req = CheckpointRequest {
-                    key: &key,
-                    origin: &config.origin,
-                    timestamp: unix_now(),
-                    close: false,
-                };
+                let req = CheckpointRequest { key: &key, origin: &config.origin, timestamp: unix_now(), close: false };
                 store.commit(&[], Some(req))?;
                 metrics.checkpoints.inc();
                 size
             }
         };
-        metrics
-            .tree_size
-            .set(i64::try_from(size).unwrap_or(i64::MAX));
+        metrics.tree_size.set(i64::try_from(size).unwrap_or(i64::MAX));
         let (tx, rx) = std::sync::mpsc::sync_channel(config.queue_capacity.max(1));
         let worker = Worker {
             next_checkpoint: Instant::now() + config.checkpoint_interval,
@@ -149,19 +140,14 @@ impl Sequencer {
     }
 
     /// Queues an entry; the returned receiver yields its leaf index once it is durable.
-    pub fn submit(
-        &self,
-        entry: LogEntry,
-    ) -> Result<oneshot::Receiver<Result<u64, AppendError>>, AppendError> {
+    pub fn submit(&self, entry: LogEntry) -> Result<oneshot::Receiver<Result<u64, AppendError>>, AppendError> {
         let (reply, rx) = oneshot::channel();
         self.send(Request::Append { entry, reply })?;
         Ok(rx)
     }
 
     pub async fn append(&self, entry: LogEntry) -> Result<u64, AppendError> {
-        self.submit(entry)?
-            .await
-            .map_err(|_| AppendError::Stopped)?
+        self.submit(entry)?.await.map_err(|_| AppendError::Stopped)?
     }
 
     /// Commits everything pending, signs the final checkpoint and refuses appends from then on. Closing a
@@ -189,13 +175,8 @@ struct Worker {
 impl Worker {
     fn run(mut self) {
         loop {
-            let deadline = self
-                .batch_deadline
-                .map_or(self.next_checkpoint, |d| d.min(self.next_checkpoint));
-            match self
-                .rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
+            let deadline = self.batch_deadline.map_or(self.next_checkpoint, |d| d.min(self.next_checkpoint));
+            match self.rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(req) => self.handle(req),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
@@ -220,10 +201,7 @@ impl Worker {
             Request::Append { reply, .. } if self.closed => {
                 let _ = reply.send(Err(AppendError::Closed));
             }
-            Request::Append {
-                entry: entry @ LogEntry::Ballot { .. },
-                reply,
-            } => {
+            Request::Append { entry: entry @ LogEntry::Ballot { .. }, reply } => {
                 if self.pending.is_empty() {
                     self.batch_deadline = Some(Instant::now() + self.config.batch_wait);
                 }
@@ -241,12 +219,9 @@ impl Worker {
                         .snapshot()
                         .and_then(|s| s.latest_checkpoint())
                         .map_err(|e| AppendError::Storage(e.to_string()))
-                        .and_then(|cp| {
-                            cp.ok_or_else(|| AppendError::Storage("no checkpoint".into()))
-                        })
+                        .and_then(|cp| cp.ok_or_else(|| AppendError::Storage("no checkpoint".into())))
                 } else {
-                    self.flush(None, true, true)
-                        .ok_or_else(|| AppendError::Storage("close failed".into()))
+                    self.flush(None, true, true).ok_or_else(|| AppendError::Storage("close failed".into()))
                 };
                 let _ = reply.send(result);
             }
@@ -255,26 +230,17 @@ impl Worker {
 
     /// Commits the pending ballots (shuffled), then `event` if any, signing a checkpoint if `sign` (and
     /// there is something new to sign, or `close`). Answers every waiting append.
-    fn flush(
-        &mut self,
-        event: Option<(LogEntry, Reply<u64>)>,
-        sign: bool,
-        close: bool,
-    ) -> Option<StoredCheckpoint> {
+    fn flush(&mut self, event: Option<(LogEntry, Reply<u64>)>, sign: bool, close: bool) -> Option<StoredCheckpoint> {
         self.batch_deadline = None;
         let mut batch = std::mem::take(&mut self.pending);
         if let Err(e) = shuffle(&mut batch) {
             // Committing in arrival order would leak it; refuse the batch instead.
             tracing::error!(error = %e, "OS random number generator failed; batch refused");
             for (_, reply) in batch {
-                let _ = reply.send(Err(AppendError::Storage(
-                    "no randomness for the batch shuffle".into(),
-                )));
+                let _ = reply.send(Err(AppendError::Storage("no randomness for the batch shuffle".into())));
             }
             if let Some((_, reply)) = event {
-                let _ = reply.send(Err(AppendError::Storage(
-                    "no randomness for the batch shuffle".into(),
-                )));
+                let _ = reply.send(Err(AppendError::Storage("no randomness for the batch shuffle".into())));
             }
             return None;
         }
@@ -299,34 +265,21 @@ impl Worker {
                 if let Some(cp) = &mut checkpoint {
                     self.checkpointed_size = cp.checkpoint.size;
                     self.metrics.checkpoints.inc();
-                    tracing::info!(
-                        size = cp.checkpoint.size,
-                        closed = cp.checkpoint.closed,
-                        "checkpoint signed"
-                    );
+                    tracing::info!(size = cp.checkpoint.size, closed = cp.checkpoint.closed, "checkpoint signed");
                 }
                 let new = commit.appended;
                 for ((entry, reply), index) in batch.into_iter().zip(commit.indices) {
-                    let r#type = if entry.is_ballot() {
-                        EntryType::Ballot
-                    } else {
-                        EntryType::Event
-                    };
+                    let r#type = if entry.is_ballot() { EntryType::Ballot } else { EntryType::Event };
                     if index + (new as u64) < commit.size {
                         // Its index lies before this commit's new leaves: it was already in the log.
                         self.metrics.duplicates.inc();
                     } else {
-                        self.metrics
-                            .entries
-                            .get_or_create(&EntryLabels { r#type })
-                            .inc();
+                        self.metrics.entries.get_or_create(&EntryLabels { r#type }).inc();
                     }
                     let _ = reply.send(Ok(index));
                 }
                 self.metrics.batch_size.observe(entries.len() as f64);
-                self.metrics
-                    .tree_size
-                    .set(i64::try_from(commit.size).unwrap_or(i64::MAX));
+                self.metrics.tree_size.set(i64::try_from(commit.size).unwrap_or(i64::MAX));
                 if close {
                     self.closed = true;
                 }
@@ -362,8 +315,7 @@ fn shuffle<T>(batch: &mut [T]) -> Result<(), String> {
         return Ok(());
     }
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-    rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, seed.as_mut())
-        .map_err(|e| e.to_string())?;
+    rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, seed.as_mut()).map_err(|e| e.to_string())?;
     let mut rng = rand::rngs::StdRng::from_seed(*seed);
     batch.shuffle(&mut rng);
     Ok(())

@@ -53,11 +53,7 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
+        Self { status, code, message: message.into() }
     }
 
     fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -76,26 +72,16 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Closed => Self::new(StatusCode::CONFLICT, "log_closed", e.to_string()),
-            StoreError::BeyondSize { .. }
-            | StoreError::IndexOutOfRange { .. }
-            | StoreError::SizesOutOfOrder { .. } => {
+            StoreError::BeyondSize { .. } | StoreError::IndexOutOfRange { .. } | StoreError::SizesOutOfOrder { .. } => {
                 Self::bad_request("out_of_range", e.to_string())
             }
             StoreError::InvalidEntry { .. } => Self::bad_request("invalid_entry", e.to_string()),
-            StoreError::UnknownCheckpoint => {
-                Self::new(StatusCode::NOT_FOUND, "unknown_checkpoint", e.to_string())
-            }
-            StoreError::UnknownLeaf => {
-                Self::new(StatusCode::NOT_FOUND, "unknown_leaf", e.to_string())
-            }
+            StoreError::UnknownCheckpoint => Self::new(StatusCode::NOT_FOUND, "unknown_checkpoint", e.to_string()),
+            StoreError::UnknownLeaf => Self::new(StatusCode::NOT_FOUND, "unknown_leaf", e.to_string()),
             StoreError::Checkpoint(_) => Self::bad_request("bad_cosignature", e.to_string()),
             e => {
                 tracing::error!(error = %e, "storage error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "storage_error",
-                    e.to_string(),
-                )
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", e.to_string())
             }
         }
     }
@@ -106,14 +92,8 @@ impl From<AppendError> for ApiError {
         match e {
             AppendError::Closed => Self::new(StatusCode::CONFLICT, "log_closed", e.to_string()),
             AppendError::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()),
-            AppendError::Stopped => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "stopped", e.to_string())
-            }
-            AppendError::Storage(_) => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "storage_error",
-                e.to_string(),
-            ),
+            AppendError::Stopped => Self::new(StatusCode::SERVICE_UNAVAILABLE, "stopped", e.to_string()),
+            AppendError::Storage(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", e.to_string()),
         }
     }
 }
@@ -151,9 +131,7 @@ pub struct AuditLog {
 
 impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditLog")
-            .field("origin", &self.inner.origin)
-            .finish_non_exhaustive()
+        f.debug_struct("AuditLog").field("origin", &self.inner.origin).finish_non_exhaustive()
     }
 }
 
@@ -166,17 +144,8 @@ impl AuditLog {
         let metrics = Arc::new(Metrics::new());
         let origin = config.origin.clone();
         // The writer thread ends by itself once every `Sequencer` handle is gone.
-        let (sequencer, _thread) =
-            Sequencer::start(store.clone(), Arc::new(key), config, metrics.clone())?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                store,
-                sequencer,
-                metrics,
-                origin,
-                public_key,
-            }),
-        })
+        let (sequencer, _thread) = Sequencer::start(store.clone(), Arc::new(key), config, metrics.clone())?;
+        Ok(Self { inner: Arc::new(Inner { store, sequencer, metrics, origin, public_key }) })
     }
 
     pub fn public_key(&self) -> [u8; 32] {
@@ -197,14 +166,9 @@ impl AuditLog {
             .route("/v1/witness/cosign", post(cosign))
             .route("/v1/close", post(close))
             .route("/metrics", get(metrics))
-            .route(
-                "/healthz",
-                get(|| async { Json(json!({ "status": "ok" })) }),
-            )
+            .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
             .route("/readyz", get(ready))
-            .fallback(|| async {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-            })
+            .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(middleware::from_fn(trace))
             .with_state(self.clone())
@@ -216,9 +180,7 @@ impl AuditLog {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
     }
 
     /// Runs `f` on a read snapshot off the async threads (redb reads block).
@@ -229,9 +191,7 @@ impl AuditLog {
         let store = self.inner.store.clone();
         tokio::task::spawn_blocking(move || f(&store.snapshot()?))
             .await
-            .map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            })?
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
             .map_err(ApiError::from)
     }
 
@@ -272,14 +232,8 @@ async fn trace(req: Request, next: Next) -> Response {
 
 fn parse_hash(field: &'static str, s: &str) -> Result<Hash, ApiError> {
     let mut h = [0u8; 32];
-    if s.len() != 64
-        || s.bytes().any(|b| b.is_ascii_uppercase())
-        || hex::decode_to_slice(s, &mut h).is_err()
-    {
-        return Err(ApiError::bad_request(
-            "invalid_hash",
-            format!("{field} must be 64 lowercase hex characters"),
-        ));
+    if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) || hex::decode_to_slice(s, &mut h).is_err() {
+        return Err(ApiError::bad_request("invalid_hash", format!("{field} must be 64 lowercase hex characters")));
     }
     Ok(h)
 }
@@ -303,16 +257,11 @@ async fn append(
     if body.entries.is_empty() || body.entries.len() > MAX_ENTRIES_PER_REQUEST {
         return Err(ApiError::bad_request(
             "invalid_body",
-            format!(
-                "entries must hold 1..={MAX_ENTRIES_PER_REQUEST} entries, got {}",
-                body.entries.len()
-            ),
+            format!("entries must hold 1..={MAX_ENTRIES_PER_REQUEST} entries, got {}", body.entries.len()),
         ));
     }
     for (i, e) in body.entries.iter().enumerate() {
-        e.validate().map_err(|err| {
-            ApiError::bad_request("invalid_entry", format!("entries[{i}]: {err}"))
-        })?;
+        e.validate().map_err(|err| ApiError::bad_request("invalid_entry", format!("entries[{i}]: {err}")))?;
     }
     let leaf_hashes: Vec<Hash> = body.entries.iter().map(LogEntry::leaf_hash).collect();
     // Queue all first, then wait: the entries of one request can share a batch.
@@ -322,18 +271,10 @@ async fn append(
     }
     let mut indices = Vec::with_capacity(waiting.len());
     for rx in waiting {
-        indices.push(
-            rx.await
-                .map_err(|_| ApiError::from(AppendError::Stopped))??,
-        );
+        indices.push(rx.await.map_err(|_| ApiError::from(AppendError::Stopped))??);
     }
-    log.inner
-        .metrics
-        .append_latency
-        .observe(started.elapsed().as_secs_f64());
-    Ok(Json(
-        json!({ "indices": indices, "leaf_hashes": hexes(&leaf_hashes) }),
-    ))
+    log.inner.metrics.append_latency.observe(started.elapsed().as_secs_f64());
+    Ok(Json(json!({ "indices": indices, "leaf_hashes": hexes(&leaf_hashes) })))
 }
 
 #[derive(Deserialize)]
@@ -351,9 +292,7 @@ async fn read_entries(
     if start >= end || end - start > MAX_ENTRIES_PER_READ {
         return Err(ApiError::bad_request(
             "out_of_range",
-            format!(
-                "need start < end and at most {MAX_ENTRIES_PER_READ} entries, got start {start}, end {end}"
-            ),
+            format!("need start < end and at most {MAX_ENTRIES_PER_READ} entries, got start {start}, end {end}"),
         ));
     }
     let entries = log.read(move |s| s.entries(start, end)).await?;
@@ -363,35 +302,23 @@ async fn read_entries(
             json!({ "index": index, "leaf_hash": hex::encode(leaf), "encoded": hex::encode(entry.encode()), "entry": entry })
         })
         .collect();
-    Ok(Json(
-        json!({ "start": start, "end": end, "entries": entries }),
-    ))
+    Ok(Json(json!({ "start": start, "end": end, "entries": entries })))
 }
 
 async fn latest_checkpoint(State(log): State<AuditLog>) -> Result<Json<Value>, ApiError> {
-    let cp = log.read(|s| s.latest_checkpoint()).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_checkpoint",
-            "no checkpoint yet",
-        )
-    })?;
+    let cp = log
+        .read(|s| s.latest_checkpoint())
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_checkpoint", "no checkpoint yet"))?;
     Ok(Json(log.checkpoint_json(&cp)))
 }
 
 async fn checkpoint_note(State(log): State<AuditLog>) -> Result<Response, ApiError> {
-    let cp = log.read(|s| s.latest_checkpoint()).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_checkpoint",
-            "no checkpoint yet",
-        )
-    })?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        cp.note_text(),
-    )
-        .into_response())
+    let cp = log
+        .read(|s| s.latest_checkpoint())
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_checkpoint", "no checkpoint yet"))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], cp.note_text()).into_response())
 }
 
 /// The size proofs default to: the latest signed checkpoint's, so every proof is against a signed root.
@@ -417,19 +344,12 @@ async fn inclusion(
     q: Result<Query<InclusionQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = q?;
-    let given_leaf = q
-        .leaf_hash
-        .as_deref()
-        .map(|h| parse_hash("leaf_hash", h))
-        .transpose()?;
+    let given_leaf = q.leaf_hash.as_deref().map(|h| parse_hash("leaf_hash", h)).transpose()?;
     let target = match (q.index, given_leaf) {
         (Some(i), _) => Target::Index(i),
         (None, Some(h)) => Target::Leaf(h),
         (None, None) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                "give index or leaf_hash",
-            ));
+            return Err(ApiError::bad_request("invalid_query", "give index or leaf_hash"));
         }
     };
     let (index, size, leaf, root, proof) = log
@@ -447,10 +367,7 @@ async fn inclusion(
         })
         .await?;
     if given_leaf.is_some_and(|h| h != leaf) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "leaf_hash is not the hash of leaf index",
-        ));
+        return Err(ApiError::bad_request("invalid_query", "leaf_hash is not the hash of leaf index"));
     }
     Ok(Json(json!({
         "index": index, "size": size, "leaf_hash": hex::encode(leaf), "root": hex::encode(root), "proof": hexes(&proof),
@@ -509,28 +426,14 @@ async fn cosign(
     let public_key = parse_hash("public_key", &b.public_key)?;
     let mut signature = [0u8; 64];
     if b.signature.len() != 128 || hex::decode_to_slice(&b.signature, &mut signature).is_err() {
-        return Err(ApiError::bad_request(
-            "invalid_signature",
-            "signature must be 128 hex characters",
-        ));
+        return Err(ApiError::bad_request("invalid_signature", "signature must be 128 hex characters"));
     }
-    let cosignature = Cosignature {
-        name: b.name,
-        public_key,
-        signature,
-    };
+    let cosignature = Cosignature { name: b.name, public_key, signature };
     let store = log.inner.store.clone();
-    let cp =
-        tokio::task::spawn_blocking(move || store.add_cosignature(&b.checkpoint, &cosignature))
-            .await
-            .map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            })??;
-    tracing::info!(
-        size = cp.checkpoint.size,
-        cosignatures = cp.cosignatures.len(),
-        "checkpoint cosigned"
-    );
+    let cp = tokio::task::spawn_blocking(move || store.add_cosignature(&b.checkpoint, &cosignature))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    tracing::info!(size = cp.checkpoint.size, cosignatures = cp.cosignatures.len(), "checkpoint cosigned");
     Ok(Json(log.checkpoint_json(&cp)))
 }
 
@@ -541,18 +444,12 @@ async fn close(State(log): State<AuditLog>) -> Result<Json<Value>, ApiError> {
 }
 
 async fn metrics(State(log): State<AuditLog>) -> Result<Response, ApiError> {
-    let text =
-        log.inner.metrics.encode().map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response())
+    let text = log
+        .inner
+        .metrics
+        .encode()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())
 }
 
 async fn ready(State(log): State<AuditLog>) -> Result<Json<Value>, ApiError> {
@@ -560,7 +457,5 @@ async fn ready(State(log): State<AuditLog>) -> Result<Json<Value>, ApiError> {
         .read(|s| Ok((s.size(), s.closed())))
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.message))?;
-    Ok(Json(
-        json!({ "status": "ready", "size": size, "closed": closed }),
-    ))
+    Ok(Json(json!({ "status": "ready", "size": size, "closed": closed })))
 }

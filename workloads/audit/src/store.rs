@@ -17,8 +17,8 @@
 use std::path::Path;
 
 use redb::{
-    Database, Durability, ReadOnlyTable, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    TableDefinition, WriteTransaction,
+    Database, Durability, ReadOnlyTable, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
 };
 use sha2::{Digest, Sha256};
 
@@ -33,8 +33,7 @@ const LEAF_INDEX: TableDefinition<&[u8; 32], u64> = TableDefinition::new("leaf_i
 const NODES: TableDefinition<(u8, u64), &[u8; 32]> = TableDefinition::new("nodes");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
-const CHECKPOINT_BY_BODY: TableDefinition<&[u8; 32], u64> =
-    TableDefinition::new("checkpoint_by_body");
+const CHECKPOINT_BY_BODY: TableDefinition<&[u8; 32], u64> = TableDefinition::new("checkpoint_by_body");
 const COSIGNATURES: TableDefinition<(u64, &[u8; 32]), &str> = TableDefinition::new("cosignatures");
 
 const META_SIZE: &str = "size";
@@ -50,20 +49,14 @@ pub enum StoreError {
     Corrupt(String),
     #[error("this data directory holds log {stored:?}, not {given:?}")]
     OriginMismatch { stored: String, given: String },
-    #[error(
-        "this data directory's log is signed by public key {stored}, not by the given key {given}"
-    )]
+    #[error("this data directory's log is signed by public key {stored}, not by the given key {given}")]
     KeyMismatch { stored: String, given: String },
     #[error("the log is closed; it accepts no more entries")]
     Closed,
     #[error("entry {position} of the batch is invalid: {source}")]
     InvalidEntry { position: usize, source: EntryError },
     #[error("requested {what} {value} is beyond the log's size {size}")]
-    BeyondSize {
-        what: &'static str,
-        value: u64,
-        size: u64,
-    },
+    BeyondSize { what: &'static str, value: u64, size: u64 },
     #[error("leaf index {index} is not below tree size {size}")]
     IndexOutOfRange { index: u64, size: u64 },
     #[error("consistency proof needs from <= to, got from {from}, to {to}")]
@@ -121,8 +114,7 @@ impl StoredCheckpoint {
     /// The full signed note: the log's signature line, then every witness's.
     pub fn note_text(&self) -> String {
         let mut note = self.note.clone();
-        note.signatures
-            .extend(self.cosignatures.iter().map(Cosignature::note_signature));
+        note.signatures.extend(self.cosignatures.iter().map(Cosignature::note_signature));
         note.text()
     }
 }
@@ -156,9 +148,7 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("public_key", &hex::encode(self.public_key))
-            .finish_non_exhaustive()
+        f.debug_struct("Store").field("public_key", &hex::encode(self.public_key)).finish_non_exhaustive()
     }
 }
 
@@ -172,9 +162,7 @@ impl<T: ReadableTable<(u8, u64), &'static [u8; 32]>> NodeSource for Nodes<'_, T>
         self.0
             .get((level, index))?
             .map(|g| *g.value())
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("missing tree node at level {level}, index {index}"))
-            })
+            .ok_or_else(|| StoreError::Corrupt(format!("missing tree node at level {level}, index {index}")))
     }
 }
 
@@ -182,10 +170,8 @@ fn read_u64(meta: &impl ReadableTable<&'static str, &'static [u8]>, key: &str) -
     match meta.get(key)? {
         None => Ok(0),
         Some(v) => {
-            let bytes: [u8; 8] = v
-                .value()
-                .try_into()
-                .map_err(|_| StoreError::Corrupt(format!("meta {key} is not 8 bytes")))?;
+            let bytes: [u8; 8] =
+                v.value().try_into().map_err(|_| StoreError::Corrupt(format!("meta {key} is not 8 bytes")))?;
             Ok(u64::from_be_bytes(bytes))
         }
     }
@@ -206,25 +192,17 @@ impl Store {
             txn.open_table(CHECKPOINT_BY_BODY)?;
             txn.open_table(COSIGNATURES)?;
             let mut meta = txn.open_table(META)?;
-            let stored_origin = meta
-                .get(META_ORIGIN)?
-                .map(|v| String::from_utf8_lossy(v.value()).into_owned());
+            let stored_origin = meta.get(META_ORIGIN)?.map(|v| String::from_utf8_lossy(v.value()).into_owned());
             match stored_origin {
                 None => {
                     meta.insert(META_ORIGIN, origin.as_bytes())?;
                     meta.insert(META_PUBLIC_KEY, public_key.as_slice())?;
                 }
                 Some(stored) if stored != origin => {
-                    return Err(StoreError::OriginMismatch {
-                        stored,
-                        given: origin.to_owned(),
-                    });
+                    return Err(StoreError::OriginMismatch { stored, given: origin.to_owned() });
                 }
                 Some(_) => {
-                    let stored = meta
-                        .get(META_PUBLIC_KEY)?
-                        .map(|v| v.value().to_vec())
-                        .unwrap_or_default();
+                    let stored = meta.get(META_PUBLIC_KEY)?.map(|v| v.value().to_vec()).unwrap_or_default();
                     if stored != public_key {
                         return Err(StoreError::KeyMismatch {
                             stored: hex::encode(stored),
@@ -235,10 +213,7 @@ impl Store {
             }
         }
         txn.commit()?;
-        let store = Self {
-            db,
-            public_key: *public_key,
-        };
+        let store = Self { db, public_key: *public_key };
         store.check()?;
         Ok(store)
     }
@@ -273,14 +248,9 @@ impl Store {
     /// Appends `entries` in the given order and optionally signs a checkpoint of the result, all in one
     /// durable transaction. Entries already in the log (same leaf hash) are not appended again; their
     /// existing index is returned, so a client's retry after a lost reply is harmless.
-    pub fn commit(
-        &self,
-        entries: &[LogEntry],
-        checkpoint: Option<CheckpointRequest<'_>>,
-    ) -> Result<Commit> {
+    pub fn commit(&self, entries: &[LogEntry], checkpoint: Option<CheckpointRequest<'_>>) -> Result<Commit> {
         for (position, e) in entries.iter().enumerate() {
-            e.validate()
-                .map_err(|source| StoreError::InvalidEntry { position, source })?;
+            e.validate().map_err(|source| StoreError::InvalidEntry { position, source })?;
         }
         let txn = self.begin_write()?;
         let commit = {
@@ -339,23 +309,11 @@ impl Store {
                     let seq = checkpoints.last()?.map_or(0, |(k, _)| k.value() + 1);
                     checkpoints.insert(seq, note.text().as_str())?;
                     let body_hash: Hash = Sha256::digest(note.body.as_bytes()).into();
-                    txn.open_table(CHECKPOINT_BY_BODY)?
-                        .insert(&body_hash, seq)?;
-                    Some(StoredCheckpoint {
-                        seq,
-                        checkpoint: cp,
-                        note,
-                        cosignatures: Vec::new(),
-                    })
+                    txn.open_table(CHECKPOINT_BY_BODY)?.insert(&body_hash, seq)?;
+                    Some(StoredCheckpoint { seq, checkpoint: cp, note, cosignatures: Vec::new() })
                 }
             };
-            Commit {
-                indices,
-                appended,
-                size,
-                root,
-                checkpoint,
-            }
+            Commit { indices, appended, size, root, checkpoint }
         };
         txn.commit()?;
         Ok(commit)
@@ -363,11 +321,7 @@ impl Store {
 
     /// Records a witness's cosignature of a checkpoint this log issued (`body` is the checkpoint's body, as
     /// the witness signed it). Allowed after close: witnesses cosign the final checkpoint then.
-    pub fn add_cosignature(
-        &self,
-        body: &str,
-        cosignature: &Cosignature,
-    ) -> Result<StoredCheckpoint> {
+    pub fn add_cosignature(&self, body: &str, cosignature: &Cosignature) -> Result<StoredCheckpoint> {
         cosignature.verify(body)?;
         let body_hash: Hash = Sha256::digest(body.as_bytes()).into();
         let txn = self.begin_write()?;
@@ -382,14 +336,11 @@ impl Store {
                 "signature": hex::encode(cosignature.signature),
             })
             .to_string();
-            txn.open_table(COSIGNATURES)?
-                .insert((seq, &cosignature.public_key), value.as_str())?;
+            txn.open_table(COSIGNATURES)?.insert((seq, &cosignature.public_key), value.as_str())?;
             seq
         };
         txn.commit()?;
-        self.snapshot()?
-            .checkpoint(seq)?
-            .ok_or(StoreError::UnknownCheckpoint)
+        self.snapshot()?.checkpoint(seq)?.ok_or(StoreError::UnknownCheckpoint)
     }
 
     /// Re-derives everything derivable and compares: each leaf hash from its entry, each node from its
@@ -400,16 +351,10 @@ impl Store {
         let size = snap.size;
         let corrupt = |m: String| Err(StoreError::Corrupt(m));
         if snap.entries.len()? != size {
-            return corrupt(format!(
-                "{} entries stored for size {size}",
-                snap.entries.len()?
-            ));
+            return corrupt(format!("{} entries stored for size {size}", snap.entries.len()?));
         }
         if snap.leaf_index.len()? != size {
-            return corrupt(format!(
-                "{} leaf-index rows for size {size}",
-                snap.leaf_index.len()?
-            ));
+            return corrupt(format!("{} leaf-index rows for size {size}", snap.leaf_index.len()?));
         }
         for row in snap.entries.iter()? {
             let (index, bytes) = row?;
@@ -429,20 +374,13 @@ impl Store {
             let (level, index) = key.value();
             let width = 1u64.checked_shl(u32::from(level)).unwrap_or(u64::MAX);
             if index.saturating_add(1).saturating_mul(width) > size {
-                return corrupt(format!(
-                    "node at level {level}, index {index} lies beyond size {size}"
-                ));
+                return corrupt(format!("node at level {level}, index {index} lies beyond size {size}"));
             }
             if level > 0 {
                 let nodes = Nodes(&snap.nodes);
-                let expected = node_hash(
-                    &nodes.node(level - 1, 2 * index)?,
-                    &nodes.node(level - 1, 2 * index + 1)?,
-                );
+                let expected = node_hash(&nodes.node(level - 1, 2 * index)?, &nodes.node(level - 1, 2 * index + 1)?);
                 if *hash.value() != expected {
-                    return corrupt(format!(
-                        "node at level {level}, index {index} does not hash its children"
-                    ));
+                    return corrupt(format!("node at level {level}, index {index} does not hash its children"));
                 }
             }
         }
@@ -452,15 +390,10 @@ impl Store {
             let Some(stored) = snap.checkpoint(seq.value())? else {
                 continue;
             };
-            stored
-                .note
-                .verify(&stored.checkpoint.origin, &self.public_key)?;
+            stored.note.verify(&stored.checkpoint.origin, &self.public_key)?;
             let cp = &stored.checkpoint;
             if cp.size > size || cp.size < last_size || snap.root(cp.size)? != cp.root {
-                return corrupt(format!(
-                    "checkpoint {} (size {}) does not match the tree",
-                    stored.seq, cp.size
-                ));
+                return corrupt(format!("checkpoint {} (size {}) does not match the tree", stored.seq, cp.size));
             }
             for c in &stored.cosignatures {
                 c.verify(&stored.note.body)?;
@@ -494,11 +427,7 @@ impl Snapshot {
 
     fn check_size(&self, what: &'static str, value: u64) -> Result<()> {
         if value > self.size {
-            return Err(StoreError::BeyondSize {
-                what,
-                value,
-                size: self.size,
-            });
+            return Err(StoreError::BeyondSize { what, value, size: self.size });
         }
         Ok(())
     }
@@ -521,10 +450,7 @@ impl Snapshot {
 
     pub fn leaf_hash(&self, index: u64) -> Result<Hash> {
         if index >= self.size {
-            return Err(StoreError::IndexOutOfRange {
-                index,
-                size: self.size,
-            });
+            return Err(StoreError::IndexOutOfRange { index, size: self.size });
         }
         Nodes(&self.nodes).node(0, index)
     }
@@ -554,31 +480,17 @@ impl Snapshot {
         let note = Note::parse(text.value())?;
         let checkpoint = Checkpoint::parse(&note.body)?;
         let mut cosignatures = Vec::new();
-        for row in self
-            .cosignatures
-            .range((seq, &[0u8; 32])..=(seq, &[0xffu8; 32]))?
-        {
+        for row in self.cosignatures.range((seq, &[0u8; 32])..=(seq, &[0xffu8; 32]))? {
             let (key, value) = row?;
             let (_, public_key) = key.value();
-            let bad =
-                || StoreError::Corrupt(format!("cosignature row of checkpoint {seq} is malformed"));
+            let bad = || StoreError::Corrupt(format!("cosignature row of checkpoint {seq} is malformed"));
             let v: serde_json::Value = serde_json::from_str(value.value()).map_err(|_| bad())?;
             let name = v["name"].as_str().ok_or_else(bad)?.to_owned();
             let mut signature = [0u8; 64];
-            hex::decode_to_slice(v["signature"].as_str().ok_or_else(bad)?, &mut signature)
-                .map_err(|_| bad())?;
-            cosignatures.push(Cosignature {
-                name,
-                public_key: *public_key,
-                signature,
-            });
+            hex::decode_to_slice(v["signature"].as_str().ok_or_else(bad)?, &mut signature).map_err(|_| bad())?;
+            cosignatures.push(Cosignature { name, public_key: *public_key, signature });
         }
-        Ok(Some(StoredCheckpoint {
-            seq,
-            checkpoint,
-            note,
-            cosignatures,
-        }))
+        Ok(Some(StoredCheckpoint { seq, checkpoint, note, cosignatures }))
     }
 
     pub fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {

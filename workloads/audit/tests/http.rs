@@ -15,8 +15,7 @@ const LOG_SEED: [u8; 32] = [7; 32];
 fn checkpoint(s: &Server) -> (Checkpoint, Value) {
     let (status, v) = get(s.addr, "/v1/checkpoint");
     assert_eq!(status, 200, "{v}");
-    let cp = open_checkpoint(v["note"].as_str().expect("note"), &s.public_key)
-        .expect("log signature verifies");
+    let cp = open_checkpoint(v["note"].as_str().expect("note"), &s.public_key).expect("log signature verifies");
     assert_eq!(cp.size, v["size"].as_u64().expect("size"));
     assert_eq!(hex::encode(cp.root), v["root"].as_str().expect("root"));
     (cp, v)
@@ -25,12 +24,7 @@ fn checkpoint(s: &Server) -> (Checkpoint, Value) {
 fn append(s: &Server, entries: Vec<Value>) -> Vec<u64> {
     let (status, v) = post(s.addr, "/v1/entries", &json!({ "entries": entries }));
     assert_eq!(status, 200, "{v}");
-    v["indices"]
-        .as_array()
-        .expect("indices")
-        .iter()
-        .map(|i| i.as_u64().expect("index"))
-        .collect()
+    v["indices"].as_array().expect("indices").iter().map(|i| i.as_u64().expect("index")).collect()
 }
 
 fn event(kind: &str, detail: &str) -> Value {
@@ -42,10 +36,7 @@ fn append_checkpoint_and_verify_proofs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = Server::start(dir.path(), LOG_SEED, config(4, 20, 60_000));
     let (first, _) = checkpoint(&s);
-    assert_eq!(
-        first.size, 0,
-        "a new log starts with a signed empty checkpoint"
-    );
+    assert_eq!(first.size, 0, "a new log starts with a signed empty checkpoint");
 
     // An event closes the batch and is checkpointed at once.
     assert_eq!(append(&s, vec![event("open", "polls open")]), vec![0]);
@@ -70,10 +61,7 @@ fn append_checkpoint_and_verify_proofs() {
     assert_eq!(entries.len(), 12);
     for (i, e) in entries.iter().enumerate() {
         let encoded = hex::decode(e["encoded"].as_str().expect("encoded")).expect("hex");
-        assert_eq!(
-            hex::encode(leaf_hash(&encoded)),
-            e["leaf_hash"].as_str().expect("leaf")
-        );
+        assert_eq!(hex::encode(leaf_hash(&encoded)), e["leaf_hash"].as_str().expect("leaf"));
         let decoded: LogEntry = serde_json::from_value(e["entry"].clone()).expect("entry");
         assert_eq!(decoded.encode(), encoded, "entry {i}");
     }
@@ -84,19 +72,12 @@ fn append_checkpoint_and_verify_proofs() {
         assert_eq!(status, 200, "{p}");
         assert_eq!(p["size"], 12);
         let leaf = hash(&e["leaf_hash"]);
-        verify_inclusion(&leaf, i as u64, cp2.size, &hashes(&p["proof"]), &cp2.root)
-            .expect("inclusion verifies");
-        let (status, q) = get(
-            s.addr,
-            &format!(
-                "/v1/proof/inclusion?leaf_hash={}&size=1",
-                e["leaf_hash"].as_str().expect("h")
-            ),
-        );
+        verify_inclusion(&leaf, i as u64, cp2.size, &hashes(&p["proof"]), &cp2.root).expect("inclusion verifies");
+        let (status, q) =
+            get(s.addr, &format!("/v1/proof/inclusion?leaf_hash={}&size=1", e["leaf_hash"].as_str().expect("h")));
         if i == 0 {
             assert_eq!(status, 200, "{q}");
-            verify_inclusion(&leaf, 0, 1, &hashes(&q["proof"]), &cp1.root)
-                .expect("inclusion at size 1");
+            verify_inclusion(&leaf, 0, 1, &hashes(&q["proof"]), &cp1.root).expect("inclusion at size 1");
         } else {
             assert_eq!(status, 400, "leaf {i} is not in the tree of size 1: {q}");
         }
@@ -110,8 +91,7 @@ fn append_checkpoint_and_verify_proofs() {
     for (a, ra) in [(0, first.root), (1, cp1.root), (12, cp2.root)] {
         let (status, c) = get(s.addr, &format!("/v1/proof/consistency?from={a}&to=12"));
         assert_eq!(status, 200, "{c}");
-        verify_consistency(a, 12, &ra, &cp2.root, &hashes(&c["proof"]))
-            .expect("consistency verifies");
+        verify_consistency(a, 12, &ra, &cp2.root, &hashes(&c["proof"])).expect("consistency verifies");
     }
     let (_, c) = get(s.addr, "/v1/proof/consistency?from=1");
     assert_eq!(c["to"], 12, "`to` defaults to the latest checkpoint");
@@ -214,26 +194,14 @@ fn witness_cosigning_flow() {
     let (_, served) = checkpoint(&s);
     let note = Note::parse(served["note"].as_str().expect("note")).expect("note");
     assert_eq!(note.signatures.len(), 2);
-    note.verify(name, &witness.public_key())
-        .expect("witness signature");
-    note.verify("urna.test/audit", &s.public_key)
-        .expect("log signature");
+    note.verify(name, &witness.public_key()).expect("witness signature");
+    note.verify("urna.test/audit", &s.public_key).expect("log signature");
 
     // The log grows; the witness checks consistency from what it signed before cosigning again.
     append(&s, (4..8).map(ballot).collect());
     let (cp2, v2) = checkpoint(&s);
-    let (_, c) = get(
-        s.addr,
-        &format!("/v1/proof/consistency?from={}&to={}", cp1.size, cp2.size),
-    );
-    verify_consistency(
-        cp1.size,
-        cp2.size,
-        &cp1.root,
-        &cp2.root,
-        &hashes(&c["proof"]),
-    )
-    .expect("consistent");
+    let (_, c) = get(s.addr, &format!("/v1/proof/consistency?from={}&to={}", cp1.size, cp2.size));
+    verify_consistency(cp1.size, cp2.size, &cp1.root, &cp2.root, &hashes(&c["proof"])).expect("consistent");
     let body2 = v2["body"].as_str().expect("body");
     assert_eq!(cosign(body2, &witness).0, 200);
 
@@ -267,112 +235,44 @@ fn errors_are_json_and_named() {
     let s = Server::start(dir.path(), LOG_SEED, config(4, 10, 60_000));
     type Case<'a> = (u16, &'a str, (u16, Vec<u8>));
     let cases: Vec<Case> = vec![
-        (
-            400,
-            "invalid_body",
-            request(s.addr, "POST", "/v1/entries", Some(b"{not json")),
-        ),
-        (
-            400,
-            "invalid_body",
-            request(s.addr, "POST", "/v1/entries", Some(br#"{"entries": []}"#)),
-        ),
+        (400, "invalid_body", request(s.addr, "POST", "/v1/entries", Some(b"{not json"))),
+        (400, "invalid_body", request(s.addr, "POST", "/v1/entries", Some(br#"{"entries": []}"#))),
         // Well-formed JSON of the wrong shape: 422, as axum's extractor says.
         (
             422,
             "invalid_body",
-            request(
-                s.addr,
-                "POST",
-                "/v1/entries",
-                Some(br#"{"entries": [{"type": "ballot", "anon_id": "zz"}]}"#),
-            ),
+            request(s.addr, "POST", "/v1/entries", Some(br#"{"entries": [{"type": "ballot", "anon_id": "zz"}]}"#)),
         ),
-        (
-            413,
-            "body_too_large",
-            request(s.addr, "POST", "/v1/entries", Some(&vec![b' '; 2 << 20])),
-        ),
-        (
-            400,
-            "invalid_query",
-            request(s.addr, "GET", "/v1/entries?start=x", None),
-        ),
-        (
-            400,
-            "out_of_range",
-            request(s.addr, "GET", "/v1/entries?start=0&end=5", None),
-        ),
-        (
-            400,
-            "out_of_range",
-            request(s.addr, "GET", "/v1/proof/inclusion?index=0&size=1", None),
-        ),
-        (
-            400,
-            "invalid_query",
-            request(s.addr, "GET", "/v1/proof/inclusion", None),
-        ),
-        (
-            400,
-            "invalid_hash",
-            request(s.addr, "GET", "/v1/proof/inclusion?leaf_hash=ABC", None),
-        ),
+        (413, "body_too_large", request(s.addr, "POST", "/v1/entries", Some(&vec![b' '; 2 << 20]))),
+        (400, "invalid_query", request(s.addr, "GET", "/v1/entries?start=x", None)),
+        (400, "out_of_range", request(s.addr, "GET", "/v1/entries?start=0&end=5", None)),
+        (400, "out_of_range", request(s.addr, "GET", "/v1/proof/inclusion?index=0&size=1", None)),
+        (400, "invalid_query", request(s.addr, "GET", "/v1/proof/inclusion", None)),
+        (400, "invalid_hash", request(s.addr, "GET", "/v1/proof/inclusion?leaf_hash=ABC", None)),
         (
             404,
             "unknown_leaf",
-            request(
-                s.addr,
-                "GET",
-                &format!("/v1/proof/inclusion?leaf_hash={}", "00".repeat(32)),
-                None,
-            ),
+            request(s.addr, "GET", &format!("/v1/proof/inclusion?leaf_hash={}", "00".repeat(32)), None),
         ),
-        (
-            400,
-            "out_of_range",
-            request(s.addr, "GET", "/v1/proof/consistency?from=3&to=1", None),
-        ),
-        (
-            404,
-            "not_found",
-            request(s.addr, "GET", "/v2/nothing", None),
-        ),
+        (400, "out_of_range", request(s.addr, "GET", "/v1/proof/consistency?from=3&to=1", None)),
+        (404, "not_found", request(s.addr, "GET", "/v2/nothing", None)),
     ];
     for (want, code, (status, body)) in cases {
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         assert_eq!(status, want, "{code}: {v}");
         assert_eq!(v["error"]["code"], code, "{v}");
-        assert!(
-            v["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty())
-        );
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     let long = "x".repeat(5000);
-    let (status, v) = post(
-        s.addr,
-        "/v1/entries",
-        &json!({ "entries": [event("acta", &long)] }),
-    );
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (400, Some("invalid_entry")),
-        "{v}"
-    );
+    let (status, v) = post(s.addr, "/v1/entries", &json!({ "entries": [event("acta", &long)] }));
+    assert_eq!((status, v["error"]["code"].as_str()), (400, Some("invalid_entry")), "{v}");
 
     append(&s, vec![ballot(1)]);
     let (status, body) = request(s.addr, "GET", "/metrics", None);
     assert_eq!(status, 200);
     let text = String::from_utf8(body).expect("utf8");
-    assert!(
-        text.contains("urna_audit_entries_total{type=\"Ballot\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("urna_audit_append_latency_seconds_count 1"),
-        "{text}"
-    );
+    assert!(text.contains("urna_audit_entries_total{type=\"Ballot\"} 1"), "{text}");
+    assert!(text.contains("urna_audit_append_latency_seconds_count 1"), "{text}");
     assert!(text.contains("urna_audit_checkpoints_total"), "{text}");
     assert_eq!(get(s.addr, "/healthz").0, 200);
     let (status, v) = get(s.addr, "/readyz");

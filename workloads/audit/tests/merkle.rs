@@ -5,9 +5,7 @@
 use proptest::prelude::*;
 use urna_audit::Hash;
 use urna_audit::merkle::{MemoryTree, empty_root, leaf_hash, node_hash, root};
-use urna_audit::proof::{
-    VerifyError, consistency_proof, inclusion_proof, verify_consistency, verify_inclusion,
-};
+use urna_audit::proof::{VerifyError, consistency_proof, inclusion_proof, verify_consistency, verify_inclusion};
 
 fn h(s: &str) -> Hash {
     let mut out = [0u8; 32];
@@ -16,16 +14,8 @@ fn h(s: &str) -> Hash {
 }
 
 /// RFC 6962 reference leaves (entry bytes).
-const LEAVES: [&str; 8] = [
-    "",
-    "00",
-    "10",
-    "2021",
-    "3031",
-    "40414243",
-    "5051525354555657",
-    "606162636465666768696a6b6c6d6e6f",
-];
+const LEAVES: [&str; 8] =
+    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
 
 /// Roots of the trees of the first 1..=8 reference leaves.
 const ROOTS: [&str; 8] = [
@@ -40,18 +30,12 @@ const ROOTS: [&str; 8] = [
 ];
 
 fn reference_leaves() -> Vec<Hash> {
-    LEAVES
-        .iter()
-        .map(|l| leaf_hash(&hex::decode(l).expect("hex")))
-        .collect()
+    LEAVES.iter().map(|l| leaf_hash(&hex::decode(l).expect("hex"))).collect()
 }
 
 #[test]
 fn reference_roots() {
-    assert_eq!(
-        hex::encode(empty_root()),
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
+    assert_eq!(hex::encode(empty_root()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     let leaves = reference_leaves();
     let mut tree = MemoryTree::new();
     for (n, (leaf, expected)) in leaves.iter().zip(ROOTS).enumerate() {
@@ -86,11 +70,7 @@ fn reference_inclusion_proofs() {
                 "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
             ],
         ),
-        (
-            2,
-            3,
-            &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
-        ),
+        (2, 3, &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
         (
             1,
             5,
@@ -106,10 +86,7 @@ fn reference_inclusion_proofs() {
         let proof = inclusion_proof(&tree, index, size).expect("proof");
         assert_eq!(proof, expected, "index {index}, size {size}");
         let root = h(ROOTS[size as usize - 1]);
-        assert_eq!(
-            verify_inclusion(&leaves[index as usize], index, size, &proof, &root),
-            Ok(())
-        );
+        assert_eq!(verify_inclusion(&leaves[index as usize], index, size, &proof, &root), Ok(()));
     }
 }
 
@@ -210,9 +187,7 @@ fn naive_subproof(m: usize, d: &[Hash], b: bool) -> Vec<Hash> {
 }
 
 fn leaves(n: usize, salt: u8) -> Vec<Hash> {
-    (0..n)
-        .map(|i| leaf_hash(&[salt, (i >> 8) as u8, i as u8]))
-        .collect()
+    (0..n).map(|i| leaf_hash(&[salt, (i >> 8) as u8, i as u8])).collect()
 }
 
 fn flip(mut h: Hash, bit: usize) -> Hash {
@@ -231,28 +206,15 @@ fn every_size_and_index_up_to_70() {
         for m in 0..n {
             let proof = inclusion_proof(&tree, m as u64, n as u64).expect("proof");
             assert_eq!(proof, naive_path(m, &d), "path {m} of {n}");
-            assert_eq!(
-                verify_inclusion(&d[m], m as u64, n as u64, &proof, &r),
-                Ok(())
-            );
+            assert_eq!(verify_inclusion(&d[m], m as u64, n as u64, &proof, &r), Ok(()));
             // Also from the slice source (different code path for nodes).
-            assert_eq!(
-                inclusion_proof(d.as_slice(), m as u64, n as u64).expect("proof"),
-                proof
-            );
+            assert_eq!(inclusion_proof(d.as_slice(), m as u64, n as u64).expect("proof"), proof);
         }
         for m in 1..=n {
             let proof = consistency_proof(&tree, m as u64, n as u64).expect("proof");
-            let expected = if m == n {
-                vec![]
-            } else {
-                naive_subproof(m, &d, true)
-            };
+            let expected = if m == n { vec![] } else { naive_subproof(m, &d, true) };
             assert_eq!(proof, expected, "consistency {m} -> {n}");
-            assert_eq!(
-                verify_consistency(m as u64, n as u64, &naive_mth(&d[..m]), &r, &proof),
-                Ok(())
-            );
+            assert_eq!(verify_consistency(m as u64, n as u64, &naive_mth(&d[..m]), &r, &proof), Ok(()));
         }
     }
 }
@@ -263,27 +225,15 @@ fn edge_cases() {
     let tree = MemoryTree::from_leaves(d.clone());
     let r = tree.root();
     assert!(inclusion_proof(&tree, 5, 5).is_err());
-    assert!(
-        inclusion_proof(&tree, 0, 6).is_err(),
-        "nodes beyond the tree are missing"
-    );
+    assert!(inclusion_proof(&tree, 0, 6).is_err(), "nodes beyond the tree are missing");
     assert!(consistency_proof(&tree, 4, 3).is_err());
-    assert_eq!(
-        consistency_proof(&tree, 0, 5).expect("proof"),
-        Vec::<Hash>::new()
-    );
+    assert_eq!(consistency_proof(&tree, 0, 5).expect("proof"), Vec::<Hash>::new());
     assert_eq!(verify_consistency(0, 5, &empty_root(), &r, &[]), Ok(()));
     assert!(verify_consistency(0, 5, &empty_root(), &r, &[r]).is_err());
     assert!(verify_consistency(5, 5, &r, &flip(r, 0), &[]).is_err());
     assert!(verify_consistency(5, 4, &r, &r, &[]).is_err());
-    assert_eq!(
-        verify_consistency(2, 5, &r, &r, &[]),
-        Err(VerifyError::EmptyProof)
-    );
-    assert!(matches!(
-        verify_inclusion(&d[0], 5, 5, &[], &r),
-        Err(VerifyError::IndexOutOfRange { .. })
-    ));
+    assert_eq!(verify_consistency(2, 5, &r, &r, &[]), Err(VerifyError::EmptyProof));
+    assert!(matches!(verify_inclusion(&d[0], 5, 5, &[], &r), Err(VerifyError::IndexOutOfRange { .. })));
     assert!(verify_inclusion(&d[0], 0, 0, &[], &r).is_err());
 }
 

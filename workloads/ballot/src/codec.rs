@@ -74,7 +74,8 @@ impl BallotCodec {
                 reason: format!("unknown ballot style (district) {ballot_style:?}"),
             });
         }
-        let ids: Vec<&str> = contests_for_district(&self.manifest, ballot_style).iter().map(|c| c.id.as_str()).collect();
+        let ids: Vec<&str> =
+            contests_for_district(&self.manifest, ballot_style).iter().map(|c| c.id.as_str()).collect();
         Ok(self.contests.iter().filter(|c| ids.contains(&c.contest.id.as_str())).collect())
     }
 
@@ -142,8 +143,10 @@ impl BallotCodec {
             let c = self.pk.encrypt_with(m, &nonce)?;
             Ok((c, nonce.into_nonce()))
         };
-        let (ciphertexts, nonces): (Vec<_>, Vec<_>) = plan.values.iter().map(&mut encrypt).collect::<Result<Vec<_>>>()?.into_iter().unzip();
-        let (used, used_nonces): (Vec<_>, Vec<_>) = plan.used.iter().map(&mut encrypt).collect::<Result<Vec<_>>>()?.into_iter().unzip();
+        let (ciphertexts, nonces): (Vec<_>, Vec<_>) =
+            plan.values.iter().map(&mut encrypt).collect::<Result<Vec<_>>>()?.into_iter().unzip();
+        let (used, used_nonces): (Vec<_>, Vec<_>) =
+            plan.used.iter().map(&mut encrypt).collect::<Result<Vec<_>>>()?.into_iter().unzip();
         let mut enc = EncryptedContest {
             contest_id: cc.contest.id.clone(),
             ciphertexts,
@@ -209,7 +212,10 @@ impl BallotCodec {
         if expected != got {
             return Err(BallotError::InvalidBallot {
                 contest: "*".into(),
-                reason: format!("ballot of style {:?} must carry contests {expected:?}, carries {got:?}", ballot.ballot_style),
+                reason: format!(
+                    "ballot of style {:?} must carry contests {expected:?}, carries {got:?}",
+                    ballot.ballot_style
+                ),
             });
         }
         let items: Vec<(&str, &EncryptedContest)> =
@@ -264,7 +270,9 @@ impl BallotCodec {
         for (i, p) in prepared.iter().enumerate() {
             let Ok(p) = p else { continue };
             let enc = items[i].1;
-            for ((shape, ctx), (cts, proof)) in p.cc.shapes.iter().zip(&p.contexts).zip(p.tuples.iter().zip(&enc.proofs)) {
+            for ((shape, ctx), (cts, proof)) in
+                p.cc.shapes.iter().zip(&p.contexts).zip(p.tuples.iter().zip(&enc.proofs))
+            {
                 batch.push_membership(ctx, MembershipStatement { ciphertexts: cts, allowed: &shape.allowed }, proof);
                 owner.push(i);
             }
@@ -278,7 +286,8 @@ impl BallotCodec {
         let mut results: Vec<Result<()>> = prepared.into_iter().map(|p| p.map(|_| ())).collect();
         for (r, i) in verdicts.into_iter().zip(owner) {
             if let (Err(e), Ok(())) = (r, &results[i]) {
-                results[i] = Err(BallotError::InvalidBallot { contest: items[i].1.contest_id.clone(), reason: e.to_string() });
+                results[i] =
+                    Err(BallotError::InvalidBallot { contest: items[i].1.contest_id.clone(), reason: e.to_string() });
             }
         }
         results
@@ -301,7 +310,9 @@ pub fn write_in_name(m: &Plaintext) -> Result<Option<String>> {
             contest: "write-in".into(),
             reason: "write-in name is not UTF-8".into(),
         }),
-        Some(_) => Err(BallotError::InvalidTally { contest: "write-in".into(), reason: "malformed write-in plaintext".into() }),
+        Some(_) => {
+            Err(BallotError::InvalidTally { contest: "write-in".into(), reason: "malformed write-in plaintext".into() })
+        }
     }
 }
 

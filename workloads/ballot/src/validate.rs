@@ -108,7 +108,10 @@ fn validate_single_choice(path: &str, c: &Contest) -> Result<()> {
             return Err(manifest_error(format!("{cpath}.parties"), "a coalition joins at least two parties"));
         }
         if co.parties.len() > 20 {
-            return Err(manifest_error(format!("{cpath}.parties"), "a coalition of more than 20 parties has too many choices"));
+            return Err(manifest_error(
+                format!("{cpath}.parties"),
+                "a coalition of more than 20 parties has too many choices",
+            ));
         }
         for (k, p) in co.parties.iter().enumerate() {
             if !c.parties.iter().any(|q| &q.id == p) {

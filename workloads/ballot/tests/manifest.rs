@@ -24,7 +24,10 @@ fn errors_name_the_field() {
     assert!(error_of(|m| m.contests[0].id = "President".into()).starts_with("contests[0].id"));
     assert!(error_of(|m| m.contests[1].id = "president".into()).contains("duplicate contest id"));
     assert!(error_of(|m| m.contests[0].districts[0] = "nowhere".into()).starts_with("contests[0].districts[0]"));
-    assert!(error_of(|m| m.contests[0].coalitions[0].parties[2] = "zz".into()).starts_with("contests[0].coalitions[0].parties"));
+    assert!(
+        error_of(|m| m.contests[0].coalitions[0].parties[2] = "zz".into())
+            .starts_with("contests[0].coalitions[0].parties")
+    );
     assert!(error_of(|m| m.contests[0].coalitions[1].parties[0] = "pan".into()).contains("already in coalition"));
     assert!(error_of(|m| m.contests[2].max_selections = Some(9)).starts_with("contests[2].maxSelections"));
     assert!(error_of(|m| m.contests[2].min_selections = Some(4)).starts_with("contests[2].minSelections"));

@@ -43,8 +43,23 @@ fn mexico_president_numbering_is_the_documented_one() {
     assert_eq!(
         ids,
         [
-            "pan", "pri", "prd", "pvem", "pt", "morena", "mc", "pan+pri", "pan+prd", "pri+prd", "pan+pri+prd",
-            "pvem+pt", "pvem+morena", "pt+morena", "pvem+pt+morena", "write-in", "null"
+            "pan",
+            "pri",
+            "prd",
+            "pvem",
+            "pt",
+            "morena",
+            "mc",
+            "pan+pri",
+            "pan+prd",
+            "pri+prd",
+            "pan+pri+prd",
+            "pvem+pt",
+            "pvem+morena",
+            "pt+morena",
+            "pvem+pt+morena",
+            "write-in",
+            "null"
         ]
     );
 }
@@ -68,7 +83,8 @@ fn mexico_president_counts_every_valid_combination() {
     for b in &ballots {
         codec.verify_ballot(b, &mut urna_crypto::os_rng()).expect("valid ballot");
     }
-    let result = codec.decode_totals("president", &tally(&codec, &ballots, "president"), ballots.len() as u64).expect("decode");
+    let result =
+        codec.decode_totals("president", &tally(&codec, &ballots, "president"), ballots.len() as u64).expect("decode");
     for count in &result.counts {
         let expected = match count.choice.as_str() {
             "morena" => 2,
@@ -109,7 +125,13 @@ fn chiapas_governor_chunks_and_still_proves_exactly_one_choice() {
     let picks = ["p3", "p1+p2+p9", "p10+p12", "null", "p1+p2+p3+p4+p5+p6+p7+p8+p9", "p3"];
     let ballots: Vec<EncryptedBallot> = picks
         .iter()
-        .map(|p| cast(&codec, "chiapas", &[("president", &["mc"], None), ("governor", &[p], None), ("board", &["o2", "o3"], None)]))
+        .map(|p| {
+            cast(
+                &codec,
+                "chiapas",
+                &[("president", &["mc"], None), ("governor", &[p], None), ("board", &["o2", "o3"], None)],
+            )
+        })
         .collect();
     for b in &ballots {
         codec.verify_ballot(b, &mut urna_crypto::os_rng()).expect("valid ballot");

@@ -58,7 +58,12 @@ fn contests_verified_in_one_batch_report_each_bad_one() {
     let other = ballot(&codec, "jalisco", "pri");
     let mut bad = good.contests[0].clone();
     bad.ciphertexts[0] = other.contests[0].ciphertexts[0].clone();
-    let items = [("jalisco", &good.contests[0]), ("jalisco", &bad), ("jalisco", &other.contests[1]), ("chiapas", &good.contests[1])];
+    let items = [
+        ("jalisco", &good.contests[0]),
+        ("jalisco", &bad),
+        ("jalisco", &other.contests[1]),
+        ("chiapas", &good.contests[1]),
+    ];
     let results = codec.verify_contests(&items, &mut urna_crypto::os_rng());
     let ok: Vec<bool> = results.iter().map(Result::is_ok).collect();
     assert_eq!(ok, [true, false, true, false], "{results:?}");

@@ -7,7 +7,9 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use urna_crypto::paillier::{Ciphertext, KeySize, Nonce, Plaintext, PrecomputedNonce, PublicKey, RandomnessPool, generate_keypair};
+use urna_crypto::paillier::{
+    Ciphertext, KeySize, Nonce, Plaintext, PrecomputedNonce, PublicKey, RandomnessPool, generate_keypair,
+};
 use urna_crypto::proofs::{BatchVerifier, KnowledgeProof, MembershipProof, MembershipStatement, MembershipWitness};
 use urna_crypto::transcript::ProofContext;
 
@@ -132,7 +134,11 @@ fn batch(c: &mut Criterion) {
             b.iter(|| {
                 let mut batch = BatchVerifier::new(&PK);
                 for (ct, p) in &proofs[..count] {
-                    batch.push_membership(&cx, MembershipStatement { ciphertexts: std::slice::from_ref(ct), allowed: &values }, p);
+                    batch.push_membership(
+                        &cx,
+                        MembershipStatement { ciphertexts: std::slice::from_ref(ct), allowed: &values },
+                        p,
+                    );
                 }
                 batch.verify_all(&mut urna_crypto::os_rng()).expect("valid")
             })

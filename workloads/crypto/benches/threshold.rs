@@ -14,15 +14,12 @@ use urna_crypto::threshold::{
 };
 
 fn fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/ceremony-3072")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ceremony-3072").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn open_share(public: &ThresholdPublicKey, i: u32) -> KeyShare {
-    let file =
-        ShareFile::from_json(&fixture(&format!("trustee-{i}.share.json"))).expect("share file");
+    let file = ShareFile::from_json(&fixture(&format!("trustee-{i}.share.json"))).expect("share file");
     let pass = Passphrase::new(format!("trustee-{i}")).expect("passphrase");
     file.open(&pass, public).expect("open share")
 }
@@ -34,36 +31,20 @@ fn threshold_decryption(c: &mut Criterion) {
     let context = DecryptionContext::new("bench", [0; 32], "tally/bench");
     let m = Plaintext::from_slots(20, &[5, 17, 0, 900_000]).expect("slots");
     let (ct, _) = public.paillier().encrypt(&m, &mut rng).expect("encrypt");
-    let partials: Vec<_> = shares
-        .iter()
-        .map(|s| {
-            s.partial_decrypt(&public, &ct, &context, &mut rng)
-                .expect("partial")
-        })
-        .collect();
-    let verified: Vec<_> = partials
-        .iter()
-        .map(|p| verify_partial(&public, &ct, &context, p).expect("valid"))
-        .collect();
+    let partials: Vec<_> =
+        shares.iter().map(|s| s.partial_decrypt(&public, &ct, &context, &mut rng).expect("partial")).collect();
+    let verified: Vec<_> = partials.iter().map(|p| verify_partial(&public, &ct, &context, p).expect("valid")).collect();
     assert_eq!(combine(&public, &verified).expect("combine"), m);
 
     let mut group = c.benchmark_group("threshold_3072");
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(5));
+    group.sample_size(10).measurement_time(Duration::from_secs(5));
     group.bench_function("partial_decrypt_with_proof", |b| {
-        b.iter(|| {
-            shares[0]
-                .partial_decrypt(&public, &ct, &context, &mut rng)
-                .expect("partial")
-        })
+        b.iter(|| shares[0].partial_decrypt(&public, &ct, &context, &mut rng).expect("partial"))
     });
     group.bench_function("verify_partial", |b| {
         b.iter(|| verify_partial(&public, &ct, &context, &partials[0]).expect("valid"))
     });
-    group.bench_function("combine_3", |b| {
-        b.iter(|| combine(&public, &verified).expect("combine"))
-    });
+    group.bench_function("combine_3", |b| b.iter(|| combine(&public, &verified).expect("combine")));
     group.finish();
 }
 

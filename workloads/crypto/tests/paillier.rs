@@ -4,9 +4,8 @@ use proptest::prelude::*;
 use std::sync::LazyLock;
 use urna_crypto::paillier::{Ciphertext, KeySize, Plaintext, PublicKey, RandomnessPool, SecretKey, generate_keypair};
 
-static KEYS: LazyLock<(PublicKey, SecretKey)> = LazyLock::new(|| {
-    generate_keypair(KeySize::InsecureTest1024, &mut urna_crypto::os_rng()).expect("key generation")
-});
+static KEYS: LazyLock<(PublicKey, SecretKey)> =
+    LazyLock::new(|| generate_keypair(KeySize::InsecureTest1024, &mut urna_crypto::os_rng()).expect("key generation"));
 
 fn decrypt(c: &Ciphertext) -> u64 {
     KEYS.1.decrypt(c).expect("decrypt").to_u64().expect("small plaintext")

@@ -4,7 +4,9 @@
 use std::sync::LazyLock;
 
 use proptest::prelude::*;
-use urna_crypto::paillier::{Ciphertext, KeySize, Nonce, Plaintext, PublicKey, RandomnessPool, SecretKey, generate_keypair};
+use urna_crypto::paillier::{
+    Ciphertext, KeySize, Nonce, Plaintext, PublicKey, RandomnessPool, SecretKey, generate_keypair,
+};
 use urna_crypto::proofs::{BatchVerifier, KnowledgeProof, MembershipProof, MembershipStatement, MembershipWitness};
 use urna_crypto::transcript::ProofContext;
 
@@ -42,7 +44,12 @@ fn encrypt(m: &Plaintext) -> (Ciphertext, Nonce) {
     pk().encrypt(m, &mut urna_crypto::os_rng()).expect("encrypt")
 }
 
-fn prove_one_of(values: &[Vec<Plaintext>], index: usize, m: &Plaintext, ctx: &ProofContext) -> (Ciphertext, MembershipProof) {
+fn prove_one_of(
+    values: &[Vec<Plaintext>],
+    index: usize,
+    m: &Plaintext,
+    ctx: &ProofContext,
+) -> (Ciphertext, MembershipProof) {
     let (c, r) = encrypt(m);
     let cs = [c];
     let proof = MembershipProof::prove(
@@ -285,7 +292,11 @@ fn batch_verification_accepts_valid_and_isolates_each_bad_proof() {
 
     let mut batch = BatchVerifier::new(pk());
     for (ct, proof) in &items {
-        batch.push_membership(&c, MembershipStatement { ciphertexts: std::slice::from_ref(ct), allowed: &values }, proof);
+        batch.push_membership(
+            &c,
+            MembershipStatement { ciphertexts: std::slice::from_ref(ct), allowed: &values },
+            proof,
+        );
     }
     batch.push_knowledge(&c, &kc, &kproof);
     assert!(batch.verify_all(&mut urna_crypto::os_rng()).is_ok());
@@ -302,7 +313,11 @@ fn batch_verification_accepts_valid_and_isolates_each_bad_proof() {
     tampered_items[3].1 = serde_json::from_value(single_field_tamperings(&json).remove(8)).expect("decode");
     let mut batch = BatchVerifier::new(pk());
     for (ct, proof) in &tampered_items {
-        batch.push_membership(&c, MembershipStatement { ciphertexts: std::slice::from_ref(ct), allowed: &values }, proof);
+        batch.push_membership(
+            &c,
+            MembershipStatement { ciphertexts: std::slice::from_ref(ct), allowed: &values },
+            proof,
+        );
     }
     let results = batch.verify(&mut urna_crypto::os_rng());
     for (i, r) in results.iter().enumerate() {

@@ -9,9 +9,8 @@ use serde_json::Value;
 use urna_crypto::CryptoError;
 use urna_crypto::paillier::{Ciphertext, KeySize, Plaintext};
 use urna_crypto::threshold::{
-    CeremonyOutput, CeremonyParams, CeremonyTranscript, DecryptionContext, KdfParams, KeyShare,
-    PartialDecryption, Passphrase, ShareFile, ThresholdPublicKey, TrusteeIndex, ceremony, combine,
-    decrypt, verify_partial,
+    CeremonyOutput, CeremonyParams, CeremonyTranscript, DecryptionContext, KdfParams, KeyShare, PartialDecryption,
+    Passphrase, ShareFile, ThresholdPublicKey, TrusteeIndex, ceremony, combine, decrypt, verify_partial,
 };
 
 static CEREMONY: LazyLock<CeremonyOutput> = LazyLock::new(|| {
@@ -26,12 +25,8 @@ static CEREMONY: LazyLock<CeremonyOutput> = LazyLock::new(|| {
 
 /// A second, unrelated key (2-of-3 at 512 bits: only its fingerprint matters).
 static OTHER: LazyLock<CeremonyOutput> = LazyLock::new(|| {
-    let params = CeremonyParams {
-        key_size: KeySize::InsecureTest512,
-        trustees: 3,
-        threshold: 2,
-        election_id: "other".into(),
-    };
+    let params =
+        CeremonyParams { key_size: KeySize::InsecureTest512, trustees: 3, threshold: 2, election_id: "other".into() };
     ceremony(&params, &mut urna_crypto::os_rng()).expect("ceremony")
 });
 
@@ -48,20 +43,13 @@ fn ctx() -> DecryptionContext {
 }
 
 fn encrypt(m: u64) -> Ciphertext {
-    public()
-        .paillier()
-        .encrypt(&Plaintext::from_u64(m), &mut urna_crypto::os_rng())
-        .expect("encrypt")
-        .0
+    public().paillier().encrypt(&Plaintext::from_u64(m), &mut urna_crypto::os_rng()).expect("encrypt").0
 }
 
 fn partials_for(c: &Ciphertext, context: &DecryptionContext) -> Vec<PartialDecryption> {
     shares()
         .iter()
-        .map(|s| {
-            s.partial_decrypt(public(), c, context, &mut urna_crypto::os_rng())
-                .expect("partial")
-        })
+        .map(|s| s.partial_decrypt(public(), c, context, &mut urna_crypto::os_rng()).expect("partial"))
         .collect()
 }
 
@@ -96,16 +84,10 @@ fn ceremony_output_is_consistent() {
     assert_eq!(out.shares.len(), 5);
     for (k, s) in out.shares.iter().enumerate() {
         assert_eq!(s.index().get() as usize, k + 1);
-        s.check_against(&out.public)
-            .expect("share matches its verification key");
+        s.check_against(&out.public).expect("share matches its verification key");
     }
-    out.transcript
-        .verify(&out.public)
-        .expect("transcript verifies");
-    assert!(
-        out.transcript.verify(&OTHER.public).is_err(),
-        "transcript of another key"
-    );
+    out.transcript.verify(&out.public).expect("transcript verifies");
+    assert!(out.transcript.verify(&OTHER.public).is_err(), "transcript of another key");
     let debug = format!("{:?}", out.shares[0]);
     assert!(debug.contains("redacted"), "{debug}");
 }
@@ -115,31 +97,18 @@ fn every_t_subset_decrypts() {
     let m = 0x00c0_ffee_1234_5678;
     let c = encrypt(m);
     let partials = partials_for(&c, &ctx());
-    let verified: Vec<_> = partials
-        .iter()
-        .map(|p| verify_partial(public(), &c, &ctx(), p).expect("valid partial"))
-        .collect();
+    let verified: Vec<_> =
+        partials.iter().map(|p| verify_partial(public(), &c, &ctx(), p).expect("valid partial")).collect();
     let mut subsets = 0;
     for a in 0..5 {
         for b in a + 1..5 {
             for d in b + 1..5 {
-                let chosen = [
-                    verified[a].clone(),
-                    verified[b].clone(),
-                    verified[d].clone(),
-                ];
+                let chosen = [verified[a].clone(), verified[b].clone(), verified[d].clone()];
                 let x = combine(public(), &chosen).expect("combine");
                 assert_eq!(x.to_u64(), Some(m), "subset {a} {b} {d}");
                 // Order of the partials does not matter either.
-                let reversed = [
-                    verified[d].clone(),
-                    verified[b].clone(),
-                    verified[a].clone(),
-                ];
-                assert_eq!(
-                    combine(public(), &reversed).expect("combine").to_u64(),
-                    Some(m)
-                );
+                let reversed = [verified[d].clone(), verified[b].clone(), verified[a].clone()];
+                assert_eq!(combine(public(), &reversed).expect("combine").to_u64(), Some(m));
                 subsets += 1;
             }
         }
@@ -156,14 +125,8 @@ fn every_t_subset_decrypts() {
 fn fewer_than_t_partials_are_refused() {
     let c = encrypt(42);
     let partials = partials_for(&c, &ctx());
-    let two: Vec<_> = partials[..2]
-        .iter()
-        .map(|p| verify_partial(public(), &c, &ctx(), p).expect("valid"))
-        .collect();
-    assert!(matches!(
-        combine(public(), &two),
-        Err(CryptoError::Mismatch(_))
-    ));
+    let two: Vec<_> = partials[..2].iter().map(|p| verify_partial(public(), &c, &ctx(), p).expect("valid")).collect();
+    assert!(matches!(combine(public(), &two), Err(CryptoError::Mismatch(_))));
     let out = decrypt(public(), &c, &ctx(), &partials[3..]);
     assert!(out.plaintext.is_err());
     assert!(out.used.is_empty());
@@ -174,26 +137,15 @@ fn fewer_than_t_partials_are_refused() {
 fn duplicate_trustees_are_refused() {
     let c = encrypt(7);
     let partials = partials_for(&c, &ctx());
-    let v: Vec<_> = partials
-        .iter()
-        .map(|p| verify_partial(public(), &c, &ctx(), p).expect("valid"))
-        .collect();
+    let v: Vec<_> = partials.iter().map(|p| verify_partial(public(), &c, &ctx(), p).expect("valid")).collect();
     assert!(combine(public(), &[v[0].clone(), v[0].clone(), v[1].clone()]).is_err());
     // decrypt() names the repeat and still finds three distinct good partials.
-    let list = [
-        partials[0].clone(),
-        partials[0].clone(),
-        partials[1].clone(),
-        partials[4].clone(),
-    ];
+    let list = [partials[0].clone(), partials[0].clone(), partials[1].clone(), partials[4].clone()];
     let out = decrypt(public(), &c, &ctx(), &list);
     assert_eq!(out.plaintext.expect("decrypt").to_u64(), Some(7));
     assert_eq!(out.used, indices(&[1, 2, 5]));
     assert_eq!(out.rejected.len(), 1);
-    assert_eq!(
-        (out.rejected[0].trustee, out.rejected[0].position),
-        (idx(1), 1)
-    );
+    assert_eq!((out.rejected[0].trustee, out.rejected[0].position), (idx(1), 1));
 }
 
 #[test]
@@ -206,10 +158,7 @@ fn partials_verified_for_different_ciphertexts_do_not_combine() {
         verify_partial(public(), &c1, &ctx(), &p1[1]).expect("valid"),
         verify_partial(public(), &c2, &ctx(), &p2[2]).expect("valid"),
     ];
-    assert!(matches!(
-        combine(public(), &mixed),
-        Err(CryptoError::Mismatch(_))
-    ));
+    assert!(matches!(combine(public(), &mixed), Err(CryptoError::Mismatch(_))));
 }
 
 /// Every kind of corruption is caught, attributed to the right trustee, and the remaining partials suffice.
@@ -255,45 +204,20 @@ fn corrupted_partials_are_identified_and_the_rest_suffice() {
                 v["proof"]["response"] = Value::String(flip_hex_digit(&s));
             }),
         ),
-        (
-            "proof from another trustee",
-            tamper(&good[0], |v| v["trustee"] = Value::from(2)),
-        ),
-        (
-            "proof for another ciphertext",
-            for_other_ciphertext[1].clone(),
-        ),
+        ("proof from another trustee", tamper(&good[0], |v| v["trustee"] = Value::from(2))),
+        ("proof for another ciphertext", for_other_ciphertext[1].clone()),
         ("proof for another subject", for_other_context[1].clone()),
         ("proof for another election", for_other_election[1].clone()),
         ("proof for another manifest", for_other_manifest[1].clone()),
-        (
-            "trustee out of range",
-            tamper(&good[1], |v| v["trustee"] = Value::from(6)),
-        ),
+        ("trustee out of range", tamper(&good[1], |v| v["trustee"] = Value::from(6))),
     ];
     for (what, bad) in cases {
         let err = verify_partial(public(), &c, &ctx(), &bad).expect_err(what);
-        assert!(
-            matches!(
-                err,
-                CryptoError::ProofRejected { .. } | CryptoError::OutOfRange { .. }
-            ),
-            "{what}: {err}"
-        );
+        assert!(matches!(err, CryptoError::ProofRejected { .. } | CryptoError::OutOfRange { .. }), "{what}: {err}");
         // The bad partial sits second; the good ones of trustees 1, 3, 4, 5 surround it.
-        let list = [
-            good[0].clone(),
-            bad.clone(),
-            good[2].clone(),
-            good[3].clone(),
-            good[4].clone(),
-        ];
+        let list = [good[0].clone(), bad.clone(), good[2].clone(), good[3].clone(), good[4].clone()];
         let out = decrypt(public(), &c, &ctx(), &list);
-        assert_eq!(
-            out.plaintext.as_ref().map(|p| p.to_u64()),
-            Ok(Some(m)),
-            "{what}"
-        );
+        assert_eq!(out.plaintext.as_ref().map(|p| p.to_u64()), Ok(Some(m)), "{what}");
         assert_eq!(out.rejected.len(), 1, "{what}");
         assert_eq!(out.rejected[0].position, 1, "{what}");
         assert_eq!(out.rejected[0].trustee, bad.trustee(), "{what}");
@@ -305,9 +229,7 @@ fn corrupted_partials_are_identified_and_the_rest_suffice() {
         good[0].clone(),
         for_other_context[1].clone(),
         good[2].clone(),
-        tamper(&good[3], |v| {
-            v["value"] = Value::String(for_other_ciphertext[3].value_hex())
-        }),
+        tamper(&good[3], |v| v["value"] = Value::String(for_other_ciphertext[3].value_hex())),
         good[4].clone(),
     ];
     let out = decrypt(public(), &c, &ctx(), &list);
@@ -324,10 +246,7 @@ fn corrupted_partials_are_identified_and_the_rest_suffice() {
     ];
     let out = decrypt(public(), &c, &ctx(), &list);
     assert!(out.plaintext.is_err());
-    assert_eq!(
-        out.rejected.iter().map(|r| r.trustee).collect::<Vec<_>>(),
-        indices(&[2, 3, 4])
-    );
+    assert_eq!(out.rejected.iter().map(|r| r.trustee).collect::<Vec<_>>(), indices(&[2, 3, 4]));
 }
 
 #[test]
@@ -337,32 +256,17 @@ fn invalid_group_elements_are_refused() {
     let n = public().paillier().modulus_hex();
     for bad_value in ["00".to_owned(), "01".to_owned(), n.clone()] {
         let bad = tamper(&good[0], |v| v["value"] = Value::String(bad_value.clone()));
-        assert!(
-            verify_partial(public(), &c, &ctx(), &bad).is_err(),
-            "value {bad_value}"
-        );
+        assert!(verify_partial(public(), &c, &ctx(), &bad).is_err(), "value {bad_value}");
     }
     // A ciphertext sharing a factor with n, or zero.
-    for bad_c in [
-        Ciphertext::from_hex("c", &n).expect("hex"),
-        Ciphertext::from_hex("c", "00").expect("hex"),
-    ] {
-        assert!(
-            shares()[0]
-                .partial_decrypt(public(), &bad_c, &ctx(), &mut urna_crypto::os_rng())
-                .is_err()
-        );
+    for bad_c in [Ciphertext::from_hex("c", &n).expect("hex"), Ciphertext::from_hex("c", "00").expect("hex")] {
+        assert!(shares()[0].partial_decrypt(public(), &bad_c, &ctx(), &mut urna_crypto::os_rng()).is_err());
         assert!(verify_partial(public(), &bad_c, &ctx(), &good[0]).is_err());
         assert!(decrypt(public(), &bad_c, &ctx(), &good).plaintext.is_err());
     }
     // An oversized response is refused before any exponentiation.
-    let huge = tamper(&good[0], |v| {
-        v["proof"]["response"] = Value::String(format!("01{}", "00".repeat(2000)))
-    });
-    assert!(matches!(
-        verify_partial(public(), &c, &ctx(), &huge),
-        Err(CryptoError::OutOfRange { .. })
-    ));
+    let huge = tamper(&good[0], |v| v["proof"]["response"] = Value::String(format!("01{}", "00".repeat(2000))));
+    assert!(matches!(verify_partial(public(), &c, &ctx(), &huge), Err(CryptoError::OutOfRange { .. })));
 }
 
 #[test]
@@ -372,14 +276,9 @@ fn homomorphic_sum_decrypts() {
     let total = public().paillier().add_all(&Ciphertext::identity(), &cs);
     let partials = partials_for(&total, &ctx());
     let out = decrypt(public(), &total, &ctx(), &partials[2..]);
-    assert_eq!(
-        out.plaintext.expect("decrypt").to_u64(),
-        Some(values.iter().sum())
-    );
+    assert_eq!(out.plaintext.expect("decrypt").to_u64(), Some(values.iter().sum()));
     // A scalar multiple and a zero total too.
-    let tripled = public()
-        .paillier()
-        .scalar_mul(&cs[2], &Plaintext::from_u64(3));
+    let tripled = public().paillier().scalar_mul(&cs[2], &Plaintext::from_u64(3));
     let out = decrypt(public(), &tripled, &ctx(), &partials_for(&tripled, &ctx()));
     assert_eq!(out.plaintext.expect("decrypt").to_u64(), Some(231));
     let zero = Ciphertext::identity();
@@ -396,10 +295,7 @@ fn large_plaintexts_decrypt() {
         *last -= 1; // n is odd, so this is n - 1
     }
     let m = Plaintext::from_be_bytes(&m);
-    let (c, _) = public()
-        .paillier()
-        .encrypt(&m, &mut urna_crypto::os_rng())
-        .expect("encrypt");
+    let (c, _) = public().paillier().encrypt(&m, &mut urna_crypto::os_rng()).expect("encrypt");
     let out = decrypt(public(), &c, &ctx(), &partials_for(&c, &ctx()));
     assert_eq!(out.plaintext.expect("decrypt"), m);
 }
@@ -414,13 +310,7 @@ fn ceremony_parameters_are_checked() {
             threshold: t,
             election_id: String::new(),
         };
-        assert!(
-            matches!(
-                ceremony(&params, &mut rng),
-                Err(CryptoError::InvalidParameter(_))
-            ),
-            "t={t} l={l}"
-        );
+        assert!(matches!(ceremony(&params, &mut rng), Err(CryptoError::InvalidParameter(_))), "t={t} l={l}");
     }
     assert!(TrusteeIndex::new(0).is_err());
     assert!(TrusteeIndex::new(33).is_err());
@@ -430,32 +320,14 @@ fn ceremony_parameters_are_checked() {
 fn one_of_one_and_l_of_l_work() {
     let mut rng = urna_crypto::os_rng();
     for (t, l) in [(1, 1), (3, 3), (1, 3)] {
-        let params = CeremonyParams {
-            key_size: KeySize::InsecureTest512,
-            trustees: l,
-            threshold: t,
-            election_id: "x".into(),
-        };
+        let params =
+            CeremonyParams { key_size: KeySize::InsecureTest512, trustees: l, threshold: t, election_id: "x".into() };
         let out = ceremony(&params, &mut rng).expect("ceremony");
-        let (c, _) = out
-            .public
-            .paillier()
-            .encrypt(&Plaintext::from_u64(99), &mut rng)
-            .expect("encrypt");
-        let partials: Vec<_> = out
-            .shares
-            .iter()
-            .map(|s| {
-                s.partial_decrypt(&out.public, &c, &ctx(), &mut rng)
-                    .expect("partial")
-            })
-            .collect();
+        let (c, _) = out.public.paillier().encrypt(&Plaintext::from_u64(99), &mut rng).expect("encrypt");
+        let partials: Vec<_> =
+            out.shares.iter().map(|s| s.partial_decrypt(&out.public, &c, &ctx(), &mut rng).expect("partial")).collect();
         let res = decrypt(&out.public, &c, &ctx(), &partials[(l - t) as usize..]);
-        assert_eq!(
-            res.plaintext.expect("decrypt").to_u64(),
-            Some(99),
-            "{t}-of-{l}"
-        );
+        assert_eq!(res.plaintext.expect("decrypt").to_u64(), Some(99), "{t}-of-{l}");
     }
 }
 
@@ -470,9 +342,7 @@ fn public_key_and_transcript_round_trip_and_decode_strictly() {
     let mutate = |edit: &dyn Fn(&mut Value)| {
         let mut v = base.clone();
         edit(&mut v);
-        ThresholdPublicKey::from_json(&v.to_string())
-            .expect_err("must be refused")
-            .to_string()
+        ThresholdPublicKey::from_json(&v.to_string()).expect_err("must be refused").to_string()
     };
     let err = mutate(&|v| v["version"] = Value::from(2));
     assert!(err.contains("version"), "{err}");
@@ -510,23 +380,14 @@ fn public_key_and_transcript_round_trip_and_decode_strictly() {
     assert!(forged.verify(public()).is_err());
     let mut tv: Value = serde_json::from_str(&tjson).expect("json");
     tv["public_key_fingerprint"] = Value::from("AB".repeat(32));
-    let err = CeremonyTranscript::from_json(&tv.to_string())
-        .expect_err("uppercase")
-        .to_string();
+    let err = CeremonyTranscript::from_json(&tv.to_string()).expect_err("uppercase").to_string();
     assert!(err.contains("public_key_fingerprint"), "{err}");
 
     let pjson = partials_for(&encrypt(1), &ctx())[0].to_json();
-    assert_eq!(
-        PartialDecryption::from_json(&pjson)
-            .expect("decode")
-            .to_json(),
-        pjson
-    );
+    assert_eq!(PartialDecryption::from_json(&pjson).expect("decode").to_json(), pjson);
     let mut pv: Value = serde_json::from_str(&pjson).expect("json");
     pv["proof"]["challenge"] = Value::from(format!("01{}", "00".repeat(32)));
-    let err = PartialDecryption::from_json(&pv.to_string())
-        .expect_err("long challenge")
-        .to_string();
+    let err = PartialDecryption::from_json(&pv.to_string()).expect_err("long challenge").to_string();
     assert!(err.contains("partial_decryption.proof.challenge"), "{err}");
     let mut pv: Value = serde_json::from_str(&pjson).expect("json");
     pv["trustee"] = Value::from(0);
@@ -534,10 +395,9 @@ fn public_key_and_transcript_round_trip_and_decode_strictly() {
 
     let cjson = serde_json::to_string(&ctx()).expect("json");
     assert_eq!(DecryptionContext::from_json(&cjson).expect("decode"), ctx());
-    let err =
-        DecryptionContext::from_json(r#"{"election_id":"x","manifest_hash":"00","subject":"y"}"#)
-            .expect_err("short hash")
-            .to_string();
+    let err = DecryptionContext::from_json(r#"{"election_id":"x","manifest_hash":"00","subject":"y"}"#)
+        .expect_err("short hash")
+        .to_string();
     assert!(err.contains("decryption_context"), "{err}");
 }
 
@@ -570,11 +430,7 @@ fn share_files_round_trip() {
         assert_eq!(file.kdf(), KdfParams::INSECURE_TEST);
         let share = file.open(&test_pass(i as u32 + 1), public()).expect("open");
         assert_eq!(share.index(), idx(i as u32 + 1));
-        partials.push(
-            share
-                .partial_decrypt(public(), &c, &ctx(), &mut urna_crypto::os_rng())
-                .expect("partial"),
-        );
+        partials.push(share.partial_decrypt(public(), &c, &ctx(), &mut urna_crypto::os_rng()).expect("partial"));
     }
     let out = decrypt(public(), &c, &ctx(), &partials);
     assert_eq!(out.plaintext.expect("decrypt").to_u64(), Some(2024));
@@ -588,19 +444,12 @@ fn share_files_round_trip() {
 fn share_files_reject_wrong_passphrase_wrong_key_and_tampering() {
     let file = sealed(1);
     let pass = test_pass(2);
+    assert_eq!(file.open(&test_pass(3), public()).map(|_| ()), Err(CryptoError::ShareFileDecryption));
     assert_eq!(
-        file.open(&test_pass(3), public()).map(|_| ()),
+        file.open(&Passphrase::new("trustee-2 ").expect("p"), public()).map(|_| ()),
         Err(CryptoError::ShareFileDecryption)
     );
-    assert_eq!(
-        file.open(&Passphrase::new("trustee-2 ").expect("p"), public())
-            .map(|_| ()),
-        Err(CryptoError::ShareFileDecryption)
-    );
-    assert_eq!(
-        file.open(&pass, &OTHER.public).map(|_| ()),
-        Err(CryptoError::ShareFileDecryption)
-    );
+    assert_eq!(file.open(&pass, &OTHER.public).map(|_| ()), Err(CryptoError::ShareFileDecryption));
 
     let base: Value = serde_json::from_str(&file.to_json()).expect("json");
     let hex_edit = |v: &mut Value, path: &[&str]| {
@@ -612,25 +461,13 @@ fn share_files_reject_wrong_passphrase_wrong_key_and_tampering() {
         *cur = Value::String(flip_hex_digit(&s));
     };
     let edits: Vec<(&str, Edit)> = vec![
-        (
-            "ciphertext",
-            Box::new(move |v| hex_edit(v, &["ciphertext"])),
-        ),
+        ("ciphertext", Box::new(move |v| hex_edit(v, &["ciphertext"]))),
         ("nonce", Box::new(move |v| hex_edit(v, &["aead", "nonce"]))),
         ("salt", Box::new(move |v| hex_edit(v, &["kdf", "salt"]))),
-        (
-            "fingerprint",
-            Box::new(move |v| hex_edit(v, &["public_key_fingerprint"])),
-        ),
+        ("fingerprint", Box::new(move |v| hex_edit(v, &["public_key_fingerprint"]))),
         ("trustee", Box::new(|v| v["trustee"] = Value::from(3))),
-        (
-            "memory",
-            Box::new(|v| v["kdf"]["memory_kib"] = Value::from(512)),
-        ),
-        (
-            "iterations",
-            Box::new(|v| v["kdf"]["iterations"] = Value::from(2)),
-        ),
+        ("memory", Box::new(|v| v["kdf"]["memory_kib"] = Value::from(512))),
+        ("iterations", Box::new(|v| v["kdf"]["iterations"] = Value::from(2))),
         (
             "truncated ciphertext",
             Box::new(|v| {
@@ -643,11 +480,7 @@ fn share_files_reject_wrong_passphrase_wrong_key_and_tampering() {
         let mut v = base.clone();
         edit(&mut v);
         let tampered = ShareFile::from_json(&v.to_string()).expect(what);
-        assert_eq!(
-            tampered.open(&pass, public()).map(|_| ()),
-            Err(CryptoError::ShareFileDecryption),
-            "{what}"
-        );
+        assert_eq!(tampered.open(&pass, public()).map(|_| ()), Err(CryptoError::ShareFileDecryption), "{what}");
     }
     // Every single-byte change of the ciphertext is caught.
     let ct = base["ciphertext"].as_str().expect("str").to_owned();
@@ -657,11 +490,7 @@ fn share_files_reject_wrong_passphrase_wrong_key_and_tampering() {
         let mut v = base.clone();
         v["ciphertext"] = Value::String(String::from_utf8(bytes).expect("utf8"));
         let tampered = ShareFile::from_json(&v.to_string()).expect("decode");
-        assert_eq!(
-            tampered.open(&pass, public()).map(|_| ()),
-            Err(CryptoError::ShareFileDecryption),
-            "byte {pos}"
-        );
+        assert_eq!(tampered.open(&pass, public()).map(|_| ()), Err(CryptoError::ShareFileDecryption), "byte {pos}");
     }
     assert!(file.open(&pass, public()).is_ok());
 }
@@ -670,62 +499,20 @@ fn share_files_reject_wrong_passphrase_wrong_key_and_tampering() {
 fn share_file_decoder_names_fields() {
     let base: Value = serde_json::from_str(&sealed(0).to_json()).expect("json");
     let cases: Vec<(&str, Edit)> = vec![
-        (
-            "share_file.version",
-            Box::new(|v| v["version"] = Value::from(2)),
-        ),
-        (
-            "share_file.kdf.salt",
-            Box::new(|v| v["kdf"]["salt"] = Value::from("abcd")),
-        ),
-        (
-            "share_file.kdf.salt",
-            Box::new(|v| v["kdf"]["salt"] = Value::from("zz")),
-        ),
-        (
-            "share_file.aead.nonce",
-            Box::new(|v| v["aead"]["nonce"] = Value::from("00")),
-        ),
-        (
-            "share_file.kdf.algorithm",
-            Box::new(|v| v["kdf"]["algorithm"] = Value::from("scrypt")),
-        ),
-        (
-            "share_file.kdf.version",
-            Box::new(|v| v["kdf"]["version"] = Value::from(16)),
-        ),
-        (
-            "share_file.kdf.memory_kib",
-            Box::new(|v| v["kdf"]["memory_kib"] = Value::from(4)),
-        ),
-        (
-            "share_file.kdf.memory_kib",
-            Box::new(|v| v["kdf"]["memory_kib"] = Value::from(u32::MAX)),
-        ),
-        (
-            "share_file.kdf.iterations",
-            Box::new(|v| v["kdf"]["iterations"] = Value::from(0)),
-        ),
-        (
-            "share_file.kdf.parallelism",
-            Box::new(|v| v["kdf"]["parallelism"] = Value::from(0)),
-        ),
-        (
-            "share_file.aead.algorithm",
-            Box::new(|v| v["aead"]["algorithm"] = Value::from("aes-gcm")),
-        ),
-        (
-            "share_file.public_key_fingerprint",
-            Box::new(|v| v["public_key_fingerprint"] = Value::from("00")),
-        ),
-        (
-            "share_file.ciphertext",
-            Box::new(|v| v["ciphertext"] = Value::from("00")),
-        ),
-        (
-            "share_file.ciphertext",
-            Box::new(|v| v["ciphertext"] = Value::from("ab".repeat(5000))),
-        ),
+        ("share_file.version", Box::new(|v| v["version"] = Value::from(2))),
+        ("share_file.kdf.salt", Box::new(|v| v["kdf"]["salt"] = Value::from("abcd"))),
+        ("share_file.kdf.salt", Box::new(|v| v["kdf"]["salt"] = Value::from("zz"))),
+        ("share_file.aead.nonce", Box::new(|v| v["aead"]["nonce"] = Value::from("00"))),
+        ("share_file.kdf.algorithm", Box::new(|v| v["kdf"]["algorithm"] = Value::from("scrypt"))),
+        ("share_file.kdf.version", Box::new(|v| v["kdf"]["version"] = Value::from(16))),
+        ("share_file.kdf.memory_kib", Box::new(|v| v["kdf"]["memory_kib"] = Value::from(4))),
+        ("share_file.kdf.memory_kib", Box::new(|v| v["kdf"]["memory_kib"] = Value::from(u32::MAX))),
+        ("share_file.kdf.iterations", Box::new(|v| v["kdf"]["iterations"] = Value::from(0))),
+        ("share_file.kdf.parallelism", Box::new(|v| v["kdf"]["parallelism"] = Value::from(0))),
+        ("share_file.aead.algorithm", Box::new(|v| v["aead"]["algorithm"] = Value::from("aes-gcm"))),
+        ("share_file.public_key_fingerprint", Box::new(|v| v["public_key_fingerprint"] = Value::from("00"))),
+        ("share_file.ciphertext", Box::new(|v| v["ciphertext"] = Value::from("00"))),
+        ("share_file.ciphertext", Box::new(|v| v["ciphertext"] = Value::from("ab".repeat(5000)))),
         ("trustee", Box::new(|v| v["trustee"] = Value::from(0))),
         (
             "nonce",
@@ -740,9 +527,7 @@ fn share_file_decoder_names_fields() {
     for (field, edit) in cases {
         let mut v = base.clone();
         edit(&mut v);
-        let err = ShareFile::from_json(&v.to_string())
-            .expect_err(field)
-            .to_string();
+        let err = ShareFile::from_json(&v.to_string()).expect_err(field).to_string();
         assert!(err.contains(field), "expected {field} in {err}");
     }
 }
@@ -755,11 +540,7 @@ fn generated_passphrases_are_diceware_like() {
     assert_ne!(a.expose(), b.expose());
     let words: Vec<&str> = a.expose().split('-').collect();
     assert_eq!(words.len(), 8, "{}", a.expose());
-    assert!(
-        words
-            .iter()
-            .all(|w| w.len() == 6 && w.bytes().all(|c| c.is_ascii_lowercase()))
-    );
+    assert!(words.iter().all(|w| w.len() == 6 && w.bytes().all(|c| c.is_ascii_lowercase())));
     assert_eq!(format!("{a:?}"), "Passphrase(<redacted>)");
     assert!(Passphrase::new("").is_err());
 }
@@ -835,10 +616,7 @@ fn fixture_3072_decrypts_with_three_of_five() {
     let public = ThresholdPublicKey::from_json(&read("public.json")).expect("public key");
     assert_eq!(public.paillier().modulus_bits(), 3072);
     assert_eq!((public.threshold(), public.trustees()), (3, 5));
-    CeremonyTranscript::from_json(&read("transcript.json"))
-        .expect("transcript")
-        .verify(&public)
-        .expect("verifies");
+    CeremonyTranscript::from_json(&read("transcript.json")).expect("transcript").verify(&public).expect("verifies");
 
     let mut rng = urna_crypto::os_rng();
     let m = Plaintext::from_slots(20, &[12, 0, 7, 19]).expect("slots");
@@ -846,15 +624,10 @@ fn fixture_3072_decrypts_with_three_of_five() {
     let context = DecryptionContext::new("fixture", [1; 32], "tally/fixture");
     let mut partials = Vec::new();
     for i in [2u32, 4, 5] {
-        let file =
-            ShareFile::from_json(&read(&format!("trustee-{i}.share.json"))).expect("share file");
+        let file = ShareFile::from_json(&read(&format!("trustee-{i}.share.json"))).expect("share file");
         assert_eq!(file.kdf(), KdfParams::PRODUCTION);
         let share = file.open(&test_pass(i), &public).expect("open");
-        partials.push(
-            share
-                .partial_decrypt(&public, &c, &context, &mut rng)
-                .expect("partial"),
-        );
+        partials.push(share.partial_decrypt(&public, &c, &context, &mut rng).expect("partial"));
     }
     let out = decrypt(&public, &c, &context, &partials);
     assert_eq!(out.plaintext.expect("decrypt"), m);

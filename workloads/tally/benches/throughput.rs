@@ -8,43 +8,28 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use urna_ballot::{
-    BallotCodec, Coalition, Contest, ContestKind, District, ElectionManifest, EncryptedContest,
-    Party, Selection,
+    BallotCodec, Coalition, Contest, ContestKind, District, ElectionManifest, EncryptedContest, Party, Selection,
 };
 use urna_crypto::paillier::{KeySize, RandomnessPool, generate_keypair};
 use urna_tally::{ItemStatus, Modality, Shard, ShardConfig, SubmitItem, TallyClient};
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// Mexico 2024's presidential contest: 7 parties, two 3-party coalitions, write-in, null (17 choices).
 fn manifest() -> ElectionManifest {
-    let party = |id: &str| Party {
-        id: id.into(),
-        name: id.to_uppercase(),
-        candidate: None,
-    };
+    let party = |id: &str| Party { id: id.into(), name: id.to_uppercase(), candidate: None };
     ElectionManifest {
         election_id: "bench".into(),
         title: "Bench".into(),
-        districts: vec![District {
-            id: "mx".into(),
-            name: "México".into(),
-            parent: None,
-        }],
+        districts: vec![District { id: "mx".into(), name: "México".into(), parent: None }],
         contests: vec![Contest {
             id: "president".into(),
             title: "President".into(),
             kind: ContestKind::SingleChoice,
             districts: vec!["mx".into()],
-            parties: ["pan", "pri", "prd", "pvem", "pt", "morena", "mc"]
-                .iter()
-                .map(|p| party(p))
-                .collect(),
+            parties: ["pan", "pri", "prd", "pvem", "pt", "morena", "mc"].iter().map(|p| party(p)).collect(),
             coalitions: vec![
                 Coalition {
                     id: "fc".into(),
@@ -75,12 +60,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn load(
-    pk: &urna_crypto::paillier::PublicKey,
-    items: &Arc<Vec<SubmitItem>>,
-    batch_max: usize,
-    clients: usize,
-) {
+async fn load(pk: &urna_crypto::paillier::PublicKey, items: &Arc<Vec<SubmitItem>>, batch_max: usize, clients: usize) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ShardConfig::new("bench", vec!["mx".into()], Modality::Remote, dir.path());
     config.batch_max = batch_max;
@@ -126,9 +106,7 @@ fn main() {
     let contests = env("URNA_BENCH_CONTESTS", 128);
     let clients = env("URNA_BENCH_CLIENTS", 16);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!(
-        "tally throughput, |n| = 3072, {threads} cores, {contests} contests of 17 choices + write-in"
-    );
+    println!("tally throughput, |n| = 3072, {threads} cores, {contests} contests of 17 choices + write-in");
 
     let t = Instant::now();
     let (pk, _sk) = generate_keypair(KeySize::Bits3072, &mut urna_crypto::os_rng()).unwrap();
@@ -146,13 +124,9 @@ fn main() {
                     let mut rng = urna_crypto::os_rng();
                     (th * per_thread..((th + 1) * per_thread).min(contests))
                         .map(|k| {
-                            let sel = Selection::Single {
-                                choice: k % 17,
-                                write_in: (k % 17 == 15).then(|| "Ana".into()),
-                            };
-                            let b = codec
-                                .encrypt_ballot("mx", &[("president", sel)], pool, &mut rng)
-                                .unwrap();
+                            let sel =
+                                Selection::Single { choice: k % 17, write_in: (k % 17 == 15).then(|| "Ana".into()) };
+                            let b = codec.encrypt_ballot("mx", &[("president", sel)], pool, &mut rng).unwrap();
                             SubmitItem {
                                 anon_id: hex::encode(b.hash()),
                                 ballot_style: "mx".into(),
@@ -165,10 +139,7 @@ fn main() {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
     println!(
         "  encrypting and proving: {:.1} ms per contest ({threads} threads)",
@@ -177,16 +148,10 @@ fn main() {
 
     // The verifier alone: one batch of 64 against 64 batches of one.
     let n = contests.min(64);
-    let pairs: Vec<(&str, &EncryptedContest)> =
-        items[..n].iter().map(|i| ("mx", &i.contest)).collect();
+    let pairs: Vec<(&str, &EncryptedContest)> = items[..n].iter().map(|i| ("mx", &i.contest)).collect();
     let mut rng = urna_crypto::os_rng();
     let t = Instant::now();
-    assert!(
-        codec
-            .verify_contests(&pairs, &mut rng)
-            .iter()
-            .all(Result::is_ok)
-    );
+    assert!(codec.verify_contests(&pairs, &mut rng).iter().all(Result::is_ok));
     let batched = t.elapsed();
     let t = Instant::now();
     for p in &pairs {
@@ -203,10 +168,7 @@ fn main() {
     );
 
     let items = Arc::new(items);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     println!("  through HTTP on loopback (one contest per POST, fsync per batch):");
     rt.block_on(load(&pk, &items, 64, clients));
     rt.block_on(load(&pk, &items, 1, clients));

@@ -105,41 +105,17 @@ async fn verify(mut jobs: Vec<Job>, shared: &Arc<Shared>) -> Option<Vec<Job>> {
     let joined = tokio::task::spawn_blocking(move || {
         let shared = shared2;
         let sealed = shared.is_sealed();
-        let keys: Vec<(String, String)> = jobs
-            .iter()
-            .map(|j| {
-                (
-                    j.pending.anon_id.to_hex(),
-                    j.pending.contest.contest_id.clone(),
-                )
-            })
-            .collect();
+        let keys: Vec<(String, String)> =
+            jobs.iter().map(|j| (j.pending.anon_id.to_hex(), j.pending.contest.contest_id.clone())).collect();
         // A failed read only costs extra verification; stage 2 decides against the log itself.
-        let known = shared
-            .store
-            .dedup_lookup(&keys)
-            .unwrap_or_else(|_| vec![None; keys.len()]);
-        let todo: Vec<usize> = (0..jobs.len())
-            .filter(|&i| !sealed && jobs[i].pending.verdict.is_ok() && known[i].is_none())
-            .collect();
+        let known = shared.store.dedup_lookup(&keys).unwrap_or_else(|_| vec![None; keys.len()]);
+        let todo: Vec<usize> =
+            (0..jobs.len()).filter(|&i| !sealed && jobs[i].pending.verdict.is_ok() && known[i].is_none()).collect();
         let started = Instant::now();
         let results = {
-            let items: Vec<(&str, &EncryptedContest)> = todo
-                .iter()
-                .map(|&i| {
-                    (
-                        jobs[i].pending.ballot_style.as_str(),
-                        &jobs[i].pending.contest,
-                    )
-                })
-                .collect();
-            if items.is_empty() {
-                Vec::new()
-            } else {
-                shared
-                    .codec
-                    .verify_contests(&items, &mut urna_crypto::os_rng())
-            }
+            let items: Vec<(&str, &EncryptedContest)> =
+                todo.iter().map(|&i| (jobs[i].pending.ballot_style.as_str(), &jobs[i].pending.contest)).collect();
+            if items.is_empty() { Vec::new() } else { shared.codec.verify_contests(&items, &mut urna_crypto::os_rng()) }
         };
         let elapsed = started.elapsed();
         let verified = todo.len();
@@ -169,11 +145,7 @@ async fn verify(mut jobs: Vec<Job>, shared: &Arc<Shared>) -> Option<Vec<Job>> {
 }
 
 /// Stage 2: the only code that writes the log.
-pub(crate) fn commit_stage(
-    mut rx: mpsc::Receiver<Stage2>,
-    mut ledger: Ledger,
-    shared: Arc<Shared>,
-) {
+pub(crate) fn commit_stage(mut rx: mpsc::Receiver<Stage2>, mut ledger: Ledger, shared: Arc<Shared>) {
     let mut failure: Option<String> = None;
     while let Some(msg) = rx.blocking_recv() {
         match msg {
@@ -185,8 +157,7 @@ pub(crate) fn commit_stage(
                     }
                     continue;
                 }
-                let (pending, replies): (Vec<_>, Vec<_>) =
-                    jobs.into_iter().map(|j| (j.pending, j.reply)).unzip();
+                let (pending, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.pending, j.reply)).unzip();
                 match ledger.append(pending) {
                     Ok((outcomes, stats)) => {
                         if let Some(d) = stats.commit {
@@ -201,9 +172,7 @@ pub(crate) fn commit_stage(
                                 Outcome::Duplicate { .. } => {
                                     shared.metrics.duplicates.inc();
                                 }
-                                Outcome::Rejected { kind, .. } => {
-                                    shared.metrics.reject(kind.label())
-                                }
+                                Outcome::Rejected { kind, .. } => shared.metrics.reject(kind.label()),
                             }
                             // A client that went away still had its item decided; nothing to undo.
                             let _ = reply.send(Reply::Outcome(outcome));

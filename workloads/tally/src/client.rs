@@ -46,15 +46,11 @@ impl TallyClient {
     /// `base` is `http://host:port` (no trailing slash needed).
     pub fn new(base: impl Into<String>) -> Self {
         let base = base.into().trim_end_matches('/').to_owned();
-        Self {
-            base,
-            http: Client::builder(TokioExecutor::new()).build_http(),
-        }
+        Self { base, http: Client::builder(TokioExecutor::new()).build_http() }
     }
 
     pub async fn submit(&self, items: &[SubmitItem]) -> Result<SubmitResponse, CallError> {
-        let body = serde_json::to_vec(&serde_json::json!({ "items": items }))
-            .map_err(|e| local("encode", e))?;
+        let body = serde_json::to_vec(&serde_json::json!({ "items": items })).map_err(|e| local("encode", e))?;
         self.call(Method::POST, "/v1/contests", Some(body)).await
     }
 
@@ -68,8 +64,7 @@ impl TallyClient {
     }
 
     pub async fn provisional_totals(&self) -> Result<TotalsRecord, CallError> {
-        self.call(Method::GET, "/v1/totals?provisional=true", None)
-            .await
+        self.call(Method::GET, "/v1/totals?provisional=true", None).await
     }
 
     pub async fn seal(&self) -> Result<TotalsRecord, CallError> {
@@ -77,12 +72,7 @@ impl TallyClient {
     }
 
     pub async fn records(&self, from: u64, limit: usize) -> Result<RecordsPage, CallError> {
-        self.call(
-            Method::GET,
-            &format!("/v1/records?from={from}&limit={limit}"),
-            None,
-        )
-        .await
+        self.call(Method::GET, &format!("/v1/records?from={from}&limit={limit}"), None).await
     }
 
     /// Every record of the log, page by page.
@@ -111,9 +101,7 @@ impl TallyClient {
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
-        let req = req
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .map_err(|e| local("request", e))?;
+        let req = req.body(Full::new(Bytes::from(body.unwrap_or_default()))).map_err(|e| local("request", e))?;
         let resp = self.http.request(req).await.map_err(|e| CallError {
             status: None,
             code: "transport".into(),
@@ -124,11 +112,7 @@ impl TallyClient {
             .into_body()
             .collect()
             .await
-            .map_err(|e| CallError {
-                status: Some(status.as_u16()),
-                code: "transport".into(),
-                message: e.to_string(),
-            })?
+            .map_err(|e| CallError { status: Some(status.as_u16()), code: "transport".into(), message: e.to_string() })?
             .to_bytes();
         Ok((status, bytes))
     }
@@ -145,11 +129,7 @@ impl TallyClient {
                 Ok(e) => (e.error.code, e.error.message),
                 Err(_) => ("http".into(), String::from_utf8_lossy(&bytes).into_owned()),
             };
-            return Err(CallError {
-                status: Some(status.as_u16()),
-                code,
-                message,
-            });
+            return Err(CallError { status: Some(status.as_u16()), code, message });
         }
         serde_json::from_slice(&bytes).map_err(|e| CallError {
             status: Some(status.as_u16()),
@@ -160,9 +140,5 @@ impl TallyClient {
 }
 
 fn local(code: &str, e: impl ToString) -> CallError {
-    CallError {
-        status: None,
-        code: code.into(),
-        message: e.to_string(),
-    }
+    CallError { status: None, code: code.into(), message: e.to_string() }
 }

@@ -55,17 +55,11 @@ pub enum TallyError {
 
 impl TallyError {
     pub(crate) fn corrupt(what: impl Into<String>, reason: impl ToString) -> Self {
-        Self::Corrupt {
-            what: what.into(),
-            reason: reason.to_string(),
-        }
+        Self::Corrupt { what: what.into(), reason: reason.to_string() }
     }
 }
 
 /// Maps any redb error (they all convert into `redb::Error`) to [`TallyError::Storage`] with a context.
 pub(crate) fn storage<E: Into<redb::Error>>(context: &'static str) -> impl FnOnce(E) -> TallyError {
-    move |e| TallyError::Storage {
-        context,
-        source: Box::new(e.into()),
-    }
+    move |e| TallyError::Storage { context, source: Box::new(e.into()) }
 }

@@ -19,9 +19,7 @@ use urna_crypto::paillier::PublicKey;
 
 use crate::error::{Result, TallyError, storage};
 use crate::record::{AnonId, LogRecord, ShardIdentity, record_hash};
-use crate::store::{
-    DEDUP, META, META_CHECKPOINT, META_HEAD, META_IDENTITY, META_SEALED, RECORDS, Store,
-};
+use crate::store::{DEDUP, META, META_CHECKPOINT, META_HEAD, META_IDENTITY, META_SEALED, RECORDS, Store};
 use crate::totals::{ContestTotals, FoldError, Totals};
 use crate::wire::{LogHead, TotalsRecord};
 
@@ -155,13 +153,11 @@ impl Ledger {
             }
             Some(_) => {}
             None => {
-                let bytes = serde_json::to_vec(&identity)
-                    .map_err(|e| TallyError::corrupt("identity", e))?;
+                let bytes = serde_json::to_vec(&identity).map_err(|e| TallyError::corrupt("identity", e))?;
                 let txn = store.db().begin_write().map_err(storage("begin write"))?;
                 {
                     let mut meta = txn.open_table(META).map_err(storage("meta table"))?;
-                    meta.insert(META_IDENTITY, bytes.as_slice())
-                        .map_err(storage("writing identity"))?;
+                    meta.insert(META_IDENTITY, bytes.as_slice()).map_err(storage("writing identity"))?;
                 }
                 txn.commit().map_err(storage("commit identity"))?;
             }
@@ -175,36 +171,23 @@ impl Ledger {
         let sealed: Option<TotalsRecord> = store.meta(META_SEALED)?;
 
         let (from, mut hash, mut totals) = match (&checkpoint, verify_full) {
-            (Some(cp), false) => (
-                cp.sequence,
-                cp.hash,
-                Totals::from_wire(cp.totals.clone(), &pk, &initial)?,
-            ),
+            (Some(cp), false) => (cp.sequence, cp.hash, Totals::from_wire(cp.totals.clone(), &pk, &initial)?),
             _ => (0, genesis, initial.clone()),
         };
         let mut sequence = from;
         let txn = store.db().begin_read().map_err(storage("begin read"))?;
         let records = txn.open_table(RECORDS).map_err(storage("records table"))?;
         let dedup = txn.open_table(DEDUP).map_err(storage("dedup table"))?;
-        for row in records
-            .range(from + 1..)
-            .map_err(storage("reading records"))?
-        {
+        for row in records.range(from + 1..).map_err(storage("reading records"))? {
             let (k, v) = row.map_err(storage("reading records"))?;
             let key = k.value();
             if key != sequence + 1 {
-                return Err(TallyError::Inconsistent(format!(
-                    "record {} follows record {sequence}",
-                    key
-                )));
+                return Err(TallyError::Inconsistent(format!("record {} follows record {sequence}", key)));
             }
-            let rec: LogRecord = serde_json::from_slice(v.value())
-                .map_err(|e| TallyError::corrupt(format!("record {key}"), e))?;
+            let rec: LogRecord =
+                serde_json::from_slice(v.value()).map_err(|e| TallyError::corrupt(format!("record {key}"), e))?;
             if rec.sequence != key {
-                return Err(TallyError::Inconsistent(format!(
-                    "record stored at {key} says sequence {}",
-                    rec.sequence
-                )));
+                return Err(TallyError::Inconsistent(format!("record stored at {key} says sequence {}", rec.sequence)));
             }
             hash = rec.check(&hash).map_err(TallyError::Inconsistent)?;
             let digest = crate::record::contest_digest(&rec.ballot_style, &rec.contest);
@@ -213,21 +196,16 @@ impl Ledger {
                 .map_err(storage("reading dedup"))?
                 .map(|g| g.value());
             if entry != Some((key, digest)) {
-                return Err(TallyError::Inconsistent(format!(
-                    "record {key} has no matching de-duplication entry"
-                )));
+                return Err(TallyError::Inconsistent(format!("record {key} has no matching de-duplication entry")));
             }
             totals
                 .fold(&pk, &rec.ballot_style, &rec.contest, max_ballots)
-                .map_err(|e| {
-                    TallyError::Inconsistent(format!("record {key} does not fold: {e:?}"))
-                })?;
+                .map_err(|e| TallyError::Inconsistent(format!("record {key} does not fold: {e:?}")))?;
             sequence = key;
             if verify_full
                 && let Some(cp) = &checkpoint
                 && cp.sequence == key
-                && (cp.hash != hash
-                    || Totals::from_wire(cp.totals.clone(), &pk, &initial)? != totals)
+                && (cp.hash != hash || Totals::from_wire(cp.totals.clone(), &pk, &initial)? != totals)
             {
                 return Err(TallyError::Inconsistent(format!(
                     "the checkpoint at record {key} differs from the totals re-derived from the log"
@@ -253,17 +231,11 @@ impl Ledger {
         }
         let digest = totals.digest(&identity, sequence, &hash);
         let head = match head {
-            None if sequence == 0 => HeadRecord {
-                sequence: 0,
-                hash,
-                totals_digest: digest,
-                rejected: 0,
-                duplicates: 0,
-            },
+            None if sequence == 0 => {
+                HeadRecord { sequence: 0, hash, totals_digest: digest, rejected: 0, duplicates: 0 }
+            }
             None => {
-                return Err(TallyError::Inconsistent(
-                    "records without a stored head".into(),
-                ));
+                return Err(TallyError::Inconsistent("records without a stored head".into()));
             }
             Some(h) => {
                 if h.sequence != sequence || h.hash != hash {
@@ -294,11 +266,7 @@ impl Ledger {
                 "the sealed totals differ from the totals re-derived from the log".into(),
             ));
         }
-        let recovery = Recovery {
-            replayed: sequence - from,
-            from,
-            sequence,
-        };
+        let recovery = Recovery { replayed: sequence - from, from, sequence };
         let last_checkpoint = checkpoint.map_or(0, |c| c.sequence);
         Ok((
             Self {
@@ -321,10 +289,7 @@ impl Ledger {
     }
 
     pub fn head(&self) -> LogHead {
-        LogHead {
-            sequence: self.head.sequence,
-            hash: self.head.hash,
-        }
+        LogHead { sequence: self.head.sequence, hash: self.head.hash }
     }
 
     pub fn totals_digest(&self) -> [u8; 32] {
@@ -367,27 +332,15 @@ impl Ledger {
     /// unless the commit succeeded. An `Err` means the store failed: the caller must stop accepting.
     pub fn append(&mut self, batch: Vec<Pending>) -> Result<(Vec<Outcome>, CommitStats)> {
         if let Some(s) = &self.sealed {
-            let reason = format!(
-                "the shard was sealed at {}",
-                s.sealed_at.as_deref().unwrap_or("?")
-            );
-            let outcomes = batch
-                .iter()
-                .map(|_| Outcome::Rejected {
-                    kind: RejectKind::Sealed,
-                    reason: reason.clone(),
-                })
-                .collect();
+            let reason = format!("the shard was sealed at {}", s.sealed_at.as_deref().unwrap_or("?"));
+            let outcomes =
+                batch.iter().map(|_| Outcome::Rejected { kind: RejectKind::Sealed, reason: reason.clone() }).collect();
             return Ok((outcomes, CommitStats::default()));
         }
         let mut totals = self.totals.clone();
         let mut head = self.head.clone();
         let mut outcomes = Vec::with_capacity(batch.len());
-        let mut txn = self
-            .store
-            .db()
-            .begin_write()
-            .map_err(storage("begin write"))?;
+        let mut txn = self.store.db().begin_write().map_err(storage("begin write"))?;
         {
             let mut records = txn.open_table(RECORDS).map_err(storage("records table"))?;
             let mut dedup = txn.open_table(DEDUP).map_err(storage("dedup table"))?;
@@ -401,9 +354,7 @@ impl Ledger {
                     .map_err(storage("reading dedup"))?
                     .map(|g| g.value());
                 let outcome = match (existing, p.verdict.clone()) {
-                    (Some((sequence, digest)), _) if digest == p.digest => {
-                        Outcome::Duplicate { sequence }
-                    }
+                    (Some((sequence, digest)), _) if digest == p.digest => Outcome::Duplicate { sequence },
                     (Some((sequence, _)), _) => Outcome::Rejected {
                         kind: RejectKind::Conflict,
                         reason: format!(
@@ -412,47 +363,30 @@ impl Ledger {
                         ),
                     },
                     (None, Err((kind, reason))) => Outcome::Rejected { kind, reason },
-                    (None, Ok(())) => {
-                        match totals.fold(&self.pk, &p.ballot_style, &p.contest, self.max_ballots) {
-                            Err(e) => Outcome::Rejected {
-                                kind: fold_kind(&e),
-                                reason: fold_reason(&e, &p),
-                            },
-                            Ok(()) => {
-                                let sequence = head.sequence + 1;
-                                let hash = record_hash(
-                                    &head.hash,
-                                    sequence,
-                                    &p.anon_id,
-                                    &p.received_at,
-                                    &p.digest,
-                                );
-                                let rec = LogRecord {
-                                    sequence,
-                                    anon_id: anon_hex.clone(),
-                                    contest_id: p.contest.contest_id.clone(),
-                                    ballot_style: p.ballot_style,
-                                    received_at: p.received_at,
-                                    contest: p.contest,
-                                    hash,
-                                };
-                                let bytes = serde_json::to_vec(&rec)
-                                    .map_err(|e| TallyError::corrupt("record", e))?;
-                                records
-                                    .insert(sequence, bytes.as_slice())
-                                    .map_err(storage("appending a record"))?;
-                                dedup
-                                    .insert(
-                                        (anon_hex.as_str(), rec.contest_id.as_str()),
-                                        (sequence, p.digest),
-                                    )
-                                    .map_err(storage("writing dedup"))?;
-                                head.sequence = sequence;
-                                head.hash = hash;
-                                Outcome::Accepted { sequence }
-                            }
+                    (None, Ok(())) => match totals.fold(&self.pk, &p.ballot_style, &p.contest, self.max_ballots) {
+                        Err(e) => Outcome::Rejected { kind: fold_kind(&e), reason: fold_reason(&e, &p) },
+                        Ok(()) => {
+                            let sequence = head.sequence + 1;
+                            let hash = record_hash(&head.hash, sequence, &p.anon_id, &p.received_at, &p.digest);
+                            let rec = LogRecord {
+                                sequence,
+                                anon_id: anon_hex.clone(),
+                                contest_id: p.contest.contest_id.clone(),
+                                ballot_style: p.ballot_style,
+                                received_at: p.received_at,
+                                contest: p.contest,
+                                hash,
+                            };
+                            let bytes = serde_json::to_vec(&rec).map_err(|e| TallyError::corrupt("record", e))?;
+                            records.insert(sequence, bytes.as_slice()).map_err(storage("appending a record"))?;
+                            dedup
+                                .insert((anon_hex.as_str(), rec.contest_id.as_str()), (sequence, p.digest))
+                                .map_err(storage("writing dedup"))?;
+                            head.sequence = sequence;
+                            head.hash = hash;
+                            Outcome::Accepted { sequence }
                         }
-                    }
+                    },
                 };
                 match &outcome {
                     Outcome::Duplicate { .. } => head.duplicates += 1,
@@ -462,34 +396,23 @@ impl Ledger {
                 outcomes.push(outcome);
             }
             head.totals_digest = totals.digest(&self.identity, head.sequence, &head.hash);
-            let head_bytes =
-                serde_json::to_vec(&head).map_err(|e| TallyError::corrupt("head", e))?;
-            meta.insert(META_HEAD, head_bytes.as_slice())
-                .map_err(storage("writing head"))?;
+            let head_bytes = serde_json::to_vec(&head).map_err(|e| TallyError::corrupt("head", e))?;
+            meta.insert(META_HEAD, head_bytes.as_slice()).map_err(storage("writing head"))?;
             if head.sequence >= self.last_checkpoint + self.checkpoint_every {
-                let cp = CheckpointRecord {
-                    sequence: head.sequence,
-                    hash: head.hash,
-                    totals: totals.to_wire(),
-                };
-                let cp_bytes =
-                    serde_json::to_vec(&cp).map_err(|e| TallyError::corrupt("checkpoint", e))?;
-                meta.insert(META_CHECKPOINT, cp_bytes.as_slice())
-                    .map_err(storage("writing checkpoint"))?;
+                let cp = CheckpointRecord { sequence: head.sequence, hash: head.hash, totals: totals.to_wire() };
+                let cp_bytes = serde_json::to_vec(&cp).map_err(|e| TallyError::corrupt("checkpoint", e))?;
+                meta.insert(META_CHECKPOINT, cp_bytes.as_slice()).map_err(storage("writing checkpoint"))?;
             }
         }
         let appended = head.sequence != self.head.sequence;
         if !appended {
             // Only the rejection and duplicate counters changed: no acknowledgement depends on them, so they
             // ride along with the next durable commit instead of costing an fsync of their own.
-            txn.set_durability(Durability::None)
-                .map_err(|e| TallyError::Failed(e.to_string()))?;
+            txn.set_durability(Durability::None).map_err(|e| TallyError::Failed(e.to_string()))?;
         }
         let started = Instant::now();
         txn.commit().map_err(storage("commit"))?;
-        let stats = CommitStats {
-            commit: Some(started.elapsed()).filter(|_| appended),
-        };
+        let stats = CommitStats { commit: Some(started.elapsed()).filter(|_| appended) };
         if head.sequence >= self.last_checkpoint + self.checkpoint_every {
             self.last_checkpoint = head.sequence;
         }
@@ -505,17 +428,11 @@ impl Ledger {
             return Ok(s.clone());
         }
         let record = self.record(Some(crate::record::format_time(at)));
-        let bytes =
-            serde_json::to_vec(&record).map_err(|e| TallyError::corrupt("sealed totals", e))?;
-        let txn = self
-            .store
-            .db()
-            .begin_write()
-            .map_err(storage("begin write"))?;
+        let bytes = serde_json::to_vec(&record).map_err(|e| TallyError::corrupt("sealed totals", e))?;
+        let txn = self.store.db().begin_write().map_err(storage("begin write"))?;
         {
             let mut meta = txn.open_table(META).map_err(storage("meta table"))?;
-            meta.insert(META_SEALED, bytes.as_slice())
-                .map_err(storage("writing sealed totals"))?;
+            meta.insert(META_SEALED, bytes.as_slice()).map_err(storage("writing sealed totals"))?;
         }
         txn.commit().map_err(storage("commit"))?;
         self.sealed = Some(record.clone());
@@ -525,11 +442,7 @@ impl Ledger {
 
 /// The most contests one total may hold: `2^slotBits − 1` keeps every slot below `M`.
 pub fn max_ballots(slot_bits: u32) -> u64 {
-    if slot_bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << slot_bits) - 1
-    }
+    if slot_bits >= 64 { u64::MAX } else { (1u64 << slot_bits) - 1 }
 }
 
 fn fold_kind(e: &FoldError) -> RejectKind {
@@ -543,17 +456,13 @@ fn fold_kind(e: &FoldError) -> RejectKind {
 fn fold_reason(e: &FoldError, p: &Pending) -> String {
     match e {
         FoldError::NotInShard => {
-            format!(
-                "contest {} of ballot style {} is not held by this shard",
-                p.contest.contest_id, p.ballot_style
-            )
+            format!("contest {} of ballot style {} is not held by this shard", p.contest.contest_id, p.ballot_style)
         }
         FoldError::Positions { expected, got } => {
             format!("{got} ciphertexts, the contest's layout has {expected}")
         }
-        FoldError::Full { max } => format!(
-            "contest {} already holds {max} ballots, the most its counters hold",
-            p.contest.contest_id
-        ),
+        FoldError::Full { max } => {
+            format!("contest {} already holds {max} ballots, the most its counters hold", p.contest.contest_id)
+        }
     }
 }

@@ -40,41 +40,17 @@ impl Metrics {
         let commit_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let log_sequence = Gauge::default();
         let sealed = Gauge::default();
-        registry.register(
-            "contests_accepted",
-            "Contests verified and appended to the log",
-            accepted.clone(),
-        );
+        registry.register("contests_accepted", "Contests verified and appended to the log", accepted.clone());
         registry.register(
             "contests_duplicate",
             "Identical resubmissions answered with the original sequence",
             duplicates.clone(),
         );
-        registry.register(
-            "contests_rejected",
-            "Contests refused, by reason kind",
-            rejected.clone(),
-        );
-        registry.register(
-            "batch_size",
-            "Contests per verification batch",
-            batch_size.clone(),
-        );
-        registry.register(
-            "verify_seconds",
-            "Time to verify one batch of proofs",
-            verify_seconds.clone(),
-        );
-        registry.register(
-            "commit_seconds",
-            "Time of one durable log commit (fsync)",
-            commit_seconds.clone(),
-        );
-        registry.register(
-            "log_sequence",
-            "Sequence of the last log record",
-            log_sequence.clone(),
-        );
+        registry.register("contests_rejected", "Contests refused, by reason kind", rejected.clone());
+        registry.register("batch_size", "Contests per verification batch", batch_size.clone());
+        registry.register("verify_seconds", "Time to verify one batch of proofs", verify_seconds.clone());
+        registry.register("commit_seconds", "Time of one durable log commit (fsync)", commit_seconds.clone());
+        registry.register("log_sequence", "Sequence of the last log record", log_sequence.clone());
         registry.register("sealed", "1 once the shard is sealed", sealed.clone());
         Self {
             registry,

@@ -46,9 +46,7 @@ impl FromStr for Modality {
         match s {
             "remote" => Ok(Self::Remote),
             "booth" => Ok(Self::Booth),
-            other => Err(format!(
-                "unknown modality {other:?} (expected remote or booth)"
-            )),
+            other => Err(format!("unknown modality {other:?} (expected remote or booth)")),
         }
     }
 }
@@ -67,8 +65,7 @@ impl FromStr for AnonId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(s, &mut bytes)
-            .map_err(|e| format!("anonId must be 64 hex digits (32 bytes): {e}"))?;
+        hex::decode_to_slice(s, &mut bytes).map_err(|e| format!("anonId must be 64 hex digits (32 bytes): {e}"))?;
         Ok(Self(bytes))
     }
 }
@@ -151,13 +148,7 @@ pub fn contest_digest(ballot_style: &str, contest: &EncryptedContest) -> [u8; 32
 }
 
 /// `H("tally/record", prev, sequence, anonId, receivedAt, contest digest)`.
-pub fn record_hash(
-    prev: &[u8; 32],
-    sequence: u64,
-    anon_id: &AnonId,
-    received_at: &str,
-    digest: &[u8; 32],
-) -> [u8; 32] {
+pub fn record_hash(prev: &[u8; 32], sequence: u64, anon_id: &AnonId, received_at: &str, digest: &[u8; 32]) -> [u8; 32] {
     let mut t = Transcript::new("tally/record");
     t.append_bytes(prev);
     t.append_u64(sequence);
@@ -176,22 +167,13 @@ impl LogRecord {
     /// Recomputes this record's hash from the previous head; `Err` names what does not match.
     pub fn check(&self, prev: &[u8; 32]) -> Result<[u8; 32], String> {
         if self.contest.contest_id != self.contest_id {
-            return Err(format!(
-                "record {}: contestId differs from the contest's",
-                self.sequence
-            ));
+            return Err(format!("record {}: contestId differs from the contest's", self.sequence));
         }
-        let anon: AnonId = self
-            .anon_id
-            .parse()
-            .map_err(|e| format!("record {}: {e}", self.sequence))?;
+        let anon: AnonId = self.anon_id.parse().map_err(|e| format!("record {}: {e}", self.sequence))?;
         let digest = contest_digest(&self.ballot_style, &self.contest);
         let hash = record_hash(prev, self.sequence, &anon, &self.received_at, &digest);
         if hash != self.hash {
-            return Err(format!(
-                "record {}: hash does not chain from the previous head",
-                self.sequence
-            ));
+            return Err(format!("record {}: hash does not chain from the previous head", self.sequence));
         }
         Ok(hash)
     }

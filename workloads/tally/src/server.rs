@@ -55,11 +55,7 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
+        Self { status, code, message: message.into() }
     }
 
     fn unavailable(message: impl Into<String>) -> Self {
@@ -69,12 +65,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code.to_owned(),
-                message: self.message,
-            },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
         (self.status, Json(body)).into_response()
     }
 }
@@ -92,27 +83,17 @@ struct RawRequest {
 
 fn body_error(r: BytesRejection) -> ApiError {
     let status = r.status();
-    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "too_large"
-    } else {
-        "malformed"
-    };
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "malformed" };
     ApiError::new(status, code, r.body_text())
 }
 
 /// Refuses new contests once sealed, past the closing instant, or after a storage failure.
 fn check_open(shared: &Shared) -> Result<(), ApiError> {
     if let Some(f) = shared.failure() {
-        return Err(ApiError::unavailable(format!(
-            "the shard stopped accepting after a storage failure: {f}"
-        )));
+        return Err(ApiError::unavailable(format!("the shard stopped accepting after a storage failure: {f}")));
     }
     if shared.is_sealed() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "sealed",
-            "the shard is sealed and accepts no more contests",
-        ));
+        return Err(ApiError::new(StatusCode::CONFLICT, "sealed", "the shard is sealed and accepts no more contests"));
     }
     if let Some(at) = shared.config.closes_at
         && jiff::Timestamp::now() >= at
@@ -126,28 +107,18 @@ fn check_open(shared: &Shared) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn submit(
-    State(app): State<App>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<SubmitResponse>, ApiError> {
+async fn submit(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Result<Json<SubmitResponse>, ApiError> {
     let body = body.map_err(body_error)?;
     check_open(&app.shared)?;
     let raw: RawRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            format!("body is not {{\"items\": [...]}}: {e}"),
-        )
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed", format!("body is not {{\"items\": [...]}}: {e}"))
     })?;
     let n = raw.items.len();
     if n == 0 || n > app.shared.config.max_items {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed",
-            format!(
-                "{n} items; a request carries 1 to {}",
-                app.shared.config.max_items
-            ),
+            format!("{n} items; a request carries 1 to {}", app.shared.config.max_items),
         ));
     }
     let span = info_span!("submit", items = n);
@@ -181,7 +152,9 @@ async fn submit(
                             "the shard stopped accepting after a storage failure: {f}; resubmit elsewhere or later"
                         )));
                     }
-                    Err(_) => return Err(ApiError::unavailable("the item was dropped before it was decided; resubmit it")),
+                    Err(_) => {
+                        return Err(ApiError::unavailable("the item was dropped before it was decided; resubmit it"));
+                    }
                 },
             });
         }
@@ -192,25 +165,17 @@ async fn submit(
 }
 
 fn rejected(reason: String) -> ItemResult {
-    ItemResult {
-        status: ItemStatus::Rejected,
-        sequence: None,
-        reason: Some(reason),
-    }
+    ItemResult { status: ItemStatus::Rejected, sequence: None, reason: Some(reason) }
 }
 
 fn result(o: Outcome) -> ItemResult {
     match o {
-        Outcome::Accepted { sequence } => ItemResult {
-            status: ItemStatus::Accepted,
-            sequence: Some(sequence),
-            reason: None,
-        },
-        Outcome::Duplicate { sequence } => ItemResult {
-            status: ItemStatus::Duplicate,
-            sequence: Some(sequence),
-            reason: None,
-        },
+        Outcome::Accepted { sequence } => {
+            ItemResult { status: ItemStatus::Accepted, sequence: Some(sequence), reason: None }
+        }
+        Outcome::Duplicate { sequence } => {
+            ItemResult { status: ItemStatus::Duplicate, sequence: Some(sequence), reason: None }
+        }
         Outcome::Rejected { reason, .. } => rejected(reason),
     }
 }
@@ -219,17 +184,11 @@ fn result(o: Outcome) -> ItemResult {
 /// fails a check still goes down the pipeline with its verdict, so that de-duplication sees it first (an exact
 /// resubmission of an accepted contest is a duplicate even after the rules tightened) and the stored
 /// rejection counter counts it.
-fn prefilter(
-    shared: &Shared,
-    value: serde_json::Value,
-    received_at: &str,
-) -> Result<Pending, String> {
-    let item: SubmitItem =
-        serde_json::from_value(value).map_err(|e| format!("not a contest item: {e}"))?;
+fn prefilter(shared: &Shared, value: serde_json::Value, received_at: &str) -> Result<Pending, String> {
+    let item: SubmitItem = serde_json::from_value(value).map_err(|e| format!("not a contest item: {e}"))?;
     let anon_id = AnonId::from_str(&item.anon_id)?;
     let digest = contest_digest(&item.ballot_style, &item.contest);
-    let verdict = scope(shared, &item)
-        .map_err(|(k, r)| (k, format!("contest {}: {r}", item.contest.contest_id)));
+    let verdict = scope(shared, &item).map_err(|(k, r)| (k, format!("contest {}: {r}", item.contest.contest_id)));
     Ok(Pending {
         anon_id,
         ballot_style: item.ballot_style,
@@ -245,18 +204,12 @@ fn scope(shared: &Shared, item: &SubmitItem) -> Result<(), (RejectKind, String)>
     if let Some(e) = &item.election_id
         && e != &id.election_id
     {
-        return Err((
-            RejectKind::Scope,
-            format!("election {e:?} is not this shard's ({:?})", id.election_id),
-        ));
+        return Err((RejectKind::Scope, format!("election {e:?} is not this shard's ({:?})", id.election_id)));
     }
     if let Some(m) = item.modality
         && m != id.modality
     {
-        return Err((
-            RejectKind::Scope,
-            format!("modality {m} is not this shard's ({})", id.modality),
-        ));
+        return Err((RejectKind::Scope, format!("modality {m} is not this shard's ({})", id.modality)));
     }
     if !id.districts.contains(&item.ballot_style) {
         return Err((
@@ -267,42 +220,21 @@ fn scope(shared: &Shared, item: &SubmitItem) -> Result<(), (RejectKind, String)>
             ),
         ));
     }
-    let style = shared
-        .codec
-        .style_contests(&item.ballot_style)
-        .map_err(|e| (RejectKind::Scope, e.to_string()))?;
-    let Some(cc) = style
-        .iter()
-        .find(|c| c.contest.id == item.contest.contest_id)
-    else {
-        return Err((
-            RejectKind::Scope,
-            format!("not on the ballot of {:?}", item.ballot_style),
-        ));
+    let style = shared.codec.style_contests(&item.ballot_style).map_err(|e| (RejectKind::Scope, e.to_string()))?;
+    let Some(cc) = style.iter().find(|c| c.contest.id == item.contest.contest_id) else {
+        return Err((RejectKind::Scope, format!("not on the ballot of {:?}", item.ballot_style)));
     };
-    check_shape(shared, cc.layout.positions(), &item.contest)
-        .map_err(|r| (RejectKind::Malformed, r))
+    check_shape(shared, cc.layout.positions(), &item.contest).map_err(|r| (RejectKind::Malformed, r))
 }
 
-fn check_shape(
-    shared: &Shared,
-    positions: usize,
-    contest: &EncryptedContest,
-) -> Result<(), String> {
+fn check_shape(shared: &Shared, positions: usize, contest: &EncryptedContest) -> Result<(), String> {
     if contest.ciphertexts.len() != positions {
-        return Err(format!(
-            "{} ciphertexts, the contest's layout has {positions}",
-            contest.ciphertexts.len()
-        ));
+        return Err(format!("{} ciphertexts, the contest's layout has {positions}", contest.ciphertexts.len()));
     }
     // The proofs check these too; checking the values the tally folds here as well keeps the fold safe even
     // if a statement ever stops covering a position.
     for (i, c) in contest.ciphertexts.iter().enumerate() {
-        shared
-            .codec
-            .public_key()
-            .check_ciphertext(&format!("ciphertexts[{i}]"), c)
-            .map_err(|e| e.to_string())?;
+        shared.codec.public_key().check_ciphertext(&format!("ciphertexts[{i}]"), c).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -326,8 +258,7 @@ async fn totals(
     let provisional = match query {
         Ok(Query(q)) => q.provisional,
         Err(e) => {
-            return ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.body_text())
-                .into_response();
+            return ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.body_text()).into_response();
         }
     };
     let t = app.shared.totals();
@@ -356,8 +287,7 @@ async fn records(
     let q = match query {
         Ok(Query(q)) => q,
         Err(e) => {
-            return ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.body_text())
-                .into_response();
+            return ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.body_text()).into_response();
         }
     };
     let from = q.from.unwrap_or(1).max(1);
@@ -389,8 +319,7 @@ async fn records(
 
 async fn seal(State(app): State<App>) -> Response {
     if let Some(f) = app.shared.failure() {
-        return ApiError::unavailable(format!("the shard stopped after a storage failure: {f}"))
-            .into_response();
+        return ApiError::unavailable(format!("the shard stopped after a storage failure: {f}")).into_response();
     }
     let (reply, rx) = oneshot::channel();
     if app.tx.send(Msg::Seal(reply)).await.is_err() {
@@ -408,10 +337,7 @@ async fn seal(State(app): State<App>) -> Response {
 
 async fn metrics(State(app): State<App>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         app.shared.metrics.render(),
     )
         .into_response()

@@ -70,41 +70,25 @@ impl ShardConfig {
 
 /// Reads an `ElectionManifest` from JSON or YAML (by extension; anything else is tried as JSON, then YAML).
 pub fn load_manifest(path: &Path) -> Result<ElectionManifest> {
-    let text = std::fs::read_to_string(path).map_err(|source| TallyError::Io {
-        context: format!("reading {}", path.display()),
-        source,
-    })?;
-    let yaml = matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    );
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| TallyError::Io { context: format!("reading {}", path.display()), source })?;
+    let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
     let parsed = if yaml {
         serde_yaml::from_str(&text).map_err(|e| e.to_string())
     } else {
-        serde_json::from_str(&text)
-            .map_err(|e| e.to_string())
-            .or_else(|json_err| {
-                serde_yaml::from_str(&text)
-                    .map_err(|yaml_err| format!("as JSON: {json_err}; as YAML: {yaml_err}"))
-            })
+        serde_json::from_str(&text).map_err(|e| e.to_string()).or_else(|json_err| {
+            serde_yaml::from_str(&text).map_err(|yaml_err| format!("as JSON: {json_err}; as YAML: {yaml_err}"))
+        })
     };
-    parsed.map_err(|e| {
-        TallyError::Config(format!("{}: not an election manifest: {e}", path.display()))
-    })
+    parsed.map_err(|e| TallyError::Config(format!("{}: not an election manifest: {e}", path.display())))
 }
 
 /// Reads a Paillier public key (`{"n": "<hex>"}`).
 pub fn load_public_key(path: &Path) -> Result<PublicKey> {
-    let text = std::fs::read_to_string(path).map_err(|source| TallyError::Io {
-        context: format!("reading {}", path.display()),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        TallyError::Config(format!(
-            "{}: not a Paillier public key: {e}",
-            path.display()
-        ))
-    })
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| TallyError::Io { context: format!("reading {}", path.display()), source })?;
+    serde_json::from_str(&text)
+        .map_err(|e| TallyError::Config(format!("{}: not a Paillier public key: {e}", path.display())))
 }
 
 /// What handlers and pipeline stages share.
@@ -160,9 +144,7 @@ impl Shared {
             s.duplicates = duplicates;
             s.totals = totals;
         }
-        self.metrics
-            .log_sequence
-            .set(i64::try_from(accepted).unwrap_or(i64::MAX));
+        self.metrics.log_sequence.set(i64::try_from(accepted).unwrap_or(i64::MAX));
         if sealed {
             self.sealed.store(true, Ordering::Release);
             self.metrics.sealed.set(1);
@@ -171,8 +153,7 @@ impl Shared {
 
     pub fn count_malformed(&self) {
         self.malformed.fetch_add(1, Ordering::Relaxed);
-        self.metrics
-            .reject(crate::ledger::RejectKind::Malformed.label());
+        self.metrics.reject(crate::ledger::RejectKind::Malformed.label());
     }
 
     pub fn fail(&self, reason: &str) {
@@ -214,29 +195,17 @@ pub struct Shard {
 
 impl Shard {
     /// Validates the configuration against the manifest, opens the data directory and recovers the totals.
-    pub fn open(
-        mut config: ShardConfig,
-        manifest: ElectionManifest,
-        pk: PublicKey,
-    ) -> Result<Self> {
+    pub fn open(mut config: ShardConfig, manifest: ElectionManifest, pk: PublicKey) -> Result<Self> {
         if config.name.is_empty() {
             return Err(TallyError::Config("the shard needs a name".into()));
         }
         config.districts.sort();
         config.districts.dedup();
         if config.districts.is_empty() {
-            return Err(TallyError::Config(
-                "the shard needs at least one district".into(),
-            ));
+            return Err(TallyError::Config("the shard needs at least one district".into()));
         }
-        if let Some(d) = config
-            .districts
-            .iter()
-            .find(|d| !manifest.districts.iter().any(|m| &&m.id == d))
-        {
-            return Err(TallyError::Config(format!(
-                "district {d:?} is not in the manifest"
-            )));
+        if let Some(d) = config.districts.iter().find(|d| !manifest.districts.iter().any(|m| &&m.id == d)) {
+            return Err(TallyError::Config(format!("district {d:?} is not in the manifest")));
         }
         let codec = BallotCodec::new(manifest, pk)?;
         let identity = ShardIdentity {
@@ -284,11 +253,7 @@ impl Shard {
             snapshot: Mutex::new(snapshot),
         });
         shared.publish(&ledger);
-        Ok(Self {
-            shared,
-            ledger,
-            recovery,
-        })
+        Ok(Self { shared, ledger, recovery })
     }
 
     pub fn recovery(&self) -> &Recovery {
@@ -301,10 +266,9 @@ impl Shard {
 
     /// Starts the pipeline and serves the HTTP API on `listener` until [`RunningShard::stop`].
     pub async fn start(self, listener: TcpListener) -> Result<RunningShard> {
-        let addr = listener.local_addr().map_err(|source| TallyError::Io {
-            context: "reading the listener's address".into(),
-            source,
-        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| TallyError::Io { context: "reading the listener's address".into(), source })?;
         let shared = self.shared;
         let (tx, rx) = mpsc::channel::<Msg>(4096);
         // Two batches in flight: one being verified, one being committed.
@@ -314,10 +278,7 @@ impl Shard {
         let writer = std::thread::Builder::new()
             .name(format!("tally-writer-{}", shared.identity.shard))
             .spawn(move || batcher::commit_stage(rx2, ledger, writer_shared))
-            .map_err(|source| TallyError::Io {
-                context: "starting the log writer".into(),
-                source,
-            })?;
+            .map_err(|source| TallyError::Io { context: "starting the log writer".into(), source })?;
         let verifier = tokio::spawn(batcher::verify_stage(
             rx,
             tx2,
@@ -325,10 +286,7 @@ impl Shard {
             shared.config.batch_max,
             shared.config.batch_wait,
         ));
-        let closer = shared
-            .config
-            .closes_at
-            .map(|at| tokio::spawn(seal_at(at, tx.clone())));
+        let closer = shared.config.closes_at.map(|at| tokio::spawn(seal_at(at, tx.clone())));
         let app = crate::server::router(Arc::clone(&shared), tx);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -339,14 +297,7 @@ impl Shard {
                 .await
         });
         info!(%addr, shard = %shared.identity.shard, "tally shard listening");
-        Ok(RunningShard {
-            addr,
-            stop: Some(stop_tx),
-            server,
-            verifier,
-            closer,
-            writer: Some(writer),
-        })
+        Ok(RunningShard { addr, stop: Some(stop_tx), server, verifier, closer, writer: Some(writer) })
     }
 }
 
@@ -394,19 +345,13 @@ impl RunningShard {
         }
         match served {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(source)) => Err(TallyError::Io {
-                context: "serving HTTP".into(),
-                source,
-            }),
-            Err(e) => Err(TallyError::Failed(format!(
-                "the HTTP server task ended abnormally: {e}"
-            ))),
+            Ok(Err(source)) => Err(TallyError::Io { context: "serving HTTP".into(), source }),
+            Err(e) => Err(TallyError::Failed(format!("the HTTP server task ended abnormally: {e}"))),
         }
     }
 }
 
 /// Parses an RFC 3339 instant (`2024-06-02T18:00:00-06:00`, `2024-06-03T00:00:00Z`).
 pub fn parse_instant(s: &str) -> Result<jiff::Timestamp> {
-    s.parse()
-        .map_err(|e| TallyError::Config(format!("{s:?} is not an RFC 3339 instant: {e}")))
+    s.parse().map_err(|e| TallyError::Config(format!("{s:?} is not an RFC 3339 instant: {e}")))
 }

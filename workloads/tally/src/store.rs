@@ -17,8 +17,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{Result, TallyError, storage};
 
 pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
-pub(crate) const DEDUP: TableDefinition<(&str, &str), (u64, [u8; 32])> =
-    TableDefinition::new("dedup");
+pub(crate) const DEDUP: TableDefinition<(&str, &str), (u64, [u8; 32])> = TableDefinition::new("dedup");
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 pub(crate) const META_IDENTITY: &str = "identity";
@@ -40,10 +39,8 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) `dir/tally.redb` and makes sure every table exists, so readers never see a missing one.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| TallyError::Io {
-            context: format!("creating {}", dir.display()),
-            source,
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|source| TallyError::Io { context: format!("creating {}", dir.display()), source })?;
         let path = dir.join(DB_FILE);
         let db = Database::create(&path).map_err(storage("opening the database"))?;
         let txn = db.begin_write().map_err(storage("begin write"))?;
@@ -71,25 +68,15 @@ impl Store {
         let Some(v) = table.get(key).map_err(storage("reading meta"))? else {
             return Ok(None);
         };
-        serde_json::from_slice(v.value())
-            .map(Some)
-            .map_err(|e| TallyError::corrupt(format!("meta {key}"), e))
+        serde_json::from_slice(v.value()).map(Some).map_err(|e| TallyError::corrupt(format!("meta {key}"), e))
     }
 
     /// Existing de-duplication entries for `keys` (anonId hex, contestId), read from the last commit.
-    pub(crate) fn dedup_lookup(
-        &self,
-        keys: &[(String, String)],
-    ) -> Result<Vec<Option<DedupEntry>>> {
+    pub(crate) fn dedup_lookup(&self, keys: &[(String, String)]) -> Result<Vec<Option<DedupEntry>>> {
         let txn = self.db.begin_read().map_err(storage("begin read"))?;
         let table = txn.open_table(DEDUP).map_err(storage("dedup table"))?;
         keys.iter()
-            .map(|(a, c)| {
-                Ok(table
-                    .get((a.as_str(), c.as_str()))
-                    .map_err(storage("reading dedup"))?
-                    .map(|v| v.value()))
-            })
+            .map(|(a, c)| Ok(table.get((a.as_str(), c.as_str())).map_err(storage("reading dedup"))?.map(|v| v.value())))
             .collect()
     }
 

@@ -59,14 +59,8 @@ impl Totals {
         for d in districts {
             for cc in codec.style_contests(d)? {
                 entries.insert(
-                    Key {
-                        ballot_style: d.clone(),
-                        contest_id: cc.contest.id.clone(),
-                    },
-                    Entry {
-                        ballots: 0,
-                        ciphertexts: vec![Ciphertext::identity(); cc.layout.positions()],
-                    },
+                    Key { ballot_style: d.clone(), contest_id: cc.contest.id.clone() },
+                    Entry { ballots: 0, ciphertexts: vec![Ciphertext::identity(); cc.layout.positions()] },
                 );
             }
         }
@@ -82,16 +76,10 @@ impl Totals {
         contest: &EncryptedContest,
         max_ballots: u64,
     ) -> Result<(), FoldError> {
-        let key = Key {
-            ballot_style: ballot_style.to_owned(),
-            contest_id: contest.contest_id.clone(),
-        };
+        let key = Key { ballot_style: ballot_style.to_owned(), contest_id: contest.contest_id.clone() };
         let entry = self.entries.get_mut(&key).ok_or(FoldError::NotInShard)?;
         if entry.ciphertexts.len() != contest.ciphertexts.len() {
-            return Err(FoldError::Positions {
-                expected: entry.ciphertexts.len(),
-                got: contest.ciphertexts.len(),
-            });
+            return Err(FoldError::Positions { expected: entry.ciphertexts.len(), got: contest.ciphertexts.len() });
         }
         if entry.ballots >= max_ballots {
             return Err(FoldError::Full { max: max_ballots });
@@ -105,10 +93,7 @@ impl Totals {
 
     pub fn ballots(&self, ballot_style: &str, contest_id: &str) -> Option<u64> {
         self.entries
-            .get(&Key {
-                ballot_style: ballot_style.to_owned(),
-                contest_id: contest_id.to_owned(),
-            })
+            .get(&Key { ballot_style: ballot_style.to_owned(), contest_id: contest_id.to_owned() })
             .map(|e| e.ballots)
     }
 
@@ -163,27 +148,15 @@ impl Totals {
             for c in &t.ciphertexts {
                 pk.check_ciphertext("totals", c)?;
             }
-            let key = Key {
-                ballot_style: t.ballot_style,
-                contest_id: t.contest_id,
-            };
+            let key = Key { ballot_style: t.ballot_style, contest_id: t.contest_id };
             let expected = shape.entries.get(&key).map(|e| e.ciphertexts.len());
             if expected != Some(t.ciphertexts.len()) {
                 return Err(TallyError::corrupt(
                     "totals",
-                    format!(
-                        "entry {}/{} does not fit the shard's contests",
-                        key.ballot_style, key.contest_id
-                    ),
+                    format!("entry {}/{} does not fit the shard's contests", key.ballot_style, key.contest_id),
                 ));
             }
-            entries.insert(
-                key,
-                Entry {
-                    ballots: t.ballots,
-                    ciphertexts: t.ciphertexts,
-                },
-            );
+            entries.insert(key, Entry { ballots: t.ballots, ciphertexts: t.ciphertexts });
         }
         if entries.len() != shape.entries.len() {
             return Err(TallyError::corrupt("totals", "entries missing"));

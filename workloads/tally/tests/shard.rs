@@ -27,11 +27,7 @@ async fn accepts_deduplicates_and_rejects_with_reasons() {
     let seqs: Vec<_> = r.items.iter().map(|i| (i.status, i.sequence)).collect();
     assert_eq!(
         seqs,
-        vec![
-            (ItemStatus::Accepted, Some(1)),
-            (ItemStatus::Accepted, Some(2)),
-            (ItemStatus::Accepted, Some(3))
-        ]
+        vec![(ItemStatus::Accepted, Some(1)), (ItemStatus::Accepted, Some(2)), (ItemStatus::Accepted, Some(3))]
     );
 
     // The identical resubmission is answered with the original sequences.
@@ -39,11 +35,7 @@ async fn accepts_deduplicates_and_rejects_with_reasons() {
     let seqs: Vec<_> = r.items.iter().map(|i| (i.status, i.sequence)).collect();
     assert_eq!(
         seqs,
-        vec![
-            (ItemStatus::Duplicate, Some(1)),
-            (ItemStatus::Duplicate, Some(2)),
-            (ItemStatus::Duplicate, Some(3))
-        ]
+        vec![(ItemStatus::Duplicate, Some(1)), (ItemStatus::Duplicate, Some(2)), (ItemStatus::Duplicate, Some(3))]
     );
 
     // Another valid contest under A's AnonID and contest id is a conflict, not a second vote.
@@ -52,15 +44,7 @@ async fn accepts_deduplicates_and_rejects_with_reasons() {
     conflicting.anon_id = a_items[0].anon_id.clone();
     let r = client.submit(&[conflicting]).await.expect("submit");
     assert_eq!(r.items[0].status, ItemStatus::Rejected);
-    assert!(
-        r.items[0]
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("different contest"),
-        "{:?}",
-        r.items[0]
-    );
+    assert!(r.items[0].reason.as_deref().unwrap().contains("different contest"), "{:?}", r.items[0]);
 
     // One tampered ciphertext fails its proof; the ballot's other contests are accepted on their own.
     let c = cast(&codec, &pool, "jalisco", 3);
@@ -68,56 +52,25 @@ async fn accepts_deduplicates_and_rejects_with_reasons() {
     c_items[0].contest.ciphertexts[0] = b.ballot.contests[0].ciphertexts[0].clone();
     let r = client.submit(&c_items).await.expect("submit");
     assert_eq!(r.items[0].status, ItemStatus::Rejected, "{:?}", r.items[0]);
-    assert!(
-        r.items[0].reason.as_deref().unwrap().contains("proof"),
-        "{:?}",
-        r.items[0]
-    );
+    assert!(r.items[0].reason.as_deref().unwrap().contains("proof"), "{:?}", r.items[0]);
     assert_eq!(r.items[1].status, ItemStatus::Accepted);
 
     // Out of scope: a district this shard does not hold, another modality, another election, a contest that
     // is not on the ballot style given.
     let mx = cast(&codec, &pool, "mx", 4);
-    let r = client
-        .submit(&items(&mx.ballot)[..1])
-        .await
-        .expect("submit");
-    assert!(
-        r.items[0]
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("not held by shard"),
-        "{:?}",
-        r.items[0]
-    );
+    let r = client.submit(&items(&mx.ballot)[..1]).await.expect("submit");
+    assert!(r.items[0].reason.as_deref().unwrap().contains("not held by shard"), "{:?}", r.items[0]);
     let d = cast(&codec, &pool, "jalisco", 5);
     let mut d_items = items(&d.ballot);
     d_items[0].modality = Some(Modality::Booth);
     d_items[1].election_id = Some("another".into());
     let r = client.submit(&d_items).await.expect("submit");
-    assert!(
-        r.items[0].reason.as_deref().unwrap().contains("modality"),
-        "{:?}",
-        r.items[0]
-    );
-    assert!(
-        r.items[1].reason.as_deref().unwrap().contains("election"),
-        "{:?}",
-        r.items[1]
-    );
+    assert!(r.items[0].reason.as_deref().unwrap().contains("modality"), "{:?}", r.items[0]);
+    assert!(r.items[1].reason.as_deref().unwrap().contains("election"), "{:?}", r.items[1]);
     let mut wrong_style = items(&b.ballot)[1].clone(); // governor, chiapas only
     wrong_style.ballot_style = "jalisco".into();
     let r = client.submit(&[wrong_style]).await.expect("submit");
-    assert!(
-        r.items[0]
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("not on the ballot"),
-        "{:?}",
-        r.items[0]
-    );
+    assert!(r.items[0].reason.as_deref().unwrap().contains("not on the ballot"), "{:?}", r.items[0]);
 
     // A proof made for chiapas does not hold for jalisco's president (the style is in the proof's context).
     let mut restyled = items(&b.ballot)[0].clone();
@@ -126,20 +79,11 @@ async fn accepts_deduplicates_and_rejects_with_reasons() {
     assert_eq!(r.items[0].status, ItemStatus::Rejected, "{:?}", r.items[0]);
 
     // Malformed items are rejected alone; malformed bodies get a structured error.
-    let (status, body) = client
-        .raw(
-            Method::POST,
-            "/v1/contests",
-            Some(br#"{"items":[{"anonId":"zz"}]}"#.to_vec()),
-        )
-        .await
-        .unwrap();
+    let (status, body) =
+        client.raw(Method::POST, "/v1/contests", Some(br#"{"items":[{"anonId":"zz"}]}"#.to_vec())).await.unwrap();
     assert_eq!(status, StatusCode::OK);
     assert!(String::from_utf8_lossy(&body).contains("items[0]"));
-    let (status, body) = client
-        .raw(Method::POST, "/v1/contests", Some(b"{".to_vec()))
-        .await
-        .unwrap();
+    let (status, body) = client.raw(Method::POST, "/v1/contests", Some(b"{".to_vec())).await.unwrap();
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(err["error"]["code"], "malformed");
@@ -154,15 +98,9 @@ async fn accepts_deduplicates_and_rejects_with_reasons() {
     let (status, metrics) = client.raw(Method::GET, "/metrics", None).await.unwrap();
     assert_eq!(status, StatusCode::OK);
     let metrics = String::from_utf8_lossy(&metrics);
-    assert!(
-        metrics.contains("urna_tally_contests_accepted_total 4"),
-        "{metrics}"
-    );
+    assert!(metrics.contains("urna_tally_contests_accepted_total 4"), "{metrics}");
     assert!(metrics.contains("reason=\"proof\""), "{metrics}");
-    assert_eq!(
-        client.raw(Method::GET, "/readyz", None).await.unwrap().0,
-        StatusCode::OK
-    );
+    assert_eq!(client.raw(Method::GET, "/readyz", None).await.unwrap().0, StatusCode::OK);
 
     // Not sealed yet: trustees get no totals, but the running ones can be read as provisional.
     assert_eq!(client.totals().await.unwrap_err().code, "not_sealed");
@@ -181,16 +119,8 @@ async fn concurrent_submissions_count_once_and_sealed_totals_decode() {
     let codec = codec();
     let pool = RandomnessPool::new(codec.public_key().clone());
     pool.fill(200);
-    let casts: Vec<Cast> = (0..24)
-        .map(|k| {
-            cast(
-                &codec,
-                &pool,
-                if k % 3 == 0 { "chiapas" } else { "jalisco" },
-                k,
-            )
-        })
-        .collect();
+    let casts: Vec<Cast> =
+        (0..24).map(|k| cast(&codec, &pool, if k % 3 == 0 { "chiapas" } else { "jalisco" }, k)).collect();
     let casts = Arc::new(casts);
 
     // 12 tasks; every ballot is sent by two of them at once, one contest per request.
@@ -205,15 +135,8 @@ async fn concurrent_submissions_count_once_and_sealed_totals_decode() {
                     continue;
                 }
                 for item in items(&c.ballot) {
-                    let r = client
-                        .submit(std::slice::from_ref(&item))
-                        .await
-                        .expect("submit");
-                    out.push((
-                        item.anon_id.clone(),
-                        item.contest.contest_id.clone(),
-                        r.items[0].clone(),
-                    ));
+                    let r = client.submit(std::slice::from_ref(&item)).await.expect("submit");
+                    out.push((item.anon_id.clone(), item.contest.contest_id.clone(), r.items[0].clone()));
                 }
             }
             out
@@ -223,34 +146,14 @@ async fn concurrent_submissions_count_once_and_sealed_totals_decode() {
     for t in tasks {
         results.extend(t.await.unwrap());
     }
-    let accepted: Vec<_> = results
-        .iter()
-        .filter(|r| r.2.status == ItemStatus::Accepted)
-        .collect();
-    let duplicates: Vec<_> = results
-        .iter()
-        .filter(|r| r.2.status == ItemStatus::Duplicate)
-        .collect();
+    let accepted: Vec<_> = results.iter().filter(|r| r.2.status == ItemStatus::Accepted).collect();
+    let duplicates: Vec<_> = results.iter().filter(|r| r.2.status == ItemStatus::Duplicate).collect();
     let contests: usize = casts.iter().map(|c| c.ballot.contests.len()).sum();
-    assert_eq!(
-        accepted.len(),
-        contests,
-        "each contest accepted exactly once"
-    );
-    assert_eq!(
-        duplicates.len(),
-        contests,
-        "each second copy is a duplicate"
-    );
+    assert_eq!(accepted.len(), contests, "each contest accepted exactly once");
+    assert_eq!(duplicates.len(), contests, "each second copy is a duplicate");
     for d in &duplicates {
-        let original = accepted
-            .iter()
-            .find(|a| a.0 == d.0 && a.1 == d.1)
-            .expect("original");
-        assert_eq!(
-            original.2.sequence, d.2.sequence,
-            "a duplicate returns the original acknowledgement"
-        );
+        let original = accepted.iter().find(|a| a.0 == d.0 && a.1 == d.1).expect("original");
+        assert_eq!(original.2.sequence, d.2.sequence, "a duplicate returns the original acknowledgement");
     }
 
     // Seal, then refuse.
@@ -275,16 +178,10 @@ async fn concurrent_submissions_count_once_and_sealed_totals_decode() {
     // The exported log: every (AnonID, contest) once, sequences 1..=N, a hash chain from the genesis.
     let records: Vec<LogRecord> = client.all_records().await.unwrap();
     assert_eq!(records.len(), contests);
-    let keys: BTreeSet<_> = records
-        .iter()
-        .map(|r| (r.anon_id.clone(), r.contest_id.clone()))
-        .collect();
+    let keys: BTreeSet<_> = records.iter().map(|r| (r.anon_id.clone(), r.contest_id.clone())).collect();
     assert_eq!(keys.len(), contests);
     let page = client.records(5, 3).await.unwrap();
-    assert_eq!(
-        page.records.iter().map(|r| r.sequence).collect::<Vec<_>>(),
-        vec![5, 6, 7]
-    );
+    assert_eq!(page.records.iter().map(|r| r.sequence).collect::<Vec<_>>(), vec![5, 6, 7]);
     assert_eq!(page.next, Some(8));
     shard.stop().await.unwrap();
     let reopened = Shard::open(config(dir.path()), manifest(), KEYS.0.clone()).unwrap();
@@ -317,16 +214,8 @@ async fn restart_rederives_identical_totals_and_refuses_tampering() {
     let (shard, client) = start(cfg.clone()).await;
     let codec = codec();
     let pool = RandomnessPool::new(codec.public_key().clone());
-    let casts: Vec<Cast> = (0..5)
-        .map(|k| {
-            cast(
-                &codec,
-                &pool,
-                if k % 2 == 0 { "chiapas" } else { "jalisco" },
-                k,
-            )
-        })
-        .collect();
+    let casts: Vec<Cast> =
+        (0..5).map(|k| cast(&codec, &pool, if k % 2 == 0 { "chiapas" } else { "jalisco" }, k)).collect();
     for c in &casts {
         client.submit(&items(&c.ballot)).await.unwrap();
     }
@@ -342,10 +231,7 @@ async fn restart_rederives_identical_totals_and_refuses_tampering() {
         let after = client.status().await.unwrap();
         assert_eq!(after.log_head, before.log_head);
         assert_eq!(after.totals_digest, before.totals_digest);
-        assert_eq!(
-            (after.accepted, after.rejected),
-            (before.accepted, before.rejected)
-        );
+        assert_eq!((after.accepted, after.rejected), (before.accepted, before.rejected));
         assert_eq!(client.provisional_totals().await.unwrap(), totals_before);
         // Duplicates are still recognised after the restart.
         let r = client.submit(&items(&casts[0].ballot)).await.unwrap();
@@ -356,13 +242,8 @@ async fn restart_rederives_identical_totals_and_refuses_tampering() {
     // Another shard name on the same directory is refused.
     let mut other = cfg.clone();
     other.name = "someone-else".into();
-    let err = Shard::open(other, manifest(), KEYS.0.clone())
-        .err()
-        .expect("identity mismatch");
-    assert!(
-        matches!(err, urna_tally::TallyError::IdentityMismatch(_)),
-        "{err}"
-    );
+    let err = Shard::open(other, manifest(), KEYS.0.clone()).err().expect("identity mismatch");
+    assert!(matches!(err, urna_tally::TallyError::IdentityMismatch(_)), "{err}");
 
     // A stored totals digest that the log does not re-derive refuses the start.
     tamper(dir.path(), |db| {
@@ -370,17 +251,13 @@ async fn restart_rederives_identical_totals_and_refuses_tampering() {
         let txn = db.begin_write().unwrap();
         {
             let mut t = txn.open_table(meta).unwrap();
-            let mut head: serde_json::Value =
-                serde_json::from_slice(t.get("head").unwrap().unwrap().value()).unwrap();
+            let mut head: serde_json::Value = serde_json::from_slice(t.get("head").unwrap().unwrap().value()).unwrap();
             head["totalsDigest"] = serde_json::Value::String("00".repeat(32));
-            t.insert("head", serde_json::to_vec(&head).unwrap().as_slice())
-                .unwrap();
+            t.insert("head", serde_json::to_vec(&head).unwrap().as_slice()).unwrap();
         }
         txn.commit().unwrap();
     });
-    let err = Shard::open(cfg.clone(), manifest(), KEYS.0.clone())
-        .err()
-        .expect("refused");
+    let err = Shard::open(cfg.clone(), manifest(), KEYS.0.clone()).err().expect("refused");
     assert!(err.to_string().contains("totals digest"), "{err}");
 }
 
@@ -393,10 +270,7 @@ async fn a_modified_record_is_detected_on_full_verification() {
     let codec = codec();
     let pool = RandomnessPool::new(codec.public_key().clone());
     for k in 0..3 {
-        client
-            .submit(&items(&cast(&codec, &pool, "jalisco", k).ballot))
-            .await
-            .unwrap();
+        client.submit(&items(&cast(&codec, &pool, "jalisco", k).ballot)).await.unwrap();
     }
     shard.stop().await.unwrap();
     // Record 1 lies before the checkpoint: only a full verification reads it.
@@ -405,22 +279,15 @@ async fn a_modified_record_is_detected_on_full_verification() {
         let txn = db.begin_write().unwrap();
         {
             let mut t = txn.open_table(records).unwrap();
-            let mut rec: serde_json::Value =
-                serde_json::from_slice(t.get(1).unwrap().unwrap().value()).unwrap();
+            let mut rec: serde_json::Value = serde_json::from_slice(t.get(1).unwrap().unwrap().value()).unwrap();
             rec["receivedAt"] = serde_json::Value::String("2000-01-01T00:00:00.000Z".into());
-            t.insert(1, serde_json::to_vec(&rec).unwrap().as_slice())
-                .unwrap();
+            t.insert(1, serde_json::to_vec(&rec).unwrap().as_slice()).unwrap();
         }
         txn.commit().unwrap();
     });
-    assert!(
-        Shard::open(cfg.clone(), manifest(), KEYS.0.clone()).is_ok(),
-        "the checkpoint covers record 1"
-    );
+    assert!(Shard::open(cfg.clone(), manifest(), KEYS.0.clone()).is_ok(), "the checkpoint covers record 1");
     cfg.verify_on_start = true;
-    let err = Shard::open(cfg, manifest(), KEYS.0.clone())
-        .err()
-        .expect("refused");
+    let err = Shard::open(cfg, manifest(), KEYS.0.clone()).err().expect("refused");
     assert!(err.to_string().contains("record 1"), "{err}");
 }
 
@@ -438,21 +305,9 @@ async fn refuses_beyond_what_the_counter_slots_hold() {
         let r = client.submit(&items(&c.ballot)[1..]).await.unwrap(); // board
         statuses.push(r.items[0].clone());
     }
-    assert!(
-        statuses[..7]
-            .iter()
-            .all(|s| s.status == ItemStatus::Accepted),
-        "{statuses:?}"
-    );
+    assert!(statuses[..7].iter().all(|s| s.status == ItemStatus::Accepted), "{statuses:?}");
     assert_eq!(statuses[7].status, ItemStatus::Rejected);
-    assert!(
-        statuses[7]
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("the most its counters hold"),
-        "{statuses:?}"
-    );
+    assert!(statuses[7].reason.as_deref().unwrap().contains("the most its counters hold"), "{statuses:?}");
     shard.stop().await.unwrap();
 }
 
@@ -464,18 +319,12 @@ async fn seals_itself_at_the_closing_instant() {
     let (shard, client) = start(cfg).await;
     let codec = codec();
     let pool = RandomnessPool::new(codec.public_key().clone());
-    let r = client
-        .submit(&items(&cast(&codec, &pool, "jalisco", 1).ballot))
-        .await
-        .unwrap();
+    let r = client.submit(&items(&cast(&codec, &pool, "jalisco", 1).ballot)).await.unwrap();
     assert!(r.items.iter().all(|i| i.status == ItemStatus::Accepted));
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let s = client.status().await.unwrap();
     assert!(s.sealed, "{s:?}");
-    let err = client
-        .submit(&items(&cast(&codec, &pool, "jalisco", 2).ballot))
-        .await
-        .unwrap_err();
+    let err = client.submit(&items(&cast(&codec, &pool, "jalisco", 2).ballot)).await.unwrap_err();
     assert_eq!(err.status, Some(409));
     let totals = client.totals().await.unwrap();
     assert_eq!(totals.log_head.sequence, 2);

@@ -29,10 +29,7 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> Opt
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((
-        status,
-        serde_json::from_slice(&raw[split + 4..]).unwrap_or(Value::Null),
-    ))
+    Some((status, serde_json::from_slice(&raw[split + 4..]).unwrap_or(Value::Null)))
 }
 
 fn hash(v: &Value) -> Hash {
@@ -54,23 +51,14 @@ impl Audit {
             .arg("--key")
             .arg(dir.join("log.key"))
             .args(["--listen", "127.0.0.1:0", "--origin", "urna.test/process"])
-            .args([
-                "--batch-size",
-                "8",
-                "--batch-wait-ms",
-                "20",
-                "--checkpoint-interval",
-                "1",
-            ])
+            .args(["--batch-size", "8", "--batch-wait-ms", "20", "--checkpoint-interval", "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn urna audit");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
+        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
@@ -89,11 +77,7 @@ impl Audit {
     fn checkpoint(&self, public_key: &[u8; 32]) -> (urna_audit::Checkpoint, Value) {
         let (status, v) = http(self.addr, "GET", "/v1/checkpoint", None).expect("checkpoint");
         assert_eq!(status, 200, "{v}");
-        (
-            open_checkpoint(v["note"].as_str().expect("note"), public_key)
-                .expect("log signature verifies"),
-            v,
-        )
+        (open_checkpoint(v["note"].as_str().expect("note"), public_key).expect("log signature verifies"), v)
     }
 }
 
@@ -112,26 +96,13 @@ fn kill_9_loses_nothing_acknowledged() {
         .arg(dir.path().join("log.key"))
         .output()
         .expect("keygen");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let public_key = hash(&Value::String(
-        stdout
-            .trim()
-            .strip_prefix("public key: ")
-            .expect("public key line")
-            .into(),
-    ));
+    let public_key = hash(&Value::String(stdout.trim().strip_prefix("public key: ").expect("public key line").into()));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("log.key"))
-            .expect("meta")
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(dir.path().join("log.key")).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -160,9 +131,7 @@ fn kill_9_loses_nothing_acknowledged() {
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let n = if c % 2 == 0 { 1 } else { 2 };
-                    let entries: Vec<LogEntry> = (0..n)
-                        .map(|_| ballot(next.fetch_add(1, Ordering::Relaxed)))
-                        .collect();
+                    let entries: Vec<LogEntry> = (0..n).map(|_| ballot(next.fetch_add(1, Ordering::Relaxed))).collect();
                     let body = json!({ "entries": entries });
                     match http(addr, "POST", "/v1/entries", Some(&body)) {
                         Some((200, v)) => {
@@ -181,9 +150,7 @@ fn kill_9_loses_nothing_acknowledged() {
         .collect();
     // Kill in the middle of the load, with batches pending and commits in flight, at a point that varies
     // from run to run.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let kill_after = 100 + (nanos % 200) as usize;
     let deadline = Instant::now() + Duration::from_secs(30);
     while acked.lock().expect("lock").len() < kill_after {
@@ -201,28 +168,11 @@ fn kill_9_loses_nothing_acknowledged() {
     // Restart on the same data: the log recovers, signs a checkpoint covering everything stored.
     let audit = Audit::start(dir.path());
     let (after, _) = audit.checkpoint(&public_key);
-    assert!(
-        after.size > acked.len() as u64,
-        "size {} < acknowledged {}",
-        after.size,
-        acked.len() + 1
-    );
-    let (_, c) = http(
-        audit.addr,
-        "GET",
-        &format!(
-            "/v1/proof/consistency?from={}&to={}",
-            before.size, after.size
-        ),
-        None,
-    )
-    .expect("consistency");
-    let proof: Vec<Hash> = c["proof"]
-        .as_array()
-        .expect("proof")
-        .iter()
-        .map(hash)
-        .collect();
+    assert!(after.size > acked.len() as u64, "size {} < acknowledged {}", after.size, acked.len() + 1);
+    let (_, c) =
+        http(audit.addr, "GET", &format!("/v1/proof/consistency?from={}&to={}", before.size, after.size), None)
+            .expect("consistency");
+    let proof: Vec<Hash> = c["proof"].as_array().expect("proof").iter().map(hash).collect();
     verify_consistency(before.size, after.size, &before.root, &after.root, &proof)
         .expect("the new head extends the old");
 
@@ -234,38 +184,23 @@ fn kill_9_loses_nothing_acknowledged() {
         let (status, p) = http(
             audit.addr,
             "GET",
-            &format!(
-                "/v1/proof/inclusion?leaf_hash={}&size={}",
-                hex::encode(leaf),
-                after.size
-            ),
+            &format!("/v1/proof/inclusion?leaf_hash={}&size={}", hex::encode(leaf), after.size),
             None,
         )
         .expect("inclusion");
         assert_eq!(status, 200, "acknowledged entry at {index} lost: {p}");
         assert_eq!(p["index"].as_u64(), Some(*index));
-        let proof: Vec<Hash> = p["proof"]
-            .as_array()
-            .expect("proof")
-            .iter()
-            .map(hash)
-            .collect();
+        let proof: Vec<Hash> = p["proof"].as_array().expect("proof").iter().map(hash).collect();
         verify_inclusion(&leaf, *index, after.size, &proof, &after.root).expect("included");
     }
 
     // The restarted log keeps working: an append, then a final checkpoint at close.
-    let (status, _) = http(
-        audit.addr,
-        "POST",
-        "/v1/entries",
-        Some(&json!({ "entries": [ballot(1 << 40)] })),
-    )
-    .expect("append");
+    let (status, _) =
+        http(audit.addr, "POST", "/v1/entries", Some(&json!({ "entries": [ballot(1 << 40)] }))).expect("append");
     assert_eq!(status, 200);
     let (status, v) = http(audit.addr, "POST", "/v1/close", None).expect("close");
     assert_eq!(status, 200, "{v}");
-    let closed =
-        open_checkpoint(v["note"].as_str().expect("note"), &public_key).expect("final checkpoint");
+    let closed = open_checkpoint(v["note"].as_str().expect("note"), &public_key).expect("final checkpoint");
     assert!(closed.closed && closed.size == after.size + 1);
     audit.kill9();
 }

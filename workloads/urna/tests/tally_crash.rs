@@ -11,9 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use urna_ballot::{
-    BallotCodec, ContestKind, ContestOption, District, ElectionManifest, Party, Selection,
-};
+use urna_ballot::{BallotCodec, ContestKind, ContestOption, District, ElectionManifest, Party, Selection};
 use urna_crypto::paillier::{KeySize, RandomnessPool, generate_keypair};
 use urna_tally::{ItemStatus, ShardIdentity, SubmitItem, TallyClient};
 
@@ -28,25 +26,13 @@ impl Drop for Proc {
 }
 
 fn manifest() -> ElectionManifest {
-    let party = |id: &str| Party {
-        id: id.into(),
-        name: id.to_uppercase(),
-        candidate: None,
-    };
+    let party = |id: &str| Party { id: id.into(), name: id.to_uppercase(), candidate: None };
     ElectionManifest {
         election_id: "crash-2024".into(),
         title: "Crash test".into(),
         districts: vec![
-            District {
-                id: "mx".into(),
-                name: "México".into(),
-                parent: None,
-            },
-            District {
-                id: "jalisco".into(),
-                name: "Jalisco".into(),
-                parent: Some("mx".into()),
-            },
+            District { id: "mx".into(), name: "México".into(), parent: None },
+            District { id: "jalisco".into(), name: "Jalisco".into(), parent: Some("mx".into()) },
         ],
         contests: vec![
             urna_ballot::Contest {
@@ -54,10 +40,7 @@ fn manifest() -> ElectionManifest {
                 title: "President".into(),
                 kind: ContestKind::SingleChoice,
                 districts: vec!["mx".into()],
-                parties: ["pan", "pri", "morena", "mc"]
-                    .iter()
-                    .map(|p| party(p))
-                    .collect(),
+                parties: ["pan", "pri", "morena", "mc"].iter().map(|p| party(p)).collect(),
                 coalitions: vec![],
                 options: vec![],
                 min_selections: None,
@@ -74,11 +57,7 @@ fn manifest() -> ElectionManifest {
                 parties: vec![],
                 coalitions: vec![],
                 options: (0..4)
-                    .map(|i| ContestOption {
-                        id: format!("o{i}"),
-                        name: format!("O{i}"),
-                        list: None,
-                    })
+                    .map(|i| ContestOption { id: format!("o{i}"), name: format!("O{i}"), list: None })
                     .collect(),
                 min_selections: Some(0),
                 max_selections: Some(2),
@@ -93,32 +72,17 @@ fn manifest() -> ElectionManifest {
 
 fn spawn_shard(dir: &Path, verify_on_start: bool) -> (Proc, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_urna"));
-    cmd.args([
-        "tally",
-        "--shard",
-        "jalisco-remote",
-        "--districts",
-        "jalisco",
-        "--modality",
-        "remote",
-    ])
-    .arg("--manifest")
-    .arg(dir.join("manifest.json"))
-    .arg("--public-key")
-    .arg(dir.join("public.json"))
-    .arg("--data")
-    .arg(dir.join("data"))
-    .args([
-        "--listen",
-        "127.0.0.1:0",
-        "--batch-max",
-        "8",
-        "--checkpoint-every",
-        "5",
-    ])
-    .env("RUST_LOG", "warn")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    cmd.args(["tally", "--shard", "jalisco-remote", "--districts", "jalisco", "--modality", "remote"])
+        .arg("--manifest")
+        .arg(dir.join("manifest.json"))
+        .arg("--public-key")
+        .arg(dir.join("public.json"))
+        .arg("--data")
+        .arg(dir.join("data"))
+        .args(["--listen", "127.0.0.1:0", "--batch-max", "8", "--checkpoint-every", "5"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     if verify_on_start {
         cmd.arg("--verify-on-start");
     }
@@ -126,15 +90,9 @@ fn spawn_shard(dir: &Path, verify_on_start: bool) -> (Proc, String) {
     let stdout = child.stdout.take().unwrap();
     let proc = Proc(child);
     let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let v: serde_json::Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-    let addr = v["listening"]
-        .as_str()
-        .expect("listening address")
-        .to_owned();
+    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    let addr = v["listening"].as_str().expect("listening address").to_owned();
     (proc, format!("http://{addr}"))
 }
 
@@ -142,16 +100,8 @@ fn spawn_shard(dir: &Path, verify_on_start: bool) -> (Proc, String) {
 async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
     let dir = tempfile::tempdir().unwrap();
     let (pk, sk) = generate_keypair(KeySize::InsecureTest1024, &mut urna_crypto::os_rng()).unwrap();
-    std::fs::write(
-        dir.path().join("manifest.json"),
-        serde_json::to_vec(&manifest()).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("public.json"),
-        serde_json::to_vec(&pk).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("manifest.json"), serde_json::to_vec(&manifest()).unwrap()).unwrap();
+    std::fs::write(dir.path().join("public.json"), serde_json::to_vec(&pk).unwrap()).unwrap();
     let codec = BallotCodec::new(manifest(), pk.clone()).unwrap();
     let pool = RandomnessPool::new(pk.clone());
     pool.fill(160);
@@ -161,28 +111,13 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
     let mut ballots = Vec::new();
     for k in 0..80usize {
         let president = k % 6; // 4 parties, blank, null
-        let board: Vec<usize> = if k.is_multiple_of(3) {
-            vec![]
-        } else {
-            vec![k % 4, (k + 1) % 4]
-        };
+        let board: Vec<usize> = if k.is_multiple_of(3) { vec![] } else { vec![k % 4, (k + 1) % 4] };
         let b = codec
             .encrypt_ballot(
                 "jalisco",
                 &[
-                    (
-                        "president",
-                        Selection::Single {
-                            choice: president,
-                            write_in: None,
-                        },
-                    ),
-                    (
-                        "board",
-                        Selection::Multi {
-                            options: board.clone(),
-                        },
-                    ),
+                    ("president", Selection::Single { choice: president, write_in: None }),
+                    ("board", Selection::Multi { options: board.clone() }),
                 ],
                 &pool,
                 &mut rng,
@@ -210,12 +145,8 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
     let sent: Arc<Mutex<HashSet<usize>>> = Arc::default();
     let mut tasks = Vec::new();
     for t in 0..6 {
-        let (client, ballots, acked, sent) = (
-            client.clone(),
-            Arc::clone(&ballots),
-            Arc::clone(&acked),
-            Arc::clone(&sent),
-        );
+        let (client, ballots, acked, sent) =
+            (client.clone(), Arc::clone(&ballots), Arc::clone(&acked), Arc::clone(&sent));
         tasks.push(tokio::spawn(async move {
             for k in (t..ballots.len()).step_by(6) {
                 sent.lock().unwrap().insert(k);
@@ -224,20 +155,17 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
                 };
                 for (item, res) in ballots[k].0.iter().zip(&r.items) {
                     assert_eq!(res.status, ItemStatus::Accepted, "{res:?}");
-                    acked.lock().unwrap().insert(
-                        (item.anon_id.clone(), item.contest.contest_id.clone()),
-                        res.sequence.unwrap(),
-                    );
+                    acked
+                        .lock()
+                        .unwrap()
+                        .insert((item.anon_id.clone(), item.contest.contest_id.clone()), res.sequence.unwrap());
                 }
             }
         }));
     }
     let started = Instant::now();
     while acked.lock().unwrap().len() < 40 {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "too slow to acknowledge"
-        );
+        assert!(started.elapsed() < Duration::from_secs(120), "too slow to acknowledge");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     drop(proc); // SIGKILL, mid-load
@@ -274,15 +202,10 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
         for (item, res) in ballots[k].0.iter().zip(&r.items) {
             let key = (item.anon_id.clone(), item.contest.contest_id.clone());
             match acked.get(&key) {
-                Some(seq) => assert_eq!(
-                    (res.status, res.sequence),
-                    (ItemStatus::Duplicate, Some(*seq)),
-                    "acked {key:?}"
-                ),
-                None => assert!(
-                    matches!(res.status, ItemStatus::Accepted | ItemStatus::Duplicate),
-                    "{res:?}"
-                ),
+                Some(seq) => {
+                    assert_eq!((res.status, res.sequence), (ItemStatus::Duplicate, Some(*seq)), "acked {key:?}")
+                }
+                None => assert!(matches!(res.status, ItemStatus::Accepted | ItemStatus::Duplicate), "{res:?}"),
             }
         }
     }
@@ -290,10 +213,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
     // Every sent contest exactly once in the log, and the log chains from its genesis.
     let records = client.all_records().await.unwrap();
     assert_eq!(records.len(), sent.len() * 2);
-    let keys: HashSet<_> = records
-        .iter()
-        .map(|r| (r.anon_id.clone(), r.contest_id.clone()))
-        .collect();
+    let keys: HashSet<_> = records.iter().map(|r| (r.anon_id.clone(), r.contest_id.clone())).collect();
     assert_eq!(keys.len(), records.len(), "no contest counted twice");
     let status = client.status().await.unwrap();
     let mut head = ShardIdentity {
@@ -325,14 +245,8 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
     }
     for t in &sealed.contests {
         assert_eq!(t.ballots as usize, sent.len());
-        let plain: Vec<_> = t
-            .ciphertexts
-            .iter()
-            .map(|c| sk.decrypt(c).unwrap())
-            .collect();
-        let result = codec
-            .decode_totals(&t.contest_id, &plain, t.ballots)
-            .unwrap();
+        let plain: Vec<_> = t.ciphertexts.iter().map(|c| sk.decrypt(c).unwrap()).collect();
+        let result = codec.decode_totals(&t.contest_id, &plain, t.ballots).unwrap();
         let votes: Vec<u64> = result.counts.iter().map(|c| c.votes).collect();
         assert_eq!(&votes, &expected[&t.contest_id], "{}", t.contest_id);
     }

@@ -19,19 +19,11 @@ use urna_vote::credential::{hash_credential, insecure_fast_params};
 const URNA: &str = env!("CARGO_BIN_EXE_urna");
 
 fn manifest() -> ElectionManifest {
-    let party = |id: &str| Party {
-        id: id.into(),
-        name: id.into(),
-        candidate: None,
-    };
+    let party = |id: &str| Party { id: id.into(), name: id.into(), candidate: None };
     ElectionManifest {
         election_id: "proc-2026".into(),
         title: "Process test".into(),
-        districts: vec![District {
-            id: "town".into(),
-            name: "Town".into(),
-            parent: None,
-        }],
+        districts: vec![District { id: "town".into(), name: "Town".into(), parent: None }],
         contests: vec![Contest {
             id: "mayor".into(),
             title: "Mayor".into(),
@@ -51,10 +43,7 @@ fn manifest() -> ElectionManifest {
 }
 
 fn voter(i: usize) -> Voter {
-    Voter {
-        voter_id: format!("{:064x}", 1000 + i),
-        credential: format!("secret-{i}"),
-    }
+    Voter { voter_id: format!("{:064x}", 1000 + i), credential: format!("secret-{i}") }
 }
 
 struct Killed(Child);
@@ -79,27 +68,15 @@ async fn urna_vote_serves_a_remote_election() {
     let (pk, _sk) = generate_keypair(KeySize::InsecureTest1024, &mut rng).unwrap();
     let blind = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
     let manifest = manifest();
-    let manifest_path = write(
-        dir.path(),
-        "manifest.json",
-        &serde_json::to_string(&manifest).unwrap(),
-    );
-    let pk_path = write(
-        dir.path(),
-        "public.json",
-        &serde_json::to_string(&pk).unwrap(),
-    );
+    let manifest_path = write(dir.path(), "manifest.json", &serde_json::to_string(&manifest).unwrap());
+    let pk_path = write(dir.path(), "public.json", &serde_json::to_string(&pk).unwrap());
     let sk_path = write(dir.path(), "signing.pem", &blind.to_pkcs8_pem().unwrap());
     let token_path = write(dir.path(), "admin.token", "let-me-close\n");
     let mut census = String::from("voterIdHash,district,credentialHash\n");
     for i in 0..3 {
         let v = voter(i);
         let h = hash_credential(&v.credential, Some(insecure_fast_params()), &mut rng).unwrap();
-        census.push_str(&format!(
-            "{},town,{}\n",
-            v.voter_id,
-            urna_vote::census::csv_field(&h)
-        ));
+        census.push_str(&format!("{},town,{}\n", v.voter_id, urna_vote::census::csv_field(&h)));
     }
     let census_path = write(dir.path(), "census.csv", &census);
 
@@ -120,12 +97,9 @@ async fn urna_vote_serves_a_remote_election() {
     let _shard = shard.start(l).await.unwrap();
     let mut log_config = urna_audit::LogConfig::new("audit.test/proc");
     log_config.batch_wait = Duration::from_millis(20);
-    let log = urna_audit::AuditLog::open(
-        &dir.path().join("audit.redb"),
-        urna_audit::LogKey::generate().unwrap(),
-        log_config,
-    )
-    .unwrap();
+    let log =
+        urna_audit::AuditLog::open(&dir.path().join("audit.redb"), urna_audit::LogKey::generate().unwrap(), log_config)
+            .unwrap();
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let audit_url = format!("http://{}", l.local_addr().unwrap());
     tokio::spawn(log.serve(l, std::future::pending()));
@@ -134,31 +108,9 @@ async fn urna_vote_serves_a_remote_election() {
     let shard_arg = format!("town:remote={shard_url}");
     let mut child = Killed(
         Command::new(URNA)
-            .args([
-                "vote",
-                "--manifest",
-                &manifest_path,
-                "--public-key",
-                &pk_path,
-                "--signing-key",
-                &sk_path,
-            ])
-            .args([
-                "--data",
-                &data,
-                "--census",
-                &census_path,
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .args([
-                "--shard",
-                &shard_arg,
-                "--audit",
-                &audit_url,
-                "--admin-token-file",
-                &token_path,
-            ])
+            .args(["vote", "--manifest", &manifest_path, "--public-key", &pk_path, "--signing-key", &sk_path])
+            .args(["--data", &data, "--census", &census_path, "--listen", "127.0.0.1:0"])
+            .args(["--shard", &shard_arg, "--audit", &audit_url, "--admin-token-file", &token_path])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -172,10 +124,7 @@ async fn urna_vote_serves_a_remote_election() {
     })
     .await
     .unwrap();
-    let addr = serde_json::from_str::<serde_json::Value>(&line).unwrap()["listening"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let addr = serde_json::from_str::<serde_json::Value>(&line).unwrap()["listening"].as_str().unwrap().to_owned();
     let url = format!("http://{addr}");
 
     let client = VoterClient::new(&url);
@@ -185,32 +134,13 @@ async fn urna_vote_serves_a_remote_election() {
         assert_eq!(c.receipt.anon_id, c.anon_id);
     }
     // Second vote of voter 0: refused at the right.
-    assert_eq!(
-        cast(&client, &election, &voter(0), None)
-            .await
-            .unwrap_err()
-            .code(),
-        Some("right_already_issued")
-    );
-    assert_eq!(
-        urna_tally::TallyClient::new(shard_url)
-            .status()
-            .await
-            .unwrap()
-            .accepted,
-        2
-    );
+    assert_eq!(cast(&client, &election, &voter(0), None).await.unwrap_err().code(), Some("right_already_issued"));
+    assert_eq!(urna_tally::TallyClient::new(shard_url).status().await.unwrap().accepted, 2);
 
     // Close through the admin endpoint; voter 2 is then refused.
     let (status, _) = post(&format!("{url}/v1/close"), "let-me-close").await;
     assert_eq!(status, 200);
-    assert_eq!(
-        cast(&client, &election, &voter(2), None)
-            .await
-            .unwrap_err()
-            .code(),
-        Some("election_closed")
-    );
+    assert_eq!(cast(&client, &election, &voter(2), None).await.unwrap_err().code(), Some("election_closed"));
 }
 
 /// A bare HTTP/1.1 POST with a bearer token (the binary under test speaks plain HTTP).
@@ -239,16 +169,8 @@ fn import_census_names_the_bad_line() {
     let mut rng = urna_crypto::os_rng();
     let (pk, _) = generate_keypair(KeySize::InsecureTest512, &mut rng).unwrap();
     let blind = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
-    let manifest_path = write(
-        dir.path(),
-        "manifest.json",
-        &serde_json::to_string(&manifest()).unwrap(),
-    );
-    let pk_path = write(
-        dir.path(),
-        "public.json",
-        &serde_json::to_string(&pk).unwrap(),
-    );
+    let manifest_path = write(dir.path(), "manifest.json", &serde_json::to_string(&manifest()).unwrap());
+    let pk_path = write(dir.path(), "public.json", &serde_json::to_string(&pk).unwrap());
     let sk_path = write(dir.path(), "signing.pem", &blind.to_pkcs8_pem().unwrap());
     let h = hash_credential("x", Some(insecure_fast_params()), &mut rng).unwrap();
     let census = format!(
@@ -261,22 +183,8 @@ fn import_census_names_the_bad_line() {
     let census_path = write(dir.path(), "census.csv", &census);
     let data = dir.path().join("data").display().to_string();
     let out = Command::new(URNA)
-        .args([
-            "vote",
-            "import-census",
-            "--manifest",
-            &manifest_path,
-            "--public-key",
-            &pk_path,
-        ])
-        .args([
-            "--signing-key",
-            &sk_path,
-            "--data",
-            &data,
-            "--census",
-            &census_path,
-        ])
+        .args(["vote", "import-census", "--manifest", &manifest_path, "--public-key", &pk_path])
+        .args(["--signing-key", &sk_path, "--data", &data, "--census", &census_path])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -286,28 +194,10 @@ fn import_census_names_the_bad_line() {
     std::fs::write(&census_path, census.replace("nowhere", "town")).unwrap();
     for _ in 0..2 {
         let out = Command::new(URNA)
-            .args([
-                "vote",
-                "import-census",
-                "--manifest",
-                &manifest_path,
-                "--public-key",
-                &pk_path,
-            ])
-            .args([
-                "--signing-key",
-                &sk_path,
-                "--data",
-                &data,
-                "--census",
-                &census_path,
-            ])
+            .args(["vote", "import-census", "--manifest", &manifest_path, "--public-key", &pk_path])
+            .args(["--signing-key", &sk_path, "--data", &data, "--census", &census_path])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
 }

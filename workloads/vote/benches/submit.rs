@@ -23,26 +23,15 @@ use urna_vote::credential::{hash_credential, insecure_fast_params};
 use urna_vote::{ShardMap, VoteConfig, VoteService};
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn manifest() -> ElectionManifest {
-    let party = |id: &str| Party {
-        id: id.into(),
-        name: id.into(),
-        candidate: None,
-    };
+    let party = |id: &str| Party { id: id.into(), name: id.into(), candidate: None };
     ElectionManifest {
         election_id: "bench".into(),
         title: "Benchmark".into(),
-        districts: vec![District {
-            id: "town".into(),
-            name: "Town".into(),
-            parent: None,
-        }],
+        districts: vec![District { id: "town".into(), name: "Town".into(), parent: None }],
         contests: vec![Contest {
             id: "mayor".into(),
             title: "Mayor".into(),
@@ -74,10 +63,7 @@ fn main() {
 }
 
 async fn run(n: usize, concurrency: usize) {
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../crypto/tests/fixtures/ceremony-3072/public.json"
-    );
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../crypto/tests/fixtures/ceremony-3072/public.json");
     let text = std::fs::read_to_string(fixture).expect("the 3072-bit ceremony fixture");
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
     let pk: PublicKey = serde_json::from_value(value["paillier"].clone()).unwrap();
@@ -102,38 +88,22 @@ async fn run(n: usize, concurrency: usize) {
     let _shard = shard.start(l).await.unwrap();
     let mut log_config = urna_audit::LogConfig::new("audit.bench/urna");
     log_config.batch_wait = Duration::from_millis(5);
-    let log = urna_audit::AuditLog::open(
-        &dir.path().join("audit.redb"),
-        urna_audit::LogKey::generate().unwrap(),
-        log_config,
-    )
-    .unwrap();
+    let log =
+        urna_audit::AuditLog::open(&dir.path().join("audit.redb"), urna_audit::LogKey::generate().unwrap(), log_config)
+            .unwrap();
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let audit_url = format!("http://{}", l.local_addr().unwrap());
     tokio::spawn(log.serve(l, std::future::pending()));
 
     let mut shards = ShardMap::new();
-    shards
-        .parse_entry(&format!("town:remote={shard_url}"))
-        .unwrap();
-    let mut config = VoteConfig::new(
-        manifest,
-        pk,
-        blind,
-        dir.path().join("vote"),
-        shards,
-        audit_url,
-    );
+    shards.parse_entry(&format!("town:remote={shard_url}")).unwrap();
+    let mut config = VoteConfig::new(manifest, pk, blind, dir.path().join("vote"), shards, audit_url);
     config.limits.rate_per_second = 0.0;
     let service = VoteService::open(config).unwrap();
     let mut census = String::from("voterIdHash,district,credentialHash\n");
     for i in 0..n {
         let h = hash_credential(&format!("c{i}"), Some(insecure_fast_params()), &mut rng).unwrap();
-        census.push_str(&format!(
-            "{:064x},town,{}\n",
-            i + 1,
-            urna_vote::census::csv_field(&h)
-        ));
+        census.push_str(&format!("{:064x},town,{}\n", i + 1, urna_vote::census::csv_field(&h)));
     }
     service.import_census(census.as_bytes()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -148,18 +118,11 @@ async fn run(n: usize, concurrency: usize) {
     let mut right_latency = Vec::with_capacity(n);
     for i in 0..n {
         let voter_id = format!("{:064x}", i + 1);
-        let session = client
-            .authenticate(&voter_id, &format!("c{i}"))
-            .await
-            .unwrap();
+        let session = client.authenticate(&voter_id, &format!("c{i}")).await.unwrap();
         let sel = random_selections(&election.codec, "town", &mut urna_crypto::os_rng()).unwrap();
         let ballot = election.encrypt("town", sel).await.unwrap();
         let t = Instant::now();
-        packages.push(
-            sign_ballot(&client, &election, &voter_id, &session.token, ballot)
-                .await
-                .unwrap(),
-        );
+        packages.push(sign_ballot(&client, &election, &voter_id, &session.token, ballot).await.unwrap());
         right_latency.push(t.elapsed());
     }
     let prepare_secs = started.elapsed().as_secs_f64();

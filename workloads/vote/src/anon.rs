@@ -26,11 +26,7 @@ impl AnonId {
     }
 
     pub fn from_hex(s: &str) -> Option<Self> {
-        if s.len() != 64
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return None;
         }
         let mut out = [0u8; 32];
@@ -51,11 +47,7 @@ impl fmt::Display for AnonId {
     }
 }
 
-pub fn anon_id(
-    ballot_hash: &[u8; 32],
-    prepared: &PreparedMessage,
-    signature: &Signature,
-) -> AnonId {
+pub fn anon_id(ballot_hash: &[u8; 32], prepared: &PreparedMessage, signature: &Signature) -> AnonId {
     let mut t = Transcript::new("anon-id");
     t.append_bytes(ballot_hash);
     t.append_bytes(prepared.as_bytes());

@@ -65,32 +65,15 @@ impl BallotBox {
         partition: Partition,
     ) -> Self {
         let locks = (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect();
-        Self {
-            codec,
-            key,
-            store,
-            upstreams,
-            metrics,
-            cpu,
-            closing,
-            partition,
-            locks,
-        }
+        Self { codec, key, store, upstreams, metrics, cpu, closing, partition, locks }
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _permit = self
-            .cpu
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::internal())?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|_| ApiError::internal())?
+        let _permit = self.cpu.clone().acquire_owned().await.map_err(|_| ApiError::internal())?;
+        tokio::task::spawn_blocking(f).await.map_err(|_| ApiError::internal())?
     }
 
     pub async fn submit(&self, package: BallotPackage) -> Result<Submitted, ApiError> {
@@ -104,9 +87,7 @@ impl BallotBox {
         let anon = anon_id(&ballot_hash, &package.prepared_message, &package.signature);
 
         let store = self.store.clone();
-        let known = self
-            .blocking(move || Ok(store.by_signature(&sig_key)?))
-            .await?;
+        let known = self.blocking(move || Ok(store.by_signature(&sig_key)?)).await?;
         match known {
             Some(existing) if existing == anon => {
                 return self.complete(anon).await.map(Submitted::Identical);
@@ -128,11 +109,7 @@ impl BallotBox {
                 "the prepared message must be a 32-byte prefix followed by the ballot's hash",
             ));
         }
-        if self
-            .key
-            .verify(&package.prepared_message, &package.signature)
-            .is_err()
-        {
+        if self.key.verify(&package.prepared_message, &package.signature).is_err() {
             return Err(invalid(
                 "invalid_signature",
                 "signature",
@@ -140,23 +117,10 @@ impl BallotBox {
             ));
         }
         // The shard must exist before the right is consumed by recording the ballot.
-        if let Err(e) = self
-            .upstreams
-            .shard_for(self.codec.manifest(), &package.ballot.ballot_style)
-        {
+        if let Err(e) = self.upstreams.shard_for(self.codec.manifest(), &package.ballot.ballot_style) {
             // An unknown district fails verification below with a clearer message.
-            if self
-                .codec
-                .manifest()
-                .districts
-                .iter()
-                .any(|d| d.id == package.ballot.ballot_style)
-            {
-                return Err(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no_shard",
-                    e.to_string(),
-                ));
+            if self.codec.manifest().districts.iter().any(|d| d.id == package.ballot.ballot_style) {
+                return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_shard", e.to_string()));
             }
         }
         let codec = self.codec.clone();
@@ -171,9 +135,7 @@ impl BallotBox {
 
         let store = self.store.clone();
         let pkg = package.clone();
-        let recorded = self
-            .blocking(move || Ok(store.record(&sig_key, anon, &pkg)?))
-            .await?;
+        let recorded = self.blocking(move || Ok(store.record(&sig_key, anon, &pkg)?)).await?;
         match recorded {
             Recorded::SignatureUsed => Err(signature_used()),
             Recorded::Existing(_) => self.complete(anon).await.map(Submitted::Identical),
@@ -198,21 +160,14 @@ impl BallotBox {
                 .await
                 .map_err(|e| forward_error(&anon, e))?;
             let store = self.store.clone();
-            record = self
-                .blocking(move || Ok(store.mark_forwarded(&anon)?))
-                .await?;
+            record = self.blocking(move || Ok(store.mark_forwarded(&anon)?)).await?;
         }
         let index = match record.log_index {
             Some(i) => i,
             None => {
-                let i = self
-                    .upstreams
-                    .append(&anon)
-                    .await
-                    .map_err(|e| forward_error(&anon, e))?;
+                let i = self.upstreams.append(&anon).await.map_err(|e| forward_error(&anon, e))?;
                 let store = self.store.clone();
-                self.blocking(move || Ok(store.mark_logged(&anon, i)?))
-                    .await?;
+                self.blocking(move || Ok(store.mark_logged(&anon, i)?)).await?;
                 self.refresh_pending_gauge();
                 i
             }
@@ -222,12 +177,7 @@ impl BallotBox {
             Some((c, p)) => (Some(c), Some(p)),
             None => (None, None),
         };
-        Ok(Receipt {
-            anon_id: anon,
-            log_index: index,
-            checkpoint,
-            inclusion_proof,
-        })
+        Ok(Receipt { anon_id: anon, log_index: index, checkpoint, inclusion_proof })
     }
 
     async fn load(&self, anon: AnonId) -> Result<Option<BallotRecord>, ApiError> {
@@ -251,10 +201,7 @@ impl BallotBox {
             match self.complete(anon).await {
                 Ok(_) => done += 1,
                 Err(e) => {
-                    tracing::warn!(
-                        code = e.code(),
-                        "pending ballot still not acknowledged upstream"
-                    );
+                    tracing::warn!(code = e.code(), "pending ballot still not acknowledged upstream");
                     break; // upstream still down: try again at the next tick
                 }
             }
@@ -264,20 +211,14 @@ impl BallotBox {
 
     fn refresh_pending_gauge(&self) {
         if let Ok((_, pending)) = self.store.counts() {
-            self.metrics
-                .ballots_pending
-                .set(i64::try_from(pending).unwrap_or(i64::MAX));
+            self.metrics.ballots_pending.set(i64::try_from(pending).unwrap_or(i64::MAX));
         }
     }
 }
 
 fn signature_used() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "signature_used",
-        "this voting right was already used for a different ballot",
-    )
-    .with_field("signature")
+    ApiError::new(StatusCode::CONFLICT, "signature_used", "this voting right was already used for a different ballot")
+        .with_field("signature")
 }
 
 fn forward_error(anon: &AnonId, e: ForwardError) -> ApiError {

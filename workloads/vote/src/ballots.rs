@@ -67,8 +67,7 @@ impl BallotStore {
             let stored = meta.get("binding")?.map(|v| v.value().to_vec());
             match stored {
                 Some(bytes) => {
-                    let stored: StoreBinding =
-                        serde_json::from_slice(&bytes).map_err(|e| corrupt("binding", e))?;
+                    let stored: StoreBinding = serde_json::from_slice(&bytes).map_err(|e| corrupt("binding", e))?;
                     if stored != *binding {
                         return Err(VoteError::Config(format!(
                             "{} belongs to election {:?} or another signing key or partition; refusing to use it",
@@ -90,10 +89,7 @@ impl BallotStore {
     /// The AnonID recorded for a signature, if any.
     pub fn by_signature(&self, sig_key: &[u8; 32]) -> Result<Option<AnonId>, VoteError> {
         let txn = self.db.begin_read()?;
-        Ok(txn
-            .open_table(SIGNATURES)?
-            .get(sig_key)?
-            .map(|v| AnonId(v.value())))
+        Ok(txn.open_table(SIGNATURES)?.get(sig_key)?.map(|v| AnonId(v.value())))
     }
 
     pub fn get(&self, anon: &AnonId) -> Result<Option<BallotRecord>, VoteError> {
@@ -102,18 +98,11 @@ impl BallotStore {
         let Some(v) = table.get(anon.0)? else {
             return Ok(None);
         };
-        serde_json::from_slice(v.value())
-            .map(Some)
-            .map_err(|e| corrupt("ballot record", e))
+        serde_json::from_slice(v.value()).map(Some).map_err(|e| corrupt("ballot record", e))
     }
 
     /// Records a verified package, atomically keyed by its signature.
-    pub fn record(
-        &self,
-        sig_key: &[u8; 32],
-        anon: AnonId,
-        package: &BallotPackage,
-    ) -> Result<Recorded, VoteError> {
+    pub fn record(&self, sig_key: &[u8; 32], anon: AnonId, package: &BallotPackage) -> Result<Recorded, VoteError> {
         let txn = self.db.begin_write()?;
         let record;
         {
@@ -127,18 +116,11 @@ impl BallotStore {
                 }
                 return match self.get(&anon)? {
                     Some(r) => Ok(Recorded::Existing(r)),
-                    None => Err(VoteError::Corrupt(
-                        "signature recorded without its ballot".into(),
-                    )),
+                    None => Err(VoteError::Corrupt("signature recorded without its ballot".into())),
                 };
             }
             sigs.insert(sig_key, anon.0)?;
-            record = BallotRecord {
-                anon_id: anon,
-                package: package.clone(),
-                forwarded: false,
-                log_index: None,
-            };
+            record = BallotRecord { anon_id: anon, package: package.clone(), forwarded: false, log_index: None };
             let bytes = serde_json::to_vec(&record).map_err(|e| corrupt("ballot record", e))?;
             txn.open_table(BALLOTS)?.insert(anon.0, bytes.as_slice())?;
             txn.open_table(PENDING)?.insert(anon.0, ())?;
@@ -147,11 +129,7 @@ impl BallotStore {
         Ok(Recorded::New(record))
     }
 
-    fn update(
-        &self,
-        anon: &AnonId,
-        f: impl FnOnce(&mut BallotRecord),
-    ) -> Result<BallotRecord, VoteError> {
+    fn update(&self, anon: &AnonId, f: impl FnOnce(&mut BallotRecord)) -> Result<BallotRecord, VoteError> {
         let txn = self.db.begin_write()?;
         let record;
         {
@@ -160,8 +138,7 @@ impl BallotStore {
             let Some(bytes) = bytes else {
                 return Err(VoteError::Corrupt("update of an unknown ballot".into()));
             };
-            let mut r: BallotRecord =
-                serde_json::from_slice(&bytes).map_err(|e| corrupt("ballot record", e))?;
+            let mut r: BallotRecord = serde_json::from_slice(&bytes).map_err(|e| corrupt("ballot record", e))?;
             f(&mut r);
             let bytes = serde_json::to_vec(&r).map_err(|e| corrupt("ballot record", e))?;
             table.insert(anon.0, bytes.as_slice())?;
@@ -196,10 +173,7 @@ impl BallotStore {
 
     pub fn counts(&self) -> Result<(u64, u64), VoteError> {
         let txn = self.db.begin_read()?;
-        Ok((
-            txn.open_table(BALLOTS)?.len()?,
-            txn.open_table(PENDING)?.len()?,
-        ))
+        Ok((txn.open_table(BALLOTS)?.len()?, txn.open_table(PENDING)?.len()?))
     }
 
     pub fn closed_at(&self) -> Result<Option<String>, VoteError> {
@@ -208,9 +182,7 @@ impl BallotStore {
         let Some(v) = meta.get("closedAt")? else {
             return Ok(None);
         };
-        String::from_utf8(v.value().to_vec())
-            .map(Some)
-            .map_err(|e| corrupt("closedAt", e))
+        String::from_utf8(v.value().to_vec()).map(Some).map_err(|e| corrupt("closedAt", e))
     }
 
     /// Closes the ballot box durably; the first close time is kept.

@@ -51,11 +51,7 @@ pub struct CensusError {
 
 impl CensusError {
     pub fn new(line: u64, field: Option<&str>, message: impl Into<String>) -> Self {
-        Self {
-            line,
-            field: field.map(str::to_owned),
-            message: message.into(),
-        }
+        Self { line, field: field.map(str::to_owned), message: message.into() }
     }
 }
 
@@ -93,14 +89,7 @@ pub struct CensusReader<'m, R> {
 
 impl<'m, R: BufRead> CensusReader<'m, R> {
     pub fn new(input: R, manifest: &'m ElectionManifest) -> Self {
-        Self {
-            input,
-            manifest,
-            line: 0,
-            format: None,
-            columns: None,
-            buf: String::new(),
-        }
+        Self { input, manifest, line: 0, format: None, columns: None, buf: String::new() }
     }
 
     fn next_line(&mut self) -> Option<Result<(), CensusError>> {
@@ -113,11 +102,7 @@ impl<'m, R: BufRead> CensusReader<'m, R> {
             }
             Err(e) => {
                 self.line += 1;
-                Some(Err(CensusError::new(
-                    self.line,
-                    None,
-                    format!("cannot read: {e}"),
-                )))
+                Some(Err(CensusError::new(self.line, None, format!("cannot read: {e}"))))
             }
         }
     }
@@ -128,13 +113,11 @@ impl<'m, R: BufRead> CensusReader<'m, R> {
             return None;
         }
         let line = self.line;
-        let format = *self
-            .format
-            .get_or_insert(if text.trim_start().starts_with('{') {
-                Format::JsonLines
-            } else {
-                Format::Csv
-            });
+        let format = *self.format.get_or_insert(if text.trim_start().starts_with('{') {
+            Format::JsonLines
+        } else {
+            Format::Csv
+        });
         match format {
             Format::JsonLines => Some(self.json_row(line, text)),
             Format::Csv if text.starts_with('#') => None,
@@ -159,8 +142,7 @@ impl<'m, R: BufRead> CensusReader<'m, R> {
                                 format!("expected 3 fields, found {}", fields.len()),
                             )));
                         }
-                        let get =
-                            |i: usize| fields.get(cols[i]).map(String::as_str).unwrap_or_default();
+                        let get = |i: usize| fields.get(cols[i]).map(String::as_str).unwrap_or_default();
                         Some(validate(self.manifest, line, get(0), get(1), get(2)))
                     }
                 }
@@ -173,19 +155,9 @@ impl<'m, R: BufRead> CensusReader<'m, R> {
         let row: JsonRow = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let field = (path != ".").then_some(path);
-            CensusError {
-                line,
-                field,
-                message: e.into_inner().to_string(),
-            }
+            CensusError { line, field, message: e.into_inner().to_string() }
         })?;
-        validate(
-            self.manifest,
-            line,
-            &row.voter_id_hash,
-            &row.district,
-            &row.credential_hash,
-        )
+        validate(self.manifest, line, &row.voter_id_hash, &row.district, &row.credential_hash)
     }
 }
 
@@ -273,36 +245,19 @@ fn validate(
     let voter = voter.trim();
     let district = district.trim();
     let credential_hash = credential_hash.trim();
-    let voter_id =
-        parse_voter_id(voter).map_err(|m| CensusError::new(line, Some(FIELD_VOTER), m))?;
+    let voter_id = parse_voter_id(voter).map_err(|m| CensusError::new(line, Some(FIELD_VOTER), m))?;
     if !manifest.districts.iter().any(|d| d.id == district) {
-        return Err(CensusError::new(
-            line,
-            Some(FIELD_DISTRICT),
-            format!("unknown district {district:?}"),
-        ));
+        return Err(CensusError::new(line, Some(FIELD_DISTRICT), format!("unknown district {district:?}")));
     }
     credential::validate_hash(credential_hash)
         .map_err(|e| CensusError::new(line, Some(FIELD_CREDENTIAL), e.to_string()))?;
-    Ok(CensusRecord {
-        line,
-        voter_id,
-        district: district.to_owned(),
-        credential_hash: credential_hash.to_owned(),
-    })
+    Ok(CensusRecord { line, voter_id, district: district.to_owned(), credential_hash: credential_hash.to_owned() })
 }
 
 /// 64 lowercase hex digits.
 pub fn parse_voter_id(s: &str) -> Result<[u8; 32], String> {
-    if s.len() != 64
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(format!(
-            "expected 64 lowercase hex digits, got {} characters",
-            s.len()
-        ));
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(format!("expected 64 lowercase hex digits, got {} characters", s.len()));
     }
     let mut out = [0u8; 32];
     hex::decode_to_slice(s, &mut out).map_err(|e| e.to_string())?;
@@ -311,11 +266,7 @@ pub fn parse_voter_id(s: &str) -> Result<[u8; 32], String> {
 
 /// Quotes a CSV field when needed (for writers of census files: tests, `urna local`).
 pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
+    if s.contains([',', '"']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }
 
 #[cfg(test)]
@@ -325,15 +276,9 @@ mod tests {
 
     #[test]
     fn csv_quoting() {
-        assert_eq!(
-            split_csv(r#"a,"b,c","d""e""#).unwrap(),
-            vec!["a", "b,c", "d\"e"]
-        );
+        assert_eq!(split_csv(r#"a,"b,c","d""e""#).unwrap(), vec!["a", "b,c", "d\"e"]);
         assert!(split_csv(r#"a,"b"#).is_err());
         assert!(split_csv(r#"a,b"c"#).is_err());
-        assert_eq!(
-            split_csv(&format!("x,{}", csv_field("$a$m=1,t=2$"))).unwrap(),
-            vec!["x", "$a$m=1,t=2$"]
-        );
+        assert_eq!(split_csv(&format!("x,{}", csv_field("$a$m=1,t=2$"))).unwrap(), vec!["x", "$a$m=1,t=2$"]);
     }
 }

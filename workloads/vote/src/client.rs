@@ -22,10 +22,7 @@ use crate::census::parse_voter_id;
 use crate::error::{ClientError, ErrorBody};
 use crate::http_client::HttpClient;
 use crate::partition::Partition;
-use crate::wire::{
-    BallotPackage, ElectionInfo, Receipt, RightRequest, RightResponse, SessionRequest,
-    SessionResponse,
-};
+use crate::wire::{BallotPackage, ElectionInfo, Receipt, RightRequest, RightResponse, SessionRequest, SessionResponse};
 
 /// Talks to the vote service: one base URL, or one per partition (index = partition).
 #[derive(Clone)]
@@ -42,15 +39,8 @@ impl VoterClient {
 
     /// One replica per partition, in partition order ([`crate::partition`]).
     pub fn partitioned(bases: Vec<String>) -> Self {
-        let bases = bases
-            .into_iter()
-            .map(|b| b.trim_end_matches('/').to_owned())
-            .collect();
-        Self {
-            bases,
-            http: HttpClient::new(),
-            timeout: Duration::from_secs(120),
-        }
+        let bases = bases.into_iter().map(|b| b.trim_end_matches('/').to_owned()).collect();
+        Self { bases, http: HttpClient::new(), timeout: Duration::from_secs(120) }
     }
 
     fn count(&self) -> u32 {
@@ -58,11 +48,7 @@ impl VoterClient {
     }
 
     fn base(&self, partition: u32) -> &str {
-        self.bases
-            .get(partition as usize)
-            .or(self.bases.first())
-            .map(String::as_str)
-            .unwrap_or_default()
+        self.bases.get(partition as usize).or(self.bases.first()).map(String::as_str).unwrap_or_default()
     }
 
     fn voter_base(&self, voter_id: &str) -> &str {
@@ -93,8 +79,7 @@ impl VoterClient {
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| ClientError::Protocol(format!("{url}: {e}")));
+            return serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(format!("{url}: {e}")));
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(b) => Err(ClientError::Api {
@@ -115,31 +100,12 @@ impl VoterClient {
     }
 
     pub async fn election(&self) -> Result<ElectionInfo, ClientError> {
-        self.call(
-            Method::GET,
-            format!("{}/v1/election", self.base(0)),
-            None,
-            None::<&()>,
-        )
-        .await
+        self.call(Method::GET, format!("{}/v1/election", self.base(0)), None, None::<&()>).await
     }
 
-    pub async fn authenticate(
-        &self,
-        voter_id: &str,
-        credential: &str,
-    ) -> Result<SessionResponse, ClientError> {
-        let req = SessionRequest {
-            voter_id: voter_id.to_owned(),
-            credential: credential.to_owned(),
-        };
-        self.call(
-            Method::POST,
-            format!("{}/v1/sessions", self.voter_base(voter_id)),
-            None,
-            Some(&req),
-        )
-        .await
+    pub async fn authenticate(&self, voter_id: &str, credential: &str) -> Result<SessionResponse, ClientError> {
+        let req = SessionRequest { voter_id: voter_id.to_owned(), credential: credential.to_owned() };
+        self.call(Method::POST, format!("{}/v1/sessions", self.voter_base(voter_id)), None, Some(&req)).await
     }
 
     pub async fn request_right(
@@ -149,9 +115,7 @@ impl VoterClient {
         request: &RightRequest,
     ) -> Result<BlindSignature, ClientError> {
         let url = format!("{}/v1/rights", self.voter_base(voter_id));
-        let resp: RightResponse = self
-            .call(Method::POST, url, Some(token), Some(request))
-            .await?;
+        let resp: RightResponse = self.call(Method::POST, url, Some(token), Some(request)).await?;
         Ok(resp.blind_signature)
     }
 
@@ -160,11 +124,7 @@ impl VoterClient {
         self.call(Method::POST, url, None, Some(package)).await
     }
 
-    pub async fn receipt(
-        &self,
-        anon: &AnonId,
-        signature: &Signature,
-    ) -> Result<Receipt, ClientError> {
+    pub async fn receipt(&self, anon: &AnonId, signature: &Signature) -> Result<Receipt, ClientError> {
         let url = format!("{}/v1/receipts/{anon}", self.signature_base(signature));
         self.call(Method::GET, url, None, None::<&()>).await
     }
@@ -180,10 +140,7 @@ pub struct Election {
 impl Election {
     pub async fn fetch(client: &VoterClient) -> Result<Self, ClientError> {
         let info = client.election().await?;
-        let codec = Arc::new(BallotCodec::new(
-            info.manifest.clone(),
-            info.public_key.clone(),
-        )?);
+        let codec = Arc::new(BallotCodec::new(info.manifest.clone(), info.public_key.clone())?);
         let pool = Arc::new(RandomnessPool::new(info.public_key.clone()));
         Ok(Self { info, codec, pool })
     }
@@ -196,10 +153,7 @@ impl Election {
     ) -> Result<EncryptedBallot, ClientError> {
         let (codec, pool, style) = (self.codec.clone(), self.pool.clone(), style.to_owned());
         tokio::task::spawn_blocking(move || {
-            let sel: Vec<(&str, Selection)> = selections
-                .iter()
-                .map(|(c, s)| (c.as_str(), s.clone()))
-                .collect();
+            let sel: Vec<(&str, Selection)> = selections.iter().map(|(c, s)| (c.as_str(), s.clone())).collect();
             codec.encrypt_ballot(&style, &sel, &pool, &mut urna_crypto::os_rng())
         })
         .await
@@ -236,37 +190,18 @@ pub async fn sign_ballot(
     let mut rng = urna_crypto::os_rng();
     let prepared: PreparedMessage = key.prepare(&ballot.hash(), &mut rng);
     let (blinded, secret) = key.blind(&prepared, &mut rng)?;
-    let blind_sig = client
-        .request_right(
-            voter_id,
-            token,
-            &RightRequest {
-                blinded_message: blinded,
-            },
-        )
-        .await?;
+    let blind_sig = client.request_right(voter_id, token, &RightRequest { blinded_message: blinded }).await?;
     let signature = key.finalize(&prepared, &blind_sig, &secret)?;
-    Ok(BallotPackage {
-        ballot,
-        prepared_message: prepared,
-        signature,
-    })
+    Ok(BallotPackage { ballot, prepared_message: prepared, signature })
 }
 
 /// Checks a receipt against the package it is for: the AnonID recomputed locally and, when the receipt
 /// carries them, the inclusion proof of the AnonID's leaf against the checkpoint's root (RFC 9162). The
 /// checkpoint's signature is checked by whoever holds the log's public key (`urna verify`), not here.
 pub fn check_receipt(package: &BallotPackage, receipt: &Receipt) -> Result<AnonId, ClientError> {
-    let expected = anon_id(
-        &package.ballot.hash(),
-        &package.prepared_message,
-        &package.signature,
-    );
+    let expected = anon_id(&package.ballot.hash(), &package.prepared_message, &package.signature);
     if receipt.anon_id != expected {
-        return Err(ClientError::BadReceipt(format!(
-            "AnonID {} instead of {expected}",
-            receipt.anon_id
-        )));
+        return Err(ClientError::BadReceipt(format!("AnonID {} instead of {expected}", receipt.anon_id)));
     }
     if let (Some(checkpoint), Some(proof)) = (&receipt.checkpoint, &receipt.inclusion_proof) {
         check_inclusion(&expected, receipt.log_index, checkpoint, proof)?;
@@ -286,9 +221,7 @@ fn check_inclusion(
         hex::decode_to_slice(v.as_str()?, &mut h).ok()?;
         Some(h)
     };
-    let size = checkpoint["size"]
-        .as_u64()
-        .ok_or_else(|| bad("checkpoint without size"))?;
+    let size = checkpoint["size"].as_u64().ok_or_else(|| bad("checkpoint without size"))?;
     let root = hash(&checkpoint["root"]).ok_or_else(|| bad("checkpoint without root"))?;
     if proof["index"].as_u64() != Some(index) || proof["size"].as_u64() != Some(size) {
         return Err(bad("inclusion proof for another index or tree size"));
@@ -312,26 +245,16 @@ pub async fn cast(
     voter: &Voter,
     selections: Option<Vec<(String, Selection)>>,
 ) -> Result<Cast, ClientError> {
-    let session = client
-        .authenticate(&voter.voter_id, &voter.credential)
-        .await?;
+    let session = client.authenticate(&voter.voter_id, &voter.credential).await?;
     let selections = match selections {
         Some(s) => s,
-        None => random_selections(
-            &election.codec,
-            &session.ballot_style,
-            &mut urna_crypto::os_rng(),
-        )?,
+        None => random_selections(&election.codec, &session.ballot_style, &mut urna_crypto::os_rng())?,
     };
     let ballot = election.encrypt(&session.ballot_style, selections).await?;
     let package = sign_ballot(client, election, &voter.voter_id, &session.token, ballot).await?;
     let receipt = client.submit(&package).await?;
     let anon_id = check_receipt(&package, &receipt)?;
-    Ok(Cast {
-        package,
-        anon_id,
-        receipt,
-    })
+    Ok(Cast { package, anon_id, receipt })
 }
 
 /// A uniformly random valid selection for every contest of `style` (write-ins get a fixed name).
@@ -347,9 +270,8 @@ pub fn random_selections<R: Rng + ?Sized>(
         let selection = match cc.contest.kind {
             ContestKind::SingleChoice => {
                 let choice = pick(rng, n);
-                let write_in = (cc.choices.get(choice).map(|c| c.kind)
-                    == Some(ChoiceKind::WriteIn))
-                .then(|| "Simulated Write-In".to_owned());
+                let write_in = (cc.choices.get(choice).map(|c| c.kind) == Some(ChoiceKind::WriteIn))
+                    .then(|| "Simulated Write-In".to_owned());
                 Selection::Single { choice, write_in }
             }
             ContestKind::MultiChoice => {

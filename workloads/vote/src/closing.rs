@@ -10,15 +10,11 @@ pub struct Closing {
 
 impl Closing {
     pub fn new(closes_at: Option<jiff::Timestamp>, closed_already: bool) -> Self {
-        Self {
-            closes_at,
-            closed: AtomicBool::new(closed_already),
-        }
+        Self { closes_at, closed: AtomicBool::new(closed_already) }
     }
 
     pub fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::SeqCst)
-            || self.closes_at.is_some_and(|t| jiff::Timestamp::now() >= t)
+        self.closed.load(Ordering::SeqCst) || self.closes_at.is_some_and(|t| jiff::Timestamp::now() >= t)
     }
 
     pub fn close(&self) {

@@ -54,9 +54,7 @@ impl VoteConfig {
             partition: Partition::default(),
             limits: Limits::default(),
             retry: RetryPolicy::default(),
-            cpu_jobs: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
+            cpu_jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         }
     }
 }
@@ -75,12 +73,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_ballot_bytes: 8 << 20,
-            max_small_body_bytes: 16 << 10,
-            rate_per_second: 20.0,
-            rate_burst: 40.0,
-        }
+        Self { max_ballot_bytes: 8 << 20, max_small_body_bytes: 16 << 10, rate_per_second: 20.0, rate_burst: 40.0 }
     }
 }
 
@@ -120,47 +113,27 @@ impl ShardMap {
     }
 
     pub fn insert(&mut self, district: &str, modality: &str, url: &str) {
-        self.entries
-            .retain(|(d, m, _)| !(d == district && m == modality));
-        self.entries.push((
-            district.to_owned(),
-            modality.to_owned(),
-            url.trim_end_matches('/').to_owned(),
-        ));
+        self.entries.retain(|(d, m, _)| !(d == district && m == modality));
+        self.entries.push((district.to_owned(), modality.to_owned(), url.trim_end_matches('/').to_owned()));
     }
 
     /// Parses one `district:modality=URL`.
     pub fn parse_entry(&mut self, s: &str) -> Result<(), String> {
-        let (key, url) = s
-            .split_once('=')
-            .ok_or_else(|| format!("shard {s:?}: expected district:modality=URL"))?;
-        let (district, modality) = key
-            .split_once(':')
-            .ok_or_else(|| format!("shard {s:?}: expected district:modality=URL"))?;
+        let (key, url) = s.split_once('=').ok_or_else(|| format!("shard {s:?}: expected district:modality=URL"))?;
+        let (district, modality) =
+            key.split_once(':').ok_or_else(|| format!("shard {s:?}: expected district:modality=URL"))?;
         if !matches!(modality, "remote" | "booth") {
             return Err(format!("shard {s:?}: modality must be remote or booth"));
         }
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!(
-                "shard {s:?}: URL must start with http:// or https://"
-            ));
+            return Err(format!("shard {s:?}: URL must start with http:// or https://"));
         }
         self.insert(district, modality, url);
         Ok(())
     }
 
-    pub fn lookup(
-        &self,
-        manifest: &ElectionManifest,
-        district: &str,
-        modality: &str,
-    ) -> Option<&str> {
-        let find = |d: &str| {
-            self.entries
-                .iter()
-                .find(|(ed, em, _)| ed == d && em == modality)
-                .map(|e| e.2.as_str())
-        };
+    pub fn lookup(&self, manifest: &ElectionManifest, district: &str, modality: &str) -> Option<&str> {
+        let find = |d: &str| self.entries.iter().find(|(ed, em, _)| ed == d && em == modality).map(|e| e.2.as_str());
         let mut cur = Some(district);
         let mut seen = 0;
         while let Some(d) = cur {
@@ -171,11 +144,7 @@ impl ShardMap {
             if seen > manifest.districts.len() {
                 break; // a cycle in a manifest that was not validated
             }
-            cur = manifest
-                .districts
-                .iter()
-                .find(|x| x.id == d)
-                .and_then(|x| x.parent.as_deref());
+            cur = manifest.districts.iter().find(|x| x.id == d).and_then(|x| x.parent.as_deref());
         }
         find("*")
     }

@@ -29,15 +29,11 @@ pub enum CredentialHashError {
 pub fn validate_hash(phc: &str) -> Result<(), CredentialHashError> {
     let hash = PasswordHash::new(phc).map_err(|e| CredentialHashError::NotPhc(e.to_string()))?;
     if hash.algorithm.as_str() != "argon2id" {
-        return Err(CredentialHashError::WrongAlgorithm(
-            hash.algorithm.as_str().to_owned(),
-        ));
+        return Err(CredentialHashError::WrongAlgorithm(hash.algorithm.as_str().to_owned()));
     }
     Params::try_from(&hash).map_err(|e| CredentialHashError::Params(e.to_string()))?;
     if hash.salt.is_none() || hash.hash.is_none() {
-        return Err(CredentialHashError::NotPhc(
-            "salt and hash are required".into(),
-        ));
+        return Err(CredentialHashError::NotPhc("salt and hash are required".into()));
     }
     Ok(())
 }
@@ -48,9 +44,7 @@ pub fn verify(credential: &str, phc: &str) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(credential.as_bytes(), &hash)
-        .is_ok()
+    Argon2::default().verify_password(credential.as_bytes(), &hash).is_ok()
 }
 
 /// Argon2id hash of `credential` with a fresh 16-byte salt and `params` (None: the defaults).
@@ -61,13 +55,8 @@ pub fn hash_credential<R: CryptoRng + ?Sized>(
 ) -> Result<String, CredentialHashError> {
     let mut salt = [0u8; 16];
     rng.fill_bytes(&mut salt);
-    let salt =
-        SaltString::encode_b64(&salt).map_err(|e| CredentialHashError::NotPhc(e.to_string()))?;
-    let argon = Argon2::new(
-        Algorithm::Argon2id,
-        Version::V0x13,
-        params.unwrap_or_default(),
-    );
+    let salt = SaltString::encode_b64(&salt).map_err(|e| CredentialHashError::NotPhc(e.to_string()))?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.unwrap_or_default());
     argon
         .hash_password(credential.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -105,10 +94,7 @@ mod tests {
     #[test]
     fn refuses_other_algorithms() {
         let argon2i = "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$8wF8iEB1MUhBBDzWdzGL1W3lfpASpkFbZ+P4SIuTw5o";
-        assert!(matches!(
-            validate_hash(argon2i),
-            Err(CredentialHashError::WrongAlgorithm(_))
-        ));
+        assert!(matches!(validate_hash(argon2i), Err(CredentialHashError::WrongAlgorithm(_))));
         assert!(validate_hash("plain").is_err());
     }
 }

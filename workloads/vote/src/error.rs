@@ -36,13 +36,7 @@ macro_rules! store_error_from {
         }
     )*};
 }
-store_error_from!(
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+store_error_from!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
 
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,12 +68,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            detail: ErrorDetail {
-                code: code.into(),
-                message: message.into(),
-                field: None,
-                partition: None,
-            },
+            detail: ErrorDetail { code: code.into(), message: message.into(), field: None, partition: None },
         }
     }
 
@@ -101,20 +90,14 @@ impl ApiError {
     }
 
     pub fn closed() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "election_closed",
-            "voting has closed",
-        )
+        Self::new(StatusCode::FORBIDDEN, "election_closed", "voting has closed")
     }
 
     pub fn wrong_partition(partition: u32) -> Self {
         let mut e = Self::new(
             StatusCode::MISDIRECTED_REQUEST,
             "wrong_partition",
-            format!(
-                "this replica does not serve the request's partition; send it to partition {partition}"
-            ),
+            format!("this replica does not serve the request's partition; send it to partition {partition}"),
         );
         e.detail.partition = Some(partition);
         e
@@ -122,11 +105,7 @@ impl ApiError {
 
     /// Internal failures: the message is generic (details go to the log, without identities).
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; retry later",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; retry later")
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
@@ -152,13 +131,7 @@ impl IntoResponse for ApiError {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("HTTP {status}: {code}: {message}")]
-    Api {
-        status: u16,
-        code: String,
-        message: String,
-        field: Option<String>,
-        partition: Option<u32>,
-    },
+    Api { status: u16, code: String, message: String, field: Option<String>, partition: Option<u32> },
     #[error("transport: {0}")]
     Transport(String),
     #[error("unexpected response: {0}")]

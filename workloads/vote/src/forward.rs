@@ -29,18 +29,12 @@ pub enum ForwardError {
     NoShard { district: String, modality: String },
     /// Still failing after every retry; the ballot stays pending and is retried later.
     #[error("{service} unavailable: {message}")]
-    Unavailable {
-        service: &'static str,
-        message: String,
-    },
+    Unavailable { service: &'static str, message: String },
     /// The shard refused a contest (a configuration mismatch: the ballot was verified here).
     #[error("shard rejected contest {contest}: {reason}")]
     Rejected { contest: String, reason: String },
     #[error("{service}: unexpected answer: {message}")]
-    Protocol {
-        service: &'static str,
-        message: String,
-    },
+    Protocol { service: &'static str, message: String },
 }
 
 #[derive(Serialize)]
@@ -88,17 +82,10 @@ impl Upstreams {
         }
     }
 
-    pub fn shard_for(
-        &self,
-        manifest: &ElectionManifest,
-        district: &str,
-    ) -> Result<&str, ForwardError> {
+    pub fn shard_for(&self, manifest: &ElectionManifest, district: &str) -> Result<&str, ForwardError> {
         self.shards
             .lookup(manifest, district, &self.modality)
-            .ok_or_else(|| ForwardError::NoShard {
-                district: district.to_owned(),
-                modality: self.modality.clone(),
-            })
+            .ok_or_else(|| ForwardError::NoShard { district: district.to_owned(), modality: self.modality.clone() })
     }
 
     /// Sends `body` to `url` until `judge` says done or fail, or the attempts run out. Transport errors,
@@ -115,36 +102,22 @@ impl Upstreams {
         let mut last = String::new();
         for attempt in 0..self.retry.attempts.max(1) {
             if attempt > 0 {
-                let jitter_ms =
-                    urna_crypto::os_rng().next_u64() % (backoff.as_millis() as u64 / 2 + 1);
+                let jitter_ms = urna_crypto::os_rng().next_u64() % (backoff.as_millis() as u64 / 2 + 1);
                 tokio::time::sleep(backoff + Duration::from_millis(jitter_ms)).await;
                 backoff = (backoff * 2).min(self.retry.max_backoff);
             }
-            let outcome = match self
-                .http
-                .send(
-                    method.clone(),
-                    url,
-                    None,
-                    body.clone(),
-                    self.retry.request_timeout,
-                )
-                .await
-            {
-                Err(e) => Attempt::Retry(e.to_string()),
-                Ok((status, _))
-                    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS =>
-                {
-                    Attempt::Retry(format!("HTTP {status}"))
-                }
-                Ok((status, bytes)) if !status.is_success() => {
-                    Attempt::Fail(ForwardError::Protocol {
+            let outcome =
+                match self.http.send(method.clone(), url, None, body.clone(), self.retry.request_timeout).await {
+                    Err(e) => Attempt::Retry(e.to_string()),
+                    Ok((status, _)) if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
+                        Attempt::Retry(format!("HTTP {status}"))
+                    }
+                    Ok((status, bytes)) if !status.is_success() => Attempt::Fail(ForwardError::Protocol {
                         service,
                         message: format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes)),
-                    })
-                }
-                Ok((status, bytes)) => judge(status, &bytes),
-            };
+                    }),
+                    Ok((status, bytes)) => judge(status, &bytes),
+                };
             match outcome {
                 Attempt::Done(t) => return Ok(t),
                 Attempt::Fail(e) => return Err(e),
@@ -154,10 +127,7 @@ impl Upstreams {
                 }
             }
         }
-        Err(ForwardError::Unavailable {
-            service,
-            message: last,
-        })
+        Err(ForwardError::Unavailable { service, message: last })
     }
 
     /// Sends every contest of `ballot` to its shard; succeeds when each is accepted or a duplicate.
@@ -167,42 +137,25 @@ impl Upstreams {
         anon: &AnonId,
         ballot: &EncryptedBallot,
     ) -> Result<(), ForwardError> {
-        let url = format!(
-            "{}/v1/contests",
-            self.shard_for(manifest, &ballot.ballot_style)?
-        );
+        let url = format!("{}/v1/contests", self.shard_for(manifest, &ballot.ballot_style)?);
         let items: Vec<ShardItem<'_>> = ballot
             .contests
             .iter()
-            .map(|c| ShardItem {
-                anon_id: anon.to_hex(),
-                ballot_style: &ballot.ballot_style,
-                contest: c,
-            })
+            .map(|c| ShardItem { anon_id: anon.to_hex(), ballot_style: &ballot.ballot_style, contest: c })
             .collect();
-        let body =
-            serde_json::to_vec(&json!({ "items": items })).map_err(|e| ForwardError::Protocol {
-                service: "shard",
-                message: e.to_string(),
-            })?;
+        let body = serde_json::to_vec(&json!({ "items": items }))
+            .map_err(|e| ForwardError::Protocol { service: "shard", message: e.to_string() })?;
         self.with_retries("shard", Method::POST, &url, Some(body), |_, bytes| {
             let resp: ShardResponse = match serde_json::from_slice(bytes) {
                 Ok(r) => r,
                 Err(e) => {
-                    return Attempt::Fail(ForwardError::Protocol {
-                        service: "shard",
-                        message: e.to_string(),
-                    });
+                    return Attempt::Fail(ForwardError::Protocol { service: "shard", message: e.to_string() });
                 }
             };
             if resp.items.len() != ballot.contests.len() {
                 return Attempt::Fail(ForwardError::Protocol {
                     service: "shard",
-                    message: format!(
-                        "{} results for {} contests",
-                        resp.items.len(),
-                        ballot.contests.len()
-                    ),
+                    message: format!("{} results for {} contests", resp.items.len(), ballot.contests.len()),
                 });
             }
             for (r, c) in resp.items.iter().zip(&ballot.contests) {
@@ -223,18 +176,10 @@ impl Upstreams {
         let url = format!("{}/v1/entries", self.audit);
         // The entry as the audit log's own type serializes it, so the spelling cannot drift.
         let entry = urna_audit::LogEntry::Ballot { anon_id: anon.0 };
-        let body = serde_json::to_vec(&json!({ "entries": [entry] })).map_err(|e| {
-            ForwardError::Protocol {
-                service: "audit",
-                message: e.to_string(),
-            }
-        })?;
+        let body = serde_json::to_vec(&json!({ "entries": [entry] }))
+            .map_err(|e| ForwardError::Protocol { service: "audit", message: e.to_string() })?;
         self.with_retries("audit", Method::POST, &url, Some(body), |_, bytes| {
-            match serde_json::from_slice::<Value>(bytes)
-                .ok()
-                .as_ref()
-                .and_then(find_index)
-            {
+            match serde_json::from_slice::<Value>(bytes).ok().as_ref().and_then(find_index) {
                 Some(i) => Attempt::Done(i),
                 None => Attempt::Fail(ForwardError::Protocol {
                     service: "audit",
@@ -247,11 +192,7 @@ impl Upstreams {
 
     async fn get_json(&self, url: &str) -> Option<Value> {
         let timeout = self.retry.request_timeout.min(Duration::from_secs(5));
-        let (status, bytes) = self
-            .http
-            .send(Method::GET, url, None, None, timeout)
-            .await
-            .ok()?;
+        let (status, bytes) = self.http.send(Method::GET, url, None, None, timeout).await.ok()?;
         if !status.is_success() {
             return None;
         }
@@ -261,19 +202,12 @@ impl Upstreams {
     /// The latest checkpoint and, when it covers `index`, the inclusion proof: best effort, one try each (a
     /// receipt without them is still a receipt; `GET /v1/receipts/{anonId}` fetches them later).
     pub async fn proof(&self, index: u64) -> Option<(Value, Value)> {
-        let checkpoint = self
-            .get_json(&format!("{}/v1/checkpoint", self.audit))
-            .await?;
+        let checkpoint = self.get_json(&format!("{}/v1/checkpoint", self.audit)).await?;
         let size = checkpoint_size(&checkpoint)?;
         if size <= index {
             return None;
         }
-        let proof = self
-            .get_json(&format!(
-                "{}/v1/proof/inclusion?index={index}&size={size}",
-                self.audit
-            ))
-            .await?;
+        let proof = self.get_json(&format!("{}/v1/proof/inclusion?index={index}&size={size}", self.audit)).await?;
         Some((checkpoint, proof))
     }
 }
@@ -291,17 +225,9 @@ pub(crate) fn find_index(v: &Value) -> Option<u64> {
                     return Some(i);
                 }
             }
-            [
-                "indices",
-                "leafIndices",
-                "leaf_indices",
-                "entries",
-                "leaves",
-                "items",
-                "results",
-            ]
-            .iter()
-            .find_map(|k| o.get(*k).and_then(find_index))
+            ["indices", "leafIndices", "leaf_indices", "entries", "leaves", "items", "results"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(find_index))
         }
         _ => None,
     }
@@ -325,19 +251,12 @@ mod tests {
 
     #[test]
     fn index_shapes() {
-        for v in [
-            json!(3),
-            json!([3]),
-            json!({"indices": [3]}),
-            json!({"entries": [{"index": 3}]}),
-            json!({"leafIndex": 3}),
-        ] {
+        for v in
+            [json!(3), json!([3]), json!({"indices": [3]}), json!({"entries": [{"index": 3}]}), json!({"leafIndex": 3})]
+        {
             assert_eq!(find_index(&v), Some(3), "{v}");
         }
         assert_eq!(find_index(&json!({"x": 1})), None);
-        assert_eq!(
-            checkpoint_size(&json!({"checkpoint": {"treeSize": 9}})),
-            Some(9)
-        );
+        assert_eq!(checkpoint_size(&json!({"checkpoint": {"treeSize": 9}})), Some(9));
     }
 }

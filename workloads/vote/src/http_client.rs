@@ -38,9 +38,7 @@ impl HttpClient {
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
         Self {
-            inner: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build(connector),
+            inner: Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector),
         }
     }
 
@@ -53,10 +51,7 @@ impl HttpClient {
         body: Option<Vec<u8>>,
         timeout: Duration,
     ) -> Result<(StatusCode, Bytes), HttpError> {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(url)
-            .header("accept", "application/json");
+        let mut req = Request::builder().method(method).uri(url).header("accept", "application/json");
         if body.is_some() {
             req = req.header("content-type", "application/json");
         }
@@ -67,11 +62,7 @@ impl HttpClient {
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| HttpError::Transport(format!("bad request: {e}")))?;
         let call = async {
-            let resp = self
-                .inner
-                .request(req)
-                .await
-                .map_err(|e| HttpError::Transport(format!("{url}: {e}")))?;
+            let resp = self.inner.request(req).await.map_err(|e| HttpError::Transport(format!("{url}: {e}")))?;
             let status = resp.status();
             let body = Limited::new(resp.into_body(), MAX_RESPONSE_BYTES)
                 .collect()

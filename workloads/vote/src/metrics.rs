@@ -47,29 +47,13 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("urna_vote");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by route, method and status",
-            requests.clone(),
-        );
+        registry.register("http_requests", "HTTP requests by route, method and status", requests.clone());
         let rights_issued = Counter::default();
-        registry.register(
-            "rights_issued",
-            "Voting rights (blind signatures) issued",
-            rights_issued.clone(),
-        );
+        registry.register("rights_issued", "Voting rights (blind signatures) issued", rights_issued.clone());
         let rights_refused = Family::<ReasonLabels, Counter>::default();
-        registry.register(
-            "rights_refused",
-            "Right requests refused, by reason",
-            rights_refused.clone(),
-        );
+        registry.register("rights_refused", "Right requests refused, by reason", rights_refused.clone());
         let ballots = Family::<BallotLabels, Counter>::default();
-        registry.register(
-            "ballots",
-            "Ballot submissions by outcome and reason",
-            ballots.clone(),
-        );
+        registry.register("ballots", "Ballot submissions by outcome and reason", ballots.clone());
         let ballots_pending = Gauge::default();
         registry.register(
             "ballots_pending",
@@ -77,29 +61,12 @@ impl Metrics {
             ballots_pending.clone(),
         );
         let rate_limited = Counter::default();
-        registry.register(
-            "rate_limited",
-            "Requests refused by the per-client rate limit",
-            rate_limited.clone(),
-        );
-        Self {
-            registry,
-            requests,
-            rights_issued,
-            rights_refused,
-            ballots,
-            ballots_pending,
-            rate_limited,
-        }
+        registry.register("rate_limited", "Requests refused by the per-client rate limit", rate_limited.clone());
+        Self { registry, requests, rights_issued, rights_refused, ballots, ballots_pending, rate_limited }
     }
 
     pub fn ballot(&self, outcome: &str, reason: &str) {
-        self.ballots
-            .get_or_create(&BallotLabels {
-                outcome: outcome.into(),
-                reason: reason.into(),
-            })
-            .inc();
+        self.ballots.get_or_create(&BallotLabels { outcome: outcome.into(), reason: reason.into() }).inc();
     }
 
     pub fn encode(&self) -> String {

@@ -36,10 +36,7 @@ mod tests {
                 documented.push((method.clone(), path.clone()));
             }
         }
-        let mut routes: Vec<(String, String)> = ROUTES
-            .iter()
-            .map(|(m, p)| ((*m).into(), (*p).into()))
-            .collect();
+        let mut routes: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| ((*m).into(), (*p).into())).collect();
         documented.sort();
         routes.sort();
         assert_eq!(documented, routes);
@@ -67,15 +64,8 @@ mod tests {
     #[test]
     fn every_error_code_is_documented() {
         let doc: serde_json::Value = serde_json::from_str(DOCUMENT).unwrap();
-        let codes = doc
-            .pointer("/components/schemas/Error/properties/error/properties/code/enum")
-            .unwrap();
-        let codes: Vec<&str> = codes
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|c| c.as_str())
-            .collect();
+        let codes = doc.pointer("/components/schemas/Error/properties/error/properties/code/enum").unwrap();
+        let codes: Vec<&str> = codes.as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
         // Every code passed to ApiError in the crate's sources.
         let sources = [
             include_str!("server.rs"),
@@ -88,13 +78,10 @@ mod tests {
                 let rest = &src[i + 1..];
                 let Some(end) = rest.find('"') else { continue };
                 let word = &rest[..end];
-                let is_code = word.len() > 3
-                    && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-                    && word.contains('_');
+                let is_code =
+                    word.len() > 3 && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') && word.contains('_');
                 let context = &src[i.saturating_sub(80)..i];
-                if is_code
-                    && (context.contains("ApiError::new(") || context.contains("StatusCode::"))
-                {
+                if is_code && (context.contains("ApiError::new(") || context.contains("StatusCode::")) {
                     assert!(codes.contains(&word), "error code {word} is not documented");
                 }
             }

@@ -18,15 +18,9 @@ impl Default for Partition {
 impl std::str::FromStr for Partition {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (i, n) = s
-            .split_once('/')
-            .ok_or_else(|| format!("partition {s:?}: expected INDEX/COUNT"))?;
-        let index: u32 = i
-            .parse()
-            .map_err(|_| format!("partition {s:?}: bad index"))?;
-        let count: u32 = n
-            .parse()
-            .map_err(|_| format!("partition {s:?}: bad count"))?;
+        let (i, n) = s.split_once('/').ok_or_else(|| format!("partition {s:?}: expected INDEX/COUNT"))?;
+        let index: u32 = i.parse().map_err(|_| format!("partition {s:?}: bad index"))?;
+        let count: u32 = n.parse().map_err(|_| format!("partition {s:?}: bad count"))?;
         if count == 0 || index >= count {
             return Err(format!("partition {s:?}: need 0 <= INDEX < COUNT"));
         }
@@ -63,10 +57,7 @@ mod tests {
 
     #[test]
     fn parse() {
-        assert_eq!(
-            "1/4".parse::<Partition>(),
-            Ok(Partition { index: 1, count: 4 })
-        );
+        assert_eq!("1/4".parse::<Partition>(), Ok(Partition { index: 1, count: 4 }));
         assert!("4/4".parse::<Partition>().is_err());
         assert!("0/0".parse::<Partition>().is_err());
     }

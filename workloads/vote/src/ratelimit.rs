@@ -17,11 +17,7 @@ pub(crate) struct RateLimiter {
 
 impl RateLimiter {
     pub(crate) fn new(rate: f64, burst: f64) -> Self {
-        Self {
-            rate,
-            burst: burst.max(1.0),
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Self { rate, burst: burst.max(1.0), buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Takes one token for `ip`; `Err(seconds)` says when the next is due.
@@ -33,9 +29,7 @@ impl RateLimiter {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_TRACKED {
             let (rate, burst) = (self.rate, self.burst);
-            buckets.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
-            });
+            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
         }
         let (tokens, at) = buckets.entry(ip).or_insert((self.burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);

@@ -99,8 +99,7 @@ impl VoterStore {
             let stored = meta.get("binding")?.map(|v| v.value().to_vec());
             match stored {
                 Some(bytes) => {
-                    let stored: StoreBinding =
-                        serde_json::from_slice(&bytes).map_err(|e| corrupt("binding", e))?;
+                    let stored: StoreBinding = serde_json::from_slice(&bytes).map_err(|e| corrupt("binding", e))?;
                     if stored != *binding {
                         return Err(VoteError::Config(format!(
                             "{} belongs to election {:?} (signing key {}, partition {}/{}); refusing to serve \
@@ -161,10 +160,7 @@ impl VoterStore {
             let Some(t) = txn.as_ref() else {
                 continue; // after an error: validate only
             };
-            let value = VoterRecord {
-                district: rec.district.clone(),
-                credential_hash: rec.credential_hash.clone(),
-            };
+            let value = VoterRecord { district: rec.district.clone(), credential_hash: rec.credential_hash.clone() };
             let conflict = {
                 let mut table = t.open_table(CENSUS)?;
                 let existing = table.get(rec.voter_id)?.map(|v| v.value().to_vec());
@@ -178,8 +174,7 @@ impl VoterStore {
                         stored != value
                     }
                     None => {
-                        let bytes =
-                            serde_json::to_vec(&value).map_err(|e| corrupt("census row", e))?;
+                        let bytes = serde_json::to_vec(&value).map_err(|e| corrupt("census row", e))?;
                         table.insert(rec.voter_id, bytes.as_slice())?;
                         report.inserted += 1;
                         in_batch += 1;
@@ -217,9 +212,7 @@ impl VoterStore {
         let Some(v) = table.get(voter_id)? else {
             return Ok(None);
         };
-        serde_json::from_slice(v.value())
-            .map(Some)
-            .map_err(|e| corrupt("census row", e))
+        serde_json::from_slice(v.value()).map(Some).map_err(|e| corrupt("census row", e))
     }
 
     pub fn has_right(&self, voter_id: &[u8; 32]) -> Result<bool, VoteError> {
@@ -246,8 +239,7 @@ impl VoterStore {
             let mut rights = txn.open_table(RIGHTS)?;
             // Re-check inside the write transaction: a concurrent request may have committed meanwhile.
             if let Some(v) = rights.get(voter_id)? {
-                let stored: RightRecord =
-                    serde_json::from_slice(v.value()).map_err(|e| corrupt("right", e))?;
+                let stored: RightRecord = serde_json::from_slice(v.value()).map_err(|e| corrupt("right", e))?;
                 return Self::compare(key, &stored, blinded);
             }
             let record = RightRecord {
@@ -272,16 +264,11 @@ impl VoterStore {
         let Some(v) = rights.get(voter_id)? else {
             return Ok(None);
         };
-        let stored: RightRecord =
-            serde_json::from_slice(v.value()).map_err(|e| corrupt("right", e))?;
+        let stored: RightRecord = serde_json::from_slice(v.value()).map_err(|e| corrupt("right", e))?;
         Self::compare(key, &stored, blinded).map(Some)
     }
 
-    fn compare(
-        key: &BlindVerifyingKey,
-        stored: &RightRecord,
-        blinded: &BlindedMessage,
-    ) -> Result<Issue, VoteError> {
+    fn compare(key: &BlindVerifyingKey, stored: &RightRecord, blinded: &BlindedMessage) -> Result<Issue, VoteError> {
         if stored.blinded_message == blinded.as_bytes() {
             let sig = BlindSignature::from_bytes(key, &stored.blind_signature)?;
             Ok(Issue::Repeated(sig))

@@ -36,8 +36,7 @@ use crate::ratelimit::RateLimiter;
 use crate::rights::{ImportReport, Issue, StoreBinding, VoterStore};
 use crate::session::Sessions;
 use crate::wire::{
-    CloseResponse, ElectionInfo, RightRequest, RightResponse, SessionRequest, SessionResponse,
-    StatusResponse,
+    CloseResponse, ElectionInfo, RightRequest, RightResponse, SessionRequest, SessionResponse, StatusResponse,
 };
 
 /// Longest credential accepted: Argon2 of a megabyte is not what a login should cost.
@@ -45,9 +44,8 @@ const MAX_CREDENTIAL_LEN: usize = 256;
 
 /// Verified against when the voter is unknown, so that an unknown voter costs the same time as a wrong
 /// credential and the census is not enumerable by timing.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    credential::hash_credential("dummy", None, &mut urna_crypto::os_rng()).unwrap_or_default()
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| credential::hash_credential("dummy", None, &mut urna_crypto::os_rng()).unwrap_or_default());
 
 struct AppState {
     voters: Arc<VoterStore>,
@@ -93,9 +91,7 @@ impl VoteService {
             cpu_jobs,
         } = config;
         if !matches!(modality.as_str(), "remote" | "booth") {
-            return Err(VoteError::Config(format!(
-                "modality {modality:?}: expected remote or booth"
-            )));
+            return Err(VoteError::Config(format!("modality {modality:?}: expected remote or booth")));
         }
         let codec = Arc::new(BallotCodec::new(manifest, public_key)?);
         let unserved = shards.unserved(codec.manifest(), &modality);
@@ -157,9 +153,7 @@ impl VoteService {
             max_ballot_bytes: limits.max_ballot_bytes,
             max_small_body_bytes: limits.max_small_body_bytes,
         };
-        Ok(Self {
-            state: Arc::new(state),
-        })
+        Ok(Self { state: Arc::new(state) })
     }
 
     /// Imports a census into this service's voter store (see [`crate::census`]); only this partition's rows.
@@ -179,10 +173,7 @@ impl VoteService {
             .route("/v1/status", get(status))
             .route("/v1/sessions", post(create_session))
             .route("/v1/rights", post(request_right))
-            .route(
-                "/v1/ballots",
-                post(submit_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)),
-            )
+            .route("/v1/ballots", post(submit_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)))
             .route("/v1/receipts/{anon_id}", get(receipt))
             .route("/v1/close", post(close))
             .fallback(not_found)
@@ -212,12 +203,9 @@ impl VoteService {
                 }
             }
         });
-        let result = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         background.abort();
         result
     }
@@ -225,31 +213,19 @@ impl VoteService {
 
 /// Rate limit, tracing span and request metrics around every route.
 async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "other".into());
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "other".into());
     let method = req.method().to_string();
     let exempt = matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics");
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let response = match peer {
         Some(ip) if !exempt => match s.limiter.check(ip) {
             Ok(()) => None,
             Err(wait) => {
                 s.metrics.rate_limited.inc();
-                let mut r = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    "too many requests; slow down",
-                )
-                .into_response();
-                if let Ok(v) =
-                    http::HeaderValue::from_str(&format!("{}", wait.ceil().max(1.0) as u64))
-                {
+                let mut r =
+                    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down")
+                        .into_response();
+                if let Ok(v) = http::HeaderValue::from_str(&format!("{}", wait.ceil().max(1.0) as u64)) {
                     r.headers_mut().insert(header::RETRY_AFTER, v);
                 }
                 Some(r)
@@ -264,21 +240,8 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         None => next.run(req).instrument(span.clone()).await,
     };
     let status = response.status().as_u16();
-    span.in_scope(|| {
-        tracing::debug!(
-            status,
-            millis = started.elapsed().as_millis() as u64,
-            "handled"
-        )
-    });
-    s.metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            route,
-            method,
-            status,
-        })
-        .inc();
+    span.in_scope(|| tracing::debug!(status, millis = started.elapsed().as_millis() as u64, "handled"));
+    s.metrics.requests.get_or_create(&RequestLabels { route, method, status }).inc();
     response
 }
 
@@ -289,10 +252,9 @@ async fn healthz() -> impl IntoResponse {
 async fn readyz(State(s): State<Arc<AppState>>) -> Response {
     let voters = s.voters.clone();
     let store = s.ballot_store.clone();
-    let ok =
-        tokio::task::spawn_blocking(move || voters.census_size().is_ok() && store.counts().is_ok())
-            .await
-            .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || voters.census_size().is_ok() && store.counts().is_ok())
+        .await
+        .unwrap_or(false);
     if ok {
         Json(serde_json::json!({ "status": "ready" })).into_response()
     } else {
@@ -301,20 +263,11 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        s.metrics.encode(),
-    )
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
 }
 
 async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        crate::openapi::DOCUMENT,
-    )
+    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::DOCUMENT)
 }
 
 async fn not_found() -> ApiError {
@@ -331,11 +284,7 @@ async fn status(State(s): State<Arc<AppState>>) -> Result<Json<StatusResponse>, 
     let voters = s.voters.clone();
     let store = s.ballot_store.clone();
     let (census, rights, (ballots, pending)) = tokio::task::spawn_blocking(move || {
-        Ok::<_, VoteError>((
-            voters.census_size()?,
-            voters.rights_issued()?,
-            store.counts()?,
-        ))
+        Ok::<_, VoteError>((voters.census_size()?, voters.rights_issued()?, store.counts()?))
     })
     .await
     .map_err(|_| ApiError::internal())??;
@@ -355,24 +304,12 @@ async fn blocking<T: Send + 'static>(
     s: &AppState,
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let _permit = s
-        .cpu
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::internal())?;
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| ApiError::internal())?
+    let _permit = s.cpu.clone().acquire_owned().await.map_err(|_| ApiError::internal())?;
+    tokio::task::spawn_blocking(f).await.map_err(|_| ApiError::internal())?
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
 /// `POST /v1/sessions`: authenticate with the one-time credential.
@@ -383,10 +320,7 @@ async fn create_session(
     let req: SessionRequest = crate::json::parse(body)?;
     let voter_id = parse_voter_id(&req.voter_id).map_err(|m| ApiError::malformed("voterId", m))?;
     if req.credential.is_empty() || req.credential.len() > MAX_CREDENTIAL_LEN {
-        return Err(ApiError::malformed(
-            "credential",
-            format!("1 to {MAX_CREDENTIAL_LEN} bytes"),
-        ));
+        return Err(ApiError::malformed("credential", format!("1 to {MAX_CREDENTIAL_LEN} bytes")));
     }
     let owner = Partition::of_voter(&voter_id, s.partition.count);
     if owner != s.partition.index {
@@ -437,44 +371,26 @@ async fn request_right(
 ) -> Result<Json<RightResponse>, ApiError> {
     let session = bearer(&headers)
         .and_then(|t| s.sessions.get(t))
-        .ok_or_else(|| {
-            ApiError::unauthorized("a valid session token is required (Authorization: Bearer ...)")
-        })?;
+        .ok_or_else(|| ApiError::unauthorized("a valid session token is required (Authorization: Bearer ...)"))?;
     let req: RightRequest = crate::json::parse(body)?;
     let blinded = BlindedMessage::from_bytes(&s.key, req.blinded_message.as_bytes())
         .map_err(|e| ApiError::malformed("blindedMessage", e.to_string()))?;
     if s.closing.is_closed() {
-        s.metrics
-            .rights_refused
-            .get_or_create(&ReasonLabels {
-                reason: "election_closed".into(),
-            })
-            .inc();
+        s.metrics.rights_refused.get_or_create(&ReasonLabels { reason: "election_closed".into() }).inc();
         return Err(ApiError::closed());
     }
     let (voters, key, sk) = (s.voters.clone(), s.key.clone(), s.signing_key.clone());
     let voter_id = session.voter_id;
-    let outcome = blocking(&s, move || {
-        Ok(voters.issue(&key, &voter_id, &blinded, || Ok(sk.blind_sign(&blinded)?))?)
-    })
-    .await?;
+    let outcome =
+        blocking(&s, move || Ok(voters.issue(&key, &voter_id, &blinded, || Ok(sk.blind_sign(&blinded)?))?)).await?;
     match outcome {
         Issue::Issued(sig) => {
             s.metrics.rights_issued.inc();
-            Ok(Json(RightResponse {
-                blind_signature: sig,
-            }))
+            Ok(Json(RightResponse { blind_signature: sig }))
         }
-        Issue::Repeated(sig) => Ok(Json(RightResponse {
-            blind_signature: sig,
-        })),
+        Issue::Repeated(sig) => Ok(Json(RightResponse { blind_signature: sig })),
         Issue::AlreadyIssued => {
-            s.metrics
-                .rights_refused
-                .get_or_create(&ReasonLabels {
-                    reason: "right_already_issued".into(),
-                })
-                .inc();
+            s.metrics.rights_refused.get_or_create(&ReasonLabels { reason: "right_already_issued".into() }).inc();
             Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "right_already_issued",
@@ -485,10 +401,7 @@ async fn request_right(
 }
 
 /// `POST /v1/ballots`: anonymous.
-async fn submit_ballot(
-    State(s): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn submit_ballot(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
     let result = match crate::json::parse(body) {
         Ok(package) => s.ballot_box.submit(package).await,
         Err(e) => Err(e),
@@ -509,26 +422,16 @@ async fn submit_ballot(
     }
 }
 
-async fn receipt(
-    State(s): State<Arc<AppState>>,
-    Path(anon): Path<String>,
-) -> Result<Response, ApiError> {
-    let anon = AnonId::from_hex(&anon)
-        .ok_or_else(|| ApiError::malformed("anonId", "expected 64 lowercase hex digits"))?;
+async fn receipt(State(s): State<Arc<AppState>>, Path(anon): Path<String>) -> Result<Response, ApiError> {
+    let anon =
+        AnonId::from_hex(&anon).ok_or_else(|| ApiError::malformed("anonId", "expected 64 lowercase hex digits"))?;
     Ok(Json(s.ballot_box.receipt(anon).await?).into_response())
 }
 
 /// `POST /v1/close` (admin): stop accepting rights and ballots, durably.
-async fn close(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Json<CloseResponse>, ApiError> {
+async fn close(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<CloseResponse>, ApiError> {
     let Some(expected) = s.admin_token_hash else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "admin_disabled",
-            "no admin token is configured",
-        ));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "admin_disabled", "no admin token is configured"));
     };
     let given: Option<[u8; 32]> = bearer(&headers).map(|t| Sha256::digest(t.as_bytes()).into());
     if given != Some(expected) {
@@ -536,13 +439,8 @@ async fn close(
     }
     let store = s.ballot_store.clone();
     let now = jiff::Timestamp::now().to_string();
-    let at = tokio::task::spawn_blocking(move || store.close(&now))
-        .await
-        .map_err(|_| ApiError::internal())??;
+    let at = tokio::task::spawn_blocking(move || store.close(&now)).await.map_err(|_| ApiError::internal())??;
     s.closing.close();
     tracing::info!(closed_at = %at, "ballot box closed");
-    Ok(Json(CloseResponse {
-        closed: true,
-        closed_at: at,
-    }))
+    Ok(Json(CloseResponse { closed: true, closed_at: at }))
 }

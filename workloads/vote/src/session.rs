@@ -29,10 +29,7 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            map: Mutex::new(HashMap::new()),
-        }
+        Self { ttl, map: Mutex::new(HashMap::new()) }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -52,14 +49,7 @@ impl Sessions {
                 return None;
             }
         }
-        map.insert(
-            Sha256::digest(token.as_bytes()).into(),
-            Session {
-                voter_id,
-                district,
-                expires: now + self.ttl,
-            },
-        );
+        map.insert(Sha256::digest(token.as_bytes()).into(), Session { voter_id, district, expires: now + self.ttl });
         Some(token)
     }
 
@@ -79,9 +69,6 @@ impl Sessions {
     /// Drops expired sessions (called periodically).
     pub fn purge(&self) {
         let now = Instant::now();
-        self.map
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, s| s.expires > now);
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, s| s.expires > now);
     }
 }

@@ -2,9 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use urna_ballot::{ElectionManifest, EncryptedBallot};
-use urna_crypto::blind::{
-    BlindSignature, BlindVerifyingKey, BlindedMessage, PreparedMessage, Signature,
-};
+use urna_crypto::blind::{BlindSignature, BlindVerifyingKey, BlindedMessage, PreparedMessage, Signature};
 use urna_crypto::paillier::PublicKey;
 
 use crate::anon::AnonId;

@@ -14,35 +14,15 @@ use urna_vote::client::{cast, random_selections, sign_ballot};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn structured_errors_name_the_field() {
     let h = start(Options::default()).await;
-    let (status, body) = h
-        .raw(
-            "POST",
-            "/v1/sessions",
-            None,
-            Some(b"{\"voterId\": 5, \"credential\": \"x\"}".to_vec()),
-        )
-        .await;
+    let (status, body) =
+        h.raw("POST", "/v1/sessions", None, Some(b"{\"voterId\": 5, \"credential\": \"x\"}".to_vec())).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "malformed");
     assert_eq!(body["error"]["field"], "voterId");
-    let (status, body) = h
-        .raw("POST", "/v1/sessions", None, Some(b"not json".to_vec()))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("malformed"))
-    );
+    let (status, body) = h.raw("POST", "/v1/sessions", None, Some(b"not json".to_vec())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("malformed")));
     let (_, body) = h
-        .raw(
-            "POST",
-            "/v1/sessions",
-            None,
-            Some(
-                json!({"voterId": "ab", "credential": "x"})
-                    .to_string()
-                    .into_bytes(),
-            ),
-        )
+        .raw("POST", "/v1/sessions", None, Some(json!({"voterId": "ab", "credential": "x"}).to_string().into_bytes()))
         .await;
     assert_eq!(body["error"]["field"], "voterId");
     // A malformed ballot package: the path goes down to the field.
@@ -51,33 +31,16 @@ async fn structured_errors_name_the_field() {
             "POST",
             "/v1/ballots",
             None,
-            Some(
-                json!({"ballot": {"electionId": 1}, "preparedMessage": "", "signature": ""})
-                    .to_string()
-                    .into_bytes(),
-            ),
+            Some(json!({"ballot": {"electionId": 1}, "preparedMessage": "", "signature": ""}).to_string().into_bytes()),
         )
         .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["field"], "ballot.electionId");
     let (status, body) = h.raw("GET", "/v1/nothing", None, None).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("not_found"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
     let (status, body) = h.raw("GET", "/v1/receipts/zz", None, None).await;
-    assert_eq!(
-        (status, body["error"]["field"].as_str()),
-        (400, Some("anonId"))
-    );
-    let (status, _) = h
-        .raw(
-            "GET",
-            &format!("/v1/receipts/{}", "0".repeat(64)),
-            None,
-            None,
-        )
-        .await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("anonId")));
+    let (status, _) = h.raw("GET", &format!("/v1/receipts/{}", "0".repeat(64)), None, None).await;
     assert_eq!(status, 404);
 }
 
@@ -85,93 +48,38 @@ async fn structured_errors_name_the_field() {
 async fn authentication_failures() {
     let h = start(Options::default()).await;
     let (voter, _) = h.voters[0].clone();
-    let err = h
-        .client
-        .authenticate(&voter.voter_id, "wrong")
-        .await
-        .unwrap_err();
+    let err = h.client.authenticate(&voter.voter_id, "wrong").await.unwrap_err();
     assert_eq!(err.code(), Some("invalid_credentials"));
-    let err = h
-        .client
-        .authenticate(&"f".repeat(64), "cred-0")
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.code(),
-        Some("invalid_credentials"),
-        "unknown voters look like wrong credentials"
-    );
-    let (status, body) = h
-        .raw("POST", "/v1/rights", None, Some(b"{}".to_vec()))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("unauthorized"))
-    );
-    let (status, _) = h
-        .raw(
-            "POST",
-            "/v1/rights",
-            Some("not-a-token"),
-            Some(b"{}".to_vec()),
-        )
-        .await;
+    let err = h.client.authenticate(&"f".repeat(64), "cred-0").await.unwrap_err();
+    assert_eq!(err.code(), Some("invalid_credentials"), "unknown voters look like wrong credentials");
+    let (status, body) = h.raw("POST", "/v1/rights", None, Some(b"{}".to_vec())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")));
+    let (status, _) = h.raw("POST", "/v1/rights", Some("not-a-token"), Some(b"{}".to_vec())).await;
     assert_eq!(status, 401);
     // A valid session with a blinded message of the wrong size.
-    let token = h
-        .client
-        .authenticate(&voter.voter_id, &voter.credential)
-        .await
-        .unwrap()
-        .token;
-    let (status, body) = h
-        .raw(
-            "POST",
-            "/v1/rights",
-            Some(&token),
-            Some(json!({"blindedMessage": "00"}).to_string().into_bytes()),
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"]["field"].as_str()),
-        (400, Some("blindedMessage")),
-        "{body}"
-    );
+    let token = h.client.authenticate(&voter.voter_id, &voter.credential).await.unwrap().token;
+    let (status, body) =
+        h.raw("POST", "/v1/rights", Some(&token), Some(json!({"blindedMessage": "00"}).to_string().into_bytes())).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("blindedMessage")), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn body_size_limits() {
-    let h = start(Options {
-        max_ballot_bytes: 64 << 10,
-        ..Options::default()
-    })
-    .await;
+    let h = start(Options { max_ballot_bytes: 64 << 10, ..Options::default() }).await;
     let big = vec![b' '; 32 << 10];
     let (status, body) = h.raw("POST", "/v1/sessions", None, Some(big.clone())).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (413, Some("too_large"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("too_large")));
     // 32 KiB is fine for a ballot (it is not valid JSON, which is the next error)...
     let (status, _) = h.raw("POST", "/v1/ballots", None, Some(big)).await;
     assert_eq!(status, 400);
     // ...128 KiB is not.
-    let (status, body) = h
-        .raw("POST", "/v1/ballots", None, Some(vec![b' '; 128 << 10]))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (413, Some("too_large"))
-    );
+    let (status, body) = h.raw("POST", "/v1/ballots", None, Some(vec![b' '; 128 << 10])).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("too_large")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_client_rate_limit() {
-    let h = start(Options {
-        rate_per_second: 0.5,
-        ..Options::default()
-    })
-    .await;
+    let h = start(Options { rate_per_second: 0.5, ..Options::default() }).await;
     let mut codes = Vec::new();
     for _ in 0..5 {
         codes.push(h.raw("GET", "/v1/election", None, None).await.0);
@@ -183,12 +91,7 @@ async fn per_client_rate_limit() {
     // Health and metrics are not limited.
     assert_eq!(h.raw("GET", "/healthz", None, None).await.0, 200);
     let metrics = h.raw("GET", "/metrics", None, None).await.1;
-    assert!(
-        metrics
-            .as_str()
-            .unwrap()
-            .contains("urna_vote_rate_limited_total")
-    );
+    assert!(metrics.as_str().unwrap().contains("urna_vote_rate_limited_total"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,17 +139,10 @@ async fn shard_outage_retries_then_resumes() {
     // package once the shard is back completes it, without a second audit entry.
     h.shard.down.store(true, Ordering::SeqCst);
     let (v1, d1) = h.voters[1].clone();
-    let token = h
-        .client
-        .authenticate(&v1.voter_id, &v1.credential)
-        .await
-        .unwrap()
-        .token;
+    let token = h.client.authenticate(&v1.voter_id, &v1.credential).await.unwrap().token;
     let sel = random_selections(&h.election.codec, &d1, &mut urna_crypto::os_rng()).unwrap();
     let ballot = h.election.encrypt(&d1, sel).await.unwrap();
-    let package = sign_ballot(&h.client, &h.election, &v1.voter_id, &token, ballot)
-        .await
-        .unwrap();
+    let package = sign_ballot(&h.client, &h.election, &v1.voter_id, &token, ballot).await.unwrap();
     let err = h.client.submit(&package).await.unwrap_err();
     assert_eq!(err.code(), Some("unavailable"), "{err}");
     let (_, status) = h.raw("GET", "/v1/status", None, None).await;
@@ -261,12 +157,7 @@ async fn shard_outage_retries_then_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partitions_send_voters_to_their_replica() {
-    let h = start(Options {
-        partition: "0/2".parse().unwrap(),
-        voters: 8,
-        ..Options::default()
-    })
-    .await;
+    let h = start(Options { partition: "0/2".parse().unwrap(), voters: 8, ..Options::default() }).await;
     let mut served = 0;
     for (v, _) in &h.voters {
         let id = urna_vote::census::parse_voter_id(&v.voter_id).unwrap();
@@ -276,9 +167,7 @@ async fn partitions_send_voters_to_their_replica() {
                 assert_eq!(owner, 0);
                 served += 1;
             }
-            Err(urna_vote::ClientError::Api {
-                code, partition, ..
-            }) => {
+            Err(urna_vote::ClientError::Api { code, partition, .. }) => {
                 assert_eq!((code.as_str(), partition), ("wrong_partition", Some(1)));
                 assert_eq!(owner, 1);
             }
@@ -286,8 +175,5 @@ async fn partitions_send_voters_to_their_replica() {
         }
     }
     let (_, status) = h.raw("GET", "/v1/status", None, None).await;
-    assert_eq!(
-        status["census"], served,
-        "only this partition's voters were imported"
-    );
+    assert_eq!(status["census"], served, "only this partition's voters were imported");
 }

@@ -24,43 +24,23 @@ async fn invalid_proofs_are_rejected_and_leave_nothing_behind() {
     let mut bad = ballot_for(&h, &district).await;
     let other = ballot_for(&h, &district).await;
     bad.contests[0].ciphertexts = other.contests[0].ciphertexts.clone();
-    let token = h
-        .client
-        .authenticate(&voter.voter_id, &voter.credential)
-        .await
-        .unwrap()
-        .token;
-    let package = sign_ballot(&h.client, &h.election, &voter.voter_id, &token, bad)
-        .await
-        .unwrap();
+    let token = h.client.authenticate(&voter.voter_id, &voter.credential).await.unwrap().token;
+    let package = sign_ballot(&h.client, &h.election, &voter.voter_id, &token, bad).await.unwrap();
     let err = h.client.submit(&package).await.unwrap_err();
     assert_eq!(err.code(), Some("invalid_ballot"), "{err}");
     // A contest missing from the ballot.
     let (voter2, district2) = h.voters[2].clone();
     let mut short = ballot_for(&h, &district2).await;
     short.contests.pop();
-    let token = h
-        .client
-        .authenticate(&voter2.voter_id, &voter2.credential)
-        .await
-        .unwrap()
-        .token;
-    let package = sign_ballot(&h.client, &h.election, &voter2.voter_id, &token, short)
-        .await
-        .unwrap();
-    assert_eq!(
-        h.client.submit(&package).await.unwrap_err().code(),
-        Some("invalid_ballot")
-    );
+    let token = h.client.authenticate(&voter2.voter_id, &voter2.credential).await.unwrap().token;
+    let package = sign_ballot(&h.client, &h.election, &voter2.voter_id, &token, short).await.unwrap();
+    assert_eq!(h.client.submit(&package).await.unwrap_err().code(), Some("invalid_ballot"));
 
     assert!(h.audit_entries().is_empty());
     assert!(h.shard_records().is_empty());
     let metrics = h.raw("GET", "/metrics", None, None).await.1;
     assert!(
-        metrics
-            .as_str()
-            .unwrap()
-            .contains("urna_vote_ballots_total{outcome=\"rejected\",reason=\"invalid_ballot\"} 2")
+        metrics.as_str().unwrap().contains("urna_vote_ballots_total{outcome=\"rejected\",reason=\"invalid_ballot\"} 2")
     );
 }
 
@@ -89,34 +69,18 @@ async fn forged_and_cross_election_signatures_are_rejected() {
     let foreign = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
     let fk = foreign.verifying_key();
     let (blinded, secret) = fk.blind(&prepared, &mut rng).unwrap();
-    let sig = fk
-        .finalize(&prepared, &foreign.blind_sign(&blinded).unwrap(), &secret)
-        .unwrap();
+    let sig = fk.finalize(&prepared, &foreign.blind_sign(&blinded).unwrap(), &secret).unwrap();
     fk.verify(&prepared, &sig).unwrap();
-    let cross = BallotPackage {
-        ballot: ballot.clone(),
-        prepared_message: prepared.clone(),
-        signature: sig,
-    };
+    let cross = BallotPackage { ballot: ballot.clone(), prepared_message: prepared.clone(), signature: sig };
     let err = h.client.submit(&cross).await.unwrap_err();
     assert_eq!(err.code(), Some("invalid_signature"));
 
     // A ballot of another election (other manifest id) with a valid right of this one.
     let mut alien = ballot.clone();
     alien.election_id = "other-election".into();
-    let token = h
-        .client
-        .authenticate(&voter.voter_id, &voter.credential)
-        .await
-        .unwrap()
-        .token;
-    let package = sign_ballot(&h.client, &h.election, &voter.voter_id, &token, alien)
-        .await
-        .unwrap();
-    assert_eq!(
-        h.client.submit(&package).await.unwrap_err().code(),
-        Some("invalid_ballot")
-    );
+    let token = h.client.authenticate(&voter.voter_id, &voter.credential).await.unwrap().token;
+    let package = sign_ballot(&h.client, &h.election, &voter.voter_id, &token, alien).await.unwrap();
+    assert_eq!(h.client.submit(&package).await.unwrap_err().code(), Some("invalid_ballot"));
     assert!(h.audit_entries().is_empty());
 }
 
@@ -124,23 +88,14 @@ async fn forged_and_cross_election_signatures_are_rejected() {
 async fn prepared_message_must_be_prefix_and_ballot_hash() {
     let h = start(Options::default()).await;
     let (voter, district) = h.voters[0].clone();
-    let token = h
-        .client
-        .authenticate(&voter.voter_id, &voter.credential)
-        .await
-        .unwrap()
-        .token;
+    let token = h.client.authenticate(&voter.voter_id, &voter.credential).await.unwrap().token;
     let ballot = ballot_for(&h, &district).await;
-    let mut package = sign_ballot(&h.client, &h.election, &voter.voter_id, &token, ballot)
-        .await
-        .unwrap();
+    let mut package = sign_ballot(&h.client, &h.election, &voter.voter_id, &token, ballot).await.unwrap();
     // Without the prefix (the signature no longer matters: the structure is checked first).
     package.prepared_message = PreparedMessage::from_bytes(package.ballot.hash().to_vec());
     let err = h.client.submit(&package).await.unwrap_err();
     assert_eq!(err.code(), Some("prepared_message_mismatch"));
-    assert!(
-        matches!(err, urna_vote::ClientError::Api { field: Some(ref f), .. } if f == "preparedMessage")
-    );
+    assert!(matches!(err, urna_vote::ClientError::Api { field: Some(ref f), .. } if f == "preparedMessage"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,23 +105,13 @@ async fn ballots_after_close_are_refused_but_receipts_stay() {
     let before = cast(&h.client, &h.election, &voter, None).await.unwrap();
     // A second voter gets a right before the close and submits after it.
     let (late, late_district) = h.voters[1].clone();
-    let token = h
-        .client
-        .authenticate(&late.voter_id, &late.credential)
-        .await
-        .unwrap()
-        .token;
+    let token = h.client.authenticate(&late.voter_id, &late.credential).await.unwrap().token;
     let ballot = ballot_for(&h, &late_district).await;
-    let late_package = sign_ballot(&h.client, &h.election, &late.voter_id, &token, ballot)
-        .await
-        .unwrap();
+    let late_package = sign_ballot(&h.client, &h.election, &late.voter_id, &token, ballot).await.unwrap();
 
     // Closing needs the admin token.
     let (status, body) = h.raw("POST", "/v1/close", Some("wrong"), None).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("unauthorized"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")));
     let (status, body) = h.raw("POST", "/v1/close", Some(&h.admin_token), None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["closed"], true);
@@ -174,14 +119,7 @@ async fn ballots_after_close_are_refused_but_receipts_stay() {
     let err = h.client.submit(&late_package).await.unwrap_err();
     assert_eq!(err.code(), Some("election_closed"));
     let (v3, _) = h.voters[2].clone();
-    assert_eq!(
-        h.client
-            .authenticate(&v3.voter_id, &v3.credential)
-            .await
-            .unwrap_err()
-            .code(),
-        Some("election_closed")
-    );
+    assert_eq!(h.client.authenticate(&v3.voter_id, &v3.credential).await.unwrap_err().code(), Some("election_closed"));
     // The ballot accepted before the close: its identical resubmission still gets its receipt.
     let again = h.client.submit(&before.package).await.unwrap();
     assert_eq!(again.anon_id, before.anon_id);
@@ -196,9 +134,7 @@ async fn closes_at_in_the_past_means_closed() {
     })
     .await;
     let (voter, _) = h.voters[0].clone();
-    let err = cast(&h.client, &h.election, &voter, None)
-        .await
-        .unwrap_err();
+    let err = cast(&h.client, &h.election, &voter, None).await.unwrap_err();
     assert_eq!(err.code(), Some("election_closed"));
     assert!(h.election.info.closed);
 }

@@ -21,26 +21,15 @@ fn service(dir: &std::path::Path) -> VoteService {
     VoteService::open(config).unwrap()
 }
 
-fn errors(
-    r: Result<urna_vote::rights::ImportReport, VoteError>,
-) -> Vec<(u64, Option<String>, String)> {
+fn errors(r: Result<urna_vote::rights::ImportReport, VoteError>) -> Vec<(u64, Option<String>, String)> {
     match r {
-        Err(VoteError::Census(e)) => e
-            .errors
-            .into_iter()
-            .map(|e| (e.line, e.field, e.message))
-            .collect(),
+        Err(VoteError::Census(e)) => e.errors.into_iter().map(|e| (e.line, e.field, e.message)).collect(),
         other => panic!("expected census errors, got {other:?}"),
     }
 }
 
 fn phc() -> String {
-    hash_credential(
-        "c",
-        Some(insecure_fast_params()),
-        &mut urna_crypto::os_rng(),
-    )
-    .unwrap()
+    hash_credential("c", Some(insecure_fast_params()), &mut urna_crypto::os_rng()).unwrap()
 }
 
 #[test]
@@ -64,10 +53,7 @@ fn errors_name_line_and_field() {
     assert_eq!((errs[0].0, errs[0].1.as_deref()), (3, Some("voterIdHash")));
     assert_eq!((errs[1].0, errs[1].1.as_deref()), (5, Some("district")));
     assert!(errs[1].2.contains("atlantis"));
-    assert_eq!(
-        (errs[2].0, errs[2].1.as_deref()),
-        (6, Some("credentialHash"))
-    );
+    assert_eq!((errs[2].0, errs[2].1.as_deref()), (6, Some("credentialHash")));
     assert_eq!((errs[3].0, errs[3].1.as_deref()), (7, None));
     // The message a person reads names the line too.
     let text = svc.import_census(csv.as_bytes()).unwrap_err().to_string();
@@ -109,11 +95,8 @@ fn reimport_is_idempotent_and_conflicts_are_refused() {
     assert_eq!((again.read, again.inserted, again.unchanged), (5, 0, 5));
     // The same voter with a new credential: refused, naming the line.
     let (v, _) = common::voter(0);
-    let conflict = format!(
-        "voterIdHash,district,credentialHash\n{},north,{}\n",
-        v.voter_id,
-        urna_vote::census::csv_field(&phc())
-    );
+    let conflict =
+        format!("voterIdHash,district,credentialHash\n{},north,{}\n", v.voter_id, urna_vote::census::csv_field(&phc()));
     let errs = errors(svc.import_census(conflict.as_bytes()));
     assert_eq!((errs[0].0, errs[0].1.as_deref()), (2, Some("voterIdHash")));
     // JSON Lines of the same census is the same census.
@@ -124,11 +107,7 @@ fn reimport_is_idempotent_and_conflicts_are_refused() {
         .skip(1)
         .map(|l| {
             let mut parts = l.splitn(3, ',');
-            let (id, d, h) = (
-                parts.next().unwrap(),
-                parts.next().unwrap(),
-                parts.next().unwrap(),
-            );
+            let (id, d, h) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
             format!(
                 "{{\"voterIdHash\":\"{id}\",\"district\":\"{d}\",\"credentialHash\":\"{}\"}}\n",
                 h.trim_matches('"')
@@ -145,8 +124,7 @@ fn a_data_dir_serves_one_election_and_key() {
     drop(service(dir.path()));
     let mut shards = ShardMap::new();
     shards.parse_entry("*:remote=http://127.0.0.1:9").unwrap();
-    let other_key =
-        urna_crypto::blind::BlindSigningKey::from_pkcs8_pem(&common::blind_key_pem()).unwrap();
+    let other_key = urna_crypto::blind::BlindSigningKey::from_pkcs8_pem(&common::blind_key_pem()).unwrap();
     let config = VoteConfig::new(
         common::manifest(),
         common::PAILLIER.clone(),

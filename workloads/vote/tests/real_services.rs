@@ -34,32 +34,16 @@ async fn ballots_reach_the_real_shard_and_log() {
     let mut log_config = LogConfig::new("audit.test/urna");
     log_config.batch_wait = Duration::from_millis(20);
     log_config.checkpoint_interval = Duration::from_millis(50);
-    let log = AuditLog::open(
-        &dir.path().join("audit.redb"),
-        LogKey::generate().unwrap(),
-        log_config,
-    )
-    .unwrap();
+    let log = AuditLog::open(&dir.path().join("audit.redb"), LogKey::generate().unwrap(), log_config).unwrap();
     let audit_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let audit_url = format!("http://{}", audit_listener.local_addr().unwrap());
     tokio::spawn(log.serve(audit_listener, std::future::pending()));
 
     let mut shards = ShardMap::new();
-    shards
-        .parse_entry(&format!("city:remote={shard_url}"))
-        .unwrap();
-    let config = VoteConfig::new(
-        manifest,
-        pk,
-        common::signing_key(),
-        dir.path().join("vote"),
-        shards,
-        audit_url,
-    );
+    shards.parse_entry(&format!("city:remote={shard_url}")).unwrap();
+    let config = VoteConfig::new(manifest, pk, common::signing_key(), dir.path().join("vote"), shards, audit_url);
     let service = VoteService::open(config).unwrap();
-    service
-        .import_census(common::census_csv(4).as_bytes())
-        .unwrap();
+    service.import_census(common::census_csv(4).as_bytes()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(service.serve(listener, std::future::pending()));
@@ -84,10 +68,7 @@ async fn ballots_reach_the_real_shard_and_log() {
     for _ in 0..100 {
         verified = 0;
         for c in &casts {
-            let r = client
-                .receipt(&c.anon_id, &c.package.signature)
-                .await
-                .unwrap();
+            let r = client.receipt(&c.anon_id, &c.package.signature).await.unwrap();
             if r.inclusion_proof.is_some() {
                 check_receipt(&c.package, &r).unwrap();
                 verified += 1;

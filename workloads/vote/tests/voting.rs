@@ -31,11 +31,7 @@ async fn happy_path_authenticate_right_submit_receipt() {
     // No checkpoint covers the ballot yet: no proof. Once one does, the receipt endpoint adds it.
     assert!(cast.receipt.inclusion_proof.is_none());
     h.audit.checkpoint.store(1, Ordering::SeqCst);
-    let later = h
-        .client
-        .receipt(&cast.anon_id, &cast.package.signature)
-        .await
-        .unwrap();
+    let later = h.client.receipt(&cast.anon_id, &cast.package.signature).await.unwrap();
     assert_eq!(later.log_index, 0);
     assert!(later.checkpoint.is_some() && later.inclusion_proof.is_some());
     check_receipt(&cast.package, &later).unwrap();
@@ -81,78 +77,36 @@ async fn one_right_per_voter_sequential() {
     let (voter, district) = h.voters[0].clone();
     let key = &h.election.info.blind_key;
     let mut rng = urna_crypto::os_rng();
-    let session = h
-        .client
-        .authenticate(&voter.voter_id, &voter.credential)
-        .await
-        .unwrap();
+    let session = h.client.authenticate(&voter.voter_id, &voter.credential).await.unwrap();
     assert!(!session.right_issued);
     assert_eq!(session.ballot_style, district);
 
-    let (blinded, _secret) = key
-        .blind(&key.prepare(&[1; 32], &mut rng), &mut rng)
-        .unwrap();
-    let req = RightRequest {
-        blinded_message: blinded,
-    };
-    let first = h
-        .client
-        .request_right(&voter.voter_id, &session.token, &req)
-        .await
-        .unwrap();
+    let (blinded, _secret) = key.blind(&key.prepare(&[1; 32], &mut rng), &mut rng).unwrap();
+    let req = RightRequest { blinded_message: blinded };
+    let first = h.client.request_right(&voter.voter_id, &session.token, &req).await.unwrap();
     // An identical retry (lost response) gets the same blind signature, even from a new session.
-    let again = h
-        .client
-        .request_right(&voter.voter_id, &session.token, &req)
-        .await
-        .unwrap();
+    let again = h.client.request_right(&voter.voter_id, &session.token, &req).await.unwrap();
     assert_eq!(first, again);
-    let session2 = h
-        .client
-        .authenticate(&voter.voter_id, &voter.credential)
-        .await
-        .unwrap();
+    let session2 = h.client.authenticate(&voter.voter_id, &voter.credential).await.unwrap();
     assert!(session2.right_issued);
-    assert_eq!(
-        h.client
-            .request_right(&voter.voter_id, &session2.token, &req)
-            .await
-            .unwrap(),
-        first
-    );
+    assert_eq!(h.client.request_right(&voter.voter_id, &session2.token, &req).await.unwrap(), first);
 
     // Another blinded message: refused.
-    let (other, _) = key
-        .blind(&key.prepare(&[2; 32], &mut rng), &mut rng)
-        .unwrap();
+    let (other, _) = key.blind(&key.prepare(&[2; 32], &mut rng), &mut rng).unwrap();
     let err = h
         .client
-        .request_right(
-            &voter.voter_id,
-            &session2.token,
-            &RightRequest {
-                blinded_message: other,
-            },
-        )
+        .request_right(&voter.voter_id, &session2.token, &RightRequest { blinded_message: other })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("right_already_issued"));
 
     // So a full second vote fails at the right.
-    let err = cast(&h.client, &h.election, &voter, None)
-        .await
-        .unwrap_err();
+    let err = cast(&h.client, &h.election, &voter, None).await.unwrap_err();
     assert_eq!(err.code(), Some("right_already_issued"));
     let metrics = h.raw("GET", "/metrics", None, None).await.1;
     let metrics = metrics.as_str().unwrap();
-    assert!(
-        metrics.contains("urna_vote_rights_issued_total 1"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("urna_vote_rights_refused_total{reason=\"right_already_issued\"} 2"),
-        "{metrics}"
-    );
+    assert!(metrics.contains("urna_vote_rights_issued_total 1"), "{metrics}");
+    assert!(metrics.contains("urna_vote_rights_refused_total{reason=\"right_already_issued\"} 2"), "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,33 +118,14 @@ async fn one_right_per_voter_concurrent() {
     // Several sessions of the same voter, many different blinded messages, all at once.
     let mut tokens = Vec::new();
     for _ in 0..4 {
-        tokens.push(
-            h.client
-                .authenticate(&voter.voter_id, &voter.credential)
-                .await
-                .unwrap()
-                .token,
-        );
+        tokens.push(h.client.authenticate(&voter.voter_id, &voter.credential).await.unwrap().token);
     }
     let mut tasks = Vec::new();
     for i in 0..32u8 {
-        let (blinded, _) = key
-            .blind(&key.prepare(&[i; 32], &mut rng), &mut rng)
-            .unwrap();
-        let (c, id, token) = (
-            h.client.clone(),
-            voter.voter_id.clone(),
-            tokens[usize::from(i) % 4].clone(),
-        );
+        let (blinded, _) = key.blind(&key.prepare(&[i; 32], &mut rng), &mut rng).unwrap();
+        let (c, id, token) = (h.client.clone(), voter.voter_id.clone(), tokens[usize::from(i) % 4].clone());
         tasks.push(tokio::spawn(async move {
-            c.request_right(
-                &id,
-                &token,
-                &RightRequest {
-                    blinded_message: blinded,
-                },
-            )
-            .await
+            c.request_right(&id, &token, &RightRequest { blinded_message: blinded }).await
         }));
     }
     let mut ok = 0;
@@ -206,27 +141,12 @@ async fn one_right_per_voter_concurrent() {
 
     // The same blinded message many times at once, for a fresh voter: all get the one signature.
     let (voter, _) = h.voters[3].clone();
-    let token = h
-        .client
-        .authenticate(&voter.voter_id, &voter.credential)
-        .await
-        .unwrap()
-        .token;
-    let (blinded, _) = key
-        .blind(&key.prepare(&[9; 32], &mut rng), &mut rng)
-        .unwrap();
+    let token = h.client.authenticate(&voter.voter_id, &voter.credential).await.unwrap().token;
+    let (blinded, _) = key.blind(&key.prepare(&[9; 32], &mut rng), &mut rng).unwrap();
     let tasks: Vec<_> = (0..16)
         .map(|_| {
-            let (c, id, token, b) = (
-                h.client.clone(),
-                voter.voter_id.clone(),
-                token.clone(),
-                blinded.clone(),
-            );
-            tokio::spawn(async move {
-                c.request_right(&id, &token, &RightRequest { blinded_message: b })
-                    .await
-            })
+            let (c, id, token, b) = (h.client.clone(), voter.voter_id.clone(), token.clone(), blinded.clone());
+            tokio::spawn(async move { c.request_right(&id, &token, &RightRequest { blinded_message: b }).await })
         })
         .collect();
     let mut sigs = Vec::new();
@@ -244,38 +164,17 @@ async fn concurrent_double_voting_with_one_right() {
     // is accepted; the other is refused (its prepared message does not match it, or the signature is used).
     let h = start(Options::default()).await;
     let (voter, district) = h.voters[0].clone();
-    let session = h
-        .client
-        .authenticate(&voter.voter_id, &voter.credential)
-        .await
-        .unwrap();
+    let session = h.client.authenticate(&voter.voter_id, &voter.credential).await.unwrap();
     let sel = random_selections(&h.election.codec, &district, &mut urna_crypto::os_rng()).unwrap();
     let ballot_a = h.election.encrypt(&district, sel.clone()).await.unwrap();
     let ballot_b = h.election.encrypt(&district, sel).await.unwrap();
-    let package = sign_ballot(
-        &h.client,
-        &h.election,
-        &voter.voter_id,
-        &session.token,
-        ballot_a,
-    )
-    .await
-    .unwrap();
+    let package = sign_ballot(&h.client, &h.election, &voter.voter_id, &session.token, ballot_a).await.unwrap();
     let mut forged = package.clone();
     forged.ballot = ballot_b;
     let mut tasks = Vec::new();
     for i in 0..8 {
-        let (c, p) = (
-            h.client.clone(),
-            if i % 2 == 0 {
-                package.clone()
-            } else {
-                forged.clone()
-            },
-        );
-        tasks.push(tokio::spawn(
-            async move { (i % 2 == 0, c.submit(&p).await) },
-        ));
+        let (c, p) = (h.client.clone(), if i % 2 == 0 { package.clone() } else { forged.clone() });
+        tasks.push(tokio::spawn(async move { (i % 2 == 0, c.submit(&p).await) }));
     }
     for t in tasks {
         match t.await.unwrap() {
@@ -284,13 +183,7 @@ async fn concurrent_double_voting_with_one_right() {
             }
             (false, r) => {
                 let code = r.unwrap_err().code().map(str::to_owned);
-                assert!(
-                    matches!(
-                        code.as_deref(),
-                        Some("signature_used" | "prepared_message_mismatch")
-                    ),
-                    "{code:?}"
-                );
+                assert!(matches!(code.as_deref(), Some("signature_used" | "prepared_message_mismatch")), "{code:?}");
             }
         }
     }

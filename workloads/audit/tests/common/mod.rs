@@ -14,8 +14,7 @@ use urna_audit::{AuditLog, LogConfig, LogKey};
 /// Sends one request (`Connection: close`) and returns the status and the body.
 pub fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
     let body = body.unwrap_or_default();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -26,17 +25,9 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) 
     let _ = s.write_all(body);
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .expect("status")
-        .parse()
-        .expect("status code");
+    let status: u16 = head.split_whitespace().nth(1).expect("status").parse().expect("status code");
     let mut payload = raw[split + 4..].to_vec();
     if head.contains("transfer-encoding: chunked") {
         payload = dechunk(&payload);
@@ -47,15 +38,9 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size line");
-        let size = usize::from_str_radix(
-            std::str::from_utf8(&data[..line_end]).expect("utf8").trim(),
-            16,
-        )
-        .expect("chunk size");
+        let line_end = data.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).expect("utf8").trim(), 16)
+            .expect("chunk size");
         if size == 0 {
             return out;
         }
@@ -104,11 +89,7 @@ impl Server {
         // database until its last commit); wait for it.
         let mut tries = 0;
         let log = loop {
-            match AuditLog::open(
-                &dir.join("audit.redb"),
-                LogKey::from_seed(&key_seed),
-                config.clone(),
-            ) {
+            match AuditLog::open(&dir.join("audit.redb"), LogKey::from_seed(&key_seed), config.clone()) {
                 Ok(log) => break log,
                 Err(e) if tries < 100 && e.to_string().contains("already open") => {
                     tries += 1;
@@ -118,21 +99,12 @@ impl Server {
             }
         };
         let public_key = log.public_key();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let addr = listener.local_addr().expect("addr");
         runtime.spawn(log.serve(listener, std::future::pending()));
-        Self {
-            addr,
-            public_key,
-            runtime: Some(runtime),
-        }
+        Self { addr, public_key, runtime: Some(runtime) }
     }
 }
 

@@ -32,7 +32,8 @@ fn single(id: &str, districts: &[&str], parties: Vec<Party>, coalitions: Vec<Coa
 
 /// Mexico 2024, president: 3 candidates, 7 parties, two 3-party coalitions, write-in and null (17 choices).
 pub fn mexico_president() -> Contest {
-    let parties = ["pan", "pri", "prd", "pvem", "pt", "morena", "mc"].iter().map(|p| party(p, &p.to_uppercase())).collect();
+    let parties =
+        ["pan", "pri", "prd", "pvem", "pt", "morena", "mc"].iter().map(|p| party(p, &p.to_uppercase())).collect();
     let coalitions = vec![
         Coalition {
             id: "fuerza-y-corazon".into(),
@@ -79,7 +80,9 @@ pub fn board() -> Contest {
         districts: vec!["mx".into()],
         parties: vec![],
         coalitions: vec![],
-        options: (0..6).map(|i| ContestOption { id: format!("o{i}"), name: format!("Option {i}"), list: None }).collect(),
+        options: (0..6)
+            .map(|i| ContestOption { id: format!("o{i}"), name: format!("Option {i}"), list: None })
+            .collect(),
         min_selections: Some(1),
         max_selections: Some(3),
         write_in: false,

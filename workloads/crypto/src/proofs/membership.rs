@@ -178,7 +178,10 @@ impl MembershipProof {
             || self.responses.len() != k
             || self.commitments.iter().chain(&self.responses).any(|row| row.len() != m)
         {
-            return Err(CryptoError::rejected(NAME, format!("proof shape does not match {k} branches × {m} ciphertexts")));
+            return Err(CryptoError::rejected(
+                NAME,
+                format!("proof shape does not match {k} branches × {m} ciphertexts"),
+            ));
         }
         for (j, row) in self.commitments.iter().enumerate() {
             for (l, a) in row.iter().enumerate() {

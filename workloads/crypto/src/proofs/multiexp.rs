@@ -9,10 +9,7 @@ pub(crate) fn multi_exp(terms: &[(&Integer, Integer)], m: &Integer) -> Integer {
     let threads = rayon::current_num_threads().max(1);
     // Below a few hundred terms per thread the split costs more squarings than it saves.
     let chunk = terms.len().div_ceil(threads).max(256);
-    terms
-        .par_chunks(chunk)
-        .map(|part| multi_exp_serial(part, m))
-        .reduce(|| Integer::from(1), |a, b| (a * b) % m)
+    terms.par_chunks(chunk).map(|part| multi_exp_serial(part, m)).reduce(|| Integer::from(1), |a, b| (a * b) % m)
 }
 
 fn multi_exp_serial(terms: &[(&Integer, Integer)], m: &Integer) -> Integer {
@@ -70,9 +67,7 @@ fn multi_exp_serial(terms: &[(&Integer, Integer)], m: &Integer) -> Integer {
 
 /// The window minimising `windows · (terms + 2^(c+1))` multiplications.
 fn window_bits(terms: usize, max_bits: u32) -> u32 {
-    (1..=16u32)
-        .min_by_key(|&c| u64::from(max_bits.div_ceil(c)) * (terms as u64 + (2u64 << c)))
-        .unwrap_or(1)
+    (1..=16u32).min_by_key(|&c| u64::from(max_bits.div_ceil(c)) * (terms as u64 + (2u64 << c))).unwrap_or(1)
 }
 
 fn digit(e: &Integer, start: u32, width: u32) -> usize {

@@ -77,9 +77,7 @@ pub fn combine(public: &ThresholdPublicKey, partials: &[VerifiedPartial]) -> Res
     for (k, i) in indices.iter().enumerate() {
         public.check_trustee("partial_decryption.trustee", *i)?;
         if indices[..k].contains(i) {
-            return Err(CryptoError::Mismatch(format!(
-                "combine: trustee {i} appears twice"
-            )));
+            return Err(CryptoError::Mismatch(format!("combine: trustee {i} appears twice")));
         }
     }
     let values: Vec<&Integer> = chosen.iter().map(|p| &p.partial.value).collect();
@@ -100,16 +98,13 @@ pub(crate) fn combine_values(
     let exponents = (0..points.len())
         .map(|k| lagrange_times_delta(&delta, &points, k, 0).map(|mu| mu << 1u32))
         .collect::<Result<Vec<_>>>()?;
-    let acc = product_of_powers(values, &exponents, n2).ok_or_else(|| {
-        CryptoError::out_of_range("partial_decryption.value", "not invertible modulo n²")
-    })?;
+    let acc = product_of_powers(values, &exponents, n2)
+        .ok_or_else(|| CryptoError::out_of_range("partial_decryption.value", "not invertible modulo n²"))?;
     // c' = 1 + 4Δ²·x·n mod n²; anything else means a partial was wrong, which verification excludes.
     let mut l = acc - 1u32;
     let rem = Integer::from(&l % n);
     if rem != 0 {
-        return Err(CryptoError::Mismatch(
-            "combine: the combined value is not 1 mod n".to_owned(),
-        ));
+        return Err(CryptoError::Mismatch("combine: the combined value is not 1 mod n".to_owned()));
     }
     l /= n;
     let four_delta_sq = Integer::from(delta.square_ref()) << 2u32;
@@ -124,19 +119,11 @@ pub(crate) fn combine_values(
 
 /// `Π bases[k]^exponents[k] mod m` for public, possibly negative, exponents (a negative one inverts its base);
 /// `None` if such a base has no inverse.
-pub(crate) fn product_of_powers(
-    bases: &[&Integer],
-    exponents: &[Integer],
-    m: &Integer,
-) -> Option<Integer> {
+pub(crate) fn product_of_powers(bases: &[&Integer], exponents: &[Integer], m: &Integer) -> Option<Integer> {
     let mut acc = Integer::from(1);
     for (base, exp) in bases.iter().zip(exponents) {
         let magnitude = Integer::from(exp.abs_ref());
-        let base = if *exp < 0 {
-            arith::invert(base, m)?
-        } else {
-            (*base).clone()
-        };
+        let base = if *exp < 0 { arith::invert(base, m)? } else { (*base).clone() };
         acc = arith::mul_mod(&acc, &arith::pow_mod(&base, &magnitude, m), m);
     }
     Some(acc)
@@ -147,12 +134,7 @@ pub(crate) fn product_of_powers(
 /// factors `|x_k - x_j|` with `x_j < x_k` are distinct integers in `1..x_k`, those with `x_j > x_k` distinct in
 /// `1..=l-x_k`, so the denominator divides `(x_k-1)!·(l-x_k)!`, which divides `l!`. At `target = 0` this is
 /// PROTOCOL §5's `μ_i = Δ·Π_{j≠i} j/(j-i)`.
-pub(crate) fn lagrange_times_delta(
-    delta: &Integer,
-    points: &[i64],
-    k: usize,
-    target: i64,
-) -> Result<Integer> {
+pub(crate) fn lagrange_times_delta(delta: &Integer, points: &[i64], k: usize, target: i64) -> Result<Integer> {
     let i = points[k];
     let mut num = delta.clone();
     let mut den = Integer::from(1);
@@ -163,14 +145,10 @@ pub(crate) fn lagrange_times_delta(
         }
     }
     if den == 0 {
-        return Err(CryptoError::Mismatch(
-            "combine: duplicate trustee indices".to_owned(),
-        ));
+        return Err(CryptoError::Mismatch("combine: duplicate trustee indices".to_owned()));
     }
     if !num.is_divisible(&den) {
-        return Err(CryptoError::Mismatch(
-            "combine: Lagrange coefficient is not an integer".to_owned(),
-        ));
+        return Err(CryptoError::Mismatch("combine: Lagrange coefficient is not an integer".to_owned()));
     }
     Ok(num.div_exact(&den))
 }
@@ -205,39 +183,24 @@ pub fn decrypt(
     partials: &[PartialDecryption],
 ) -> ThresholdDecryption {
     if let Err(e) = public.paillier().check_ciphertext("ciphertext", ciphertext) {
-        return ThresholdDecryption {
-            plaintext: Err(e),
-            used: Vec::new(),
-            rejected: Vec::new(),
-        };
+        return ThresholdDecryption { plaintext: Err(e), used: Vec::new(), rejected: Vec::new() };
     }
-    let checks: Vec<Result<VerifiedPartial>> = partials
-        .par_iter()
-        .map(|p| verify_partial(public, ciphertext, context, p))
-        .collect();
+    let checks: Vec<Result<VerifiedPartial>> =
+        partials.par_iter().map(|p| verify_partial(public, ciphertext, context, p)).collect();
     let mut valid: Vec<VerifiedPartial> = Vec::new();
     let mut seen: Vec<TrusteeIndex> = Vec::new();
     let mut rejected = Vec::new();
     for (position, (partial, check)) in partials.iter().zip(checks).enumerate() {
         let trustee = partial.trustee();
         if seen.contains(&trustee) {
-            let reason =
-                CryptoError::Mismatch(format!("trustee {trustee} submitted more than one partial"));
-            rejected.push(RejectedPartial {
-                trustee,
-                position,
-                reason,
-            });
+            let reason = CryptoError::Mismatch(format!("trustee {trustee} submitted more than one partial"));
+            rejected.push(RejectedPartial { trustee, position, reason });
             continue;
         }
         seen.push(trustee);
         match check {
             Ok(v) => valid.push(v),
-            Err(reason) => rejected.push(RejectedPartial {
-                trustee,
-                position,
-                reason,
-            }),
+            Err(reason) => rejected.push(RejectedPartial { trustee, position, reason }),
         }
     }
     let t = public.threshold() as usize;
@@ -252,9 +215,5 @@ pub fn decrypt(
         combine(public, &valid)
     };
     let used = if plaintext.is_ok() { used } else { Vec::new() };
-    ThresholdDecryption {
-        plaintext,
-        used,
-        rejected,
-    }
+    ThresholdDecryption { plaintext, used, rejected }
 }

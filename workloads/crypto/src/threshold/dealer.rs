@@ -10,9 +10,7 @@ use super::public::{FORMAT_VERSION, check_parameters};
 use super::{KeyShare, ThresholdPublicKey, TrusteeIndex, delta, verify_partial, wipe};
 use crate::arith;
 use crate::error::{CryptoError, Result};
-use crate::paillier::{
-    Ciphertext, KeySize, Plaintext, PublicKey, SafePrimePair, generate_safe_prime_pair,
-};
+use crate::paillier::{Ciphertext, KeySize, Plaintext, PublicKey, SafePrimePair, generate_safe_prime_pair};
 
 /// What the ceremony is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,12 +28,7 @@ pub struct CeremonyParams {
 impl CeremonyParams {
     /// INE's policy: 3 of 5 trustees, |n| = 3072.
     pub fn default_for(election_id: impl Into<String>) -> Self {
-        Self {
-            key_size: KeySize::Bits3072,
-            trustees: 5,
-            threshold: 3,
-            election_id: election_id.into(),
-        }
+        Self { key_size: KeySize::Bits3072, trustees: 5, threshold: 3, election_id: election_id.into() }
     }
 }
 
@@ -106,16 +99,11 @@ impl TryFrom<TranscriptRepr> for CeremonyTranscript {
             ));
         }
         if r.scheme != SCHEME {
-            return Err(CryptoError::malformed(
-                "ceremony_transcript.scheme",
-                format!("unknown scheme {:?}", r.scheme),
-            ));
+            return Err(CryptoError::malformed("ceremony_transcript.scheme", format!("unknown scheme {:?}", r.scheme)));
         }
         check_parameters(r.threshold, r.trustees)?;
-        let public_key_fingerprint = decode_digest(
-            "ceremony_transcript.public_key_fingerprint",
-            &r.public_key_fingerprint,
-        )?;
+        let public_key_fingerprint =
+            decode_digest("ceremony_transcript.public_key_fingerprint", &r.public_key_fingerprint)?;
         Ok(Self {
             version: r.version,
             scheme: r.scheme,
@@ -130,15 +118,8 @@ impl TryFrom<TranscriptRepr> for CeremonyTranscript {
 
 /// 32 bytes as exactly 64 lowercase hex digits.
 pub(crate) fn decode_digest(field: &str, s: &str) -> Result<[u8; 32]> {
-    if s.len() != 64
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(CryptoError::malformed(
-            field,
-            "not 64 lowercase hexadecimal digits",
-        ));
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(CryptoError::malformed(field, "not 64 lowercase hexadecimal digits"));
     }
     let mut out = [0u8; 32];
     hex::decode_to_slice(s, &mut out).map_err(|e| CryptoError::malformed(field, e.to_string()))?;
@@ -159,8 +140,7 @@ impl CeremonyTranscript {
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
-            .map_err(|e| CryptoError::malformed("ceremony_transcript", e.to_string()))
+        serde_json::from_str(json).map_err(|e| CryptoError::malformed("ceremony_transcript", e.to_string()))
     }
 
     /// Checks the transcript against `public`: same fingerprint and parameters; the verification keys are
@@ -168,11 +148,7 @@ impl CeremonyTranscript {
     /// polynomial of degree `t-1`); one valid partial from every trustee, in order; and the first `t` and the
     /// last `t` partials both combine to the published plaintext.
     pub fn verify(&self, public: &ThresholdPublicKey) -> Result<()> {
-        let mismatch = |what: &str| {
-            Err(CryptoError::Mismatch(format!(
-                "ceremony transcript: {what}"
-            )))
-        };
+        let mismatch = |what: &str| Err(CryptoError::Mismatch(format!("ceremony transcript: {what}")));
         if self.public_key_fingerprint != public.fingerprint() {
             return mismatch("public key fingerprint differs");
         }
@@ -218,30 +194,23 @@ fn check_verification_keys(public: &ThresholdPublicKey) -> Result<()> {
     let n2 = public.paillier().n_squared();
     let delta = delta(public.trustees());
     let points: Vec<i64> = (1..=i64::from(t)).collect();
-    let keys = |range: std::ops::RangeInclusive<u32>| -> Result<Vec<&Integer>> {
-        range
-            .map(|i| {
-                TrusteeIndex::new(i)
-                    .ok()
-                    .and_then(|i| public.verification_key(i))
-                    .map(|k| &k.0)
-                    .ok_or_else(|| {
-                        CryptoError::invalid_key(
-                            "threshold_public_key.verification_keys",
-                            "missing key",
-                        )
+    let keys =
+        |range: std::ops::RangeInclusive<u32>| -> Result<Vec<&Integer>> {
+            range
+                .map(|i| {
+                    TrusteeIndex::new(i).ok().and_then(|i| public.verification_key(i)).map(|k| &k.0).ok_or_else(|| {
+                        CryptoError::invalid_key("threshold_public_key.verification_keys", "missing key")
                     })
-            })
-            .collect()
-    };
+                })
+                .collect()
+        };
     let base = keys(1..=t)?;
     for (j, vk) in (t + 1..=public.trustees()).zip(keys(t + 1..=public.trustees())?) {
         let exps = (0..points.len())
             .map(|k| lagrange_times_delta(&delta, &points, k, i64::from(j)))
             .collect::<Result<Vec<_>>>()?;
-        let expected = product_of_powers(&base, &exps, n2).ok_or_else(|| {
-            CryptoError::invalid_key("threshold_public_key.verification_keys", "not invertible")
-        })?;
+        let expected = product_of_powers(&base, &exps, n2)
+            .ok_or_else(|| CryptoError::invalid_key("threshold_public_key.verification_keys", "not invertible"))?;
         if arith::pow_mod(vk, &delta, n2) != expected {
             return Err(CryptoError::invalid_key(
                 format!("threshold_public_key.verification_keys[{}]", j - 1),
@@ -266,13 +235,7 @@ struct DealerSecrets {
 
 impl Drop for DealerSecrets {
     fn drop(&mut self) {
-        for x in [
-            &mut self.p,
-            &mut self.q,
-            &mut self.m,
-            &mut self.nm,
-            &mut self.d,
-        ] {
+        for x in [&mut self.p, &mut self.q, &mut self.m, &mut self.nm, &mut self.d] {
             wipe(x);
         }
         self.coefficients.iter_mut().for_each(wipe);
@@ -289,10 +252,7 @@ impl Drop for DealerSecrets {
 /// 5. the self-test decryption, then [`CeremonyTranscript::verify`] on the result before returning it.
 ///
 /// `p`, `q`, `m`, `d` and the coefficients are wiped before returning; no whole secret key is ever built.
-pub fn ceremony<R: CryptoRng + ?Sized>(
-    params: &CeremonyParams,
-    rng: &mut R,
-) -> Result<CeremonyOutput> {
+pub fn ceremony<R: CryptoRng + ?Sized>(params: &CeremonyParams, rng: &mut R) -> Result<CeremonyOutput> {
     check_parameters(params.threshold, params.trustees)?;
     let primes = generate_safe_prime_pair(params.key_size, rng);
     ceremony_with_primes(params, primes, rng)
@@ -306,14 +266,8 @@ pub(crate) fn ceremony_with_primes<R: CryptoRng + ?Sized>(
 ) -> Result<CeremonyOutput> {
     check_parameters(params.threshold, params.trustees)?;
     let SafePrimePair { p, q } = primes;
-    let mut secrets = DealerSecrets {
-        p,
-        q,
-        m: Integer::new(),
-        nm: Integer::new(),
-        d: Integer::new(),
-        coefficients: Vec::new(),
-    };
+    let mut secrets =
+        DealerSecrets { p, q, m: Integer::new(), nm: Integer::new(), d: Integer::new(), coefficients: Vec::new() };
     let n = Integer::from(&secrets.p * &secrets.q);
     let paillier = PublicKey::from_modulus(n.clone())?;
     let mut p_prime = Integer::from(&secrets.p - 1u32) >> 1u32;
@@ -321,8 +275,8 @@ pub(crate) fn ceremony_with_primes<R: CryptoRng + ?Sized>(
     secrets.m = Integer::from(&p_prime * &q_prime);
     wipe(&mut p_prime);
     wipe(&mut q_prime);
-    let mut m_inv = arith::invert(&secrets.m, &n)
-        .ok_or_else(|| CryptoError::invalid_key("paillier.p", "gcd(n, p'q') is not 1"))?;
+    let mut m_inv =
+        arith::invert(&secrets.m, &n).ok_or_else(|| CryptoError::invalid_key("paillier.p", "gcd(n, p'q') is not 1"))?;
     secrets.nm = Integer::from(&n * &secrets.m);
     secrets.d = Integer::from(&secrets.m * &m_inv) % &secrets.nm;
     wipe(&mut m_inv);
@@ -330,9 +284,7 @@ pub(crate) fn ceremony_with_primes<R: CryptoRng + ?Sized>(
     let l = params.trustees;
     let shares: Vec<Integer> = loop {
         secrets.coefficients.iter_mut().for_each(wipe);
-        secrets.coefficients = (1..params.threshold)
-            .map(|_| arith::random_below(rng, &secrets.nm))
-            .collect::<Vec<_>>();
+        secrets.coefficients = (1..params.threshold).map(|_| arith::random_below(rng, &secrets.nm)).collect::<Vec<_>>();
         let shares: Vec<Integer> = (1..=l).map(|i| evaluate(&secrets, i)).collect();
         // A zero share (probability about l/(n·m)) would make its partial decryption 1 for every ciphertext.
         if shares.iter().all(|s| *s != 0) {
@@ -368,11 +320,7 @@ pub(crate) fn ceremony_with_primes<R: CryptoRng + ?Sized>(
 
     let transcript = self_test(params, &public, &shares, rng)?;
     transcript.verify(&public)?;
-    Ok(CeremonyOutput {
-        public,
-        shares,
-        transcript,
-    })
+    Ok(CeremonyOutput { public, shares, transcript })
 }
 
 /// `f(i) mod n·m` by Horner's rule.
@@ -397,17 +345,13 @@ fn self_test<R: CryptoRng + ?Sized>(
     let context = DecryptionContext::new(params.election_id.clone(), [0u8; 32], SELF_TEST_SUBJECT);
     let plaintext = Plaintext(arith::random_bits(rng, 256));
     let (ciphertext, _nonce) = public.paillier().encrypt(&plaintext, rng)?;
-    let partials = shares
-        .iter()
-        .map(|s| s.partial_decrypt(public, &ciphertext, &context, rng))
-        .collect::<Result<Vec<_>>>()?;
+    let partials =
+        shares.iter().map(|s| s.partial_decrypt(public, &ciphertext, &context, rng)).collect::<Result<Vec<_>>>()?;
     let t = public.threshold() as usize;
     let indices: Vec<TrusteeIndex> = public.trustee_indices().take(t).collect();
     let values: Vec<&Integer> = partials.iter().take(t).map(|p| &p.value).collect();
     if combine_values(public, &indices, &values)? != plaintext {
-        return Err(CryptoError::Mismatch(
-            "ceremony: self-test decryption failed".to_owned(),
-        ));
+        return Err(CryptoError::Mismatch("ceremony: self-test decryption failed".to_owned()));
     }
     Ok(CeremonyTranscript {
         version: FORMAT_VERSION,
@@ -416,11 +360,6 @@ fn self_test<R: CryptoRng + ?Sized>(
         threshold: public.threshold(),
         trustees: public.trustees(),
         public_key_fingerprint: public.fingerprint(),
-        self_test: SelfTest {
-            context,
-            ciphertext,
-            plaintext,
-            partials,
-        },
+        self_test: SelfTest { context, ciphertext, plaintext, partials },
     })
 }

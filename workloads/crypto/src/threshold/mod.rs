@@ -24,13 +24,8 @@ mod public;
 mod share;
 mod share_file;
 
-pub use combine::{
-    RejectedPartial, ThresholdDecryption, VerifiedPartial, combine, decrypt, verify_partial,
-};
-pub use dealer::{
-    CeremonyOutput, CeremonyParams, CeremonyTranscript, SCHEME, SELF_TEST_SUBJECT, SelfTest,
-    ceremony,
-};
+pub use combine::{RejectedPartial, ThresholdDecryption, VerifiedPartial, combine, decrypt, verify_partial};
+pub use dealer::{CeremonyOutput, CeremonyParams, CeremonyTranscript, SCHEME, SELF_TEST_SUBJECT, SelfTest, ceremony};
 pub use partial::{DecryptionContext, DecryptionProof, PartialDecryption};
 pub use public::{ThresholdPublicKey, TrusteeIndex, VerificationKey};
 pub use share::KeyShare;

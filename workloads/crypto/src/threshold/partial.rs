@@ -37,21 +37,12 @@ pub struct DecryptionContext {
 }
 
 impl DecryptionContext {
-    pub fn new(
-        election_id: impl Into<String>,
-        manifest_hash: [u8; 32],
-        subject: impl Into<String>,
-    ) -> Self {
-        Self {
-            election_id: election_id.into(),
-            manifest_hash,
-            subject: subject.into(),
-        }
+    pub fn new(election_id: impl Into<String>, manifest_hash: [u8; 32], subject: impl Into<String>) -> Self {
+        Self { election_id: election_id.into(), manifest_hash, subject: subject.into() }
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
-            .map_err(|e| CryptoError::malformed("decryption_context", e.to_string()))
+        serde_json::from_str(json).map_err(|e| CryptoError::malformed("decryption_context", e.to_string()))
     }
 
     fn append_to(&self, t: &mut Transcript) {
@@ -114,28 +105,17 @@ impl PartialDecryption {
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
-            .map_err(|e| CryptoError::malformed("partial_decryption", e.to_string()))
+        serde_json::from_str(json).map_err(|e| CryptoError::malformed("partial_decryption", e.to_string()))
     }
 
     fn from_repr(r: Repr) -> Result<Self> {
         let value = arith::from_hex("partial_decryption.value", &r.value)?;
         let challenge = arith::from_hex("partial_decryption.proof.challenge", &r.proof.challenge)?;
         if challenge.significant_bits() > CHALLENGE_BITS {
-            return Err(CryptoError::out_of_range(
-                "partial_decryption.proof.challenge",
-                "longer than 256 bits",
-            ));
+            return Err(CryptoError::out_of_range("partial_decryption.proof.challenge", "longer than 256 bits"));
         }
         let response = arith::from_hex("partial_decryption.proof.response", &r.proof.response)?;
-        Ok(Self {
-            trustee: r.trustee,
-            value,
-            proof: DecryptionProof {
-                challenge,
-                response,
-            },
-        })
+        Ok(Self { trustee: r.trustee, value, proof: DecryptionProof { challenge, response } })
     }
 }
 
@@ -162,12 +142,7 @@ impl<'de> serde::Deserialize<'de> for PartialDecryption {
 impl std::fmt::Debug for PartialDecryption {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let h = arith::to_hex(&self.value);
-        write!(
-            f,
-            "PartialDecryption(trustee {}, {}…)",
-            self.trustee,
-            &h[..h.len().min(16)]
-        )
+        write!(f, "PartialDecryption(trustee {}, {}…)", self.trustee, &h[..h.len().min(16)])
     }
 }
 
@@ -226,10 +201,7 @@ impl KeyShare {
         let mut x = Integer::from(&self.secret * &delta(public.trustees()));
         if x <= 0 {
             wipe(&mut x);
-            return Err(CryptoError::invalid_key(
-                "key_share",
-                "share is not positive",
-            ));
+            return Err(CryptoError::invalid_key("key_share", "share is not positive"));
         }
         let mut two_x = Integer::from(&x << 1u32);
         let c_i = arith::pow_mod_secret(c, &two_x, n2);
@@ -254,10 +226,7 @@ impl KeyShare {
         Ok(PartialDecryption {
             trustee: self.index(),
             value: c_i,
-            proof: DecryptionProof {
-                challenge: e,
-                response: z,
-            },
+            proof: DecryptionProof { challenge: e, response: z },
         })
     }
 }
@@ -277,25 +246,16 @@ pub(crate) fn verify(
     let (n, n2) = (pk.n(), pk.n_squared());
     pk.check_ciphertext("ciphertext", ciphertext)?;
     arith::check_unit("partial_decryption.value", &partial.value, n2, n)?;
-    let DecryptionProof {
-        challenge: e,
-        response: z,
-    } = &partial.proof;
+    let DecryptionProof { challenge: e, response: z } = &partial.proof;
     if e.significant_bits() > CHALLENGE_BITS || *e < 0 {
-        return Err(CryptoError::out_of_range(
-            "partial_decryption.proof.challenge",
-            "not in [0, 2^256)",
-        ));
+        return Err(CryptoError::out_of_range("partial_decryption.proof.challenge", "not in [0, 2^256)"));
     }
     if *z < 0 || z.significant_bits() > nonce_bits(public) + 1 {
-        return Err(CryptoError::out_of_range(
-            "partial_decryption.proof.response",
-            "not in [0, 2^(|n²|+513))",
-        ));
+        return Err(CryptoError::out_of_range("partial_decryption.proof.response", "not in [0, 2^(|n²|+513))"));
     }
-    let vk = public.verification_key(trustee).ok_or_else(|| {
-        CryptoError::out_of_range("partial_decryption.trustee", "no verification key")
-    })?;
+    let vk = public
+        .verification_key(trustee)
+        .ok_or_else(|| CryptoError::out_of_range("partial_decryption.trustee", "no verification key"))?;
 
     let c = &ciphertext.0;
     let c4 = arith::pow_mod(c, &Integer::from(4), n2);
@@ -312,10 +272,7 @@ pub(crate) fn verify(
     let b = recompute(public.v(), &vk.0)?;
     let expected = challenge(public, context, trustee, c, &partial.value, &a, &b);
     if expected != *e {
-        return Err(CryptoError::rejected(
-            PROOF,
-            format!("trustee {trustee}: challenge does not match"),
-        ));
+        return Err(CryptoError::rejected(PROOF, format!("trustee {trustee}: challenge does not match")));
     }
     Ok(())
 }

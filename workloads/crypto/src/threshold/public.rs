@@ -19,10 +19,7 @@ pub struct TrusteeIndex(u32);
 impl TrusteeIndex {
     pub fn new(index: u32) -> Result<Self> {
         if index == 0 || index > MAX_TRUSTEES {
-            return Err(CryptoError::out_of_range(
-                "trustee",
-                format!("{index} is not in 1..={MAX_TRUSTEES}"),
-            ));
+            return Err(CryptoError::out_of_range("trustee", format!("{index} is not in 1..={MAX_TRUSTEES}")));
         }
         Ok(Self(index))
     }
@@ -121,36 +118,17 @@ impl ThresholdPublicKey {
         let n2 = paillier.n_squared();
         arith::check_unit("threshold_public_key.v", &v, n2, n)?;
         if v.jacobi(n) != 1 {
-            return Err(CryptoError::invalid_key(
-                "threshold_public_key.v",
-                "not a square (Jacobi symbol is not 1)",
-            ));
+            return Err(CryptoError::invalid_key("threshold_public_key.v", "not a square (Jacobi symbol is not 1)"));
         }
         if arith::mul_mod(&v, &v, n2) == 1 {
-            return Err(CryptoError::invalid_key(
-                "threshold_public_key.v",
-                "has order at most two",
-            ));
+            return Err(CryptoError::invalid_key("threshold_public_key.v", "has order at most two"));
         }
         for (i, vk) in verification_keys.iter().enumerate() {
-            arith::check_unit(
-                &format!("threshold_public_key.verification_keys[{i}]"),
-                vk,
-                n2,
-                n,
-            )?;
+            arith::check_unit(&format!("threshold_public_key.verification_keys[{i}]"), vk, n2, n)?;
         }
-        let verification_keys: Vec<VerificationKey> =
-            verification_keys.into_iter().map(VerificationKey).collect();
+        let verification_keys: Vec<VerificationKey> = verification_keys.into_iter().map(VerificationKey).collect();
         let fingerprint = fingerprint(&paillier, threshold, trustees, &v, &verification_keys);
-        Ok(Self {
-            paillier,
-            threshold,
-            trustees,
-            v,
-            verification_keys,
-            fingerprint,
-        })
+        Ok(Self { paillier, threshold, trustees, v, verification_keys, fingerprint })
     }
 
     /// The Paillier key ballots are encrypted under.
@@ -181,10 +159,7 @@ impl ThresholdPublicKey {
     /// `index` itself when it names one of this key's trustees.
     pub fn check_trustee(&self, field: &str, index: TrusteeIndex) -> Result<TrusteeIndex> {
         if index.0 > self.trustees {
-            return Err(CryptoError::out_of_range(
-                field,
-                format!("trustee {index} is not in 1..={}", self.trustees),
-            ));
+            return Err(CryptoError::out_of_range(field, format!("trustee {index} is not in 1..={}", self.trustees)));
         }
         Ok(index)
     }
@@ -211,8 +186,7 @@ impl ThresholdPublicKey {
     /// Strict decoder: unknown fields, a wrong version, non-canonical hex and every broken invariant are errors
     /// naming the field.
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
-            .map_err(|e| CryptoError::malformed("threshold_public_key", e.to_string()))
+        serde_json::from_str(json).map_err(|e| CryptoError::malformed("threshold_public_key", e.to_string()))
     }
 
     fn from_repr(r: Repr) -> Result<Self> {
@@ -227,9 +201,7 @@ impl ThresholdPublicKey {
             .verification_keys
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                arith::from_hex(&format!("threshold_public_key.verification_keys[{i}]"), s)
-            })
+            .map(|(i, s)| arith::from_hex(&format!("threshold_public_key.verification_keys[{i}]"), s))
             .collect::<Result<Vec<_>>>()?;
         Self::new(r.paillier, r.threshold, r.trustees, v, keys)
     }
@@ -238,14 +210,10 @@ impl ThresholdPublicKey {
 /// `1 ≤ t ≤ l ≤ MAX_TRUSTEES`.
 pub(crate) fn check_parameters(threshold: u32, trustees: u32) -> Result<()> {
     if trustees == 0 || trustees > MAX_TRUSTEES {
-        return Err(CryptoError::InvalidParameter(format!(
-            "trustees: {trustees} is not in 1..={MAX_TRUSTEES}"
-        )));
+        return Err(CryptoError::InvalidParameter(format!("trustees: {trustees} is not in 1..={MAX_TRUSTEES}")));
     }
     if threshold == 0 || threshold > trustees {
-        return Err(CryptoError::InvalidParameter(format!(
-            "threshold: {threshold} is not in 1..={trustees}"
-        )));
+        return Err(CryptoError::InvalidParameter(format!("threshold: {threshold} is not in 1..={trustees}")));
     }
     Ok(())
 }
@@ -270,11 +238,7 @@ impl serde::Serialize for ThresholdPublicKey {
             threshold: self.threshold,
             trustees: self.trustees,
             v: arith::to_hex(&self.v),
-            verification_keys: self
-                .verification_keys
-                .iter()
-                .map(VerificationKey::to_hex)
-                .collect(),
+            verification_keys: self.verification_keys.iter().map(VerificationKey::to_hex).collect(),
         }
         .serialize(s)
     }

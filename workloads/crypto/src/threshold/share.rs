@@ -19,11 +19,7 @@ pub struct KeyShare {
 
 impl KeyShare {
     pub(crate) fn new(index: TrusteeIndex, key_fingerprint: [u8; 32], secret: Integer) -> Self {
-        Self {
-            index,
-            key_fingerprint,
-            secret,
-        }
+        Self { index, key_fingerprint, secret }
     }
 
     pub fn index(&self) -> TrusteeIndex {
@@ -42,22 +38,16 @@ impl KeyShare {
         self.check_binding(public)?;
         let n2 = public.paillier().n_squared();
         if self.secret <= 0 || self.secret >= *n2 {
-            return Err(CryptoError::invalid_key(
-                "key_share",
-                "share is not in (0, n²)",
-            ));
+            return Err(CryptoError::invalid_key("key_share", "share is not in (0, n²)"));
         }
-        let vk = public.verification_key(self.index).ok_or_else(|| {
-            CryptoError::invalid_key("key_share.trustee", "no verification key for this trustee")
-        })?;
+        let vk = public
+            .verification_key(self.index)
+            .ok_or_else(|| CryptoError::invalid_key("key_share.trustee", "no verification key for this trustee"))?;
         let mut exp = Integer::from(&self.secret * &delta(public.trustees()));
         let image = arith::pow_mod_secret(public.v(), &exp, n2);
         wipe(&mut exp);
         if image != vk.0 {
-            return Err(CryptoError::invalid_key(
-                "key_share",
-                "v^(Δ·s_i) does not match the verification key",
-            ));
+            return Err(CryptoError::invalid_key("key_share", "v^(Δ·s_i) does not match the verification key"));
         }
         Ok(())
     }
@@ -65,9 +55,7 @@ impl KeyShare {
     /// The cheap part of [`KeyShare::check_against`]: fingerprint and index.
     pub(crate) fn check_binding(&self, public: &ThresholdPublicKey) -> Result<()> {
         if self.key_fingerprint != public.fingerprint() {
-            return Err(CryptoError::Mismatch(
-                "key share: dealt for another threshold public key".to_owned(),
-            ));
+            return Err(CryptoError::Mismatch("key share: dealt for another threshold public key".to_owned()));
         }
         public.check_trustee("key_share.trustee", self.index)?;
         Ok(())
@@ -82,11 +70,6 @@ impl Drop for KeyShare {
 
 impl std::fmt::Debug for KeyShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "KeyShare(trustee {}, <redacted>, key {})",
-            self.index,
-            hex::encode(&self.key_fingerprint[..8])
-        )
+        write!(f, "KeyShare(trustee {}, <redacted>, key {})", self.index, hex::encode(&self.key_fingerprint[..8]))
     }
 }

@@ -43,9 +43,7 @@ impl Passphrase {
     pub fn new(passphrase: impl Into<String>) -> Result<Self> {
         let p = Zeroizing::new(passphrase.into());
         if p.is_empty() {
-            return Err(CryptoError::InvalidParameter(
-                "passphrase: empty".to_owned(),
-            ));
+            return Err(CryptoError::InvalidParameter("passphrase: empty".to_owned()));
         }
         Ok(Self(p))
     }
@@ -62,8 +60,7 @@ impl Passphrase {
         for syllable in 0..24usize {
             // Syllable k uses bits 6k..6k+6 of the 144-bit string.
             let bit = syllable * 6;
-            let window =
-                (u16::from(bytes[bit / 8]) << 8) | u16::from(*bytes.get(bit / 8 + 1).unwrap_or(&0));
+            let window = (u16::from(bytes[bit / 8]) << 8) | u16::from(*bytes.get(bit / 8 + 1).unwrap_or(&0));
             let six = (window >> (10 - bit % 8)) & 0x3f;
             if syllable > 0 && syllable % 3 == 0 {
                 out.push('-');
@@ -99,27 +96,15 @@ pub struct KdfParams {
 impl KdfParams {
     /// 64 MiB, 3 passes, 1 lane: RFC 9106's second recommended option, about 0.2 s per guess on a laptop core.
     /// The decoder refuses anything weaker unless the crate is built with `insecure-test-keys`.
-    pub const PRODUCTION: Self = Self {
-        memory_kib: 64 * 1024,
-        iterations: 3,
-        parallelism: 1,
-    };
+    pub const PRODUCTION: Self = Self { memory_kib: 64 * 1024, iterations: 3, parallelism: 1 };
 
     /// 256 KiB, one pass: fast enough for tests. Tests only.
     #[cfg(feature = "insecure-test-keys")]
-    pub const INSECURE_TEST: Self = Self {
-        memory_kib: 256,
-        iterations: 1,
-        parallelism: 1,
-    };
+    pub const INSECURE_TEST: Self = Self { memory_kib: 256, iterations: 1, parallelism: 1 };
 
     fn check(&self, field: &str) -> Result<()> {
         let weakest = if cfg!(feature = "insecure-test-keys") {
-            Self {
-                memory_kib: 8,
-                iterations: 1,
-                parallelism: 1,
-            }
+            Self { memory_kib: 8, iterations: 1, parallelism: 1 }
         } else {
             Self::PRODUCTION
         };
@@ -133,43 +118,28 @@ impl KdfParams {
         if self.memory_kib < min_memory || self.memory_kib > MAX_MEMORY_KIB {
             return Err(CryptoError::out_of_range(
                 format!("{field}.memory_kib"),
-                format!(
-                    "{} is not in {min_memory}..={MAX_MEMORY_KIB}",
-                    self.memory_kib
-                ),
+                format!("{} is not in {min_memory}..={MAX_MEMORY_KIB}", self.memory_kib),
             ));
         }
         if self.iterations < weakest.iterations || self.iterations > MAX_ITERATIONS {
             return Err(CryptoError::out_of_range(
                 format!("{field}.iterations"),
-                format!(
-                    "{} is not in {}..={MAX_ITERATIONS}",
-                    self.iterations, weakest.iterations
-                ),
+                format!("{} is not in {}..={MAX_ITERATIONS}", self.iterations, weakest.iterations),
             ));
         }
         Ok(())
     }
 
     fn derive_key(&self, passphrase: &Passphrase, salt: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
-        let params = Params::new(
-            self.memory_kib,
-            self.iterations,
-            self.parallelism,
-            Some(KEY_LEN),
-        )
-        .map_err(|e| CryptoError::InvalidParameter(format!("share_file.kdf: {e}")))?;
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(KEY_LEN))
+            .map_err(|e| CryptoError::InvalidParameter(format!("share_file.kdf: {e}")))?;
         let block_count = params.block_count();
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
         // Own the working memory so that it can be overwritten afterwards: it is derived from the passphrase.
         let mut blocks = vec![Block::default(); block_count];
-        let outcome = argon.hash_password_into_with_memory(
-            passphrase.expose().as_bytes(),
-            salt,
-            &mut key[..],
-            &mut blocks,
-        );
+        let outcome =
+            argon.hash_password_into_with_memory(passphrase.expose().as_bytes(), salt, &mut key[..], &mut blocks);
         blocks.iter_mut().for_each(|b| *b = Block::default());
         std::hint::black_box(&mut blocks);
         outcome.map_err(|e| CryptoError::InvalidParameter(format!("share_file.kdf: {e}")))?;
@@ -231,15 +201,8 @@ fn decode_fixed<const N: usize>(field: &str, s: &str) -> Result<[u8; N]> {
 }
 
 fn decode_hex(field: &str, s: &str) -> Result<Vec<u8>> {
-    if !s.len().is_multiple_of(2)
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(CryptoError::malformed(
-            field,
-            "not lowercase hexadecimal of even length",
-        ));
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(CryptoError::malformed(field, "not lowercase hexadecimal of even length"));
     }
     hex::decode(s).map_err(|e| CryptoError::malformed(field, e.to_string()))
 }
@@ -271,16 +234,8 @@ impl ShareFile {
         let plaintext = share_plaintext(share, share_len(public));
         let aad = file.associated_data(&public.fingerprint());
         file.ciphertext = XChaCha20Poly1305::new((&*key).into())
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: &plaintext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| {
-                CryptoError::InvalidParameter("share file: encryption failed".to_owned())
-            })?;
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &aad })
+            .map_err(|_| CryptoError::InvalidParameter("share file: encryption failed".to_owned()))?;
         Ok(file)
     }
 
@@ -290,24 +245,14 @@ impl ShareFile {
         let key = self.kdf.derive_key(passphrase, &self.salt)?;
         let aad = self.associated_data(&public.fingerprint());
         let plaintext = XChaCha20Poly1305::new((&*key).into())
-            .decrypt(
-                XNonce::from_slice(&self.nonce),
-                Payload {
-                    msg: &self.ciphertext,
-                    aad: &aad,
-                },
-            )
+            .decrypt(XNonce::from_slice(&self.nonce), Payload { msg: &self.ciphertext, aad: &aad })
             .map(Zeroizing::new)
             .map_err(|_| CryptoError::ShareFileDecryption)?;
         // Authenticated under the caller's fingerprint; a differing stored copy can only be a modification.
         if self.key_fingerprint != public.fingerprint() || plaintext.len() != share_len(public) {
             return Err(CryptoError::ShareFileDecryption);
         }
-        let share = KeyShare::new(
-            self.trustee,
-            public.fingerprint(),
-            arith::from_bytes(&plaintext),
-        );
+        let share = KeyShare::new(self.trustee, public.fingerprint(), arith::from_bytes(&plaintext));
         share.check_against(public)?;
         Ok(share)
     }
@@ -358,10 +303,7 @@ impl ShareFile {
                 format!("version {} is not {FILE_VERSION}", r.version),
             ));
         }
-        let key_fingerprint = decode_digest(
-            "share_file.public_key_fingerprint",
-            &r.public_key_fingerprint,
-        )?;
+        let key_fingerprint = decode_digest("share_file.public_key_fingerprint", &r.public_key_fingerprint)?;
         if r.kdf.algorithm != KDF_ALGORITHM {
             return Err(CryptoError::malformed(
                 "share_file.kdf.algorithm",
@@ -374,11 +316,8 @@ impl ShareFile {
                 format!("{} is not {ARGON2_VERSION}", r.kdf.version),
             ));
         }
-        let kdf = KdfParams {
-            memory_kib: r.kdf.memory_kib,
-            iterations: r.kdf.iterations,
-            parallelism: r.kdf.parallelism,
-        };
+        let kdf =
+            KdfParams { memory_kib: r.kdf.memory_kib, iterations: r.kdf.iterations, parallelism: r.kdf.parallelism };
         kdf.check("share_file.kdf")?;
         let salt = decode_fixed::<SALT_LEN>("share_file.kdf.salt", &r.kdf.salt)?;
         if r.aead.algorithm != AEAD_ALGORITHM {
@@ -396,19 +335,9 @@ impl ShareFile {
         }
         let ciphertext = decode_hex("share_file.ciphertext", &r.ciphertext)?;
         if ciphertext.len() <= TAG_LEN {
-            return Err(CryptoError::out_of_range(
-                "share_file.ciphertext",
-                "shorter than the authentication tag",
-            ));
+            return Err(CryptoError::out_of_range("share_file.ciphertext", "shorter than the authentication tag"));
         }
-        Ok(Self {
-            trustee: r.trustee,
-            key_fingerprint,
-            kdf,
-            salt,
-            nonce,
-            ciphertext,
-        })
+        Ok(Self { trustee: r.trustee, key_fingerprint, kdf, salt, nonce, ciphertext })
     }
 }
 
@@ -442,10 +371,7 @@ impl serde::Serialize for ShareFile {
                 parallelism: self.kdf.parallelism,
                 salt: hex::encode(self.salt),
             },
-            aead: AeadRepr {
-                algorithm: AEAD_ALGORITHM.to_owned(),
-                nonce: hex::encode(self.nonce),
-            },
+            aead: AeadRepr { algorithm: AEAD_ALGORITHM.to_owned(), nonce: hex::encode(self.nonce) },
             ciphertext: hex::encode(&self.ciphertext),
         }
         .serialize(s)
@@ -460,11 +386,6 @@ impl<'de> serde::Deserialize<'de> for ShareFile {
 
 impl std::fmt::Debug for ShareFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "ShareFile(trustee {}, key {})",
-            self.trustee,
-            hex::encode(&self.key_fingerprint[..8])
-        )
+        write!(f, "ShareFile(trustee {}, key {})", self.trustee, hex::encode(&self.key_fingerprint[..8]))
     }
 }

@@ -8,24 +8,17 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use urna_ballot::{
-    BallotCodec, Coalition, Contest, ContestKind, ContestOption, District, ElectionManifest,
-    EncryptedBallot, Party, Selection,
+    BallotCodec, Coalition, Contest, ContestKind, ContestOption, District, ElectionManifest, EncryptedBallot, Party,
+    Selection,
 };
 use urna_crypto::paillier::{KeySize, PublicKey, RandomnessPool, SecretKey, generate_keypair};
-use urna_tally::{
-    Modality, RunningShard, Shard, ShardConfig, SubmitItem, TallyClient, TotalsRecord,
-};
+use urna_tally::{Modality, RunningShard, Shard, ShardConfig, SubmitItem, TallyClient, TotalsRecord};
 
-pub static KEYS: LazyLock<(PublicKey, SecretKey)> = LazyLock::new(|| {
-    generate_keypair(KeySize::InsecureTest1024, &mut urna_crypto::os_rng()).expect("keygen")
-});
+pub static KEYS: LazyLock<(PublicKey, SecretKey)> =
+    LazyLock::new(|| generate_keypair(KeySize::InsecureTest1024, &mut urna_crypto::os_rng()).expect("keygen"));
 
 fn party(id: &str) -> Party {
-    Party {
-        id: id.into(),
-        name: id.to_uppercase(),
-        candidate: None,
-    }
+    Party { id: id.into(), name: id.to_uppercase(), candidate: None }
 }
 
 /// 7 parties, two 3-party coalitions, write-in and null: 17 choices, one ciphertext.
@@ -35,10 +28,7 @@ pub fn president() -> Contest {
         title: "President".into(),
         kind: ContestKind::SingleChoice,
         districts: vec!["mx".into()],
-        parties: ["pan", "pri", "prd", "pvem", "pt", "morena", "mc"]
-            .iter()
-            .map(|p| party(p))
-            .collect(),
+        parties: ["pan", "pri", "prd", "pvem", "pt", "morena", "mc"].iter().map(|p| party(p)).collect(),
         coalitions: vec![
             Coalition {
                 id: "fc".into(),
@@ -95,11 +85,7 @@ pub fn board() -> Contest {
         parties: vec![],
         coalitions: vec![],
         options: (0..6)
-            .map(|i| ContestOption {
-                id: format!("o{i}"),
-                name: format!("Option {i}"),
-                list: None,
-            })
+            .map(|i| ContestOption { id: format!("o{i}"), name: format!("Option {i}"), list: None })
             .collect(),
         min_selections: Some(1),
         max_selections: Some(3),
@@ -114,21 +100,9 @@ pub fn manifest() -> ElectionManifest {
         election_id: "mx-2024".into(),
         title: "Test".into(),
         districts: vec![
-            District {
-                id: "mx".into(),
-                name: "México".into(),
-                parent: None,
-            },
-            District {
-                id: "chiapas".into(),
-                name: "Chiapas".into(),
-                parent: Some("mx".into()),
-            },
-            District {
-                id: "jalisco".into(),
-                name: "Jalisco".into(),
-                parent: Some("mx".into()),
-            },
+            District { id: "mx".into(), name: "México".into(), parent: None },
+            District { id: "chiapas".into(), name: "Chiapas".into(), parent: Some("mx".into()) },
+            District { id: "jalisco".into(), name: "Jalisco".into(), parent: Some("mx".into()) },
         ],
         contests: vec![president(), governor(), board()],
         slot_bits: 20,
@@ -140,26 +114,16 @@ pub fn codec() -> BallotCodec {
 }
 
 pub fn config(dir: &Path) -> ShardConfig {
-    ShardConfig::new(
-        "chiapas-jalisco-remote",
-        vec!["chiapas".into(), "jalisco".into()],
-        Modality::Remote,
-        dir,
-    )
+    ShardConfig::new("chiapas-jalisco-remote", vec!["chiapas".into(), "jalisco".into()], Modality::Remote, dir)
 }
 
 pub async fn start(config: ShardConfig) -> (RunningShard, TallyClient) {
     start_with(config, manifest()).await
 }
 
-pub async fn start_with(
-    config: ShardConfig,
-    manifest: ElectionManifest,
-) -> (RunningShard, TallyClient) {
+pub async fn start_with(config: ShardConfig, manifest: ElectionManifest) -> (RunningShard, TallyClient) {
     let shard = Shard::open(config, manifest, KEYS.0.clone()).expect("open shard");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let running = shard.start(listener).await.expect("start");
     let client = TallyClient::new(format!("http://{}", running.addr));
     (running, client)
@@ -202,9 +166,7 @@ pub fn cast(codec: &BallotCodec, pool: &RandomnessPool, style: &str, k: usize) -
         sels.push((cc.contest.id.as_str(), sel));
         votes.push((cc.contest.id.clone(), v));
     }
-    let ballot = codec
-        .encrypt_ballot(style, &sels, pool, &mut rng)
-        .expect("encrypt");
+    let ballot = codec.encrypt_ballot(style, &sels, pool, &mut rng).expect("encrypt");
     Cast { ballot, votes }
 }
 
@@ -229,9 +191,7 @@ pub fn expected(casts: &[&Cast]) -> BTreeMap<(String, String), Vec<u64>> {
     let mut out: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
     for c in casts {
         for (contest, v) in &c.votes {
-            let e = out
-                .entry((c.ballot.ballot_style.clone(), contest.clone()))
-                .or_insert_with(|| vec![0; v.len()]);
+            let e = out.entry((c.ballot.ballot_style.clone(), contest.clone())).or_insert_with(|| vec![0; v.len()]);
             for (a, b) in e.iter_mut().zip(v) {
                 *a += b;
             }
@@ -245,19 +205,10 @@ pub fn expected(casts: &[&Cast]) -> BTreeMap<(String, String), Vec<u64>> {
 pub fn decrypt(codec: &BallotCodec, record: &TotalsRecord) -> BTreeMap<(String, String), Vec<u64>> {
     let mut out = BTreeMap::new();
     for t in &record.contests {
-        let plain: Vec<_> = t
-            .ciphertexts
-            .iter()
-            .map(|c| KEYS.1.decrypt(c).expect("decrypt"))
-            .collect();
-        let result = codec
-            .decode_totals(&t.contest_id, &plain, t.ballots)
-            .expect("decode");
+        let plain: Vec<_> = t.ciphertexts.iter().map(|c| KEYS.1.decrypt(c).expect("decrypt")).collect();
+        let result = codec.decode_totals(&t.contest_id, &plain, t.ballots).expect("decode");
         if t.ballots > 0 {
-            out.insert(
-                (t.ballot_style.clone(), t.contest_id.clone()),
-                result.counts.iter().map(|c| c.votes).collect(),
-            );
+            out.insert((t.ballot_style.clone(), t.contest_id.clone()), result.counts.iter().map(|c| c.votes).collect());
         }
     }
     out

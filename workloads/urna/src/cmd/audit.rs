@@ -73,8 +73,7 @@ pub fn run(args: Args) -> Result<()> {
 
 fn keygen(out: &Path) -> Result<()> {
     let key = LogKey::generate().context("generating the log key")?;
-    key.write_new(out)
-        .with_context(|| format!("writing the log key to {}", out.display()))?;
+    key.write_new(out).with_context(|| format!("writing the log key to {}", out.display()))?;
     println!("public key: {}", hex::encode(key.public_key()));
     Ok(())
 }
@@ -84,36 +83,24 @@ fn serve(args: Args) -> Result<()> {
         anyhow::bail!("--data, --key and --listen are required");
     };
     ensure!(args.batch_size >= 1, "--batch-size must be at least 1");
-    ensure!(
-        args.checkpoint_interval >= 1,
-        "--checkpoint-interval must be at least 1 second"
-    );
+    ensure!(args.checkpoint_interval >= 1, "--checkpoint-interval must be at least 1 second");
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
-    let key = LogKey::load(&key_path)
-        .with_context(|| format!("loading the log key {}", key_path.display()))?;
+    let key = LogKey::load(&key_path).with_context(|| format!("loading the log key {}", key_path.display()))?;
     let public_key = hex::encode(key.public_key());
     let mut config = LogConfig::new(args.origin.clone());
     config.batch_size = args.batch_size;
     config.batch_wait = Duration::from_millis(args.batch_wait_ms);
     config.checkpoint_interval = Duration::from_secs(args.checkpoint_interval);
     let db = data.join("audit.redb");
-    let log = AuditLog::open(&db, key, config)
-        .with_context(|| format!("opening the audit log {}", db.display()))?;
+    let log = AuditLog::open(&db, key, config).with_context(|| format!("opening the audit log {}", db.display()))?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting tokio")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("binding {listen}"))?;
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr().context("reading the bound address")?;
         tracing::info!(%addr, origin = %args.origin, %public_key, "audit log serving");
         println!("listening on http://{addr}");
-        log.serve(listener, shutdown_signal())
-            .await
-            .context("serving HTTP")
+        log.serve(listener, shutdown_signal()).await.context("serving HTTP")
     })
 }
 

@@ -37,9 +37,7 @@ enum KeySizeArg {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(
-    about = "Threshold key ceremony: a fresh key split into passphrase-encrypted trustee shares"
-)]
+#[command(about = "Threshold key ceremony: a fresh key split into passphrase-encrypted trustee shares")]
 #[command(long_about = LONG_ABOUT)]
 pub struct Args {
     /// Number of trustees l (at most 32).
@@ -68,26 +66,17 @@ pub fn run(args: Args) -> Result<()> {
         "--trustees must be in 1..={}",
         urna_crypto::threshold::MAX_TRUSTEES
     );
-    ensure!(
-        (1..=args.trustees).contains(&args.threshold),
-        "--threshold must be in 1..={}",
-        args.trustees
-    );
+    ensure!((1..=args.trustees).contains(&args.threshold), "--threshold must be in 1..={}", args.trustees);
     check_out_dir(&args.out)?;
     let (passphrases, generated) = passphrases(&args)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
 
     let key_size = match args.key_size {
         KeySizeArg::Bits3072 => KeySize::Bits3072,
         KeySizeArg::Bits4096 => KeySize::Bits4096,
     };
-    let params = CeremonyParams {
-        key_size,
-        trustees: args.trustees,
-        threshold: args.threshold,
-        election_id: args.election_id,
-    };
+    let params =
+        CeremonyParams { key_size, trustees: args.trustees, threshold: args.threshold, election_id: args.election_id };
     tracing::info!(
         bits = key_size.modulus_bits(),
         trustees = params.trustees,
@@ -100,39 +89,17 @@ pub fn run(args: Args) -> Result<()> {
     let ceremony_secs = started.elapsed().as_secs_f64();
     tracing::info!(seconds = ceremony_secs, fingerprint = %out.public.fingerprint_hex(), "key ceremony done");
 
-    write_new(
-        &args.out.join("public.json"),
-        out.public.to_json().as_bytes(),
-        false,
-    )?;
-    write_new(
-        &args.out.join("transcript.json"),
-        out.transcript.to_json().as_bytes(),
-        false,
-    )?;
+    write_new(&args.out.join("public.json"), out.public.to_json().as_bytes(), false)?;
+    write_new(&args.out.join("transcript.json"), out.transcript.to_json().as_bytes(), false)?;
     for (share, passphrase) in out.shares.iter().zip(&passphrases) {
         let i = share.index();
-        let file = ShareFile::seal(
-            share,
-            &out.public,
-            passphrase,
-            KdfParams::PRODUCTION,
-            &mut rng,
-        )
-        .with_context(|| format!("sealing trustee {i}'s share"))?;
-        write_new(
-            &args.out.join(format!("trustee-{i}.share.json")),
-            file.to_json().as_bytes(),
-            true,
-        )?;
+        let file = ShareFile::seal(share, &out.public, passphrase, KdfParams::PRODUCTION, &mut rng)
+            .with_context(|| format!("sealing trustee {i}'s share"))?;
+        write_new(&args.out.join(format!("trustee-{i}.share.json")), file.to_json().as_bytes(), true)?;
         if generated {
             let mut bytes = passphrase.expose().as_bytes().to_vec();
             bytes.push(b'\n');
-            write_new(
-                &args.out.join(format!("trustee-{i}.passphrase")),
-                &bytes,
-                true,
-            )?;
+            write_new(&args.out.join(format!("trustee-{i}.passphrase")), &bytes, true)?;
         }
     }
     drop(out.shares);
@@ -158,13 +125,9 @@ pub fn run(args: Args) -> Result<()> {
 /// created with `create_new`).
 fn check_out_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
-        let mut entries =
-            std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+        let mut entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
         if entries.next().is_some() {
-            bail!(
-                "{} exists and is not empty; refusing to overwrite an earlier ceremony",
-                dir.display()
-            );
+            bail!("{} exists and is not empty; refusing to overwrite an earlier ceremony", dir.display());
         }
     }
     Ok(())
@@ -179,10 +142,7 @@ fn passphrases(args: &Args) -> Result<(Vec<Passphrase>, bool)> {
             "--passphrase-file given {} times for {l} trustees",
             args.passphrase_files.len()
         );
-        args.passphrase_files
-            .iter()
-            .map(|p| read_passphrase(p))
-            .collect::<Result<Vec<_>>>()?
+        args.passphrase_files.iter().map(|p| read_passphrase(p)).collect::<Result<Vec<_>>>()?
     } else {
         let vars: Vec<(String, Option<String>)> = (1..=l)
             .map(|i| {
@@ -191,38 +151,19 @@ fn passphrases(args: &Args) -> Result<(Vec<Passphrase>, bool)> {
                 (name, value)
             })
             .collect();
-        let missing: Vec<&str> = vars
-            .iter()
-            .filter(|(_, v)| v.is_none())
-            .map(|(n, _)| n.as_str())
-            .collect();
+        let missing: Vec<&str> = vars.iter().filter(|(_, v)| v.is_none()).map(|(n, _)| n.as_str()).collect();
         if missing.len() == l {
             let mut rng = urna_crypto::os_rng();
-            return Ok((
-                (0..l).map(|_| Passphrase::generate(&mut rng)).collect(),
-                true,
-            ));
+            return Ok(((0..l).map(|_| Passphrase::generate(&mut rng)).collect(), true));
         }
-        ensure!(
-            missing.is_empty(),
-            "passphrase environment variables missing: {}",
-            missing.join(", ")
-        );
+        ensure!(missing.is_empty(), "passphrase environment variables missing: {}", missing.join(", "));
         vars.into_iter()
-            .map(|(name, value)| {
-                Passphrase::new(value.unwrap_or_default())
-                    .with_context(|| format!("{name} is empty"))
-            })
+            .map(|(name, value)| Passphrase::new(value.unwrap_or_default()).with_context(|| format!("{name} is empty")))
             .collect::<Result<Vec<_>>>()?
     };
     for (i, a) in list.iter().enumerate() {
         for (j, b) in list.iter().enumerate().skip(i + 1) {
-            ensure!(
-                a.expose() != b.expose(),
-                "trustees {} and {} have the same passphrase",
-                i + 1,
-                j + 1
-            );
+            ensure!(a.expose() != b.expose(), "trustees {} and {} have the same passphrase", i + 1, j + 1);
         }
     }
     Ok((list, false))
@@ -230,8 +171,7 @@ fn passphrases(args: &Args) -> Result<(Vec<Passphrase>, bool)> {
 
 /// Reads a passphrase file, ignoring trailing newline characters.
 pub(crate) fn read_passphrase(path: &Path) -> Result<Passphrase> {
-    let mut text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let len = text.trim_end_matches(['\n', '\r']).len();
     text.truncate(len);
     Passphrase::new(text).with_context(|| format!("{} holds an empty passphrase", path.display()))
@@ -248,10 +188,6 @@ pub(crate) fn write_new(path: &Path, bytes: &[u8], private: bool) -> Result<()> 
     }
     #[cfg(not(unix))]
     let _ = private;
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", path.display()))
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", path.display()))
 }

@@ -32,10 +32,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("tokio runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
         // The check is silent (kube logs its own connection error); a failure is one line and exit 1, with
         // no backtrace, since it is an operational condition and not a bug.
@@ -58,9 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             identity,
             leader_election: !args.no_leader_election,
         };
-        run_operator(client, settings)
-            .await
-            .map_err(|e| anyhow!("{e}"))
+        run_operator(client, settings).await.map_err(|e| anyhow!("{e}"))
     })
 }
 
@@ -72,16 +67,15 @@ async fn connect() -> anyhow::Result<kube::Client> {
         anyhow!("no Kubernetes configuration: not in a cluster and no usable kubeconfig at {kubeconfig} ({e})")
     })?;
     let url = config.cluster_url.clone();
-    let client =
-        kube::Client::try_from(config).map_err(|e| anyhow!("Kubernetes client for {url}: {e}"))?;
+    let client = kube::Client::try_from(config).map_err(|e| anyhow!("Kubernetes client for {url}: {e}"))?;
     match tokio::time::timeout(Duration::from_secs(10), client.apiserver_version()).await {
         Ok(Ok(v)) => {
             tracing::info!(server = %url, version = %v.git_version, "connected");
             Ok(client)
         }
-        Ok(Err(e)) => Err(anyhow!(
-            "cannot reach the Kubernetes API at {url} (from {kubeconfig} or in-cluster config): {e}"
-        )),
+        Ok(Err(e)) => {
+            Err(anyhow!("cannot reach the Kubernetes API at {url} (from {kubeconfig} or in-cluster config): {e}"))
+        }
         Err(_) => Err(anyhow!(
             "cannot reach the Kubernetes API at {url} (from {kubeconfig} or in-cluster config): timed out after 10s"
         )),

@@ -29,9 +29,7 @@ enum ModalityArg {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(
-    about = "Run a tally shard: batched proof verification, durable log, encrypted totals, sealing"
-)]
+#[command(about = "Run a tally shard: batched proof verification, durable log, encrypted totals, sealing")]
 #[command(long_about = LONG_ABOUT)]
 pub struct Args {
     /// The shard's name (its TallyShard resource); bound into the log.
@@ -44,12 +42,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", env = "URNA_TALLY_PUBLIC_KEY")]
     public_key: PathBuf,
     /// The districts (ballot styles) this shard holds, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        required = true,
-        env = "URNA_TALLY_DISTRICTS"
-    )]
+    #[arg(long, value_delimiter = ',', required = true, env = "URNA_TALLY_DISTRICTS")]
     districts: Vec<String>,
     #[arg(long, value_enum, env = "URNA_TALLY_MODALITY")]
     modality: ModalityArg,
@@ -90,33 +83,24 @@ pub fn run(args: Args) -> Result<()> {
     config.checkpoint_every = args.checkpoint_every.max(1);
     config.verify_on_start = args.verify_on_start;
     if let Some(at) = &args.closes_at {
-        config.closes_at = Some(
-            urna_tally::shard::parse_instant(at).with_context(|| format!("--closes-at {at:?}"))?,
-        );
+        config.closes_at = Some(urna_tally::shard::parse_instant(at).with_context(|| format!("--closes-at {at:?}"))?);
     }
     let manifest = urna_tally::load_manifest(&args.manifest).context("loading --manifest")?;
     let pk = urna_tally::load_public_key(&args.public_key).context("loading --public-key")?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let shard = Shard::open(config, manifest, pk).with_context(|| {
-            format!("opening shard {:?} in {}", args.shard, args.data.display())
-        })?;
+        let shard = Shard::open(config, manifest, pk)
+            .with_context(|| format!("opening shard {:?} in {}", args.shard, args.data.display()))?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let running = shard.start(listener).await.context("starting the shard")?;
         let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({ "listening": running.addr.to_string() })
-        )
-        .and_then(|()| out.flush())
-        .context("writing to stdout")?;
+        writeln!(out, "{}", serde_json::json!({ "listening": running.addr.to_string() }))
+            .and_then(|()| out.flush())
+            .context("writing to stdout")?;
         drop(out);
         shutdown_signal().await;
         tracing::info!("shutting down");

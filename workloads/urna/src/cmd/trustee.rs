@@ -36,9 +36,7 @@ Formats (JSON, integers as canonical lowercase hex):
 The output file must not exist."#;
 
 #[derive(Debug, clap::Args)]
-#[command(
-    about = "Partially decrypts a list of ciphertexts with this trustee's share, with a proof for each"
-)]
+#[command(about = "Partially decrypts a list of ciphertexts with this trustee's share, with a proof for each")]
 #[command(long_about = DECRYPT_LONG_ABOUT)]
 struct DecryptArgs {
     /// This trustee's share file (trustee-<i>.share.json from `urna ceremony`).
@@ -72,34 +70,20 @@ fn read(path: &Path) -> Result<String> {
 }
 
 fn decrypt(args: DecryptArgs) -> Result<()> {
-    ensure!(
-        !args.out.exists(),
-        "{} exists; refusing to overwrite it",
-        args.out.display()
-    );
+    ensure!(!args.out.exists(), "{} exists; refusing to overwrite it", args.out.display());
     let public = ThresholdPublicKey::from_json(&read(&args.public)?)
         .with_context(|| format!("decoding {}", args.public.display()))?;
     let context = DecryptionContext::from_json(&read(&args.context)?)
         .with_context(|| format!("decoding {}", args.context.display()))?;
-    let ciphertexts: Vec<Ciphertext> =
-        serde_json::from_str(&read(&args.input)?).with_context(|| {
-            format!(
-                "decoding {} (expected a JSON list of hex ciphertexts)",
-                args.input.display()
-            )
-        })?;
+    let ciphertexts: Vec<Ciphertext> = serde_json::from_str(&read(&args.input)?)
+        .with_context(|| format!("decoding {} (expected a JSON list of hex ciphertexts)", args.input.display()))?;
     for (k, c) in ciphertexts.iter().enumerate() {
-        public
-            .paillier()
-            .check_ciphertext(&format!("ciphertext[{k}]"), c)
-            .context("checking the input")?;
+        public.paillier().check_ciphertext(&format!("ciphertext[{k}]"), c).context("checking the input")?;
     }
-    let file = ShareFile::from_json(&read(&args.share)?)
-        .with_context(|| format!("decoding {}", args.share.display()))?;
+    let file =
+        ShareFile::from_json(&read(&args.share)?).with_context(|| format!("decoding {}", args.share.display()))?;
     let passphrase = read_passphrase(&args.passphrase_file)?;
-    let share = file
-        .open(&passphrase, &public)
-        .with_context(|| format!("opening {}", args.share.display()))?;
+    let share = file.open(&passphrase, &public).with_context(|| format!("opening {}", args.share.display()))?;
     drop(passphrase);
     tracing::info!(trustee = %share.index(), count = ciphertexts.len(), key = %public.fingerprint_hex(), "decrypting");
 
@@ -115,8 +99,7 @@ fn decrypt(args: DecryptArgs) -> Result<()> {
         partials.push(partial);
     }
     drop(share);
-    let json =
-        serde_json::to_string_pretty(&partials).context("encoding the partial decryptions")?;
+    let json = serde_json::to_string_pretty(&partials).context("encoding the partial decryptions")?;
     write_new(&args.out, json.as_bytes(), false)?;
     tracing::info!(out = %args.out.display(), count = partials.len(), "partial decryptions written");
     Ok(())

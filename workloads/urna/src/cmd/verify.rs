@@ -68,11 +68,7 @@ struct Proof(Vec<Hash>);
 
 fn parse_hash(s: &str) -> Result<Hash, String> {
     let mut h = [0u8; 32];
-    if s.len() != 64
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(format!("expected 64 lowercase hex characters, got {s:?}"));
     }
     hex::decode_to_slice(s, &mut h).map_err(|e| e.to_string())?;
@@ -105,10 +101,7 @@ pub fn run(args: Args) -> Result<()> {
         VerifyCommand::Consistency(a) => {
             verify_consistency(a.size1, a.size2, &a.root1, &a.root2, &a.proof.0)
                 .map_err(|e| anyhow!("consistency proof INVALID: {e}"))?;
-            println!(
-                "consistency proof valid: the tree of size {} extends the tree of size {}",
-                a.size2, a.size1
-            );
+            println!("consistency proof valid: the tree of size {} extends the tree of size {}", a.size2, a.size1);
         }
     }
     Ok(())

@@ -30,9 +30,7 @@ Replicas: run one per partition with --partition I/P, each with its own DATA; vo
 partitions are answered 421 wrong_partition.";
 
 #[derive(Debug, clap::Args)]
-#[command(
-    about = "The vote service: voter authentication, voting rights, anonymous ballot submission"
-)]
+#[command(about = "The vote service: voter authentication, voting rights, anonymous ballot submission")]
 #[command(long_about = LONG_ABOUT, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
     #[command(subcommand)]
@@ -119,26 +117,22 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn read_manifest(path: &Path) -> Result<ElectionManifest> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     // YAML is a superset of JSON: one parser for both.
     serde_yaml::from_str(&text).with_context(|| format!("parsing the manifest {}", path.display()))
 }
 
 fn read_public_key(path: &Path) -> Result<PublicKey> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let key = value.get("paillier").cloned().unwrap_or(value);
-    serde_json::from_value(key)
-        .with_context(|| format!("{}: not a Paillier public key", path.display()))
+    serde_json::from_value(key).with_context(|| format!("{}: not a Paillier public key", path.display()))
 }
 
 fn read_signing_key(path: &Path) -> Result<BlindSigningKey> {
     let pem = read_text(path)?;
-    BlindSigningKey::from_pkcs8_pem(&pem)
-        .with_context(|| format!("{}: not a blind-signature key", path.display()))
+    BlindSigningKey::from_pkcs8_pem(&pem).with_context(|| format!("{}: not a blind-signature key", path.display()))
 }
 
 fn read_text(path: &Path) -> Result<String> {
@@ -163,21 +157,12 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
             "http://127.0.0.1:9".into()
         }
     };
-    let mut config = VoteConfig::new(
-        manifest,
-        public_key,
-        signing_key,
-        e.data.clone(),
-        shards,
-        audit,
-    );
+    let mut config = VoteConfig::new(manifest, public_key, signing_key, e.data.clone(), shards, audit);
     config.partition = e.partition;
     if let Some(s) = serve {
         config.admin_token = match &s.admin_token_file {
             Some(p) => Some(read_text(p)?.trim().to_owned()),
-            None => std::env::var("URNA_VOTE_ADMIN_TOKEN")
-                .ok()
-                .filter(|t| !t.is_empty()),
+            None => std::env::var("URNA_VOTE_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
         };
         config.closes_at = s.closes_at;
         config.modality = s.modality.clone();
@@ -191,9 +176,8 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
 
 fn import_file(service: &VoteService, path: &Path) -> Result<()> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let report = service
-        .import_census(BufReader::new(file))
-        .with_context(|| format!("importing {}", path.display()))?;
+    let report =
+        service.import_census(BufReader::new(file)).with_context(|| format!("importing {}", path.display()))?;
     tracing::info!(
         read = report.read,
         inserted = report.inserted,
@@ -207,10 +191,7 @@ fn import_file(service: &VoteService, path: &Path) -> Result<()> {
 fn import(args: ImportArgs) -> Result<()> {
     let service = open(&args.election, None)?;
     import_file(&service, &args.census)?;
-    println!(
-        "{}",
-        serde_json::to_string(&serde_json::json!({ "imported": args.census }))?
-    );
+    println!("{}", serde_json::to_string(&serde_json::json!({ "imported": args.census }))?);
     Ok(())
 }
 
@@ -224,9 +205,8 @@ fn serve(args: ServeArgs) -> Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("binding {}", args.listen))?;
+        let listener =
+            tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
         let addr = listener.local_addr().context("local address")?;
         tracing::info!(%addr, "vote service listening");
         // The bound address on stdout, for supervisors and tests that pass port 0.

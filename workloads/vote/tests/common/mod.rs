@@ -21,17 +21,13 @@ use urna_vote::client::{Election, Voter, VoterClient};
 use urna_vote::credential::{hash_credential, insecure_fast_params};
 use urna_vote::{RetryPolicy, ShardMap, VoteConfig, VoteService};
 
-pub static PAILLIER: LazyLock<PublicKey> = LazyLock::new(|| {
-    generate_keypair(KeySize::InsecureTest1024, &mut urna_crypto::os_rng())
-        .expect("keygen")
-        .0
-});
+pub static PAILLIER: LazyLock<PublicKey> =
+    LazyLock::new(|| generate_keypair(KeySize::InsecureTest1024, &mut urna_crypto::os_rng()).expect("keygen").0);
 
 pub static BLIND_PEM: LazyLock<String> = LazyLock::new(blind_key_pem);
 
 pub fn blind_key_pem() -> String {
-    let k = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut urna_crypto::os_rng())
-        .expect("keygen");
+    let k = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut urna_crypto::os_rng()).expect("keygen");
     k.to_pkcs8_pem().expect("pem").to_string()
 }
 
@@ -40,11 +36,7 @@ pub fn signing_key() -> BlindSigningKey {
 }
 
 fn party(id: &str) -> Party {
-    Party {
-        id: id.into(),
-        name: id.to_uppercase(),
-        candidate: None,
-    }
+    Party { id: id.into(), name: id.to_uppercase(), candidate: None }
 }
 
 /// `city` with `north` and `south`; `mayor` (single choice) everywhere, `council` (1–2 of 4) in `north`.
@@ -53,21 +45,9 @@ pub fn manifest() -> ElectionManifest {
         election_id: "test-2026".into(),
         title: "Test election".into(),
         districts: vec![
-            District {
-                id: "city".into(),
-                name: "City".into(),
-                parent: None,
-            },
-            District {
-                id: "north".into(),
-                name: "North".into(),
-                parent: Some("city".into()),
-            },
-            District {
-                id: "south".into(),
-                name: "South".into(),
-                parent: Some("city".into()),
-            },
+            District { id: "city".into(), name: "City".into(), parent: None },
+            District { id: "north".into(), name: "North".into(), parent: Some("city".into()) },
+            District { id: "south".into(), name: "South".into(), parent: Some("city".into()) },
         ],
         contests: vec![
             Contest {
@@ -92,11 +72,7 @@ pub fn manifest() -> ElectionManifest {
                 parties: vec![],
                 coalitions: vec![],
                 options: (1..=4)
-                    .map(|i| ContestOption {
-                        id: format!("o{i}"),
-                        name: format!("Option {i}"),
-                        list: None,
-                    })
+                    .map(|i| ContestOption { id: format!("o{i}"), name: format!("Option {i}"), list: None })
                     .collect(),
                 min_selections: Some(1),
                 max_selections: Some(2),
@@ -122,15 +98,10 @@ pub struct FakeShard {
     pub down: AtomicBool,
 }
 
-async fn shard_contests(
-    State(s): State<Arc<FakeShard>>,
-    Json(body): Json<Value>,
-) -> (http::StatusCode, Json<Value>) {
+async fn shard_contests(State(s): State<Arc<FakeShard>>, Json(body): Json<Value>) -> (http::StatusCode, Json<Value>) {
     s.requests.fetch_add(1, Ordering::SeqCst);
     if s.down.load(Ordering::SeqCst)
-        || s.fail_next
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
+        || s.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     {
         return (
             http::StatusCode::SERVICE_UNAVAILABLE,
@@ -141,10 +112,7 @@ async fn shard_contests(
     let mut out = Vec::new();
     for item in body["items"].as_array().cloned().unwrap_or_default() {
         let anon = item["anonId"].as_str().unwrap_or_default().to_owned();
-        let contest = item["contest"]["contestId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let contest = item["contest"]["contestId"].as_str().unwrap_or_default().to_owned();
         assert!(item["ballotStyle"].is_string());
         let next = records.len() as u64 + 1;
         match records.get(&(anon.clone(), contest.clone())) {
@@ -194,9 +162,7 @@ fn leaves(s: &FakeAudit) -> Vec<urna_audit::Hash> {
 async fn audit_checkpoint(State(s): State<Arc<FakeAudit>>) -> Json<Value> {
     let size = s.checkpoint.load(Ordering::SeqCst);
     let leaves = leaves(&s);
-    Json(
-        json!({ "size": size, "root": hex::encode(urna_audit::root(&leaves[..size.min(leaves.len())])) }),
-    )
+    Json(json!({ "size": size, "root": hex::encode(urna_audit::root(&leaves[..size.min(leaves.len())])) }))
 }
 
 /// Only single-leaf trees have proofs here (empty ones); the real log is exercised in real_services.rs.
@@ -249,18 +215,8 @@ impl Default for Options {
 /// Voter `i`: id = SHA-256-like fixed hex, credential `cred-i`, district north (even) or south (odd).
 pub fn voter(i: usize) -> (Voter, String) {
     let voter_id = format!("{:064x}", 0xabc0_0000u64 + i as u64 * 7919);
-    let district = if i.is_multiple_of(2) {
-        "north"
-    } else {
-        "south"
-    };
-    (
-        Voter {
-            voter_id,
-            credential: format!("cred-{i}"),
-        },
-        district.to_owned(),
-    )
+    let district = if i.is_multiple_of(2) { "north" } else { "south" };
+    (Voter { voter_id, credential: format!("cred-{i}") }, district.to_owned())
 }
 
 pub fn census_csv(n: usize) -> String {
@@ -269,12 +225,7 @@ pub fn census_csv(n: usize) -> String {
     for i in 0..n {
         let (v, d) = voter(i);
         let h = hash_credential(&v.credential, Some(insecure_fast_params()), &mut rng).unwrap();
-        out.push_str(&format!(
-            "{},{},{}\n",
-            v.voter_id,
-            d,
-            urna_vote::census::csv_field(&h)
-        ));
+        out.push_str(&format!("{},{},{}\n", v.voter_id, d, urna_vote::census::csv_field(&h)));
     }
     out
 }
@@ -282,12 +233,7 @@ pub fn census_csv(n: usize) -> String {
 pub async fn start(opts: Options) -> Harness {
     let shard = Arc::new(FakeShard::default());
     let audit = Arc::new(FakeAudit::default());
-    let shard_addr = spawn(
-        Router::new()
-            .route("/v1/contests", post(shard_contests))
-            .with_state(shard.clone()),
-    )
-    .await;
+    let shard_addr = spawn(Router::new().route("/v1/contests", post(shard_contests)).with_state(shard.clone())).await;
     let audit_addr = spawn(
         Router::new()
             .route("/v1/entries", post(audit_entries))
@@ -298,9 +244,7 @@ pub async fn start(opts: Options) -> Harness {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let mut shards = ShardMap::new();
-    shards
-        .parse_entry(&format!("city:remote=http://{shard_addr}"))
-        .unwrap();
+    shards.parse_entry(&format!("city:remote=http://{shard_addr}")).unwrap();
     let admin_token = "admin-secret".to_owned();
     let mut config = VoteConfig::new(
         manifest(),
@@ -323,25 +267,14 @@ pub async fn start(opts: Options) -> Harness {
         request_timeout: Duration::from_secs(10),
     };
     let service = VoteService::open(config).unwrap();
-    service
-        .import_census(census_csv(opts.voters).as_bytes())
-        .unwrap();
+    service.import_census(census_csv(opts.voters).as_bytes()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(service.serve(listener, std::future::pending()));
     let client = VoterClient::new(&url);
     let election = Election::fetch(&client).await.unwrap();
     let voters = (0..opts.voters).map(voter).collect();
-    Harness {
-        url,
-        client,
-        election,
-        voters,
-        shard,
-        audit,
-        dir,
-        admin_token,
-    }
+    Harness { url, client, election, voters, shard, audit, dir, admin_token }
 }
 
 impl Harness {
@@ -354,33 +287,20 @@ impl Harness {
     }
 
     /// A raw request: (status, JSON body).
-    pub async fn raw(
-        &self,
-        method: &str,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<Vec<u8>>,
-    ) -> (u16, Value) {
+    pub async fn raw(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Vec<u8>>) -> (u16, Value) {
         raw(&format!("{}{}", self.url, path), method, bearer, body).await
     }
 }
 
 /// A raw HTTP/1.1 request over a fresh TCP connection (no client library between the test and the server).
-pub async fn raw(
-    url: &str,
-    method: &str,
-    bearer: Option<&str>,
-    body: Option<Vec<u8>>,
-) -> (u16, Value) {
+pub async fn raw(url: &str, method: &str, bearer: Option<&str>, body: Option<Vec<u8>>) -> (u16, Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
     let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
     let body = body.unwrap_or_default();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     if !body.is_empty() {
         req.push_str("Content-Type: application/json\r\n");
     }
@@ -394,25 +314,12 @@ pub async fn raw(
     let mut resp = Vec::new();
     let _ = stream.read_to_end(&mut resp).await;
     let text = String::from_utf8_lossy(&resp).into_owned();
-    let status: u16 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status: u16 = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body_start = text.find("\r\n\r\n").map(|i| i + 4).unwrap_or(text.len());
     let raw_body = &text[body_start..];
-    let chunked = text[..body_start]
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        dechunk(raw_body)
-    } else {
-        raw_body.to_owned()
-    };
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    )
+    let chunked = text[..body_start].to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let body = if chunked { dechunk(raw_body) } else { raw_body.to_owned() };
+    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
 }
 
 fn dechunk(s: &str) -> String {
