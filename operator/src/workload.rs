@@ -70,16 +70,18 @@ pub fn tally_args(shard: &str, districts: &[String], modality: &str, closes_at: 
     args
 }
 
-/// `urna audit`: the election's transparency log.
+/// `urna audit`: the election's transparency log. Its Ed25519 key lives on the log's own volume, created on
+/// the first start (`--create-key`) and kept with the data it signs; the origin names the election.
 pub fn audit_args(election: &str, batch_size: u32) -> Vec<String> {
     vec![
         "audit".into(),
-        "--election".into(),
-        election.into(),
-        "--manifest".into(),
-        manifest(),
+        "--origin".into(),
+        format!("urna.dev/{election}"),
         "--data".into(),
         DATA_DIR.into(),
+        "--key".into(),
+        format!("{DATA_DIR}/audit.key"),
+        "--create-key".into(),
         "--batch-size".into(),
         batch_size.to_string(),
         "--listen".into(),

@@ -52,6 +52,10 @@ pub struct Args {
     /// Milliseconds a partial batch waits for more ballots before it is committed.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     batch_wait_ms: u64,
+    /// Create the key file (as `keygen` does) when it does not exist yet. In a cluster the key lives on the
+    /// log's own volume beside the data it signs, so the pod creates it on its first start and keeps it after.
+    #[arg(long)]
+    create_key: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -85,6 +89,9 @@ fn serve(args: Args) -> Result<()> {
     ensure!(args.batch_size >= 1, "--batch-size must be at least 1");
     ensure!(args.checkpoint_interval >= 1, "--checkpoint-interval must be at least 1 second");
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    if args.create_key && !key_path.exists() {
+        keygen(&key_path)?;
+    }
     let key = LogKey::load(&key_path).with_context(|| format!("loading the log key {}", key_path.display()))?;
     let public_key = hex::encode(key.public_key());
     let mut config = LogConfig::new(args.origin.clone());
