@@ -60,7 +60,9 @@ impl EncryptedBallot {
 }
 
 impl EncryptedContest {
-    pub(crate) fn append_to(&self, t: &mut Transcript) {
+    /// Appends the contest's canonical encoding (docs/protocol.md §4.4) to `t`: what a ballot hash covers and
+    /// what a tally shard's contest digest covers.
+    pub fn append_to(&self, t: &mut Transcript) {
         t.append_str(&self.contest_id);
         t.append_u64(self.ciphertexts.len() as u64);
         for c in &self.ciphertexts {

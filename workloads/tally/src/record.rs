@@ -119,31 +119,9 @@ pub struct LogRecord {
 
 /// `H("tally/contest", …)`: what de-duplication compares and what the record hash chains.
 pub fn contest_digest(ballot_style: &str, contest: &EncryptedContest) -> [u8; 32] {
-    // Mirrors the ballot crate's canonical contest encoding (EncryptedContest is hashed there as part of a
-    // ballot with a private helper), prefixed with the ballot style, which changes the proofs' context.
     let mut t = Transcript::new("tally/contest");
     t.append_str(ballot_style);
-    t.append_str(&contest.contest_id);
-    t.append_u64(contest.ciphertexts.len() as u64);
-    for c in &contest.ciphertexts {
-        t.append_ciphertext(c);
-    }
-    t.append_u64(contest.used.len() as u64);
-    for c in &contest.used {
-        t.append_ciphertext(c);
-    }
-    t.append_u64(contest.proofs.len() as u64);
-    for p in &contest.proofs {
-        p.append_to_transcript(&mut t);
-    }
-    match &contest.write_in {
-        None => t.append_u64(0),
-        Some(w) => {
-            t.append_u64(1);
-            t.append_ciphertext(&w.ciphertext);
-            w.proof.append_to_transcript(&mut t);
-        }
-    }
+    contest.append_to(&mut t);
     t.finalize()
 }
 
