@@ -40,6 +40,8 @@ use crate::store::{Snapshot, Store, StoreError, StoredCheckpoint};
 pub const MAX_ENTRIES_PER_REQUEST: usize = 1024;
 /// The most entries one `GET /v1/entries` returns.
 pub const MAX_ENTRIES_PER_READ: u64 = 1000;
+/// Most checkpoints one `GET /v1/checkpoints` returns.
+pub const MAX_CHECKPOINTS_PER_READ: usize = 500;
 /// Request bodies beyond this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
@@ -160,6 +162,7 @@ impl AuditLog {
         Router::new()
             .route("/v1/entries", post(append).get(read_entries))
             .route("/v1/checkpoint", get(latest_checkpoint))
+            .route("/v1/checkpoints", get(list_checkpoints))
             .route("/checkpoint", get(checkpoint_note))
             .route("/v1/proof/inclusion", get(inclusion))
             .route("/v1/proof/consistency", get(consistency))
@@ -311,6 +314,26 @@ async fn latest_checkpoint(State(log): State<AuditLog>) -> Result<Json<Value>, A
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_checkpoint", "no checkpoint yet"))?;
     Ok(Json(log.checkpoint_json(&cp)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    #[serde(default)]
+    from: u64,
+}
+
+/// Every checkpoint from sequence `from` on (a page of at most [`MAX_CHECKPOINTS_PER_READ`]), oldest first:
+/// what the election record exports and what a verifier checks for mutual consistency.
+async fn list_checkpoints(
+    State(log): State<AuditLog>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(PageQuery { from }) = q?;
+    let page = log.read(move |s| s.checkpoints(from, MAX_CHECKPOINTS_PER_READ + 1)).await?;
+    let next = page.get(MAX_CHECKPOINTS_PER_READ).map(|c| c.seq);
+    let checkpoints: Vec<Value> = page.iter().take(MAX_CHECKPOINTS_PER_READ).map(|c| log.checkpoint_json(c)).collect();
+    Ok(Json(json!({ "checkpoints": checkpoints, "next": next })))
 }
 
 async fn checkpoint_note(State(log): State<AuditLog>) -> Result<Response, ApiError> {

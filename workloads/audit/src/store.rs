@@ -493,6 +493,18 @@ impl Snapshot {
         Ok(Some(StoredCheckpoint { seq, checkpoint, note, cosignatures }))
     }
 
+    /// Up to `limit` checkpoints from sequence number `from` on, in order.
+    pub fn checkpoints(&self, from: u64, limit: usize) -> Result<Vec<StoredCheckpoint>> {
+        let mut out = Vec::new();
+        for row in self.checkpoints.range(from..)?.take(limit) {
+            let (seq, _) = row?;
+            if let Some(cp) = self.checkpoint(seq.value())? {
+                out.push(cp);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
         match self.checkpoints.last()? {
             None => Ok(None),

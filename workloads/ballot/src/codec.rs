@@ -200,6 +200,15 @@ impl BallotCodec {
     /// Verifies a whole ballot: it belongs to this election, carries exactly its style's contests in order,
     /// and every proof holds (checked as one batch).
     pub fn verify_ballot<R: CryptoRng + ?Sized>(&self, ballot: &EncryptedBallot, rng: &mut R) -> Result<()> {
+        self.check_ballot_shape(ballot)?;
+        let items: Vec<(&str, &EncryptedContest)> =
+            ballot.contests.iter().map(|c| (ballot.ballot_style.as_str(), c)).collect();
+        self.verify_contests(&items, rng).into_iter().collect()
+    }
+
+    /// Everything [`Self::verify_ballot`] checks but the proofs: this election and manifest, and exactly its
+    /// style's contests in order. A verifier of many ballots checks this per ballot and the proofs in one batch.
+    pub fn check_ballot_shape(&self, ballot: &EncryptedBallot) -> Result<()> {
         if ballot.election_id != self.manifest.election_id || ballot.manifest_hash != self.manifest_hash {
             return Err(BallotError::InvalidBallot {
                 contest: "*".into(),
@@ -218,9 +227,7 @@ impl BallotCodec {
                 ),
             });
         }
-        let items: Vec<(&str, &EncryptedContest)> =
-            ballot.contests.iter().map(|c| (ballot.ballot_style.as_str(), c)).collect();
-        self.verify_contests(&items, rng).into_iter().collect()
+        Ok(())
     }
 
     /// Verifies many encrypted contests (of any ballots and styles) as one batch; one result per item. This is

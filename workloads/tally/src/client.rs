@@ -21,6 +21,8 @@ pub struct CallError {
     pub message: String,
 }
 
+impl std::error::Error for CallError {}
+
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.status {

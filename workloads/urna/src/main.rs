@@ -25,11 +25,20 @@ enum Command {
     Verify(cmd::verify::Args),
     Tally(cmd::tally::Args),
     Vote(Box<cmd::vote::Args>),
+    Local(cmd::local::Args),
+    Results(cmd::results::Args),
+    /// The election record: export it from running services.
+    Record(cmd::record::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    cmd::logging::init(cli.log_format);
+    // Interactive tools print their own progress; services log at info.
+    let level = match cli.command {
+        Command::Local(_) | Command::Results(_) | Command::Verify(_) => "warn",
+        _ => "info",
+    };
+    cmd::logging::init(cli.log_format, level);
     match cli.command {
         Command::Operator(args) => cmd::operator::run(args),
         Command::Ceremony(args) => cmd::ceremony::run(args),
@@ -38,5 +47,8 @@ fn main() -> anyhow::Result<()> {
         Command::Verify(args) => cmd::verify::run(args),
         Command::Tally(args) => cmd::tally::run(args),
         Command::Vote(args) => cmd::vote::run(*args),
+        Command::Local(args) => cmd::local::run(args),
+        Command::Results(args) => cmd::results::run(args),
+        Command::Record(args) => cmd::record::run(args),
     }
 }

@@ -159,6 +159,22 @@ impl BallotStore {
         self.update(anon, |r| r.log_index = Some(index))
     }
 
+    /// Up to `limit` recorded ballots with an AnonID above `after`, in AnonID order (the public bulletin board).
+    pub fn list(&self, after: Option<&AnonId>, limit: usize) -> Result<Vec<BallotRecord>, VoteError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BALLOTS)?;
+        let rows = match after {
+            Some(a) => table.range((std::ops::Bound::Excluded(a.0), std::ops::Bound::Unbounded))?,
+            None => table.range::<[u8; 32]>(..)?,
+        };
+        let mut out = Vec::new();
+        for row in rows.take(limit) {
+            let (_, v) = row?;
+            out.push(serde_json::from_slice(v.value()).map_err(|e| corrupt("ballot record", e))?);
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` AnonIDs still pending.
     pub fn pending(&self, limit: usize) -> Result<Vec<AnonId>, VoteError> {
         let txn = self.db.begin_read()?;

@@ -22,7 +22,10 @@ use crate::census::parse_voter_id;
 use crate::error::{ClientError, ErrorBody};
 use crate::http_client::HttpClient;
 use crate::partition::Partition;
-use crate::wire::{BallotPackage, ElectionInfo, Receipt, RightRequest, RightResponse, SessionRequest, SessionResponse};
+use crate::wire::{
+    BallotPackage, CloseResponse, ElectionInfo, Receipt, RightRequest, RightResponse, SessionRequest, SessionResponse,
+    StatusResponse,
+};
 
 /// Talks to the vote service: one base URL, or one per partition (index = partition).
 #[derive(Clone)]
@@ -122,6 +125,20 @@ impl VoterClient {
     pub async fn submit(&self, package: &BallotPackage) -> Result<Receipt, ClientError> {
         let url = format!("{}/v1/ballots", self.signature_base(&package.signature));
         self.call(Method::POST, url, None, Some(package)).await
+    }
+
+    /// `GET /v1/status` of partition `partition`.
+    pub async fn status(&self, partition: u32) -> Result<StatusResponse, ClientError> {
+        self.call(Method::GET, format!("{}/v1/status", self.base(partition)), None, None::<&()>).await
+    }
+
+    /// `POST /v1/close` (admin) on every partition.
+    pub async fn close(&self, admin_token: &str) -> Result<Vec<CloseResponse>, ClientError> {
+        let mut out = Vec::with_capacity(self.bases.len());
+        for base in &self.bases {
+            out.push(self.call(Method::POST, format!("{base}/v1/close"), Some(admin_token), None::<&()>).await?);
+        }
+        Ok(out)
     }
 
     pub async fn receipt(&self, anon: &AnonId, signature: &Signature) -> Result<Receipt, ClientError> {

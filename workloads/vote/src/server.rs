@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,7 +36,8 @@ use crate::ratelimit::RateLimiter;
 use crate::rights::{ImportReport, Issue, StoreBinding, VoterStore};
 use crate::session::Sessions;
 use crate::wire::{
-    CloseResponse, ElectionInfo, RightRequest, RightResponse, SessionRequest, SessionResponse, StatusResponse,
+    BallotsPage, CloseResponse, ElectionInfo, PublishedBallot, RightRequest, RightResponse, SessionRequest,
+    SessionResponse, StatusResponse,
 };
 
 /// Longest credential accepted: Argon2 of a megabyte is not what a login should cost.
@@ -173,7 +174,10 @@ impl VoteService {
             .route("/v1/status", get(status))
             .route("/v1/sessions", post(create_session))
             .route("/v1/rights", post(request_right))
-            .route("/v1/ballots", post(submit_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)))
+            .route(
+                "/v1/ballots",
+                post(submit_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)).get(list_ballots),
+            )
             .route("/v1/receipts/{anon_id}", get(receipt))
             .route("/v1/close", post(close))
             .fallback(not_found)
@@ -426,6 +430,42 @@ async fn receipt(State(s): State<Arc<AppState>>, Path(anon): Path<String>) -> Re
     let anon =
         AnonId::from_hex(&anon).ok_or_else(|| ApiError::malformed("anonId", "expected 64 lowercase hex digits"))?;
     Ok(Json(s.ballot_box.receipt(anon).await?).into_response())
+}
+
+/// Most ballots one `GET /v1/ballots` returns.
+pub const MAX_BALLOTS_PAGE: usize = 200;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BallotsQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/ballots?after=ANONID&limit=N`: the recorded ballots in AnonID order, the bulletin board the
+/// election record exports. Ballots carry no voter data, so publishing them reveals nothing about who voted.
+async fn list_ballots(
+    State(s): State<Arc<AppState>>,
+    q: Result<Query<BallotsQuery>, QueryRejection>,
+) -> Result<Json<BallotsPage>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::malformed("query", e.body_text()))?;
+    let after = match q.after.as_deref() {
+        Some(a) => {
+            Some(AnonId::from_hex(a).ok_or_else(|| ApiError::malformed("after", "expected 64 lowercase hex digits"))?)
+        }
+        None => None,
+    };
+    let limit = q.limit.unwrap_or(MAX_BALLOTS_PAGE).clamp(1, MAX_BALLOTS_PAGE);
+    let store = s.ballot_store.clone();
+    let records = tokio::task::spawn_blocking(move || store.list(after.as_ref(), limit))
+        .await
+        .map_err(|_| ApiError::internal())??;
+    let next = (records.len() == limit).then(|| records.last().map(|r| r.anon_id)).flatten();
+    let ballots = records
+        .into_iter()
+        .map(|r| PublishedBallot { anon_id: r.anon_id, log_index: r.log_index, package: r.package })
+        .collect();
+    Ok(Json(BallotsPage { ballots, next }))
 }
 
 /// `POST /v1/close` (admin): stop accepting rights and ballots, durably.

@@ -110,3 +110,24 @@ pub struct CloseResponse {
     pub closed: bool,
     pub closed_at: String,
 }
+
+/// One entry of `GET /v1/ballots`: an accepted ballot as the election record publishes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishedBallot {
+    pub anon_id: AnonId,
+    /// The AnonID's leaf in the audit log, once appended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
+    pub package: BallotPackage,
+}
+
+/// `GET /v1/ballots`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BallotsPage {
+    pub ballots: Vec<PublishedBallot>,
+    /// The `after` of the next page, when there may be one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<AnonId>,
+}

@@ -1,5 +1,5 @@
-//! Logging for every subcommand: `tracing` to stderr, filtered by `RUST_LOG` (default `info`), as text for
-//! terminals or JSON lines for clusters.
+//! Logging for every subcommand: `tracing` to stderr, filtered by `RUST_LOG` (default `info` for services,
+//! `warn` for interactive tools), as text for terminals or JSON lines for clusters.
 
 use tracing_subscriber::EnvFilter;
 
@@ -9,8 +9,8 @@ pub enum LogFormat {
     Json,
 }
 
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+pub fn init(format: LogFormat, default_level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // A second initialisation (tests calling into the CLI twice) is harmless; ignore it.
     let _ = match format {

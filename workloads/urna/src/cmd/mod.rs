@@ -2,8 +2,11 @@
 
 pub mod audit;
 pub mod ceremony;
+pub mod local;
 pub mod logging;
 pub mod operator;
+pub mod record;
+pub mod results;
 pub mod tally;
 pub mod trustee;
 pub mod verify;

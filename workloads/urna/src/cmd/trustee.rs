@@ -3,8 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, ensure};
+use sha2::{Digest, Sha256};
 use urna_crypto::paillier::Ciphertext;
-use urna_crypto::threshold::{DecryptionContext, ShareFile, ThresholdPublicKey, verify_partial};
+use urna_crypto::threshold::{DecryptionContext, KeyShare, ShareFile, ThresholdPublicKey, verify_partial};
+use urna_record::RecordDir;
+use urna_record::model::DecryptionItem;
 
 use super::ceremony::{read_passphrase, write_new};
 
@@ -20,7 +23,8 @@ enum TrusteeCommand {
     Decrypt(DecryptArgs),
 }
 
-const DECRYPT_LONG_ABOUT: &str = r#"Partially decrypts a list of ciphertexts with this trustee's share.
+const DECRYPT_LONG_ABOUT: &str = r#"Partially decrypts a list of ciphertexts (or, with --record DIR, an election record's sealed
+totals) with this trustee's share.
 
 Each output carries a Chaum-Pedersen proof that it was computed with the share behind the trustee's
 verification key; every partial is checked before it is written. Any THRESHOLD trustees' outputs for the
@@ -45,18 +49,22 @@ struct DecryptArgs {
     /// File holding the share's passphrase (trailing newlines ignored).
     #[arg(long, value_name = "FILE")]
     passphrase_file: PathBuf,
+    /// An election record: decrypt its sealed totals (decryption/request.json) into
+    /// decryption/trustee-<i>.json, under the record's threshold key.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["public", "input", "context", "out"])]
+    record: Option<PathBuf>,
     /// The threshold public key (public.json from `urna ceremony`).
-    #[arg(long, value_name = "FILE")]
-    public: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "record")]
+    public: Option<PathBuf>,
     /// JSON list of ciphertexts to decrypt.
-    #[arg(long, value_name = "CIPHERTEXTS.json")]
-    input: PathBuf,
+    #[arg(long, value_name = "CIPHERTEXTS.json", required_unless_present = "record")]
+    input: Option<PathBuf>,
     /// JSON decryption context (election id, manifest hash, subject).
-    #[arg(long, value_name = "CONTEXT.json")]
-    context: PathBuf,
+    #[arg(long, value_name = "CONTEXT.json", required_unless_present = "record")]
+    context: Option<PathBuf>,
     /// Where to write the JSON list of partial decryptions.
-    #[arg(long, value_name = "PARTIALS.json")]
-    out: PathBuf,
+    #[arg(long, value_name = "PARTIALS.json", required_unless_present = "record")]
+    out: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -69,22 +77,58 @@ fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
+/// Opens a trustee's share file with its passphrase; the passphrase is dropped (wiped) at once.
+pub fn open_share(share: &Path, passphrase_file: &Path, public: &ThresholdPublicKey) -> Result<KeyShare> {
+    let file = ShareFile::from_json(&read(share)?).with_context(|| format!("decoding {}", share.display()))?;
+    let passphrase = read_passphrase(passphrase_file)?;
+    file.open(&passphrase, public).with_context(|| format!("opening {}", share.display()))
+}
+
+/// Answers an election record's decryption request with one share: `decryption/trustee-<i>.json`.
+pub fn decrypt_record(dir: &Path, share: &KeyShare) -> Result<PathBuf> {
+    let record = RecordDir::new(dir);
+    let public = ThresholdPublicKey::from_json(&read(&record.threshold_public_key())?)
+        .with_context(|| format!("decoding {}", record.threshold_public_key().display()))?;
+    let request_path = record.decryption_request();
+    let bytes = std::fs::read(&request_path).with_context(|| format!("reading {}", request_path.display()))?;
+    let items: Vec<DecryptionItem> =
+        serde_json::from_slice(&bytes).with_context(|| format!("decoding {}", request_path.display()))?;
+    let request_hash: [u8; 32] = Sha256::digest(&bytes).into();
+    let out = record.trustee_partials(share.index().get());
+    ensure!(!out.exists(), "{} exists; refusing to overwrite it", out.display());
+    tracing::info!(trustee = %share.index(), totals = items.len(), key = %public.fingerprint_hex(), "decrypting the record's totals");
+    let answer = urna_record::decryption::partial_decrypt(share, &public, &items, request_hash)?;
+    let json = serde_json::to_string_pretty(&answer).context("encoding the partial decryptions")?;
+    write_new(&out, json.as_bytes(), false)?;
+    Ok(out)
+}
+
 fn decrypt(args: DecryptArgs) -> Result<()> {
-    ensure!(!args.out.exists(), "{} exists; refusing to overwrite it", args.out.display());
-    let public = ThresholdPublicKey::from_json(&read(&args.public)?)
-        .with_context(|| format!("decoding {}", args.public.display()))?;
-    let context = DecryptionContext::from_json(&read(&args.context)?)
-        .with_context(|| format!("decoding {}", args.context.display()))?;
-    let ciphertexts: Vec<Ciphertext> = serde_json::from_str(&read(&args.input)?)
-        .with_context(|| format!("decoding {} (expected a JSON list of hex ciphertexts)", args.input.display()))?;
+    if let Some(dir) = &args.record {
+        let public_path = RecordDir::new(dir).threshold_public_key();
+        let public = ThresholdPublicKey::from_json(&read(&public_path)?)
+            .with_context(|| format!("decoding {}", public_path.display()))?;
+        let share = open_share(&args.share, &args.passphrase_file, &public)?;
+        let out = decrypt_record(dir, &share)?;
+        println!("{}", serde_json::json!({ "written": out }));
+        return Ok(());
+    }
+    let (Some(public_path), Some(input), Some(context_path), Some(out)) =
+        (&args.public, &args.input, &args.context, &args.out)
+    else {
+        anyhow::bail!("--public, --input, --context and --out are required without --record");
+    };
+    ensure!(!out.exists(), "{} exists; refusing to overwrite it", out.display());
+    let public = ThresholdPublicKey::from_json(&read(public_path)?)
+        .with_context(|| format!("decoding {}", public_path.display()))?;
+    let context = DecryptionContext::from_json(&read(context_path)?)
+        .with_context(|| format!("decoding {}", context_path.display()))?;
+    let ciphertexts: Vec<Ciphertext> = serde_json::from_str(&read(input)?)
+        .with_context(|| format!("decoding {} (expected a JSON list of hex ciphertexts)", input.display()))?;
     for (k, c) in ciphertexts.iter().enumerate() {
         public.paillier().check_ciphertext(&format!("ciphertext[{k}]"), c).context("checking the input")?;
     }
-    let file =
-        ShareFile::from_json(&read(&args.share)?).with_context(|| format!("decoding {}", args.share.display()))?;
-    let passphrase = read_passphrase(&args.passphrase_file)?;
-    let share = file.open(&passphrase, &public).with_context(|| format!("opening {}", args.share.display()))?;
-    drop(passphrase);
+    let share = open_share(&args.share, &args.passphrase_file, &public)?;
     tracing::info!(trustee = %share.index(), count = ciphertexts.len(), key = %public.fingerprint_hex(), "decrypting");
 
     let mut rng = urna_crypto::os_rng();
@@ -100,7 +144,7 @@ fn decrypt(args: DecryptArgs) -> Result<()> {
     }
     drop(share);
     let json = serde_json::to_string_pretty(&partials).context("encoding the partial decryptions")?;
-    write_new(&args.out, json.as_bytes(), false)?;
-    tracing::info!(out = %args.out.display(), count = partials.len(), "partial decryptions written");
+    write_new(out, json.as_bytes(), false)?;
+    tracing::info!(out = %out.display(), count = partials.len(), "partial decryptions written");
     Ok(())
 }

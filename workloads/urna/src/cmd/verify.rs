@@ -1,5 +1,6 @@
 //! `urna verify`: public verification from published data alone. `inclusion` and `consistency` check the
-//! audit log's RFC 9162 proofs (a voter's receipt; an observer comparing two checkpoints).
+//! audit log's RFC 9162 proofs (a voter's receipt; an observer comparing two checkpoints); `record` checks a
+//! whole election record (urna_record::verify).
 
 use anyhow::{Result, anyhow};
 use urna_audit::{Hash, verify_consistency, verify_inclusion};
@@ -26,6 +27,19 @@ enum VerifyCommand {
     /// Checks that the tree of SIZE2 leaves (ROOT2) extends the tree of SIZE1 leaves (ROOT1) (RFC 9162 §2.1.4.2).
     #[command(after_help = EXIT_CODES)]
     Consistency(ConsistencyArgs),
+    /// Checks a whole election record: every signature, proof, shard log, total, partial decryption, result,
+    /// audit-log checkpoint and the close-time equalities. Exit 0 when valid, 1 naming the first failure.
+    Record(RecordArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RecordArgs {
+    /// The record directory (`urna local --record DIR`, `urna record export`).
+    #[arg(value_name = "DIR")]
+    dir: std::path::PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +117,30 @@ pub fn run(args: Args) -> Result<()> {
                 .map_err(|e| anyhow!("consistency proof INVALID: {e}"))?;
             println!("consistency proof valid: the tree of size {} extends the tree of size {}", a.size2, a.size1);
         }
+        VerifyCommand::Record(a) => {
+            let summary = verify_record_dir(&a.dir, !a.json)?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!("record VALID: {} ({} ballots)", summary.election_id, summary.ballots);
+            }
+        }
     }
     Ok(())
+}
+
+/// Verifies a record, printing each check as it passes when `verbose`; the error names the first failure.
+pub fn verify_record_dir(dir: &std::path::Path, verbose: bool) -> Result<urna_record::Summary> {
+    let progress = |step: &str, done: u64, total: u64| tracing::debug!(step, done, total, "verifying");
+    let summary = urna_record::verify_record(&urna_record::RecordDir::new(dir), &progress)
+        .map_err(|e| anyhow!("record INVALID: {e}"))?;
+    if verbose {
+        for line in summary.checks.iter() {
+            println!("  ok  {line}");
+        }
+        for note in &summary.notes {
+            println!("  note  {note}");
+        }
+    }
+    Ok(summary)
 }

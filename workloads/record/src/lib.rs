@@ -1,0 +1,30 @@
+//! The election record (PROTOCOL §7, docs/record.md): the files an independent verifier needs, how the
+//! trustees decrypt the sealed totals from them, how results are tabulated, and the verifier itself.
+//!
+//! ```text
+//!  running services ──export──▶ RECORD/ ──trustee decrypt (each trustee, own share)──▶ decryption/trustee-<i>.json
+//!                                  │                                                        │
+//!                                  └──────────────── results (combine any t, decode) ◀──────┘──▶ results.json
+//!  RECORD/ ──verify──▶ every signature, proof, chain, total, partial, result and log checkpoint, or the first failure
+//! ```
+//!
+//! - [`layout`]: where each file lives; [`model`]: what each holds; [`files`]: reading and writing them.
+//! - [`decryption`]: the decryption request implied by the sealed totals, a trustee's partials, combining.
+//! - [`results`]: decoding combined plaintexts into counts per contest × district × modality.
+//! - [`verify`]: `urna verify record`, one module per kind of check.
+
+pub mod decryption;
+pub mod error;
+pub mod export;
+pub mod files;
+pub mod layout;
+pub mod model;
+pub mod results;
+pub mod verify;
+
+pub use error::{RecordError, Result};
+pub use layout::RecordDir;
+pub use verify::{Summary, VerifyFailure, verify_record};
+
+/// The `format` of `record.json`: bumped on any incompatible change of the files.
+pub const FORMAT: &str = "urna-record/1";

@@ -1,0 +1,343 @@
+//! `urna local EXAMPLE_DIR`: a whole election on this machine, on the code that runs in the cluster: the
+//! example's resources are read with the operator's types, the key ceremony runs (or a ceremony directory is
+//! used), the audit log, the tally shards and a vote service per modality listen on 127.0.0.1, simulated
+//! voters cast ballots through the real HTTP APIs, the election closes, `t` trustees decrypt the exported
+//! record, the results are combined and the record is verified from its files alone.
+
+mod census;
+mod plan;
+mod services;
+mod votes_file;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
+use urna_crypto::threshold::{CeremonyParams, CeremonyTranscript, KeyShare, ThresholdPublicKey, ceremony};
+use urna_record::RecordDir;
+use urna_record::export::{Sources, export};
+use urna_tally::Modality;
+use urna_vote::client::{Election, VoterClient, cast};
+
+use self::census::{Voter, synthesize};
+use self::plan::LocalPlan;
+
+const LONG_ABOUT: &str = "\
+Runs a whole election locally, on the same code the cluster runs: reads the example's Election (with the
+operator's resource types and shard builders), runs the key ceremony, starts the audit log, one tally shard per
+district x modality and a vote service per modality on 127.0.0.1, casts ballots through the real HTTP APIs
+(random from --seed, or exactly those in --votes), closes, exports the election record, has THRESHOLD trustees
+decrypt it, combines and prints the results, and verifies the record from its files alone.
+
+--votes FILE.csv has the header voter,district,modality,contest,choice and one row per selection (one row
+per option of a multi-choice contest); choices are the manifest's ids.
+
+Booth ballots: until the MQTT broker lands, booth-modality ballots go through a booth-modality vote service
+(the mesa console path), tallied in the booth shards beside the remote ones.";
+
+#[derive(Debug, clap::Args)]
+#[command(about = "Run a whole election locally: keys, voting, close, threshold decryption, verified results")]
+#[command(long_about = LONG_ABOUT)]
+pub struct Args {
+    /// Directory of YAML resources (e.g. examples/municipal).
+    #[arg(value_name = "EXAMPLE_DIR")]
+    example: PathBuf,
+    /// The Election to run when the directory holds several.
+    #[arg(long)]
+    election: Option<String>,
+    /// Number of simulated voters (random ballots), spread over districts and modalities.
+    #[arg(long, default_value_t = 60, conflicts_with = "votes")]
+    ballots: usize,
+    /// Seed of the simulated voters' choices (the cryptography always uses the OS generator).
+    #[arg(long, default_value_t = 2027)]
+    seed: u64,
+    /// Cast exactly these ballots (CSV: voter,district,modality,contest,choice).
+    #[arg(long, value_name = "FILE.csv")]
+    votes: Option<PathBuf>,
+    /// Use this ceremony's keys (public.json, transcript.json, trustee-<i>.share.json) instead of a fresh
+    /// ceremony; passphrases from trustee-<i>.passphrase or URNA_TRUSTEE_<i>_PASSPHRASE.
+    #[arg(long, value_name = "DIR")]
+    ceremony: Option<PathBuf>,
+    /// Where to export the election record (must not exist or be empty); default: inside --data.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Working directory for the services' data; default: a temporary directory removed at exit.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Concurrent simulated voters.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Print a machine-readable summary (JSON) on stdout instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Keys {
+    public: ThresholdPublicKey,
+    transcript: CeremonyTranscript,
+    /// The first `t` trustees' shares: the ones that decrypt.
+    shares: Vec<KeyShare>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(run_async(args))
+}
+
+fn say(json: bool, line: &str) {
+    if !json {
+        eprintln!("{line}");
+    }
+}
+
+async fn run_async(args: Args) -> Result<()> {
+    let started = Instant::now();
+    let set = urna_operator::examples::load_dir(&args.example)
+        .with_context(|| format!("reading the example {}", args.example.display()))?;
+    set.validate().with_context(|| format!("validating {}", args.example.display()))?;
+    let plan = plan::plan(&set, args.election.as_deref())?;
+    let temp = tempfile::tempdir().context("creating a temporary directory")?;
+    let data = args.data.clone().unwrap_or_else(|| temp.path().to_owned());
+    let record_dir = args.record.clone().unwrap_or_else(|| data.join("record"));
+    check_empty(&record_dir)?;
+    say(
+        args.json,
+        &format!(
+            "election {}: {} districts, modalities {:?}, {} shards, {} booths declared, {}-of-{} trustees",
+            plan.election,
+            plan.districts.len(),
+            plan.modalities.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            plan.shards.len(),
+            plan.booths,
+            plan.threshold,
+            plan.trustees
+        ),
+    );
+
+    let t = Instant::now();
+    let mut keys = match &args.ceremony {
+        Some(dir) => load_ceremony(dir)?,
+        None => {
+            say(args.json, "key ceremony: generating a 3072-bit threshold key (safe primes take seconds to a minute)");
+            fresh_ceremony(&plan).await?
+        }
+    };
+    let signing_key =
+        tokio::task::spawn_blocking(|| BlindSigningKey::generate(BlindKeySize::default(), &mut urna_crypto::os_rng()))
+            .await
+            .context("key generation task")?
+            .context("generating the voting-right key")?;
+    let keys_secs = t.elapsed().as_secs_f64();
+    say(args.json, &format!("keys ready in {keys_secs:.1} s: threshold key {}", &keys.public.fingerprint_hex()[..16]));
+
+    let ballots = match &args.votes {
+        Some(path) => census::scripted(votes_file::read(path, &plan.manifest, &plan.modalities)?),
+        None => synthesize(&plan, args.ballots, args.seed),
+    };
+    let censuses = census::censuses(&plan, &ballots)?;
+    let services =
+        services::start(&plan, &data, &plan.manifest, keys.public.paillier(), &signing_key, &censuses).await?;
+    say(
+        args.json,
+        &format!(
+            "services listening: audit {}, {} shards, {} vote services",
+            services.audit_url,
+            services.shards.len(),
+            services.votes.len()
+        ),
+    );
+
+    let t = Instant::now();
+    let cast_report = cast_all(&services, &ballots, &plan, args.concurrency, args.seed, args.json).await?;
+    let voting_secs = t.elapsed().as_secs_f64();
+
+    services.close().await?;
+    let record = RecordDir::new(&record_dir);
+    let sources = Sources {
+        vote: services.votes.iter().map(|v| (v.modality, v.url.clone())).collect(),
+        shards: services.shards.iter().map(|(n, u, _)| (n.clone(), u.clone())).collect(),
+        audit: services.audit_url.clone(),
+        public: keys.public.clone(),
+        transcript: keys.transcript.clone(),
+    };
+    let exported = export(&record, &sources).await.context("exporting the election record")?;
+    services.stop().await?;
+    say(args.json, &format!("closed; record exported to {} ({} ballots)", record_dir.display(), exported.ballots));
+
+    let t = Instant::now();
+    let bar = bar(args.json, u64::from(keys.public.threshold()), "trustees decrypting");
+    for share in std::mem::take(&mut keys.shares) {
+        let dir = record_dir.clone();
+        tokio::task::spawn_blocking(move || crate::cmd::trustee::decrypt_record(&dir, &share))
+            .await
+            .context("decryption task")??;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let dir = record_dir.clone();
+    let results = tokio::task::spawn_blocking(move || crate::cmd::results::combine_record(&dir))
+        .await
+        .context("combining task")??;
+    let decrypt_secs = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let dir = record_dir.clone();
+    let verbose = !args.json;
+    let summary = tokio::task::spawn_blocking(move || crate::cmd::verify::verify_record_dir(&dir, verbose))
+        .await
+        .context("verification task")??;
+    let verify_secs = t.elapsed().as_secs_f64();
+
+    if args.json {
+        let out = json!({
+            "election": plan.election,
+            "ballots": { "cast": cast_report.cast, "byModality": cast_report.by_modality },
+            "results": results.results.iter().map(|r| json!({
+                "contest": r.contest_id, "district": r.district, "modality": r.modality, "ballots": r.ballots,
+                "counts": r.counts.iter().map(|c| json!({"choice": c.choice, "label": c.label, "votes": c.votes})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "totals": results.totals,
+            "trustees": results.trustees,
+            "verification": summary,
+            "record": record_dir,
+            "seconds": { "keys": keys_secs, "voting": voting_secs, "decryption": decrypt_secs, "verification": verify_secs, "total": started.elapsed().as_secs_f64() },
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print!("{}", crate::cmd::results::render(&results));
+        println!(
+            "\n{} ballots cast ({}), {:.1} ballots/s; decrypted by trustees {:?}; record verified ({} checks) at {}",
+            cast_report.cast,
+            cast_report.by_modality.iter().map(|(m, n)| format!("{m} {n}")).collect::<Vec<_>>().join(", "),
+            cast_report.cast as f64 / voting_secs.max(1e-9),
+            results.trustees,
+            summary.checks.len(),
+            record_dir.display()
+        );
+        if args.record.is_none() {
+            println!("(the record is removed at exit; pass --record DIR to keep it)");
+        }
+    }
+    Ok(())
+}
+
+fn check_empty(dir: &Path) -> Result<()> {
+    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!("{} exists and is not empty; choose another --record directory", dir.display());
+    }
+    Ok(())
+}
+
+fn bar(hidden: bool, len: u64, msg: &'static str) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    let style = ProgressStyle::with_template("{msg:>20} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(msg);
+    bar
+}
+
+async fn fresh_ceremony(plan: &LocalPlan) -> Result<Keys> {
+    let params = CeremonyParams {
+        trustees: plan.trustees,
+        threshold: plan.threshold,
+        election_id: plan.election.clone(),
+        ..CeremonyParams::default_for(plan.election.clone())
+    };
+    let out = tokio::task::spawn_blocking(move || ceremony(&params, &mut urna_crypto::os_rng()))
+        .await
+        .context("ceremony task")?
+        .context("key ceremony")?;
+    let t = out.public.threshold() as usize;
+    Ok(Keys { public: out.public, transcript: out.transcript, shares: out.shares.into_iter().take(t).collect() })
+}
+
+fn load_ceremony(dir: &Path) -> Result<Keys> {
+    let read = |name: &str| {
+        let p = dir.join(name);
+        std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+    };
+    let public = ThresholdPublicKey::from_json(&read("public.json")?).context("decoding public.json")?;
+    let transcript = CeremonyTranscript::from_json(&read("transcript.json")?).context("decoding transcript.json")?;
+    transcript.verify(&public).context("the ceremony transcript does not verify against public.json")?;
+    let mut shares = Vec::new();
+    for i in 1..=public.threshold() {
+        let pass_file = dir.join(format!("trustee-{i}.passphrase"));
+        let share_file = dir.join(format!("trustee-{i}.share.json"));
+        let share = if pass_file.exists() {
+            crate::cmd::trustee::open_share(&share_file, &pass_file, &public)?
+        } else {
+            let var = format!("URNA_TRUSTEE_{i}_PASSPHRASE");
+            let pass = std::env::var(&var).with_context(|| format!("no {} and no {var}", pass_file.display()))?;
+            let file = urna_crypto::threshold::ShareFile::from_json(&read(&format!("trustee-{i}.share.json"))?)
+                .with_context(|| format!("decoding {}", share_file.display()))?;
+            file.open(&urna_crypto::threshold::Passphrase::new(pass)?, &public)
+                .with_context(|| format!("opening {}", share_file.display()))?
+        };
+        shares.push(share);
+    }
+    Ok(Keys { public, transcript, shares })
+}
+
+struct CastReport {
+    cast: u64,
+    by_modality: Vec<(Modality, u64)>,
+}
+
+async fn cast_all(
+    services: &services::Services,
+    voters: &[Voter],
+    plan: &LocalPlan,
+    concurrency: usize,
+    seed: u64,
+    quiet: bool,
+) -> Result<CastReport> {
+    let mut elections = Vec::new();
+    for v in &services.votes {
+        let client = VoterClient::new(&v.url);
+        let election = Election::fetch(&client).await.with_context(|| format!("{} vote service", v.modality))?;
+        elections.push((v.modality, client, Arc::new(election)));
+    }
+    let bar = Arc::new(bar(quiet, voters.len() as u64, "casting ballots"));
+    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, voter) in voters.iter().enumerate() {
+        let Some((_, client, election)) = elections.iter().find(|(m, _, _)| *m == voter.modality) else {
+            bail!("no vote service for modality {}", voter.modality);
+        };
+        let (client, election, voter, bar, limit) =
+            (client.clone(), election.clone(), voter.clone(), bar.clone(), limit.clone());
+        let selections = match &voter.selections {
+            Some(s) => Some(s.clone()),
+            None => Some(census::random_selections(&election, &voter.district, seed, i)?),
+        };
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let cast = cast(&client, &election, &voter.census_voter(), selections)
+                .await
+                .with_context(|| format!("voter {}", voter.name))?;
+            bar.inc(1);
+            Ok::<_, anyhow::Error>((voter.modality, cast.anon_id))
+        });
+    }
+    let mut by_modality: Vec<(Modality, u64)> = plan.modalities.iter().map(|m| (*m, 0)).collect();
+    let mut cast_count = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (modality, _) = done.context("voter task")??;
+        cast_count += 1;
+        if let Some(e) = by_modality.iter_mut().find(|(m, _)| *m == modality) {
+            e.1 += 1;
+        }
+    }
+    bar.finish_and_clear();
+    Ok(CastReport { cast: cast_count, by_modality })
+}

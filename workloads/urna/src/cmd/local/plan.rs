@@ -1,0 +1,96 @@
+//! What `urna local` runs for an example: the election's manifest and policy and its tally shards, derived
+//! with the operator's own builders so the local run and the cluster run the same blueprint.
+
+use anyhow::{Result, bail};
+use urna_ballot::ElectionManifest;
+use urna_operator::build::election::{leaf_districts, tally_shards};
+use urna_operator::crd::Election;
+use urna_operator::examples::ExampleSet;
+use urna_tally::Modality;
+
+pub struct ShardPlan {
+    pub name: String,
+    /// The ballot styles it holds.
+    pub districts: Vec<String>,
+    pub modality: Modality,
+}
+
+pub struct LocalPlan {
+    pub election: String,
+    pub manifest: ElectionManifest,
+    pub trustees: u32,
+    pub threshold: u32,
+    pub modalities: Vec<Modality>,
+    /// Leaf districts with at least one contest: where simulated voters live.
+    pub districts: Vec<String>,
+    pub shards: Vec<ShardPlan>,
+    pub booths: usize,
+}
+
+fn modality(kind: urna_operator::crd::common::ModalityKind) -> Modality {
+    match kind.as_str() {
+        "booth" => Modality::Booth,
+        _ => Modality::Remote,
+    }
+}
+
+/// Picks the election (the only one, or the one named) and derives everything else from it.
+pub fn plan(set: &ExampleSet, name: Option<&str>) -> Result<LocalPlan> {
+    let election: &Election = match name {
+        Some(n) => match set.elections.iter().find(|e| e.metadata.name.as_deref() == Some(n)) {
+            Some(e) => e,
+            None => bail!("no Election named {n:?} in the example"),
+        },
+        None => match set.elections.as_slice() {
+            [e] => e,
+            [] => bail!("the example holds no Election"),
+            _ => bail!("the example holds several Elections; pick one with --election NAME"),
+        },
+    };
+    let election_name = election.metadata.name.clone().unwrap_or_default();
+    let manifest = election.manifest();
+    let leaves: Vec<String> = leaf_districts(election).into_iter().map(str::to_owned).collect();
+    let districts: Vec<String> =
+        leaves.iter().filter(|d| !urna_ballot::contests_for_district(&manifest, d).is_empty()).cloned().collect();
+    if districts.is_empty() {
+        bail!("election {election_name}: no district has a contest");
+    }
+    let mut modalities: Vec<Modality> = election.spec.modalities.iter().map(|m| modality(m.kind)).collect();
+    modalities.sort_by_key(|m| m.as_str());
+    let mut shards: Vec<ShardPlan> = tally_shards(election)
+        .into_iter()
+        .map(|t| ShardPlan {
+            name: t.metadata.name.clone().unwrap_or_default(),
+            districts: match &t.spec.district {
+                Some(d) => vec![d.clone()],
+                None => leaves.clone(),
+            },
+            modality: modality(t.spec.modality),
+        })
+        .collect();
+    // Manual sharding: the example's own TallyShard resources.
+    shards.extend(set.shards.iter().filter(|t| t.spec.election == election_name).map(|t| ShardPlan {
+        name: t.metadata.name.clone().unwrap_or_default(),
+        districts: match &t.spec.district {
+            Some(d) => vec![d.clone()],
+            None => leaves.clone(),
+        },
+        modality: modality(t.spec.modality),
+    }));
+    for s in &mut shards {
+        s.districts.sort();
+        s.districts.dedup();
+    }
+    let booths =
+        set.fleets.iter().filter(|f| f.spec.election == election_name).map(|f| f.spec.device_list().len()).sum();
+    Ok(LocalPlan {
+        election: election_name,
+        manifest,
+        trustees: election.spec.trustees.trustees,
+        threshold: election.spec.trustees.threshold,
+        modalities,
+        districts,
+        shards,
+        booths,
+    })
+}

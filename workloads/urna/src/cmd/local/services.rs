@@ -1,0 +1,159 @@
+//! The workloads of a local election as real listeners on 127.0.0.1: the audit log, one tally shard per plan
+//! entry and one vote service per modality, each on its own data directory, exactly as `urna audit`,
+//! `urna tally` and `urna vote` run them.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use urna_audit::{AuditLog, LogConfig, LogKey};
+use urna_ballot::ElectionManifest;
+use urna_crypto::blind::BlindSigningKey;
+use urna_crypto::paillier::PublicKey;
+use urna_tally::{Modality, RunningShard, Shard, ShardConfig, TallyClient};
+use urna_vote::client::VoterClient;
+use urna_vote::{ShardMap, VoteConfig, VoteService};
+
+use super::plan::LocalPlan;
+
+pub struct VoteEndpoint {
+    pub modality: Modality,
+    pub url: String,
+    admin_token: String,
+    stop: oneshot::Sender<()>,
+}
+
+pub struct Services {
+    pub audit_url: String,
+    audit_stop: oneshot::Sender<()>,
+    pub shards: Vec<(String, String, RunningShard)>,
+    pub votes: Vec<VoteEndpoint>,
+}
+
+async fn loopback() -> Result<(TcpListener, String)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.context("binding 127.0.0.1")?;
+    let url = format!("http://{}", listener.local_addr().context("local address")?);
+    Ok((listener, url))
+}
+
+/// Starts every workload; `censuses` holds one census (CSV text) per modality of the plan.
+pub async fn start(
+    plan: &LocalPlan,
+    data: &Path,
+    manifest: &ElectionManifest,
+    public_key: &PublicKey,
+    signing_key: &BlindSigningKey,
+    censuses: &[(Modality, String)],
+) -> Result<Services> {
+    let mut config = LogConfig::new(format!("urna.local/{}", plan.election));
+    // A short batch wait: receipts of a local run come back quickly; the shuffle still covers each batch.
+    config.batch_wait = Duration::from_millis(200);
+    config.checkpoint_interval = Duration::from_secs(5);
+    let key = LogKey::generate().context("generating the audit log key")?;
+    std::fs::create_dir_all(data.join("audit")).context("creating the audit data directory")?;
+    let log = AuditLog::open(&data.join("audit/log.redb"), key, config).context("opening the audit log")?;
+    let (listener, audit_url) = loopback().await?;
+    let (audit_stop, rx) = oneshot::channel::<()>();
+    tokio::spawn(log.serve(listener, async move {
+        let _ = rx.await;
+    }));
+
+    let mut shards = Vec::new();
+    let mut map = ShardMap::new();
+    for s in &plan.shards {
+        let dir = data.join("tally").join(&s.name);
+        let shard = Shard::open(
+            ShardConfig::new(&s.name, s.districts.clone(), s.modality, &dir),
+            manifest.clone(),
+            public_key.clone(),
+        )
+        .with_context(|| format!("opening shard {}", s.name))?;
+        let (listener, url) = loopback().await?;
+        let running = shard.start(listener).await.with_context(|| format!("starting shard {}", s.name))?;
+        for d in &s.districts {
+            map.insert(d, s.modality.as_str(), &url);
+        }
+        shards.push((s.name.clone(), url, running));
+    }
+
+    let mut votes = Vec::new();
+    for (modality, census) in censuses {
+        let signing = BlindSigningKey::from_pkcs8_pem(&signing_key.to_pkcs8_pem().context("encoding the signing key")?)
+            .context("copying the signing key")?;
+        let mut config = VoteConfig::new(
+            manifest.clone(),
+            public_key.clone(),
+            signing,
+            data.join("vote").join(modality.as_str()),
+            map.clone(),
+            audit_url.clone(),
+        );
+        config.modality = modality.as_str().to_owned();
+        let admin_token = urna_vote::credential::generate_credential(&mut urna_crypto::os_rng());
+        config.admin_token = Some(admin_token.clone());
+        // One client address sends every simulated voter's requests: no per-IP limit here.
+        config.limits.rate_per_second = 0.0;
+        let service = VoteService::open(config).with_context(|| format!("opening the {modality} vote service"))?;
+        let report =
+            service.import_census(census.as_bytes()).with_context(|| format!("importing the {modality} census"))?;
+        tracing::info!(%modality, voters = report.inserted, "census imported");
+        let (listener, url) = loopback().await?;
+        let (stop, rx) = oneshot::channel::<()>();
+        tokio::spawn(service.serve(listener, async move {
+            let _ = rx.await;
+        }));
+        votes.push(VoteEndpoint { modality: *modality, url, admin_token, stop });
+    }
+    Ok(Services { audit_url, audit_stop, shards, votes })
+}
+
+impl Services {
+    /// Closes the election: the vote services stop accepting, every recorded ballot reaches its shard and the
+    /// log, the shards seal and the log writes its closing checkpoint.
+    pub async fn close(&self) -> Result<()> {
+        for v in &self.votes {
+            let client = VoterClient::new(&v.url);
+            client.close(&v.admin_token).await.with_context(|| format!("closing the {} vote service", v.modality))?;
+            let mut waited = 0;
+            loop {
+                let status = client.status(0).await.with_context(|| format!("{} vote service status", v.modality))?;
+                if status.ballots_pending == 0 {
+                    break;
+                }
+                waited += 1;
+                if waited > 600 {
+                    bail!(
+                        "{} ballots of the {} vote service never reached their shard",
+                        status.ballots_pending,
+                        v.modality
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        for (name, url, _) in &self.shards {
+            TallyClient::new(url.as_str()).seal().await.with_context(|| format!("sealing shard {name}"))?;
+        }
+        let (status, body) = TallyClient::new(self.audit_url.as_str())
+            .raw(http::Method::POST, "/v1/close", None)
+            .await
+            .context("closing the audit log")?;
+        if !status.is_success() {
+            bail!("closing the audit log: {status}: {}", String::from_utf8_lossy(&body));
+        }
+        Ok(())
+    }
+
+    pub async fn stop(self) -> Result<()> {
+        for v in self.votes {
+            let _ = v.stop.send(());
+        }
+        for (name, _, running) in self.shards {
+            running.stop().await.with_context(|| format!("stopping shard {name}"))?;
+        }
+        let _ = self.audit_stop.send(());
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! `urna record export`: writes the election record of a closed election from its running services.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use urna_crypto::threshold::{CeremonyTranscript, ThresholdPublicKey};
+use urna_record::RecordDir;
+use urna_record::export::{Sources, export};
+use urna_tally::Modality;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: RecordCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum RecordCommand {
+    /// Exports the record of a closed election (every shard sealed, the audit log closed) into DIR.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// A vote service replica: MODALITY=URL (repeat for every modality and partition).
+    #[arg(long = "vote", value_name = "MODALITY=URL", required = true)]
+    votes: Vec<String>,
+    /// A tally shard: NAME=URL (repeat for every shard).
+    #[arg(long = "shard", value_name = "NAME=URL", required = true)]
+    shards: Vec<String>,
+    /// The audit log's base URL.
+    #[arg(long, value_name = "URL")]
+    audit: String,
+    /// The key ceremony's output directory (public.json and transcript.json are read; nothing secret).
+    #[arg(long, value_name = "DIR")]
+    ceremony: PathBuf,
+    /// The record directory to write (must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+fn pair(s: &str, what: &str) -> Result<(String, String)> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => bail!("{what} {s:?}: expected KEY=URL"),
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let RecordCommand::Export(a) = args.command;
+    if a.out.exists() && std::fs::read_dir(&a.out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!("{} exists and is not empty", a.out.display());
+    }
+    let read = |name: &str| {
+        let p = a.ceremony.join(name);
+        std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+    };
+    let public = ThresholdPublicKey::from_json(&read("public.json")?).context("decoding public.json")?;
+    let transcript = CeremonyTranscript::from_json(&read("transcript.json")?).context("decoding transcript.json")?;
+    let mut vote = Vec::new();
+    for v in &a.votes {
+        let (m, url) = pair(v, "--vote")?;
+        let m: Modality = m.parse().map_err(anyhow::Error::msg)?;
+        vote.push((m, url));
+    }
+    let shards = a.shards.iter().map(|s| pair(s, "--shard")).collect::<Result<Vec<_>>>()?;
+    let sources = Sources { vote, shards, audit: a.audit, public, transcript };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = runtime.block_on(export(&RecordDir::new(&a.out), &sources))?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! `urna results --record DIR`: combines the trustees' partial decryptions of a record's sealed totals, decodes
+//! them (every counter slot checked) and writes `results.json`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use urna_ballot::{BallotCodec, ElectionManifest};
+use urna_crypto::threshold::ThresholdPublicKey;
+use urna_record::RecordDir;
+use urna_record::files::{hash_file, read_json, write_json};
+use urna_record::model::{DecryptionItem, ResultsFile, TrusteePartials};
+
+#[derive(Debug, clap::Args)]
+#[command(about = "Combine the trustees' partial decryptions of a record and write its results")]
+pub struct Args {
+    /// The election record (with decryption/trustee-<i>.json from at least THRESHOLD trustees).
+    #[arg(long, value_name = "DIR")]
+    record: PathBuf,
+    /// Print the results as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let results = combine_record(&args.record)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        print!("{}", render(&results));
+    }
+    Ok(())
+}
+
+/// Combines every trustee answer present in the record and writes `results.json`.
+pub fn combine_record(dir: &Path) -> Result<ResultsFile> {
+    let record = RecordDir::new(dir);
+    let text = std::fs::read_to_string(record.threshold_public_key())
+        .with_context(|| format!("reading {}", record.threshold_public_key().display()))?;
+    let public = ThresholdPublicKey::from_json(&text).context("decoding the threshold public key")?;
+    let manifest: ElectionManifest = read_json(&record.manifest())?;
+    let codec = BallotCodec::new(manifest, public.paillier().clone()).context("the record's manifest")?;
+    let items: Vec<DecryptionItem> = read_json(&record.decryption_request())?;
+    let request_hash = hash_file(&record.decryption_request())?;
+    let mut answers = Vec::new();
+    for trustee in 1..=public.trustees() {
+        let path = record.trustee_partials(trustee);
+        if path.exists() {
+            answers.push(read_json::<TrusteePartials>(&path)?);
+        }
+    }
+    let combined = urna_record::decryption::combine(&public, &items, request_hash, &answers)?;
+    for (i, k, r) in &combined.rejected {
+        tracing::warn!(trustee = %r.trustee, subject = %items[*i].context.subject, position = k, reason = %r.reason, "partial decryption rejected");
+    }
+    let results = urna_record::results::tabulate(&codec, &items, &combined.plaintexts, combined.used)?;
+    write_json(&record.results(), &results)?;
+    Ok(results)
+}
+
+/// The results as plain-text tables: per contest in all, then per district and modality.
+pub fn render(results: &ResultsFile) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for total in &results.totals {
+        let _ = writeln!(out, "\n{} ({} ballots)", total.contest_id, total.ballots);
+        for c in &total.counts {
+            let share = if total.ballots > 0 { 100.0 * c.votes as f64 / total.ballots as f64 } else { 0.0 };
+            let _ = writeln!(out, "  {:<48} {:>9} {:>6.1}%", truncate(&c.label, 48), c.votes, share);
+        }
+        for r in results.results.iter().filter(|r| r.contest_id == total.contest_id) {
+            let votes: Vec<String> = r.counts.iter().map(|c| c.votes.to_string()).collect();
+            let _ =
+                writeln!(out, "    {:<14} {:<7} {:>6} ballots: {}", r.district, r.modality, r.ballots, votes.join(" "));
+        }
+    }
+    out
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_owned() } else { s.chars().take(n - 1).chain(['…']).collect() }
+}
