@@ -1,6 +1,7 @@
 //! `--votes FILE.csv`: exactly which ballots to cast. Header `voter,district,modality,contest,choice`, one
 //! row per selection; a multi-choice contest takes one row per option. Choices are the manifest's ids (a
-//! party, candidate option, `blank`, `null`, `write-in`, or a coalition subset such as `pan+prd`).
+//! party, candidate option, `blank`, `null`, `write-in`, or a coalition subset such as `pan+prd`). A voter may
+//! leave out a multi-choice contest whose minimum is 0 (no selection).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,8 +73,13 @@ pub fn parse(text: &str, manifest: &ElectionManifest, modalities: &[Modality]) -
     for (voter, (line, district, modality, mut picked)) in voters {
         let mut selections = Vec::new();
         for contest in contests_for_district(manifest, &district) {
-            let Some(indices) = picked.remove(&contest.id) else {
-                bail!("voter {voter:?} (line {line}): no choice for contest {:?}", contest.id);
+            let indices = match picked.remove(&contest.id) {
+                Some(indices) => indices,
+                // A multi-choice contest that allows no selection may be left out: an empty selection.
+                None if contest.kind == ContestKind::MultiChoice && contest.min_selections.unwrap_or(0) == 0 => {
+                    Vec::new()
+                }
+                None => bail!("voter {voter:?} (line {line}): no choice for contest {:?}", contest.id),
             };
             let selection = match contest.kind {
                 ContestKind::SingleChoice => {

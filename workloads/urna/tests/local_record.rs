@@ -1,0 +1,255 @@
+//! `urna local` end to end on the university example with the committed 3072-bit fixture ceremony and a
+//! scripted set of ballots, then `urna verify record` on the exported record as it is (valid) and after each
+//! kind of tampering (each detected, naming the check that failed).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crypto/tests/fixtures/ceremony-3072");
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/university");
+const VOTES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/university-votes.csv");
+
+fn urna(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_urna"))
+        .args(args)
+        .env("URNA_TRUSTEE_1_PASSPHRASE", "trustee-1")
+        .env("URNA_TRUSTEE_2_PASSPHRASE", "trustee-2")
+        .env("URNA_TRUSTEE_3_PASSPHRASE", "trustee-3")
+        .output()
+        .expect("run urna")
+}
+
+/// One local election for the whole file: its record directory and its JSON summary.
+fn election() -> &'static (PathBuf, Value) {
+    static RUN: OnceLock<(PathBuf, Value)> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let record = dir.join("record");
+        let data = dir.join("data");
+        let out = urna(&[
+            "local",
+            EXAMPLE,
+            "--ceremony",
+            FIXTURE,
+            "--votes",
+            VOTES,
+            "--record",
+            record.to_str().expect("utf-8 path"),
+            "--data",
+            data.to_str().expect("utf-8 path"),
+            "--json",
+        ]);
+        assert!(out.status.success(), "urna local failed: {}", String::from_utf8_lossy(&out.stderr));
+        let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+        (record, summary)
+    })
+}
+
+fn votes(summary: &Value, contest: &str) -> Vec<(String, u64)> {
+    let total =
+        summary["totals"].as_array().expect("totals").iter().find(|t| t["contestId"] == contest).expect("contest");
+    total["counts"]
+        .as_array()
+        .expect("counts")
+        .iter()
+        .map(|c| (c["choice"].as_str().expect("choice").to_owned(), c["votes"].as_u64().expect("votes")))
+        .collect()
+}
+
+#[test]
+fn local_election_counts_exactly_the_scripted_ballots() {
+    let (_, summary) = election();
+    assert_eq!(summary["ballots"]["cast"], 5);
+    let rector = votes(summary, "rector");
+    let expected = [("candidatura-a", 2), ("candidatura-b", 1), ("blank", 1), ("null", 1)];
+    assert_eq!(rector, expected.map(|(c, v)| (c.to_owned(), v)).to_vec());
+    let claustre = votes(summary, "claustre-pdi");
+    let expected = [("opt-1", 3), ("opt-2", 1), ("opt-3", 1), ("opt-4", 1), ("opt-5", 0), ("opt-6", 1)];
+    assert_eq!(claustre, expected.map(|(c, v)| (c.to_owned(), v)).to_vec());
+    let verification = &summary["verification"];
+    assert_eq!(verification["ballots"], 5);
+    assert_eq!(verification["trusteesUsed"], serde_json::json!([1, 2, 3]));
+    assert_eq!(verification["rightsIssued"], 5);
+}
+
+#[test]
+fn untouched_record_verifies() {
+    let (record, _) = election();
+    let out = urna(&["verify", "record", record.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("record VALID"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path).expect("read").lines().map(str::to_owned).collect()
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    std::fs::write(path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).expect("write");
+}
+
+fn shard_dir(record: &Path) -> PathBuf {
+    std::fs::read_dir(record.join("shards")).expect("shards").next().expect("a shard").expect("entry").path()
+}
+
+/// Copies the record, applies `tamper`, and checks that verification fails naming `check`.
+fn detected(tamper: impl FnOnce(&Path), check: &str) {
+    let (record, _) = election();
+    let copy = tempfile::tempdir().expect("tempdir");
+    copy_dir(record, copy.path());
+    tamper(copy.path());
+    let out = urna(&["verify", "record", copy.path().to_str().expect("utf-8 path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "tampering not detected: {stderr}");
+    assert!(stderr.contains(&format!("record INVALID: {check}:")), "expected a {check} failure, got: {stderr}");
+}
+
+#[test]
+fn an_added_ballot_is_detected() {
+    detected(
+        |r| {
+            let mut l = lines(&r.join("ballots.jsonl"));
+            l.push(l[0].clone());
+            write_lines(&r.join("ballots.jsonl"), &l);
+        },
+        "ballots",
+    );
+}
+
+#[test]
+fn a_dropped_ballot_is_detected() {
+    detected(
+        |r| {
+            let mut l = lines(&r.join("ballots.jsonl"));
+            l.remove(2);
+            write_lines(&r.join("ballots.jsonl"), &l);
+        },
+        "shards",
+    );
+}
+
+#[test]
+fn a_modified_ballot_is_detected() {
+    detected(
+        |r| {
+            let mut l = lines(&r.join("ballots.jsonl"));
+            let mut v: Value = serde_json::from_str(&l[1]).expect("json");
+            let c = &mut v["package"]["ballot"]["contests"][0]["ciphertexts"][0];
+            let mut s = c.as_str().expect("hex").to_owned();
+            let last = if s.ends_with('0') { "1" } else { "0" };
+            s.replace_range(s.len() - 1.., last);
+            *c = Value::String(s);
+            l[1] = v.to_string();
+            write_lines(&r.join("ballots.jsonl"), &l);
+        },
+        "ballots",
+    );
+}
+
+#[test]
+fn an_altered_total_is_detected() {
+    detected(
+        |r| {
+            let path = shard_dir(r).join("totals.json");
+            let mut v: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+            let contests = v["contests"].as_array_mut().expect("contests");
+            let swapped = contests[0]["ciphertexts"][0].clone();
+            contests[0]["ciphertexts"][0] = contests[1]["ciphertexts"][0].clone();
+            contests[1]["ciphertexts"][0] = swapped;
+            std::fs::write(&path, v.to_string()).expect("write");
+        },
+        "shards",
+    );
+}
+
+#[test]
+fn a_truncated_shard_log_is_detected() {
+    detected(
+        |r| {
+            let path = shard_dir(r).join("records.jsonl");
+            let mut l = lines(&path);
+            l.pop();
+            write_lines(&path, &l);
+        },
+        "shards",
+    );
+}
+
+#[test]
+fn a_truncated_audit_log_is_detected() {
+    detected(
+        |r| {
+            let path = r.join("audit/entries.jsonl");
+            let mut l = lines(&path);
+            l.pop();
+            write_lines(&path, &l);
+        },
+        "audit log",
+    );
+}
+
+#[test]
+fn a_forked_audit_log_is_detected() {
+    // The same entries in another order, renumbered: every leaf hash still matches its entry, but the tree is
+    // another one, so the signed checkpoints no longer match it.
+    detected(
+        |r| {
+            let path = r.join("audit/entries.jsonl");
+            let mut rows: Vec<Value> = lines(&path).iter().map(|l| serde_json::from_str(l).expect("json")).collect();
+            rows.swap(0, 1);
+            for (i, row) in rows.iter_mut().enumerate() {
+                row["index"] = Value::from(i);
+            }
+            write_lines(&path, &rows.iter().map(Value::to_string).collect::<Vec<_>>());
+        },
+        "audit log",
+    );
+}
+
+#[test]
+fn altered_results_are_detected() {
+    detected(
+        |r| {
+            let path = r.join("results.json");
+            let text = std::fs::read_to_string(&path).expect("read");
+            let mut v: Value = serde_json::from_str(&text).expect("json");
+            let votes = &mut v["results"][0]["counts"][0]["votes"];
+            *votes = Value::from(votes.as_u64().expect("votes") + 1);
+            std::fs::write(&path, v.to_string()).expect("write");
+        },
+        "results",
+    );
+}
+
+#[test]
+fn a_corrupted_partial_decryption_is_detected() {
+    detected(
+        |r| {
+            let path = r.join("decryption/trustee-2.json");
+            let mut v: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+            let value = &mut v["items"][0][0]["value"];
+            let mut s = value.as_str().expect("hex").to_owned();
+            let last = if s.ends_with('2') { "4" } else { "2" };
+            s.replace_range(s.len() - 1.., last);
+            *value = Value::String(s);
+            std::fs::write(&path, v.to_string()).expect("write");
+        },
+        "decryption",
+    );
+}
