@@ -16,6 +16,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/sessions"),
     ("post", "/v1/rights"),
     ("post", "/v1/ballots"),
+    ("get", "/v1/ballots"),
     ("get", "/v1/receipts/{anonId}"),
     ("post", "/v1/close"),
 ];
