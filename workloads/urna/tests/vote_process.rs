@@ -61,8 +61,16 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn urna_vote_serves_a_remote_election() {
+/// A vote service's surroundings: keys, manifest, census of `voters`, and a real shard and audit log served
+/// from this process.
+struct Setup {
+    /// Holds the keys, census and every store until the test ends.
+    _dir: tempfile::TempDir,
+    args: Vec<String>,
+    shard_url: String,
+}
+
+async fn setup(voters: usize) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = urna_crypto::os_rng();
     let (pk, _sk) = generate_keypair(KeySize::InsecureTest1024, &mut rng).unwrap();
@@ -73,7 +81,7 @@ async fn urna_vote_serves_a_remote_election() {
     let sk_path = write(dir.path(), "signing.pem", &blind.to_pkcs8_pem().unwrap());
     let token_path = write(dir.path(), "admin.token", "let-me-close\n");
     let mut census = String::from("voterIdHash,district,credentialHash\n");
-    for i in 0..3 {
+    for i in 0..voters {
         let v = voter(i);
         let h = hash_credential(&v.credential, Some(insecure_fast_params()), &mut rng).unwrap();
         census.push_str(&format!("{},town,{}\n", v.voter_id, urna_vote::census::csv_field(&h)));
@@ -94,7 +102,7 @@ async fn urna_vote_serves_a_remote_election() {
     .unwrap();
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let shard_url = format!("http://{}", l.local_addr().unwrap());
-    let _shard = shard.start(l).await.unwrap();
+    std::mem::forget(shard.start(l).await.unwrap()); // serves until the test process ends
     let mut log_config = urna_audit::LogConfig::new("audit.test/proc");
     log_config.batch_wait = Duration::from_millis(20);
     let log =
@@ -105,17 +113,38 @@ async fn urna_vote_serves_a_remote_election() {
     tokio::spawn(log.serve(l, std::future::pending()));
 
     let data = dir.path().join("data").display().to_string();
-    let shard_arg = format!("town:remote={shard_url}");
-    let mut child = Killed(
-        Command::new(URNA)
-            .args(["vote", "--manifest", &manifest_path, "--public-key", &pk_path, "--signing-key", &sk_path])
-            .args(["--data", &data, "--census", &census_path, "--listen", "127.0.0.1:0"])
-            .args(["--shard", &shard_arg, "--audit", &audit_url, "--admin-token-file", &token_path])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let args = [
+        "vote",
+        "--manifest",
+        &manifest_path,
+        "--public-key",
+        &pk_path,
+        "--signing-key",
+        &sk_path,
+        "--data",
+        &data,
+        "--census",
+        &census_path,
+        "--listen",
+        "127.0.0.1:0",
+        "--shard",
+        &format!("town:remote={shard_url}"),
+        "--audit",
+        &audit_url,
+        "--admin-token-file",
+        &token_path,
+        "--rate-limit",
+        "0",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    Setup { _dir: dir, args, shard_url }
+}
+
+/// Starts `urna vote` and returns it with its base URL.
+async fn spawn_vote(setup: &Setup) -> (Killed, String) {
+    let mut child =
+        Killed(Command::new(URNA).args(&setup.args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
     let stdout = child.0.stdout.take().unwrap();
     let line = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
@@ -125,8 +154,14 @@ async fn urna_vote_serves_a_remote_election() {
     .await
     .unwrap();
     let addr = serde_json::from_str::<serde_json::Value>(&line).unwrap()["listening"].as_str().unwrap().to_owned();
-    let url = format!("http://{addr}");
+    (child, format!("http://{addr}"))
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urna_vote_serves_a_remote_election() {
+    let setup = setup(3).await;
+    let (_child, url) = spawn_vote(&setup).await;
+    let shard_url = setup.shard_url.clone();
     let client = VoterClient::new(&url);
     let election = Election::fetch(&client).await.unwrap();
     for i in 0..2 {
@@ -200,4 +235,79 @@ fn import_census_names_the_bad_line() {
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_loses_no_acknowledged_ballot_and_counts_none_twice() {
+    const VOTERS: usize = 12;
+    let setup = setup(VOTERS).await;
+    let (mut child, url) = spawn_vote(&setup).await;
+    let client = VoterClient::new(&url);
+    let election = Election::fetch(&client).await.unwrap();
+
+    // Every voter holds a signed ballot package before the crash (the right is durable; the package is the voter's).
+    let mut packages = Vec::new();
+    for i in 0..VOTERS {
+        let session = client.authenticate(&voter(i).voter_id, &voter(i).credential).await.unwrap();
+        let selections =
+            urna_vote::client::random_selections(&election.codec, &session.ballot_style, &mut urna_crypto::os_rng())
+                .unwrap();
+        let ballot = election.encrypt(&session.ballot_style, selections).await.unwrap();
+        packages.push(
+            urna_vote::client::sign_ballot(&client, &election, &voter(i).voter_id, &session.token, ballot)
+                .await
+                .unwrap(),
+        );
+    }
+
+    // Submit all at once and kill -9 the service as soon as a few receipts came back.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for (i, p) in packages.iter().enumerate() {
+        let (client, p, tx) = (client.clone(), p.clone(), tx.clone());
+        tokio::spawn(async move {
+            let _ = tx.send((i, client.submit(&p).await));
+        });
+    }
+    drop(tx);
+    let mut acknowledged = Vec::new();
+    let mut answered = 0;
+    while let Some((i, r)) = rx.recv().await {
+        answered += 1;
+        if let Ok(receipt) = r {
+            acknowledged.push((i, receipt));
+        }
+        if acknowledged.len() >= 3 || answered == VOTERS {
+            break;
+        }
+    }
+    child.0.kill().unwrap(); // SIGKILL
+    child.0.wait().unwrap();
+    while let Some((i, r)) = rx.recv().await {
+        if let Ok(receipt) = r {
+            acknowledged.push((i, receipt));
+        }
+    }
+    assert!(!acknowledged.is_empty());
+
+    // Restart on the same data; every voter resubmits its package (idempotent for those already recorded).
+    let (_child, url) = spawn_vote(&setup).await;
+    let client = VoterClient::new(&url);
+    let mut receipts = Vec::new();
+    for p in &packages {
+        receipts.push(client.submit(p).await.unwrap());
+    }
+    for (i, before) in &acknowledged {
+        assert_eq!(receipts[*i].anon_id, before.anon_id);
+        assert_eq!(receipts[*i].log_index, before.log_index, "an acknowledged ballot moved in the log");
+    }
+    // Exactly one contest per ballot in the shard and one leaf per ballot in the log.
+    let status = urna_tally::TallyClient::new(setup.shard_url.as_str()).status().await.unwrap();
+    assert_eq!(status.accepted, VOTERS as u64);
+    let mut indices: Vec<u64> = receipts.iter().map(|r| r.log_index).collect();
+    indices.sort_unstable();
+    indices.dedup();
+    assert_eq!(indices.len(), VOTERS);
+    let vote_status = client.status(0).await.unwrap();
+    assert_eq!(vote_status.ballots_recorded, VOTERS as u64);
+    assert_eq!(vote_status.rights_issued, VOTERS as u64);
 }
