@@ -19,7 +19,7 @@ use crate::build::election as build;
 use crate::crd::election::{ModalityCounters, ShardSummary, ShardingPolicy};
 use crate::crd::{Election, ElectionPhase, TallyShard};
 use crate::error::{Error, Result};
-use crate::meta::{self, FINALIZER, LABEL_ELECTION};
+use crate::meta::{self, FINALIZER};
 use crate::schedule::{self, ElectionObservation};
 
 pub const KIND: &str = "Election";
@@ -63,7 +63,7 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
         return Ok(Action::await_change());
     }
     let manual =
-        if e.spec.tally.sharding == ShardingPolicy::Manual { manual_shards(e, ctx, &ns).await? } else { vec![] };
+        if e.spec.tally.sharding == ShardingPolicy::Manual { election_shards(e, ctx, &ns).await? } else { vec![] };
     let children = build::build_with(e, &ctx.defaults, &manual)?;
     let owner = format!("{KIND}/{ns}/{name}");
     let sent = super::apply::apply_all(&ctx.client, &ctx.applied, &ns, &owner, &children).await?;
@@ -87,8 +87,9 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     Ok(Action::requeue(schedule::requeue_after(now, s.next)))
 }
 
-/// The hand-declared TallyShards of a `sharding: manual` Election, by name (the vote service's routes).
-async fn manual_shards(e: &Election, ctx: &Context, ns: &str) -> Result<Vec<TallyShard>> {
+/// The TallyShards of an Election: those whose `spec.election` names it, generated or (with
+/// `sharding: manual`) declared by hand, by name.
+async fn election_shards(e: &Election, ctx: &Context, ns: &str) -> Result<Vec<TallyShard>> {
     let name = e.name_any();
     let api: Api<TallyShard> = Api::namespaced(ctx.client.clone(), ns);
     let mut shards: Vec<TallyShard> =
@@ -109,8 +110,7 @@ struct Observed {
 
 async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
     let name = e.name_any();
-    let shards_api: Api<TallyShard> = Api::namespaced(ctx.client.clone(), ns);
-    let shards = shards_api.list(&ListParams::default().labels(&format!("{LABEL_ELECTION}={name}"))).await?.items;
+    let shards = election_shards(e, ctx, ns).await?;
     let sts = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns);
     let vote = sts.get_opt(&build::vote_name(&name)).await?;
     let audit = sts.get_opt(&build::audit_name(&name)).await?;

@@ -165,7 +165,7 @@ pub struct VoteSpec {
     /// half is `keys.blindSignaturePublicKey`.
     pub signing_key: KeyRef,
     /// A Secret key holding the admin token for `POST /v1/close`; without it the vote service has no admin API
-    /// and closes at the remote window's `closesAt`.
+    /// and closes at its modality's `closesAt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<KeyRef>,
     /// Each partition's volume (voters.redb, ballots.redb).
