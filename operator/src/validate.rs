@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::crd::common::{ModalityKind, Window};
+use crate::crd::common::{KeyRef, ModalityKind, Window};
 use crate::crd::{BoothFleet, Election, Mesa, TallyShard};
 use crate::error::{Error, Result};
 
@@ -50,8 +50,40 @@ pub fn election(e: &Election) -> Result<()> {
         return Err(invalid("spec.keys.paillierModulus: lowercase hex expected"));
     }
     let c = &s.census;
-    if [c.config_map.is_some(), c.secret.is_some(), c.url.is_some()].iter().filter(|x| **x).count() != 1 {
-        return Err(invalid("spec.census: set exactly one of configMap, secret, url"));
+    match (&c.config_map, &c.secret) {
+        (Some(r), None) => key_ref("spec.census.configMap", r)?,
+        (None, Some(r)) => key_ref("spec.census.secret", r)?,
+        _ => return Err(invalid("spec.census: set exactly one of configMap, secret")),
+    }
+    let v = &s.vote;
+    if !(1..=64).contains(&v.partitions) {
+        return Err(invalid(format!("spec.vote.partitions: {} is not in 1..=64", v.partitions)));
+    }
+    key_ref("spec.vote.signingKey", &v.signing_key)?;
+    if let Some(r) = &v.admin_token {
+        key_ref("spec.vote.adminToken", r)?;
+    }
+    Ok(())
+}
+
+/// A ConfigMap or Secret key reference: a DNS-subdomain name, and a key that is a valid file name (the
+/// workload reads it as one).
+fn key_ref(path: &str, r: &KeyRef) -> Result<()> {
+    let name_ok = !r.name.is_empty()
+        && r.name.len() <= 253
+        && r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && r.name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && r.name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !name_ok {
+        return Err(invalid(format!("{path}.name: {:?} is not a DNS subdomain", r.name)));
+    }
+    let key_ok = !r.key.is_empty()
+        && r.key.len() <= 253
+        && r.key != "."
+        && r.key != ".."
+        && r.key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !key_ok {
+        return Err(invalid(format!("{path}.key: {:?} is not a ConfigMap/Secret key", r.key)));
     }
     Ok(())
 }

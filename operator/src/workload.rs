@@ -1,5 +1,6 @@
-//! The `urna` subcommands the operator runs, their arguments, ports and paths: in one place so they can be
-//! aligned with the workloads' own CLIs (`workloads/urna/src/cmd/*`) as those land.
+//! The `urna` subcommands the operator runs, their arguments, ports and paths, in one place. They follow the
+//! workloads' own CLIs (`workloads/urna/src/cmd/*`); `workloads/urna/tests/operator_args.rs` parses the
+//! arguments built for every example with those clap definitions.
 
 /// The field manager for every server-side apply the operator sends.
 pub const FIELD_MANAGER: &str = "urna-operator";
@@ -27,19 +28,78 @@ fn manifest() -> String {
     format!("{MANIFEST_DIR}/{MANIFEST_FILE}")
 }
 
-/// `urna vote`: the front door for remote voters and Mesa consoles.
-pub fn vote_args(election: &str) -> Vec<String> {
-    vec![
+/// Where the vote service's Secret and census files are mounted (one directory per source, each holding only
+/// the referenced key, so the file name is the key).
+pub const SIGNING_KEY_DIR: &str = "/var/run/urna/signing-key";
+pub const ADMIN_TOKEN_DIR: &str = "/var/run/urna/admin-token";
+pub const CENSUS_DIR: &str = "/var/run/urna/census";
+/// The environment variable holding a vote replica's partition index: the pod's
+/// `apps.kubernetes.io/pod-index` label (its StatefulSet ordinal), through the downward API.
+pub const PARTITION_ENV: &str = "URNA_VOTE_PARTITION";
+pub const POD_INDEX_LABEL: &str = "apps.kubernetes.io/pod-index";
+
+/// What `urna vote` needs beyond the fixed paths: the layout of one Election's vote StatefulSet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteArgs {
+    /// Partitions (= replicas); each replica's index comes from [`PARTITION_ENV`].
+    pub partitions: u32,
+    /// `remote` or `booth`: the modality of the ballots the service records.
+    pub modality: String,
+    /// That modality's closing instant (RFC 3339).
+    pub closes_at: Option<String>,
+    /// `DISTRICT:MODALITY=URL` per tally shard (`*` as district: the whole modality).
+    pub shards: Vec<String>,
+    /// Base URL of the audit log.
+    pub audit: String,
+    /// File names (keys) inside [`SIGNING_KEY_DIR`], [`CENSUS_DIR`] and [`ADMIN_TOKEN_DIR`].
+    pub signing_key: String,
+    pub census: Option<String>,
+    pub admin_token: Option<String>,
+}
+
+/// `urna vote` (`workloads/urna/src/cmd/vote.rs`): the front door for remote voters and Mesa consoles.
+/// `$(URNA_VOTE_PARTITION)` is expanded by the kubelet from the container's environment.
+pub fn vote_args(v: &VoteArgs) -> Vec<String> {
+    let mut args: Vec<String> = vec![
         "vote".into(),
-        "--election".into(),
-        election.into(),
         "--manifest".into(),
         manifest(),
-        "--keys".into(),
-        format!("{MANIFEST_DIR}/{KEYS_FILE}"),
+        "--public-key".into(),
+        format!("{MANIFEST_DIR}/{PUBLIC_KEY_FILE}"),
+        "--signing-key".into(),
+        format!("{SIGNING_KEY_DIR}/{}", v.signing_key),
+        "--data".into(),
+        DATA_DIR.into(),
+        "--partition".into(),
+        format!("$({PARTITION_ENV})/{}", v.partitions),
         "--listen".into(),
         listen(),
-    ]
+        "--modality".into(),
+        v.modality.clone(),
+    ];
+    if let Some(c) = &v.census {
+        args.extend(["--census".into(), format!("{CENSUS_DIR}/{c}")]);
+    }
+    if let Some(t) = &v.closes_at {
+        args.extend(["--closes-at".into(), t.clone()]);
+    }
+    for s in &v.shards {
+        args.extend(["--shard".into(), s.clone()]);
+    }
+    args.extend(["--audit".into(), v.audit.clone()]);
+    if let Some(t) = &v.admin_token {
+        args.extend(["--admin-token-file".into(), format!("{ADMIN_TOKEN_DIR}/{t}")]);
+    }
+    args
+}
+
+/// The in-cluster base URL of a Service on the HTTP port (namespace-relative when the namespace is unknown,
+/// as for resources read from files).
+pub fn service_url(service: &str, namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("http://{service}.{ns}.svc:{HTTP_PORT}"),
+        None => format!("http://{service}:{HTTP_PORT}"),
+    }
 }
 
 /// The Paillier public key file (`{"n": "<hex>"}`) in the manifest ConfigMap, as `urna tally --public-key` reads it.

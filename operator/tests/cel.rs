@@ -83,9 +83,25 @@ fn contest_districts_must_exist() {
 #[test]
 fn census_needs_exactly_one_source() {
     let mut e = municipal_election();
-    e["spec"]["census"]["url"] = json!("https://example.org/census");
+    e["spec"]["census"]["secret"] = json!({ "name": "census", "key": "census.csv" });
     let err = check("Election", &e, None).expect_err("rule must fire");
     assert!(err.contains("exactly one"), "{err}");
+    e["spec"]["census"] = json!({});
+    let err = check("Election", &e, None).expect_err("rule must fire");
+    assert!(err.contains("exactly one"), "{err}");
+}
+
+#[test]
+fn vote_partitions_are_fixed_at_creation() {
+    let old = municipal_election();
+    let mut new = old.clone();
+    new["spec"]["vote"]["partitions"] = json!(3);
+    let err = check("Election", &new, Some(&old)).expect_err("transition rule must fire");
+    assert!(err.contains("spec.vote.partitions is immutable"), "{err}");
+    // The signing key reference may be rotated to another Secret (same key material) at any time.
+    new["spec"]["vote"]["partitions"] = old["spec"]["vote"]["partitions"].clone();
+    new["spec"]["vote"]["signingKey"]["name"] = json!("other-secret");
+    check("Election", &new, Some(&old)).expect("signing key reference is editable");
 }
 
 #[test]
@@ -111,10 +127,10 @@ fn contests_keys_and_districts_are_immutable_once_open() {
         before["status"]["phase"] = json!("Scheduled");
         check("Election", &before, Some(&with_phase("Scheduled"))).unwrap_or_else(|err| panic!("{field}: {err}"));
     }
-    // Fields outside the locked ones stay editable while Open (e.g. the vote replicas).
+    // Fields outside the locked ones stay editable while Open (e.g. the vote resources).
     let mut new = with_phase("Open");
-    new["spec"]["vote"]["replicas"] = json!(5);
-    check("Election", &new, Some(&with_phase("Open"))).expect("replicas are editable while Open");
+    new["spec"]["vote"]["resources"] = json!({ "requests": { "cpu": "1" } });
+    check("Election", &new, Some(&with_phase("Open"))).expect("vote resources are editable while Open");
 }
 
 #[test]

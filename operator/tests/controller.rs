@@ -248,6 +248,62 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
 }
 
 #[tokio::test]
+async fn manual_sharding_routes_vote_to_the_listed_shards_and_vote_readiness_needs_every_partition() {
+    let api = FakeApi::default();
+    let mut e = with_finalizer(election());
+    e.spec.tally.sharding = urna_operator::crd::election::ShardingPolicy::Manual;
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    // Hand-declared shards: one of this election (a whole modality), one of another.
+    for (name, election) in [("by-hand-remote", "ciudad-2027"), ("elsewhere", "other-election")] {
+        let s = urna_operator::crd::TallyShard::new(
+            name,
+            urna_operator::crd::TallyShardSpec {
+                election: election.into(),
+                district: None,
+                modality: urna_operator::crd::common::ModalityKind::Remote,
+                storage: Default::default(),
+                image: None,
+                resources: None,
+            },
+        );
+        api.put(
+            &format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards/{name}"),
+            serde_json::to_value(&s).expect("json"),
+        );
+    }
+    let ctx = context(&api, NOW);
+    controller::election::reconcile(Arc::new(e.clone()), ctx.clone()).await.expect("reconcile");
+    let seen = api.take();
+    let vote_path = "/apis/apps/v1/namespaces/ciudad/statefulsets/ciudad-2027-vote";
+    let vote = seen.iter().find(|s| s.is_apply() && s.path == vote_path).expect("vote applied");
+    let args: Vec<&str> = vote.body["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    let shards: Vec<&str> = args.windows(2).filter(|w| w[0] == "--shard").map(|w| w[1]).collect();
+    assert_eq!(shards, ["*:remote=http://by-hand-remote.ciudad.svc:8080"]);
+    assert!(!seen.iter().any(|s| s.is_apply() && s.path.contains("/tallyshards/")), "manual: none generated");
+
+    // Vote counts as ready only once every partition's replica is.
+    let mut live = vote.body.clone();
+    live["status"] = json!({"replicas": 2, "readyReplicas": 1});
+    api.put(vote_path, live.clone());
+    let mut again = e.clone();
+    let status = seen.iter().find(|s| s.path == format!("{ELECTION_PATH}/status")).expect("status");
+    again.status = serde_json::from_value(status.body["status"].clone()).expect("status");
+    controller::election::reconcile(Arc::new(again.clone()), ctx.clone()).await.expect("reconcile");
+    assert!(!api.take().iter().any(|s| s.is_write()), "one of two partitions ready: nothing changed");
+    live["status"]["readyReplicas"] = json!(2);
+    api.put(vote_path, live);
+    controller::election::reconcile(Arc::new(again), ctx).await.expect("reconcile");
+    let seen = api.take();
+    let st = &seen.iter().find(|s| s.path == format!("{ELECTION_PATH}/status")).expect("status").body["status"];
+    assert_eq!(st["ready"], "1/3", "vote ready; audit and the listed shard not yet");
+}
+
+#[tokio::test]
 async fn requeues_at_the_exact_opening_instant() {
     let api = FakeApi::default();
     let e = with_finalizer(election());

@@ -123,3 +123,137 @@ fn building_is_deterministic_and_fast() {
     // The budget is 50 ms in release (benches/build.rs); debug test builds get headroom.
     assert!(took.as_millis() < 500, "federal build took {took:?}");
 }
+
+/// Every absolute path a workload's arguments name is under one of its mounts, and that mount provides
+/// the file: the manifest ConfigMap has the key, a ConfigMap/Secret key volume projects exactly that key,
+/// or it is the pod's data volume.
+#[test]
+fn every_file_a_workload_reads_is_mounted() {
+    let defaults = Defaults::default();
+    for name in EXAMPLES {
+        let set = example(name);
+        for e in &set.elections {
+            let mut bodies: Vec<_> =
+                build::election::build(e, &defaults).expect("builds").into_iter().map(|c| c.body).collect();
+            for s in build::election::tally_shards(e) {
+                bodies.extend(build::tallyshard::build(&s, e, &defaults).expect("builds").into_iter().map(|c| c.body));
+            }
+            let manifest_cm = build::election::manifest_config_map(e).expect("config map");
+            let manifest_keys: Vec<&String> = manifest_cm.data.as_ref().expect("data").keys().collect();
+            let mut checked = 0;
+            for sts in bodies.iter().filter(|b| b["kind"] == "StatefulSet") {
+                let pod = &sts["spec"]["template"]["spec"];
+                let c = &pod["containers"][0];
+                let volumes = pod["volumes"].as_array().expect("volumes");
+                let args: Vec<&str> = c["args"].as_array().expect("args").iter().filter_map(|a| a.as_str()).collect();
+                for path in args.iter().filter(|a| a.starts_with('/')) {
+                    let mount = c["volumeMounts"]
+                        .as_array()
+                        .expect("mounts")
+                        .iter()
+                        .find(|m| {
+                            let dir = m["mountPath"].as_str().unwrap_or_default();
+                            *path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+                        })
+                        .unwrap_or_else(|| {
+                            panic!("{name}: {path} is not under any mount of {}", sts["metadata"]["name"])
+                        });
+                    let dir = mount["mountPath"].as_str().unwrap_or_default();
+                    let file = path.strip_prefix(dir).unwrap_or_default().trim_start_matches('/');
+                    let vname = &mount["name"];
+                    if vname == "data" {
+                        continue; // the PVC: the workload creates its files
+                    }
+                    let v = volumes.iter().find(|v| &v["name"] == vname).expect("volume of mount");
+                    let source = if v["configMap"].is_object() { &v["configMap"] } else { &v["secret"] };
+                    let provided: Vec<&str> = match source["items"].as_array() {
+                        Some(items) => items.iter().filter_map(|i| i["path"].as_str()).collect(),
+                        None if source["name"] == manifest_cm.metadata.name.as_deref().unwrap_or_default() => {
+                            manifest_keys.iter().map(|k| k.as_str()).collect()
+                        }
+                        None => panic!("{name}: volume {vname} projects unknown keys"),
+                    };
+                    assert!(provided.contains(&file), "{name}: {path}: {file} not in {provided:?}");
+                    checked += 1;
+                }
+            }
+            assert!(checked >= 4, "{name}: manifest, public key, signing key and census at least ({checked})");
+        }
+    }
+}
+
+/// The vote StatefulSet: one replica per partition, each with its ordinal as partition index, its own
+/// retained volume, the signing key and census mounted, and routes to every generated shard's Service.
+#[test]
+fn vote_is_a_partitioned_statefulset() {
+    let e = example("federal").elections[0].clone();
+    let children = build::election::build(&e, &Defaults::default()).expect("builds");
+    let vote = children.iter().find(|c| c.kind == "StatefulSet" && c.name == "mx-2024-vote").expect("vote sts");
+    let spec = &vote.body["spec"];
+    assert_eq!(spec["replicas"], 12);
+    assert_eq!(spec["podManagementPolicy"], "Parallel");
+    assert_eq!(spec["persistentVolumeClaimRetentionPolicy"]["whenDeleted"], "Retain");
+    assert_eq!(spec["persistentVolumeClaimRetentionPolicy"]["whenScaled"], "Retain");
+    assert_eq!(spec["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "50Gi");
+    let c = &spec["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = c["args"].as_array().expect("args").iter().filter_map(|a| a.as_str()).collect();
+    let value = |flag: &str| args.windows(2).find(|w| w[0] == flag).map(|w| w[1]).expect(flag);
+    assert_eq!(value("--partition"), "$(URNA_VOTE_PARTITION)/12");
+    assert_eq!(c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.labels['apps.kubernetes.io/pod-index']");
+    assert_eq!(value("--audit"), "http://mx-2024-audit.mx-2024.svc:8080");
+    let shards: Vec<&str> = args.windows(2).filter(|w| w[0] == "--shard").map(|w| w[1]).collect();
+    assert_eq!(shards.len(), 64);
+    assert!(shards.contains(&"aguascalientes:remote=http://mx-2024-aguascalientes-remote.mx-2024.svc:8080"));
+    let service = children.iter().find(|c| c.kind == "Service" && c.name == "mx-2024-vote").expect("vote svc");
+    assert_eq!(service.body["spec"]["clusterIP"], "None", "headless: each partition has a stable DNS name");
+    let cm = build::election::manifest_config_map(&e).expect("config map");
+    let election_json: serde_json::Value =
+        serde_json::from_str(&cm.data.expect("data")["election.json"]).expect("election.json");
+    assert_eq!(election_json["vote"]["urls"][11], "http://mx-2024-vote-11.mx-2024-vote.mx-2024.svc:8080");
+}
+
+#[test]
+fn manual_sharding_routes_vote_to_the_declared_shards() {
+    let mut e = example("university").elections[0].clone();
+    e.spec.tally.sharding = urna_operator::crd::election::ShardingPolicy::Manual;
+    assert!(build::election::tally_shards(&e).is_empty());
+    let shard = urna_operator::crd::TallyShard::new(
+        "uji-remote-by-hand",
+        urna_operator::crd::TallyShardSpec {
+            election: e.name_any(),
+            district: Some("uji".into()),
+            modality: urna_operator::crd::common::ModalityKind::Remote,
+            storage: Default::default(),
+            image: None,
+            resources: None,
+        },
+    );
+    let children = build::election::build_with(&e, &Defaults::default(), &[shard]).expect("builds");
+    assert!(!children.iter().any(|c| c.kind == "TallyShard"), "manual: none generated");
+    let vote = children.iter().find(|c| c.kind == "StatefulSet" && c.name.ends_with("-vote")).expect("vote");
+    let args = vote.body["spec"]["template"]["spec"]["containers"][0]["args"].as_array().expect("args").clone();
+    assert!(args.contains(&"uji:remote=http://uji-remote-by-hand.uji.svc:8080".into()), "{args:?}");
+}
+
+#[test]
+fn validation_names_bad_vote_and_census_references() {
+    use urna_operator::crd::common::KeyRef;
+    let base = example("municipal").elections[0].clone();
+    let err = |f: &dyn Fn(&mut urna_operator::crd::Election)| {
+        let mut e = base.clone();
+        f(&mut e);
+        urna_operator::validate::election(&e).expect_err("invalid").to_string()
+    };
+    assert!(err(&|e| e.spec.vote.partitions = 0).contains("spec.vote.partitions"));
+    assert!(err(&|e| e.spec.vote.partitions = 65).contains("spec.vote.partitions"));
+    assert!(err(&|e| e.spec.vote.signing_key.key = "../key".into()).contains("spec.vote.signingKey.key"));
+    assert!(err(&|e| e.spec.vote.signing_key.name = "Not_DNS".into()).contains("spec.vote.signingKey.name"));
+    assert!(
+        err(&|e| e.spec.vote.admin_token = Some(KeyRef { name: "t".into(), key: "..".into() }))
+            .contains("spec.vote.adminToken.key")
+    );
+    assert!(
+        err(&|e| e.spec.census.secret = Some(KeyRef { name: "c".into(), key: "c.csv".into() })).contains("exactly one")
+    );
+    assert!(err(&|e| e.spec.census.config_map = None).contains("exactly one"));
+}

@@ -1,27 +1,30 @@
-//! The Election's children: manifest ConfigMap, vote Deployment + Service, audit StatefulSet + Service,
-//! TallyShards, NetworkPolicies and PodDisruptionBudgets.
+//! The Election's children: manifest ConfigMap, vote StatefulSet + headless Service (one replica per voter
+//! partition), audit StatefulSet + headless Service, TallyShards, NetworkPolicies and PodDisruptionBudgets.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
-use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, EnvVar, EnvVarSource, ObjectFieldSelector};
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use serde_json::json;
 
-use super::pod;
+use super::pod::{self, KeySource};
 use super::{Child, Defaults};
 use crate::crd::common::ModalityKind;
 use crate::crd::election::ShardingPolicy;
 use crate::crd::{Election, ElectionPhase, TallyShard, TallyShardSpec};
 use crate::error::Result;
 use crate::meta::{self, LABEL_COMPONENT, LABEL_ELECTION, LABEL_SHARD, MAX_WORKLOAD_NAME};
-use crate::workload::{self, HTTP_PORT_NAME, KEYS_FILE, MANIFEST_FILE, PUBLIC_KEY_FILE};
+use crate::workload::{
+    self, ADMIN_TOKEN_DIR, CENSUS_DIR, HTTP_PORT_NAME, KEYS_FILE, MANIFEST_FILE, PARTITION_ENV, POD_INDEX_LABEL,
+    PUBLIC_KEY_FILE, SIGNING_KEY_DIR, VoteArgs,
+};
 
 pub const VOTE: &str = "vote";
 pub const AUDIT: &str = "audit";
@@ -37,18 +40,27 @@ pub fn audit_name(election: &str) -> String {
     meta::child_name(&[election, AUDIT], MAX_WORKLOAD_NAME)
 }
 
-/// Every child object of `e`, in apply order (configuration before the workloads that mount it).
+/// Every child object of `e`, in apply order (configuration before the workloads that mount it). The vote
+/// service routes ballots to the generated TallyShards; for `sharding: manual` use [`build_with`].
 pub fn build(e: &Election, defaults: &Defaults) -> Result<Vec<Child>> {
+    build_with(e, defaults, &[])
+}
+
+/// [`build`], with the hand-declared TallyShards of a `sharding: manual` Election (ignored otherwise): the
+/// vote service routes ballots to them.
+pub fn build_with(e: &Election, defaults: &Defaults, manual_shards: &[TallyShard]) -> Result<Vec<Child>> {
     let name = e.name_any();
     let image = e.spec.image.clone().unwrap_or_else(|| defaults.image.clone());
+    let generated = tally_shards(e);
+    let routed = if e.spec.tally.sharding == ShardingPolicy::Manual { manual_shards } else { &generated[..] };
     let mut out = vec![Child::new(&manifest_config_map(e)?)?];
-    out.push(Child::new(&vote_deployment(e, &image))?);
+    out.push(Child::new(&vote_statefulset(e, &image, routed))?);
     let vote_meta = meta::child_meta(e, vote_name(&name), meta::labels(VOTE, &vote_name(&name), &name));
-    out.push(Child::new(&pod::http_service(vote_meta, meta::selector(VOTE, &vote_name(&name)), false))?);
+    out.push(Child::new(&pod::http_service(vote_meta, meta::selector(VOTE, &vote_name(&name)), true))?);
     out.push(Child::new(&audit_statefulset(e, &image))?);
     let audit_meta = meta::child_meta(e, audit_name(&name), meta::labels(AUDIT, &audit_name(&name), &name));
     out.push(Child::new(&pod::http_service(audit_meta, meta::selector(AUDIT, &audit_name(&name)), true))?);
-    for shard in tally_shards(e) {
+    for shard in generated {
         out.push(Child::new(&shard)?);
     }
     for np in network_policies(e) {
@@ -74,6 +86,7 @@ pub fn manifest_config_map(e: &Election) -> Result<ConfigMap> {
         "census": e.spec.census,
         "publicationIntervalSeconds": e.spec.publication_interval_seconds,
         "auditBatchSize": e.spec.audit.batch_size,
+        "vote": { "partitions": e.spec.vote.partitions, "urls": vote_urls(e) },
     });
     let mut m = meta::child_meta(e, manifest_name(&name), meta::labels("manifest", &manifest_name(&name), &name));
     m.annotations = Some(BTreeMap::from([(meta::ANNOTATION_MANIFEST_HASH.into(), hash)]));
@@ -89,42 +102,98 @@ pub fn manifest_config_map(e: &Election) -> Result<ConfigMap> {
     })
 }
 
-fn vote_deployment(e: &Election, image: &str) -> Deployment {
+/// Each vote partition's base URL, in partition order (its pod's stable name under the headless Service):
+/// what a partition-aware client (`urna_vote::client::VoterClient::partitioned`) is given.
+pub fn vote_urls(e: &Election) -> Vec<String> {
+    let vname = vote_name(&e.name_any());
+    let ns = e.namespace();
+    (0..e.spec.vote.partitions).map(|i| workload::service_url(&format!("{vname}-{i}.{vname}"), ns.as_deref())).collect()
+}
+
+/// The modality whose ballots the vote service records: remote when the Election has it (Mesa consoles use
+/// the same service), else booth.
+pub fn vote_modality(e: &Election) -> Option<&crate::crd::election::Modality> {
+    let find = |k: ModalityKind| e.spec.modalities.iter().find(|m| m.kind == k);
+    find(ModalityKind::Remote).or_else(|| find(ModalityKind::Booth))
+}
+
+/// `DISTRICT:MODALITY=URL` for each shard (`*` for a shard of a whole modality), sorted: the vote service's
+/// `--shard` routes, to each shard's headless Service.
+pub fn shard_routes(e: &Election, shards: &[TallyShard]) -> Vec<String> {
+    let ns = e.namespace();
+    let mut routes: Vec<String> = shards
+        .iter()
+        .map(|s| {
+            let svc = crate::build::tallyshard::workload_name(&s.name_any());
+            let district = s.spec.district.as_deref().unwrap_or("*");
+            format!("{district}:{}={}", s.spec.modality, workload::service_url(&svc, ns.as_deref()))
+        })
+        .collect();
+    routes.sort();
+    routes
+}
+
+const SIGNING_KEY_VOLUME: &str = "signing-key";
+const ADMIN_TOKEN_VOLUME: &str = "admin-token";
+const CENSUS_VOLUME: &str = "census";
+
+/// One replica per partition; replica `i` (its StatefulSet ordinal, from the pod-index label) serves
+/// partition `i/partitions` on its own retained volume.
+fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> StatefulSet {
     let name = e.name_any();
     let vname = vote_name(&name);
-    let labels = meta::labels(VOTE, &vname, &name);
-    let mut c = pod::container(VOTE, image, workload::vote_args(&name), e.spec.vote.resources.clone());
-    c.volume_mounts = Some(vec![pod::manifest_mount()]);
-    Deployment {
-        metadata: meta::child_meta(e, vname.clone(), labels.clone()),
-        spec: Some(DeploymentSpec {
-            replicas: Some(e.spec.vote.replicas.unwrap_or(2)),
-            selector: LabelSelector { match_labels: Some(meta::selector(VOTE, &vname)), ..Default::default() },
-            // Never drop below the desired capacity while voters are being served.
-            strategy: Some(DeploymentStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDeployment {
-                    max_unavailable: Some(IntOrString::Int(0)),
-                    max_surge: Some(IntOrString::Int(1)),
-                }),
+    let v = &e.spec.vote;
+    let census = e.spec.census.config_map.as_ref().map(|r| (KeySource::ConfigMap, r));
+    let census = census.or_else(|| e.spec.census.secret.as_ref().map(|r| (KeySource::Secret, r)));
+    let modality = vote_modality(e);
+    let args = VoteArgs {
+        partitions: v.partitions,
+        modality: modality.map_or(ModalityKind::Remote, |m| m.kind).as_str().into(),
+        closes_at: modality.map(|m| m.closes_at.0.to_string()),
+        shards: shard_routes(e, shards),
+        audit: workload::service_url(&audit_name(&name), e.namespace().as_deref()),
+        signing_key: v.signing_key.key.clone(),
+        census: census.map(|(_, r)| r.key.clone()),
+        admin_token: v.admin_token.as_ref().map(|r| r.key.clone()),
+    };
+    let mut c = pod::container(VOTE, image, workload::vote_args(&args), v.resources.clone());
+    c.env = Some(vec![EnvVar {
+        name: PARTITION_ENV.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: format!("metadata.labels['{POD_INDEX_LABEL}']"),
+                ..Default::default()
             }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: Some(labels), ..Default::default() }),
-                spec: Some(PodSpec {
-                    containers: vec![c],
-                    volumes: Some(vec![pod::manifest_volume(&manifest_name(&name))]),
-                    security_context: Some(pod::pod_security()),
-                    automount_service_account_token: Some(false),
-                    ..Default::default()
-                }),
-            },
             ..Default::default()
         }),
         ..Default::default()
+    }]);
+    let mut mounts = vec![pod::manifest_mount(), pod::data_mount()];
+    let mut volumes = vec![pod::manifest_volume(&manifest_name(&name))];
+    mounts.push(pod::read_only_mount(SIGNING_KEY_VOLUME, SIGNING_KEY_DIR));
+    volumes.push(pod::key_volume(SIGNING_KEY_VOLUME, KeySource::Secret, &v.signing_key.name, &v.signing_key.key));
+    if let Some((source, r)) = census {
+        mounts.push(pod::read_only_mount(CENSUS_VOLUME, CENSUS_DIR));
+        volumes.push(pod::key_volume(CENSUS_VOLUME, source, &r.name, &r.key));
     }
+    if let Some(r) = &v.admin_token {
+        mounts.push(pod::read_only_mount(ADMIN_TOKEN_VOLUME, ADMIN_TOKEN_DIR));
+        volumes.push(pod::key_volume(ADMIN_TOKEN_VOLUME, KeySource::Secret, &r.name, &r.key));
+    }
+    c.volume_mounts = Some(mounts);
+    let partitions = i32::try_from(v.partitions).unwrap_or(i32::MAX);
+    pod::writer_set(
+        meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name)),
+        meta::selector(VOTE, &vname),
+        c,
+        &v.storage,
+        volumes,
+        partitions,
+        true,
+    )
 }
 
-fn audit_statefulset(e: &Election, image: &str) -> k8s_openapi::api::apps::v1::StatefulSet {
+fn audit_statefulset(e: &Election, image: &str) -> StatefulSet {
     let name = e.name_any();
     let aname = audit_name(&name);
     let c = pod::container(
@@ -250,7 +319,8 @@ pub fn network_policies(e: &Election) -> Vec<NetworkPolicy> {
     ]
 }
 
-/// Vote keeps all but one replica through voluntary disruptions. While the election is Open, the single
+/// Vote loses at most one partition's replica at a time through voluntary disruptions (its voters retry
+/// while it restarts on its volume). While the election is Open, the single
 /// writers (tally shards and audit) are not evicted at all: a drain waits for the window to close rather than
 /// pausing ballot intake.
 pub fn disruption_budgets(e: &Election) -> Vec<PodDisruptionBudget> {

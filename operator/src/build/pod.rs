@@ -19,6 +19,11 @@ pub fn pod_security() -> PodSecurityContext {
         run_as_user: Some(65532),
         run_as_group: Some(65532),
         fs_group: Some(65532),
+        // The kubelet's recursive ownership change (the default, `Always`) adds group read/write to every file
+        // on each mount, which would make the audit log's key group-readable on the first restart (and
+        // `urna audit` refuses such a key). The volume root is set up on the first mount; later mounts leave
+        // the files as the workload wrote them.
+        fs_group_change_policy: Some("OnRootMismatch".into()),
         seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
         ..Default::default()
     }
@@ -102,8 +107,8 @@ pub fn data_mount() -> VolumeMount {
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
-    VolumeResourceRequirements,
+    KeyToPath, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, SecretVolumeSource, Service,
+    ServicePort, ServiceSpec, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
@@ -118,17 +123,33 @@ pub fn single_writer(
     storage: &StorageSpec,
     manifest_config_map: &str,
 ) -> StatefulSet {
-    let name = meta.name.clone().unwrap_or_default();
     let mut c = container;
     c.volume_mounts = Some(vec![manifest_mount(), data_mount()]);
+    writer_set(meta, selector, c, storage, vec![manifest_volume(manifest_config_map)], 1, false)
+}
+
+/// A StatefulSet of `replicas` writers, each with its own retained PVC `data` (mount it with
+/// [`data_mount`]) and the pod-level `volumes`. A StatefulSet never runs two pods of one ordinal at once, so
+/// each volume has one writer at a time. `parallel` starts the ordinals independently (they serve disjoint
+/// partitions); otherwise they start in order. Both are fixed at creation (podManagementPolicy is immutable).
+pub fn writer_set(
+    meta: ObjectMeta,
+    selector: BTreeMap<String, String>,
+    container: Container,
+    storage: &StorageSpec,
+    volumes: Vec<Volume>,
+    replicas: i32,
+    parallel: bool,
+) -> StatefulSet {
+    let name = meta.name.clone().unwrap_or_default();
     StatefulSet {
         metadata: meta.clone(),
         spec: Some(StatefulSetSpec {
-            replicas: Some(1),
+            replicas: Some(replicas),
             service_name: Some(name),
             selector: LabelSelector { match_labels: Some(selector.clone()), ..Default::default() },
             // A second writer must never start before the first is gone.
-            pod_management_policy: Some("OrderedReady".into()),
+            pod_management_policy: Some(if parallel { "Parallel" } else { "OrderedReady" }.into()),
             persistent_volume_claim_retention_policy: Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
                 when_deleted: Some("Retain".into()),
                 when_scaled: Some("Retain".into()),
@@ -136,8 +157,8 @@ pub fn single_writer(
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta { labels: meta.labels.clone(), ..Default::default() }),
                 spec: Some(PodSpec {
-                    containers: vec![c],
-                    volumes: Some(vec![manifest_volume(manifest_config_map)]),
+                    containers: vec![container],
+                    volumes: Some(volumes),
                     security_context: Some(pod_security()),
                     automount_service_account_token: Some(false),
                     termination_grace_period_seconds: Some(60),
@@ -161,6 +182,39 @@ pub fn single_writer(
         }),
         ..Default::default()
     }
+}
+
+/// One key of a ConfigMap or Secret as a read-only volume holding just the file `key` (Secrets mode 0440:
+/// readable by the pod's fsGroup, the workloads' only group).
+pub fn key_volume(volume: &str, source: KeySource, name: &str, key: &str) -> Volume {
+    let items = Some(vec![KeyToPath { key: key.into(), path: key.into(), ..Default::default() }]);
+    match source {
+        KeySource::ConfigMap => Volume {
+            name: volume.into(),
+            config_map: Some(ConfigMapVolumeSource { name: name.into(), items, ..Default::default() }),
+            ..Default::default()
+        },
+        KeySource::Secret => Volume {
+            name: volume.into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(name.into()),
+                items,
+                default_mode: Some(0o440),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    ConfigMap,
+    Secret,
+}
+
+pub fn read_only_mount(volume: &str, dir: &str) -> VolumeMount {
+    VolumeMount { name: volume.into(), mount_path: dir.into(), read_only: Some(true), ..Default::default() }
 }
 
 /// A Service on the HTTP port; headless (`clusterIP: None`) for StatefulSets so each pod has a stable name.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
@@ -16,10 +16,10 @@ use tracing::{Instrument, info, info_span};
 use super::conditions::{self, Desired};
 use super::{Context, namespace, reconciled};
 use crate::build::election as build;
-use crate::crd::election::{ModalityCounters, ShardSummary};
+use crate::crd::election::{ModalityCounters, ShardSummary, ShardingPolicy};
 use crate::crd::{Election, ElectionPhase, TallyShard};
 use crate::error::{Error, Result};
-use crate::meta::{self, FINALIZER, LABEL_ELECTION};
+use crate::meta::{self, FINALIZER};
 use crate::schedule::{self, ElectionObservation};
 
 pub const KIND: &str = "Election";
@@ -62,7 +62,9 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
         write_status(api, e, ctx, e.phase(), &conds, None, &Observed::default()).await?;
         return Ok(Action::await_change());
     }
-    let children = build::build(e, &ctx.defaults)?;
+    let manual =
+        if e.spec.tally.sharding == ShardingPolicy::Manual { election_shards(e, ctx, &ns).await? } else { vec![] };
+    let children = build::build_with(e, &ctx.defaults, &manual)?;
     let owner = format!("{KIND}/{ns}/{name}");
     let sent = super::apply::apply_all(&ctx.client, &ctx.applied, &ns, &owner, &children).await?;
     if sent > 0 {
@@ -85,6 +87,17 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     Ok(Action::requeue(schedule::requeue_after(now, s.next)))
 }
 
+/// The TallyShards of an Election: those whose `spec.election` names it, generated or (with
+/// `sharding: manual`) declared by hand, by name.
+async fn election_shards(e: &Election, ctx: &Context, ns: &str) -> Result<Vec<TallyShard>> {
+    let name = e.name_any();
+    let api: Api<TallyShard> = Api::namespaced(ctx.client.clone(), ns);
+    let mut shards: Vec<TallyShard> =
+        api.list(&ListParams::default()).await?.items.into_iter().filter(|s| s.spec.election == name).collect();
+    shards.sort_by_key(|s| s.name_any());
+    Ok(shards)
+}
+
 #[derive(Debug, Default)]
 struct Observed {
     obs: ElectionObservation,
@@ -97,11 +110,13 @@ struct Observed {
 
 async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
     let name = e.name_any();
-    let shards_api: Api<TallyShard> = Api::namespaced(ctx.client.clone(), ns);
-    let shards = shards_api.list(&ListParams::default().labels(&format!("{LABEL_ELECTION}={name}"))).await?.items;
-    let vote = Api::<Deployment>::namespaced(ctx.client.clone(), ns).get_opt(&build::vote_name(&name)).await?;
-    let audit = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns).get_opt(&build::audit_name(&name)).await?;
-    let vote_ready = vote.and_then(|d| d.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
+    let shards = election_shards(e, ctx, ns).await?;
+    let sts = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns);
+    let vote = sts.get_opt(&build::vote_name(&name)).await?;
+    let audit = sts.get_opt(&build::audit_name(&name)).await?;
+    // Every partition must be served: a missing one leaves its voters without a front door.
+    let partitions = i32::try_from(e.spec.vote.partitions).unwrap_or(i32::MAX);
+    let vote_ready = vote.and_then(|d| d.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= partitions);
     let audit_ready = audit.and_then(|s| s.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
 
     let mut o = Observed::default();

@@ -108,7 +108,6 @@ pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
 
     let elections = Controller::new(api::<Election>(&client, ns), wc.clone())
         .with_config(cc.clone())
-        .owns(api::<Deployment>(&client, ns), owned.clone())
         .owns(api::<StatefulSet>(&client, ns), owned.clone())
         .owns(api::<TallyShard>(&client, ns), owned.clone())
         .owns(api::<ConfigMap>(&client, ns), owned.clone())

@@ -77,16 +77,17 @@ pub struct WorkloadOverrides {
     pub resources: Option<ResourceRequirements>,
 }
 
-/// A reference to a named object in the same namespace.
+/// One key of a ConfigMap or Secret in the same namespace, mounted into a workload as a file named after
+/// the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct LocalRef {
-    #[schemars(length(min = 1, max = 253))]
+pub struct KeyRef {
+    /// The object's name (a DNS subdomain).
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
     pub name: String,
-    /// A key inside the object (ConfigMap and Secret references).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 253))]
-    pub key: Option<String>,
+    /// The key inside the object; it is also the file name the workload reads.
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
+    pub key: String,
 }
 
 /// A circle on the map: a Mesa's location, or a booth's allowed area.

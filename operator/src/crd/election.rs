@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use urna_ballot::manifest::{Contest, District};
 
-use super::common::{LocalRef, ModalityKind, StorageSpec, WorkloadOverrides};
+use super::common::{KeyRef, ModalityKind, StorageSpec};
 
 // Transition rules at the root see `oldSelf.status`: once an election has left Pending/Scheduled, what voters
 // were shown (contests, districts) and what their ballots were encrypted under (keys) can no longer change.
@@ -54,10 +54,12 @@ pub struct ElectionSpec {
     #[schemars(length(min = 1, max = 128))]
     #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.id == x.id))").message("contest ids must be unique"))]
     pub contests: Vec<Contest>,
-    /// Public keys from the key ceremony. No private key ever appears in the cluster.
+    /// Public keys from the key ceremony. No decryption key ever appears in the cluster; the only private
+    /// keys the workloads hold are the vote service's blind-signing key (`vote.signingKey`) and the audit
+    /// log's checkpoint key (created on the log's own volume).
     pub keys: ElectionKeys,
     pub trustees: TrusteePolicy,
-    /// Who may vote.
+    /// Who may vote: the census file the vote service imports at start-up.
     pub census: CensusSource,
     /// Seconds between published preliminary-result snapshots (PREP publishes every 300 s).
     #[serde(default = "default_publication_interval")]
@@ -67,9 +69,8 @@ pub struct ElectionSpec {
     pub audit: AuditSpec,
     #[serde(default)]
     pub tally: TallySpec,
-    /// Overrides for the vote workload.
-    #[serde(default)]
-    pub vote: WorkloadOverrides,
+    /// The vote service: partitions, its blind-signing key, storage.
+    pub vote: VoteSpec,
     /// The `urna` image for this election's workloads (default: the operator's `--image`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 512))]
@@ -131,19 +132,51 @@ pub struct TrusteePolicy {
     pub threshold: u32,
 }
 
-/// Where the census (the voter list) comes from: exactly one of the sources.
+/// Where the census (the voter list) comes from: exactly one key of a ConfigMap or a Secret, mounted into
+/// every vote replica and imported at start-up (`urna vote --census`; each replica keeps the rows of its own
+/// partition). Format: CSV with the header `voterIdHash,district,credentialHash`, or JSON Lines with those
+/// fields (the vote service's `census` module). A ConfigMap or Secret holds at most 1 MiB (about 6,000
+/// voters); larger censuses are loaded into each partition's volume with `urna vote import-census`
+/// before the election opens, and this source then carries only late additions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("(has(self.configMap) ? 1 : 0) + (has(self.secret) ? 1 : 0) + (has(self.url) ? 1 : 0) == 1").message("set exactly one of configMap, secret, url"))]
+#[x_kube(validation = Rule::new("has(self.configMap) != has(self.secret)").message("set exactly one of configMap, secret"))]
 pub struct CensusSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<LocalRef>,
+    pub config_map: Option<KeyRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<LocalRef>,
-    /// An HTTPS endpoint of the registration authority.
+    pub secret: Option<KeyRef>,
+}
+
+/// The vote service (`urna vote`): a StatefulSet with one replica per partition, each the single writer of its
+/// own volume (voters.redb, ballots.redb), retained like every ballot volume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VoteSpec {
+    /// Voter partitions, one replica each: replica `i` serves partition `i/partitions`. A voter belongs to
+    /// exactly one partition (by the hash of their id) and only its replica issues their voting right, so a
+    /// voter gets one right however many replicas serve. Fixed at creation: each partition's store is bound to
+    /// the partition count.
+    #[serde(default = "default_partitions")]
+    #[schemars(range(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.vote.partitions is immutable: each partition's store is bound to the partition count"))]
+    pub partitions: u32,
+    /// The RSA key that blind-signs voting rights (RFC 9474), unencrypted PKCS#8 PEM, in a Secret. Its public
+    /// half is `keys.blindSignaturePublicKey`.
+    pub signing_key: KeyRef,
+    /// A Secret key holding the admin token for `POST /v1/close`; without it the vote service has no admin API
+    /// and closes at its modality's `closesAt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 2048), regex(pattern = r"^https://"))]
-    pub url: Option<String>,
+    pub admin_token: Option<KeyRef>,
+    /// Each partition's volume (voters.redb, ballots.redb).
+    #[serde(default)]
+    pub storage: StorageSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
+}
+
+fn default_partitions() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -1,6 +1,6 @@
 //! `urna`: one binary, one image, every workload as a subcommand.
 
-mod cmd;
+use urna::cmd;
 
 use clap::{Parser, Subcommand};
 
