@@ -62,7 +62,7 @@ pub fn from_certificate(der: &[u8], backends: &[String]) -> Result<Identity, Ide
     if !valid_level(&name) {
         return Err(IdentityError::InvalidName(name));
     }
-    Ok(if backends.iter().any(|b| *b == name) { Identity::Backend(name) } else { Identity::Device(name) })
+    Ok(if backends.contains(&name) { Identity::Backend(name) } else { Identity::Device(name) })
 }
 
 #[cfg(test)]

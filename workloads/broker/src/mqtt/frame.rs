@@ -74,7 +74,7 @@ mod tests {
         let ping = next_frame(&mut buf, 1024)?.ok_or(CodecError::Truncated)?;
         assert_eq!(ping.packet_type(), PacketType::PingReq);
         assert_eq!(next_frame(&mut buf, 1024)?, None, "publish is missing a byte");
-        buf.extend_from_slice(&[b'y']);
+        buf.extend_from_slice(b"y");
         let publish = next_frame(&mut buf, 1024)?.ok_or(CodecError::Truncated)?;
         assert_eq!(publish.body(), &[0, 1, b'a', b'x', b'y']);
         assert!(buf.is_empty());
