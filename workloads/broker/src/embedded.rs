@@ -57,11 +57,35 @@ pub async fn start(max_packet_bytes: usize, max_connections: usize) -> Result<So
         })
         .map_err(Error::io("spawning rumqttd"))?;
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+        if probe(addr).await.is_ok() {
             info!(%addr, "embedded rumqttd accepting on loopback");
             return Ok(addr);
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     Err(Error::Rumqttd(format!("not accepting on {addr} after 5 s")))
+}
+
+/// A full MQTT round trip (CONNECT, CONNACK, DISCONNECT) to rumqttd, so readiness means it serves MQTT
+/// (a bare TCP connect would also make rumqttd log an error per probe). The client id starts with `~`,
+/// which no device can have (the front refuses such certificate names), so a probe never takes over a
+/// device's session; and it is new for every probe, because rumqttd 0.20 can panic when a client id
+/// reconnects after a connection that ended early (see session.rs).
+pub async fn probe(addr: SocketAddr) -> std::result::Result<(), String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    static PROBES: AtomicU64 = AtomicU64::new(0);
+    let id = format!("~urna-readiness-{}", PROBES.fetch_add(1, Ordering::Relaxed));
+    let round_trip = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        s.write_all(&crate::mqtt::connect(&id, 5, true, None)).await.map_err(|e| e.to_string())?;
+        let mut ack = [0u8; 4];
+        s.read_exact(&mut ack).await.map_err(|e| e.to_string())?;
+        if ack != [0x20, 0x02, 0x00, 0x00] {
+            return Err(format!("unexpected CONNACK {ack:02x?}"));
+        }
+        let _ = s.write_all(&crate::mqtt::disconnect()).await;
+        Ok(())
+    };
+    tokio::time::timeout(Duration::from_secs(5), round_trip).await.map_err(|_| "no CONNACK in 5 s".to_string())?
 }

@@ -144,11 +144,29 @@ async fn serve(tcp: TcpStream, ctx: &Shared) -> End {
     if let Err(e) = bw.write_all(&first.bytes).await {
         return End::Io(e);
     }
+    // Wait for rumqttd's CONNACK before anything else, even if the client has gone meanwhile: rumqttd
+    // 0.20 leaks its will handler for a client id when it cannot write the CONNACK, and the next CONNECT
+    // with that id then panics its server thread (a poisoned mutex: no one can connect any more).
+    let mut bbuf = BytesMut::with_capacity(4096);
+    let connack = match timeout(ctx.limits.handshake_timeout, read_frame(&mut br, &mut bbuf, usize::MAX)).await {
+        Ok(Ok(f)) if f.packet_type() == PacketType::ConnAck => f,
+        Ok(Ok(_)) => return End::Codec(CodecError::Unexpected("expected CONNACK from rumqttd")),
+        Ok(Err(_)) | Err(_) => {
+            warn!("embedded broker did not answer the CONNECT");
+            return End::BrokerClosed;
+        }
+    };
+    if let Err(e) = cw.write_all(&connack.bytes).await {
+        return End::Io(e);
+    }
+    if connack.body().get(1) != Some(&connack_code::ACCEPTED) {
+        return End::Refused("rumqttd_refused");
+    }
     m.connects.inc();
     m.connections.inc();
     let _open = Open(&m.connections);
     info!(clean_session = connect.clean_session, "connected");
-    match pump(ctx, &who, (&mut cr, &mut cw), (&mut br, &mut bw), cbuf).await {
+    match pump(ctx, &who, (&mut cr, &mut cw), (&mut br, &mut bw), cbuf, bbuf).await {
         Ok(end) | Err(end) => end,
     }
 }
@@ -187,6 +205,7 @@ async fn pump<CR, CW, BR, BW>(
     (cr, cw): Client<'_, CR, CW>,
     (br, bw): Client<'_, BR, BW>,
     mut cbuf: BytesMut,
+    mut bbuf: BytesMut,
 ) -> Result<End, End>
 where
     CR: AsyncRead + Unpin,
@@ -196,7 +215,6 @@ where
 {
     let m = &ctx.metrics;
     let max = ctx.limits.max_packet_bytes;
-    let mut bbuf = BytesMut::with_capacity(4096);
     let mut blocks = ctx.blocklist.subscribe();
     let mut shutdown = ctx.shutdown.clone();
     // Bytes already buffered after the CONNECT (a client may pipeline its first packets).

@@ -51,9 +51,9 @@ fn json(status: StatusCode, v: serde_json::Value) -> Response {
 }
 
 async fn readyz(AxState(s): AxState<State>) -> Response {
-    match tokio::net::TcpStream::connect(s.upstream).await {
-        Ok(_) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("embedded broker unreachable: {e}")).into_response(),
+    match crate::embedded::probe(s.upstream).await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("embedded broker not serving: {e}")).into_response(),
     }
 }
 
