@@ -25,6 +25,8 @@ enum Command {
     Verify(cmd::verify::Args),
     Tally(cmd::tally::Args),
     Vote(Box<cmd::vote::Args>),
+    Broker(cmd::broker::Args),
+    Booth(cmd::booth::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,5 +40,7 @@ fn main() -> anyhow::Result<()> {
         Command::Verify(args) => cmd::verify::run(args),
         Command::Tally(args) => cmd::tally::run(args),
         Command::Vote(args) => cmd::vote::run(*args),
+        Command::Broker(args) => cmd::broker::run(args),
+        Command::Booth(args) => cmd::booth::run(args),
     }
 }
