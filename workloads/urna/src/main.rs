@@ -29,6 +29,8 @@ enum Command {
     Results(cmd::results::Args),
     /// The election record: export it from running services.
     Record(cmd::record::Args),
+    Broker(cmd::broker::Args),
+    Booth(cmd::booth::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,5 +52,7 @@ fn main() -> anyhow::Result<()> {
         Command::Local(args) => cmd::local::run(args),
         Command::Results(args) => cmd::results::run(args),
         Command::Record(args) => cmd::record::run(args),
+        Command::Broker(args) => cmd::broker::run(args),
+        Command::Booth(args) => cmd::booth::run(args),
     }
 }

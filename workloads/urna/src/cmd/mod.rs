@@ -1,12 +1,15 @@
 //! One module per subcommand; each exposes `Args` (clap) and `run`.
 
 pub mod audit;
+pub mod booth;
+pub mod broker;
 pub mod ceremony;
 pub mod local;
 pub mod logging;
 pub mod operator;
 pub mod record;
 pub mod results;
+pub mod signal;
 pub mod tally;
 pub mod trustee;
 pub mod verify;

@@ -1,0 +1,138 @@
+//! The backend side of the booth channel: a backend identity with a shared subscription to the fleet's
+//! numbered messages (ballots, SOS, GPS), keeping each device's messages exactly once in its [`Inbox`] and
+//! acknowledging end to end on the device's `cmd/ack`. The vote-pipeline bridge reads ballots from here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{Instrument, info, info_span, warn};
+use urna_broker::client::{self, Client, ClientError, Options};
+use urna_broker::mqtt::{self, PacketType};
+
+use crate::backoff::Backoff;
+use crate::device::Endpoint;
+use crate::error::Result;
+use crate::inbox::Inbox;
+use crate::message::{Envelope, Receipt};
+
+#[derive(Clone)]
+pub struct CollectorConfig {
+    pub fleet: String,
+    /// MQTT client id: the backend certificate's CN, or `<CN>-<replica>`.
+    pub client_id: String,
+    /// Shared-subscription group prefix (`<group>-<kind>`): replicas with one prefix split the stream.
+    pub group: String,
+    pub endpoint: Endpoint,
+    pub backoff: Backoff,
+}
+
+pub struct Collector {
+    pub inbox: Arc<Inbox>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Collector {
+    pub fn start(config: CollectorConfig, store: &std::path::Path) -> Result<Self> {
+        let inbox = Arc::new(Inbox::open(store)?);
+        let (stop, stop_rx) = watch::channel(false);
+        let span = info_span!("collector", client_id = %config.client_id);
+        let task = tokio::spawn(run(config, inbox.clone(), stop_rx).instrument(span));
+        Ok(Self { inbox, stop, task })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn run(cfg: CollectorConfig, inbox: Arc<Inbox>, mut stop: watch::Receiver<bool>) {
+    let mut attempt = 0u32;
+    loop {
+        tokio::select! {
+            r = session(&cfg, &inbox, &mut attempt) => {
+                let delay = cfg.backoff.delay(attempt, rand::random::<f64>());
+                attempt = attempt.saturating_add(1);
+                info!(error = ?r.err(), ?delay, "collector disconnected; reconnecting");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn session(cfg: &CollectorConfig, inbox: &Inbox, attempt: &mut u32) -> Result<(), ClientError> {
+    let e = &cfg.endpoint;
+    let stream = client::connect_tls(e.addr, e.tls.clone(), &e.server_name).await?;
+    let opts = Options { client_id: &cfg.client_id, keep_alive_secs: 60, clean_session: true, will: None };
+    let mut c = Client::handshake(stream, &opts).await?;
+    let filters: Vec<String> = ["ballot", "sos", "gps"]
+        .iter()
+        // One group name per filter: rumqttd 0.20 keys a shared group by its name alone, with one cursor,
+        // so two filters in one group skip each other's messages.
+        .map(|k| format!("$share/{}-{k}/urna/{}/booth/+/{k}", cfg.group, cfg.fleet))
+        .collect();
+    let refs: Vec<(&str, u8)> = filters.iter().map(|f| (f.as_str(), 1)).collect();
+    let (codes, _) = c.subscribe(1, &refs).await?;
+    if codes.contains(&mqtt::SUBACK_FAILURE) {
+        warn!(?codes, "subscription refused");
+    }
+    *attempt = 0;
+    info!("collector subscribed");
+    let mut pkid: u16 = 1;
+    let mut ping = tokio::time::interval(Duration::from_secs(20));
+    loop {
+        let f = tokio::select! {
+            f = c.read() => f?,
+            _ = ping.tick() => {
+                c.send(&mqtt::pingreq()).await?;
+                continue;
+            }
+        };
+        if f.packet_type() != PacketType::Publish {
+            continue;
+        }
+        let p = mqtt::parse_publish(&f)?;
+        // The topic was checked by the broker against the sender's certificate; the payload was not.
+        let topic_device = p.topic.split('/').nth(3).unwrap_or_default().to_owned();
+        let ack_last = match serde_json::from_slice::<Envelope>(&p.payload) {
+            Ok(env) if env.device == topic_device => match inbox.accept(&env) {
+                Ok((r, last)) => {
+                    if r == Receipt::Gap {
+                        warn!(device = %env.device, seq = env.seq, last, "gap: waiting for the booth to resend");
+                    }
+                    Some(last)
+                }
+                Err(e) => {
+                    // Not stored, not acknowledged: the booth resends.
+                    warn!(error = %e, "inbox write failed");
+                    None
+                }
+            },
+            Ok(env) => {
+                warn!(topic = %p.topic, claimed = %env.device, "envelope names another device; dropped");
+                None
+            }
+            Err(e) => {
+                warn!(topic = %p.topic, error = %e, "not an envelope; dropped");
+                None
+            }
+        };
+        // PUBACK only after the inbox commit, so the broker's copy is not released before ours is durable.
+        if let Some(id) = p.pkid {
+            c.send(&mqtt::puback(id)).await?;
+        }
+        if let Some(last) = ack_last {
+            pkid = pkid.wrapping_add(1).max(1);
+            let topic = format!("urna/{}/booth/{topic_device}/cmd/ack", cfg.fleet);
+            c.send(&mqtt::publish(&topic, 1, Some(pkid), serde_json::json!({ "seq": last }).to_string().as_bytes()))
+                .await?;
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Exactly-once delivery from a booth to the collector over the real broker on 127.0.0.1, through network
+//! cuts, a broker restart and a booth restart; and the booth obeying lock and block commands.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use urna_booth::message::Envelope;
+use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
+use urna_broker::client::{self, Client, Options};
+use urna_broker::pki::FleetCa;
+use urna_broker::{Broker, BrokerConfig};
+
+type Res = Result<(), Box<dyn std::error::Error>>;
+const FLEET: &str = "f";
+
+struct Net {
+    ca: FleetCa,
+    tls: Arc<rustls::ServerConfig>,
+}
+
+impl Net {
+    fn new() -> Result<Self, Box<dyn std::error::Error>> {
+        let ca = FleetCa::new(FLEET)?;
+        let server = ca.server(&["localhost"])?;
+        let tls = urna_broker::tls::server_config(
+            ca.ca_pem().as_bytes(),
+            server.cert_pem.as_bytes(),
+            server.key_pem.as_bytes(),
+        )?;
+        Ok(Self { ca, tls })
+    }
+
+    async fn broker(&self, listen: SocketAddr) -> Result<Broker, Box<dyn std::error::Error>> {
+        let mut config = BrokerConfig::new(FLEET, self.tls.clone());
+        config.listen = listen;
+        Ok(Broker::start(config).await?)
+    }
+
+    fn endpoint(&self, id: &str, addr: SocketAddr) -> Result<Endpoint, Box<dyn std::error::Error>> {
+        let c = self.ca.client(id)?;
+        let tls = client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?;
+        Ok(Endpoint { addr, server_name: "localhost".into(), tls })
+    }
+
+    fn booth(&self, device: &str, addr: SocketAddr, store: &Path) -> Result<Booth, Box<dyn std::error::Error>> {
+        let mut cfg = BoothConfig::new(FLEET, device, self.endpoint(device, addr)?);
+        cfg.heartbeat = Duration::from_millis(200);
+        cfg.gps = Duration::from_millis(300);
+        cfg.backoff = fast_backoff();
+        cfg.resend_after = Duration::from_millis(700);
+        Ok(Booth::start(cfg, store)?)
+    }
+
+    fn collector(&self, addr: SocketAddr, store: &Path) -> Result<Collector, Box<dyn std::error::Error>> {
+        let cfg = CollectorConfig {
+            fleet: FLEET.into(),
+            client_id: "urna-bridge-0".into(),
+            group: "bridge".into(),
+            endpoint: self.endpoint("urna-bridge", addr)?,
+            backoff: fast_backoff(),
+        };
+        Ok(Collector::start(cfg, store)?)
+    }
+}
+
+fn fast_backoff() -> Backoff {
+    Backoff { min: Duration::from_millis(50), max: Duration::from_millis(500) }
+}
+
+/// A TCP relay standing in for the network between booth and broker; `cut` drops every connection.
+struct Relay {
+    addr: SocketAddr,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(target: SocketAddr) -> Result<Self, Box<dyn std::error::Error>> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let l = links.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let link = tokio::spawn(async move {
+                    if let Ok(mut out) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                l.lock().unwrap_or_else(|e| e.into_inner()).push(link);
+            }
+        });
+        Ok(Self { addr, links })
+    }
+
+    fn cut(&self) {
+        for link in self.links.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            link.abort();
+        }
+    }
+}
+
+async fn eventually(what: &str, mut f: impl FnMut() -> Result<bool, Box<dyn std::error::Error>>) -> Res {
+    for _ in 0..1200 {
+        if f()? {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("never happened: {what}").into())
+}
+
+/// The collector holds exactly sequences 1..=n, once each, in order; returns the ballots' bodies.
+fn exactly_once(received: &[Envelope]) -> Vec<serde_json::Value> {
+    let seqs: Vec<u64> = received.iter().map(|e| e.seq).collect();
+    let expected: Vec<u64> = (1..=received.len() as u64).collect();
+    assert_eq!(seqs, expected, "a gap or a duplicate");
+    received.iter().filter(|e| e.kind == "ballot").map(|e| e.body.clone()).collect()
+}
+
+#[tokio::test]
+async fn every_ballot_arrives_exactly_once_across_network_cuts_and_a_broker_restart() -> Res {
+    // RUST_LOG=urna_booth=debug shows the replays and the receiver's decisions.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let net = Net::new()?;
+    let dir = tempfile::tempdir()?;
+    let broker = net.broker("127.0.0.1:0".parse()?).await?;
+    let listen = broker.mqtt_addr;
+    let relay = Relay::start(listen).await?;
+    let collector = net.collector(listen, &dir.path().join("inbox.redb"))?;
+    let booth = net.booth("mesa-1-1", relay.addr, &dir.path().join("booth.redb"))?;
+
+    let mut cast = 0;
+    for _ in 0..3 {
+        for _ in 0..10 {
+            booth.cast_ballot(serde_json::json!(cast))?;
+            cast += 1;
+        }
+        relay.cut();
+        for _ in 0..5 {
+            booth.cast_ballot(serde_json::json!(cast))?;
+            cast += 1;
+        }
+    }
+    // Broker restart: the front and its sessions go, and the new broker's rumqttd starts empty (rumqttd
+    // keeps nothing across a restart), on the same port. Ballots cast meanwhile wait in the outbox.
+    broker.shutdown().await;
+    for _ in 0..5 {
+        booth.cast_ballot(serde_json::json!(cast))?;
+        cast += 1;
+    }
+    let broker = net.broker(listen).await?;
+    for _ in 0..5 {
+        booth.cast_ballot(serde_json::json!(cast))?;
+        cast += 1;
+    }
+    booth.sos("test")?;
+
+    let inbox = collector.inbox.clone();
+    eventually("booth outbox drained", || Ok(booth.status()?.pending == 0)).await?;
+    let received = inbox.received("mesa-1-1")?;
+    let ballots = exactly_once(&received);
+    assert_eq!(ballots, (0..cast).map(|i| serde_json::json!(i)).collect::<Vec<_>>());
+    assert_eq!(received.iter().filter(|e| e.kind == "sos").count(), 1);
+    booth.stop().await;
+    collector.stop().await;
+    broker.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn booth_restart_keeps_its_queue_and_its_numbering() -> Res {
+    let net = Net::new()?;
+    let dir = tempfile::tempdir()?;
+    let store = dir.path().join("booth.redb");
+    // Nothing listens here yet: the booth is offline.
+    let offline = TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
+    let booth = net.booth("mesa-2-1", offline, &store)?;
+    for i in 0..5 {
+        assert_eq!(booth.cast_ballot(serde_json::json!(i))?, i + 1);
+    }
+    booth.sos("captured")?;
+    assert_eq!(booth.status()?.pending, 6);
+    booth.stop().await;
+
+    let broker = net.broker("127.0.0.1:0".parse()?).await?;
+    let collector = net.collector(broker.mqtt_addr, &dir.path().join("inbox.redb"))?;
+    let booth = net.booth("mesa-2-1", broker.mqtt_addr, &store)?;
+    assert_eq!(booth.cast_ballot(serde_json::json!(5))?, 7, "numbering continues after the restart");
+    eventually("outbox drained", || Ok(booth.status()?.pending == 0)).await?;
+    let received = collector.inbox.received("mesa-2-1")?;
+    assert_eq!(exactly_once(&received), (0..6).map(|i| serde_json::json!(i)).collect::<Vec<_>>());
+    assert_eq!(received.iter().filter(|e| e.kind == "sos").count(), 1);
+    booth.stop().await;
+    collector.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn booth_obeys_lock_and_block_commands_and_remembers_a_block() -> Res {
+    let net = Net::new()?;
+    let dir = tempfile::tempdir()?;
+    let store = dir.path().join("booth.redb");
+    let broker = net.broker("127.0.0.1:0".parse()?).await?;
+    let booth = net.booth("mesa-3-1", broker.mqtt_addr, &store)?;
+    eventually("booth connected", || Ok(booth.status()?.connected)).await?;
+
+    let officer = net.endpoint("urna-bridge", broker.mqtt_addr)?;
+    let stream = client::connect_tls(officer.addr, officer.tls, "localhost").await?;
+    let opts = Options { client_id: "urna-bridge-officer", keep_alive_secs: 60, clean_session: true, will: None };
+    let mut officer = Client::handshake(stream, &opts).await?;
+    let cmd = |c: &str| format!("urna/{FLEET}/booth/mesa-3-1/cmd/{c}");
+
+    officer.publish_acked(&cmd("lock"), 1, b"{}").await?;
+    eventually("locked", || Ok(booth.status()?.locked)).await?;
+    assert!(matches!(booth.cast_ballot(serde_json::json!(1)), Err(urna_booth::Error::Refused("locked"))));
+    assert!(booth.sos("still works while locked").is_ok());
+    officer.publish_acked(&cmd("unlock"), 2, b"{}").await?;
+    eventually("unlocked", || Ok(!booth.status()?.locked)).await?;
+    booth.cast_ballot(serde_json::json!(1))?;
+
+    officer.publish_acked(&cmd("block"), 3, b"{}").await?;
+    eventually("blocked", || Ok(booth.status()?.blocked)).await?;
+    booth.stop().await;
+    let booth = net.booth("mesa-3-1", broker.mqtt_addr, &store)?;
+    assert!(booth.status()?.blocked, "a block outlives a restart");
+    assert!(matches!(booth.cast_ballot(serde_json::json!(2)), Err(urna_booth::Error::Refused("blocked"))));
+    eventually("booth reconnected", || Ok(booth.status()?.connected)).await?;
+    officer.publish_acked(&cmd("unblock"), 4, b"{}").await?;
+    eventually("unblocked", || Ok(!booth.status()?.blocked)).await?;
+    booth.cast_ballot(serde_json::json!(2))?;
+    booth.stop().await;
+    Ok(())
+}

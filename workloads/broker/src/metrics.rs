@@ -1,0 +1,93 @@
+//! Prometheus metrics (`GET /metrics`). Labels carry only reasons, never a device id (cardinality).
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+type Reasons = Family<Vec<(&'static str, &'static str)>, Counter>;
+
+pub struct Metrics {
+    registry: Registry,
+    /// Sessions currently proxied to rumqttd.
+    pub connections: Gauge,
+    /// CONNECTs accepted (rate of this is connects/s).
+    pub connects: Counter,
+    pub handshake_timeouts: Counter,
+    pub authn_failures: Reasons,
+    pub authz_failures: Reasons,
+    /// PUBLISH packets by direction (`in` from clients, `out` to clients).
+    pub messages: Family<Vec<(&'static str, &'static str)>, Counter>,
+    /// Times a device's stream was held back by its rate limit.
+    pub rate_limited: Counter,
+    /// Live sessions closed because their device was blocked.
+    pub kicked: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("urna_broker");
+        let m = Self {
+            connections: Gauge::default(),
+            connects: Counter::default(),
+            handshake_timeouts: Counter::default(),
+            authn_failures: Family::default(),
+            authz_failures: Family::default(),
+            messages: Family::default(),
+            rate_limited: Counter::default(),
+            kicked: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register("connections", "MQTT sessions open through the front", m.connections.clone());
+        registry.register("connects", "CONNECTs accepted", m.connects.clone());
+        registry.register(
+            "handshake_timeouts",
+            "TLS handshakes (or CONNECTs) not completed in time",
+            m.handshake_timeouts.clone(),
+        );
+        registry.register("authn_failures", "Connections refused, by reason", m.authn_failures.clone());
+        registry.register("authz_failures", "Publishes and subscriptions refused, by reason", m.authz_failures.clone());
+        registry.register("messages", "PUBLISH packets through the front, by direction", m.messages.clone());
+        registry.register(
+            "rate_limited",
+            "Times a device was held back by its message-rate limit",
+            m.rate_limited.clone(),
+        );
+        registry.register("kicked", "Sessions closed because their device was blocked", m.kicked.clone());
+        Self { registry, ..m }
+    }
+
+    pub fn authn_failure(&self, reason: &'static str) {
+        self.authn_failures.get_or_create(&vec![("reason", reason)]).inc();
+    }
+
+    pub fn authz_failure(&self, reason: &'static str) {
+        self.authz_failures.get_or_create(&vec![("reason", reason)]).inc();
+    }
+
+    pub fn message(&self, direction: &'static str) {
+        self.messages.get_or_create(&vec![("direction", direction)]).inc();
+    }
+
+    pub fn authn_count(&self, reason: &'static str) -> u64 {
+        self.authn_failures.get_or_create(&vec![("reason", reason)]).get()
+    }
+
+    pub fn authz_count(&self, reason: &'static str) -> u64 {
+        self.authz_failures.get_or_create(&vec![("reason", reason)]).get()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

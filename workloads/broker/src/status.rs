@@ -1,0 +1,117 @@
+//! Status HTTP endpoint: health, readiness, Prometheus metrics and the blocklist API.
+//!
+//! `GET /healthz`, `GET /readyz` (the embedded rumqttd accepts on loopback), `GET /metrics`,
+//! `GET /v1/status`, `GET /v1/blocklist`, `PUT /v1/blocklist/{device}` (block now: refused at CONNECT
+//! and any live session closed), `DELETE /v1/blocklist/{device}`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::acl::valid_level;
+use crate::blocklist::Blocklist;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub(crate) struct State {
+    pub fleet: String,
+    pub metrics: Arc<Metrics>,
+    pub blocklist: Arc<Blocklist>,
+    pub upstream: SocketAddr,
+    pub admin_token: Option<String>,
+}
+
+pub(crate) async fn serve(listener: TcpListener, state: State, mut stop: watch::Receiver<bool>) {
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/v1/status", get(status))
+        .route("/v1/blocklist", get(list))
+        .route("/v1/blocklist/{device}", put(block).delete(unblock))
+        .with_state(state);
+    let stopped = async move {
+        let _ = stop.changed().await;
+    };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+        warn!(error = %e, "status endpoint stopped");
+    }
+}
+
+fn json(status: StatusCode, v: serde_json::Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+}
+
+async fn readyz(AxState(s): AxState<State>) -> Response {
+    match crate::embedded::probe(s.upstream).await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("embedded broker not serving: {e}")).into_response(),
+    }
+}
+
+async fn metrics(AxState(s): AxState<State>) -> Response {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.render())
+        .into_response()
+}
+
+async fn status(AxState(s): AxState<State>) -> Response {
+    json(
+        StatusCode::OK,
+        serde_json::json!({
+            "fleet": s.fleet,
+            "connections": s.metrics.connections.get(),
+            "connects": s.metrics.connects.get(),
+            "handshakeTimeouts": s.metrics.handshake_timeouts.get(),
+            "blocked": s.blocklist.list(),
+        }),
+    )
+}
+
+async fn list(AxState(s): AxState<State>) -> Response {
+    json(StatusCode::OK, serde_json::json!({ "blocked": s.blocklist.list() }))
+}
+
+/// Constant-time comparison is not needed for a bearer token checked once per officer action, but an
+/// absent or wrong token must never mutate the list.
+fn authorized(s: &State, headers: &HeaderMap) -> bool {
+    let Some(token) = &s.admin_token else { return true };
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| t == token)
+}
+
+fn refused(status: StatusCode, code: &str) -> Response {
+    json(status, serde_json::json!({ "error": { "code": code } }))
+}
+
+async fn block(AxState(s): AxState<State>, headers: HeaderMap, Path(device): Path<String>) -> Response {
+    if !authorized(&s, &headers) {
+        return refused(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    if !valid_level(&device) {
+        return refused(StatusCode::BAD_REQUEST, "invalid_device");
+    }
+    let added = s.blocklist.block(&device);
+    info!(%device, added, "device blocked through the API");
+    json(StatusCode::OK, serde_json::json!({ "device": device, "blocked": true }))
+}
+
+async fn unblock(AxState(s): AxState<State>, headers: HeaderMap, Path(device): Path<String>) -> Response {
+    if !authorized(&s, &headers) {
+        return refused(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    s.blocklist.unblock(&device);
+    let still = s.blocklist.is_blocked(&device);
+    info!(%device, still_blocked = still, "device unblocked through the API");
+    json(StatusCode::OK, serde_json::json!({ "device": device, "blocked": still }))
+}

@@ -1,0 +1,425 @@
+//! The front against real MQTT on 127.0.0.1: mutual TLS, identities, topic rights, blocks, rate limits,
+//! stalled sockets, and an independent client (Debian's mosquitto-clients) when installed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_rustls::client::TlsStream;
+use urna_broker::client::{self, Client, ClientError, Options};
+use urna_broker::mqtt::{self, PacketType};
+use urna_broker::pki::{FleetCa, Issued};
+use urna_broker::{Broker, BrokerConfig, Limits, RateLimit};
+
+type Res = Result<(), Box<dyn std::error::Error>>;
+type Conn = Client<TlsStream<TcpStream>>;
+
+/// Generous: the machine is shared and loaded; these bound a hang, they never measure anything.
+const PATIENCE: Duration = Duration::from_secs(30);
+const FLEET: &str = "f";
+
+struct Fleet {
+    ca: FleetCa,
+    broker: Broker,
+}
+
+impl Fleet {
+    async fn start() -> Result<Self, Box<dyn std::error::Error>> {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(tune: impl FnOnce(&mut BrokerConfig)) -> Result<Self, Box<dyn std::error::Error>> {
+        let ca = FleetCa::new(FLEET)?;
+        let server = ca.server(&["localhost"])?;
+        let tls = urna_broker::tls::server_config(
+            ca.ca_pem().as_bytes(),
+            server.cert_pem.as_bytes(),
+            server.key_pem.as_bytes(),
+        )?;
+        let mut config = BrokerConfig::new(FLEET, tls);
+        tune(&mut config);
+        Ok(Self { ca, broker: Broker::start(config).await? })
+    }
+
+    async fn connect_as(&self, cert: &Issued, client_id: &str) -> Result<Conn, ClientError> {
+        let tls = client::tls_config(cert.ca_pem.as_bytes(), cert.cert_pem.as_bytes(), cert.key_pem.as_bytes())
+            .map_err(|e| ClientError::Io(std::io::Error::other(e.to_string())))?;
+        let stream = client::connect_tls(self.broker.mqtt_addr, tls, "localhost").await?;
+        let opts = Options { client_id, keep_alive_secs: 60, clean_session: true, will: None };
+        timeout(PATIENCE, Client::handshake(stream, &opts))
+            .await
+            .map_err(|_| ClientError::Io(std::io::Error::other("CONNECT timed out")))?
+    }
+
+    async fn device(&self, id: &str) -> Result<Conn, Box<dyn std::error::Error>> {
+        Ok(self.connect_as(&self.ca.client(id)?, id).await?)
+    }
+}
+
+/// Waits for a condition the broker reaches asynchronously (a counter, a closed session).
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) -> Res {
+    for _ in 0..600 {
+        if f() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("never happened: {what}").into())
+}
+
+/// Reads until the broker closes the connection (or errors), failing if it stays open.
+async fn closed_by_broker(c: &mut Conn) -> Res {
+    match timeout(PATIENCE, async {
+        loop {
+            if c.read().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await
+    {
+        Ok(()) => Ok(()),
+        Err(_) => Err("connection stayed open".into()),
+    }
+}
+
+/// The next PUBLISH (acknowledged if QoS 1): topic and payload.
+async fn next_publish(c: &mut Conn) -> Result<(String, Vec<u8>), Box<dyn std::error::Error>> {
+    timeout(PATIENCE, async {
+        loop {
+            let f = c.read().await?;
+            if f.packet_type() == PacketType::Publish {
+                let p = mqtt::parse_publish(&f)?;
+                if let Some(id) = p.pkid {
+                    c.send(&mqtt::puback(id)).await?;
+                }
+                return Ok((p.topic, p.payload.to_vec()));
+            }
+        }
+    })
+    .await
+    .map_err(|_| "no PUBLISH arrived")?
+}
+
+async fn http(addr: SocketAddr, method: &str, path: &str) -> Result<(u16, String), Box<dyn std::error::Error>> {
+    let mut s = TcpStream::connect(addr).await?;
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    s.write_all(req.as_bytes()).await?;
+    let mut out = String::new();
+    timeout(PATIENCE, s.read_to_string(&mut out)).await??;
+    let status = out.get(9..12).ok_or("short response")?.parse()?;
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+#[tokio::test]
+async fn device_publishes_to_backend_shared_subscription_and_receives_its_commands() -> Res {
+    let fleet = Fleet::start().await?;
+    // The backend identity is the CN `urna-bridge`; replicas use client ids `urna-bridge-<n>`.
+    let mut backend = fleet.connect_as(&fleet.ca.client("urna-bridge")?, "urna-bridge-0").await?;
+    let (codes, _) = backend.subscribe(1, &[("$share/bridge/urna/f/booth/+/ballot", 1)]).await?;
+    assert_eq!(codes, vec![1]);
+
+    let mut device = fleet.device("mesa-1-1").await?;
+    let (codes, _) = device.subscribe(1, &[("urna/f/booth/mesa-1-1/cmd/#", 1)]).await?;
+    assert_eq!(codes, vec![1]);
+    device.publish_acked("urna/f/booth/mesa-1-1/ballot", 7, b"sealed ballot").await?;
+    assert_eq!(next_publish(&mut backend).await?, ("urna/f/booth/mesa-1-1/ballot".into(), b"sealed ballot".to_vec()));
+
+    backend.publish_acked("urna/f/booth/mesa-1-1/cmd/lock", 2, b"{}").await?;
+    assert_eq!(next_publish(&mut device).await?.0, "urna/f/booth/mesa-1-1/cmd/lock");
+
+    let m = &fleet.broker.metrics;
+    assert_eq!(m.connects.get(), 2);
+    assert_eq!(m.connections.get(), 2);
+    let metrics = http(fleet.broker.status_addr, "GET", "/metrics").await?.1;
+    assert!(metrics.contains("urna_broker_connects_total 2"), "{metrics}");
+    assert!(metrics.contains("urna_broker_messages_total{direction=\"in\"} 2"), "{metrics}");
+    assert_eq!(http(fleet.broker.status_addr, "GET", "/healthz").await?.0, 200);
+    assert_eq!(http(fleet.broker.status_addr, "GET", "/readyz").await?.0, 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn client_without_certificate_is_refused() -> Res {
+    let fleet = Fleet::start().await?;
+    let roots = urna_broker::tls::roots(fleet.ca.ca_pem().as_bytes())?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // With TLS 1.3 the client may finish its side before the server refuses; the refusal then surfaces
+    // on the CONNECT exchange. Either way no session may be established.
+    let refused = match client::connect_tls(fleet.broker.mqtt_addr, Arc::new(config), "localhost").await {
+        Err(_) => true,
+        Ok(stream) => {
+            let opts = Options { client_id: "mesa-1-1", keep_alive_secs: 60, clean_session: true, will: None };
+            timeout(PATIENCE, Client::handshake(stream, &opts)).await?.is_err()
+        }
+    };
+    assert!(refused);
+    eventually("authn failure counted", || fleet.broker.metrics.authn_count("tls") == 1).await?;
+    assert_eq!(fleet.broker.metrics.connects.get(), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn certificate_from_another_ca_is_refused() -> Res {
+    let fleet = Fleet::start().await?;
+    let rogue = FleetCa::new(FLEET)?.client("mesa-1-1")?;
+    // The rogue certificate with the real CA as trust anchor for the server.
+    let cert = Issued { ca_pem: fleet.ca.ca_pem().to_owned(), ..rogue };
+    assert!(fleet.connect_as(&cert, "mesa-1-1").await.is_err());
+    eventually("authn failure counted", || fleet.broker.metrics.authn_count("tls") == 1).await?;
+    assert_eq!(fleet.broker.metrics.connects.get(), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn client_id_must_be_the_certificate_device() -> Res {
+    let fleet = Fleet::start().await?;
+    let cert = fleet.ca.client("mesa-1-1")?;
+    match fleet.connect_as(&cert, "mesa-1-2").await {
+        Err(ClientError::Refused(code)) => assert_eq!(code, mqtt::connack_code::IDENTIFIER_REJECTED),
+        other => return Err(format!("expected a refusal, got {:?}", other.map(|_| ())).into()),
+    }
+    assert_eq!(fleet.broker.metrics.authn_count("client_id"), 1);
+    // A backend certificate does not let a client pose as a device either.
+    let backend = fleet.ca.client("urna-bridge")?;
+    assert!(matches!(fleet.connect_as(&backend, "mesa-1-1").await, Err(ClientError::Refused(2))));
+    Ok(())
+}
+
+#[tokio::test]
+async fn blocked_device_is_kicked_at_once_and_refused_until_unblocked() -> Res {
+    let fleet = Fleet::start().await?;
+    let mut device = fleet.device("mesa-1-1").await?;
+    let mut other = fleet.device("mesa-1-2").await?;
+    let status = fleet.broker.status_addr;
+
+    let (code, body) = http(status, "PUT", "/v1/blocklist/mesa-1-1").await?;
+    assert_eq!(code, 200, "{body}");
+    closed_by_broker(&mut device).await?;
+    assert_eq!(fleet.broker.metrics.kicked.get(), 1);
+    // Only the blocked device went away.
+    other.publish_acked("urna/f/booth/mesa-1-2/heartbeat", 1, b"{}").await?;
+
+    match fleet.device("mesa-1-1").await {
+        Err(e) => assert!(matches!(e.downcast_ref::<ClientError>(), Some(ClientError::Refused(5))), "{e}"),
+        Ok(_) => return Err("blocked device connected".into()),
+    }
+    assert_eq!(fleet.broker.metrics.authn_count("blocked"), 1);
+    assert!(http(status, "GET", "/v1/blocklist").await?.1.contains("mesa-1-1"));
+
+    assert_eq!(http(status, "DELETE", "/v1/blocklist/mesa-1-1").await?.0, 200);
+    fleet.device("mesa-1-1").await?.publish_acked("urna/f/booth/mesa-1-1/heartbeat", 1, b"{}").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn blocklist_file_refuses_and_kicks_when_it_changes() -> Res {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("blocked");
+    std::fs::write(&path, "# none yet\n")?;
+    let file = path.clone();
+    let fleet = Fleet::start_with(move |c| {
+        c.blocklist_file = Some(file);
+        c.blocklist_poll = Duration::from_millis(100);
+    })
+    .await?;
+    let mut device = fleet.device("mesa-3-1").await?;
+    std::fs::write(&path, "mesa-3-1 # seized\n")?;
+    closed_by_broker(&mut device).await?;
+    assert!(fleet.device("mesa-3-1").await.is_err());
+    Ok(())
+}
+
+#[tokio::test]
+async fn publishing_outside_own_topics_disconnects() -> Res {
+    let fleet = Fleet::start().await?;
+    let mut device = fleet.device("mesa-1-1").await?;
+    device.send(&mqtt::publish("urna/f/booth/mesa-1-2/ballot", 1, Some(1), b"forged")).await?;
+    closed_by_broker(&mut device).await?;
+    assert_eq!(fleet.broker.metrics.authz_count("not_own_topic"), 1);
+
+    let mut device = fleet.device("mesa-1-1").await?;
+    device.send(&mqtt::publish("urna/f/booth/mesa-1-1/cmd/unlock", 0, None, b"self-issued")).await?;
+    closed_by_broker(&mut device).await?;
+    assert_eq!(fleet.broker.metrics.authz_count("not_own_topic"), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn subscribing_outside_own_commands_is_refused_in_the_suback() -> Res {
+    let fleet = Fleet::start().await?;
+    let mut device = fleet.device("mesa-1-1").await?;
+    let (codes, _) = device.subscribe(3, &[("urna/f/booth/+/ballot", 1)]).await?;
+    assert_eq!(codes, vec![mqtt::SUBACK_FAILURE]);
+    let (codes, _) = device.subscribe(4, &[("urna/f/booth/mesa-1-1/cmd/#", 1), ("#", 0)]).await?;
+    assert_eq!(codes, vec![mqtt::SUBACK_FAILURE, mqtt::SUBACK_FAILURE]);
+    assert_eq!(fleet.broker.metrics.authz_count("not_own_topic"), 2);
+    // The session goes on, and the refused filters deliver nothing.
+    let mut peer = fleet.device("mesa-1-2").await?;
+    peer.publish_acked("urna/f/booth/mesa-1-2/ballot", 1, b"x").await?;
+    device.publish_acked("urna/f/booth/mesa-1-1/heartbeat", 5, b"{}").await?;
+    let (codes, _) = device.subscribe(6, &[("urna/f/booth/mesa-1-1/cmd/#", 1)]).await?;
+    assert_eq!(codes, vec![1]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn idle_and_half_handshaken_sockets_do_not_delay_a_device() -> Res {
+    // A handshake timeout far beyond the test: the device must get through while the stalled sockets are
+    // still pending, which only concurrent handshakes allow.
+    let fleet =
+        Fleet::start_with(|c| c.limits = Limits { handshake_timeout: Duration::from_secs(600), ..c.limits }).await?;
+    let mut stalled = Vec::new();
+    for i in 0..8 {
+        let mut s = TcpStream::connect(fleet.broker.mqtt_addr).await?;
+        if i % 2 == 1 {
+            // The start of a TLS record header, then silence.
+            s.write_all(&[0x16, 0x03, 0x01]).await?;
+        }
+        stalled.push(s);
+    }
+    let mut device = fleet.device("mesa-1-1").await?;
+    device.publish_acked("urna/f/booth/mesa-1-1/heartbeat", 1, b"{}").await?;
+    assert_eq!(fleet.broker.metrics.handshake_timeouts.get(), 0, "the stalled sockets are still pending");
+    drop(stalled);
+    Ok(())
+}
+
+#[tokio::test]
+async fn stalled_handshakes_time_out_and_are_counted() -> Res {
+    let fleet =
+        Fleet::start_with(|c| c.limits = Limits { handshake_timeout: Duration::from_millis(300), ..c.limits }).await?;
+    let mut idle = TcpStream::connect(fleet.broker.mqtt_addr).await?;
+    let mut buf = [0u8; 16];
+    // The front closes the socket: read returns end of stream (or a reset).
+    let n = timeout(PATIENCE, idle.read(&mut buf)).await?.unwrap_or(0);
+    assert_eq!(n, 0);
+    eventually("handshake timeout counted", || fleet.broker.metrics.handshake_timeouts.get() == 1).await
+}
+
+#[tokio::test]
+async fn flooding_device_is_held_to_its_rate_without_losing_messages() -> Res {
+    let rate = RateLimit { per_second: 100.0, burst: 5.0 };
+    let fleet = Fleet::start_with(|c| c.limits = Limits { rate, ..c.limits }).await?;
+    let mut backend = fleet.connect_as(&fleet.ca.client("urna-bridge")?, "urna-bridge").await?;
+    backend.subscribe(1, &[("urna/f/booth/+/gps", 1)]).await?;
+    let mut device = fleet.device("mesa-1-1").await?;
+    for i in 1..=20u16 {
+        device.publish_acked("urna/f/booth/mesa-1-1/gps", i, &i.to_be_bytes()).await?;
+    }
+    for i in 1..=20u16 {
+        assert_eq!(next_publish(&mut backend).await?.1, i.to_be_bytes().to_vec());
+    }
+    assert!(fleet.broker.metrics.rate_limited.get() > 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn will_on_another_device_topic_is_refused() -> Res {
+    let fleet = Fleet::start().await?;
+    let cert = fleet.ca.client("mesa-1-1")?;
+    let tls = client::tls_config(cert.ca_pem.as_bytes(), cert.cert_pem.as_bytes(), cert.key_pem.as_bytes())?;
+    let stream = client::connect_tls(fleet.broker.mqtt_addr, tls, "localhost").await?;
+    let opts = Options {
+        client_id: "mesa-1-1",
+        keep_alive_secs: 60,
+        clean_session: true,
+        will: Some(("urna/f/booth/mesa-1-2/sos", b"fake sos", 1)),
+    };
+    assert!(matches!(Client::handshake(stream, &opts).await, Err(ClientError::Refused(5))));
+    Ok(())
+}
+
+/// Debian's mosquitto clients (package mosquitto-clients) against the front, with the same certificates.
+#[tokio::test]
+async fn mosquitto_clients_are_served_and_confined() -> Res {
+    let found = std::process::Command::new("mosquitto_pub").arg("--help").output().is_ok();
+    if !found {
+        println!(
+            "SKIP mosquitto_clients_are_served_and_confined: mosquitto_pub not installed (apt-get install mosquitto-clients)"
+        );
+        return Ok(());
+    }
+    let fleet = Fleet::start().await?;
+    let dir = tempfile::tempdir()?;
+    let write = |name: &str, cert: &Issued| -> Result<Vec<String>, std::io::Error> {
+        let (c, k, a) =
+            (dir.path().join(format!("{name}.crt")), dir.path().join(format!("{name}.key")), dir.path().join("ca.crt"));
+        std::fs::write(&c, &cert.cert_pem)?;
+        std::fs::write(&k, &cert.key_pem)?;
+        std::fs::write(&a, &cert.ca_pem)?;
+        let p = |p: std::path::PathBuf| p.display().to_string();
+        Ok(vec!["--cafile".into(), p(a), "--cert".into(), p(c), "--key".into(), p(k)])
+    };
+    let port = fleet.broker.mqtt_addr.port().to_string();
+    let common = ["-h", "localhost", "-p", port.as_str(), "-V", "mqttv311"];
+    let device = write("mesa-7-1", &fleet.ca.client("mesa-7-1")?)?;
+    let backend = write("bridge", &fleet.ca.client("urna-bridge")?)?;
+
+    let mut sub = tokio::process::Command::new("mosquitto_sub")
+        .args(common)
+        .args(&backend)
+        .args(["-i", "urna-bridge", "-q", "1", "-t", "urna/f/booth/+/ballot", "-C", "1", "-v", "-W", "60"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    // The subscriber may not be subscribed yet: publish until it has received one message.
+    let mut received = None;
+    for _ in 0..60 {
+        let publish = tokio::process::Command::new("mosquitto_pub")
+            .args(common)
+            .args(&device)
+            .args(["-i", "mesa-7-1", "-q", "1", "-t", "urna/f/booth/mesa-7-1/ballot", "-m", "from-mosquitto"])
+            .output()
+            .await?;
+        assert!(publish.status.success(), "{}", String::from_utf8_lossy(&publish.stderr));
+        if let Ok(status) = timeout(Duration::from_millis(500), sub.wait()).await {
+            received = Some(status?);
+            break;
+        }
+    }
+    let status = received.ok_or("mosquitto_sub never received the message")?;
+    assert!(status.success());
+    let mut out = String::new();
+    if let Some(mut so) = sub.stdout.take() {
+        so.read_to_string(&mut out).await?;
+    }
+    assert_eq!(out.trim(), "urna/f/booth/mesa-7-1/ballot from-mosquitto");
+
+    // The same independent client is confined to its own topics and its own client id.
+    let forged = tokio::process::Command::new("mosquitto_pub")
+        .args(common)
+        .args(&device)
+        .args(["-i", "mesa-7-2", "-q", "1", "-t", "urna/f/booth/mesa-7-1/ballot", "-m", "x"])
+        .output()
+        .await?;
+    assert!(!forged.status.success());
+    assert!(fleet.broker.metrics.authn_count("client_id") >= 1);
+    Ok(())
+}
+
+/// rumqttd 0.20 panics its server thread if a client id reconnects after a connection whose CONNACK it
+/// could not write; the front always reads the CONNACK itself, so a device that hangs up right after its
+/// CONNECT, again and again, harms nobody.
+#[tokio::test]
+async fn device_hanging_up_right_after_connect_does_not_break_the_broker() -> Res {
+    let fleet = Fleet::start().await?;
+    let cert = fleet.ca.client("mesa-1-1")?;
+    let tls = client::tls_config(cert.ca_pem.as_bytes(), cert.cert_pem.as_bytes(), cert.key_pem.as_bytes())?;
+    for _ in 0..5 {
+        let mut s = client::connect_tls(fleet.broker.mqtt_addr, tls.clone(), "localhost").await?;
+        s.write_all(&mqtt::connect("mesa-1-1", 60, true, None)).await?;
+        drop(s);
+    }
+    fleet.device("mesa-1-1").await?.publish_acked("urna/f/booth/mesa-1-1/heartbeat", 1, b"{}").await?;
+    fleet.device("mesa-1-2").await?.publish_acked("urna/f/booth/mesa-1-2/heartbeat", 1, b"{}").await?;
+    assert_eq!(http(fleet.broker.status_addr, "GET", "/readyz").await?.0, 200);
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! `urna booth`: a simulated voting machine on the fleet's broker, or the collector that receives booths'
+//! numbered messages exactly once.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
+
+const LONG_ABOUT: &str = "\
+`urna booth device` simulates one voting machine (EVM): it connects to the broker with its certificate
+(reconnecting with jittered exponential backoff), sends heartbeats and GPS fixes, and queues ballots and SOS
+in a durable outbox (DATA/booth.redb) with per-booth sequence numbers, replayed in order on every reconnect
+until the collector acknowledges them. It obeys lock/unlock and block/unblock commands (cmd/*).
+
+`urna booth collect` is the backend side: with a backend certificate it reads the fleet's ballots, SOS and
+GPS through shared subscriptions, keeps each device's messages exactly once (DATA/inbox.redb) and
+acknowledges them to the booth.
+
+--tls-dir holds ca.crt, tls.crt and tls.key (the operator's device or backend Secret).";
+
+#[derive(Debug, clap::Args)]
+#[command(about = "Simulated voting machine (EVM) on MQTT, and the exactly-once collector")]
+#[command(long_about = LONG_ABOUT)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Mode,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Mode {
+    /// Run one simulated booth.
+    Device(DeviceArgs),
+    /// Run the collector (backend identity).
+    Collect(CollectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct Common {
+    #[arg(long, env = "URNA_BOOTH_FLEET")]
+    fleet: String,
+    /// The broker's MQTT address.
+    #[arg(long, env = "URNA_BOOTH_BROKER")]
+    broker: SocketAddr,
+    /// The DNS name in the broker's certificate.
+    #[arg(long, default_value = "localhost", env = "URNA_BOOTH_SERVER_NAME")]
+    server_name: String,
+    /// Directory with ca.crt, tls.crt and tls.key.
+    #[arg(long, value_name = "DIR", env = "URNA_BOOTH_TLS_DIR")]
+    tls_dir: PathBuf,
+    /// Data directory (created if missing).
+    #[arg(long, value_name = "DIR", env = "URNA_BOOTH_DATA")]
+    data: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct DeviceArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The device id (the CN of its certificate).
+    #[arg(long, env = "URNA_BOOTH_DEVICE")]
+    device: String,
+    #[arg(long, default_value_t = 10_000)]
+    heartbeat_ms: u64,
+    #[arg(long, default_value_t = 60_000)]
+    gps_ms: u64,
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    lat: f64,
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    lon: f64,
+    /// Cast this many synthetic ballots (one every --ballot-interval-ms), then keep running.
+    #[arg(long, default_value_t = 0)]
+    ballots: u64,
+    #[arg(long, default_value_t = 1_000)]
+    ballot_interval_ms: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct CollectArgs {
+    #[command(flatten)]
+    common: Common,
+    /// MQTT client id: the backend certificate's CN, or CN-REPLICA.
+    #[arg(long, default_value = urna_broker::DEFAULT_BACKEND)]
+    client_id: String,
+    /// Shared-subscription group prefix (replicas with the same prefix split the stream).
+    #[arg(long, default_value = "bridge")]
+    group: String,
+}
+
+fn endpoint(c: &Common) -> Result<Endpoint> {
+    let read = |name: &str| -> Result<Vec<u8>> {
+        let p = c.tls_dir.join(name);
+        std::fs::read(&p).with_context(|| format!("reading {}", p.display()))
+    };
+    let tls = urna_broker::client::tls_config(&read("ca.crt")?, &read("tls.crt")?, &read("tls.key")?)
+        .context("loading the client certificate")?;
+    Ok(Endpoint { addr: c.broker, server_name: c.server_name.clone(), tls })
+}
+
+fn data_file(dir: &Path, name: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir.join(name))
+}
+
+fn backoff() -> Backoff {
+    Backoff { min: Duration::from_millis(200), max: Duration::from_secs(30) }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match args.command {
+            Mode::Device(a) => device(a).await,
+            Mode::Collect(a) => collect(a).await,
+        }
+    })
+}
+
+async fn device(a: DeviceArgs) -> Result<()> {
+    let mut config = BoothConfig::new(&a.common.fleet, &a.device, endpoint(&a.common)?);
+    config.heartbeat = Duration::from_millis(a.heartbeat_ms.max(100));
+    config.gps = Duration::from_millis(a.gps_ms.max(100));
+    config.position = (a.lat, a.lon);
+    config.backoff = backoff();
+    let store = data_file(&a.common.data, "booth.redb")?;
+    let booth = Booth::start(config, &store).with_context(|| format!("opening {}", store.display()))?;
+    let cast = async {
+        for i in 0..a.ballots {
+            match booth.cast_ballot(serde_json::json!({ "synthetic": i })) {
+                Ok(seq) => tracing::info!(seq, "ballot queued"),
+                Err(e) => tracing::warn!(error = %e, "ballot refused"),
+            }
+            tokio::time::sleep(Duration::from_millis(a.ballot_interval_ms)).await;
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        () = cast => {}
+        () = super::signal::shutdown() => {}
+    }
+    let status = booth.status().context("reading the booth status")?;
+    booth.stop().await;
+    let mut out = std::io::stdout().lock();
+    let line = serde_json::json!({ "device": a.device, "pending": status.pending, "locked": status.locked, "blocked": status.blocked });
+    writeln!(out, "{line}").context("writing to stdout")
+}
+
+async fn collect(a: CollectArgs) -> Result<()> {
+    let config = CollectorConfig {
+        fleet: a.common.fleet.clone(),
+        client_id: a.client_id,
+        group: a.group,
+        endpoint: endpoint(&a.common)?,
+        backoff: backoff(),
+    };
+    let store = data_file(&a.common.data, "inbox.redb")?;
+    let collector = Collector::start(config, &store).with_context(|| format!("opening {}", store.display()))?;
+    super::signal::shutdown().await;
+    let total = collector.inbox.total().context("reading the inbox")?;
+    collector.stop().await;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::json!({ "received": total })).context("writing to stdout")
+}
