@@ -249,6 +249,13 @@ fn validate(
     if !manifest.districts.iter().any(|d| d.id == district) {
         return Err(CensusError::new(line, Some(FIELD_DISTRICT), format!("unknown district {district:?}")));
     }
+    if manifest.districts.iter().any(|d| d.parent.as_deref() == Some(district)) {
+        return Err(CensusError::new(
+            line,
+            Some(FIELD_DISTRICT),
+            format!("district {district:?} contains other districts; voters belong to a leaf district"),
+        ));
+    }
     credential::validate_hash(credential_hash)
         .map_err(|e| CensusError::new(line, Some(FIELD_CREDENTIAL), e.to_string()))?;
     Ok(CensusRecord { line, voter_id, district: district.to_owned(), credential_hash: credential_hash.to_owned() })

@@ -149,12 +149,14 @@ impl ShardMap {
         find("*")
     }
 
-    /// The districts of the manifest that no shard serves for `modality` (checked at start-up).
+    /// The leaf districts of the manifest (where ballots are cast; the census refuses the others) that no
+    /// shard serves for `modality` (checked at start-up).
     pub fn unserved(&self, manifest: &ElectionManifest, modality: &str) -> Vec<String> {
+        let is_leaf = |id: &str| !manifest.districts.iter().any(|x| x.parent.as_deref() == Some(id));
         manifest
             .districts
             .iter()
-            .filter(|d| self.lookup(manifest, &d.id, modality).is_none())
+            .filter(|d| is_leaf(&d.id) && self.lookup(manifest, &d.id, modality).is_none())
             .map(|d| d.id.clone())
             .collect()
     }
