@@ -115,13 +115,19 @@ impl Booth {
     /// Queues a ballot (already encrypted and proved on the device) for exactly-once delivery; refused
     /// while the booth is locked or blocked. Returns its sequence number.
     pub fn cast_ballot(&self, ballot: serde_json::Value) -> Result<u64> {
+        self.accepting()?;
+        self.queue("ballot", ballot)
+    }
+
+    /// Refuses while the booth is locked or blocked by an officer's command.
+    pub fn accepting(&self) -> Result<()> {
         if self.inner.blocked.load(Ordering::SeqCst) {
             return Err(Error::Refused("blocked"));
         }
         if self.inner.locked.load(Ordering::SeqCst) {
             return Err(Error::Refused("locked"));
         }
-        self.queue("ballot", ballot)
+        Ok(())
     }
 
     /// The SOS button (booth capture, forgery): queued like a ballot, so it survives a network cut.

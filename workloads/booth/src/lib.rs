@@ -8,11 +8,13 @@
 //! network cuts and restarts of the booth, the broker (whose rumqttd keeps nothing) or the collector.
 
 pub mod backoff;
+pub mod ballot;
 pub mod collector;
 pub mod device;
 mod error;
 pub mod inbox;
 pub mod message;
+pub mod monitor;
 pub mod outbox;
 
 pub use backoff::Backoff;

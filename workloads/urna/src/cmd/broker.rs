@@ -90,7 +90,8 @@ pub fn run(args: Args) -> Result<()> {
     runtime.block_on(async move {
         let broker = Broker::start(config).await.context("starting the broker")?;
         let mut out = std::io::stdout().lock();
-        let line = serde_json::json!({ "listening": broker.mqtt_addr.to_string(), "status": broker.status_addr.to_string() });
+        let line =
+            serde_json::json!({ "listening": broker.mqtt_addr.to_string(), "status": broker.status_addr.to_string() });
         writeln!(out, "{line}").and_then(|()| out.flush()).context("writing to stdout")?;
         drop(out);
         super::signal::shutdown().await;
