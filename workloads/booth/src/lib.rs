@@ -12,6 +12,7 @@ pub mod ballot;
 pub mod collector;
 pub mod device;
 mod error;
+pub mod fleet;
 pub mod inbox;
 pub mod message;
 pub mod monitor;
