@@ -1,0 +1,111 @@
+//! End-to-end numbers for the broker on this machine (`cargo bench -p urna-broker`; environment
+//! `URNA_BENCH_DEVICES`, default 200, and `URNA_BENCH_MESSAGES` per device, default 500): mutual-TLS
+//! connects per second through the front (all devices at once), QoS 1 publish round trips per second with
+//! p50/p99 latency, and resident memory per open connection (client and broker share the process, so this
+//! is an upper bound). Prints one JSON line. Not a test: nothing is asserted.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use urna_broker::client::{self, Client, Options};
+use urna_broker::pki::FleetCa;
+use urna_broker::{Broker, BrokerConfig, Limits, RateLimit};
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() -> Res<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(run())
+}
+
+async fn run() -> Res<()> {
+    let devices = env("URNA_BENCH_DEVICES", 200);
+    let messages = env("URNA_BENCH_MESSAGES", 500);
+    let ca = FleetCa::new("bench")?;
+    let server = ca.server(&["localhost"])?;
+    let tls =
+        urna_broker::tls::server_config(ca.ca_pem().as_bytes(), server.cert_pem.as_bytes(), server.key_pem.as_bytes())?;
+    let mut config = BrokerConfig::new("bench", tls);
+    config.limits = Limits { rate: RateLimit { per_second: 1e9, burst: 1e9 }, ..Limits::default() };
+    let broker = Broker::start(config).await?;
+    let addr = broker.mqtt_addr;
+
+    let mut configs = Vec::with_capacity(devices);
+    for i in 0..devices {
+        let id = format!("dev-{i}");
+        let c = ca.client(&id)?;
+        configs.push((id, client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?));
+    }
+
+    let rss_before = rss_kib();
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(devices);
+    for (id, tls) in configs {
+        tasks.push(tokio::spawn(async move {
+            let stream = client::connect_tls(addr, tls, "localhost").await?;
+            let opts = Options { client_id: &id, keep_alive_secs: 300, clean_session: true, will: None };
+            let c = Client::handshake(stream, &opts).await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((id, c))
+        }));
+    }
+    let mut clients = Vec::with_capacity(devices);
+    for t in tasks {
+        clients.push(t.await??);
+    }
+    let connect_secs = started.elapsed().as_secs_f64();
+    let rss_connected = rss_kib();
+
+    let publishers = clients.len().min(20);
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(publishers * messages)));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (id, mut c) in clients.drain(..publishers) {
+        let lat = latencies.clone();
+        tasks.push(tokio::spawn(async move {
+            let topic = format!("urna/bench/booth/{id}/heartbeat");
+            let mut mine = Vec::with_capacity(messages);
+            for i in 0..messages {
+                let t = Instant::now();
+                c.publish_acked(&topic, (i % 65_000) as u16 + 1, b"{\"ok\":true}").await?;
+                mine.push(t.elapsed());
+            }
+            lat.lock().unwrap_or_else(|e| e.into_inner()).extend(mine);
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let publish_secs = started.elapsed().as_secs_f64();
+    let mut lat = latencies.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(Duration::ZERO)
+    };
+    let line = serde_json::json!({
+        "devices": devices,
+        "connectsPerSecond": (devices as f64 / connect_secs).round(),
+        "kibPerConnectionUpperBound": (rss_connected.saturating_sub(rss_before) as f64 / devices as f64).round(),
+        "publishers": publishers,
+        "qos1RoundTripsPerSecond": ((publishers * messages) as f64 / publish_secs).round(),
+        "p50Ms": pct(0.50).as_secs_f64() * 1e3,
+        "p99Ms": pct(0.99).as_secs_f64() * 1e3,
+    });
+    println!("{line}");
+    drop(clients);
+    broker.shutdown().await;
+    Ok(())
+}
