@@ -17,6 +17,40 @@ use crate::error::Result;
 use crate::inbox::Inbox;
 use crate::message::{Envelope, Receipt};
 
+/// Most messages held per device while waiting for an earlier one.
+const EARLY_MAX: usize = 4096;
+
+/// Messages that arrived ahead of a missing earlier one, per device, in memory. rumqttd keeps one log per
+/// topic, so a booth's ballots and GPS fixes (one sequence, several topics) can arrive interleaved
+/// differently from how they were sent; holding the early ones lets the gap fill without a resend. Nothing
+/// here is acknowledged, so losing it (a restart) only costs a resend.
+type Early = std::collections::HashMap<String, std::collections::BTreeMap<u64, Envelope>>;
+
+/// Stores `env` if it is next, then every held message that follows it; returns the last sequence held.
+fn take(inbox: &Inbox, early: &mut Early, env: Envelope) -> Result<u64> {
+    let device = env.device.clone();
+    let (r, mut last) = inbox.accept(&env)?;
+    if r == Receipt::Gap {
+        let held = early.entry(device).or_default();
+        if held.len() < EARLY_MAX {
+            held.insert(env.seq, env);
+        } else {
+            warn!(device = %env.device, seq = env.seq, last, "too many early messages; waiting for a resend");
+        }
+        return Ok(last);
+    }
+    if let Some(held) = early.get_mut(&device) {
+        held.retain(|seq, _| *seq > last);
+        while let Some(next) = held.remove(&(last + 1)) {
+            last = inbox.accept(&next)?.1;
+        }
+        if held.is_empty() {
+            early.remove(&device);
+        }
+    }
+    Ok(last)
+}
+
 #[derive(Clone)]
 pub struct CollectorConfig {
     pub fleet: String,
@@ -86,6 +120,7 @@ async fn session(cfg: &CollectorConfig, inbox: &Inbox, attempt: &mut u32) -> Res
     *attempt = 0;
     info!("collector subscribed");
     let mut pkid: u16 = 1;
+    let mut early = Early::default();
     let mut ping = tokio::time::interval(Duration::from_secs(20));
     loop {
         let f = tokio::select! {
@@ -102,13 +137,8 @@ async fn session(cfg: &CollectorConfig, inbox: &Inbox, attempt: &mut u32) -> Res
         // The topic was checked by the broker against the sender's certificate; the payload was not.
         let topic_device = p.topic.split('/').nth(3).unwrap_or_default().to_owned();
         let ack_last = match serde_json::from_slice::<Envelope>(&p.payload) {
-            Ok(env) if env.device == topic_device => match inbox.accept(&env) {
-                Ok((r, last)) => {
-                    if r == Receipt::Gap {
-                        warn!(device = %env.device, seq = env.seq, last, "gap: waiting for the booth to resend");
-                    }
-                    Some(last)
-                }
+            Ok(env) if env.device == topic_device => match take(inbox, &mut early, env) {
+                Ok(last) => Some(last),
                 Err(e) => {
                     // Not stored, not acknowledged: the booth resends.
                     warn!(error = %e, "inbox write failed");
@@ -134,5 +164,35 @@ async fn session(cfg: &CollectorConfig, inbox: &Inbox, attempt: &mut u32) -> Res
             c.send(&mqtt::publish(&topic, 1, Some(pkid), serde_json::json!({ "seq": last }).to_string().as_bytes()))
                 .await?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(seq: u64, kind: &str) -> Envelope {
+        Envelope { device: "d".into(), seq, kind: kind.into(), at_ms: 0, body: serde_json::json!(seq) }
+    }
+
+    #[test]
+    fn messages_interleaved_across_topics_fill_their_gap_without_a_resend() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let inbox = Inbox::open(&dir.path().join("inbox.redb"))?;
+        let mut early = Early::default();
+        // Ballots 1, 3, 4 on one topic overtook GPS fix 2 on another.
+        assert_eq!(take(&inbox, &mut early, env(1, "ballot"))?, 1);
+        assert_eq!(take(&inbox, &mut early, env(3, "ballot"))?, 1);
+        assert_eq!(take(&inbox, &mut early, env(4, "ballot"))?, 1);
+        assert_eq!(take(&inbox, &mut early, env(2, "gps"))?, 4);
+        assert!(early.is_empty());
+        // A replay of everything changes nothing.
+        for s in 1..=4 {
+            assert_eq!(take(&inbox, &mut early, env(s, "ballot"))?, 4);
+        }
+        let seqs: Vec<u64> = inbox.received("d")?.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4]);
+        assert_eq!(inbox.received("d")?[1].kind, "gps");
+        Ok(())
     }
 }

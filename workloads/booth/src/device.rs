@@ -115,13 +115,19 @@ impl Booth {
     /// Queues a ballot (already encrypted and proved on the device) for exactly-once delivery; refused
     /// while the booth is locked or blocked. Returns its sequence number.
     pub fn cast_ballot(&self, ballot: serde_json::Value) -> Result<u64> {
+        self.accepting()?;
+        self.queue("ballot", ballot)
+    }
+
+    /// Refuses while the booth is locked or blocked by an officer's command.
+    pub fn accepting(&self) -> Result<()> {
         if self.inner.blocked.load(Ordering::SeqCst) {
             return Err(Error::Refused("blocked"));
         }
         if self.inner.locked.load(Ordering::SeqCst) {
             return Err(Error::Refused("locked"));
         }
-        self.queue("ballot", ballot)
+        Ok(())
     }
 
     /// The SOS button (booth capture, forgery): queued like a ballot, so it survives a network cut.
@@ -184,9 +190,14 @@ enum SessionError {
     Booth(#[from] Error),
     #[error("broker silent for longer than the keep-alive")]
     Silent,
+    #[error("no acknowledgement progress after {MAX_FRUITLESS_RESENDS} resends")]
+    NoProgress,
 }
 
 type Conn = Client<TlsStream<TcpStream>>;
+
+/// Resends without any acknowledgement progress before the session is dropped and redone.
+const MAX_FRUITLESS_RESENDS: u32 = 3;
 
 /// One connection, until it fails (`Err`) or the booth is stopped (`Ok`).
 async fn session(inner: &Inner, stop: &mut watch::Receiver<bool>) -> Result<(), SessionError> {
@@ -215,6 +226,7 @@ async fn session(inner: &Inner, stop: &mut watch::Receiver<bool>) -> Result<(), 
     // Everything above `sent` has not been sent in this session; replay starts from the oldest.
     let mut sent: u64 = 0;
     let mut acked_at = Instant::now();
+    let mut fruitless: u32 = 0;
     let mut last_rx = Instant::now();
     let keep_alive = Duration::from_secs(u64::from(cfg.keep_alive_secs.max(1)));
     let mut heartbeat = tokio::time::interval(cfg.heartbeat);
@@ -229,6 +241,7 @@ async fn session(inner: &Inner, stop: &mut watch::Receiver<bool>) -> Result<(), 
                 last_rx = Instant::now();
                 if handle(inner, &mut c, &f).await? {
                     acked_at = Instant::now();
+                    fruitless = 0;
                 }
             }
             _ = inner.queued.notified() => {}
@@ -251,7 +264,13 @@ async fn session(inner: &Inner, stop: &mut watch::Receiver<bool>) -> Result<(), 
                 // missed some (a broker restart loses what it had not delivered yet). Resend them all;
                 // the receiver keeps each sequence once.
                 if sent > 0 && acked_at.elapsed() >= cfg.resend_after && !inner.outbox.is_empty()? {
-                    debug!("no acknowledgement: resending the outbox");
+                    fruitless += 1;
+                    // Safety net: if resending brings no progress, start over with a new connection (a
+                    // fresh session in the broker) rather than resend into the same one forever.
+                    if fruitless > MAX_FRUITLESS_RESENDS {
+                        return Err(SessionError::NoProgress);
+                    }
+                    debug!(fruitless, "no acknowledgement: resending the outbox");
                     sent = 0;
                     acked_at = Instant::now();
                 }

@@ -6,6 +6,8 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("the booth is {0}: no ballots until an officer lifts it")]
     Refused(&'static str),
+    #[error("ballot: {0}")]
+    Ballot(String),
     #[error("the booth has stopped")]
     Stopped,
     #[error("broker: {0}")]

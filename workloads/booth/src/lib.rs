@@ -7,12 +7,16 @@
 //! on `cmd/ack`; only then does the booth drop it. So nothing is lost and nothing is counted twice across
 //! network cuts and restarts of the booth, the broker (whose rumqttd keeps nothing) or the collector.
 
+pub mod alerting;
 pub mod backoff;
+pub mod ballot;
 pub mod collector;
 pub mod device;
 mod error;
+pub mod fleet;
 pub mod inbox;
 pub mod message;
+pub mod monitor;
 pub mod outbox;
 
 pub use backoff::Backoff;

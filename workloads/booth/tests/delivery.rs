@@ -238,3 +238,97 @@ async fn booth_obeys_lock_and_block_commands_and_remembers_a_block() -> Res {
     booth.stop().await;
     Ok(())
 }
+
+/// The fleet monitor on the real broker: a booth outside its geofence and an SOS raise alerts in the feed
+/// and at the webhook; a booth in place raises none.
+#[tokio::test]
+async fn monitor_alerts_feed_and_webhook_on_geofence_and_sos() -> Res {
+    use std::collections::HashMap;
+    use urna_booth::alerting::{Monitor, MonitorConfig};
+    use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
+
+    let net = Net::new()?;
+    let dir = tempfile::tempdir()?;
+    let broker = net.broker("127.0.0.1:0".parse()?).await?;
+
+    // The webhook: records every POSTed body.
+    let posted: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let p = posted.clone();
+    let hook = axum::Router::new().route(
+        "/alerts",
+        axum::routing::post(move |body: String| {
+            let p = p.clone();
+            async move {
+                if let Ok(v) = serde_json::from_str(&body) {
+                    p.lock().unwrap_or_else(|e| e.into_inner()).push(v);
+                }
+                "ok"
+            }
+        }),
+    );
+    let hook_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let hook_addr = hook_listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(hook_listener, hook).await });
+
+    let fence = GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 };
+    let mesa =
+        |m: &str| MesaRules { mesa: m.into(), geofence: Some(fence), opens_ms: None, closes_ms: None, census: None };
+    let rules = FleetRules {
+        devices: HashMap::from([("mesa-7-1".to_string(), mesa("mesa-7")), ("mesa-7-2".to_string(), mesa("mesa-7"))]),
+        offline_after_ms: 600_000,
+        votes_per_hour_limit: 1e9,
+        vote_rate_z: 1e9,
+        flap_connects: 1000,
+        flap_window_ms: 1,
+    };
+    let monitor = Monitor::start(MonitorConfig {
+        fleet: FLEET.into(),
+        client_id: "urna-bridge-monitor".into(),
+        endpoint: net.endpoint("urna-bridge", broker.mqtt_addr)?,
+        rules,
+        webhook: Some(format!("http://{hook_addr}/alerts")),
+        listen: "127.0.0.1:0".parse()?,
+        tick: Duration::from_millis(200),
+        backoff: fast_backoff(),
+    })
+    .await?;
+
+    let start = |device: &str, pos: (f64, f64), store: &str| -> Result<Booth, Box<dyn std::error::Error>> {
+        let mut cfg = BoothConfig::new(FLEET, device, net.endpoint(device, broker.mqtt_addr)?);
+        cfg.gps = Duration::from_millis(200);
+        cfg.heartbeat = Duration::from_millis(200);
+        cfg.position = pos;
+        cfg.backoff = fast_backoff();
+        Ok(Booth::start(cfg, &dir.path().join(store))?)
+    };
+    let moved = start("mesa-7-1", (19.45, -99.13), "a.redb")?;
+    let in_place = start("mesa-7-2", (19.4301, -99.1301), "b.redb")?;
+    let fired = |alerts: &[urna_booth::monitor::Alert], rule: &str| {
+        alerts.iter().any(|a| a.device == "mesa-7-1" && a.rule == rule)
+    };
+    // The geofence alert (GPS every 200 ms) shows the monitor is reading; the SOS, sent once, comes after.
+    eventually("geofence alert", || Ok(fired(&monitor.feed.all(), "outside_geofence"))).await?;
+    moved.sos("booth captured")?;
+    eventually("SOS alert", || Ok(fired(&monitor.feed.all(), "sos"))).await?;
+    let alerts = monitor.feed.all();
+    assert!(alerts.iter().all(|a| a.device == "mesa-7-1" && a.mesa == "mesa-7"), "{alerts:?}");
+    assert_eq!(alerts.iter().filter(|a| a.rule == "outside_geofence").count(), 1, "one alert per excursion");
+    eventually("alerts at the webhook", || {
+        let p = posted.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(p.iter().any(|v| v["rule"] == "sos") && p.iter().any(|v| v["rule"] == "outside_geofence"))
+    })
+    .await?;
+
+    // The feed endpoint serves the same alerts.
+    let mut s = TcpStream::connect(monitor.addr).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut s, b"GET /v1/alerts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut body = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut s, &mut body).await?;
+    assert!(body.contains("\"rule\":\"sos\"") && body.contains("booth captured"), "{body}");
+
+    moved.stop().await;
+    in_place.stop().await;
+    monitor.stop().await;
+    Ok(())
+}

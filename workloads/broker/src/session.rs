@@ -189,7 +189,7 @@ fn admit(ctx: &Shared, who: &Identity, c: &mqtt::Connect) -> Result<(), (u8, &'s
         return Err((connack_code::NOT_AUTHORIZED, "blocked"));
     }
     if let Some(w) = &c.will
-        && let Err(d) = acl::may_publish(&ctx.fleet, who, &w.topic, false)
+        && let Err(d) = acl::may_publish(&ctx.fleet, who, &w.topic, w.retain)
     {
         m.authz_failure(d.as_str());
         return Err((connack_code::NOT_AUTHORIZED, "will_topic"));

@@ -49,6 +49,7 @@ impl PacketType {
 pub struct Will {
     pub topic: String,
     pub qos: u8,
+    pub retain: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +147,7 @@ pub fn parse_connect(frame: &Frame) -> Result<Connect, CodecError> {
     let will = if flags & 0x04 != 0 {
         let topic = r.string()?;
         r.binary()?;
-        Some(Will { topic, qos: (flags >> 3) & 0x03 })
+        Some(Will { topic, qos: (flags >> 3) & 0x03, retain: flags & 0x20 != 0 })
     } else {
         None
     };
@@ -207,7 +208,7 @@ mod tests {
         assert_eq!(c.client_id, "mesa-1-1");
         assert_eq!(c.protocol_level, 4);
         assert!(c.clean_session);
-        assert_eq!(c.will, Some(Will { topic: "urna/f/booth/mesa-1-1/state".into(), qos: 1 }));
+        assert_eq!(c.will, Some(Will { topic: "urna/f/booth/mesa-1-1/state".into(), qos: 1, retain: false }));
         Ok(())
     }
 

@@ -19,10 +19,14 @@ until the collector acknowledges them. It obeys lock/unlock and block/unblock co
 GPS through shared subscriptions, keeps each device's messages exactly once (DATA/inbox.redb) and
 acknowledges them to the booth.
 
+`urna booth monitor` reads every booth's telemetry with a backend certificate, applies the fleet rules
+(--rules JSON: offline, geofence, vote rate, hours, census, flapping, SOS) and serves alerts at
+GET /v1/alerts and POSTs them to --webhook.
+
 --tls-dir holds ca.crt, tls.crt and tls.key (the operator's device or backend Secret).";
 
 #[derive(Debug, clap::Args)]
-#[command(about = "Simulated voting machine (EVM) on MQTT, and the exactly-once collector")]
+#[command(about = "Simulated voting machine (EVM) on MQTT, the exactly-once collector and the fleet monitor")]
 #[command(long_about = LONG_ABOUT)]
 pub struct Args {
     #[command(subcommand)]
@@ -35,6 +39,34 @@ enum Mode {
     Device(DeviceArgs),
     /// Run the collector (backend identity).
     Collect(CollectArgs),
+    /// Run the fleet monitor (backend identity): alert feed and webhook.
+    Monitor(MonitorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct MonitorArgs {
+    #[arg(long, env = "URNA_BOOTH_FLEET")]
+    fleet: String,
+    #[arg(long, env = "URNA_BOOTH_BROKER")]
+    broker: SocketAddr,
+    #[arg(long, default_value = "localhost", env = "URNA_BOOTH_SERVER_NAME")]
+    server_name: String,
+    /// Directory with ca.crt, tls.crt and tls.key (a backend certificate).
+    #[arg(long, value_name = "DIR", env = "URNA_BOOTH_TLS_DIR")]
+    tls_dir: PathBuf,
+    /// MQTT client id: the backend certificate's CN, or CN-SUFFIX.
+    #[arg(long, default_value = "urna-bridge-monitor")]
+    client_id: String,
+    /// Fleet rules (JSON): {"devices": {"DEVICE": {"mesa", "geofence": {"lat","lon","radiusM"}, "opensMs",
+    /// "closesMs", "census"}}, "offlineAfterMs", "votesPerHourLimit", "voteRateZ", "flapConnects", "flapWindowMs"}.
+    #[arg(long, value_name = "FILE", env = "URNA_MONITOR_RULES")]
+    rules: PathBuf,
+    /// Alerts are POSTed here as JSON (http://).
+    #[arg(long, env = "URNA_MONITOR_WEBHOOK")]
+    webhook: Option<String>,
+    /// Alert feed (GET /v1/alerts).
+    #[arg(long, default_value = "0.0.0.0:8081", env = "URNA_MONITOR_LISTEN")]
+    listen: SocketAddr,
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,13 +122,17 @@ struct CollectArgs {
 }
 
 fn endpoint(c: &Common) -> Result<Endpoint> {
+    endpoint_of(c.broker, &c.server_name, &c.tls_dir)
+}
+
+fn endpoint_of(broker: SocketAddr, server_name: &str, tls_dir: &Path) -> Result<Endpoint> {
     let read = |name: &str| -> Result<Vec<u8>> {
-        let p = c.tls_dir.join(name);
+        let p = tls_dir.join(name);
         std::fs::read(&p).with_context(|| format!("reading {}", p.display()))
     };
     let tls = urna_broker::client::tls_config(&read("ca.crt")?, &read("tls.crt")?, &read("tls.key")?)
         .context("loading the client certificate")?;
-    Ok(Endpoint { addr: c.broker, server_name: c.server_name.clone(), tls })
+    Ok(Endpoint { addr: broker, server_name: server_name.to_owned(), tls })
 }
 
 fn data_file(dir: &Path, name: &str) -> Result<PathBuf> {
@@ -115,6 +151,7 @@ pub fn run(args: Args) -> Result<()> {
         match args.command {
             Mode::Device(a) => device(a).await,
             Mode::Collect(a) => collect(a).await,
+            Mode::Monitor(a) => monitor(a).await,
         }
     })
 }
@@ -163,4 +200,27 @@ async fn collect(a: CollectArgs) -> Result<()> {
     collector.stop().await;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::json!({ "received": total })).context("writing to stdout")
+}
+
+async fn monitor(a: MonitorArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&a.rules).with_context(|| format!("reading {}", a.rules.display()))?;
+    let rules: urna_booth::fleet::FleetRules =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", a.rules.display()))?;
+    let config = urna_booth::alerting::MonitorConfig {
+        fleet: a.fleet,
+        client_id: a.client_id,
+        endpoint: endpoint_of(a.broker, &a.server_name, &a.tls_dir)?,
+        rules,
+        webhook: a.webhook,
+        listen: a.listen,
+        tick: Duration::from_secs(5),
+        backoff: backoff(),
+    };
+    let monitor = urna_booth::alerting::Monitor::start(config).await.context("starting the monitor")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::json!({ "listening": monitor.addr.to_string() })).context("writing to stdout")?;
+    drop(out);
+    super::signal::shutdown().await;
+    monitor.stop().await;
+    Ok(())
 }

@@ -1,0 +1,337 @@
+//! The fleet monitor's state: what it has seen of each device, fed message by message and ticked by the
+//! clock, returning the alerts the rules in [`crate::monitor`] raise. Pure (no I/O, the caller passes
+//! time), so whole scenarios are unit tests. Each condition alerts once per episode: an offline device
+//! alerts again only after it came back and went silent again.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Deserialize;
+
+use crate::message::Envelope;
+use crate::monitor::{self, Alert, Geofence, Subject};
+
+/// One mesa's rules, as the BoothFleet and Mesa resources give them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MesaRules {
+    pub mesa: String,
+    #[serde(default)]
+    pub geofence: Option<GeofenceSpec>,
+    /// Voting hours, Unix milliseconds `[opensMs, closesMs)`.
+    #[serde(default)]
+    pub opens_ms: Option<u64>,
+    #[serde(default)]
+    pub closes_ms: Option<u64>,
+    /// Voters in the mesa's census.
+    #[serde(default)]
+    pub census: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeofenceSpec {
+    pub lat: f64,
+    pub lon: f64,
+    pub radius_m: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetRules {
+    /// Device id → its mesa's rules.
+    pub devices: HashMap<String, MesaRules>,
+    #[serde(default = "default_offline_ms")]
+    pub offline_after_ms: u64,
+    /// Votes per hour above which a booth alerts whatever the fleet does.
+    #[serde(default = "default_vote_limit")]
+    pub votes_per_hour_limit: f64,
+    /// Robust z-score above which a booth's vote rate alerts.
+    #[serde(default = "default_z")]
+    pub vote_rate_z: f64,
+    /// Connects of one device within `flapWindowMs` that count as flapping.
+    #[serde(default = "default_flaps")]
+    pub flap_connects: usize,
+    #[serde(default = "default_flap_window")]
+    pub flap_window_ms: u64,
+}
+
+fn default_offline_ms() -> u64 {
+    120_000
+}
+fn default_vote_limit() -> f64 {
+    120.0
+}
+fn default_z() -> f64 {
+    5.0
+}
+fn default_flaps() -> usize {
+    5
+}
+fn default_flap_window() -> u64 {
+    300_000
+}
+
+#[derive(Debug, Default)]
+struct Device {
+    last_seen_ms: Option<u64>,
+    ballots: u64,
+    first_ballot_ms: Option<u64>,
+    connects_ms: Vec<u64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Fleet {
+    devices: BTreeMap<String, Device>,
+    /// Conditions currently alerted, so each episode alerts once.
+    active: HashSet<(String, &'static str)>,
+}
+
+impl Fleet {
+    fn subject<'a>(rules: &'a FleetRules, device: &'a str, now_ms: u64) -> Subject<'a> {
+        let mesa = rules.devices.get(device).map_or("", |m| m.mesa.as_str());
+        Subject { device, mesa, now_ms }
+    }
+
+    /// Records `fired` for (device, rule) once per episode; clears the episode when the rule is silent.
+    fn edge(&mut self, device: &str, rule: &'static str, fired: Option<Alert>, out: &mut Vec<Alert>) {
+        let key = (device.to_owned(), rule);
+        match fired {
+            Some(a) => {
+                if self.active.insert(key) {
+                    out.push(a);
+                }
+            }
+            None => {
+                self.active.remove(&key);
+            }
+        }
+    }
+
+    /// A message on `urna/<fleet>/booth/<device>/<channel>`: heartbeats and state count as signs of life,
+    /// numbered envelopes are checked by kind.
+    pub fn observe(
+        &mut self,
+        rules: &FleetRules,
+        device: &str,
+        channel: &str,
+        payload: &[u8],
+        now_ms: u64,
+    ) -> Vec<Alert> {
+        let mut out = Vec::new();
+        let s = Self::subject(rules, device, now_ms);
+        let mesa = rules.devices.get(device);
+        let d = self.devices.entry(device.to_owned()).or_default();
+        d.last_seen_ms = Some(now_ms);
+        let mut edges: Vec<(&'static str, Option<Alert>)> = vec![("offline", None)];
+        if channel == "state" && serde_json::from_slice::<serde_json::Value>(payload).is_ok_and(|v| v["online"] == true)
+        {
+            d.connects_ms.push(now_ms);
+            d.connects_ms.retain(|t| now_ms.saturating_sub(*t) <= rules.flap_window_ms);
+            edges.push((
+                "reconnect_flapping",
+                monitor::reconnect_flapping(s, &d.connects_ms, rules.flap_window_ms, rules.flap_connects),
+            ));
+        }
+        if let Ok(env) = serde_json::from_slice::<Envelope>(payload) {
+            match env.kind.as_str() {
+                "sos" => out.extend(monitor::sos(s, &env)),
+                "gps" => {
+                    if let (Some(f), Some(lat), Some(lon)) =
+                        (mesa.and_then(|m| m.geofence), env.body["lat"].as_f64(), env.body["lon"].as_f64())
+                    {
+                        let fence = Geofence { lat: f.lat, lon: f.lon, radius_m: f.radius_m };
+                        edges.push(("outside_geofence", monitor::outside_geofence(s, (lat, lon), fence)));
+                    }
+                }
+                "ballot" => {
+                    d.ballots += 1;
+                    d.first_ballot_ms.get_or_insert(env.at_ms);
+                    if let Some(m) = mesa
+                        && let (Some(o), Some(c)) = (m.opens_ms, m.closes_ms)
+                    {
+                        // Every ballot cast out of hours is its own alert.
+                        out.extend(monitor::outside_hours(s, env.at_ms, o, c));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (rule, fired) in edges {
+            self.edge(device, rule, fired, &mut out);
+        }
+        if let Some(m) = mesa
+            && let Some(census) = m.census
+        {
+            let ballots: u64 = rules
+                .devices
+                .iter()
+                .filter(|(_, r)| r.mesa == m.mesa)
+                .filter_map(|(id, _)| self.devices.get(id))
+                .map(|d| d.ballots)
+                .sum();
+            let fired = monitor::turnout_above_census(s, ballots, census);
+            self.edge(&m.mesa.clone(), "turnout_above_census", fired, &mut out);
+        }
+        out
+    }
+
+    /// Time-driven rules: devices gone silent, vote rates against the fleet.
+    pub fn tick(&mut self, rules: &FleetRules, now_ms: u64) -> Vec<Alert> {
+        let mut out = Vec::new();
+        let hour = 3_600_000.0;
+        let rates: Vec<(String, f64)> = self
+            .devices
+            .iter()
+            .filter_map(|(id, d)| {
+                let since = d.first_ballot_ms?;
+                // At least ten minutes of voting before a rate means anything.
+                let span = (now_ms.saturating_sub(since) as f64).max(600_000.0);
+                Some((id.clone(), d.ballots as f64 * hour / span))
+            })
+            .collect();
+        let fleet: Vec<f64> = rates.iter().map(|(_, r)| *r).collect();
+        let silent: Vec<(String, u64)> =
+            self.devices.iter().filter_map(|(id, d)| d.last_seen_ms.map(|t| (id.clone(), t))).collect();
+        for (id, last) in silent {
+            let fired = monitor::offline(Self::subject(rules, &id, now_ms), last, rules.offline_after_ms);
+            // Only the rising edge; `observe` clears it when the device is heard again.
+            if let Some(a) = fired
+                && self.active.insert((id.clone(), "offline"))
+            {
+                out.push(a);
+            }
+        }
+        for (id, rate) in rates {
+            let fired = monitor::vote_rate(
+                Self::subject(rules, &id, now_ms),
+                rate,
+                &fleet,
+                rules.votes_per_hour_limit,
+                rules.vote_rate_z,
+            );
+            self.edge(&id, "vote_rate", fired, &mut out);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: u64 = 60_000;
+
+    fn rules() -> FleetRules {
+        let mut devices = HashMap::new();
+        for i in 1..=8 {
+            devices.insert(
+                format!("mesa-{i}-1"),
+                MesaRules {
+                    mesa: format!("mesa-{i}"),
+                    geofence: Some(GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 }),
+                    opens_ms: Some(0),
+                    closes_ms: Some(600 * MIN),
+                    census: Some(400),
+                },
+            );
+        }
+        FleetRules {
+            devices,
+            offline_after_ms: 2 * MIN,
+            votes_per_hour_limit: 300.0,
+            vote_rate_z: 5.0,
+            flap_connects: 4,
+            flap_window_ms: 10 * MIN,
+        }
+    }
+
+    fn env(device: &str, seq: u64, kind: &str, at_ms: u64, body: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&Envelope { device: device.into(), seq, kind: kind.into(), at_ms, body }).unwrap_or_default()
+    }
+
+    /// An ordinary hour: every booth online, in place, voting at about the same pace, in hours.
+    fn normal_hour(f: &mut Fleet, r: &FleetRules, start: u64) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        for minute in 0..60u64 {
+            let now = start + minute * MIN;
+            for i in 1..=8u64 {
+                let d = format!("mesa-{i}-1");
+                alerts.extend(f.observe(r, &d, "heartbeat", b"{}", now));
+                let gps = env(&d, minute * 2, "gps", now, serde_json::json!({ "lat": 19.4301, "lon": -99.1302 }));
+                alerts.extend(f.observe(r, &d, "gps", &gps, now));
+                if (minute + i) % 2 == 0 {
+                    let b = env(&d, minute * 2 + 1, "ballot", now, serde_json::json!({}));
+                    alerts.extend(f.observe(r, &d, "ballot", &b, now));
+                }
+            }
+            alerts.extend(f.tick(r, now));
+        }
+        alerts
+    }
+
+    #[test]
+    fn a_normal_hour_is_silent() {
+        let (mut f, r) = (Fleet::default(), rules());
+        assert_eq!(normal_hour(&mut f, &r, 60 * MIN), vec![]);
+    }
+
+    #[test]
+    fn each_anomaly_alerts_once_per_episode() {
+        let (mut f, r) = (Fleet::default(), rules());
+        let t = 60 * MIN;
+        assert_eq!(normal_hour(&mut f, &r, t), vec![]);
+        let now = t + 61 * MIN;
+        let rules_fired = |alerts: Vec<Alert>| alerts.into_iter().map(|a| (a.device, a.rule)).collect::<Vec<_>>();
+
+        // mesa-1-1 moved 2 km.
+        let far = env("mesa-1-1", 500, "gps", now, serde_json::json!({ "lat": 19.45, "lon": -99.13 }));
+        assert_eq!(
+            rules_fired(f.observe(&r, "mesa-1-1", "gps", &far, now)),
+            vec![("mesa-1-1".into(), "outside_geofence")]
+        );
+        assert_eq!(f.observe(&r, "mesa-1-1", "gps", &far, now), vec![], "same excursion");
+
+        // mesa-2-1 pressed SOS.
+        let sos = env("mesa-2-1", 501, "sos", now, serde_json::json!({ "reason": "captured" }));
+        assert_eq!(rules_fired(f.observe(&r, "mesa-2-1", "sos", &sos, now)), vec![("mesa-2-1".into(), "sos")]);
+
+        // mesa-3-1 votes after closing.
+        let late = env("mesa-3-1", 502, "ballot", 601 * MIN, serde_json::json!({}));
+        assert_eq!(
+            rules_fired(f.observe(&r, "mesa-3-1", "ballot", &late, now)),
+            vec![("mesa-3-1".into(), "outside_hours")]
+        );
+
+        // mesa-4-1 stuffs 400 ballots: above the census of its mesa, then far above the fleet's rate.
+        let mut stuffed = Vec::new();
+        for k in 0..400 {
+            let b = env("mesa-4-1", 1000 + k, "ballot", now, serde_json::json!({}));
+            stuffed.extend(f.observe(&r, "mesa-4-1", "ballot", &b, now));
+        }
+        assert_eq!(rules_fired(stuffed), vec![("mesa-4-1".into(), "turnout_above_census")]);
+        let ticked = rules_fired(f.tick(&r, now));
+        assert!(ticked.contains(&("mesa-4-1".into(), "vote_rate")), "{ticked:?}");
+
+        // mesa-5-1 flaps.
+        let mut flaps = Vec::new();
+        for k in 0..4 {
+            flaps.extend(f.observe(&r, "mesa-5-1", "state", br#"{"online":true}"#, now + k * 1000));
+        }
+        assert_eq!(rules_fired(flaps), vec![("mesa-5-1".into(), "reconnect_flapping")]);
+
+        // mesa-6-1 goes silent: one alert, however many ticks; again after it came back and left again.
+        let others: Vec<String> = (1..=8).filter(|i| *i != 6).map(|i| format!("mesa-{i}-1")).collect();
+        let mut offline = Vec::new();
+        for k in 1..=5 {
+            let at = now + k * MIN;
+            for d in &others {
+                f.observe(&r, d, "heartbeat", b"{}", at);
+            }
+            offline.extend(f.tick(&r, at).into_iter().filter(|a| a.rule == "offline"));
+        }
+        assert_eq!(rules_fired(offline), vec![("mesa-6-1".into(), "offline")]);
+        assert_eq!(f.observe(&r, "mesa-6-1", "heartbeat", b"{}", now + 6 * MIN), vec![]);
+        let again = f.tick(&r, now + 9 * MIN).into_iter().filter(|a| a.device == "mesa-6-1").count();
+        assert_eq!(again, 1);
+    }
+}

@@ -1,0 +1,86 @@
+//! A ballot encrypted and proved on the booth reaches the collector once and verifies there.
+
+use std::time::Duration;
+
+use urna_ballot::{Contest, ContestKind, District, ElectionManifest, EncryptedBallot, Party, Selection};
+use urna_booth::ballot::BallotMachine;
+use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
+use urna_broker::pki::FleetCa;
+use urna_broker::{Broker, BrokerConfig, client};
+use urna_crypto::paillier::{KeySize, generate_keypair};
+
+type Res = Result<(), Box<dyn std::error::Error>>;
+
+fn manifest() -> ElectionManifest {
+    let party = |id: &str| Party { id: id.into(), name: id.to_uppercase(), candidate: None };
+    ElectionManifest {
+        election_id: "booth-test".into(),
+        title: "Booth test".into(),
+        districts: vec![District { id: "d1".into(), name: "District 1".into(), parent: None }],
+        contests: vec![Contest {
+            id: "mayor".into(),
+            title: "Mayor".into(),
+            kind: ContestKind::SingleChoice,
+            districts: vec!["d1".into()],
+            parties: vec![party("a"), party("b"), party("c")],
+            coalitions: vec![],
+            options: vec![],
+            min_selections: None,
+            max_selections: None,
+            write_in: false,
+            blank: true,
+            null: true,
+        }],
+        slot_bits: 20,
+    }
+}
+
+#[tokio::test]
+async fn ballot_encrypted_on_the_device_arrives_once_and_verifies() -> Res {
+    let (pk, _sk) = generate_keypair(KeySize::InsecureTest1024, &mut urna_crypto::os_rng())?;
+    let machine = BallotMachine::new(manifest(), pk, "d1")?;
+
+    let ca = FleetCa::new("f")?;
+    let server = ca.server(&["localhost"])?;
+    let tls =
+        urna_broker::tls::server_config(ca.ca_pem().as_bytes(), server.cert_pem.as_bytes(), server.key_pem.as_bytes())?;
+    let broker = Broker::start(BrokerConfig::new("f", tls)).await?;
+    let endpoint = |id: &str| -> Result<Endpoint, Box<dyn std::error::Error>> {
+        let c = ca.client(id)?;
+        let tls = client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?;
+        Ok(Endpoint { addr: broker.mqtt_addr, server_name: "localhost".into(), tls })
+    };
+    let backoff = Backoff { min: Duration::from_millis(50), max: Duration::from_millis(500) };
+    let dir = tempfile::tempdir()?;
+    let collector = Collector::start(
+        CollectorConfig {
+            fleet: "f".into(),
+            client_id: "urna-bridge".into(),
+            group: "bridge".into(),
+            endpoint: endpoint("urna-bridge")?,
+            backoff,
+        },
+        &dir.path().join("inbox.redb"),
+    )?;
+    let mut cfg = BoothConfig::new("f", "mesa-9-1", endpoint("mesa-9-1")?);
+    cfg.backoff = backoff;
+    let booth = Booth::start(cfg, &dir.path().join("booth.redb"))?;
+
+    let seq = booth.vote(&machine, vec![("mayor".into(), Selection::Single { choice: 1, write_in: None })]).await?;
+    let mut ballots = Vec::new();
+    for _ in 0..1200 {
+        let received = collector.inbox.received("mesa-9-1")?;
+        ballots = received.into_iter().filter(|e| e.kind == "ballot").collect::<Vec<_>>();
+        if !ballots.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ballots.len(), 1, "exactly one ballot held");
+    assert_eq!(ballots[0].seq, seq);
+    let ballot: EncryptedBallot = serde_json::from_value(ballots[0].body["ballot"].clone())?;
+    machine.codec().verify_ballot(&ballot, &mut urna_crypto::os_rng())?;
+    booth.stop().await;
+    collector.stop().await;
+    Ok(())
+}
