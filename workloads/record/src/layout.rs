@@ -82,10 +82,6 @@ impl RecordDir {
         self.root.join(format!("decryption/trustee-{trustee}.json"))
     }
 
-    pub fn decryption_dir(&self) -> PathBuf {
-        self.root.join("decryption")
-    }
-
     pub fn results(&self) -> PathBuf {
         self.root.join("results.json")
     }
