@@ -107,31 +107,6 @@ fn serve(args: Args) -> Result<()> {
         let addr = listener.local_addr().context("reading the bound address")?;
         tracing::info!(%addr, origin = %args.origin, %public_key, "audit log serving");
         println!("listening on http://{addr}");
-        log.serve(listener, shutdown_signal()).await.context("serving HTTP")
+        log.serve(listener, super::signal::shutdown()).await.context("serving HTTP")
     })
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends), for a graceful stop.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
 }

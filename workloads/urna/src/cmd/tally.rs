@@ -102,30 +102,8 @@ pub fn run(args: Args) -> Result<()> {
             .and_then(|()| out.flush())
             .context("writing to stdout")?;
         drop(out);
-        shutdown_signal().await;
+        super::signal::shutdown().await;
         tracing::info!("shutting down");
         running.stop().await.context("stopping the shard")
     })
-}
-
-/// SIGINT or SIGTERM (what Kubernetes sends before killing a pod).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }
