@@ -68,7 +68,7 @@ impl BallotBox {
         Self { codec, key, store, upstreams, metrics, cpu, closing, partition, locks }
     }
 
-    async fn blocking<T: Send + 'static>(
+    pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
@@ -180,7 +180,7 @@ impl BallotBox {
         Ok(Receipt { anon_id: anon, log_index: index, checkpoint, inclusion_proof })
     }
 
-    async fn load(&self, anon: AnonId) -> Result<Option<BallotRecord>, ApiError> {
+    pub(crate) async fn load(&self, anon: AnonId) -> Result<Option<BallotRecord>, ApiError> {
         let store = self.store.clone();
         self.blocking(move || Ok(store.get(&anon)?)).await
     }

@@ -5,6 +5,8 @@
 //! - `signatures`: SHA-256(signature) → AnonID: "one ballot per signature";
 //! - `ballots`: AnonID → `{package, forwarded, logIndex}` (JSON);
 //! - `pending`: AnonIDs not yet acknowledged by both their shard and the audit log (resumed at start-up);
+//! - `booth`: (device, sequence) → AnonID: a booth message is recorded once however often it is bridged;
+//! - `mesaBallots`: mesa id → booth ballots recorded (never more than the voters admitted there);
 //! - `meta`: `binding` (as for the voter store) and `closedAt`.
 
 use std::path::Path;
@@ -21,6 +23,8 @@ use crate::wire::BallotPackage;
 const SIGNATURES: TableDefinition<[u8; 32], [u8; 32]> = TableDefinition::new("signatures");
 const BALLOTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("ballots");
 const PENDING: TableDefinition<[u8; 32], ()> = TableDefinition::new("pending");
+const BOOTH: TableDefinition<(&str, u64), [u8; 32]> = TableDefinition::new("booth");
+const MESA_BALLOTS: TableDefinition<&str, u64> = TableDefinition::new("mesaBallots");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +47,22 @@ pub enum Recorded {
     SignatureUsed,
 }
 
+/// Where a booth ballot's message came from: the device the broker authenticated and its sequence number.
+#[derive(Debug, Clone, Copy)]
+pub struct BoothOrigin<'a> {
+    pub device: &'a str,
+    pub seq: u64,
+    pub mesa: &'a str,
+}
+
+pub enum BoothRecorded {
+    New(BallotRecord),
+    /// This (device, sequence) was recorded before, as this AnonID.
+    Existing(AnonId),
+    /// The mesa has no admitted voter left for another booth ballot.
+    NotAdmitted,
+}
+
 pub struct BallotStore {
     db: Database,
 }
@@ -63,6 +83,8 @@ impl BallotStore {
             txn.open_table(SIGNATURES)?;
             txn.open_table(BALLOTS)?;
             txn.open_table(PENDING)?;
+            txn.open_table(BOOTH)?;
+            txn.open_table(MESA_BALLOTS)?;
             let mut meta = txn.open_table(META)?;
             let stored = meta.get("binding")?.map(|v| v.value().to_vec());
             match stored {
@@ -120,13 +142,62 @@ impl BallotStore {
                 };
             }
             sigs.insert(sig_key, anon.0)?;
-            record = BallotRecord { anon_id: anon, package: package.clone(), forwarded: false, log_index: None };
-            let bytes = serde_json::to_vec(&record).map_err(|e| corrupt("ballot record", e))?;
-            txn.open_table(BALLOTS)?.insert(anon.0, bytes.as_slice())?;
-            txn.open_table(PENDING)?.insert(anon.0, ())?;
+            drop(sigs);
+            record = Self::insert(&txn, anon, package)?;
         }
         txn.commit()?;
         Ok(Recorded::New(record))
+    }
+
+    fn insert(txn: &redb::WriteTransaction, anon: AnonId, package: &BallotPackage) -> Result<BallotRecord, VoteError> {
+        let record = BallotRecord { anon_id: anon, package: package.clone(), forwarded: false, log_index: None };
+        let bytes = serde_json::to_vec(&record).map_err(|e| corrupt("ballot record", e))?;
+        txn.open_table(BALLOTS)?.insert(anon.0, bytes.as_slice())?;
+        txn.open_table(PENDING)?.insert(anon.0, ())?;
+        Ok(record)
+    }
+
+    /// The AnonID recorded for a booth message, if any.
+    pub fn booth_ballot(&self, device: &str, seq: u64) -> Result<Option<AnonId>, VoteError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(BOOTH)?.get((device, seq))?.map(|v| AnonId(v.value())))
+    }
+
+    /// Booth ballots recorded for `mesa`.
+    pub fn mesa_ballots(&self, mesa: &str) -> Result<u64, VoteError> {
+        Ok(self.db.begin_read()?.open_table(MESA_BALLOTS)?.get(mesa)?.map_or(0, |v| v.value()))
+    }
+
+    /// Records a verified booth ballot (its package signed by this service) under its origin, if the mesa
+    /// has fewer booth ballots than `admitted` voters; one transaction, so a crash leaves all or nothing.
+    pub fn record_booth(
+        &self,
+        origin: BoothOrigin<'_>,
+        admitted: u64,
+        sig_key: &[u8; 32],
+        anon: AnonId,
+        package: &BallotPackage,
+    ) -> Result<BoothRecorded, VoteError> {
+        let txn = self.db.begin_write()?;
+        let record;
+        {
+            let mut booth = txn.open_table(BOOTH)?;
+            if let Some(v) = booth.get((origin.device, origin.seq))? {
+                return Ok(BoothRecorded::Existing(AnonId(v.value())));
+            }
+            let mut counts = txn.open_table(MESA_BALLOTS)?;
+            let used = counts.get(origin.mesa)?.map_or(0, |v| v.value());
+            if used >= admitted {
+                return Ok(BoothRecorded::NotAdmitted);
+            }
+            counts.insert(origin.mesa, used + 1)?;
+            booth.insert((origin.device, origin.seq), anon.0)?;
+            txn.open_table(SIGNATURES)?.insert(sig_key, anon.0)?;
+            drop((booth, counts));
+            record = Self::insert(&txn, anon, package)?;
+        }
+        txn.commit()?;
+        Ok(BoothRecorded::New(record))
     }
 
     fn update(&self, anon: &AnonId, f: impl FnOnce(&mut BallotRecord)) -> Result<BallotRecord, VoteError> {

@@ -23,8 +23,8 @@ use crate::error::{ClientError, ErrorBody};
 use crate::http_client::HttpClient;
 use crate::partition::Partition;
 use crate::wire::{
-    BallotPackage, CloseResponse, ElectionInfo, Receipt, RightRequest, RightResponse, SessionRequest, SessionResponse,
-    StatusResponse,
+    AdmissionRequest, AdmissionResponse, BallotPackage, BoothBallot, CloseResponse, ElectionInfo, Receipt,
+    RightRequest, RightResponse, SessionRequest, SessionResponse, StatusResponse,
 };
 
 /// Talks to the vote service: one base URL, or one per partition (index = partition).
@@ -139,6 +139,24 @@ impl VoterClient {
             out.push(self.call(Method::POST, format!("{base}/v1/close"), Some(admin_token), None::<&()>).await?);
         }
         Ok(out)
+    }
+
+    /// Mesa console: admits a voter at `mesa` for one booth ballot (single-partition services).
+    pub async fn admit(
+        &self,
+        mesa: &str,
+        console_token: &str,
+        voter_id: &str,
+    ) -> Result<AdmissionResponse, ClientError> {
+        let base = self.base(0);
+        let body = AdmissionRequest { voter_id: voter_id.to_owned() };
+        self.call(Method::POST, format!("{base}/v1/mesas/{mesa}/admissions"), Some(console_token), Some(&body)).await
+    }
+
+    /// Bridge: submits a booth's ballot; an identical resubmission returns the first receipt.
+    pub async fn submit_booth(&self, bridge_token: &str, ballot: &BoothBallot) -> Result<Receipt, ClientError> {
+        let base = self.base(0);
+        self.call(Method::POST, format!("{base}/v1/booth/ballots"), Some(bridge_token), Some(ballot)).await
     }
 
     pub async fn receipt(&self, anon: &AnonId, signature: &Signature) -> Result<Receipt, ClientError> {

@@ -7,6 +7,7 @@ use urna_ballot::ElectionManifest;
 use urna_crypto::blind::BlindSigningKey;
 use urna_crypto::paillier::PublicKey;
 
+use crate::mesa::MesaRegistry;
 use crate::partition::Partition;
 
 pub struct VoteConfig {
@@ -26,6 +27,10 @@ pub struct VoteConfig {
     pub partition: Partition,
     pub limits: Limits,
     pub retry: RetryPolicy,
+    /// Mesas and their booths (booth modality); empty disables admissions and booth ballots.
+    pub mesas: MesaRegistry,
+    /// Bearer token of `POST /v1/booth/ballots` (the broker's bridge); `None` disables it.
+    pub bridge_token: Option<String>,
     /// Concurrent CPU-heavy jobs (Argon2, proof verification, signing); default: the number of cores.
     pub cpu_jobs: usize,
 }
@@ -54,6 +59,8 @@ impl VoteConfig {
             partition: Partition::default(),
             limits: Limits::default(),
             retry: RetryPolicy::default(),
+            mesas: MesaRegistry::default(),
+            bridge_token: None,
             cpu_jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         }
     }

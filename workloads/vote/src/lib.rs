@@ -49,6 +49,7 @@
 pub mod anon;
 pub mod ballot_box;
 pub mod ballots;
+pub mod booth_box;
 pub mod census;
 pub mod client;
 pub mod closing;
@@ -58,6 +59,7 @@ pub mod error;
 pub mod forward;
 mod http_client;
 mod json;
+pub mod mesa;
 pub mod metrics;
 pub mod openapi;
 pub mod partition;

@@ -19,6 +19,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/ballots"),
     ("get", "/v1/receipts/{anonId}"),
     ("post", "/v1/close"),
+    ("post", "/v1/mesas/{mesa}/admissions"),
+    ("post", "/v1/booth/ballots"),
 ];
 
 #[cfg(test)]
@@ -71,6 +73,7 @@ mod tests {
         let sources = [
             include_str!("server.rs"),
             include_str!("ballot_box.rs"),
+            include_str!("booth_box.rs"),
             include_str!("error.rs"),
             include_str!("json.rs"),
         ];

@@ -3,8 +3,10 @@
 //!
 //! Tables:
 //! - `census`: voter id hash → `{district, credentialHash}` (JSON);
-//! - `rights`: voter id hash → `{blindedMessage, blindSignature}` (JSON, hex), one row per voter, never
-//!   rewritten: it is the record that the voter's single right was issued and what it was;
+//! - `rights`: voter id hash → `{blindedMessage, blindSignature}` (JSON, hex) for a remote right, or
+//!   `{admittedAt: MESA}` for a voter admitted at a mesa (booth modality, [`crate::mesa`]); one row per
+//!   voter, never rewritten: it is the record that the voter's single right was issued and what it was;
+//! - `admissions`: mesa id → voters admitted there (written in the transaction that writes their rights);
 //! - `meta`: `binding` → the election, manifest hash, signing key and partition the store belongs to, so a
 //!   data directory cannot be reused for another election or key (which would hand out second rights).
 
@@ -21,6 +23,7 @@ use crate::partition::Partition;
 
 const CENSUS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("census");
 const RIGHTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("rights");
+const ADMISSIONS: TableDefinition<&str, u64> = TableDefinition::new("admissions");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// Rows per write transaction during a census import: bounds the transaction's memory.
@@ -34,12 +37,29 @@ pub struct VoterRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RightRecord {
-    #[serde(with = "hex::serde")]
-    blinded_message: Vec<u8>,
-    #[serde(with = "hex::serde")]
-    blind_signature: Vec<u8>,
+#[serde(untagged)]
+enum RightRecord {
+    #[serde(rename_all = "camelCase")]
+    Blind {
+        #[serde(with = "hex::serde")]
+        blinded_message: Vec<u8>,
+        #[serde(with = "hex::serde")]
+        blind_signature: Vec<u8>,
+    },
+    /// Admitted at a mesa: the right is the mesa's permission for one booth ballot, not a signature.
+    #[serde(rename_all = "camelCase")]
+    Admitted { admitted_at: String },
+}
+
+/// The outcome of admitting a voter at a mesa.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Admitted now: the mesa may record one more booth ballot.
+    Admitted,
+    /// Admitted at this mesa before (a console's retry): nothing changes.
+    AlreadyAdmitted,
+    /// The voter's right was already used, remotely or at another mesa.
+    RightUsed,
 }
 
 /// What the store is bound to (checked on every open).
@@ -95,6 +115,7 @@ impl VoterStore {
         {
             txn.open_table(CENSUS)?;
             txn.open_table(RIGHTS)?;
+            txn.open_table(ADMISSIONS)?;
             let mut meta = txn.open_table(META)?;
             let stored = meta.get("binding")?.map(|v| v.value().to_vec());
             match stored {
@@ -242,7 +263,7 @@ impl VoterStore {
                 let stored: RightRecord = serde_json::from_slice(v.value()).map_err(|e| corrupt("right", e))?;
                 return Self::compare(key, &stored, blinded);
             }
-            let record = RightRecord {
+            let record = RightRecord::Blind {
                 blinded_message: blinded.as_bytes().to_vec(),
                 blind_signature: signature.as_bytes().to_vec(),
             };
@@ -269,12 +290,41 @@ impl VoterStore {
     }
 
     fn compare(key: &BlindVerifyingKey, stored: &RightRecord, blinded: &BlindedMessage) -> Result<Issue, VoteError> {
-        if stored.blinded_message == blinded.as_bytes() {
-            let sig = BlindSignature::from_bytes(key, &stored.blind_signature)?;
-            Ok(Issue::Repeated(sig))
-        } else {
-            Ok(Issue::AlreadyIssued)
+        match stored {
+            RightRecord::Blind { blinded_message, blind_signature } if blinded_message == blinded.as_bytes() => {
+                Ok(Issue::Repeated(BlindSignature::from_bytes(key, blind_signature)?))
+            }
+            _ => Ok(Issue::AlreadyIssued),
         }
+    }
+
+    /// Uses the voter's right for one booth ballot at `mesa`, at most once, in the transaction that counts
+    /// the admission (so the count always equals the voters admitted there). Blocking.
+    pub fn admit(&self, voter_id: &[u8; 32], mesa: &str) -> Result<Admission, VoteError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut rights = txn.open_table(RIGHTS)?;
+            if let Some(v) = rights.get(voter_id)? {
+                let stored: RightRecord = serde_json::from_slice(v.value()).map_err(|e| corrupt("right", e))?;
+                return Ok(match stored {
+                    RightRecord::Admitted { admitted_at } if admitted_at == mesa => Admission::AlreadyAdmitted,
+                    _ => Admission::RightUsed,
+                });
+            }
+            let bytes = serde_json::to_vec(&RightRecord::Admitted { admitted_at: mesa.to_owned() })
+                .map_err(|e| corrupt("right", e))?;
+            rights.insert(voter_id, bytes.as_slice())?;
+            let mut admissions = txn.open_table(ADMISSIONS)?;
+            let count = admissions.get(mesa)?.map_or(0, |v| v.value());
+            admissions.insert(mesa, count + 1)?;
+        }
+        txn.commit()?;
+        Ok(Admission::Admitted)
+    }
+
+    /// Voters admitted at `mesa` so far (it only grows).
+    pub fn admitted(&self, mesa: &str) -> Result<u64, VoteError> {
+        Ok(self.db.begin_read()?.open_table(ADMISSIONS)?.get(mesa)?.map_or(0, |v| v.value()))
     }
 
     pub fn census_size(&self) -> Result<u64, VoteError> {

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -24,6 +25,7 @@ use urna_crypto::blind::{BlindSigningKey, BlindVerifyingKey, BlindedMessage};
 use crate::anon::AnonId;
 use crate::ballot_box::{BallotBox, Submitted};
 use crate::ballots::BallotStore;
+use crate::booth_box::BoothDesk;
 use crate::census::{CensusReader, parse_voter_id};
 use crate::closing::Closing;
 use crate::config::VoteConfig;
@@ -33,11 +35,11 @@ use crate::forward::Upstreams;
 use crate::metrics::{Metrics, ReasonLabels, RequestLabels};
 use crate::partition::Partition;
 use crate::ratelimit::RateLimiter;
-use crate::rights::{ImportReport, Issue, StoreBinding, VoterStore};
+use crate::rights::{Admission, ImportReport, Issue, StoreBinding, VoterStore};
 use crate::session::Sessions;
 use crate::wire::{
-    BallotsPage, CloseResponse, ElectionInfo, PublishedBallot, RightRequest, RightResponse, SessionRequest,
-    SessionResponse, StatusResponse,
+    AdmissionRequest, AdmissionResponse, BallotsPage, BoothBallot, CloseResponse, ElectionInfo, PublishedBallot,
+    RightRequest, RightResponse, SessionRequest, SessionResponse, StatusResponse,
 };
 
 /// Longest credential accepted: Argon2 of a megabyte is not what a login should cost.
@@ -58,6 +60,8 @@ struct AppState {
     key: BlindVerifyingKey,
     info: ElectionInfo,
     admin_token_hash: Option<[u8; 32]>,
+    bridge_token_hash: Option<[u8; 32]>,
+    booth: Option<Arc<BoothDesk>>,
     cpu: Arc<Semaphore>,
     closing: Arc<Closing>,
     partition: Partition,
@@ -89,6 +93,8 @@ impl VoteService {
             partition,
             limits,
             retry,
+            mesas,
+            bridge_token,
             cpu_jobs,
         } = config;
         if !matches!(modality.as_str(), "remote" | "booth") {
@@ -99,6 +105,17 @@ impl VoteService {
         if !unserved.is_empty() {
             return Err(VoteError::Config(format!(
                 "no tally shard configured for modality {modality} in districts {unserved:?} (--shard district:{modality}=URL)"
+            )));
+        }
+        if !mesas.is_empty() && modality != "booth" {
+            return Err(VoteError::Config(format!("mesas are for the booth modality; this service is {modality}")));
+        }
+        if !mesas.is_empty() && partition.count > 1 {
+            // A mesa's admissions and its booth ballots are counted against each other in one process; across
+            // partitions that count would need a cross-replica protocol this service does not have yet.
+            return Err(VoteError::Config(format!(
+                "mesas (booth ballots) need a single partition; this service is --partition {}/{}",
+                partition.index, partition.count
             )));
         }
         std::fs::create_dir_all(&data_dir)?;
@@ -137,16 +154,21 @@ impl VoteService {
             closing.clone(),
             partition,
         );
+        let signing_key = Arc::new(signing_key);
+        let booth = (!mesas.is_empty())
+            .then(|| Arc::new(BoothDesk { mesas, signing_key: signing_key.clone(), voters: voters.clone() }));
         let state = AppState {
             voters,
             sessions: Sessions::new(session_ttl),
             ballot_box,
             metrics,
             limiter: RateLimiter::new(limits.rate_per_second, limits.rate_burst),
-            signing_key: Arc::new(signing_key),
+            signing_key,
             key,
             info,
             admin_token_hash: admin_token.map(|t| Sha256::digest(t.as_bytes()).into()),
+            bridge_token_hash: bridge_token.map(|t| Sha256::digest(t.as_bytes()).into()),
+            booth,
             cpu,
             closing,
             partition,
@@ -180,6 +202,8 @@ impl VoteService {
             )
             .route("/v1/receipts/{anon_id}", get(receipt))
             .route("/v1/close", post(close))
+            .route("/v1/mesas/{mesa}/admissions", post(admit))
+            .route("/v1/booth/ballots", post(submit_booth_ballot))
             .fallback(not_found)
             .layer(DefaultBodyLimit::max(s.max_small_body_bytes))
             .layer(middleware::from_fn_with_state(s.clone(), observe))
@@ -410,6 +434,10 @@ async fn submit_ballot(State(s): State<Arc<AppState>>, body: Result<Bytes, Bytes
         Ok(package) => s.ballot_box.submit(package).await,
         Err(e) => Err(e),
     };
+    submitted(&s, result)
+}
+
+fn submitted(s: &AppState, result: Result<Submitted, ApiError>) -> Response {
     match result {
         Ok(Submitted::New(receipt)) => {
             s.metrics.ballot("accepted", "ok");
@@ -424,6 +452,91 @@ async fn submit_ballot(State(s): State<Arc<AppState>>, body: Result<Bytes, Bytes
             e.into_response()
         }
     }
+}
+
+/// The booth desk, or 404 when this service has no mesas.
+fn booth_desk(s: &AppState) -> Result<&Arc<BoothDesk>, ApiError> {
+    s.booth.as_ref().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "booth_disabled", "this vote service serves no mesas (--mesas)")
+    })
+}
+
+/// `Authorization: Bearer T` where SHA-256(T) is `expected`.
+fn token_matches(headers: &HeaderMap, expected: &[u8; 32]) -> bool {
+    bearer(headers).is_some_and(|t| bool::from(Sha256::digest(t.as_bytes()).as_slice().ct_eq(expected)))
+}
+
+/// `POST /v1/mesas/{mesa}/admissions` (mesa console): a mesa member admits a voter for one booth ballot.
+async fn admit(
+    State(s): State<Arc<AppState>>,
+    Path(mesa): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AdmissionResponse>, ApiError> {
+    let desk = booth_desk(&s)?;
+    let mesa = bearer(&headers)
+        .and_then(|t| desk.mesas().authenticate(&mesa, t))
+        .cloned()
+        .ok_or_else(|| ApiError::unauthorized("this mesa's console token is required (Authorization: Bearer ...)"))?;
+    let req: AdmissionRequest = crate::json::parse(body)?;
+    let voter_id = parse_voter_id(&req.voter_id).map_err(|m| ApiError::malformed("voterId", m))?;
+    if s.closing.is_closed() {
+        return Err(ApiError::closed());
+    }
+    let (voters, desk, m) = (s.voters.clone(), desk.clone(), mesa.clone());
+    let outcome = blocking(&s, move || {
+        match voters.voter(&voter_id)? {
+            Some(v) if v.district == m.district => {}
+            // One answer for "not in the census" and "another district": the console learns only "not here".
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_in_mesa_census",
+                    "this voter does not vote in this mesa's district",
+                ));
+            }
+        }
+        let outcome = desk.admit(&voter_id, &m)?;
+        Ok((outcome, voters.admitted(&m.id)?))
+    })
+    .await?;
+    let status = match outcome.0 {
+        Admission::Admitted => {
+            s.metrics.rights_issued.inc();
+            "admitted"
+        }
+        Admission::AlreadyAdmitted => "alreadyAdmitted",
+        Admission::RightUsed => {
+            s.metrics.rights_refused.get_or_create(&ReasonLabels { reason: "right_already_issued".into() }).inc();
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "right_already_issued",
+                "this voter has already voted (remotely or at another mesa)",
+            ));
+        }
+    };
+    Ok(Json(AdmissionResponse { mesa: mesa.id, status: status.into(), admitted: outcome.1 }))
+}
+
+/// `POST /v1/booth/ballots` (the broker's bridge): a booth's ballot, authorized by its mesa's admissions.
+async fn submit_booth_ballot(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let desk = booth_desk(&s)?;
+        let Some(expected) = s.bridge_token_hash else {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "bridge_disabled", "no bridge token is configured"));
+        };
+        if !token_matches(&headers, &expected) {
+            return Err(ApiError::unauthorized("the bridge token is required (Authorization: Bearer ...)"));
+        }
+        let req: BoothBallot = crate::json::parse(body)?;
+        s.ballot_box.submit_booth(desk, req).await
+    }
+    .await;
+    submitted(&s, result)
 }
 
 async fn receipt(State(s): State<Arc<AppState>>, Path(anon): Path<String>) -> Result<Response, ApiError> {
@@ -473,8 +586,7 @@ async fn close(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Jso
     let Some(expected) = s.admin_token_hash else {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "admin_disabled", "no admin token is configured"));
     };
-    let given: Option<[u8; 32]> = bearer(&headers).map(|t| Sha256::digest(t.as_bytes()).into());
-    if given != Some(expected) {
+    if !token_matches(&headers, &expected) {
         return Err(ApiError::unauthorized("admin token required"));
     }
     let store = s.ballot_store.clone();

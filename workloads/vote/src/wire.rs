@@ -131,3 +131,30 @@ pub struct BallotsPage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<AnonId>,
 }
+
+/// `POST /v1/booth/ballots` (bridge): a ballot a booth encrypted and proved, with the device the broker
+/// authenticated and the sequence number of the booth's message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BoothBallot {
+    pub device: String,
+    pub seq: u64,
+    pub ballot: EncryptedBallot,
+}
+
+/// `POST /v1/mesas/{mesa}/admissions` (mesa console): admit this voter for one booth ballot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdmissionRequest {
+    pub voter_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionResponse {
+    pub mesa: String,
+    /// `admitted`, or `alreadyAdmitted` for a voter admitted at this mesa before.
+    pub status: String,
+    /// Voters admitted at this mesa so far.
+    pub admitted: u64,
+}

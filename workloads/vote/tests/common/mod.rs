@@ -198,7 +198,12 @@ pub struct Options {
     pub closes_at: Option<jiff::Timestamp>,
     pub max_ballot_bytes: usize,
     pub partition: urna_vote::Partition,
+    /// `booth` serves these mesas with the bridge token [`BRIDGE_TOKEN`].
+    pub modality: &'static str,
+    pub mesas: Vec<urna_vote::mesa::Mesa>,
 }
+
+pub const BRIDGE_TOKEN: &str = "bridge-secret";
 
 impl Default for Options {
     fn default() -> Self {
@@ -208,6 +213,8 @@ impl Default for Options {
             closes_at: None,
             max_ballot_bytes: 8 << 20,
             partition: Default::default(),
+            modality: "remote",
+            mesas: Vec::new(),
         }
     }
 }
@@ -244,7 +251,7 @@ pub async fn start(opts: Options) -> Harness {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let mut shards = ShardMap::new();
-    shards.parse_entry(&format!("city:remote=http://{shard_addr}")).unwrap();
+    shards.parse_entry(&format!("city:{}=http://{shard_addr}", opts.modality)).unwrap();
     let admin_token = "admin-secret".to_owned();
     let mut config = VoteConfig::new(
         manifest(),
@@ -260,6 +267,9 @@ pub async fn start(opts: Options) -> Harness {
     config.limits.rate_burst = 3.0;
     config.limits.max_ballot_bytes = opts.max_ballot_bytes;
     config.partition = opts.partition;
+    config.modality = opts.modality.to_owned();
+    config.mesas = urna_vote::mesa::MesaRegistry::new(opts.mesas, &manifest()).unwrap();
+    config.bridge_token = Some(BRIDGE_TOKEN.to_owned());
     config.retry = RetryPolicy {
         attempts: 4,
         initial_backoff: Duration::from_millis(20),
