@@ -31,6 +31,11 @@ impl BallotMachine {
         &self.codec
     }
 
+    /// The ballot style (district) this machine casts.
+    pub fn style(&self) -> &str {
+        &self.style
+    }
+
     /// Encrypts and proves one ballot (CPU-bound: call from a blocking thread).
     pub fn encrypt(&self, selections: &[(&str, Selection)]) -> Result<EncryptedBallot> {
         self.codec

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info, info_span, warn};
 use urna_broker::client::{self, Client, ClientError, Options};
@@ -58,36 +58,47 @@ pub struct CollectorConfig {
     pub client_id: String,
     /// Shared-subscription group prefix (`<group>-<kind>`): replicas with one prefix split the stream.
     pub group: String,
-    pub endpoint: Endpoint,
+    /// One per broker shard: every shard's booths reach one inbox (device ids are unique in the fleet).
+    pub endpoints: Vec<Endpoint>,
     pub backoff: Backoff,
 }
 
 pub struct Collector {
     pub inbox: Arc<Inbox>,
+    /// Notified whenever a message is kept (the bridge waits on it).
+    pub wake: Arc<Notify>,
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Collector {
     pub fn start(config: CollectorConfig, store: &std::path::Path) -> Result<Self> {
         let inbox = Arc::new(Inbox::open(store)?);
+        let wake = Arc::new(Notify::new());
         let (stop, stop_rx) = watch::channel(false);
-        let span = info_span!("collector", client_id = %config.client_id);
-        let task = tokio::spawn(run(config, inbox.clone(), stop_rx).instrument(span));
-        Ok(Self { inbox, stop, task })
+        let tasks = (0..config.endpoints.len())
+            .map(|shard| {
+                let span = info_span!("collector", client_id = %config.client_id, shard);
+                let run = run(config.clone(), shard, inbox.clone(), wake.clone(), stop_rx.clone());
+                tokio::spawn(run.instrument(span))
+            })
+            .collect();
+        Ok(Self { inbox, wake, stop, tasks })
     }
 
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        for t in self.tasks {
+            let _ = t.await;
+        }
     }
 }
 
-async fn run(cfg: CollectorConfig, inbox: Arc<Inbox>, mut stop: watch::Receiver<bool>) {
+async fn run(cfg: CollectorConfig, shard: usize, inbox: Arc<Inbox>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     let mut attempt = 0u32;
     loop {
         tokio::select! {
-            r = session(&cfg, &inbox, &mut attempt) => {
+            r = session(&cfg, &cfg.endpoints[shard], &inbox, &wake, &mut attempt) => {
                 let delay = cfg.backoff.delay(attempt, rand::random::<f64>());
                 attempt = attempt.saturating_add(1);
                 info!(error = ?r.err(), ?delay, "collector disconnected; reconnecting");
@@ -101,8 +112,13 @@ async fn run(cfg: CollectorConfig, inbox: Arc<Inbox>, mut stop: watch::Receiver<
     }
 }
 
-async fn session(cfg: &CollectorConfig, inbox: &Inbox, attempt: &mut u32) -> Result<(), ClientError> {
-    let e = &cfg.endpoint;
+async fn session(
+    cfg: &CollectorConfig,
+    e: &Endpoint,
+    inbox: &Inbox,
+    wake: &Notify,
+    attempt: &mut u32,
+) -> Result<(), ClientError> {
     let stream = client::connect_tls(e.addr, e.tls.clone(), &e.server_name).await?;
     let opts = Options { client_id: &cfg.client_id, keep_alive_secs: 60, clean_session: true, will: None };
     let mut c = Client::handshake(stream, &opts).await?;
@@ -138,7 +154,11 @@ async fn session(cfg: &CollectorConfig, inbox: &Inbox, attempt: &mut u32) -> Res
         let topic_device = p.topic.split('/').nth(3).unwrap_or_default().to_owned();
         let ack_last = match serde_json::from_slice::<Envelope>(&p.payload) {
             Ok(env) if env.device == topic_device => match take(inbox, &mut early, env) {
-                Ok(last) => Some(last),
+                Ok(last) => {
+                    // A stored permit if the bridge is busy: it looks again when done.
+                    wake.notify_one();
+                    Some(last)
+                }
                 Err(e) => {
                     // Not stored, not acknowledged: the booth resends.
                     warn!(error = %e, "inbox write failed");

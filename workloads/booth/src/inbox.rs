@@ -2,7 +2,9 @@
 //! written in one synced redb transaction, so a message is counted once however often it is replayed,
 //! across restarts of the booth, the broker or the receiver.
 //!
-//! Tables: `last` (device → last sequence held), `received` ((device, sequence) → envelope JSON).
+//! Tables: `last` (device → last sequence held), `received` ((device, sequence) → envelope JSON),
+//! `bridged` (device → last sequence the vote-pipeline bridge is done with) and `rejected` ((device,
+//! sequence) → why the vote service refused that ballot for good).
 
 use std::path::Path;
 
@@ -13,6 +15,8 @@ use crate::message::{Envelope, Receipt, receipt};
 
 const LAST: TableDefinition<&str, u64> = TableDefinition::new("last");
 const RECEIVED: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("received");
+const BRIDGED: TableDefinition<&str, u64> = TableDefinition::new("bridged");
+const REJECTED: TableDefinition<(&str, u64), &str> = TableDefinition::new("rejected");
 
 pub struct Inbox {
     db: Database,
@@ -24,6 +28,8 @@ impl Inbox {
         let txn = db.begin_write()?;
         txn.open_table(LAST)?;
         txn.open_table(RECEIVED)?;
+        txn.open_table(BRIDGED)?;
+        txn.open_table(REJECTED)?;
         txn.commit()?;
         Ok(Self { db })
     }
@@ -66,6 +72,67 @@ impl Inbox {
         for item in table.range((device, 0)..=(device, u64::MAX))? {
             let (_, v) = item?;
             out.push(serde_json::from_slice(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Devices with messages the bridge has not finished, as (device, last bridged, last held).
+    pub fn unbridged(&self) -> Result<Vec<(String, u64, u64)>> {
+        let txn = self.db.begin_read()?;
+        let bridged = txn.open_table(BRIDGED)?;
+        let mut out = Vec::new();
+        for item in txn.open_table(LAST)?.iter()? {
+            let (device, last) = item?;
+            let done = bridged.get(device.value())?.map_or(0, |v| v.value());
+            if done < last.value() {
+                out.push((device.value().to_owned(), done, last.value()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Messages held but not yet bridged, over all devices.
+    pub fn bridge_backlog(&self) -> Result<u64> {
+        Ok(self.unbridged()?.iter().map(|(_, done, last)| last - done).sum())
+    }
+
+    /// One held message.
+    pub fn message(&self, device: &str, seq: u64) -> Result<Option<Envelope>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECEIVED)?;
+        let Some(v) = table.get((device, seq))? else {
+            return Ok(None);
+        };
+        Ok(Some(serde_json::from_slice(v.value())?))
+    }
+
+    /// The bridge is done with `device`'s messages up to `seq`; `rejected` records why the last one was
+    /// refused for good. Only moves forward.
+    pub fn mark_bridged(&self, device: &str, seq: u64, rejected: Option<&str>) -> Result<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let mut bridged = txn.open_table(BRIDGED)?;
+            let done = bridged.get(device)?.map_or(0, |v| v.value());
+            if seq > done {
+                bridged.insert(device, seq)?;
+                if let Some(reason) = rejected {
+                    txn.open_table(REJECTED)?.insert((device, seq), reason)?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Ballots the vote service refused for good, as ((device, sequence), reason).
+    pub fn rejected(&self) -> Result<Vec<((String, u64), String)>> {
+        let txn = self.db.begin_read()?;
+        let mut out = Vec::new();
+        for item in txn.open_table(REJECTED)?.iter()? {
+            let (k, v) = item?;
+            let (device, seq) = k.value();
+            out.push(((device.to_owned(), seq), v.value().to_owned()));
         }
         Ok(out)
     }

@@ -10,6 +10,7 @@
 pub mod alerting;
 pub mod backoff;
 pub mod ballot;
+pub mod bridge;
 pub mod collector;
 pub mod device;
 mod error;
@@ -20,6 +21,7 @@ pub mod monitor;
 pub mod outbox;
 
 pub use backoff::Backoff;
+pub use bridge::{Bridge, BridgeConfig};
 pub use collector::{Collector, CollectorConfig};
 pub use device::{Booth, BoothConfig, Endpoint, Status};
 pub use error::{Error, Result};

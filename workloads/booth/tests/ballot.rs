@@ -57,7 +57,7 @@ async fn ballot_encrypted_on_the_device_arrives_once_and_verifies() -> Res {
             fleet: "f".into(),
             client_id: "urna-bridge".into(),
             group: "bridge".into(),
-            endpoint: endpoint("urna-bridge")?,
+            endpoints: vec![endpoint("urna-bridge")?],
             backoff,
         },
         &dir.path().join("inbox.redb"),

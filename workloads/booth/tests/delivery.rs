@@ -60,7 +60,7 @@ impl Net {
             fleet: FLEET.into(),
             client_id: "urna-bridge-0".into(),
             group: "bridge".into(),
-            endpoint: self.endpoint("urna-bridge", addr)?,
+            endpoints: vec![self.endpoint("urna-bridge", addr)?],
             backoff: fast_backoff(),
         };
         Ok(Collector::start(cfg, store)?)

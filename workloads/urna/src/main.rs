@@ -37,7 +37,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Interactive tools print their own progress; services log at info.
     let level = match cli.command {
-        Command::Local(_) | Command::Results(_) | Command::Verify(_) => "warn",
+        // rumqttd logs a client's ordinary disconnect as an error; the broker's front reports what matters.
+        Command::Local(_) => "warn,rumqttd=off",
+        Command::Results(_) | Command::Verify(_) => "warn",
         _ => "info",
     };
     cmd::logging::init(cli.log_format, level);

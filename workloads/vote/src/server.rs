@@ -203,7 +203,7 @@ impl VoteService {
             .route("/v1/receipts/{anon_id}", get(receipt))
             .route("/v1/close", post(close))
             .route("/v1/mesas/{mesa}/admissions", post(admit))
-            .route("/v1/booth/ballots", post(submit_booth_ballot))
+            .route("/v1/booth/ballots", post(submit_booth_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)))
             .fallback(not_found)
             .layer(DefaultBodyLimit::max(s.max_small_body_bytes))
             .layer(middleware::from_fn_with_state(s.clone(), observe))

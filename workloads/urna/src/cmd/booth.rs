@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
+use urna_booth::ballot::BallotMachine;
+use urna_booth::{Backoff, Booth, BoothConfig, Bridge, BridgeConfig, Collector, CollectorConfig, Endpoint};
 
 const LONG_ABOUT: &str = "\
 `urna booth device` simulates one voting machine (EVM): it connects to the broker with its certificate
@@ -17,7 +18,10 @@ until the collector acknowledges them. It obeys lock/unlock and block/unblock co
 
 `urna booth collect` is the backend side: with a backend certificate it reads the fleet's ballots, SOS and
 GPS through shared subscriptions, keeps each device's messages exactly once (DATA/inbox.redb) and
-acknowledges them to the booth.
+acknowledges them to the booth. With --vote URL it also bridges every booth ballot, device by device in
+order, to the booth vote service (POST /v1/booth/ballots with the bridge token), which records it if the
+booth's Mesa has admitted a voter for it; a restart resubmits, and the vote service answers the first receipt.
+--broker may repeat: one collector reads every broker shard of the fleet.
 
 `urna booth monitor` reads every booth's telemetry with a backend certificate, applies the fleet rules
 (--rules JSON: offline, geofence, vote rate, hours, census, flapping, SOS) and serves alerts at
@@ -73,9 +77,6 @@ struct MonitorArgs {
 struct Common {
     #[arg(long, env = "URNA_BOOTH_FLEET")]
     fleet: String,
-    /// The broker's MQTT address.
-    #[arg(long, env = "URNA_BOOTH_BROKER")]
-    broker: SocketAddr,
     /// The DNS name in the broker's certificate.
     #[arg(long, default_value = "localhost", env = "URNA_BOOTH_SERVER_NAME")]
     server_name: String,
@@ -91,6 +92,9 @@ struct Common {
 struct DeviceArgs {
     #[command(flatten)]
     common: Common,
+    /// The broker's MQTT address.
+    #[arg(long, env = "URNA_BOOTH_BROKER")]
+    broker: SocketAddr,
     /// The device id (the CN of its certificate).
     #[arg(long, env = "URNA_BOOTH_DEVICE")]
     device: String,
@@ -102,9 +106,19 @@ struct DeviceArgs {
     lat: f64,
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     lon: f64,
-    /// Cast this many synthetic ballots (one every --ballot-interval-ms), then keep running.
-    #[arg(long, default_value_t = 0)]
+    /// Cast this many ballots with random valid choices (one every --ballot-interval-ms), encrypted and
+    /// proved on the device, then keep running; needs --manifest, --public-key and --ballot-style.
+    #[arg(long, default_value_t = 0, requires_all = ["manifest", "public_key", "ballot_style"])]
     ballots: u64,
+    /// The election manifest (JSON or YAML), as loaded on the machine.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// The election public key (public.json of the ceremony).
+    #[arg(long, value_name = "FILE")]
+    public_key: Option<PathBuf>,
+    /// The ballot style (district) of the booth's Mesa.
+    #[arg(long, value_name = "DISTRICT")]
+    ballot_style: Option<String>,
     #[arg(long, default_value_t = 1_000)]
     ballot_interval_ms: u64,
 }
@@ -113,16 +127,25 @@ struct DeviceArgs {
 struct CollectArgs {
     #[command(flatten)]
     common: Common,
+    /// The brokers' MQTT addresses, one per broker shard (repeat the flag or separate with commas).
+    #[arg(long = "broker", env = "URNA_BOOTH_BROKER", value_delimiter = ',', required = true)]
+    brokers: Vec<SocketAddr>,
+    /// The booth vote service: bridge every booth ballot there (POST /v1/booth/ballots); without it the
+    /// collector only keeps them.
+    #[arg(long, value_name = "URL", env = "URNA_BRIDGE_VOTE")]
+    vote: Option<String>,
+    /// File holding the bridge token (or env URNA_BRIDGE_TOKEN); required with --vote.
+    #[arg(long, value_name = "FILE")]
+    bridge_token_file: Option<PathBuf>,
+    /// Devices bridged concurrently.
+    #[arg(long, default_value_t = 8)]
+    bridge_concurrency: usize,
     /// MQTT client id: the backend certificate's CN, or CN-REPLICA.
     #[arg(long, default_value = urna_broker::DEFAULT_BACKEND)]
     client_id: String,
     /// Shared-subscription group prefix (replicas with the same prefix split the stream).
     #[arg(long, default_value = "bridge")]
     group: String,
-}
-
-fn endpoint(c: &Common) -> Result<Endpoint> {
-    endpoint_of(c.broker, &c.server_name, &c.tls_dir)
 }
 
 fn endpoint_of(broker: SocketAddr, server_name: &str, tls_dir: &Path) -> Result<Endpoint> {
@@ -157,20 +180,38 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 async fn device(a: DeviceArgs) -> Result<()> {
-    let mut config = BoothConfig::new(&a.common.fleet, &a.device, endpoint(&a.common)?);
+    let endpoint = endpoint_of(a.broker, &a.common.server_name, &a.common.tls_dir)?;
+    let mut config = BoothConfig::new(&a.common.fleet, &a.device, endpoint);
     config.heartbeat = Duration::from_millis(a.heartbeat_ms.max(100));
     config.gps = Duration::from_millis(a.gps_ms.max(100));
     config.position = (a.lat, a.lon);
     config.backoff = backoff();
     let store = data_file(&a.common.data, "booth.redb")?;
     let booth = Booth::start(config, &store).with_context(|| format!("opening {}", store.display()))?;
+    let machine = match (&a.manifest, &a.public_key, &a.ballot_style) {
+        (Some(m), Some(k), Some(style)) => Some(
+            BallotMachine::new(super::vote::read_manifest(m)?, super::vote::read_public_key(k)?, style)
+                .context("loading the election on the booth")?,
+        ),
+        _ => None,
+    };
     let cast = async {
-        for i in 0..a.ballots {
-            match booth.cast_ballot(serde_json::json!({ "synthetic": i })) {
-                Ok(seq) => tracing::info!(seq, "ballot queued"),
-                Err(e) => tracing::warn!(error = %e, "ballot refused"),
+        if let Some(machine) = &machine {
+            for _ in 0..a.ballots {
+                let choices = urna_vote::client::random_selections(
+                    machine.codec(),
+                    machine.style(),
+                    &mut urna_crypto::os_rng(),
+                );
+                match choices.map_err(|e| e.to_string()) {
+                    Ok(c) => match booth.vote(machine, c).await {
+                        Ok(seq) => tracing::info!(seq, "ballot queued"),
+                        Err(e) => tracing::warn!(error = %e, "ballot refused"),
+                    },
+                    Err(e) => tracing::warn!(error = %e, "no valid choices for this ballot style"),
+                }
+                tokio::time::sleep(Duration::from_millis(a.ballot_interval_ms)).await;
             }
-            tokio::time::sleep(Duration::from_millis(a.ballot_interval_ms)).await;
         }
         std::future::pending::<()>().await;
     };
@@ -190,16 +231,40 @@ async fn collect(a: CollectArgs) -> Result<()> {
         fleet: a.common.fleet.clone(),
         client_id: a.client_id,
         group: a.group,
-        endpoint: endpoint(&a.common)?,
+        endpoints: a
+            .brokers
+            .iter()
+            .map(|b| endpoint_of(*b, &a.common.server_name, &a.common.tls_dir))
+            .collect::<Result<_>>()?,
         backoff: backoff(),
     };
     let store = data_file(&a.common.data, "inbox.redb")?;
     let collector = Collector::start(config, &store).with_context(|| format!("opening {}", store.display()))?;
+    let bridge = match &a.vote {
+        Some(url) => {
+            let token = match &a.bridge_token_file {
+                Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+                None => std::env::var("URNA_BRIDGE_TOKEN").context("--vote needs --bridge-token-file or URNA_BRIDGE_TOKEN")?,
+            };
+            let config = BridgeConfig {
+                vote: urna_vote::client::VoterClient::new(url),
+                token: token.trim().to_owned(),
+                concurrency: a.bridge_concurrency,
+                retry: Duration::from_secs(1),
+            };
+            Some(Bridge::start(config, collector.inbox.clone(), collector.wake.clone()))
+        }
+        None => None,
+    };
     super::signal::shutdown().await;
+    if let Some(b) = bridge {
+        b.stop().await;
+    }
     let total = collector.inbox.total().context("reading the inbox")?;
+    let backlog = collector.inbox.bridge_backlog().context("reading the inbox")?;
     collector.stop().await;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", serde_json::json!({ "received": total })).context("writing to stdout")
+    writeln!(out, "{}", serde_json::json!({ "received": total, "notBridged": backlog })).context("writing to stdout")
 }
 
 async fn monitor(a: MonitorArgs) -> Result<()> {

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use urna_ballot::ElectionManifest;
 use urna_crypto::blind::BlindSigningKey;
 use urna_crypto::paillier::PublicKey;
+use urna_vote::mesa::MesaRegistry;
 use urna_vote::{Partition, ShardMap, VoteConfig, VoteService};
 
 const LONG_ABOUT: &str = "\
@@ -88,6 +89,13 @@ struct ServeArgs {
     /// File holding the admin token for POST /v1/close (or env URNA_VOTE_ADMIN_TOKEN); none: no admin API.
     #[arg(long, value_name = "FILE")]
     admin_token_file: Option<PathBuf>,
+    /// Mesas and their booths (JSON, see urna_vote::mesa; booth modality): enables mesa admissions and
+    /// booth ballots from the bridge.
+    #[arg(long, value_name = "FILE")]
+    mesas: Option<PathBuf>,
+    /// File holding the bridge token for POST /v1/booth/ballots (or env URNA_VOTE_BRIDGE_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    bridge_token_file: Option<PathBuf>,
     /// Session lifetime in seconds.
     #[arg(long, default_value_t = 900)]
     session_ttl: u64,
@@ -116,13 +124,13 @@ pub fn run(args: Args) -> Result<()> {
     }
 }
 
-fn read_manifest(path: &Path) -> Result<ElectionManifest> {
+pub(crate) fn read_manifest(path: &Path) -> Result<ElectionManifest> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     // YAML is a superset of JSON: one parser for both.
     serde_yaml::from_str(&text).with_context(|| format!("parsing the manifest {}", path.display()))
 }
 
-fn read_public_key(path: &Path) -> Result<PublicKey> {
+pub(crate) fn read_public_key(path: &Path) -> Result<PublicKey> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
@@ -164,6 +172,13 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
             Some(p) => Some(read_text(p)?.trim().to_owned()),
             None => std::env::var("URNA_VOTE_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
         };
+        config.bridge_token = match &s.bridge_token_file {
+            Some(p) => Some(read_text(p)?.trim().to_owned()),
+            None => std::env::var("URNA_VOTE_BRIDGE_TOKEN").ok().filter(|t| !t.is_empty()),
+        };
+        if let Some(p) = &s.mesas {
+            config.mesas = MesaRegistry::load(p, &config.manifest).context("loading the mesas")?;
+        }
         config.closes_at = s.closes_at;
         config.modality = s.modality.clone();
         config.session_ttl = Duration::from_secs(s.session_ttl);

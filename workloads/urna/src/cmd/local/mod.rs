@@ -5,6 +5,7 @@
 //! record, the results are combined and the record is verified from its files alone.
 
 mod census;
+mod fleet;
 mod plan;
 mod services;
 mod votes_file;
@@ -36,8 +37,11 @@ decrypt it, combines and prints the results, and verifies the record from its fi
 --votes FILE.csv has the header voter,district,modality,contest,choice and one row per selection (one row
 per option of a multi-choice contest); choices are the manifest's ids.
 
-Booth ballots: until the MQTT broker lands, booth-modality ballots go through a booth-modality vote service
-(the mesa console path), tallied in the booth shards beside the remote ones.";
+Booth ballots: when the example has a BoothFleet, its broker (mutual TLS, a certificate per device from a
+fleet CA) and one simulated booth per device run too; a booth voter is admitted at a Mesa's console and votes
+on one of its booths, which encrypts and proves the ballot and publishes it over MQTT; the collector and the
+bridge record it in the booth vote service, and the booth shards tally it beside the remote ones. Without a
+BoothFleet, booth voters use the booth vote service directly.";
 
 #[derive(Debug, clap::Args)]
 #[command(about = "Run a whole election locally: keys, voting, close, threshold decryption, verified results")]
@@ -140,8 +144,20 @@ async fn run_async(args: Args) -> Result<()> {
         None => synthesize(&plan, args.ballots, args.seed),
     };
     let censuses = census::censuses(&plan, &ballots)?;
+    let authority = plan.fleet.as_ref().map(fleet::Authority::generate);
     let services =
-        services::start(&plan, &data, &plan.manifest, keys.public.paillier(), &signing_key, &censuses).await?;
+        services::start(&plan, &data, keys.public.paillier(), &signing_key, &censuses, authority.as_ref()).await?;
+    let booths = match (&plan.fleet, &authority, services.votes.iter().find(|v| v.modality == Modality::Booth)) {
+        (Some(f), Some(a), Some(v)) => {
+            let fleet = fleet::LocalFleet::start(f, a, &plan.manifest, keys.public.paillier(), &v.url, &data).await?;
+            say(
+                args.json,
+                &format!("booth fleet {}: broker, {} booths in {} mesas connected over mutual TLS", f.name, plan.booths, f.mesas.len()),
+            );
+            Some(fleet)
+        }
+        _ => None,
+    };
     say(
         args.json,
         &format!(
@@ -153,7 +169,15 @@ async fn run_async(args: Args) -> Result<()> {
     );
 
     let t = Instant::now();
-    let cast_report = cast_all(&services, &ballots, &plan, args.concurrency, args.seed, args.json).await?;
+    let booths = booths.map(Arc::new);
+    let cast_report =
+        cast_all(&services, booths.clone(), &ballots, &plan, args.concurrency, args.seed, args.json).await?;
+    if let Some(fleet) = booths {
+        fleet.drain(std::time::Duration::from_secs(600)).await?;
+        if let Ok(fleet) = Arc::try_unwrap(fleet) {
+            fleet.stop().await;
+        }
+    }
     let voting_secs = t.elapsed().as_secs_f64();
 
     services.close().await?;
@@ -295,6 +319,7 @@ struct CastReport {
 
 async fn cast_all(
     services: &services::Services,
+    booths: Option<Arc<fleet::LocalFleet>>,
     voters: &[Voter],
     plan: &LocalPlan,
     concurrency: usize,
@@ -317,22 +342,25 @@ async fn cast_all(
         let (client, election, voter, bar, limit) =
             (client.clone(), election.clone(), voter.clone(), bar.clone(), limit.clone());
         let selections = match &voter.selections {
-            Some(s) => Some(s.clone()),
-            None => Some(census::random_selections(&election, &voter.district, seed, i)?),
+            Some(s) => s.clone(),
+            None => census::random_selections(&election, &voter.district, seed, i)?,
         };
+        let booth = booths.clone().filter(|b| voter.modality == Modality::Booth && b.serves(&voter.district));
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let cast = cast(&client, &election, &voter.census_voter(), selections)
-                .await
-                .with_context(|| format!("voter {}", voter.name))?;
+            match booth {
+                Some(fleet) => fleet.vote(i, &voter.voter_id(), &voter.district, selections).await,
+                None => cast(&client, &election, &voter.census_voter(), Some(selections)).await.map(|_| ()).map_err(Into::into),
+            }
+            .with_context(|| format!("voter {}", voter.name))?;
             bar.inc(1);
-            Ok::<_, anyhow::Error>((voter.modality, cast.anon_id))
+            Ok::<_, anyhow::Error>(voter.modality)
         });
     }
     let mut by_modality: Vec<(Modality, u64)> = plan.modalities.iter().map(|m| (*m, 0)).collect();
     let mut cast_count = 0;
     while let Some(done) = tasks.join_next().await {
-        let (modality, _) = done.context("voter task")??;
+        let modality = done.context("voter task")??;
         cast_count += 1;
         if let Some(e) = by_modality.iter_mut().find(|(m, _)| *m == modality) {
             e.1 += 1;

@@ -15,6 +15,19 @@ pub struct ShardPlan {
     pub modality: Modality,
 }
 
+/// A Mesa with booths: its voters are admitted at its console and vote on its booths.
+pub struct MesaPlan {
+    pub id: String,
+    pub district: String,
+    pub booths: Vec<String>,
+}
+
+/// The election's BoothFleet: the broker's fleet name and the Mesas with booths from it.
+pub struct FleetPlan {
+    pub name: String,
+    pub mesas: Vec<MesaPlan>,
+}
+
 pub struct LocalPlan {
     pub election: String,
     pub manifest: ElectionManifest,
@@ -25,6 +38,7 @@ pub struct LocalPlan {
     pub districts: Vec<String>,
     pub shards: Vec<ShardPlan>,
     pub booths: usize,
+    pub fleet: Option<FleetPlan>,
 }
 
 fn modality(kind: urna_operator::crd::common::ModalityKind) -> Modality {
@@ -83,6 +97,7 @@ pub fn plan(set: &ExampleSet, name: Option<&str>) -> Result<LocalPlan> {
     }
     let booths =
         set.fleets.iter().filter(|f| f.spec.election == election_name).map(|f| f.spec.device_list().len()).sum();
+    let fleet = fleet_plan(set, &election_name)?;
     Ok(LocalPlan {
         election: election_name,
         manifest,
@@ -92,5 +107,33 @@ pub fn plan(set: &ExampleSet, name: Option<&str>) -> Result<LocalPlan> {
         districts,
         shards,
         booths,
+        fleet,
     })
+}
+
+/// The election's fleet and its Mesas' booths (a Mesa's `booths.devices`, or else the fleet devices naming
+/// it), as the operator assigns them.
+fn fleet_plan(set: &ExampleSet, election: &str) -> Result<Option<FleetPlan>> {
+    let fleets: Vec<_> = set.fleets.iter().filter(|f| f.spec.election == election).collect();
+    let fleet = match fleets.as_slice() {
+        [] => return Ok(None),
+        [f] => f,
+        _ => bail!("election {election} has several BoothFleets; urna local runs one"),
+    };
+    let name = fleet.metadata.name.clone().unwrap_or_default();
+    let devices = fleet.spec.device_list();
+    let mut mesas = Vec::new();
+    for m in set.mesas.iter().filter(|m| m.spec.election == election) {
+        let Some(assigned) = m.spec.booths.as_ref().filter(|b| b.fleet == name) else { continue };
+        let id = m.metadata.name.clone().unwrap_or_default();
+        let booths: Vec<String> = if assigned.devices.is_empty() {
+            devices.iter().filter(|d| d.mesa.as_deref() == Some(id.as_str())).map(|d| d.id.clone()).collect()
+        } else {
+            assigned.devices.clone()
+        };
+        if !booths.is_empty() {
+            mesas.push(MesaPlan { id, district: m.spec.district.clone(), booths });
+        }
+    }
+    Ok(Some(FleetPlan { name, mesas }))
 }

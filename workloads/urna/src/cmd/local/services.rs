@@ -9,13 +9,14 @@ use anyhow::{Context, Result, bail};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use urna_audit::{AuditLog, LogConfig, LogKey};
-use urna_ballot::ElectionManifest;
 use urna_crypto::blind::BlindSigningKey;
 use urna_crypto::paillier::PublicKey;
 use urna_tally::{Modality, RunningShard, Shard, ShardConfig, TallyClient};
 use urna_vote::client::VoterClient;
+use urna_vote::mesa::MesaRegistry;
 use urna_vote::{ShardMap, VoteConfig, VoteService};
 
+use super::fleet::Authority;
 use super::plan::LocalPlan;
 
 pub struct VoteEndpoint {
@@ -38,15 +39,17 @@ async fn loopback() -> Result<(TcpListener, String)> {
     Ok((listener, url))
 }
 
-/// Starts every workload; `censuses` holds one census (CSV text) per modality of the plan.
+/// Starts every workload; `censuses` holds one census (CSV text) per modality of the plan; `booth` the Mesas
+/// and tokens of the booth vote service when the election has a fleet.
 pub async fn start(
     plan: &LocalPlan,
     data: &Path,
-    manifest: &ElectionManifest,
     public_key: &PublicKey,
     signing_key: &BlindSigningKey,
     censuses: &[(Modality, String)],
+    booth: Option<&Authority>,
 ) -> Result<Services> {
+    let manifest = &plan.manifest;
     let mut config = LogConfig::new(format!("urna.local/{}", plan.election));
     // A short batch wait: receipts of a local run come back quickly; the shuffle still covers each batch.
     config.batch_wait = Duration::from_millis(200);
@@ -91,6 +94,10 @@ pub async fn start(
             audit_url.clone(),
         );
         config.modality = modality.as_str().to_owned();
+        if let (Modality::Booth, Some(a)) = (modality, booth) {
+            config.mesas = MesaRegistry::new(a.mesas.clone(), manifest).context("the example's Mesas")?;
+            config.bridge_token = Some(a.bridge_token.clone());
+        }
         let admin_token = urna_vote::credential::generate_credential(&mut urna_crypto::os_rng());
         config.admin_token = Some(admin_token.clone());
         // One client address sends every simulated voter's requests: no per-IP limit here.

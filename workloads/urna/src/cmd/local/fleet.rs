@@ -1,0 +1,209 @@
+//! The booth fleet of a local election, as the cluster runs it: a fleet CA issuing each booth its client
+//! certificate, `urna broker` (rumqttd behind the mutual-TLS front) on 127.0.0.1, one simulated booth per
+//! device on its own durable outbox, the collector and the bridge into the booth vote service. A booth voter
+//! is admitted at their Mesa's console (HTTP, the console token), then votes on one of that Mesa's booths,
+//! which encrypts and proves the ballot on the device and publishes it over MQTT.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use urna_ballot::{ElectionManifest, Selection};
+use urna_booth::ballot::BallotMachine;
+use urna_booth::bridge::drained;
+use urna_booth::{Backoff, Booth, BoothConfig, Bridge, BridgeConfig, Collector, CollectorConfig, Endpoint};
+use urna_broker::pki::FleetCa;
+use urna_broker::{Broker, BrokerConfig};
+use urna_crypto::paillier::PublicKey;
+use urna_vote::client::VoterClient;
+use urna_vote::credential::generate_credential;
+use urna_vote::mesa::{Mesa, token_sha256};
+
+use super::plan::{FleetPlan, MesaPlan};
+
+/// The secrets the booth vote service checks: each Mesa's console token and the bridge's token.
+pub struct Authority {
+    pub mesas: Vec<Mesa>,
+    consoles: HashMap<String, String>,
+    pub bridge_token: String,
+}
+
+impl Authority {
+    pub fn generate(fleet: &FleetPlan) -> Self {
+        let mut rng = urna_crypto::os_rng();
+        let mut consoles = HashMap::new();
+        let mut mesas = Vec::new();
+        for m in &fleet.mesas {
+            let token = generate_credential(&mut rng);
+            mesas.push(Mesa {
+                id: m.id.clone(),
+                district: m.district.clone(),
+                token_sha256: token_sha256(&token),
+                booths: m.booths.clone(),
+            });
+            consoles.insert(m.id.clone(), token);
+        }
+        Self { mesas, consoles, bridge_token: generate_credential(&mut rng) }
+    }
+}
+
+pub struct LocalFleet {
+    broker: Broker,
+    collector: Collector,
+    bridge: Bridge,
+    booths: HashMap<String, Booth>,
+    /// Mesas by district, for assigning booth voters.
+    mesas: HashMap<String, Vec<MesaPlan>>,
+    machines: HashMap<String, BallotMachine>,
+    consoles: HashMap<String, String>,
+    vote: VoterClient,
+}
+
+fn endpoint(ca: &FleetCa, id: &str, broker: &Broker) -> Result<Endpoint> {
+    let c = ca.client(id).with_context(|| format!("issuing the certificate of {id}"))?;
+    let tls = urna_broker::client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())
+        .with_context(|| format!("loading the certificate of {id}"))?;
+    Ok(Endpoint { addr: broker.mqtt_addr, server_name: "localhost".into(), tls })
+}
+
+impl LocalFleet {
+    pub async fn start(
+        plan: &FleetPlan,
+        authority: &Authority,
+        manifest: &ElectionManifest,
+        public_key: &PublicKey,
+        vote_url: &str,
+        data: &Path,
+    ) -> Result<Self> {
+        let ca = FleetCa::new(&plan.name).context("creating the fleet CA")?;
+        let server = ca.server(&["localhost"]).context("issuing the broker certificate")?;
+        let tls = urna_broker::tls::server_config(
+            ca.ca_pem().as_bytes(),
+            server.cert_pem.as_bytes(),
+            server.key_pem.as_bytes(),
+        )
+        .context("loading the broker certificate")?;
+        let broker = Broker::start(BrokerConfig::new(&plan.name, tls)).await.context("starting the broker")?;
+        let backoff = Backoff { min: Duration::from_millis(50), max: Duration::from_secs(2) };
+
+        std::fs::create_dir_all(data.join("collector")).context("creating the collector's data directory")?;
+        let collector = Collector::start(
+            CollectorConfig {
+                fleet: plan.name.clone(),
+                client_id: urna_broker::DEFAULT_BACKEND.into(),
+                group: "bridge".into(),
+                endpoints: vec![endpoint(&ca, urna_broker::DEFAULT_BACKEND, &broker)?],
+                backoff,
+            },
+            &data.join("collector/inbox.redb"),
+        )
+        .context("starting the collector")?;
+        let vote = VoterClient::new(vote_url);
+        let bridge = Bridge::start(
+            BridgeConfig {
+                vote: vote.clone(),
+                token: authority.bridge_token.clone(),
+                concurrency: 4,
+                retry: Duration::from_millis(200),
+            },
+            collector.inbox.clone(),
+            collector.wake.clone(),
+        );
+
+        let mut booths = HashMap::new();
+        let mut machines = HashMap::new();
+        let mut mesas: HashMap<String, Vec<MesaPlan>> = HashMap::new();
+        for m in &plan.mesas {
+            if !machines.contains_key(&m.district) {
+                let machine = BallotMachine::new(manifest.clone(), public_key.clone(), &m.district)
+                    .with_context(|| format!("loading the election on mesa {}'s booths", m.id))?;
+                machines.insert(m.district.clone(), machine);
+            }
+            for device in &m.booths {
+                let dir = data.join("booths").join(device);
+                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                let mut config = BoothConfig::new(&plan.name, device, endpoint(&ca, device, &broker)?);
+                config.backoff = backoff;
+                config.resend_after = Duration::from_secs(2);
+                let booth = Booth::start(config, &dir.join("booth.redb"))
+                    .with_context(|| format!("starting booth {device}"))?;
+                booths.insert(device.clone(), booth);
+            }
+            mesas.entry(m.district.clone()).or_default().push(MesaPlan {
+                id: m.id.clone(),
+                district: m.district.clone(),
+                booths: m.booths.clone(),
+            });
+        }
+        Ok(Self {
+            broker,
+            collector,
+            bridge,
+            booths,
+            mesas,
+            machines,
+            consoles: authority.consoles.clone(),
+            vote,
+        })
+    }
+
+    /// Whether booth voters of `district` have a Mesa with booths.
+    pub fn serves(&self, district: &str) -> bool {
+        self.mesas.contains_key(district)
+    }
+
+    /// Voter `index` of `district`: admitted at a Mesa of the district (round robin), then votes on one of its
+    /// booths. Returns once the booth has queued the ballot durably (the bridge records it later).
+    pub async fn vote(
+        &self,
+        index: usize,
+        voter_id: &str,
+        district: &str,
+        selections: Vec<(String, Selection)>,
+    ) -> Result<()> {
+        let Some(mesas) = self.mesas.get(district) else {
+            bail!("district {district} has booth voters but no Mesa with booths");
+        };
+        let mesa = &mesas[index % mesas.len()];
+        let token = self.consoles.get(&mesa.id).context("mesa without a console token")?;
+        self.vote.admit(&mesa.id, token, voter_id).await.with_context(|| format!("admission at mesa {}", mesa.id))?;
+        let device = &mesa.booths[(index / mesas.len()) % mesa.booths.len()];
+        let booth = self.booths.get(device).context("booth not started")?;
+        let machine = self.machines.get(district).context("no ballot machine for the district")?;
+        booth.vote(machine, selections).await.with_context(|| format!("voting on booth {device}"))?;
+        Ok(())
+    }
+
+    /// Waits until every booth's outbox is acknowledged and the bridge has recorded every ballot; fails
+    /// naming any ballot the vote service refused.
+    pub async fn drain(&self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        for (device, booth) in &self.booths {
+            while booth.status().context("booth status")?.pending > 0 {
+                if tokio::time::Instant::now() >= deadline {
+                    bail!("booth {device} still has unacknowledged messages");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !drained(&self.collector.inbox, left).await.context("reading the inbox")? {
+            bail!("the bridge did not record every booth ballot in time");
+        }
+        let rejected = self.collector.inbox.rejected().context("reading the inbox")?;
+        if let Some(((device, seq), reason)) = rejected.first() {
+            bail!("{} booth ballots refused, first: {device} #{seq}: {reason}", rejected.len());
+        }
+        Ok(())
+    }
+
+    pub async fn stop(self) {
+        for (_, booth) in self.booths {
+            booth.stop().await;
+        }
+        self.bridge.stop().await;
+        self.collector.stop().await;
+        self.broker.shutdown().await;
+    }
+}
