@@ -1,6 +1,7 @@
 //! `urna local` end to end on the university example with the committed 3072-bit fixture ceremony and a
 //! scripted set of ballots, then `urna verify record` on the exported record as it is (valid) and after each
-//! kind of tampering (each detected, naming the check that failed).
+//! kind of tampering (each detected, naming the check that failed); and on the municipal example, whose
+//! booth ballots travel from simulated booths over the MQTT broker and the bridge.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -11,6 +12,8 @@ use serde_json::Value;
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crypto/tests/fixtures/ceremony-3072");
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/university");
 const VOTES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/university-votes.csv");
+const MUNICIPAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/municipal");
+const MUNICIPAL_VOTES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/municipal-votes.csv");
 
 fn urna(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_urna"))
@@ -73,6 +76,33 @@ fn local_election_counts_exactly_the_scripted_ballots() {
     assert_eq!(verification["ballots"], 5);
     assert_eq!(verification["trusteesUsed"], serde_json::json!([1, 2, 3]));
     assert_eq!(verification["rightsIssued"], 5);
+}
+
+#[test]
+fn municipal_booth_ballots_cross_the_broker_and_count_beside_remote_ones() {
+    let out = urna(&["local", MUNICIPAL, "--ceremony", FIXTURE, "--votes", MUNICIPAL_VOTES, "--json"]);
+    assert!(out.status.success(), "urna local failed: {}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    assert_eq!(summary["ballots"]["byModality"], serde_json::json!([["booth", 4], ["remote", 2]]));
+    let mayor = votes(&summary, "mayor");
+    assert_eq!(&mayor[..3], &[("pv".to_owned(), 3), ("pc".to_owned(), 1), ("ps".to_owned(), 2)]);
+    assert_eq!(&votes(&summary, "transit-referendum")[..2], &[("si".to_owned(), 4), ("no".to_owned(), 2)]);
+    assert_eq!(
+        votes(&summary, "council-centro"),
+        vec![("centro-1".to_owned(), 2), ("centro-2".to_owned(), 1), ("centro-3".to_owned(), 1)]
+    );
+    // Per modality: the booth shards hold exactly the four booth ballots.
+    let booth_mayor: u64 = summary["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["contest"] == "mayor" && r["modality"] == "booth")
+        .map(|r| r["ballots"].as_u64().expect("ballots"))
+        .sum();
+    assert_eq!(booth_mayor, 4);
+    // Booth ballots carry a voting right like remote ones, and the rights are the admissions.
+    assert_eq!(summary["verification"]["ballots"], 6);
+    assert_eq!(summary["verification"]["rightsIssued"], 6);
 }
 
 #[test]
