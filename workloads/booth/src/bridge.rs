@@ -181,7 +181,8 @@ mod tests {
         for code in ["invalid_ballot", "unknown_device", "wrong_ballot_style", "sequence_reused", "election_closed"] {
             assert_eq!(outcome(Some(&api(422, code))), Outcome::Rejected(code.into()), "{code}");
         }
-        for code in ["not_admitted", "unavailable", "rate_limited", "unauthorized", "bridge_disabled", "booth_disabled"] {
+        for code in ["not_admitted", "unavailable", "rate_limited", "unauthorized", "bridge_disabled", "booth_disabled"]
+        {
             assert_eq!(outcome(Some(&api(409, code))), Outcome::Later(code.into()), "{code}");
         }
         assert!(matches!(outcome(Some(&ClientError::Transport("refused".into()))), Outcome::Later(_)));

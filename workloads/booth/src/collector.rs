@@ -94,7 +94,13 @@ impl Collector {
     }
 }
 
-async fn run(cfg: CollectorConfig, shard: usize, inbox: Arc<Inbox>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+async fn run(
+    cfg: CollectorConfig,
+    shard: usize,
+    inbox: Arc<Inbox>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut attempt = 0u32;
     loop {
         tokio::select! {

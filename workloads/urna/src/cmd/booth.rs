@@ -198,11 +198,8 @@ async fn device(a: DeviceArgs) -> Result<()> {
     let cast = async {
         if let Some(machine) = &machine {
             for _ in 0..a.ballots {
-                let choices = urna_vote::client::random_selections(
-                    machine.codec(),
-                    machine.style(),
-                    &mut urna_crypto::os_rng(),
-                );
+                let choices =
+                    urna_vote::client::random_selections(machine.codec(), machine.style(), &mut urna_crypto::os_rng());
                 match choices.map_err(|e| e.to_string()) {
                     Ok(c) => match booth.vote(machine, c).await {
                         Ok(seq) => tracing::info!(seq, "ballot queued"),
@@ -244,7 +241,8 @@ async fn collect(a: CollectArgs) -> Result<()> {
         Some(url) => {
             let token = match &a.bridge_token_file {
                 Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-                None => std::env::var("URNA_BRIDGE_TOKEN").context("--vote needs --bridge-token-file or URNA_BRIDGE_TOKEN")?,
+                None => std::env::var("URNA_BRIDGE_TOKEN")
+                    .context("--vote needs --bridge-token-file or URNA_BRIDGE_TOKEN")?,
             };
             let config = BridgeConfig {
                 vote: urna_vote::client::VoterClient::new(url),

@@ -136,16 +136,7 @@ impl LocalFleet {
                 booths: m.booths.clone(),
             });
         }
-        Ok(Self {
-            broker,
-            collector,
-            bridge,
-            booths,
-            mesas,
-            machines,
-            consoles: authority.consoles.clone(),
-            vote,
-        })
+        Ok(Self { broker, collector, bridge, booths, mesas, machines, consoles: authority.consoles.clone(), vote })
     }
 
     /// Whether booth voters of `district` have a Mesa with booths.

@@ -152,7 +152,12 @@ async fn run_async(args: Args) -> Result<()> {
             let fleet = fleet::LocalFleet::start(f, a, &plan.manifest, keys.public.paillier(), &v.url, &data).await?;
             say(
                 args.json,
-                &format!("booth fleet {}: broker, {} booths in {} mesas connected over mutual TLS", f.name, plan.booths, f.mesas.len()),
+                &format!(
+                    "booth fleet {}: broker, {} booths in {} mesas connected over mutual TLS",
+                    f.name,
+                    plan.booths,
+                    f.mesas.len()
+                ),
             );
             Some(fleet)
         }
@@ -350,7 +355,10 @@ async fn cast_all(
             let _permit = limit.acquire_owned().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             match booth {
                 Some(fleet) => fleet.vote(i, &voter.voter_id(), &voter.district, selections).await,
-                None => cast(&client, &election, &voter.census_voter(), Some(selections)).await.map(|_| ()).map_err(Into::into),
+                None => cast(&client, &election, &voter.census_voter(), Some(selections))
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into),
             }
             .with_context(|| format!("voter {}", voter.name))?;
             bar.inc(1);
