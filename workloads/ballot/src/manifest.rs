@@ -87,6 +87,43 @@ pub struct Contest {
     pub null: bool,
 }
 
+impl Contest {
+    /// A single-choice contest among `parties` (their ids double as names), with a blank option and, if
+    /// `null`, a null one: the shape of most test and benchmark elections.
+    pub fn single_choice(id: &str, districts: &[&str], parties: &[&str], null: bool) -> Self {
+        Self {
+            id: id.to_owned(),
+            title: id.to_owned(),
+            kind: ContestKind::SingleChoice,
+            districts: districts.iter().map(|d| (*d).to_owned()).collect(),
+            parties: parties
+                .iter()
+                .map(|p| Party { id: (*p).to_owned(), name: (*p).to_owned(), candidate: None })
+                .collect(),
+            coalitions: vec![],
+            options: vec![],
+            min_selections: None,
+            max_selections: None,
+            write_in: false,
+            blank: true,
+            null,
+        }
+    }
+}
+
+impl ElectionManifest {
+    /// An election of one district holding `contests`, with the default counter slots.
+    pub fn single_district(election_id: &str, district: &str, contests: Vec<Contest>) -> Self {
+        Self {
+            election_id: election_id.to_owned(),
+            title: election_id.to_owned(),
+            districts: vec![District { id: district.to_owned(), name: district.to_owned(), parent: None }],
+            contests,
+            slot_bits: DEFAULT_SLOT_BITS,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Party {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use urna_ballot::{Contest, ContestKind, District, ElectionManifest, EncryptedBallot, Party, Selection};
+use urna_ballot::{Contest, ElectionManifest, EncryptedBallot, Selection};
 use urna_booth::ballot::BallotMachine;
 use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::pki::FleetCa;
@@ -12,27 +12,11 @@ use urna_crypto::paillier::{KeySize, generate_keypair};
 type Res = Result<(), Box<dyn std::error::Error>>;
 
 fn manifest() -> ElectionManifest {
-    let party = |id: &str| Party { id: id.into(), name: id.to_uppercase(), candidate: None };
-    ElectionManifest {
-        election_id: "booth-test".into(),
-        title: "Booth test".into(),
-        districts: vec![District { id: "d1".into(), name: "District 1".into(), parent: None }],
-        contests: vec![Contest {
-            id: "mayor".into(),
-            title: "Mayor".into(),
-            kind: ContestKind::SingleChoice,
-            districts: vec!["d1".into()],
-            parties: vec![party("a"), party("b"), party("c")],
-            coalitions: vec![],
-            options: vec![],
-            min_selections: None,
-            max_selections: None,
-            write_in: false,
-            blank: true,
-            null: true,
-        }],
-        slot_bits: 20,
-    }
+    ElectionManifest::single_district(
+        "booth-test",
+        "d1",
+        vec![Contest::single_choice("mayor", &["d1"], &["a", "b", "c"], true)],
+    )
 }
 
 #[tokio::test]

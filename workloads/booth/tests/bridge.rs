@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use urna_ballot::{Contest, ContestKind, District, ElectionManifest, Party, Selection};
+use urna_ballot::{Contest, ElectionManifest, Selection};
 use urna_booth::ballot::BallotMachine;
 use urna_booth::bridge::drained;
 use urna_booth::inbox::Inbox;
@@ -24,27 +24,11 @@ use urna_vote::client::VoterClient;
 type Res = Result<(), Box<dyn std::error::Error>>;
 
 fn manifest() -> ElectionManifest {
-    let party = |id: &str| Party { id: id.into(), name: id.to_uppercase(), candidate: None };
-    ElectionManifest {
-        election_id: "bridge-test".into(),
-        title: "Bridge test".into(),
-        districts: vec![District { id: "d1".into(), name: "District 1".into(), parent: None }],
-        contests: vec![Contest {
-            id: "mayor".into(),
-            title: "Mayor".into(),
-            kind: ContestKind::SingleChoice,
-            districts: vec!["d1".into()],
-            parties: vec![party("a"), party("b")],
-            coalitions: vec![],
-            options: vec![],
-            min_selections: None,
-            max_selections: None,
-            write_in: false,
-            blank: true,
-            null: true,
-        }],
-        slot_bits: 20,
-    }
+    ElectionManifest::single_district(
+        "bridge-test",
+        "d1",
+        vec![Contest::single_choice("mayor", &["d1"], &["a", "b", "c"], true)],
+    )
 }
 
 /// The vote service's booth endpoint, scripted: the first `outage` requests fail with 503; device `d1`'s

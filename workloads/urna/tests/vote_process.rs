@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use urna_ballot::{Contest, ContestKind, District, ElectionManifest, Party};
+use urna_ballot::{Contest, ElectionManifest};
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::paillier::{KeySize, generate_keypair};
 use urna_vote::client::{Election, Voter, VoterClient, cast};
@@ -19,27 +19,13 @@ use urna_vote::credential::{hash_credential, insecure_fast_params};
 const URNA: &str = env!("CARGO_BIN_EXE_urna");
 
 fn manifest() -> ElectionManifest {
-    let party = |id: &str| Party { id: id.into(), name: id.into(), candidate: None };
-    ElectionManifest {
-        election_id: "proc-2026".into(),
-        title: "Process test".into(),
-        districts: vec![District { id: "town".into(), name: "Town".into(), parent: None }],
-        contests: vec![Contest {
-            id: "mayor".into(),
-            title: "Mayor".into(),
-            kind: ContestKind::SingleChoice,
-            districts: vec!["town".into()],
-            parties: vec![party("a"), party("b")],
-            coalitions: vec![],
-            options: vec![],
-            min_selections: None,
-            max_selections: None,
-            write_in: false,
-            blank: true,
-            null: false,
-        }],
-        slot_bits: 16,
-    }
+    let mut m = ElectionManifest::single_district(
+        "proc-2026",
+        "town",
+        vec![Contest::single_choice("mayor", &["town"], &["a", "b"], false)],
+    );
+    m.slot_bits = 16;
+    m
 }
 
 fn voter(i: usize) -> Voter {
