@@ -58,6 +58,14 @@ impl BoothDesk {
     }
 }
 
+fn not_admitted(mesa: &Mesa) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "not_admitted",
+        format!("mesa {} has no admitted voter left for this ballot; retry once its console admits one", mesa.id),
+    )
+}
+
 fn internal(e: urna_crypto::CryptoError) -> ApiError {
     tracing::error!(error = %e, "signing a booth ballot failed");
     ApiError::internal()
@@ -85,6 +93,11 @@ impl BallotBox {
                 format!("mesa {} casts ballots of district {}", mesa.id, mesa.district),
             ));
         }
+        // Cheap refusal before the proofs and the signature: the bridge retries a waiting ballot often.
+        let (store, d, mesa_id) = (self.store.clone(), desk.clone(), mesa.id.clone());
+        if self.blocking(move || Ok(store.mesa_ballots(&mesa_id)? >= d.voters.admitted(&mesa_id)?)).await? {
+            return Err(not_admitted(&mesa));
+        }
         let (codec, d) = (self.codec.clone(), desk.clone());
         let package = self
             .blocking(move || {
@@ -110,15 +123,7 @@ impl BallotBox {
         match recorded {
             BoothRecorded::New(_) => self.complete(anon).await.map(Submitted::New),
             BoothRecorded::Existing(first) => self.replay(first, &ballot_hash).await,
-            BoothRecorded::NotAdmitted => Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "not_admitted",
-                format!(
-                    "mesa {} has no admitted voter left for this ballot; the bridge retries once the console admits \
-                     one",
-                    mesa.id
-                ),
-            )),
+            BoothRecorded::NotAdmitted => Err(not_admitted(&mesa)),
         }
     }
 
