@@ -31,13 +31,14 @@ enum Command {
     Record(cmd::record::Args),
     Broker(cmd::broker::Args),
     Booth(cmd::booth::Args),
+    Voters(cmd::voters::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Interactive tools print their own progress; services log at info.
     let level = match cli.command {
-        Command::Local(_) | Command::Results(_) | Command::Verify(_) => "warn",
+        Command::Local(_) | Command::Results(_) | Command::Verify(_) | Command::Voters(_) => "warn",
         _ => "info",
     };
     cmd::logging::init(cli.log_format, level);
@@ -54,5 +55,6 @@ fn main() -> anyhow::Result<()> {
         Command::Record(args) => cmd::record::run(args),
         Command::Broker(args) => cmd::broker::run(args),
         Command::Booth(args) => cmd::booth::run(args),
+        Command::Voters(args) => cmd::voters::run(args),
     }
 }
