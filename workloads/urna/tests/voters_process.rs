@@ -89,6 +89,7 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
     let signing = write("signing.pem", &blind.to_pkcs8_pem().unwrap());
     let token = write("admin.token", "close-it\n");
     let data = dir.path().join("data");
+    let census = voters_dir.join("census.csv");
     let vote_args = [
         "vote",
         "--manifest",
@@ -100,7 +101,7 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
         "--data",
         path(&data),
         "--census",
-        path(&voters_dir.join("census.csv")),
+        path(&census),
         "--listen",
         "127.0.0.1:0",
         "--shard",
@@ -124,6 +125,7 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
     let vote_url = format!("http://{addr}");
 
     let record = dir.path().join("record");
+    let voters_file = voters_dir.join("voters.csv");
     let shard_arg = format!("{shard_name}={shard_url}");
     let args = [
         "voters",
@@ -131,7 +133,7 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
         "--vote",
         &vote_url,
         "--voters",
-        path(&voters_dir.join("voters.csv")),
+        path(&voters_file),
         "--admin-token-file",
         path(&token),
         "--shard",
@@ -142,8 +144,9 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
         FIXTURE,
         "--record",
         path(&record),
-    ];
-    let out = tokio::task::spawn_blocking(move || urna(&args)).await.unwrap();
+    ]
+    .map(str::to_owned);
+    let out = tokio::task::spawn_blocking(move || urna(&args.each_ref().map(String::as_str))).await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
