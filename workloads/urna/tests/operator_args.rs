@@ -31,6 +31,7 @@ enum Workload {
     Audit(urna::cmd::audit::Args),
     Broker(urna::cmd::broker::Args),
     Booth(urna::cmd::booth::Args),
+    Voters(urna::cmd::voters::Args),
 }
 
 const EXAMPLES: [&str; 3] = ["university", "municipal", "federal"];
@@ -128,8 +129,8 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                             }
                         }
                         Workload::Audit(_) => *seen.entry("audit").or_default() += 1,
-                        Workload::Broker(_) | Workload::Booth(_) => {
-                            panic!("{name}: an Election runs no fleet workload")
+                        Workload::Broker(_) | Workload::Booth(_) | Workload::Voters(_) => {
+                            panic!("{name}: an Election runs no fleet or voters workload")
                         }
                     }
                 }
@@ -371,4 +372,49 @@ fn broker_starts_from_the_operator_secrets_and_admits_the_backend() {
 
 fn opts(client_id: &str) -> urna_broker::client::Options<'_> {
     urna_broker::client::Options { client_id, keep_alive_secs: 30, clean_session: true, will: None }
+}
+
+/// The e2e suite's election Job (`e2e/election-job.yaml`, run by `e2e/run.sh` on kind, not here) parses with
+/// the real `urna voters run` and names exactly what the operator builds for the municipal example: every
+/// vote partition's URL in order, every tally shard's Service, the audit Service, and the Secrets the script
+/// creates (the admin token is the Election's own `spec.vote.adminToken`).
+#[test]
+fn e2e_election_job_matches_the_municipal_election() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e/election-job.yaml");
+    let text = std::fs::read_to_string(&path).expect("e2e/election-job.yaml");
+    let job: Value = serde_yaml::from_str(&text).expect("yaml");
+    let c = &job["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<String> = serde_json::from_value(c["args"].clone()).expect("args");
+    assert!(matches!(parse(&args), Workload::Voters(_)), "{args:?}");
+    let set = example("municipal");
+    let e = &set.elections[0];
+    let ns = e.metadata.namespace.as_deref().expect("namespace");
+    assert_eq!(job["metadata"]["namespace"], ns);
+    assert_eq!(flag(&args, "--vote"), build::election::vote_urls(e));
+    let mut want: Vec<String> = build::election::tally_shards(e)
+        .iter()
+        .map(|s| {
+            let n = s.metadata.name.clone().expect("shard name");
+            format!("{n}={}", urna_operator::workload::service_url(&n, Some(ns)))
+        })
+        .collect();
+    let mut got: Vec<String> = flag(&args, "--shard").into_iter().map(str::to_owned).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    let audit = build::election::build(e, &Defaults::default())
+        .expect("builds")
+        .into_iter()
+        .find(|c| c.kind == "StatefulSet" && c.name.ends_with("-audit"))
+        .expect("audit");
+    assert_eq!(flag(&args, "--audit"), [urna_operator::workload::service_url(&audit.name, Some(ns))]);
+    let admin = e.spec.vote.admin_token.as_ref().expect("the example has an admin token");
+    let volumes = job["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes");
+    let token_file = flag(&args, "--admin-token-file")[0];
+    assert!(token_file.ends_with(&format!("/{}", admin.key)), "{token_file}");
+    assert!(volumes.iter().any(|v| v["secret"]["secretName"] == admin.name.as_str()), "admin token Secret");
+    // The pod carries the labels the tally and audit NetworkPolicies admit (the vote component's).
+    let labels = &job["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(labels["urna.dev/election"], e.metadata.name.as_deref().expect("name"));
+    assert_eq!(labels["app.kubernetes.io/component"], "vote");
 }
