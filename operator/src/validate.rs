@@ -135,6 +135,27 @@ pub fn boothfleet(f: &BoothFleet) -> Result<()> {
     unique("spec.devices", devices.iter().map(|d| d.id.as_str()))?;
     for d in &devices {
         urna_ballot::validate::check_identifier("spec.devices[].id", &d.id).map_err(|err| invalid(err.to_string()))?;
+        // The broker treats a certificate with this CN as a backend (reads every booth, publishes commands).
+        if d.id == crate::workload::BACKEND_CN {
+            return Err(invalid(format!("spec.devices: {:?} is the backends' identity, not a device id", d.id)));
+        }
+    }
+    if let Some(t) = &f.spec.broker.admin_token {
+        key_ref("spec.broker.adminToken", t)?;
+    }
+    unique("spec.broker.shards", f.spec.broker.shards.iter().map(|s| s.name.as_str()))?;
+    Ok(())
+}
+
+/// A fleet against its Election: every district a broker shard names exists.
+pub fn boothfleet_shards(f: &BoothFleet, e: &Election) -> Result<()> {
+    for s in &f.spec.broker.shards {
+        if let Some(d) = s.districts.iter().find(|d| !e.spec.districts.iter().any(|x| &x.id == *d)) {
+            return Err(invalid(format!(
+                "spec.broker.shards[{}].districts: {d:?} is not a district of Election {}",
+                s.name, f.spec.election
+            )));
+        }
     }
     Ok(())
 }

@@ -18,7 +18,6 @@ pub const KEYS_FILE: &str = "keys.json";
 pub const DATA_DIR: &str = "/var/lib/urna";
 /// Where the broker finds its TLS material.
 pub const TLS_DIR: &str = "/etc/urna/tls";
-pub const BROKER_CONFIG_DIR: &str = "/etc/urna/broker";
 
 fn listen() -> String {
     format!("0.0.0.0:{HTTP_PORT}")
@@ -149,19 +148,122 @@ pub fn audit_args(election: &str, batch_size: u32) -> Vec<String> {
     ]
 }
 
-/// `urna broker`: MQTT for the booth fleet.
-pub fn broker_args(fleet: &str, port: i32) -> Vec<String> {
-    vec![
+/// The certificate CN of the fleet's backends (collector and monitor): `urna broker --backend`, and the
+/// default of `urna booth collect --client-id` (`urna_broker::DEFAULT_BACKEND`). A device may not use it as
+/// its id (`validate::boothfleet`), or its certificate would carry backend rights.
+pub const BACKEND_CN: &str = "urna-bridge";
+/// The monitor's MQTT client id (`<cn>-<suffix>` is allowed for backends).
+pub const MONITOR_CLIENT_ID: &str = "urna-bridge-monitor";
+/// Shared-subscription group prefix of the collector (`urna booth collect --group`).
+pub const COLLECTOR_GROUP: &str = "bridge";
+/// Connections a broker shard admits: the documented booths per shard plus room for backends (collector,
+/// monitor, readiness probes), so a full shard never refuses its own backends.
+pub const BROKER_MAX_CONNECTIONS: usize = crate::crd::boothfleet::MAX_BOOTHS_PER_SHARD + 64;
+/// The environment variable `urna broker` reads its admin token from (`--admin-token`, hidden from
+/// `--help` output and process listings).
+pub const BROKER_ADMIN_TOKEN_ENV: &str = "URNA_BROKER_ADMIN_TOKEN";
+/// Where the fleet ConfigMap (blocklist, monitor rules, shard map) is mounted.
+pub const FLEET_CONFIG_DIR: &str = "/etc/urna/fleet";
+pub const BLOCKLIST_FILE: &str = "blocklist.txt";
+pub const RULES_FILE: &str = "rules.json";
+pub const FLEET_FILE: &str = "fleet.json";
+
+/// What `urna broker` needs for one shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerArgs {
+    pub fleet: String,
+    /// MQTT over TLS port.
+    pub port: i32,
+    /// `(messages per second, burst)` per device; the broker's defaults when `None`.
+    pub rate: Option<(u32, u32)>,
+}
+
+/// `urna broker` (`workloads/urna/src/cmd/broker.rs`): MQTT for one broker shard. TLS material from the
+/// shard's server Secret in [`TLS_DIR`], blocked devices from the fleet ConfigMap (re-read when the kubelet
+/// updates the mount), the admin token from [`BROKER_ADMIN_TOKEN_ENV`].
+pub fn broker_args(b: &BrokerArgs) -> Vec<String> {
+    let mut args: Vec<String> = vec![
         "broker".into(),
         "--fleet".into(),
-        fleet.into(),
-        "--config".into(),
-        format!("{BROKER_CONFIG_DIR}/broker.json"),
-        "--tls".into(),
+        b.fleet.clone(),
+        "--tls-dir".into(),
         TLS_DIR.into(),
-        "--mqtt-listen".into(),
-        format!("0.0.0.0:{port}"),
+        "--listen".into(),
+        format!("0.0.0.0:{}", b.port),
+        "--status-listen".into(),
+        listen(),
+        "--backend".into(),
+        BACKEND_CN.into(),
+        "--max-connections".into(),
+        BROKER_MAX_CONNECTIONS.to_string(),
+        "--blocklist".into(),
+        format!("{FLEET_CONFIG_DIR}/{BLOCKLIST_FILE}"),
+    ];
+    if let Some((rate, burst)) = b.rate {
+        args.extend(["--rate".into(), rate.to_string(), "--burst".into(), burst.to_string()]);
+    }
+    args
+}
+
+/// Where a backend (collector, monitor) reaches the fleet's brokers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendArgs {
+    pub fleet: String,
+    /// `host:port` of every broker replica of every shard (each replica's own ClusterIP Service), in shard
+    /// order: each replica is a separate rumqttd, so a backend must read all of them to see the whole fleet.
+    pub brokers: Vec<String>,
+    /// The DNS name the brokers' certificates carry (`<broker>.<ns>.svc` of the first shard; every shard's
+    /// certificate carries its own name, see `build::boothfleet`).
+    pub server_name: String,
+}
+
+/// `urna booth collect`: receives every booth's messages exactly once into `DATA/inbox.redb`.
+pub fn collector_args(b: &BackendArgs) -> Vec<String> {
+    let mut args: Vec<String> = vec!["booth".into(), "collect".into(), "--fleet".into(), b.fleet.clone()];
+    // Every replica of every shard: each is a separate rumqttd, and one inbox keeps the whole fleet. The
+    // bridge (`--vote`, `--bridge-token-file`) needs the Election's booth-modality vote service with its
+    // mesas file, which the Election controller does not run yet (docs/operator.md): until it does, the
+    // collector keeps booth ballots durably and acknowledged, and bridges nothing.
+    for broker in &b.brokers {
+        args.extend(["--broker".into(), broker.clone()]);
+    }
+    args.extend([
+        "--server-name".into(),
+        b.server_name.clone(),
+        "--tls-dir".into(),
+        TLS_DIR.into(),
+        "--data".into(),
+        DATA_DIR.into(),
+        "--client-id".into(),
+        BACKEND_CN.into(),
+        "--group".into(),
+        COLLECTOR_GROUP.into(),
+    ]);
+    args
+}
+
+/// `urna booth monitor`: the fleet's anomaly rules over every booth's telemetry; alerts at `GET /v1/alerts`.
+pub fn monitor_args(b: &BackendArgs, webhook: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> = vec!["booth".into(), "monitor".into(), "--fleet".into(), b.fleet.clone()];
+    // The monitor reads one broker (`urna booth monitor --broker` is single): with several shards or replicas
+    // it sees only the first one's booths (docs/operator.md, "Not done").
+    if let Some(first) = b.brokers.first() {
+        args.extend(["--broker".into(), first.clone()]);
+    }
+    args.extend([
+        "--server-name".into(),
+        b.server_name.clone(),
+        "--tls-dir".into(),
+        TLS_DIR.into(),
+        "--client-id".into(),
+        MONITOR_CLIENT_ID.into(),
+        "--rules".into(),
+        format!("{FLEET_CONFIG_DIR}/{RULES_FILE}"),
         "--listen".into(),
         listen(),
-    ]
+    ]);
+    if let Some(w) = webhook {
+        args.extend(["--webhook".into(), w.into()]);
+    }
+    args
 }

@@ -145,3 +145,13 @@ fn mesa_needs_a_president_and_keeps_its_election() {
     let err = check("Mesa", &moved, Some(&m)).expect_err("rule must fire");
     assert!(err.contains("spec.election is immutable"), "{err}");
 }
+
+#[test]
+fn broker_shard_names_are_unique() {
+    let mut f = serde_json::to_value(&common::example("municipal").fleets[0]).expect("json");
+    f["spec"]["broker"]["shards"] = json!([{ "name": "norte", "districts": ["norte"] }, { "name": "resto" }]);
+    check("BoothFleet", &f, None).expect("distinct shards pass");
+    f["spec"]["broker"]["shards"] = json!([{ "name": "norte", "districts": ["norte"] }, { "name": "norte" }]);
+    let err = check("BoothFleet", &f, None).expect_err("duplicate shard");
+    assert!(err.contains("shard names must be unique"), "{err}");
+}

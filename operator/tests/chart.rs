@@ -58,14 +58,26 @@ fn rbac_covers_exactly_what_the_controllers_touch() {
             }
         }
         for f in &set.fleets {
+            let inputs = urna_operator::build::boothfleet::FleetInputs {
+                mesas: &set.mesas,
+                election: set.elections.iter().find(|e| e.metadata.name.as_deref() == Some(f.spec.election.as_str())),
+            };
             let mut f = f.clone();
             kinds.extend(
-                urna_operator::build::boothfleet::build(&f, &d).expect("build").children.into_iter().map(|c| c.kind),
+                urna_operator::build::boothfleet::build(&f, inputs, &d)
+                    .expect("build")
+                    .children
+                    .into_iter()
+                    .map(|c| c.kind),
             );
             f.spec.broker.issuer =
                 Some(urna_operator::crd::boothfleet::IssuerRef { name: "i".into(), kind: "Issuer".into() });
             kinds.extend(
-                urna_operator::build::boothfleet::build(&f, &d).expect("build").children.into_iter().map(|c| c.kind),
+                urna_operator::build::boothfleet::build(&f, inputs, &d)
+                    .expect("build")
+                    .children
+                    .into_iter()
+                    .map(|c| c.kind),
             );
         }
     }

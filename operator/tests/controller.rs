@@ -103,7 +103,7 @@ impl FakeApi {
                     .filter(|(k, _)| k.rsplit_once('/').is_some_and(|(dir, _)| dir == path))
                     .map(|(_, v)| v.clone())
                     .collect();
-                if path.ends_with('s') && (path.ends_with("tallyshards") || path.ends_with("secrets")) {
+                if path.ends_with("tallyshards") || path.ends_with("secrets") || path.ends_with("mesas") {
                     return ok(
                         &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}),
                     );
@@ -464,7 +464,7 @@ async fn boothfleet_issues_missing_certificates_once() {
     controller::boothfleet::reconcile(Arc::new(f.clone()), ctx).await.expect("reconcile");
     let seen = api.take();
     let created: Vec<_> = seen.iter().filter(|s| s.method == Method::POST && s.path.ends_with("/secrets")).collect();
-    assert_eq!(created.len(), 41, "CA + broker + 39 unblocked devices");
+    assert_eq!(created.len(), 42, "CA + broker + backends + 39 unblocked devices");
     assert_eq!(created[0].body["metadata"]["name"], "ciudad-booths-ca");
     assert!(created.iter().all(|s| s.query.contains("fieldManager=urna-operator")));
     assert!(
@@ -474,6 +474,59 @@ async fn boothfleet_issues_missing_certificates_once() {
     let st = &seen.iter().find(|s| s.path.ends_with("/status")).expect("status").body["status"];
     assert_eq!(st["devicesTotal"], 40);
     assert_eq!(st["devicesBlocked"], 1);
+    // One shard (none declared), its StatefulSet not running yet.
+    assert_eq!(st["shards"][0]["broker"], "ciudad-booths-broker");
+    assert_eq!(st["shards"][0]["devices"], 40);
+    assert_eq!(st["shards"][0]["ready"], "0/2");
+    assert_eq!(st["ready"], "0/1");
+    assert_eq!(st["phase"], "Provisioning");
+}
+
+#[tokio::test]
+async fn boothfleet_reads_its_mesas_and_reports_each_shard() {
+    let api = FakeApi::default();
+    let set = common::example("municipal");
+    let mut f = set.fleets[0].clone();
+    f.meta_mut().uid = Some("f-uid".into());
+    f.spec.broker.shards = vec![
+        urna_operator::crd::boothfleet::BrokerShard { name: "norte".into(), districts: vec!["norte".into()] },
+        urna_operator::crd::boothfleet::BrokerShard { name: "resto".into(), districts: vec![] },
+    ];
+    for m in &set.mesas {
+        let name = m.metadata.name.clone().expect("name");
+        api.put(
+            &format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas/{name}"),
+            serde_json::to_value(m).expect("json"),
+        );
+    }
+    // The norte shard's StatefulSet reports both replicas ready.
+    api.put(
+        "/apis/apps/v1/namespaces/ciudad/statefulsets/ciudad-booths-broker-norte",
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "ciudad-booths-broker-norte"}, "status": {"replicas": 2, "readyReplicas": 2}}),
+    );
+    api.put(
+        "/apis/urna.dev/v1alpha1/namespaces/ciudad/boothfleets/ciudad-booths",
+        serde_json::to_value(&f).expect("json"),
+    );
+    controller::boothfleet::reconcile(Arc::new(f), context(&api, NOW)).await.expect("reconcile");
+    let seen = api.take();
+    let st = &seen.iter().find(|s| s.path.ends_with("/status")).expect("status").body["status"];
+    assert_eq!(st["shards"][0]["name"], "norte");
+    assert_eq!(st["shards"][0]["devices"], 10);
+    assert_eq!(st["shards"][0]["brokerReady"], true);
+    assert_eq!(st["shards"][1]["devices"], 30);
+    assert_eq!(st["shards"][1]["brokerReady"], false);
+    assert_eq!(st["ready"], "1/2");
+    let applied: Vec<&str> =
+        seen.iter().filter(|s| s.is_apply()).filter_map(|s| s.body["metadata"]["name"].as_str()).collect();
+    for name in [
+        "ciudad-booths-broker-norte",
+        "ciudad-booths-broker-resto-1",
+        "ciudad-booths-collector",
+        "ciudad-booths-monitor",
+    ] {
+        assert!(applied.contains(&name), "{name} not applied: {applied:?}");
+    }
 }
 
 #[tokio::test]

@@ -7,6 +7,11 @@ use common::{EXAMPLES, example};
 use kube::ResourceExt;
 use urna_operator::build::{self, Defaults};
 
+/// The Mesas and Election a fleet of `set` reads.
+fn fleet_inputs(set: &urna_operator::examples::ExampleSet) -> build::boothfleet::FleetInputs<'_> {
+    build::boothfleet::FleetInputs { mesas: &set.mesas, election: set.elections.first() }
+}
+
 /// Gives every resource a uid so the snapshots show the owner references a cluster would get.
 fn with_uid<K: kube::Resource>(mut k: K) -> K {
     k.meta_mut().uid = Some("00000000-0000-4000-8000-000000000000".into());
@@ -44,9 +49,10 @@ fn municipal_has_three_districts_four_mesas_and_forty_booths() {
     assert_eq!(set.fleets.len(), 1);
     assert_eq!(set.fleets[0].spec.device_list().len(), 40);
     assert_eq!(build::election::tally_shards(e).len(), 6);
-    let plan = build::boothfleet::build(&set.fleets[0], &Defaults::default()).expect("fleet builds");
-    // One CA, one broker certificate, 39 devices (one is blocked).
-    assert_eq!(plan.secrets.len(), 41);
+    let plan =
+        build::boothfleet::build(&set.fleets[0], fleet_inputs(&set), &Defaults::default()).expect("fleet builds");
+    // One CA, one broker certificate, the backends' certificate, 39 devices (one is blocked).
+    assert_eq!(plan.secrets.len(), 42);
 }
 
 #[test]
@@ -92,7 +98,7 @@ fn snapshots_of_built_manifests() {
         }
         for f in &set.fleets {
             let f = with_uid(f.clone());
-            let plan = build::boothfleet::build(&f, &defaults).expect("fleet builds");
+            let plan = build::boothfleet::build(&f, fleet_inputs(&set), &defaults).expect("fleet builds");
             let secrets: Vec<_> = plan.secrets.iter().map(|s| (s.meta.name.clone(), format!("{:?}", s.kind))).collect();
             insta::assert_yaml_snapshot!(format!("{name}-boothfleet-{}", f.name_any()), (plan.children, secrets));
         }
@@ -101,13 +107,15 @@ fn snapshots_of_built_manifests() {
 
 #[test]
 fn cert_manager_issuer_yields_certificates_instead_of_secrets() {
-    let mut f = example("municipal").fleets[0].clone();
+    let set = example("municipal");
+    let mut f = set.fleets[0].clone();
     f.spec.broker.issuer =
         Some(urna_operator::crd::boothfleet::IssuerRef { name: "booth-ca".into(), kind: "ClusterIssuer".into() });
-    let plan = build::boothfleet::build(&f, &Defaults::default()).expect("fleet builds");
+    let plan = build::boothfleet::build(&f, fleet_inputs(&set), &Defaults::default()).expect("fleet builds");
     assert!(plan.secrets.is_empty());
     let certs: Vec<_> = plan.children.iter().filter(|c| c.kind == "Certificate").collect();
-    assert_eq!(certs.len(), 1 + 39);
+    // Broker, backends, 39 devices.
+    assert_eq!(certs.len(), 1 + 1 + 39);
     assert_eq!(certs[0].api_version, "cert-manager.io/v1");
     assert_eq!(certs[1].body["spec"]["issuerRef"]["kind"], "ClusterIssuer");
 }
@@ -256,4 +264,90 @@ fn validation_names_bad_vote_and_census_references() {
         err(&|e| e.spec.census.secret = Some(KeyRef { name: "c".into(), key: "c.csv".into() })).contains("exactly one")
     );
     assert!(err(&|e| e.spec.census.config_map = None).contains("exactly one"));
+}
+
+/// The monitor's rules for the municipal fleet, from the BoothFleet and its Mesas (geofence, window) and
+/// Election; `workloads/urna/tests/operator_args.rs` deserializes the same JSON into `urna_booth`'s type.
+#[test]
+fn monitor_rules_snapshot() {
+    let set = example("municipal");
+    let mut f = set.fleets[0].clone();
+    let rules = build::boothfleet::monitor_rules(&f, fleet_inputs(&set));
+    insta::assert_yaml_snapshot!("municipal-monitor-rules", rules);
+    // A Mesa's registered voters become its census; optional thresholds appear when set.
+    let mut mesas = set.mesas.clone();
+    mesas[0].spec.registered_voters = Some(750);
+    f.spec.anomaly_rules.flap_connects = Some(3);
+    f.spec.anomaly_rules.flap_window_seconds = Some(60);
+    f.spec.anomaly_rules.geofence = false;
+    let inputs = build::boothfleet::FleetInputs { mesas: &mesas, election: set.elections.first() };
+    let rules = build::boothfleet::monitor_rules(&f, inputs);
+    assert_eq!(rules["devices"]["mesa-centro-1-1"]["census"], 750);
+    assert!(rules["devices"]["mesa-centro-2-1"]["census"].is_null());
+    assert!(rules["devices"]["mesa-centro-1-1"]["geofence"].is_null(), "geofence rule off");
+    assert_eq!((rules["flapConnects"].as_u64(), rules["flapWindowMs"].as_u64()), (Some(3), Some(60_000)));
+    assert!(rules["devices"]["mesa-sur-1-10"].is_null(), "blocked devices have no rules");
+}
+
+#[test]
+fn broker_shards_split_devices_by_mesa_district() {
+    use urna_operator::crd::boothfleet::BrokerShard;
+    let set = example("municipal");
+    let mut f = set.fleets[0].clone();
+    let shard = |name: &str, districts: &[&str]| BrokerShard {
+        name: name.into(),
+        districts: districts.iter().map(|d| (*d).to_string()).collect(),
+    };
+    // No shards: one broker under the name it always had.
+    let one = build::boothfleet::assign_shards(&f, fleet_inputs(&set)).expect("assigns");
+    assert_eq!((one.len(), one[0].broker.as_str(), one[0].devices.len()), (1, "ciudad-booths-broker", 40));
+
+    f.spec.broker.shards = vec![shard("centro", &["centro"]), shard("resto", &["norte", "sur"])];
+    let shards = build::boothfleet::assign_shards(&f, fleet_inputs(&set)).expect("assigns");
+    let counts: Vec<(&str, usize)> = shards.iter().map(|s| (s.broker.as_str(), s.devices.len())).collect();
+    assert_eq!(counts, [("ciudad-booths-broker-centro", 20), ("ciudad-booths-broker-resto", 20)]);
+    assert!(shards[0].devices.iter().all(|d| d.id.starts_with("mesa-centro-")));
+
+    // Without the Mesas no district is known: refused unless a catch-all shard exists.
+    let none = build::boothfleet::FleetInputs { mesas: &[], election: set.elections.first() };
+    let err = build::boothfleet::assign_shards(&f, none).expect_err("unassigned devices");
+    assert!(err.to_string().contains("40 devices match no shard"), "{err}");
+    f.spec.broker.shards.push(shard("otros", &[]));
+    let shards = build::boothfleet::assign_shards(&f, none).expect("catch-all");
+    assert_eq!(shards[2].devices.len(), 40);
+
+    // The plan: per shard a StatefulSet, a client Service and one Service per replica, and its own
+    // server certificate; the backends connect to every replica of every shard.
+    f.spec.broker.shards.pop();
+    let plan = build::boothfleet::build(&f, fleet_inputs(&set), &Defaults::default()).expect("builds");
+    let names = |kind: &str| -> Vec<String> {
+        plan.children.iter().filter(|c| c.kind == kind).map(|c| c.name.clone()).collect()
+    };
+    assert_eq!(
+        names("StatefulSet"),
+        ["ciudad-booths-broker-centro", "ciudad-booths-broker-resto", "ciudad-booths-collector"]
+    );
+    assert!(names("Service").contains(&"ciudad-booths-broker-resto-1".to_string()));
+    let server_certs =
+        plan.secrets.iter().filter(|s| matches!(s.kind, urna_operator::pki::CertKind::Server(_))).count();
+    assert_eq!(server_certs, 2);
+}
+
+#[test]
+fn a_shard_above_the_documented_maximum_is_refused() {
+    use urna_operator::crd::boothfleet::{MAX_BOOTHS_PER_SHARD, MesaDevices};
+    let set = example("municipal");
+    let mut f = set.fleets[0].clone();
+    f.spec.per_mesa = (0..51).map(|i| MesaDevices { mesa: format!("m{i}"), count: 100 }).collect();
+    let err = build::boothfleet::assign_shards(&f, fleet_inputs(&set)).expect_err("5,100 booths in one shard");
+    assert!(err.to_string().contains(&format!("above the {MAX_BOOTHS_PER_SHARD} booths")), "{err}");
+    assert!(matches!(err, urna_operator::Error::InvalidSpec(_)));
+}
+
+#[test]
+fn a_device_may_not_take_the_backends_identity() {
+    let mut f = example("municipal").fleets[0].clone();
+    f.spec.devices.push(urna_operator::crd::boothfleet::Device { id: "urna-bridge".into(), mesa: None });
+    let err = urna_operator::validate::boothfleet(&f).expect_err("backend id");
+    assert!(err.to_string().contains("backends' identity"), "{err}");
 }

@@ -1,10 +1,12 @@
-//! BoothFleet controller: broker configuration, Deployment and Service; certificates (cert-manager, or
-//! Secrets issued once from the fleet CA); device counts in status.
+//! BoothFleet controller: fleet ConfigMap, broker shards (StatefulSet and Services each), collector and
+//! monitor; certificates (cert-manager, or Secrets issued once from the fleet CA); device counts and
+//! per-shard readiness in status. Reads the namespace's Mesas (districts, geofences, windows, census) and
+//! the fleet's Election (district tree, default windows).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::controller::Action;
@@ -15,8 +17,9 @@ use tracing::{Instrument, info, info_span};
 
 use super::conditions::{self, Desired};
 use super::{Context, namespace, reconciled};
-use crate::build::boothfleet::{self as build, FleetPlan};
-use crate::crd::BoothFleet;
+use crate::build::boothfleet::{self as build, FleetInputs, FleetPlan};
+use crate::crd::boothfleet::BrokerShardStatus;
+use crate::crd::{BoothFleet, Election, Mesa};
 use crate::error::Result;
 use crate::meta::{self, LABEL_FLEET};
 use crate::pki::{self, CertKind};
@@ -42,13 +45,23 @@ pub async fn reconcile(f: Arc<BoothFleet>, ctx: Arc<Context>) -> Result<Action> 
 }
 
 async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -> Result<Action> {
-    if let Err(err) = crate::validate::boothfleet(f) {
-        ctx.event(f, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
-        let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
-        write(api, f, ctx, &conds, None, 0).await?;
-        return Ok(Action::await_change());
-    }
-    let plan = build::build(f, &ctx.defaults)?;
+    let election = Api::<Election>::namespaced(ctx.client.clone(), ns).get_opt(&f.spec.election).await?;
+    let mesas = Api::<Mesa>::namespaced(ctx.client.clone(), ns).list(&ListParams::default()).await?.items;
+    let mesas: Vec<Mesa> = mesas.into_iter().filter(|m| m.spec.election == f.spec.election).collect();
+    let inputs = FleetInputs { mesas: &mesas, election: election.as_ref() };
+    let plan = crate::validate::boothfleet(f)
+        .and_then(|()| election.as_ref().map_or(Ok(()), |e| crate::validate::boothfleet_shards(f, e)))
+        .and_then(|()| build::build(f, inputs, &ctx.defaults));
+    let plan = match plan {
+        Ok(p) => p,
+        Err(err @ crate::Error::InvalidSpec(_)) => {
+            ctx.event(f, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
+            let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
+            write(api, f, ctx, &conds, None, &[]).await?;
+            return Ok(Action::await_change());
+        }
+        Err(err) => return Err(err),
+    };
     let owner = format!("{KIND}/{ns}/{}", f.name_any());
     super::apply::apply_all(&ctx.client, &ctx.applied, ns, &owner, &plan.children).await?;
     let issued = ensure_secrets(f, ctx, ns, &plan).await?;
@@ -62,13 +75,31 @@ async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -
         )
         .await;
     }
-    let broker =
-        Api::<Deployment>::namespaced(ctx.client.clone(), ns).get_opt(&build::broker_name(&f.name_any())).await?;
-    let ready = broker.and_then(|d| d.status).map(|s| s.ready_replicas.unwrap_or(0)).unwrap_or(0);
     let desired = f.spec.broker.overrides.replicas.unwrap_or(f.spec.broker.replicas);
-    let conds = conditions::standard(ready >= desired, &format!("{ready}/{desired} broker replicas ready"), None);
-    write(api, f, ctx, &conds, Some(&plan), ready).await?;
+    let sts: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
+    let mut shards = Vec::with_capacity(plan.shards.len());
+    for s in &plan.shards {
+        let ready = sts.get_opt(&s.broker).await?.and_then(|d| d.status).and_then(|st| st.ready_replicas).unwrap_or(0);
+        shards.push(shard_status(s, ready, desired));
+    }
+    let all = shards.iter().all(|s| s.broker_ready);
+    let ready_shards = shards.iter().filter(|s| s.broker_ready).count();
+    let msg = format!("{ready_shards}/{} broker shards ready ({desired} replicas each)", shards.len());
+    let conds = conditions::standard(all, &msg, None);
+    write(api, f, ctx, &conds, Some(&plan), &shards).await?;
     Ok(Action::requeue(RESYNC))
+}
+
+/// One shard's status line: a shard is ready when every replica is (each replica serves the booths the
+/// client Service sends it).
+pub fn shard_status(s: &build::ShardPlan, ready: i32, desired: i32) -> BrokerShardStatus {
+    BrokerShardStatus {
+        name: s.shard.clone().unwrap_or_else(|| "default".into()),
+        broker: s.broker.clone(),
+        devices: u32::try_from(s.devices.len()).unwrap_or(u32::MAX),
+        ready: format!("{ready}/{desired}"),
+        broker_ready: ready >= desired,
+    }
 }
 
 /// Creates the certificate Secrets that do not exist yet. Existing ones are never rewritten: a device's key
@@ -119,14 +150,15 @@ async fn write(
     ctx: &Context,
     desired: &[Desired],
     plan: Option<&FleetPlan>,
-    ready: i32,
+    shards: &[BrokerShardStatus],
 ) -> Result<()> {
     let current = f.status.clone().unwrap_or_default();
     let conds = conditions::merge(&current.conditions, desired, f.meta().generation, ctx.now());
-    let want = f.spec.broker.overrides.replicas.unwrap_or(f.spec.broker.replicas);
+    let ready_shards = shards.iter().filter(|s| s.broker_ready).count();
+    let all_ready = plan.is_some() && shards.iter().all(|s| s.broker_ready);
     let phase = if plan.is_none() {
         "Invalid"
-    } else if ready >= want {
+    } else if all_ready {
         "Ready"
     } else {
         "Provisioning"
@@ -135,10 +167,12 @@ async fn write(
         "phase": phase,
         "observedGeneration": f.meta().generation,
         "conditions": conds,
-        "ready": format!("{ready}/{want}"),
+        // Shards whose every replica is ready, of all shards.
+        "ready": format!("{ready_shards}/{}", shards.len()),
         "devicesTotal": plan.map(|p| p.devices.len()),
         "devicesBlocked": plan.map(|p| p.devices.iter().filter(|d| p.blocked.contains(&d.id)).count()),
-        "brokerReady": ready >= want,
+        "brokerReady": all_ready,
+        "shards": shards,
     });
     super::status::apply(api, &f.name_any(), f.status.as_ref(), owned).await?;
     Ok(())

@@ -9,6 +9,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use kube::api::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher::Config as WatcherConfig;
 use kube::{Client, Resource};
 use kube_lease_manager::LeaseManagerBuilder;
@@ -122,6 +123,13 @@ pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
         .for_each(|_| futures::future::ready(()));
     let fleets = Controller::new(api::<BoothFleet>(&client, ns), wc.clone())
         .with_config(cc.clone())
+        // A Mesa gives its fleet's devices their district (shard), geofence, window and census.
+        .watches(api::<Mesa>(&client, ns), wc.clone(), |m| {
+            let ns = m.metadata.namespace.clone()?;
+            m.spec.booths.as_ref().map(|b| ObjectRef::new(&b.fleet).within(&ns))
+        })
+        .owns(api::<StatefulSet>(&client, ns), owned.clone())
+        .owns(api::<ConfigMap>(&client, ns), owned.clone())
         .owns(api::<Deployment>(&client, ns), owned.clone())
         .owns(api::<Service>(&client, ns), owned.clone())
         .owns(api::<Secret>(&client, ns), owned.clone())

@@ -5,7 +5,14 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Geofence, WorkloadOverrides};
+use super::common::{Geofence, KeyRef, StorageSpec, WorkloadOverrides};
+
+/// The documented maximum of booths one broker shard serves. docs/broker.md measured at most 90 KiB per
+/// mutual-TLS connection (clients included), so 5,000 booths hold about 450 MiB: inside a 1 GiB limit with
+/// room for the replay burst after a network cut (every booth reconnecting and resending its outbox at
+/// once), and at the measured 174–546 connects/s, 10–30 s to take a whole shard back. The broker's own
+/// ceiling (`--max-connections`, 10,000) is not shown by a benchmark yet; half of it is what we stand behind.
+pub const MAX_BOOTHS_PER_SHARD: usize = 5_000;
 
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[kube(
@@ -53,9 +60,23 @@ pub struct BoothFleetSpec {
     /// Where alerts go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertSink>,
+    /// The collector: the backend that receives every booth's ballots exactly once (`urna booth collect`).
+    #[serde(default)]
+    pub collector: CollectorSpec,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// The collector keeps each booth's messages in a redb inbox on its own volume (one writer).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectorSpec {
+    #[serde(default)]
+    pub storage: StorageSpec,
+    /// Resources (replicas are ignored: the inbox has a single writer).
+    #[serde(default)]
+    pub overrides: WorkloadOverrides,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BrokerSpec {
     #[serde(default = "default_broker_replicas")]
@@ -70,8 +91,47 @@ pub struct BrokerSpec {
     /// Issue device certificates with cert-manager from this issuer instead of the operator's own fleet CA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<IssuerRef>,
+    /// Per-device PUBLISH rate (`urna broker --rate/--burst`); the broker's defaults (20/s, burst 200) when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// Bearer token for the broker's blocklist API (`PUT/DELETE /v1/blocklist/<device>`): one key of a Secret,
+    /// passed in the environment. Without it that API is open to anything that reaches the status port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<KeyRef>,
+    /// Broker shards by region, each serving at most 5,000 booths (`MAX_BOOTHS_PER_SHARD`). A device goes
+    /// to the first shard listing its Mesa's district or an ancestor of it; a shard without districts takes
+    /// every device not matched before it. Empty: one shard named `<fleet>-broker` serving the whole fleet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.name == x.name))").message("shard names must be unique"))]
+    pub shards: Vec<BrokerShard>,
     #[serde(default)]
     pub overrides: WorkloadOverrides,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Sustained messages per second per device.
+    #[schemars(range(min = 1, max = 10000))]
+    pub messages_per_second: u32,
+    /// Burst per device (a booth replaying its queue after a network cut).
+    #[schemars(range(min = 1, max = 100000))]
+    pub burst: u32,
+}
+
+/// One broker shard: its own StatefulSet, Services and server certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BrokerShard {
+    /// Names the shard's workload `<fleet>-broker-<name>`.
+    #[schemars(length(min = 1, max = 20), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    pub name: String,
+    /// Districts of the Election (a district covers its descendants); empty: every device not matched by
+    /// an earlier shard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub districts: Vec<String>,
 }
 
 impl Default for BrokerSpec {
@@ -81,6 +141,9 @@ impl Default for BrokerSpec {
             service_type: ServiceType::default(),
             port: default_mqtt_port(),
             issuer: None,
+            rate_limit: None,
+            admin_token: None,
+            shards: Vec::new(),
             overrides: WorkloadOverrides::default(),
         }
     }
@@ -165,8 +228,9 @@ fn default_interval() -> u32 {
     30
 }
 
-/// Rules the broker evaluates on telemetry; a match raises an alert to the regional officers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// Rules the fleet monitor (`urna booth monitor`) evaluates on telemetry; a match raises an alert to the
+/// regional officers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AnomalyRules {
     /// A device silent for longer is reported offline.
@@ -180,6 +244,17 @@ pub struct AnomalyRules {
     /// Alert when a booth reports a position outside its geofence.
     #[serde(default = "default_true")]
     pub geofence: bool,
+    /// Robust z-score of a booth's vote rate against the fleet's above which it alerts (monitor default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1.0, max = 100.0))]
+    pub vote_rate_z: Option<f64>,
+    /// Reconnects of one booth within `flapWindowSeconds` that count as flapping (monitor default 5 in 300 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 1000))]
+    pub flap_connects: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 10, max = 86400))]
+    pub flap_window_seconds: Option<u32>,
 }
 
 impl Default for AnomalyRules {
@@ -188,6 +263,9 @@ impl Default for AnomalyRules {
             offline_after_seconds: default_offline_after(),
             max_ballots_per_minute: default_max_ballots(),
             geofence: true,
+            vote_rate_z: None,
+            flap_connects: None,
+            flap_window_seconds: None,
         }
     }
 }
@@ -241,6 +319,21 @@ pub struct BoothFleetStatus {
     pub active_alerts: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker_ready: Option<bool>,
+    /// Per broker shard: devices assigned and ready replicas.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<BrokerShardStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BrokerShardStatus {
+    pub name: String,
+    /// The shard's workload (StatefulSet and client Service).
+    pub broker: String,
+    pub devices: u32,
+    /// `ready/desired` replicas.
+    pub ready: String,
+    pub broker_ready: bool,
 }
 
 impl BoothFleetSpec {

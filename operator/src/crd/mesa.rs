@@ -44,6 +44,10 @@ pub struct MesaSpec {
     /// The Mesa's own window, inside the Election's booth window (default: the booth window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
+    /// Voters registered at this Mesa: the fleet monitor alerts when its booths report more ballots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub registered_voters: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -31,6 +31,7 @@ enum Command {
     Record(cmd::record::Args),
     Broker(cmd::broker::Args),
     Booth(cmd::booth::Args),
+    Voters(cmd::voters::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,7 +40,7 @@ fn main() -> anyhow::Result<()> {
     let level = match cli.command {
         // rumqttd logs a client's ordinary disconnect as an error; the broker's front reports what matters.
         Command::Local(_) => "warn,rumqttd=off",
-        Command::Results(_) | Command::Verify(_) => "warn",
+        Command::Results(_) | Command::Verify(_) | Command::Voters(_) => "warn",
         _ => "info",
     };
     cmd::logging::init(cli.log_format, level);
@@ -56,5 +57,6 @@ fn main() -> anyhow::Result<()> {
         Command::Record(args) => cmd::record::run(args),
         Command::Broker(args) => cmd::broker::run(args),
         Command::Booth(args) => cmd::booth::run(args),
+        Command::Voters(args) => cmd::voters::run(args),
     }
 }

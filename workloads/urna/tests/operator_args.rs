@@ -1,8 +1,11 @@
 //! The operator and the workloads agree: every argument list the operator builds for the examples' pods
-//! (vote, audit, tally) parses with the real `urna` subcommand definitions (`urna::cmd::*::Args`, the same
-//! types the binary uses), once per replica with the kubelet's `$(VAR)` expansion; the vote service gets a
-//! tally shard for every leaf district (ballot style) of its modality; and the examples' censuses are in the format the vote
-//! service imports. The BoothFleet broker's arguments follow issue 5 and are not checked here.
+//! (vote, audit, tally; the BoothFleet's broker shards, collector and monitor) parses with the real `urna`
+//! subcommand definitions (`urna::cmd::*::Args`, the same types the binary uses), once per replica with the
+//! kubelet's `$(VAR)` expansion; the vote service gets a tally shard for every leaf district (ballot style)
+//! of its modality; the examples' censuses are in the format the vote service imports; the monitor's rules
+//! deserialize into the booth crate's own type; and a broker started from the operator's certificate
+//! Secrets and blocklist, exactly as mounted, admits the operator's backend certificate under the
+//! backends' `--server-name` and refuses a blocked device.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,6 +29,9 @@ enum Workload {
     Vote(Box<urna::cmd::vote::Args>),
     Tally(urna::cmd::tally::Args),
     Audit(urna::cmd::audit::Args),
+    Broker(urna::cmd::broker::Args),
+    Booth(urna::cmd::booth::Args),
+    Voters(urna::cmd::voters::Args),
 }
 
 const EXAMPLES: [&str; 3] = ["university", "municipal", "federal"];
@@ -45,6 +51,8 @@ fn expanded_args(sts: &Value, ordinal: i64) -> Vec<String> {
         let value = match (&var["value"], &var["valueFrom"]["fieldRef"]["fieldPath"]) {
             (Value::String(v), _) => v.clone(),
             (_, Value::String(p)) if p == "metadata.labels['apps.kubernetes.io/pod-index']" => ordinal.to_string(),
+            // A Secret in the environment (the broker's admin token): never part of the arguments.
+            _ if var["valueFrom"]["secretKeyRef"].is_object() => continue,
             other => panic!("{name}: unexpected env source {other:?}"),
         };
         env.insert(name, value);
@@ -121,6 +129,9 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                             }
                         }
                         Workload::Audit(_) => *seen.entry("audit").or_default() += 1,
+                        Workload::Broker(_) | Workload::Booth(_) | Workload::Voters(_) => {
+                            panic!("{name}: an Election runs no fleet or voters workload")
+                        }
                     }
                 }
             }
@@ -154,4 +165,256 @@ fn example_censuses_are_in_the_vote_service_format() {
         }
     }
     assert_eq!(checked, 2, "university and municipal ship their census");
+}
+
+/// Everything the operator builds for the municipal example's BoothFleet, with its Mesas and Election.
+fn fleet_plan(set: &ExampleSet, f: &urna_operator::crd::BoothFleet) -> build::boothfleet::FleetPlan {
+    let inputs = build::boothfleet::FleetInputs { mesas: &set.mesas, election: set.elections.first() };
+    build::boothfleet::build(f, inputs, &Defaults::default()).expect("fleet builds")
+}
+
+fn parse(args: &[String]) -> Workload {
+    let argv = std::iter::once("urna".to_owned()).chain(args.iter().cloned());
+    Urna::try_parse_from(argv).unwrap_or_else(|err| panic!("{args:?}\n{}", err.render())).command
+}
+
+/// The key `key` of the ConfigMap named `name` among `children`.
+fn config_key<'a>(children: &'a [Value], name: &str, key: &str) -> &'a str {
+    children
+        .iter()
+        .find(|c| c["kind"] == "ConfigMap" && c["metadata"]["name"] == name)
+        .and_then(|c| c["data"][key].as_str())
+        .unwrap_or_else(|| panic!("ConfigMap {name} key {key}"))
+}
+
+/// The Secret or ConfigMap (and its projected keys) behind the mount holding `path`.
+fn mounted_source<'a>(workload: &'a Value, path: &str) -> (&'a Value, Vec<String>) {
+    let pod = &workload["spec"]["template"]["spec"];
+    let mount = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .find(|m| m["mountPath"].as_str().is_some_and(|d| path == d || path.starts_with(&format!("{d}/"))))
+        .unwrap_or_else(|| panic!("{path} is not mounted in {}", workload["metadata"]["name"]));
+    let v = pod["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == mount["name"]).expect("volume");
+    let source = if v["secret"].is_object() { &v["secret"] } else { &v["configMap"] };
+    let items = source["items"].as_array().into_iter().flatten().filter_map(|i| i["path"].as_str()).map(str::to_owned);
+    (source, items.collect())
+}
+
+#[test]
+fn boothfleet_workloads_parse_with_the_real_cli_and_find_their_files() {
+    let set = example("municipal");
+    let f = &set.fleets[0];
+    let plan = fleet_plan(&set, f);
+    let children: Vec<Value> = plan.children.iter().map(|c| c.body.clone()).collect();
+    let services: Vec<&str> =
+        children.iter().filter(|c| c["kind"] == "Service").filter_map(|c| c["metadata"]["name"].as_str()).collect();
+    let mut seen = BTreeMap::<&str, usize>::new();
+    let mut server_names = Vec::new();
+    let mut backend_names = Vec::new();
+    for w in children.iter().filter(|c| c["kind"] == "StatefulSet" || c["kind"] == "Deployment") {
+        let replicas = w["spec"]["replicas"].as_i64().expect("replicas");
+        let args = expanded_args(w, 0);
+        match parse(&args) {
+            Workload::Broker(_) => {
+                *seen.entry("broker").or_default() += replicas as usize;
+                assert_eq!(replicas, i64::from(f.spec.broker.replicas));
+                assert_eq!(flag(&args, "--fleet"), [f.metadata.name.as_deref().expect("name")]);
+                assert_eq!(flag(&args, "--backend"), [urna_broker::DEFAULT_BACKEND]);
+                // TLS from the shard's server Secret, with the file names `urna broker` reads.
+                let (secret, _) = mounted_source(w, flag(&args, "--tls-dir")[0]);
+                let name = secret["secretName"].as_str().expect("secret name");
+                let cert = plan.secrets.iter().find(|s| s.meta.name.as_deref() == Some(name)).expect("issued");
+                let urna_operator::pki::CertKind::Server(dns) = &cert.kind else { panic!("{name} is no server cert") };
+                server_names.extend(dns.clone());
+                // The blocklist: the fleet ConfigMap's key, mounted as a directory so updates reach the pod.
+                let blocklist = flag(&args, "--blocklist")[0];
+                let (cm, items) = mounted_source(w, blocklist);
+                let file = blocklist.rsplit('/').next().expect("file");
+                assert!(items.iter().any(|i| i == file), "{items:?}");
+                let text = config_key(&children, cm["name"].as_str().expect("cm"), file);
+                let blocked = urna_broker::blocklist::parse_file(text);
+                assert_eq!(blocked.iter().collect::<Vec<_>>(), plan.blocked.iter().collect::<Vec<_>>());
+                let max: usize = flag(&args, "--max-connections")[0].parse().expect("number");
+                let shard_devices = plan.shards.iter().map(|s| s.devices.len()).max().unwrap_or(0);
+                assert!(max >= urna_operator::crd::boothfleet::MAX_BOOTHS_PER_SHARD && max > shard_devices);
+            }
+            Workload::Booth(_) => {
+                let mode = args[1].as_str();
+                *seen.entry(if mode == "collect" { "collect" } else { "monitor" }).or_default() += replicas as usize;
+                let (secret, _) = mounted_source(w, flag(&args, "--tls-dir")[0]);
+                let name = secret["secretName"].as_str().expect("secret name");
+                let cert = plan.secrets.iter().find(|s| s.meta.name.as_deref() == Some(name)).expect("issued");
+                assert_eq!(cert.kind, urna_operator::pki::CertKind::Device(urna_broker::DEFAULT_BACKEND.into()));
+                let client_id = flag(&args, "--client-id")[0];
+                let backend = urna_broker::Identity::Backend(urna_broker::DEFAULT_BACKEND.into());
+                assert!(backend.allows_client_id(client_id), "{client_id}");
+                // Each broker address is one of the replica Services the operator creates.
+                for b in flag(&args, "--broker") {
+                    let host = b.rsplit_once(':').expect("host:port").0;
+                    let svc = host.split('.').next().expect("service");
+                    assert!(services.contains(&svc), "{b}: no Service {svc}");
+                }
+                backend_names.extend(flag(&args, "--server-name").into_iter().map(str::to_owned));
+                if mode == "monitor" {
+                    let rules = flag(&args, "--rules")[0];
+                    let (cm, items) = mounted_source(w, rules);
+                    let file = rules.rsplit('/').next().expect("file");
+                    assert!(items.iter().any(|i| i == file));
+                    let text = config_key(&children, cm["name"].as_str().expect("cm"), file);
+                    let parsed: urna_booth::fleet::FleetRules = serde_json::from_str(text).expect("FleetRules");
+                    assert_eq!(parsed.devices.len(), plan.devices.len() - plan.blocked.len());
+                    assert_eq!(parsed.offline_after_ms, 120_000);
+                    assert_eq!(parsed.votes_per_hour_limit, 240.0);
+                    let d = &parsed.devices["mesa-norte-1-3"];
+                    assert_eq!(d.mesa, "mesa-norte-1");
+                    let g = d.geofence.expect("geofence");
+                    assert!((g.lat - 19.45).abs() < 1e-9 && (g.radius_m - 150.0).abs() < 1e-9);
+                    assert!(d.opens_ms.is_some_and(|o| d.closes_ms.is_some_and(|c| c > o)));
+                } else {
+                    assert_eq!(flag(&args, "--data"), ["/var/lib/urna"]);
+                    let pvc = &w["spec"]["volumeClaimTemplates"][0]["metadata"]["name"];
+                    assert_eq!(pvc, "data", "the inbox lives on a retained volume");
+                }
+            }
+            other => panic!("unexpected fleet workload {other:?}"),
+        }
+    }
+    assert_eq!(seen, BTreeMap::from([("broker", 2), ("collect", 1), ("monitor", 1)]));
+    for n in &backend_names {
+        assert!(server_names.contains(n), "backends verify {n}, which no broker certificate carries");
+    }
+}
+
+/// The broker's admin token comes from a Secret through the environment variable `urna broker` reads.
+#[test]
+fn broker_admin_token_reaches_the_broker_through_its_env() {
+    use clap::Args as _;
+    let set = example("municipal");
+    let mut f = set.fleets[0].clone();
+    f.spec.broker.admin_token =
+        Some(urna_operator::crd::common::KeyRef { name: "ciudad-broker-admin".into(), key: "token".into() });
+    f.spec.broker.rate_limit = Some(urna_operator::crd::boothfleet::RateLimit { messages_per_second: 5, burst: 50 });
+    let plan = fleet_plan(&set, &f);
+    let sts = plan.children.iter().find(|c| c.kind == "StatefulSet" && c.name.ends_with("-broker")).expect("broker");
+    let c = &sts.body["spec"]["template"]["spec"]["containers"][0];
+    let env = &c["env"][0];
+    assert_eq!(env["valueFrom"]["secretKeyRef"]["name"], "ciudad-broker-admin");
+    let cmd = urna::cmd::broker::Args::augment_args(clap::Command::new("broker"));
+    let arg = cmd.get_arguments().find(|a| a.get_id() == "admin_token").expect("--admin-token");
+    assert_eq!(arg.get_env().and_then(|e| e.to_str()), env["name"].as_str());
+    let args = expanded_args(&sts.body, 0);
+    assert!(matches!(parse(&args), Workload::Broker(_)));
+    assert_eq!((flag(&args, "--rate"), flag(&args, "--burst")), (vec!["5"], vec!["50"]));
+}
+
+/// Start-up for real: the operator's PKI output, laid out as the kubelet mounts the Secrets, starts
+/// `urna_broker` (what `urna broker --tls-dir` loads), the backend certificate connects under the
+/// backends' server name as a backend, and a blocked device is refused by the mounted blocklist.
+#[test]
+fn broker_starts_from_the_operator_secrets_and_admits_the_backend() {
+    use urna_operator::pki::{self, CertKind};
+    let set = example("municipal");
+    let f = &set.fleets[0];
+    let fleet = f.metadata.name.clone().expect("name");
+    let plan = fleet_plan(&set, f);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ca = pki::new_ca(&fleet).expect("ca");
+    let write = |dir: &std::path::Path, kind: &CertKind| {
+        std::fs::create_dir_all(dir).expect("dir");
+        for (k, v) in pki::issue(&fleet, &ca, kind).expect("issue") {
+            std::fs::write(dir.join(k), v.0).expect("write");
+        }
+    };
+    let server = plan.secrets.iter().find(|s| matches!(s.kind, CertKind::Server(_))).expect("server cert");
+    write(&tmp.path().join("tls"), &server.kind);
+    write(&tmp.path().join("backend"), &CertKind::Device(urna_broker::DEFAULT_BACKEND.into()));
+    write(&tmp.path().join("lost"), &CertKind::Device("mesa-sur-1-10".into()));
+    let children: Vec<Value> = plan.children.iter().map(|c| c.body.clone()).collect();
+    let config = build::boothfleet::fleet_config_name(&fleet);
+    let blocklist = tmp.path().join("blocklist.txt");
+    std::fs::write(&blocklist, config_key(&children, &config, "blocklist.txt")).expect("write");
+    let monitor = children.iter().find(|c| c["kind"] == "Deployment").expect("monitor");
+    let monitor_args = expanded_args(monitor, 0);
+    let server_name = flag(&monitor_args, "--server-name")[0].to_owned();
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async move {
+        let tls =
+            urna_broker::tls::server_config_from_dir(&tmp.path().join("tls")).expect("server TLS from the Secret");
+        let mut config = urna_broker::BrokerConfig::new(&fleet, tls);
+        config.blocklist_file = Some(blocklist);
+        let broker = urna_broker::Broker::start(config).await.expect("broker starts");
+        let client = |dir: &str| {
+            let read = |n: &str| std::fs::read(tmp.path().join(dir).join(n)).expect("read");
+            urna_broker::client::tls_config(&read("ca.crt"), &read("tls.crt"), &read("tls.key")).expect("client TLS")
+        };
+        let stream = urna_broker::client::connect_tls(broker.mqtt_addr, client("backend"), &server_name)
+            .await
+            .expect("backend handshake under the backends' server name");
+        let client_id = urna_operator::workload::MONITOR_CLIENT_ID;
+        let mut backend =
+            urna_broker::client::Client::handshake(stream, &opts(client_id)).await.expect("backend admitted");
+        let filter = format!("urna/{fleet}/booth/+/+");
+        let (codes, _) = backend.subscribe(1, &[(filter.as_str(), 1)]).await.expect("suback");
+        assert_eq!(codes, [1], "a backend may read the whole fleet");
+        let _ = backend.disconnect().await;
+        let stream = urna_broker::client::connect_tls(broker.mqtt_addr, client("lost"), &server_name).await;
+        let refused = match stream {
+            Ok(s) => urna_broker::client::Client::handshake(s, &opts("mesa-sur-1-10")).await.err(),
+            Err(e) => Some(e),
+        };
+        assert!(matches!(refused, Some(urna_broker::client::ClientError::Refused(5))), "blocked device: {refused:?}");
+        broker.shutdown().await;
+    });
+}
+
+fn opts(client_id: &str) -> urna_broker::client::Options<'_> {
+    urna_broker::client::Options { client_id, keep_alive_secs: 30, clean_session: true, will: None }
+}
+
+/// The e2e suite's election Job (`e2e/election-job.yaml`, run by `e2e/run.sh` on kind, not here) parses with
+/// the real `urna voters run` and names exactly what the operator builds for the municipal example: every
+/// vote partition's URL in order, every tally shard's Service, the audit Service, and the Secrets the script
+/// creates (the admin token is the Election's own `spec.vote.adminToken`).
+#[test]
+fn e2e_election_job_matches_the_municipal_election() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e/election-job.yaml");
+    let text = std::fs::read_to_string(&path).expect("e2e/election-job.yaml");
+    let job: Value = serde_yaml::from_str(&text).expect("yaml");
+    let c = &job["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<String> = serde_json::from_value(c["args"].clone()).expect("args");
+    assert!(matches!(parse(&args), Workload::Voters(_)), "{args:?}");
+    let set = example("municipal");
+    let e = &set.elections[0];
+    let ns = e.metadata.namespace.as_deref().expect("namespace");
+    assert_eq!(job["metadata"]["namespace"], ns);
+    assert_eq!(flag(&args, "--vote"), build::election::vote_urls(e));
+    let mut want: Vec<String> = build::election::tally_shards(e)
+        .iter()
+        .map(|s| {
+            let n = s.metadata.name.clone().expect("shard name");
+            format!("{n}={}", urna_operator::workload::service_url(&n, Some(ns)))
+        })
+        .collect();
+    let mut got: Vec<String> = flag(&args, "--shard").into_iter().map(str::to_owned).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    let audit = build::election::build(e, &Defaults::default())
+        .expect("builds")
+        .into_iter()
+        .find(|c| c.kind == "StatefulSet" && c.name.ends_with("-audit"))
+        .expect("audit");
+    assert_eq!(flag(&args, "--audit"), [urna_operator::workload::service_url(&audit.name, Some(ns))]);
+    let admin = e.spec.vote.admin_token.as_ref().expect("the example has an admin token");
+    let volumes = job["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes");
+    let token_file = flag(&args, "--admin-token-file")[0];
+    assert!(token_file.ends_with(&format!("/{}", admin.key)), "{token_file}");
+    assert!(volumes.iter().any(|v| v["secret"]["secretName"] == admin.name.as_str()), "admin token Secret");
+    // The pod carries the labels the tally and audit NetworkPolicies admit (the vote component's).
+    let labels = &job["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(labels["urna.dev/election"], e.metadata.name.as_deref().expect("name"));
+    assert_eq!(labels["app.kubernetes.io/component"], "vote");
 }

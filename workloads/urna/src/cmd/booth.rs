@@ -47,12 +47,49 @@ enum Mode {
     Monitor(MonitorArgs),
 }
 
+/// A broker's `HOST:PORT`: an IP address, or a DNS name such as the in-cluster Service names the operator
+/// passes (`<broker>-0.<ns>.svc:8883`). Resolved once at start-up: the operator's broker Services are
+/// ClusterIP Services, whose address lasts as long as the Service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAddr {
+    host: String,
+    port: u16,
+}
+
+impl std::str::FromStr for BrokerAddr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(a) = s.parse::<SocketAddr>() {
+            return Ok(Self { host: a.ip().to_string(), port: a.port() });
+        }
+        let (host, port) = s.rsplit_once(':').ok_or_else(|| format!("{s:?}: expected HOST:PORT"))?;
+        let port: u16 = port.parse().map_err(|_| format!("{s:?}: {port:?} is not a port"))?;
+        let label_ok =
+            |l: &str| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if host.len() > 253 || !host.split('.').all(label_ok) {
+            return Err(format!("{s:?}: {host:?} is neither an IP address nor a DNS name"));
+        }
+        Ok(Self { host: host.to_owned(), port })
+    }
+}
+
+impl BrokerAddr {
+    async fn resolve(&self) -> Result<SocketAddr> {
+        let mut addrs = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .with_context(|| format!("resolving the broker {}:{}", self.host, self.port))?;
+        addrs.next().with_context(|| format!("the broker {}:{} has no address", self.host, self.port))
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct MonitorArgs {
     #[arg(long, env = "URNA_BOOTH_FLEET")]
     fleet: String,
+    /// The broker's MQTT address (HOST:PORT).
     #[arg(long, env = "URNA_BOOTH_BROKER")]
-    broker: SocketAddr,
+    broker: BrokerAddr,
     #[arg(long, default_value = "localhost", env = "URNA_BOOTH_SERVER_NAME")]
     server_name: String,
     /// Directory with ca.crt, tls.crt and tls.key (a backend certificate).
@@ -92,9 +129,9 @@ struct Common {
 struct DeviceArgs {
     #[command(flatten)]
     common: Common,
-    /// The broker's MQTT address.
+    /// The broker's MQTT address (HOST:PORT).
     #[arg(long, env = "URNA_BOOTH_BROKER")]
-    broker: SocketAddr,
+    broker: BrokerAddr,
     /// The device id (the CN of its certificate).
     #[arg(long, env = "URNA_BOOTH_DEVICE")]
     device: String,
@@ -129,7 +166,7 @@ struct CollectArgs {
     common: Common,
     /// The brokers' MQTT addresses, one per broker shard (repeat the flag or separate with commas).
     #[arg(long = "broker", env = "URNA_BOOTH_BROKER", value_delimiter = ',', required = true)]
-    brokers: Vec<SocketAddr>,
+    brokers: Vec<BrokerAddr>,
     /// The booth vote service: bridge every booth ballot there (POST /v1/booth/ballots); without it the
     /// collector only keeps them.
     #[arg(long, value_name = "URL", env = "URNA_BRIDGE_VOTE")]
@@ -148,7 +185,8 @@ struct CollectArgs {
     group: String,
 }
 
-fn endpoint_of(broker: SocketAddr, server_name: &str, tls_dir: &Path) -> Result<Endpoint> {
+async fn endpoint_of(broker: &BrokerAddr, server_name: &str, tls_dir: &Path) -> Result<Endpoint> {
+    let broker = broker.resolve().await?;
     let read = |name: &str| -> Result<Vec<u8>> {
         let p = tls_dir.join(name);
         std::fs::read(&p).with_context(|| format!("reading {}", p.display()))
@@ -180,7 +218,7 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 async fn device(a: DeviceArgs) -> Result<()> {
-    let endpoint = endpoint_of(a.broker, &a.common.server_name, &a.common.tls_dir)?;
+    let endpoint = endpoint_of(&a.broker, &a.common.server_name, &a.common.tls_dir).await?;
     let mut config = BoothConfig::new(&a.common.fleet, &a.device, endpoint);
     config.heartbeat = Duration::from_millis(a.heartbeat_ms.max(100));
     config.gps = Duration::from_millis(a.gps_ms.max(100));
@@ -228,11 +266,13 @@ async fn collect(a: CollectArgs) -> Result<()> {
         fleet: a.common.fleet.clone(),
         client_id: a.client_id,
         group: a.group,
-        endpoints: a
-            .brokers
-            .iter()
-            .map(|b| endpoint_of(*b, &a.common.server_name, &a.common.tls_dir))
-            .collect::<Result<_>>()?,
+        endpoints: {
+            let mut endpoints = Vec::new();
+            for b in &a.brokers {
+                endpoints.push(endpoint_of(b, &a.common.server_name, &a.common.tls_dir).await?);
+            }
+            endpoints
+        },
         backoff: backoff(),
     };
     let store = data_file(&a.common.data, "inbox.redb")?;
@@ -272,7 +312,7 @@ async fn monitor(a: MonitorArgs) -> Result<()> {
     let config = urna_booth::alerting::MonitorConfig {
         fleet: a.fleet,
         client_id: a.client_id,
-        endpoint: endpoint_of(a.broker, &a.server_name, &a.tls_dir)?,
+        endpoint: endpoint_of(&a.broker, &a.server_name, &a.tls_dir).await?,
         rules,
         webhook: a.webhook,
         listen: a.listen,
@@ -286,4 +326,24 @@ async fn monitor(a: MonitorArgs) -> Result<()> {
     super::signal::shutdown().await;
     monitor.stop().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BrokerAddr;
+
+    #[test]
+    fn broker_addresses_are_ips_or_dns_names() -> anyhow::Result<()> {
+        for ok in ["127.0.0.1:8883", "[::1]:8883", "ciudad-booths-broker-0.ciudad.svc:8883", "localhost:1"] {
+            assert!(ok.parse::<BrokerAddr>().is_ok(), "{ok}");
+        }
+        for bad in ["ciudad-broker", "host:99999", "bad_host:8883", "a..b:8883", ":8883", "host:"] {
+            assert!(bad.parse::<BrokerAddr>().is_err(), "{bad}");
+        }
+        // A DNS name resolves at start-up.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let a = rt.block_on("localhost:8883".parse::<BrokerAddr>().map_err(anyhow::Error::msg)?.resolve())?;
+        assert!(a.ip().is_loopback() && a.port() == 8883);
+        Ok(())
+    }
 }

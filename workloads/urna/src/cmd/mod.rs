@@ -14,3 +14,4 @@ pub mod tally;
 pub mod trustee;
 pub mod verify;
 pub mod vote;
+pub mod voters;

@@ -24,9 +24,24 @@ pub struct Voter {
 }
 
 impl Voter {
-    fn new(name: String, district: String, modality: Modality, selections: Option<Vec<(String, Selection)>>) -> Self {
+    pub fn new(
+        name: String,
+        district: String,
+        modality: Modality,
+        selections: Option<Vec<(String, Selection)>>,
+    ) -> Self {
         let credential = generate_credential(&mut urna_crypto::os_rng());
         Self { name, district, modality, credential, selections }
+    }
+
+    /// A voter whose credential was issued earlier (`urna voters cast` reads them from a file).
+    pub fn with_credential(name: String, district: String, modality: Modality, credential: String) -> Self {
+        Self { name, district, modality, credential, selections: None }
+    }
+
+    /// The one-time credential (what `urna voters census` hands out; never in a census).
+    pub fn credential(&self) -> &str {
+        &self.credential
     }
 
     /// The registry's hash of the voter's identity, as the census holds it.
@@ -69,15 +84,16 @@ pub fn random_selections(
 /// One census (CSV) per modality of the plan, holding that modality's voters. The credentials are 160 random
 /// bits each, so their Argon2 hashes use cheap parameters: the hash cost only protects guessable credentials.
 pub fn censuses(plan: &LocalPlan, voters: &[Voter]) -> Result<Vec<(Modality, String)>> {
-    let mut out = Vec::new();
-    for m in &plan.modalities {
-        let mut csv = String::from("voterIdHash,district,credentialHash\n");
-        for v in voters.iter().filter(|v| v.modality == *m) {
-            let hash = hash_credential(&v.credential, Some(insecure_fast_params()), &mut urna_crypto::os_rng())
-                .context("hashing a credential")?;
-            csv.push_str(&format!("{},{},{}\n", v.voter_id(), csv_field(&v.district), csv_field(&hash)));
-        }
-        out.push((*m, csv));
+    plan.modalities.iter().map(|m| Ok((*m, census_csv(voters, *m)?))).collect()
+}
+
+/// The census (the vote service's CSV) of `modality`'s voters.
+pub fn census_csv(voters: &[Voter], modality: Modality) -> Result<String> {
+    let mut csv = String::from("voterIdHash,district,credentialHash\n");
+    for v in voters.iter().filter(|v| v.modality == modality) {
+        let hash = hash_credential(&v.credential, Some(insecure_fast_params()), &mut urna_crypto::os_rng())
+            .context("hashing a credential")?;
+        csv.push_str(&format!("{},{},{}\n", v.voter_id(), csv_field(&v.district), csv_field(&hash)));
     }
-    Ok(out)
+    Ok(csv)
 }

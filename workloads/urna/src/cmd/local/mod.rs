@@ -4,10 +4,10 @@
 //! voters cast ballots through the real HTTP APIs, the election closes, `t` trustees decrypt the exported
 //! record, the results are combined and the record is verified from its files alone.
 
-mod census;
-mod fleet;
+pub(crate) mod census;
+pub(crate) mod fleet;
 mod plan;
-mod services;
+pub(crate) mod services;
 mod votes_file;
 
 use std::path::{Path, PathBuf};
@@ -80,11 +80,11 @@ pub struct Args {
     json: bool,
 }
 
-struct Keys {
-    public: ThresholdPublicKey,
-    transcript: CeremonyTranscript,
+pub(crate) struct Keys {
+    pub(crate) public: ThresholdPublicKey,
+    pub(crate) transcript: CeremonyTranscript,
     /// The first `t` trustees' shares: the ones that decrypt.
-    shares: Vec<KeyShare>,
+    pub(crate) shares: Vec<KeyShare>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -255,7 +255,7 @@ async fn run_async(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn check_empty(dir: &Path) -> Result<()> {
+pub(crate) fn check_empty(dir: &Path) -> Result<()> {
     if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         bail!("{} exists and is not empty; choose another --record directory", dir.display());
     }
@@ -290,7 +290,7 @@ async fn fresh_ceremony(plan: &LocalPlan) -> Result<Keys> {
     Ok(Keys { public: out.public, transcript: out.transcript, shares: out.shares.into_iter().take(t).collect() })
 }
 
-fn load_ceremony(dir: &Path) -> Result<Keys> {
+pub(crate) fn load_ceremony(dir: &Path) -> Result<Keys> {
     let read = |name: &str| {
         let p = dir.join(name);
         std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
@@ -317,9 +317,9 @@ fn load_ceremony(dir: &Path) -> Result<Keys> {
     Ok(Keys { public, transcript, shares })
 }
 
-struct CastReport {
-    cast: u64,
-    by_modality: Vec<(Modality, u64)>,
+pub(crate) struct CastReport {
+    pub(crate) cast: u64,
+    pub(crate) by_modality: Vec<(Modality, u64)>,
 }
 
 async fn cast_all(
@@ -337,6 +337,22 @@ async fn cast_all(
         let election = Election::fetch(&client).await.with_context(|| format!("{} vote service", v.modality))?;
         elections.push((v.modality, client, Arc::new(election)));
     }
+    cast_voters(&elections, booths, voters, &plan.modalities, concurrency, seed, quiet).await
+}
+
+/// Casts every voter's ballot through the vote service of its modality (`elections`: each modality's client
+/// and the election it serves), `concurrency` at a time: random choices from `seed` unless the voter has
+/// its own; booth voters of a district with a Mesa vote on `booths` when given. Shared by `urna local` and
+/// `urna voters cast` (against a cluster's vote service).
+pub(crate) async fn cast_voters(
+    elections: &[(Modality, VoterClient, Arc<Election>)],
+    booths: Option<Arc<fleet::LocalFleet>>,
+    voters: &[Voter],
+    modalities: &[Modality],
+    concurrency: usize,
+    seed: u64,
+    quiet: bool,
+) -> Result<CastReport> {
     let bar = Arc::new(bar(quiet, voters.len() as u64, "casting ballots"));
     let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -365,7 +381,7 @@ async fn cast_all(
             Ok::<_, anyhow::Error>(voter.modality)
         });
     }
-    let mut by_modality: Vec<(Modality, u64)> = plan.modalities.iter().map(|m| (*m, 0)).collect();
+    let mut by_modality: Vec<(Modality, u64)> = modalities.iter().map(|m| (*m, 0)).collect();
     let mut cast_count = 0;
     while let Some(done) = tasks.join_next().await {
         let modality = done.context("voter task")??;

@@ -117,40 +117,12 @@ pub async fn start(
 }
 
 impl Services {
-    /// Closes the election: the vote services stop accepting, every recorded ballot reaches its shard and the
-    /// log, the shards seal and the log writes its closing checkpoint.
+    /// Closes the election (see [`close_election`]).
     pub async fn close(&self) -> Result<()> {
-        for v in &self.votes {
-            let client = VoterClient::new(&v.url);
-            client.close(&v.admin_token).await.with_context(|| format!("closing the {} vote service", v.modality))?;
-            let mut waited = 0;
-            loop {
-                let status = client.status(0).await.with_context(|| format!("{} vote service status", v.modality))?;
-                if status.ballots_pending == 0 {
-                    break;
-                }
-                waited += 1;
-                if waited > 600 {
-                    bail!(
-                        "{} ballots of the {} vote service never reached their shard",
-                        status.ballots_pending,
-                        v.modality
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-        for (name, url, _) in &self.shards {
-            TallyClient::new(url.as_str()).seal().await.with_context(|| format!("sealing shard {name}"))?;
-        }
-        let (status, body) = TallyClient::new(self.audit_url.as_str())
-            .raw(http::Method::POST, "/v1/close", None)
-            .await
-            .context("closing the audit log")?;
-        if !status.is_success() {
-            bail!("closing the audit log: {status}: {}", String::from_utf8_lossy(&body));
-        }
-        Ok(())
+        let votes: Vec<(Modality, String, String)> =
+            self.votes.iter().map(|v| (v.modality, v.url.clone(), v.admin_token.clone())).collect();
+        let shards: Vec<(String, String)> = self.shards.iter().map(|(n, u, _)| (n.clone(), u.clone())).collect();
+        close_election(&votes, &shards, &self.audit_url).await
     }
 
     pub async fn stop(self) -> Result<()> {
@@ -163,4 +135,39 @@ impl Services {
         let _ = self.audit_stop.send(());
         Ok(())
     }
+}
+
+/// Closes an election, local or in a cluster: each vote service (`modality, URL, admin token`) stops
+/// accepting and every ballot it recorded reaches its shard and the log, then the shards seal and the log
+/// writes its closing checkpoint.
+pub async fn close_election(
+    votes: &[(Modality, String, String)],
+    shards: &[(String, String)],
+    audit: &str,
+) -> Result<()> {
+    for (modality, url, token) in votes {
+        let client = VoterClient::new(url);
+        client.close(token).await.with_context(|| format!("closing the {modality} vote service at {url}"))?;
+        let mut waited = 0;
+        loop {
+            let status = client.status(0).await.with_context(|| format!("{modality} vote service status"))?;
+            if status.ballots_pending == 0 {
+                break;
+            }
+            waited += 1;
+            if waited > 600 {
+                bail!("{} ballots of the {modality} vote service never reached their shard", status.ballots_pending);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    for (name, url) in shards {
+        TallyClient::new(url.as_str()).seal().await.with_context(|| format!("sealing shard {name}"))?;
+    }
+    let (status, body) =
+        TallyClient::new(audit).raw(http::Method::POST, "/v1/close", None).await.context("closing the audit log")?;
+    if !status.is_success() {
+        bail!("closing the audit log: {status}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok(())
 }

@@ -1,0 +1,160 @@
+//! `urna voters census` and `urna voters run` as processes against a real `urna vote` process, with a real
+//! tally shard and audit log on loopback: the path the e2e suite's Job takes in the cluster (cast, close,
+//! export, 3-of-5 decryption with the committed fixture ceremony, verification).
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
+use urna_crypto::threshold::ThresholdPublicKey;
+
+const URNA: &str = env!("CARGO_BIN_EXE_urna");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crypto/tests/fixtures/ceremony-3072");
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/university");
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn urna(args: &[&str]) -> std::process::Output {
+    Command::new(URNA)
+        .args(args)
+        .env("URNA_TRUSTEE_1_PASSPHRASE", "trustee-1")
+        .env("URNA_TRUSTEE_2_PASSPHRASE", "trustee-2")
+        .env("URNA_TRUSTEE_3_PASSPHRASE", "trustee-3")
+        .output()
+        .unwrap()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voters_run_drives_a_running_election_to_a_verified_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = urna_operator::examples::load_dir(EXAMPLE).unwrap();
+    let manifest = set.elections[0].manifest();
+    let public =
+        ThresholdPublicKey::from_json(&std::fs::read_to_string(format!("{FIXTURE}/public.json")).unwrap()).unwrap();
+
+    // The census, as the e2e script makes it.
+    let voters_dir = dir.path().join("voters");
+    let out = urna(&["voters", "census", "--count", "3", "--districts", "uji", "--out", path(&voters_dir)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The shard and the audit log, in this process.
+    let shard_name = "uji-claustre-2027-remote";
+    let shard = urna_tally::Shard::open(
+        urna_tally::ShardConfig::new(
+            shard_name,
+            vec!["uji".into()],
+            urna_tally::Modality::Remote,
+            dir.path().join("shard"),
+        ),
+        manifest.clone(),
+        public.paillier().clone(),
+    )
+    .unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shard_url = format!("http://{}", l.local_addr().unwrap());
+    std::mem::forget(shard.start(l).await.unwrap()); // serves until the test process ends
+    let mut log_config = urna_audit::LogConfig::new("audit.test/voters");
+    log_config.batch_wait = Duration::from_millis(20);
+    let log =
+        urna_audit::AuditLog::open(&dir.path().join("audit.redb"), urna_audit::LogKey::generate().unwrap(), log_config)
+            .unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let audit_url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(log.serve(l, std::future::pending()));
+
+    // `urna vote`, the real binary.
+    let blind = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut urna_crypto::os_rng()).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let manifest_path = write("manifest.json", &serde_json::to_string(&manifest).unwrap());
+    let signing = write("signing.pem", &blind.to_pkcs8_pem().unwrap());
+    let token = write("admin.token", "close-it\n");
+    let data = dir.path().join("data");
+    let census = voters_dir.join("census.csv");
+    let vote_args = [
+        "vote",
+        "--manifest",
+        path(&manifest_path),
+        "--public-key",
+        &format!("{FIXTURE}/public.json"),
+        "--signing-key",
+        path(&signing),
+        "--data",
+        path(&data),
+        "--census",
+        path(&census),
+        "--listen",
+        "127.0.0.1:0",
+        "--shard",
+        &format!("uji:remote={shard_url}"),
+        "--audit",
+        &audit_url,
+        "--admin-token-file",
+        path(&token),
+    ];
+    let mut child =
+        Killed(Command::new(URNA).args(vote_args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let addr = serde_json::from_str::<serde_json::Value>(&line).unwrap()["listening"].as_str().unwrap().to_owned();
+    let vote_url = format!("http://{addr}");
+
+    let record = dir.path().join("record");
+    let voters_file = voters_dir.join("voters.csv");
+    let shard_arg = format!("{shard_name}={shard_url}");
+    let args = [
+        "voters",
+        "run",
+        "--vote",
+        &vote_url,
+        "--voters",
+        path(&voters_file),
+        "--admin-token-file",
+        path(&token),
+        "--shard",
+        &shard_arg,
+        "--audit",
+        &audit_url,
+        "--ceremony",
+        FIXTURE,
+        "--record",
+        path(&record),
+    ]
+    .map(str::to_owned);
+    let out = tokio::task::spawn_blocking(move || urna(&args.each_ref().map(String::as_str))).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["cast"], 3);
+    assert_eq!(summary["recorded"], 3);
+    assert_eq!(summary["trustees"], serde_json::json!([1, 2, 3]));
+    // The record verifies again from its files alone, with the standalone verifier.
+    let out = urna(&["verify", "record", path(&record)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    drop(child);
+}
