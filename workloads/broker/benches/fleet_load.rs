@@ -1,22 +1,26 @@
 //! Whole-system fleet load (issue 5 item 6): N simulated booths against the urna broker and against
 //! Debian's mosquitto, each broker in its own process, driven by this one load generator in the same run.
 //!
-//!     ulimit -n 40000   # the urna broker holds 3 sockets per booth (client, front→rumqttd, rumqttd's side)
 //!     URNA_BENCH_DEVICES=1000,10000 cargo bench -p urna-broker --bench fleet_load
 //!
-//! A fleet size whose sockets do not fit the open-file limit is skipped and reported with the numbers.
+//! Environment: `URNA_BENCH_DEVICES` (fleet sizes, default 1000), `URNA_BENCH_BROKERS` (default
+//! `urna,mosquitto`; `rumqttd` adds plain MQTT straight to the urna broker's embedded rumqttd, connects
+//! and memory only, to split the urna figure between rumqttd and the front), `URNA_BENCH_SECONDS`,
+//! `URNA_BENCH_PACED_SECONDS`, `URNA_BENCH_PACED_RATE`, `URNA_BENCH_CONNECT_CONCURRENCY`,
+//! `URNA_BENCH_MOSQUITTO` (the binary).
 //!
 //! Per broker and fleet size, one JSON line:
 //! - `connectsPerSecond`: mutual-TLS connects (TCP, TLS 1.3 with client certificate, MQTT CONNECT/CONNACK)
 //!   completed per second, `URNA_BENCH_CONNECT_CONCURRENCY` (default 128) in flight at once;
 //! - `kibPerConnection`: the broker process's resident memory after every booth connected, minus before,
-//!   per booth (for urna the front and the embedded rumqttd share that process); `rssMib` its total;
+//!   per booth (for urna the front and the embedded rumqttd share that process); `rssMib*` its totals;
 //! - `paced`: every booth publishes heartbeat, GPS, heartbeat, ballot in turn (QoS 1) so that the fleet
 //!   offers `URNA_BENCH_PACED_RATE` messages/s (default 2,000: an election-day peak for 10,000 booths);
 //!   p50/p99 latency from publish to delivery at a backend subscriber (QoS 1, `urna/bench/booth/+/+`);
 //! - `saturated`: every booth publishes the same mix as fast as its PUBACKs come back (one in flight per
-//!   booth) for `URNA_BENCH_SECONDS` (default 10): messages/s acknowledged and delivered to the backend,
-//!   latency under that load, and messages acknowledged but never delivered (`lost`);
+//!   booth) for `URNA_BENCH_SECONDS` (default 10): messages/s acknowledged to the booths
+//!   (`ackedPerSecond`), messages/s delivered to the backend from the phase's start to its last delivery
+//!   (`deliveredPerSecond`), latency under that load, and messages acknowledged but never delivered (`lost`);
 //! - `brokerCpuSeconds`: CPU time the broker process used per phase (utime + stime), which stays
 //!   comparable when the machine is shared.
 //!
@@ -24,7 +28,9 @@
 //! `urna broker` starts it (`Broker::start` on a multi-threaded tokio runtime), with the per-device rate
 //! limit lifted (mosquitto has none) and `--max-connections` 10,100. mosquitto gets the same CA and server
 //! certificate, `require_certificate true`, `use_identity_as_username true`, per-device ACL patterns,
-//! `max_queued_messages` and `max_inflight_messages` set explicitly. Not a test: nothing is asserted.
+//! `max_queued_messages` and `max_inflight_messages` set explicitly. The brokers inherit this process's
+//! open-file limit; a fleet size whose sockets do not fit it is skipped and reported with the numbers (the
+//! urna broker holds three sockets per booth: see `sockets_needed`). Not a test: nothing is asserted.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -81,7 +87,8 @@ fn serve_urna(dir: &Path) -> Res<()> {
         };
         let broker = Broker::start(config).await?;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", serde_json::json!({ "mqtt": broker.mqtt_addr.to_string() }))?;
+        let addrs = serde_json::json!({ "mqtt": broker.mqtt_addr.to_string(), "upstream": broker.upstream.to_string() });
+        writeln!(out, "{addrs}")?;
         out.flush()?;
         drop(out);
         let mut stdin = BufReader::new(tokio::io::stdin());
@@ -129,7 +136,11 @@ const FD_SLACK: u64 = 256;
 /// one process: the booth's TLS connection at the front, the front's loopback connection to rumqttd, and
 /// rumqttd's end of it. mosquitto holds one.
 fn sockets_needed(broker: &str, n: usize) -> u64 {
-    let per_booth = if broker == "urna" { 3 } else { 1 };
+    let per_booth = match broker {
+        "urna" => 3,
+        "rumqttd" => 2,
+        _ => 1,
+    };
     per_booth * n as u64 + FD_SLACK
 }
 
@@ -192,13 +203,18 @@ async fn run() -> Res<()> {
                 continue;
             }
             let (mut child, addr) = match which.as_str() {
-                "urna" => start_urna(dir.path()).await?,
+                "urna" => start_urna(dir.path(), false).await?,
+                "rumqttd" => start_urna(dir.path(), true).await?,
                 "mosquitto" => start_mosquitto(dir.path()).await?,
                 other => return Err(format!("unknown broker {other:?}").into()),
             };
             let pid = child.id().ok_or("broker exited at once")?;
             eprintln!("{which}: {n} booths against pid {pid} on {addr}");
-            let r = measure(addr, pid, &fleet, backend.clone()).await;
+            let r = if which == "rumqttd" {
+                rumqttd_alone(addr, pid, &fleet).await
+            } else {
+                measure(addr, pid, &fleet, backend.clone()).await
+            };
             // Kill and reap it (a dropped child would be left a zombie).
             let _ = child.kill().await;
             let mut r = r?;
@@ -236,7 +252,8 @@ fn summary(results: &[serde_json::Value]) {
     }
 }
 
-async fn start_urna(dir: &Path) -> Res<(Child, SocketAddr)> {
+/// The urna broker's process; with `upstream`, the address of its embedded rumqttd instead of the front.
+async fn start_urna(dir: &Path, upstream: bool) -> Res<(Child, SocketAddr)> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
         .arg("--serve-urna")
@@ -249,7 +266,8 @@ async fn start_urna(dir: &Path) -> Res<(Child, SocketAddr)> {
     let mut line = String::new();
     tokio::time::timeout(Duration::from_secs(30), BufReader::new(out).read_line(&mut line)).await??;
     let v: serde_json::Value = serde_json::from_str(&line)?;
-    let addr = v["mqtt"].as_str().ok_or("no address from the urna broker")?.parse()?;
+    let which = if upstream { "upstream" } else { "mqtt" };
+    let addr = v[which].as_str().ok_or("no address from the urna broker")?.parse()?;
     Ok((child, addr))
 }
 
@@ -291,6 +309,8 @@ async fn start_mosquitto(dir: &Path) -> Res<(Child, SocketAddr)> {
 #[derive(Default)]
 struct Seen {
     latencies_us: [Vec<u32>; 2],
+    /// When the last message of each phase arrived (ns since the epoch).
+    last_ns: [u128; 2],
 }
 
 /// Payload: send time (ns since `epoch`), phase, then padding to the message kind's size.
@@ -345,6 +365,7 @@ async fn subscriber(
             let us = u32::try_from(now.saturating_sub(sent) / 1000).unwrap_or(u32::MAX);
             let phase = usize::from(phase.min(1));
             seen.latencies_us[phase].push(us);
+            seen.last_ns[phase] = now;
             counts[phase].fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -356,19 +377,44 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 }
 
 /// Waits until the subscriber has `target` messages of `phase`, or nothing new arrived for 5 s.
-async fn drain(counts: &[AtomicU64; 2], phase: usize, target: u64) -> f64 {
-    let start = Instant::now();
+async fn drain(counts: &[AtomicU64; 2], phase: usize, target: u64) {
     let mut last = (counts[phase].load(Ordering::Relaxed), Instant::now());
     loop {
         let n = counts[phase].load(Ordering::Relaxed);
         if n >= target || last.1.elapsed() > Duration::from_secs(5) {
-            return start.elapsed().as_secs_f64();
+            return;
         }
         if n != last.0 {
             last = (n, Instant::now());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// For the breakdown of the urna broker's memory: the same booths as plain MQTT clients (no TLS) straight
+/// to the embedded rumqttd in the urna broker's process, bypassing the front. Connects and memory only.
+async fn rumqttd_alone(addr: SocketAddr, pid: u32, fleet: &Configs) -> Res<serde_json::Value> {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_before = status_kib(pid, "VmRSS:");
+    let started = Instant::now();
+    let mut clients = Vec::with_capacity(fleet.len());
+    for (id, _) in fleet {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        // rumqttd sees the front's connections exactly so: plain TCP, the booth's own client id.
+        let opts = Options { client_id: id, keep_alive_secs: 600, clean_session: true, will: None };
+        clients.push(Client::handshake(stream, &opts).await?);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss = status_kib(pid, "VmRSS:");
+    let n = clients.len();
+    drop(clients);
+    Ok(serde_json::json!({
+        "devices": n,
+        "note": "plain MQTT straight to the embedded rumqttd, no TLS, no front: its share of kibPerConnection",
+        "connectsPerSecond": (n as f64 / secs).round(),
+        "kibPerConnection": (rss.saturating_sub(rss_before) as f64 / n.max(1) as f64).round(),
+    }))
 }
 
 type Conn = Client<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
@@ -434,14 +480,16 @@ async fn measure(
     let rate = env_num("URNA_BENCH_PACED_RATE", 2000).max(1) as f64;
     let paced_secs = env_num("URNA_BENCH_PACED_SECONDS", 10) as u64;
     let connected = clients.len();
-    let (clients, paced_acked, _) = load(clients, epoch, 0, Some(rate), Duration::from_secs(paced_secs)).await;
-    let paced_drain = drain(&counts, 0, paced_acked).await;
+    let paced_start = epoch.elapsed().as_nanos();
+    let (clients, paced_acked, paced_load) = load(clients, epoch, 0, Some(rate), Duration::from_secs(paced_secs)).await;
+    drain(&counts, 0, paced_acked).await;
 
     // Saturated: one message in flight per booth, as fast as PUBACKs return.
     let secs = env_num("URNA_BENCH_SECONDS", 10) as u64;
     let cpu1 = cpu_ticks(pid);
+    let saturated_start = epoch.elapsed().as_nanos();
     let (clients, acked, load_secs) = load(clients, epoch, 1, None, Duration::from_secs(secs)).await;
-    let drain_secs = drain(&counts, 1, acked).await;
+    drain(&counts, 1, acked).await;
     let cpu_saturated = (cpu_ticks(pid).saturating_sub(cpu1)) as f64 / hz;
     let rss_peak = status_kib(pid, "VmHWM:");
     let dropped_during_load = connected - clients.len();
@@ -449,23 +497,27 @@ async fn measure(
     let mut seen = sub.await??;
     drop(clients);
 
-    let mut phase = |i: usize, acked: u64, secs: f64| {
+    // Acknowledged per second of load; delivered per second from the phase's start to its last delivery
+    // (a broker that queues for its subscriber spends longer delivering than it took to acknowledge).
+    let mut phase = |i: usize, acked: u64, start_ns: u128, load_secs: f64| {
         let lat = &mut seen.latencies_us[i];
         lat.sort_unstable();
         let delivered = lat.len() as u64;
+        let delivering = (seen.last_ns[i].saturating_sub(start_ns) as f64 / 1e9).max(1e-9);
         serde_json::json!({
             "acked": acked,
             "delivered": delivered,
             "lost": acked.saturating_sub(delivered),
-            "ackedPerSecond": (acked as f64 / secs).round(),
-            "deliveredPerSecond": (delivered as f64 / secs).round(),
+            "ackedPerSecond": (acked as f64 / load_secs).round(),
+            "deliveredPerSecond": (delivered as f64 / delivering).round(),
+            "deliverySeconds": delivering,
             "p50Ms": percentile(lat, 0.50),
             "p99Ms": percentile(lat, 0.99),
             "maxMs": percentile(lat, 1.0),
         })
     };
-    let paced = phase(0, paced_acked, paced_secs as f64 + paced_drain);
-    let saturated = phase(1, acked, load_secs + drain_secs);
+    let paced = phase(0, paced_acked, paced_start, paced_load);
+    let saturated = phase(1, acked, saturated_start, load_secs);
     Ok(serde_json::json!({
         "devices": n,
         "connected": n - failed,
