@@ -87,7 +87,8 @@ fn serve_urna(dir: &Path) -> Res<()> {
         };
         let broker = Broker::start(config).await?;
         let mut out = std::io::stdout().lock();
-        let addrs = serde_json::json!({ "mqtt": broker.mqtt_addr.to_string(), "upstream": broker.upstream.to_string() });
+        let addrs =
+            serde_json::json!({ "mqtt": broker.mqtt_addr.to_string(), "upstream": broker.upstream.to_string() });
         writeln!(out, "{addrs}")?;
         out.flush()?;
         drop(out);

@@ -17,6 +17,9 @@ use crate::identity::{self, Identity};
 use crate::mqtt::{self, CodecError, Frame, PacketType, connack_code};
 use crate::ratelimit::TokenBucket;
 
+/// Initial capacity of each direction's packet buffer (memory per idle connection: docs/broker.md).
+const INITIAL_BUFFER: usize = 512;
+
 /// How a session ended (logged; the refusals are also counted where they happen).
 #[derive(Debug)]
 enum End {
@@ -108,7 +111,9 @@ async fn serve(tcp: TcpStream, ctx: &Shared) -> End {
     tracing::Span::current().record("id", who.name());
 
     let (mut cr, mut cw) = tokio::io::split(tls);
-    let mut cbuf = BytesMut::with_capacity(4096);
+    // Small to start: most connections idle with a packet of a few dozen bytes at a time, and a buffer
+    // grows to the packet being read (next_frame reserves it) when a ballot arrives.
+    let mut cbuf = BytesMut::with_capacity(INITIAL_BUFFER);
     let max = ctx.limits.max_packet_bytes;
     let first = match timeout(ctx.limits.handshake_timeout, read_frame(&mut cr, &mut cbuf, max)).await {
         Err(_) => {
@@ -147,7 +152,7 @@ async fn serve(tcp: TcpStream, ctx: &Shared) -> End {
     // Wait for rumqttd's CONNACK before anything else, even if the client has gone meanwhile: rumqttd
     // 0.20 leaks its will handler for a client id when it cannot write the CONNACK, and the next CONNECT
     // with that id then panics its server thread (a poisoned mutex: no one can connect any more).
-    let mut bbuf = BytesMut::with_capacity(4096);
+    let mut bbuf = BytesMut::with_capacity(INITIAL_BUFFER);
     let connack = match timeout(ctx.limits.handshake_timeout, read_frame(&mut br, &mut bbuf, usize::MAX)).await {
         Ok(Ok(f)) if f.packet_type() == PacketType::ConnAck => f,
         Ok(Ok(_)) => return End::Codec(CodecError::Unexpected("expected CONNACK from rumqttd")),
@@ -217,32 +222,49 @@ where
     let max = ctx.limits.max_packet_bytes;
     let mut blocks = ctx.blocklist.subscribe();
     let mut shutdown = ctx.shutdown.clone();
+    let (mut cwant, mut bwant) = (INITIAL_BUFFER, INITIAL_BUFFER);
     // Bytes already buffered after the CONNECT (a client may pipeline its first packets).
     let mut pending = !cbuf.is_empty();
     loop {
         if pending {
             pending = false;
-            while let Some(frame) = mqtt::next_frame(&mut cbuf, max)? {
-                from_client(ctx, who, frame, cw, bw).await?;
+            let mut forward = Vec::new();
+            let end = loop {
+                match mqtt::next_frame(&mut cbuf, max) {
+                    Ok(Some(frame)) => match from_client(ctx, who, frame, cw).await {
+                        Ok(f) => forward.extend(f),
+                        Err(end) => break Some(end),
+                    },
+                    Ok(None) => break None,
+                    Err(e) => break Some(End::Codec(e)),
+                }
+            };
+            // What came before a refused or malformed packet still goes through, as it would have
+            // packet by packet.
+            write_batch(bw, &forward).await?;
+            if let Some(end) = end {
+                return Err(end);
             }
         }
         tokio::select! {
-            n = cr.read_buf(&mut cbuf) => {
+            n = read_more(cr, &mut cbuf, &mut cwant) => {
                 if n? == 0 {
                     return Ok(End::ClientClosed);
                 }
                 pending = true;
             }
-            n = br.read_buf(&mut bbuf) => {
+            n = read_more(br, &mut bbuf, &mut bwant) => {
                 if n? == 0 {
                     return Ok(End::BrokerClosed);
                 }
+                let mut frames = Vec::new();
                 while let Some(frame) = mqtt::next_frame(&mut bbuf, usize::MAX)? {
                     if frame.packet_type() == PacketType::Publish {
                         m.message("out");
                     }
-                    cw.write_all(&frame.bytes).await?;
+                    frames.push(frame);
                 }
+                write_batch(cw, &frames).await?;
             }
             Ok(()) = blocks.changed() => {
                 if let Identity::Device(d) = who && ctx.blocklist.is_blocked(d) {
@@ -255,11 +277,46 @@ where
     }
 }
 
-/// One packet from the client: forwarded, answered by the front, or the end of the session.
-async fn from_client<CW, BW>(ctx: &Shared, who: &Identity, frame: Frame, cw: &mut CW, bw: &mut BW) -> Result<(), End>
+/// Largest read the adaptive buffers grow to.
+const MAX_READ: usize = 64 * 1024;
+
+/// Reads into `buf` with at least `want` bytes free, doubling `want` (up to [`MAX_READ`]) whenever a
+/// read fills it: an idle device keeps a small buffer, a busy stream (the backend's subscription) gets
+/// large reads and so large batches. Cancel-safe like `read_buf` (used in `select!`).
+async fn read_more<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, want: &mut usize) -> std::io::Result<usize> {
+    if buf.capacity() - buf.len() < *want {
+        buf.reserve(*want);
+    }
+    let free = buf.capacity() - buf.len();
+    let n = r.read_buf(buf).await?;
+    if n == free && *want < MAX_READ {
+        *want *= 2;
+    }
+    Ok(n)
+}
+
+/// Writes packets in one write: through TLS that is one record and one system call for a whole burst
+/// instead of one per packet, which is what limited the backend's subscription (it carries the whole
+/// fleet's messages) and the PUBACKs it returns.
+async fn write_batch<W: AsyncWrite + Unpin>(w: &mut W, frames: &[Frame]) -> std::io::Result<()> {
+    match frames {
+        [] => Ok(()),
+        [one] => w.write_all(&one.bytes).await,
+        many => {
+            let mut out = Vec::with_capacity(many.iter().map(|f| f.bytes.len()).sum());
+            for f in many {
+                out.extend_from_slice(&f.bytes);
+            }
+            w.write_all(&out).await
+        }
+    }
+}
+
+/// One packet from the client: returned to be forwarded, answered by the front (`None`), or the end of
+/// the session.
+async fn from_client<CW>(ctx: &Shared, who: &Identity, frame: Frame, cw: &mut CW) -> Result<Option<Frame>, End>
 where
     CW: AsyncWrite + Unpin,
-    BW: AsyncWrite + Unpin,
 {
     let m = &ctx.metrics;
     match frame.packet_type() {
@@ -291,7 +348,7 @@ where
                 // The whole SUBSCRIBE is answered here, never forwarded: one failure code per filter.
                 let codes = vec![mqtt::SUBACK_FAILURE; s.filters.len()];
                 cw.write_all(&mqtt::suback(s.pkid, &codes)).await?;
-                return Ok(());
+                return Ok(None);
             }
         }
         PacketType::Connect => {
@@ -300,8 +357,7 @@ where
         }
         _ => {}
     }
-    bw.write_all(&frame.bytes).await?;
-    Ok(())
+    Ok(Some(frame))
 }
 
 /// Holds the device's stream until its token bucket allows one more message.
