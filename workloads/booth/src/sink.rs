@@ -130,6 +130,9 @@ pub struct KubeEvents {
     regarding: ObjectReference,
 }
 
+/// How long the start-up read of the BoothFleet may take.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The Events API limits a note to 1 kB.
 const NOTE_MAX: usize = 1024;
 /// ... and an action to 128 characters.
@@ -148,9 +151,11 @@ impl KubeEvents {
             ..ObjectReference::default()
         };
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &boothfleet_resource());
-        match api.get(name).await {
-            Ok(obj) => regarding.uid = obj.metadata.uid,
-            Err(e) => warn!(namespace, name, error = %e, "BoothFleet not readable: events will carry no uid"),
+        // Bounded: an apiserver that does not answer must not keep the monitor from starting.
+        match tokio::time::timeout(LOOKUP_TIMEOUT, api.get(name)).await {
+            Ok(Ok(obj)) => regarding.uid = obj.metadata.uid,
+            Ok(Err(e)) => warn!(namespace, name, error = %e, "BoothFleet not readable: events will carry no uid"),
+            Err(_) => warn!(namespace, name, "BoothFleet lookup timed out: events will carry no uid"),
         }
         let reporter = Reporter { controller: "urna-booth-monitor".into(), instance: std::env::var("POD_NAME").ok() };
         Self { recorder: Recorder::new(client, reporter), regarding }
