@@ -280,24 +280,31 @@ where
 /// Largest read the adaptive buffers grow to.
 const MAX_READ: usize = 64 * 1024;
 
-/// Reads into `buf` with at least `want` bytes free, doubling `want` (up to [`MAX_READ`]) whenever a
-/// read fills it: an idle device keeps a small buffer, a busy stream (the backend's subscription) gets
-/// large reads and so large batches. Cancel-safe like `read_buf` (used in `select!`).
+/// Reads into `buf` with at least `want` bytes free. `want` doubles (up to [`MAX_READ`]) while reads
+/// fill the buffer and halves (down to [`INITIAL_BUFFER`]) when they use less than a quarter of it, and
+/// an empty buffer much larger than `want` is given back: a busy stream (the backend's subscription
+/// carries the whole fleet) gets large reads and batches, while a booth's buffer returns to a few hundred
+/// bytes after a ballot or a burst (memory per idle connection). Cancel-safe like `read_buf` (used in
+/// `select!`): nothing buffered is ever dropped.
 async fn read_more<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, want: &mut usize) -> std::io::Result<usize> {
+    if buf.is_empty() && buf.capacity() > 2 * *want {
+        *buf = BytesMut::with_capacity(*want);
+    }
     if buf.capacity() - buf.len() < *want {
         buf.reserve(*want);
     }
     let free = buf.capacity() - buf.len();
     let n = r.read_buf(buf).await?;
-    if n == free && *want < MAX_READ {
-        *want *= 2;
+    if n == free {
+        *want = (*want * 2).min(MAX_READ);
+    } else if n < *want / 4 {
+        *want = (*want / 2).max(INITIAL_BUFFER);
     }
     Ok(n)
 }
 
 /// Writes packets in one write: through TLS that is one record and one system call for a whole burst
-/// instead of one per packet, which is what limited the backend's subscription (it carries the whole
-/// fleet's messages) and the PUBACKs it returns.
+/// instead of one per packet (the backend's subscription, and the PUBACKs it returns, come in bursts).
 async fn write_batch<W: AsyncWrite + Unpin>(w: &mut W, frames: &[Frame]) -> std::io::Result<()> {
     match frames {
         [] => Ok(()),
