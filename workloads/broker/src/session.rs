@@ -383,3 +383,53 @@ async fn throttle(ctx: &Shared, device: &str) {
         tokio::time::sleep(wait).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn read_buffers_grow_for_a_burst_and_shrink_back_for_small_packets() -> std::io::Result<()> {
+        let (mut tx, mut rx) = tokio::io::duplex(1 << 20);
+        let mut buf = BytesMut::with_capacity(INITIAL_BUFFER);
+        let mut want = INITIAL_BUFFER;
+        // A burst: every read fills the buffer, so reads grow to the largest.
+        let burst = 512 * 1024;
+        tx.write_all(&vec![0u8; burst]).await?;
+        let (mut read, mut largest) = (0, 0);
+        while read < burst {
+            read += read_more(&mut rx, &mut buf, &mut want).await?;
+            largest = largest.max(buf.capacity());
+            buf.clear();
+        }
+        assert_eq!(largest, MAX_READ);
+        // Small packets again: the reads shrink and the empty buffer is given back.
+        for _ in 0..20 {
+            tx.write_all(&[1u8; 16]).await?;
+            assert_eq!(read_more(&mut rx, &mut buf, &mut want).await?, 16);
+            buf.clear();
+        }
+        assert_eq!(want, INITIAL_BUFFER);
+        assert!(buf.capacity() <= 2 * INITIAL_BUFFER, "{}", buf.capacity());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_written_whole_and_in_order() -> Result<(), Box<dyn std::error::Error>> {
+        let mut wire = BytesMut::new();
+        for p in [mqtt::pingreq(), mqtt::publish("a/b", 1, Some(7), b"xyz"), mqtt::puback(7)] {
+            wire.extend_from_slice(&p);
+        }
+        let expected = wire.clone();
+        let mut frames = Vec::new();
+        while let Some(f) = mqtt::next_frame(&mut wire, 1024)? {
+            frames.push(f);
+        }
+        let mut out = Vec::new();
+        write_batch(&mut out, &frames).await?;
+        assert_eq!(out, expected.to_vec());
+        write_batch(&mut out, &[]).await?;
+        assert_eq!(out.len(), expected.len());
+        Ok(())
+    }
+}
