@@ -25,8 +25,9 @@
 //!   comparable when the machine is shared.
 //!
 //! The urna broker runs as a child process of this binary (`--serve-urna`), started exactly as
-//! `urna broker` starts it (`Broker::start` on a multi-threaded tokio runtime), with the per-device rate
-//! limit lifted (mosquitto has none) and `--max-connections` 10,100. mosquitto gets the same CA and server
+//! `urna broker` starts it (`Broker::start` on a multi-threaded tokio runtime) but with no log output (as
+//! mosquitto's `log_dest none`), the per-device rate limit lifted (mosquitto has none) and
+//! `--max-connections` 10,100. mosquitto gets the same CA and server
 //! certificate, `require_certificate true`, `use_identity_as_username true`, per-device ACL patterns,
 //! `max_queued_messages` and `max_inflight_messages` set explicitly. The brokers inherit this process's
 //! open-file limit; a fleet size whose sockets do not fit it is skipped and reported with the numbers (the
@@ -294,6 +295,8 @@ async fn start_mosquitto(dir: &Path) -> Res<(Child, SocketAddr)> {
         p("tls.key"),
         p("acl"),
     );
+    // `user root`: started as root, mosquitto would otherwise drop to the `mosquitto` user, which cannot
+    // read the certificates in this private temporary directory (elsewhere the setting is ignored).
     std::fs::write(p("mosquitto.conf"), conf)?;
     let child = Command::new(bin).arg("-c").arg(p("mosquitto.conf")).kill_on_drop(true).spawn()?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
