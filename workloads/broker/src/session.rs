@@ -373,7 +373,11 @@ async fn throttle(ctx: &Shared, device: &str) {
         let wait = {
             let mut buckets = ctx.buckets.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            let bucket = buckets.entry(device.to_owned()).or_insert_with(|| TokenBucket::new(ctx.limits.rate, now));
+            // Look up before inserting: `entry` would allocate the device id on every message.
+            if !buckets.contains_key(device) {
+                buckets.insert(device.to_owned(), TokenBucket::new(ctx.limits.rate, now));
+            }
+            let Some(bucket) = buckets.get_mut(device) else { return };
             match bucket.take(now) {
                 Ok(()) => return,
                 Err(wait) => wait,
