@@ -1,6 +1,8 @@
 //! The fleet monitor's I/O edges: it reads every booth message (a backend identity, plain subscription:
 //! one monitor sees the whole fleet), feeds the pure [`Fleet`] state, and sends each alert to an in-memory
-//! feed (`GET /v1/alerts`) and to a webhook (JSON POST, retried).
+//! feed (`GET /v1/alerts`), to Prometheus metrics (`GET /metrics`) and to the configured sinks
+//! ([`crate::sink`]: a webhook, Kubernetes Events). `/healthz` answers while the process serves;
+//! `/readyz` only while it is subscribed to the broker.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -9,13 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info, info_span, warn};
@@ -25,7 +23,9 @@ use urna_broker::mqtt::{self, PacketType};
 use crate::backoff::Backoff;
 use crate::device::Endpoint;
 use crate::fleet::{Fleet, FleetRules};
+use crate::metrics::MonitorMetrics;
 use crate::monitor::Alert;
+use crate::sink::{self, KubeEvents, Webhook};
 
 /// Alerts kept for the feed.
 const FEED_MAX: usize = 10_000;
@@ -66,6 +66,7 @@ impl Feed {
 pub struct Monitor {
     pub addr: SocketAddr,
     pub feed: Arc<Feed>,
+    pub metrics: Arc<MonitorMetrics>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -74,18 +75,33 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+#[derive(Clone)]
+struct Http {
+    feed: Arc<Feed>,
+    metrics: Arc<MonitorMetrics>,
+}
+
 impl Monitor {
+    /// Starts the monitor with the feed, the metrics and the webhook (if configured).
     pub async fn start(cfg: MonitorConfig) -> std::io::Result<Self> {
+        Self::start_with(cfg, None).await
+    }
+
+    /// Same, plus the Kubernetes Events sink when running in a cluster (the caller decides: see
+    /// `urna booth monitor`).
+    pub async fn start_with(cfg: MonitorConfig, events: Option<KubeEvents>) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
         let addr = listener.local_addr()?;
         let feed = Arc::new(Feed::default());
+        let metrics = Arc::new(MonitorMetrics::new());
         let (stop, stop_rx) = watch::channel(false);
-        let (tx, rx) = mpsc::channel::<Alert>(1024);
         let mut tasks = Vec::new();
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(render_metrics))
             .route("/v1/alerts", get(alerts))
-            .with_state(feed.clone());
+            .with_state(Http { feed: feed.clone(), metrics: metrics.clone() });
         let mut s = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let stopped = async move {
@@ -95,13 +111,21 @@ impl Monitor {
                 warn!(error = %e, "alert feed stopped");
             }
         }));
+        let mut sinks = Vec::new();
         if let Some(url) = cfg.webhook.clone() {
-            tasks.push(tokio::spawn(webhook(url, rx)));
+            let (tx, task) = sink::spawn(Webhook::new(url), metrics.clone());
+            sinks.push(("webhook", tx));
+            tasks.push(task);
+        }
+        if let Some(events) = events {
+            let (tx, task) = sink::spawn(events, metrics.clone());
+            sinks.push(("events", tx));
+            tasks.push(task);
         }
         let span = info_span!("monitor", client_id = %cfg.client_id);
-        let sink = Sink { feed: feed.clone(), webhook: cfg.webhook.is_some().then_some(tx) };
-        tasks.push(tokio::spawn(run(cfg, sink, stop_rx).instrument(span)));
-        Ok(Self { addr, feed, stop, tasks })
+        let out = Outputs { feed: feed.clone(), metrics: metrics.clone(), sinks };
+        tasks.push(tokio::spawn(run(cfg, out, stop_rx).instrument(span)));
+        Ok(Self { addr, feed, metrics, stop, tasks })
     }
 
     pub async fn stop(self) {
@@ -113,31 +137,69 @@ impl Monitor {
     }
 }
 
-async fn alerts(State(feed): State<Arc<Feed>>) -> impl IntoResponse {
-    let body = serde_json::json!({ "alerts": feed.all() }).to_string();
+async fn alerts(State(http): State<Http>) -> impl IntoResponse {
+    let body = serde_json::json!({ "alerts": http.feed.all() }).to_string();
     ([(header::CONTENT_TYPE, "application/json")], body)
 }
 
-struct Sink {
-    feed: Arc<Feed>,
-    webhook: Option<mpsc::Sender<Alert>>,
+async fn render_metrics(State(http): State<Http>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], http.metrics.render())
 }
 
-impl Sink {
+/// Ready while subscribed: a monitor that cannot reach the broker sees nothing and must say so.
+async fn readyz(State(http): State<Http>) -> impl IntoResponse {
+    if http.metrics.subscribed.get() > 0 {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not subscribed to the broker")
+    }
+}
+
+/// Where each alert goes: the feed and the metrics always, each sink through its own queue.
+struct Outputs {
+    feed: Arc<Feed>,
+    metrics: Arc<MonitorMetrics>,
+    sinks: Vec<(&'static str, mpsc::Sender<Alert>)>,
+}
+
+impl Outputs {
     fn emit(&self, alerts: Vec<Alert>) {
         for a in alerts {
             warn!(device = %a.device, mesa = %a.mesa, rule = a.rule, evidence = %a.evidence, "alert");
-            if let Some(tx) = &self.webhook
-                && tx.try_send(a.clone()).is_err()
-            {
-                warn!(rule = a.rule, "webhook queue full; alert kept in the feed only");
+            self.metrics.alert(a.rule);
+            for (name, tx) in &self.sinks {
+                if tx.try_send(a.clone()).is_err() {
+                    self.metrics.drop_for(name);
+                    warn!(sink = name, rule = a.rule, "sink queue full; alert kept in the feed only");
+                }
             }
             self.feed.push(a);
         }
     }
+
+    /// Gauges derived from the fleet state. The cheap ones after every message; `online` walks every
+    /// device, so only on the clock tick (`with_online`).
+    fn gauges(&self, fleet: &Fleet, rules: &FleetRules, now_ms: u64, with_online: bool) {
+        let m = &self.metrics;
+        let n = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
+        m.active_alerts.set(n(fleet.active_alerts()));
+        m.devices_seen.set(n(fleet.devices_seen()));
+        if with_online {
+            m.devices_online.set(n(fleet.devices_online(rules, now_ms)));
+        }
+    }
 }
 
-async fn run(cfg: MonitorConfig, sink: Sink, mut stop: watch::Receiver<bool>) {
+/// Clears the `subscribed` gauge (and so readiness) however a session ends.
+struct Subscribed<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl Drop for Subscribed<'_> {
+    fn drop(&mut self) {
+        self.0.set(0);
+    }
+}
+
+async fn run(cfg: MonitorConfig, sink: Outputs, mut stop: watch::Receiver<bool>) {
     let mut fleet = Fleet::default();
     let mut attempt = 0u32;
     loop {
@@ -153,7 +215,7 @@ async fn run(cfg: MonitorConfig, sink: Sink, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn session(cfg: &MonitorConfig, sink: &Sink, fleet: &mut Fleet, attempt: &mut u32) -> Result<(), ClientError> {
+async fn session(cfg: &MonitorConfig, sink: &Outputs, fleet: &mut Fleet, attempt: &mut u32) -> Result<(), ClientError> {
     let e = &cfg.endpoint;
     let stream = client::connect_tls(e.addr, e.tls.clone(), &e.server_name).await?;
     let opts = Options { client_id: &cfg.client_id, keep_alive_secs: 60, clean_session: true, will: None };
@@ -161,6 +223,8 @@ async fn session(cfg: &MonitorConfig, sink: &Sink, fleet: &mut Fleet, attempt: &
     let filter = format!("urna/{}/booth/+/+", cfg.fleet);
     c.subscribe(1, &[(&filter, 0)]).await?;
     *attempt = 0;
+    sink.metrics.subscribed.set(1);
+    let _subscribed = Subscribed(&sink.metrics.subscribed);
     info!("monitor subscribed");
     let mut tick = tokio::time::interval(cfg.tick);
     let mut ping = tokio::time::interval(Duration::from_secs(20));
@@ -177,36 +241,18 @@ async fn session(cfg: &MonitorConfig, sink: &Sink, fleet: &mut Fleet, attempt: &
                 }
                 let levels: Vec<&str> = p.topic.split('/').collect();
                 if let [_, _, "booth", device, channel] = levels[..] {
-                    sink.emit(fleet.observe(&cfg.rules, device, channel, &p.payload, now_ms()));
+                    let now = now_ms();
+                    sink.metrics.messages.inc();
+                    sink.emit(fleet.observe(&cfg.rules, device, channel, &p.payload, now));
+                    sink.gauges(fleet, &cfg.rules, now, false);
                 }
             }
-            _ = tick.tick() => sink.emit(fleet.tick(&cfg.rules, now_ms())),
-            _ = ping.tick() => c.send(&mqtt::pingreq()).await?,
-        }
-    }
-}
-
-/// POSTs each alert as JSON, retrying with backoff; an alert that still fails stays in the feed.
-async fn webhook(url: String, mut rx: mpsc::Receiver<Alert>) {
-    let http: HttpClient<_, Full<Bytes>> = HttpClient::builder(TokioExecutor::new()).build_http();
-    while let Some(alert) = rx.recv().await {
-        let body = Bytes::from(serde_json::to_vec(&alert).unwrap_or_default());
-        let mut delay = Duration::from_millis(200);
-        for attempt in 1..=5 {
-            let req = http::Request::post(url.as_str())
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(Full::new(body.clone()));
-            let outcome = match req {
-                Ok(req) => http.request(req).await.map(|r| r.status()).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match outcome {
-                Ok(s) if s.is_success() => break,
-                Ok(s) => warn!(attempt, status = %s, rule = alert.rule, "webhook refused the alert"),
-                Err(e) => warn!(attempt, error = %e, rule = alert.rule, "webhook unreachable"),
+            _ = tick.tick() => {
+                let now = now_ms();
+                sink.emit(fleet.tick(&cfg.rules, now));
+                sink.gauges(fleet, &cfg.rules, now, true);
             }
-            tokio::time::sleep(delay).await;
-            delay *= 2;
+            _ = ping.tick() => c.send(&mqtt::pingreq()).await?,
         }
     }
 }

@@ -107,6 +107,24 @@ impl Fleet {
         }
     }
 
+    /// Conditions currently in an alerted episode (offline, outside the geofence, flapping, ...).
+    pub fn active_alerts(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Devices heard from at least once.
+    pub fn devices_seen(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// Devices heard from within the offline limit.
+    pub fn devices_online(&self, rules: &FleetRules, now_ms: u64) -> usize {
+        self.devices
+            .values()
+            .filter(|d| d.last_seen_ms.is_some_and(|t| now_ms.saturating_sub(t) <= rules.offline_after_ms))
+            .count()
+    }
+
     /// A message on `urna/<fleet>/booth/<device>/<channel>`: heartbeats and state count as signs of life,
     /// numbered envelopes are checked by kind.
     pub fn observe(
@@ -330,6 +348,8 @@ mod tests {
             offline.extend(f.tick(&r, at).into_iter().filter(|a| a.rule == "offline"));
         }
         assert_eq!(rules_fired(offline), vec![("mesa-6-1".into(), "offline")]);
+        assert_eq!((f.devices_seen(), f.devices_online(&r, now + 5 * MIN)), (8, 7));
+        assert!(f.active_alerts() >= 1);
         assert_eq!(f.observe(&r, "mesa-6-1", "heartbeat", b"{}", now + 6 * MIN), vec![]);
         let again = f.tick(&r, now + 9 * MIN).into_iter().filter(|a| a.device == "mesa-6-1").count();
         assert_eq!(again, 1);

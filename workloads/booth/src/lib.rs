@@ -17,8 +17,10 @@ mod error;
 pub mod fleet;
 pub mod inbox;
 pub mod message;
+pub mod metrics;
 pub mod monitor;
 pub mod outbox;
+pub mod sink;
 
 pub use backoff::Backoff;
 pub use bridge::{Bridge, BridgeConfig};

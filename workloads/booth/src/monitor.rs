@@ -1,7 +1,21 @@
 //! Fleet monitor rules as pure functions: each takes the facts and its configuration and returns an alert
-//! or nothing. Wiring them to the telemetry stream, a webhook and an alert feed is not done yet.
+//! or nothing. [`crate::fleet`] feeds them; [`crate::alerting`] sends what they raise to the feed, the
+//! metrics, a webhook and Kubernetes Events.
 
 use serde::Serialize;
+
+/// Every rule name an [`Alert`] can carry. Metrics label alerts with these alone (a fixed set: a label
+/// never carries a device id).
+pub const RULES: [&str; 8] = [
+    "offline",
+    "outside_geofence",
+    "vote_rate",
+    "outside_hours",
+    "auth_failure_burst",
+    "reconnect_flapping",
+    "turnout_above_census",
+    "sos",
+];
 
 /// One alert: which device and mesa, which rule, the evidence that fired it, and when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -133,6 +147,30 @@ mod tests {
     use super::*;
 
     const S: Subject<'static> = Subject { device: "mesa-1-1", mesa: "mesa-1", now_ms: 1_000_000 };
+
+    #[test]
+    fn every_rule_name_is_listed() {
+        let s = S;
+        let m = crate::message::Envelope {
+            device: "d".into(),
+            seq: 1,
+            kind: "sos".into(),
+            at_ms: 0,
+            body: serde_json::json!({}),
+        };
+        let fired = [
+            offline(s, 0, 1),
+            outside_geofence(s, (1.0, 1.0), Geofence { lat: 0.0, lon: 0.0, radius_m: 1.0 }),
+            vote_rate(s, 2.0, &[], 1.0, 1.0),
+            outside_hours(s, 0, 1, 2),
+            auth_failure_burst(s, &[s.now_ms], 1, 1),
+            reconnect_flapping(s, &[s.now_ms], 1, 1),
+            turnout_above_census(s, 2, 1),
+            sos(s, &m),
+        ];
+        let names: Vec<&str> = fired.iter().map(|a| a.as_ref().map_or("none", |a| a.rule)).collect();
+        assert_eq!(names, RULES);
+    }
 
     #[test]
     fn offline_fires_after_the_silence_limit_only() {

@@ -17,6 +17,9 @@ use crate::identity::{self, Identity};
 use crate::mqtt::{self, CodecError, Frame, PacketType, connack_code};
 use crate::ratelimit::TokenBucket;
 
+/// Initial capacity of each direction's packet buffer (memory per idle connection: docs/broker.md).
+const INITIAL_BUFFER: usize = 512;
+
 /// How a session ended (logged; the refusals are also counted where they happen).
 #[derive(Debug)]
 enum End {
@@ -108,7 +111,9 @@ async fn serve(tcp: TcpStream, ctx: &Shared) -> End {
     tracing::Span::current().record("id", who.name());
 
     let (mut cr, mut cw) = tokio::io::split(tls);
-    let mut cbuf = BytesMut::with_capacity(4096);
+    // Small to start: most connections idle with a packet of a few dozen bytes at a time, and a buffer
+    // grows to the packet being read (next_frame reserves it) when a ballot arrives.
+    let mut cbuf = BytesMut::with_capacity(INITIAL_BUFFER);
     let max = ctx.limits.max_packet_bytes;
     let first = match timeout(ctx.limits.handshake_timeout, read_frame(&mut cr, &mut cbuf, max)).await {
         Err(_) => {
@@ -147,7 +152,7 @@ async fn serve(tcp: TcpStream, ctx: &Shared) -> End {
     // Wait for rumqttd's CONNACK before anything else, even if the client has gone meanwhile: rumqttd
     // 0.20 leaks its will handler for a client id when it cannot write the CONNACK, and the next CONNECT
     // with that id then panics its server thread (a poisoned mutex: no one can connect any more).
-    let mut bbuf = BytesMut::with_capacity(4096);
+    let mut bbuf = BytesMut::with_capacity(INITIAL_BUFFER);
     let connack = match timeout(ctx.limits.handshake_timeout, read_frame(&mut br, &mut bbuf, usize::MAX)).await {
         Ok(Ok(f)) if f.packet_type() == PacketType::ConnAck => f,
         Ok(Ok(_)) => return End::Codec(CodecError::Unexpected("expected CONNACK from rumqttd")),
@@ -217,32 +222,49 @@ where
     let max = ctx.limits.max_packet_bytes;
     let mut blocks = ctx.blocklist.subscribe();
     let mut shutdown = ctx.shutdown.clone();
+    let (mut cwant, mut bwant) = (INITIAL_BUFFER, INITIAL_BUFFER);
     // Bytes already buffered after the CONNECT (a client may pipeline its first packets).
     let mut pending = !cbuf.is_empty();
     loop {
         if pending {
             pending = false;
-            while let Some(frame) = mqtt::next_frame(&mut cbuf, max)? {
-                from_client(ctx, who, frame, cw, bw).await?;
+            let mut forward = Vec::new();
+            let end = loop {
+                match mqtt::next_frame(&mut cbuf, max) {
+                    Ok(Some(frame)) => match from_client(ctx, who, frame, cw).await {
+                        Ok(f) => forward.extend(f),
+                        Err(end) => break Some(end),
+                    },
+                    Ok(None) => break None,
+                    Err(e) => break Some(End::Codec(e)),
+                }
+            };
+            // What came before a refused or malformed packet still goes through, as it would have
+            // packet by packet.
+            write_batch(bw, &forward).await?;
+            if let Some(end) = end {
+                return Err(end);
             }
         }
         tokio::select! {
-            n = cr.read_buf(&mut cbuf) => {
+            n = read_more(cr, &mut cbuf, &mut cwant) => {
                 if n? == 0 {
                     return Ok(End::ClientClosed);
                 }
                 pending = true;
             }
-            n = br.read_buf(&mut bbuf) => {
+            n = read_more(br, &mut bbuf, &mut bwant) => {
                 if n? == 0 {
                     return Ok(End::BrokerClosed);
                 }
+                let mut frames = Vec::new();
                 while let Some(frame) = mqtt::next_frame(&mut bbuf, usize::MAX)? {
                     if frame.packet_type() == PacketType::Publish {
                         m.message("out");
                     }
-                    cw.write_all(&frame.bytes).await?;
+                    frames.push(frame);
                 }
+                write_batch(cw, &frames).await?;
             }
             Ok(()) = blocks.changed() => {
                 if let Identity::Device(d) = who && ctx.blocklist.is_blocked(d) {
@@ -255,11 +277,53 @@ where
     }
 }
 
-/// One packet from the client: forwarded, answered by the front, or the end of the session.
-async fn from_client<CW, BW>(ctx: &Shared, who: &Identity, frame: Frame, cw: &mut CW, bw: &mut BW) -> Result<(), End>
+/// Largest read the adaptive buffers grow to.
+const MAX_READ: usize = 64 * 1024;
+
+/// Reads into `buf` with at least `want` bytes free. `want` doubles (up to [`MAX_READ`]) while reads
+/// fill the buffer and halves (down to [`INITIAL_BUFFER`]) when they use less than a quarter of it, and
+/// an empty buffer much larger than `want` is given back: a busy stream (the backend's subscription
+/// carries the whole fleet) gets large reads and batches, while a booth's buffer returns to a few hundred
+/// bytes after a ballot or a burst (memory per idle connection). Cancel-safe like `read_buf` (used in
+/// `select!`): nothing buffered is ever dropped.
+async fn read_more<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, want: &mut usize) -> std::io::Result<usize> {
+    if buf.is_empty() && buf.capacity() > 2 * *want {
+        *buf = BytesMut::with_capacity(*want);
+    }
+    if buf.capacity() - buf.len() < *want {
+        buf.reserve(*want);
+    }
+    let free = buf.capacity() - buf.len();
+    let n = r.read_buf(buf).await?;
+    if n == free {
+        *want = (*want * 2).min(MAX_READ);
+    } else if n < *want / 4 {
+        *want = (*want / 2).max(INITIAL_BUFFER);
+    }
+    Ok(n)
+}
+
+/// Writes packets in one write: through TLS that is one record and one system call for a whole burst
+/// instead of one per packet (the backend's subscription, and the PUBACKs it returns, come in bursts).
+async fn write_batch<W: AsyncWrite + Unpin>(w: &mut W, frames: &[Frame]) -> std::io::Result<()> {
+    match frames {
+        [] => Ok(()),
+        [one] => w.write_all(&one.bytes).await,
+        many => {
+            let mut out = Vec::with_capacity(many.iter().map(|f| f.bytes.len()).sum());
+            for f in many {
+                out.extend_from_slice(&f.bytes);
+            }
+            w.write_all(&out).await
+        }
+    }
+}
+
+/// One packet from the client: returned to be forwarded, answered by the front (`None`), or the end of
+/// the session.
+async fn from_client<CW>(ctx: &Shared, who: &Identity, frame: Frame, cw: &mut CW) -> Result<Option<Frame>, End>
 where
     CW: AsyncWrite + Unpin,
-    BW: AsyncWrite + Unpin,
 {
     let m = &ctx.metrics;
     match frame.packet_type() {
@@ -291,7 +355,7 @@ where
                 // The whole SUBSCRIBE is answered here, never forwarded: one failure code per filter.
                 let codes = vec![mqtt::SUBACK_FAILURE; s.filters.len()];
                 cw.write_all(&mqtt::suback(s.pkid, &codes)).await?;
-                return Ok(());
+                return Ok(None);
             }
         }
         PacketType::Connect => {
@@ -300,8 +364,7 @@ where
         }
         _ => {}
     }
-    bw.write_all(&frame.bytes).await?;
-    Ok(())
+    Ok(Some(frame))
 }
 
 /// Holds the device's stream until its token bucket allows one more message.
@@ -310,7 +373,11 @@ async fn throttle(ctx: &Shared, device: &str) {
         let wait = {
             let mut buckets = ctx.buckets.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
-            let bucket = buckets.entry(device.to_owned()).or_insert_with(|| TokenBucket::new(ctx.limits.rate, now));
+            // Look up before inserting: `entry` would allocate the device id on every message.
+            if !buckets.contains_key(device) {
+                buckets.insert(device.to_owned(), TokenBucket::new(ctx.limits.rate, now));
+            }
+            let Some(bucket) = buckets.get_mut(device) else { return };
             match bucket.take(now) {
                 Ok(()) => return,
                 Err(wait) => wait,
@@ -318,5 +385,55 @@ async fn throttle(ctx: &Shared, device: &str) {
         };
         ctx.metrics.rate_limited.inc();
         tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn read_buffers_grow_for_a_burst_and_shrink_back_for_small_packets() -> std::io::Result<()> {
+        let (mut tx, mut rx) = tokio::io::duplex(1 << 20);
+        let mut buf = BytesMut::with_capacity(INITIAL_BUFFER);
+        let mut want = INITIAL_BUFFER;
+        // A burst: every read fills the buffer, so reads grow to the largest.
+        let burst = 512 * 1024;
+        tx.write_all(&vec![0u8; burst]).await?;
+        let (mut read, mut largest) = (0, 0);
+        while read < burst {
+            read += read_more(&mut rx, &mut buf, &mut want).await?;
+            largest = largest.max(buf.capacity());
+            buf.clear();
+        }
+        assert_eq!(largest, MAX_READ);
+        // Small packets again: the reads shrink and the empty buffer is given back.
+        for _ in 0..20 {
+            tx.write_all(&[1u8; 16]).await?;
+            assert_eq!(read_more(&mut rx, &mut buf, &mut want).await?, 16);
+            buf.clear();
+        }
+        assert_eq!(want, INITIAL_BUFFER);
+        assert!(buf.capacity() <= 2 * INITIAL_BUFFER, "{}", buf.capacity());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_written_whole_and_in_order() -> Result<(), Box<dyn std::error::Error>> {
+        let mut wire = BytesMut::new();
+        for p in [mqtt::pingreq(), mqtt::publish("a/b", 1, Some(7), b"xyz"), mqtt::puback(7)] {
+            wire.extend_from_slice(&p);
+        }
+        let expected = wire.clone();
+        let mut frames = Vec::new();
+        while let Some(f) = mqtt::next_frame(&mut wire, 1024)? {
+            frames.push(f);
+        }
+        let mut out = Vec::new();
+        write_batch(&mut out, &frames).await?;
+        assert_eq!(out, expected.to_vec());
+        write_batch(&mut out, &[]).await?;
+        assert_eq!(out.len(), expected.len());
+        Ok(())
     }
 }

@@ -24,8 +24,10 @@ booth's Mesa has admitted a voter for it; a restart resubmits, and the vote serv
 --broker may repeat: one collector reads every broker shard of the fleet.
 
 `urna booth monitor` reads every booth's telemetry with a backend certificate, applies the fleet rules
-(--rules JSON: offline, geofence, vote rate, hours, census, flapping, SOS) and serves alerts at
-GET /v1/alerts and POSTs them to --webhook.
+(--rules JSON: offline, geofence, vote rate, hours, census, flapping, SOS), serves alerts at
+GET /v1/alerts, Prometheus metrics at GET /metrics and /healthz, /readyz, POSTs alerts to --webhook and,
+in a cluster, raises a Warning Event per alert on the BoothFleet (--fleet-object NAMESPACE/NAME, else
+POD_NAMESPACE from the downward API and --fleet).
 
 --tls-dir holds ca.crt, tls.crt and tls.key (the operator's device or backend Secret).";
 
@@ -105,9 +107,14 @@ struct MonitorArgs {
     /// Alerts are POSTed here as JSON (http://).
     #[arg(long, env = "URNA_MONITOR_WEBHOOK")]
     webhook: Option<String>,
-    /// Alert feed (GET /v1/alerts).
+    /// Alert feed (GET /v1/alerts), metrics (GET /metrics) and probes (/healthz, /readyz).
     #[arg(long, default_value = "0.0.0.0:8081", env = "URNA_MONITOR_LISTEN")]
     listen: SocketAddr,
+    /// The BoothFleet that Kubernetes Events are about, NAMESPACE/NAME. Default: the namespace in
+    /// POD_NAMESPACE (downward API) and --fleet as the name. Events are sent only when a Kubernetes
+    /// client can be configured (in a cluster).
+    #[arg(long, value_name = "NAMESPACE/NAME", env = "URNA_MONITOR_FLEET_OBJECT")]
+    fleet_object: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -305,6 +312,34 @@ async fn collect(a: CollectArgs) -> Result<()> {
     writeln!(out, "{}", serde_json::json!({ "received": total, "notBridged": backlog })).context("writing to stdout")
 }
 
+/// The Kubernetes Events sink, if there is a BoothFleet to attach events to and a cluster to send them
+/// to; otherwise off, said once at info with the reason. A malformed --fleet-object is an error.
+async fn kube_events(flag: Option<&str>, fleet: &str) -> Result<Option<urna_booth::sink::KubeEvents>> {
+    let target = match flag {
+        Some(s) => match s.split_once('/') {
+            Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+                Some((ns.to_owned(), name.to_owned()))
+            }
+            _ => anyhow::bail!("--fleet-object must be NAMESPACE/NAME, got {s:?}"),
+        },
+        None => std::env::var("POD_NAMESPACE").ok().filter(|ns| !ns.is_empty()).map(|ns| (ns, fleet.to_owned())),
+    };
+    let Some((namespace, name)) = target else {
+        tracing::info!("Kubernetes Events disabled: no BoothFleet named (--fleet-object or POD_NAMESPACE unset)");
+        return Ok(None);
+    };
+    match kube::Client::try_default().await {
+        Ok(client) => {
+            tracing::info!(%namespace, %name, "alerts also raised as Kubernetes Events on the BoothFleet");
+            Ok(Some(urna_booth::sink::KubeEvents::new(client, &namespace, &name).await))
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "Kubernetes Events disabled: no in-cluster (or kubeconfig) configuration");
+            Ok(None)
+        }
+    }
+}
+
 async fn monitor(a: MonitorArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.rules).with_context(|| format!("reading {}", a.rules.display()))?;
     let rules: urna_booth::fleet::FleetRules =
@@ -319,7 +354,8 @@ async fn monitor(a: MonitorArgs) -> Result<()> {
         tick: Duration::from_secs(5),
         backoff: backoff(),
     };
-    let monitor = urna_booth::alerting::Monitor::start(config).await.context("starting the monitor")?;
+    let events = kube_events(a.fleet_object.as_deref(), &config.fleet).await?;
+    let monitor = urna_booth::alerting::Monitor::start_with(config, events).await.context("starting the monitor")?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::json!({ "listening": monitor.addr.to_string() })).context("writing to stdout")?;
     drop(out);

@@ -1,0 +1,255 @@
+//! The fleet monitor's outputs beyond the feed: Prometheus metrics and probes over real HTTP on 127.0.0.1
+//! (with the real broker and a real booth), and the Kubernetes Events sink against kube's mock API
+//! (`tower_test::mock::pair`: the test plays the apiserver and checks every request the sink sends).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, Request, Response, StatusCode};
+use kube::client::Body;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use urna_booth::alerting::{Monitor, MonitorConfig};
+use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
+use urna_booth::metrics::MonitorMetrics;
+use urna_booth::monitor::Alert;
+use urna_booth::sink::{self, AlertSink, KubeEvents};
+use urna_booth::{Backoff, Booth, BoothConfig, Endpoint};
+use urna_broker::client;
+use urna_broker::pki::FleetCa;
+use urna_broker::{Broker, BrokerConfig};
+
+type Res = Result<(), Box<dyn std::error::Error>>;
+const FLEET: &str = "f";
+
+fn fast_backoff() -> Backoff {
+    Backoff { min: Duration::from_millis(50), max: Duration::from_millis(500) }
+}
+
+async fn eventually(what: &str, mut f: impl AsyncFnMut() -> Result<bool, Box<dyn std::error::Error>>) -> Res {
+    for _ in 0..1200 {
+        if f().await? {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("never happened: {what}").into())
+}
+
+/// GET over a plain TCP connection: (status code, body).
+async fn get(addr: SocketAddr, path: &str) -> Result<(u16, String), Box<dyn std::error::Error>> {
+    let mut s = TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).await?;
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or("no status line")?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+/// The value of one sample line (`name{labels} value`) in a Prometheus text exposition.
+fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_and_probes_over_http() -> Res {
+    let ca = FleetCa::new(FLEET)?;
+    let server = ca.server(&["localhost"])?;
+    let tls =
+        urna_broker::tls::server_config(ca.ca_pem().as_bytes(), server.cert_pem.as_bytes(), server.key_pem.as_bytes())?;
+    let broker = Broker::start(BrokerConfig::new(FLEET, tls)).await?;
+    let endpoint = |id: &str| -> Result<Endpoint, Box<dyn std::error::Error>> {
+        let c = ca.client(id)?;
+        let tls = client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?;
+        Ok(Endpoint { addr: broker.mqtt_addr, server_name: "localhost".into(), tls })
+    };
+    // A webhook nobody listens on: every alert is a delivery failure once its retries are spent.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let fence = GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 };
+    let rules = FleetRules {
+        devices: HashMap::from([(
+            "mesa-7-1".to_string(),
+            MesaRules { mesa: "mesa-7".into(), geofence: Some(fence), opens_ms: None, closes_ms: None, census: None },
+        )]),
+        offline_after_ms: 600_000,
+        votes_per_hour_limit: 1e9,
+        vote_rate_z: 1e9,
+        flap_connects: 1000,
+        flap_window_ms: 1,
+    };
+    let monitor = Monitor::start(MonitorConfig {
+        fleet: FLEET.into(),
+        client_id: "urna-bridge-monitor".into(),
+        endpoint: endpoint("urna-bridge")?,
+        rules,
+        webhook: Some(format!("http://{closed}/alerts")),
+        listen: "127.0.0.1:0".parse()?,
+        tick: Duration::from_millis(100),
+        backoff: fast_backoff(),
+    })
+    .await?;
+    let addr = monitor.addr;
+    assert_eq!(get(addr, "/healthz").await?.0, 200);
+    eventually("ready once subscribed", async || Ok(get(addr, "/readyz").await?.0 == 200)).await?;
+
+    let dir = tempfile::tempdir()?;
+    let mut cfg = BoothConfig::new(FLEET, "mesa-7-1", endpoint("mesa-7-1")?);
+    cfg.gps = Duration::from_millis(100);
+    cfg.heartbeat = Duration::from_millis(100);
+    cfg.position = (19.45, -99.13);
+    cfg.backoff = fast_backoff();
+    let booth = Booth::start(cfg, &dir.path().join("b.redb"))?;
+
+    eventually("geofence alert, device online and the webhook failure counted", async || {
+        let (status, body) = get(addr, "/metrics").await?;
+        assert_eq!(status, 200);
+        Ok(sample(&body, r#"urna_monitor_alerts_total{rule="outside_geofence"}"#) == Some(1.0)
+            && sample(&body, "urna_monitor_devices_seen") == Some(1.0)
+            && sample(&body, "urna_monitor_devices_online") == Some(1.0)
+            && sample(&body, "urna_monitor_active_alerts") == Some(1.0)
+            && sample(&body, r#"urna_monitor_delivery_failures_total{sink="webhook"}"#) == Some(1.0))
+    })
+    .await?;
+    let (_, body) = get(addr, "/metrics").await?;
+    // Every rule has its series from the start; labels never carry a device or mesa.
+    for rule in urna_booth::monitor::RULES {
+        assert!(sample(&body, &format!("urna_monitor_alerts_total{{rule=\"{rule}\"}}")).is_some(), "{rule}: {body}");
+    }
+    assert_eq!(sample(&body, r#"urna_monitor_alerts_total{rule="sos"}"#), Some(0.0));
+    assert_eq!(sample(&body, r#"urna_monitor_delivery_failures_total{sink="events"}"#), Some(0.0));
+    assert!(sample(&body, "urna_monitor_messages_total").is_some_and(|n| n >= 1.0), "{body}");
+    assert!(!body.contains("mesa-7"), "{body}");
+    assert_eq!(monitor.metrics.alert_count("outside_geofence"), 1);
+
+    // Without the broker the monitor sees nothing, and says so.
+    booth.stop().await;
+    broker.shutdown().await;
+    eventually("not ready without the broker", async || Ok(get(addr, "/readyz").await?.0 == 503)).await?;
+    assert_eq!(get(addr, "/healthz").await?.0, 200);
+    monitor.stop().await;
+    Ok(())
+}
+
+/// One request as the fake apiserver saw it.
+#[derive(Debug)]
+struct Seen {
+    method: Method,
+    path: String,
+    body: Value,
+}
+
+type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
+
+/// The apiserver's side of kube's mock client: takes the next request, answers `status` with `reply`
+/// (or with the request's own body for a 2xx without one), and returns what was asked.
+async fn answer(handle: &mut std::pin::Pin<Box<Handle>>, status: u16, reply: Option<Value>) -> Seen {
+    let (req, send) = handle.next_request().await.expect("the client sent a request");
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let bytes = req.into_body().collect_bytes().await.expect("request body");
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let reply = reply.unwrap_or_else(|| body.clone());
+    let resp = Response::builder()
+        .status(StatusCode::from_u16(status).expect("status code"))
+        .body(Body::from(serde_json::to_vec(&reply).expect("json")))
+        .expect("response");
+    send.send_response(resp);
+    Seen { method, path, body }
+}
+
+fn alert(device: &str, rule: &'static str, evidence: Value) -> Alert {
+    Alert { device: device.into(), mesa: "mesa-4".into(), rule, evidence, at_ms: 1 }
+}
+
+#[tokio::test]
+async fn kubernetes_events_sink_posts_a_warning_per_alert_on_the_boothfleet() -> Res {
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(svc, "default");
+    let mut handle = Box::pin(handle);
+    const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/ciudad/events";
+
+    // The ApiServerVerifier: every request the sink sends, in order, checked and answered.
+    let verifier = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        // The BoothFleet is read once, for its uid.
+        let fleet = json!({
+            "apiVersion": "urna.dev/v1alpha1", "kind": "BoothFleet",
+            "metadata": {"name": "fleet-a", "namespace": "ciudad", "uid": "b0074f1e-0000-4000-8000-000000000001"},
+            "spec": {}
+        });
+        seen.push(answer(&mut handle, 200, Some(fleet)).await);
+        // Two alerts of one rule on two devices: two events (not one series hiding the second device).
+        seen.push(answer(&mut handle, 201, None).await);
+        seen.push(answer(&mut handle, 201, None).await);
+        // The apiserver refuses the third (RBAC): a delivery failure, nothing retried.
+        let forbidden = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
+            "code": 403, "message": "events.events.k8s.io is forbidden"});
+        seen.push(answer(&mut handle, 403, Some(forbidden)).await);
+        seen
+    });
+
+    let events = KubeEvents::new(client, "ciudad", "fleet-a").await;
+    assert_eq!(events.regarding().uid.as_deref(), Some("b0074f1e-0000-4000-8000-000000000001"));
+    assert_eq!(events.name(), "events");
+    let metrics = Arc::new(MonitorMetrics::new());
+    let (tx, task) = sink::spawn(events, metrics.clone());
+    tx.send(alert("mesa-4-1", "turnout_above_census", json!({"ballots": 401, "census": 400}))).await?;
+    tx.send(alert("mesa-4-2", "turnout_above_census", json!({"ballots": 402, "census": 400}))).await?;
+    tx.send(alert("mesa-9-1", "sos", json!({"reason": "captured"}))).await?;
+    drop(tx);
+    // The sink's task ends when its queue is closed and drained.
+    tokio::time::timeout(Duration::from_secs(60), task).await??;
+    let seen = tokio::time::timeout(Duration::from_secs(60), verifier).await??;
+
+    assert_eq!(seen[0].method, Method::GET);
+    assert_eq!(seen[0].path, "/apis/urna.dev/v1alpha1/namespaces/ciudad/boothfleets/fleet-a");
+    for (s, device, ballots) in [(&seen[1], "mesa-4-1", 401), (&seen[2], "mesa-4-2", 402)] {
+        assert_eq!((&s.method, s.path.as_str()), (&Method::POST, EVENTS));
+        let e = &s.body;
+        assert_eq!(e["type"], "Warning");
+        assert_eq!(e["reason"], "turnout_above_census");
+        let note = e["note"].as_str().unwrap_or_default();
+        assert!(note.contains(device) && note.contains("mesa-4") && note.contains(&ballots.to_string()), "{note}");
+        assert_eq!(e["regarding"]["apiVersion"], "urna.dev/v1alpha1");
+        assert_eq!(e["regarding"]["kind"], "BoothFleet");
+        assert_eq!(e["regarding"]["namespace"], "ciudad");
+        assert_eq!(e["regarding"]["name"], "fleet-a");
+        assert_eq!(e["regarding"]["uid"], "b0074f1e-0000-4000-8000-000000000001");
+        assert_eq!(e["reportingController"], "urna-booth-monitor");
+        assert_eq!(e["metadata"]["namespace"], "ciudad");
+    }
+    assert_eq!(
+        (&seen[3].method, seen[3].path.as_str(), &seen[3].body["reason"]),
+        (&Method::POST, EVENTS, &json!("sos"))
+    );
+    assert_eq!(metrics.delivery_failure_count("events"), 1);
+    assert_eq!(metrics.delivery_failure_count("webhook"), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_boothfleet_that_cannot_be_read_still_gets_events() -> Res {
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(svc, "default");
+    let mut handle = Box::pin(handle);
+    let verifier = tokio::spawn(async move {
+        let missing = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
+            "code": 404, "message": "boothfleets.urna.dev \"fleet-a\" not found"});
+        let get = answer(&mut handle, 404, Some(missing)).await;
+        let post = answer(&mut handle, 201, None).await;
+        (get, post)
+    });
+    let events = KubeEvents::new(client, "ciudad", "fleet-a").await;
+    assert_eq!(events.regarding().uid, None);
+    events.deliver(&alert("mesa-9-1", "sos", json!({"reason": "captured"}))).await?;
+    let (get, post) = tokio::time::timeout(Duration::from_secs(60), verifier).await??;
+    assert_eq!(get.method, Method::GET);
+    assert_eq!(post.path, "/apis/events.k8s.io/v1/namespaces/ciudad/events");
+    assert_eq!(post.body["regarding"]["name"], "fleet-a");
+    assert!(post.body["regarding"].get("uid").is_none_or(Value::is_null));
+    Ok(())
+}
