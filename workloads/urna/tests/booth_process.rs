@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod support;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -82,28 +84,10 @@ async fn booth_ballots_survive_a_killed_collector_exactly_once() {
     let manifest = manifest();
 
     // A real shard and audit log for the booth modality.
-    let shard = urna_tally::Shard::open(
-        urna_tally::ShardConfig::new(
-            "town-booth",
-            vec!["town".into()],
-            urna_tally::Modality::Booth,
-            dir.path().join("shard"),
-        ),
-        manifest.clone(),
-        pk.clone(),
-    )
-    .unwrap();
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shard_url = format!("http://{}", l.local_addr().unwrap());
-    let _shard = shard.start(l).await.unwrap();
-    let mut log_config = urna_audit::LogConfig::new("audit.test/booth");
-    log_config.batch_wait = Duration::from_millis(20);
-    let log =
-        urna_audit::AuditLog::open(&dir.path().join("audit.redb"), urna_audit::LogKey::generate().unwrap(), log_config)
-            .unwrap();
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let audit_url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(log.serve(l, std::future::pending()));
+    let shard_url =
+        support::shard(&dir.path().join("shard"), "town-booth", &["town"], urna_tally::Modality::Booth, &manifest, &pk)
+            .await;
+    let audit_url = support::audit_log(&dir.path().join("audit.redb"), "audit.test/booth").await;
 
     // The booth vote service: one mesa with two booths, a census of BALLOTS voters.
     let devices = ["town-1-1", "town-1-2"];

@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use tokio::net::TcpListener;
 use urna_ballot::{Contest, ElectionManifest};
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::paillier::{KeySize, generate_keypair};
@@ -75,28 +75,16 @@ async fn setup(voters: usize) -> Setup {
     let census_path = write(dir.path(), "census.csv", &census);
 
     // The real shard and audit log, in this process.
-    let shard = urna_tally::Shard::open(
-        urna_tally::ShardConfig::new(
-            "town-remote",
-            vec!["town".into()],
-            urna_tally::Modality::Remote,
-            dir.path().join("shard"),
-        ),
-        manifest.clone(),
-        pk.clone(),
+    let shard_url = support::shard(
+        &dir.path().join("shard"),
+        "town-remote",
+        &["town"],
+        urna_tally::Modality::Remote,
+        &manifest,
+        &pk,
     )
-    .unwrap();
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shard_url = format!("http://{}", l.local_addr().unwrap());
-    std::mem::forget(shard.start(l).await.unwrap()); // serves until the test process ends
-    let mut log_config = urna_audit::LogConfig::new("audit.test/proc");
-    log_config.batch_wait = Duration::from_millis(20);
-    let log =
-        urna_audit::AuditLog::open(&dir.path().join("audit.redb"), urna_audit::LogKey::generate().unwrap(), log_config)
-            .unwrap();
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let audit_url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(log.serve(l, std::future::pending()));
+    .await;
+    let audit_url = support::audit_log(&dir.path().join("audit.redb"), "audit.test/proc").await;
 
     let data = dir.path().join("data").display().to_string();
     let args = [

@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use tokio::net::TcpListener;
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::threshold::ThresholdPublicKey;
 
@@ -55,28 +55,16 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
 
     // The shard and the audit log, in this process.
     let shard_name = "uji-claustre-2027-remote";
-    let shard = urna_tally::Shard::open(
-        urna_tally::ShardConfig::new(
-            shard_name,
-            vec!["uji".into()],
-            urna_tally::Modality::Remote,
-            dir.path().join("shard"),
-        ),
-        manifest.clone(),
-        public.paillier().clone(),
+    let shard_url = support::shard(
+        &dir.path().join("shard"),
+        shard_name,
+        &["uji"],
+        urna_tally::Modality::Remote,
+        &manifest,
+        public.paillier(),
     )
-    .unwrap();
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shard_url = format!("http://{}", l.local_addr().unwrap());
-    std::mem::forget(shard.start(l).await.unwrap()); // serves until the test process ends
-    let mut log_config = urna_audit::LogConfig::new("audit.test/voters");
-    log_config.batch_wait = Duration::from_millis(20);
-    let log =
-        urna_audit::AuditLog::open(&dir.path().join("audit.redb"), urna_audit::LogKey::generate().unwrap(), log_config)
-            .unwrap();
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let audit_url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(log.serve(l, std::future::pending()));
+    .await;
+    let audit_url = support::audit_log(&dir.path().join("audit.redb"), "audit.test/voters").await;
 
     // `urna vote`, the real binary.
     let blind = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut urna_crypto::os_rng()).unwrap();

@@ -1,0 +1,40 @@
+//! What the process tests run beside the binary under test: a real tally shard and a real audit log,
+//! served from the test process on 127.0.0.1 until it ends.
+
+#![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it; a panic is the failure report
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use urna_ballot::ElectionManifest;
+use urna_crypto::paillier::PublicKey;
+use urna_tally::Modality;
+
+/// Starts shard `name` for `districts` × `modality` on `dir`; returns its base URL.
+pub async fn shard(
+    dir: &Path,
+    name: &str,
+    districts: &[&str],
+    modality: Modality,
+    manifest: &ElectionManifest,
+    key: &PublicKey,
+) -> String {
+    let config = urna_tally::ShardConfig::new(name, districts.iter().map(|d| (*d).to_owned()).collect(), modality, dir);
+    let shard = urna_tally::Shard::open(config, manifest.clone(), key.clone()).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    std::mem::forget(shard.start(l).await.unwrap()); // serves until the test process ends
+    url
+}
+
+/// Starts an audit log on `path` with a short batch wait; returns its base URL.
+pub async fn audit_log(path: &Path, origin: &str) -> String {
+    let mut config = urna_audit::LogConfig::new(origin);
+    config.batch_wait = Duration::from_millis(20);
+    let log = urna_audit::AuditLog::open(path, urna_audit::LogKey::generate().unwrap(), config).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(log.serve(l, std::future::pending()));
+    url
+}
