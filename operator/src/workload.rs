@@ -245,10 +245,9 @@ pub fn collector_args(b: &BackendArgs) -> Vec<String> {
 /// `urna booth monitor`: the fleet's anomaly rules over every booth's telemetry; alerts at `GET /v1/alerts`.
 pub fn monitor_args(b: &BackendArgs, webhook: Option<&str>) -> Vec<String> {
     let mut args: Vec<String> = vec!["booth".into(), "monitor".into(), "--fleet".into(), b.fleet.clone()];
-    // The monitor reads one broker (`urna booth monitor --broker` is single): with several shards or replicas
-    // it sees only the first one's booths (docs/operator.md, "Not done").
-    if let Some(first) = b.brokers.first() {
-        args.extend(["--broker".into(), first.clone()]);
+    // Every replica of every shard, as for the collector: the rules judge the whole fleet.
+    for broker in &b.brokers {
+        args.extend(["--broker".into(), broker.clone()]);
     }
     args.extend([
         "--server-name".into(),

@@ -35,7 +35,8 @@ pub struct MonitorConfig {
     pub fleet: String,
     /// MQTT client id: a backend certificate's CN, or `<CN>-<suffix>`.
     pub client_id: String,
-    pub endpoint: Endpoint,
+    /// One per broker replica of every shard: each is a separate rumqttd, and the rules need the whole fleet.
+    pub endpoints: Vec<Endpoint>,
     pub rules: FleetRules,
     /// Where alerts are POSTed (http:// only; keep it inside the cluster or behind a proxy).
     pub webhook: Option<String>,
@@ -79,6 +80,8 @@ fn now_ms() -> u64 {
 struct Http {
     feed: Arc<Feed>,
     metrics: Arc<MonitorMetrics>,
+    /// Brokers to be subscribed to before the monitor is ready.
+    brokers: i64,
 }
 
 impl Monitor {
@@ -101,7 +104,11 @@ impl Monitor {
             .route("/readyz", get(readyz))
             .route("/metrics", get(render_metrics))
             .route("/v1/alerts", get(alerts))
-            .with_state(Http { feed: feed.clone(), metrics: metrics.clone() });
+            .with_state(Http {
+                feed: feed.clone(),
+                metrics: metrics.clone(),
+                brokers: i64::try_from(cfg.endpoints.len()).unwrap_or(i64::MAX),
+            });
         let mut s = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let stopped = async move {
@@ -124,7 +131,12 @@ impl Monitor {
         }
         let span = info_span!("monitor", client_id = %cfg.client_id);
         let out = Outputs { feed: feed.clone(), metrics: metrics.clone(), sinks };
-        tasks.push(tokio::spawn(run(cfg, out, stop_rx).instrument(span)));
+        let (tx, rx) = tokio::sync::mpsc::channel(4096);
+        for (broker, _) in cfg.endpoints.iter().enumerate() {
+            let read = read(cfg.clone(), broker, tx.clone(), metrics.clone(), stop_rx.clone());
+            tasks.push(tokio::spawn(read.instrument(info_span!("monitor", client_id = %cfg.client_id, broker))));
+        }
+        tasks.push(tokio::spawn(run(cfg, out, rx, stop_rx).instrument(span)));
         Ok(Self { addr, feed, metrics, stop, tasks })
     }
 
@@ -146,9 +158,10 @@ async fn render_metrics(State(http): State<Http>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], http.metrics.render())
 }
 
-/// Ready while subscribed: a monitor that cannot reach the broker sees nothing and must say so.
+/// Ready while subscribed to every broker: a monitor that cannot reach one sees nothing of its booths and must
+/// say so.
 async fn readyz(State(http): State<Http>) -> impl IntoResponse {
-    if http.metrics.subscribed.get() > 0 {
+    if http.metrics.subscribed.get() >= http.brokers {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not subscribed to the broker")
@@ -190,43 +203,96 @@ impl Outputs {
     }
 }
 
-/// Clears the `subscribed` gauge (and so readiness) however a session ends.
+/// Counts one subscribed broker in the `subscribed` gauge (and so readiness) until the session ends, however it ends.
 struct Subscribed<'a>(&'a prometheus_client::metrics::gauge::Gauge);
 
-impl Drop for Subscribed<'_> {
-    fn drop(&mut self) {
-        self.0.set(0);
+impl<'a> Subscribed<'a> {
+    fn new(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        Self(gauge)
     }
 }
 
-async fn run(cfg: MonitorConfig, sink: Outputs, mut stop: watch::Receiver<bool>) {
+impl Drop for Subscribed<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// One telemetry message, as a broker session hands it to the rules.
+struct Telemetry {
+    device: String,
+    channel: String,
+    payload: bytes::Bytes,
+}
+
+/// The rules over the whole fleet: every broker's telemetry, in one state, with the clock tick.
+async fn run(
+    cfg: MonitorConfig,
+    sink: Outputs,
+    mut rx: tokio::sync::mpsc::Receiver<Telemetry>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut fleet = Fleet::default();
-    let mut attempt = 0u32;
+    let mut tick = tokio::time::interval(cfg.tick);
     loop {
         tokio::select! {
-            r = session(&cfg, &sink, &mut fleet, &mut attempt) => {
-                let delay = cfg.backoff.delay(attempt, rand::random::<f64>());
-                attempt = attempt.saturating_add(1);
-                info!(error = ?r.err(), ?delay, "monitor disconnected; reconnecting");
-                tokio::time::sleep(delay).await;
+            Some(t) = rx.recv() => {
+                let now = now_ms();
+                sink.metrics.messages.inc();
+                sink.emit(fleet.observe(&cfg.rules, &t.device, &t.channel, &t.payload, now));
+                sink.gauges(&fleet, &cfg.rules, now, false);
+            }
+            _ = tick.tick() => {
+                let now = now_ms();
+                sink.emit(fleet.tick(&cfg.rules, now));
+                sink.gauges(&fleet, &cfg.rules, now, true);
             }
             _ = stop.changed() => return,
         }
     }
 }
 
-async fn session(cfg: &MonitorConfig, sink: &Outputs, fleet: &mut Fleet, attempt: &mut u32) -> Result<(), ClientError> {
-    let e = &cfg.endpoint;
+/// Reads broker `broker`'s telemetry into `tx`, reconnecting with backoff.
+async fn read(
+    cfg: MonitorConfig,
+    broker: usize,
+    tx: tokio::sync::mpsc::Sender<Telemetry>,
+    metrics: Arc<MonitorMetrics>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut attempt = 0u32;
+    loop {
+        tokio::select! {
+            r = session(&cfg, &cfg.endpoints[broker], &tx, &metrics, &mut attempt) => {
+                let delay = cfg.backoff.delay(attempt, rand::random::<f64>());
+                attempt = attempt.saturating_add(1);
+                info!(error = ?r.err(), ?delay, "monitor disconnected; reconnecting");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn session(
+    cfg: &MonitorConfig,
+    e: &Endpoint,
+    tx: &tokio::sync::mpsc::Sender<Telemetry>,
+    metrics: &MonitorMetrics,
+    attempt: &mut u32,
+) -> Result<(), ClientError> {
     let stream = client::connect_tls(e.addr, e.tls.clone(), &e.server_name).await?;
     let opts = Options { client_id: &cfg.client_id, keep_alive_secs: 60, clean_session: true, will: None };
     let mut c = Client::handshake(stream, &opts).await?;
     let filter = format!("urna/{}/booth/+/+", cfg.fleet);
     c.subscribe(1, &[(&filter, 0)]).await?;
     *attempt = 0;
-    sink.metrics.subscribed.set(1);
-    let _subscribed = Subscribed(&sink.metrics.subscribed);
+    let _subscribed = Subscribed::new(&metrics.subscribed);
     info!("monitor subscribed");
-    let mut tick = tokio::time::interval(cfg.tick);
     let mut ping = tokio::time::interval(Duration::from_secs(20));
     loop {
         tokio::select! {
@@ -239,18 +305,12 @@ async fn session(cfg: &MonitorConfig, sink: &Outputs, fleet: &mut Fleet, attempt
                 if let Some(id) = p.pkid {
                     c.send(&mqtt::puback(id)).await?;
                 }
-                let levels: Vec<&str> = p.topic.split('/').collect();
-                if let [_, _, "booth", device, channel] = levels[..] {
-                    let now = now_ms();
-                    sink.metrics.messages.inc();
-                    sink.emit(fleet.observe(&cfg.rules, device, channel, &p.payload, now));
-                    sink.gauges(fleet, &cfg.rules, now, false);
+                if let [_, _, "booth", device, channel] = p.topic.split('/').collect::<Vec<_>>()[..] {
+                    let t = Telemetry { device: device.to_owned(), channel: channel.to_owned(), payload: p.payload.clone() };
+                    if tx.send(t).await.is_err() {
+                        return Ok(()); // the monitor is stopping
+                    }
                 }
-            }
-            _ = tick.tick() => {
-                let now = now_ms();
-                sink.emit(fleet.tick(&cfg.rules, now));
-                sink.gauges(fleet, &cfg.rules, now, true);
             }
             _ = ping.tick() => c.send(&mqtt::pingreq()).await?,
         }

@@ -284,7 +284,7 @@ async fn monitor_alerts_feed_and_webhook_on_geofence_and_sos() -> Res {
     let monitor = Monitor::start(MonitorConfig {
         fleet: FLEET.into(),
         client_id: "urna-bridge-monitor".into(),
-        endpoint: net.endpoint("urna-bridge", broker.mqtt_addr)?,
+        endpoints: vec![net.endpoint("urna-bridge", broker.mqtt_addr)?],
         rules,
         webhook: Some(format!("http://{hook_addr}/alerts")),
         listen: "127.0.0.1:0".parse()?,

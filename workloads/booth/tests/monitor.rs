@@ -84,7 +84,7 @@ async fn metrics_and_probes_over_http() -> Res {
     let monitor = Monitor::start(MonitorConfig {
         fleet: FLEET.into(),
         client_id: "urna-bridge-monitor".into(),
-        endpoint: endpoint("urna-bridge")?,
+        endpoints: vec![endpoint("urna-bridge")?],
         rules,
         webhook: Some(format!("http://{closed}/alerts")),
         listen: "127.0.0.1:0".parse()?,
@@ -131,6 +131,88 @@ async fn metrics_and_probes_over_http() -> Res {
     eventually("not ready without the broker", async || Ok(get(addr, "/readyz").await?.0 == 503)).await?;
     assert_eq!(get(addr, "/healthz").await?.0, 200);
     monitor.stop().await;
+    Ok(())
+}
+
+/// Two broker shards (separate rumqttd each): one monitor judges booths on both, and is ready only while it
+/// is subscribed to both.
+#[tokio::test]
+async fn one_monitor_sees_every_broker_shard() -> Res {
+    let ca = FleetCa::new(FLEET)?;
+    let server = ca.server(&["localhost"])?;
+    let tls =
+        urna_broker::tls::server_config(ca.ca_pem().as_bytes(), server.cert_pem.as_bytes(), server.key_pem.as_bytes())?;
+    let shards = [
+        Broker::start(BrokerConfig::new(FLEET, tls.clone())).await?,
+        Broker::start(BrokerConfig::new(FLEET, tls)).await?,
+    ];
+    let endpoint = |id: &str, broker: &Broker| -> Result<Endpoint, Box<dyn std::error::Error>> {
+        let c = ca.client(id)?;
+        let tls = client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?;
+        Ok(Endpoint { addr: broker.mqtt_addr, server_name: "localhost".into(), tls })
+    };
+    let fence = GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 };
+    let devices = ["mesa-1-1", "mesa-2-1"];
+    let rules = FleetRules {
+        devices: devices
+            .iter()
+            .map(|d| {
+                let mesa = MesaRules {
+                    mesa: d[..6].into(),
+                    geofence: Some(fence),
+                    opens_ms: None,
+                    closes_ms: None,
+                    census: None,
+                };
+                ((*d).to_owned(), mesa)
+            })
+            .collect(),
+        offline_after_ms: 600_000,
+        votes_per_hour_limit: 1e9,
+        vote_rate_z: 1e9,
+        flap_connects: 1000,
+        flap_window_ms: 1,
+    };
+    let monitor = Monitor::start(MonitorConfig {
+        fleet: FLEET.into(),
+        client_id: "urna-bridge-monitor".into(),
+        endpoints: vec![endpoint("urna-bridge", &shards[0])?, endpoint("urna-bridge", &shards[1])?],
+        rules,
+        webhook: None,
+        listen: "127.0.0.1:0".parse()?,
+        tick: Duration::from_millis(100),
+        backoff: fast_backoff(),
+    })
+    .await?;
+    let addr = monitor.addr;
+    eventually("ready once subscribed to both shards", async || Ok(get(addr, "/readyz").await?.0 == 200)).await?;
+    // One booth on each shard, both outside their geofence.
+    let dir = tempfile::tempdir()?;
+    let mut booths = Vec::new();
+    for (device, broker) in devices.iter().zip(&shards) {
+        let mut cfg = BoothConfig::new(FLEET, device, endpoint(device, broker)?);
+        cfg.gps = Duration::from_millis(100);
+        cfg.heartbeat = Duration::from_millis(100);
+        cfg.position = (19.45, -99.13);
+        cfg.backoff = fast_backoff();
+        booths.push(Booth::start(cfg, &dir.path().join(format!("{device}.redb")))?);
+    }
+    eventually("both booths seen and both alerted", async || {
+        let (_, body) = get(addr, "/metrics").await?;
+        Ok(sample(&body, "urna_monitor_devices_seen") == Some(2.0)
+            && sample(&body, r#"urna_monitor_alerts_total{rule="outside_geofence"}"#) == Some(2.0)
+            && sample(&body, "urna_monitor_subscribed") == Some(2.0))
+    })
+    .await?;
+    // One shard gone: half the fleet unseen, so not ready.
+    let [first, second] = shards;
+    for b in booths {
+        b.stop().await;
+    }
+    second.shutdown().await;
+    eventually("not ready with a shard unreachable", async || Ok(get(addr, "/readyz").await?.0 == 503)).await?;
+    monitor.stop().await;
+    first.shutdown().await;
     Ok(())
 }
 

@@ -89,9 +89,10 @@ impl BrokerAddr {
 struct MonitorArgs {
     #[arg(long, env = "URNA_BOOTH_FLEET")]
     fleet: String,
-    /// The broker's MQTT address (HOST:PORT).
-    #[arg(long, env = "URNA_BOOTH_BROKER")]
-    broker: BrokerAddr,
+    /// The brokers' MQTT addresses (HOST:PORT), one per broker replica of every shard (repeat the flag or
+    /// separate with commas): the rules need the whole fleet.
+    #[arg(long = "broker", env = "URNA_BOOTH_BROKER", value_delimiter = ',', required = true)]
+    brokers: Vec<BrokerAddr>,
     #[arg(long, default_value = "localhost", env = "URNA_BOOTH_SERVER_NAME")]
     server_name: String,
     /// Directory with ca.crt, tls.crt and tls.key (a backend certificate).
@@ -192,6 +193,14 @@ struct CollectArgs {
     group: String,
 }
 
+async fn endpoints(brokers: &[BrokerAddr], server_name: &str, tls_dir: &Path) -> Result<Vec<Endpoint>> {
+    let mut out = Vec::with_capacity(brokers.len());
+    for b in brokers {
+        out.push(endpoint_of(b, server_name, tls_dir).await?);
+    }
+    Ok(out)
+}
+
 async fn endpoint_of(broker: &BrokerAddr, server_name: &str, tls_dir: &Path) -> Result<Endpoint> {
     let broker = broker.resolve().await?;
     let read = |name: &str| -> Result<Vec<u8>> {
@@ -273,13 +282,7 @@ async fn collect(a: CollectArgs) -> Result<()> {
         fleet: a.common.fleet.clone(),
         client_id: a.client_id,
         group: a.group,
-        endpoints: {
-            let mut endpoints = Vec::new();
-            for b in &a.brokers {
-                endpoints.push(endpoint_of(b, &a.common.server_name, &a.common.tls_dir).await?);
-            }
-            endpoints
-        },
+        endpoints: endpoints(&a.brokers, &a.common.server_name, &a.common.tls_dir).await?,
         backoff: backoff(),
     };
     let store = data_file(&a.common.data, "inbox.redb")?;
@@ -347,7 +350,7 @@ async fn monitor(a: MonitorArgs) -> Result<()> {
     let config = urna_booth::alerting::MonitorConfig {
         fleet: a.fleet,
         client_id: a.client_id,
-        endpoint: endpoint_of(&a.broker, &a.server_name, &a.tls_dir).await?,
+        endpoints: endpoints(&a.brokers, &a.server_name, &a.tls_dir).await?,
         rules,
         webhook: a.webhook,
         listen: a.listen,
