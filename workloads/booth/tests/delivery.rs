@@ -1,75 +1,21 @@
 //! Exactly-once delivery from a booth to the collector over the real broker on 127.0.0.1, through network
 //! cuts, a broker restart and a booth restart; and the booth obeying lock and block commands.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use urna_booth::message::Envelope;
-use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
+use urna_booth::{Booth, BoothConfig};
 use urna_broker::client::{self, Client, Options};
-use urna_broker::pki::FleetCa;
-use urna_broker::{Broker, BrokerConfig};
+
+use common::{FLEET, Net, fast_backoff};
 
 type Res = Result<(), Box<dyn std::error::Error>>;
-const FLEET: &str = "f";
-
-struct Net {
-    ca: FleetCa,
-    tls: Arc<rustls::ServerConfig>,
-}
-
-impl Net {
-    fn new() -> Result<Self, Box<dyn std::error::Error>> {
-        let ca = FleetCa::new(FLEET)?;
-        let server = ca.server(&["localhost"])?;
-        let tls = urna_broker::tls::server_config(
-            ca.ca_pem().as_bytes(),
-            server.cert_pem.as_bytes(),
-            server.key_pem.as_bytes(),
-        )?;
-        Ok(Self { ca, tls })
-    }
-
-    async fn broker(&self, listen: SocketAddr) -> Result<Broker, Box<dyn std::error::Error>> {
-        let mut config = BrokerConfig::new(FLEET, self.tls.clone());
-        config.listen = listen;
-        Ok(Broker::start(config).await?)
-    }
-
-    fn endpoint(&self, id: &str, addr: SocketAddr) -> Result<Endpoint, Box<dyn std::error::Error>> {
-        let c = self.ca.client(id)?;
-        let tls = client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?;
-        Ok(Endpoint { addr, server_name: "localhost".into(), tls })
-    }
-
-    fn booth(&self, device: &str, addr: SocketAddr, store: &Path) -> Result<Booth, Box<dyn std::error::Error>> {
-        let mut cfg = BoothConfig::new(FLEET, device, self.endpoint(device, addr)?);
-        cfg.heartbeat = Duration::from_millis(200);
-        cfg.gps = Duration::from_millis(300);
-        cfg.backoff = fast_backoff();
-        cfg.resend_after = Duration::from_millis(700);
-        Ok(Booth::start(cfg, store)?)
-    }
-
-    fn collector(&self, addr: SocketAddr, store: &Path) -> Result<Collector, Box<dyn std::error::Error>> {
-        let cfg = CollectorConfig {
-            fleet: FLEET.into(),
-            client_id: "urna-bridge-0".into(),
-            group: "bridge".into(),
-            endpoints: vec![self.endpoint("urna-bridge", addr)?],
-            backoff: fast_backoff(),
-        };
-        Ok(Collector::start(cfg, store)?)
-    }
-}
-
-fn fast_backoff() -> Backoff {
-    Backoff { min: Duration::from_millis(50), max: Duration::from_millis(500) }
-}
 
 /// A TCP relay standing in for the network between booth and broker; `cut` drops every connection.
 struct Relay {

@@ -2,6 +2,8 @@
 //! (with the real broker and a real booth), and the Kubernetes Events sink against kube's mock API
 //! (`tower_test::mock::pair`: the test plays the apiserver and checks every request the sink sends).
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,17 +19,12 @@ use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
 use urna_booth::metrics::MonitorMetrics;
 use urna_booth::monitor::Alert;
 use urna_booth::sink::{self, AlertSink, KubeEvents};
-use urna_booth::{Backoff, Booth, BoothConfig, Endpoint};
-use urna_broker::client;
-use urna_broker::pki::FleetCa;
-use urna_broker::{Broker, BrokerConfig};
+use urna_booth::{Booth, BoothConfig};
+use urna_broker::Broker;
+
+use common::{FLEET, Net, fast_backoff};
 
 type Res = Result<(), Box<dyn std::error::Error>>;
-const FLEET: &str = "f";
-
-fn fast_backoff() -> Backoff {
-    Backoff { min: Duration::from_millis(50), max: Duration::from_millis(500) }
-}
 
 async fn eventually(what: &str, mut f: impl AsyncFnMut() -> Result<bool, Box<dyn std::error::Error>>) -> Res {
     for _ in 0..1200 {
@@ -57,16 +54,9 @@ fn sample(body: &str, series: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn metrics_and_probes_over_http() -> Res {
-    let ca = FleetCa::new(FLEET)?;
-    let server = ca.server(&["localhost"])?;
-    let tls =
-        urna_broker::tls::server_config(ca.ca_pem().as_bytes(), server.cert_pem.as_bytes(), server.key_pem.as_bytes())?;
-    let broker = Broker::start(BrokerConfig::new(FLEET, tls)).await?;
-    let endpoint = |id: &str| -> Result<Endpoint, Box<dyn std::error::Error>> {
-        let c = ca.client(id)?;
-        let tls = client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?;
-        Ok(Endpoint { addr: broker.mqtt_addr, server_name: "localhost".into(), tls })
-    };
+    let net = Net::new()?;
+    let broker = net.broker("127.0.0.1:0".parse()?).await?;
+    let endpoint = |id: &str| net.endpoint(id, broker.mqtt_addr);
     // A webhook nobody listens on: every alert is a delivery failure once its retries are spent.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let fence = GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 };
@@ -138,19 +128,9 @@ async fn metrics_and_probes_over_http() -> Res {
 /// is subscribed to both.
 #[tokio::test]
 async fn one_monitor_sees_every_broker_shard() -> Res {
-    let ca = FleetCa::new(FLEET)?;
-    let server = ca.server(&["localhost"])?;
-    let tls =
-        urna_broker::tls::server_config(ca.ca_pem().as_bytes(), server.cert_pem.as_bytes(), server.key_pem.as_bytes())?;
-    let shards = [
-        Broker::start(BrokerConfig::new(FLEET, tls.clone())).await?,
-        Broker::start(BrokerConfig::new(FLEET, tls)).await?,
-    ];
-    let endpoint = |id: &str, broker: &Broker| -> Result<Endpoint, Box<dyn std::error::Error>> {
-        let c = ca.client(id)?;
-        let tls = client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?;
-        Ok(Endpoint { addr: broker.mqtt_addr, server_name: "localhost".into(), tls })
-    };
+    let net = Net::new()?;
+    let shards = [net.broker("127.0.0.1:0".parse()?).await?, net.broker("127.0.0.1:0".parse()?).await?];
+    let endpoint = |id: &str, broker: &Broker| net.endpoint(id, broker.mqtt_addr);
     let fence = GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 };
     let devices = ["mesa-1-1", "mesa-2-1"];
     let rules = FleetRules {

@@ -39,7 +39,8 @@ struct ExportArgs {
     out: PathBuf,
 }
 
-fn pair(s: &str, what: &str) -> Result<(String, String)> {
+/// `KEY=URL` from a repeated flag, both sides non-empty.
+pub(crate) fn pair(s: &str, what: &str) -> Result<(String, String)> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => bail!("{what} {s:?}: expected KEY=URL"),
@@ -48,9 +49,7 @@ fn pair(s: &str, what: &str) -> Result<(String, String)> {
 
 pub fn run(args: Args) -> Result<()> {
     let RecordCommand::Export(a) = args.command;
-    if a.out.exists() && std::fs::read_dir(&a.out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} exists and is not empty", a.out.display());
-    }
+    super::local::check_empty(&a.out)?;
     let read = |name: &str| {
         let p = a.ceremony.join(name);
         std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))

@@ -132,11 +132,7 @@ async fn run_election(a: &RunArgs) -> Result<serde_json::Value> {
         .with_context(|| format!("reading {}", a.admin_token_file.display()))?
         .trim()
         .to_owned();
-    let mut shards = Vec::new();
-    for s in &a.shards {
-        let (name, url) = s.split_once('=').with_context(|| format!("--shard {s:?}: expected NAME=URL"))?;
-        shards.push((name.to_owned(), url.to_owned()));
-    }
+    let shards = a.shards.iter().map(|s| super::record::pair(s, "--shard")).collect::<Result<Vec<_>>>()?;
     let cast_report = cast(&a.cast).await?;
     let cast_count = cast_report["cast"].as_u64().unwrap_or(0);
     let modality: Modality = cast_report["byModality"]

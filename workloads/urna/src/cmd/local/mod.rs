@@ -257,7 +257,7 @@ async fn run_async(args: Args) -> Result<()> {
 
 pub(crate) fn check_empty(dir: &Path) -> Result<()> {
     if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} exists and is not empty; choose another --record directory", dir.display());
+        bail!("{} exists and is not empty; choose another directory for the record", dir.display());
     }
     Ok(())
 }
