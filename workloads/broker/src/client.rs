@@ -126,6 +126,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         }
     }
 
+    /// The stream and whatever was read past the last packet returned, to drive the connection by hand.
+    pub fn into_parts(self) -> (S, BytesMut) {
+        (self.stream, self.buf)
+    }
+
     pub async fn disconnect(mut self) -> Result<(), ClientError> {
         self.stream.write_all(&mqtt::disconnect()).await?;
         self.stream.shutdown().await?;

@@ -41,6 +41,7 @@ impl Default for Limits {
 
 /// What every session shares.
 pub(crate) struct Shared {
+    pub hub: Arc<crate::hub::Hub>,
     pub fleet: String,
     pub backends: Vec<String>,
     pub acceptor: TlsAcceptor,

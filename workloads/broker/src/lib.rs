@@ -6,13 +6,16 @@
 pub mod acl;
 pub mod blocklist;
 pub mod client;
+mod device;
 pub mod embedded;
 mod error;
 mod front;
+mod hub;
 pub mod identity;
 pub mod metrics;
 pub mod mqtt;
 pub mod pki;
+mod proxy;
 pub mod ratelimit;
 mod session;
 mod status;
@@ -110,7 +113,9 @@ impl Broker {
         let status_addr = status_listener.local_addr().map_err(Error::io("status listener address"))?;
         let metrics = Arc::new(Metrics::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let (hub, hub_tasks) = hub::Hub::start(upstream, &config.fleet, metrics.clone(), shutdown_rx.clone()).await?;
         let shared = Arc::new(front::Shared {
+            hub,
             fleet: config.fleet.clone(),
             backends: config.backends.clone(),
             acceptor: TlsAcceptor::from(config.tls.clone()),
@@ -121,7 +126,8 @@ impl Broker {
             buckets: Mutex::new(HashMap::new()),
             shutdown: shutdown_rx.clone(),
         });
-        let mut tasks = vec![tokio::spawn(front::accept_loop(listener, shared))];
+        let mut tasks = hub_tasks;
+        tasks.push(tokio::spawn(front::accept_loop(listener, shared)));
         let status = status::State {
             fleet: config.fleet.clone(),
             metrics: metrics.clone(),

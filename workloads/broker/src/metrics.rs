@@ -10,7 +10,7 @@ type Reasons = Family<Vec<(&'static str, &'static str)>, Counter>;
 
 pub struct Metrics {
     registry: Registry,
-    /// Sessions currently proxied to rumqttd.
+    /// Sessions open (devices served by the front, backends proxied to rumqttd).
     pub connections: Gauge,
     /// CONNECTs accepted (rate of this is connects/s).
     pub connects: Counter,
@@ -23,6 +23,10 @@ pub struct Metrics {
     pub rate_limited: Counter,
     /// Live sessions closed because their device was blocked.
     pub kicked: Counter,
+    /// Commands for a device dropped because its session's queue was full.
+    pub commands_dropped: Counter,
+    /// Times a device hub link to rumqttd failed (every device session then ends and reconnects).
+    pub upstream_lost: Counter,
     /// The two `messages` series, looked up once: counting a message is then one atomic add, with no
     /// label vector allocated and no lock taken on the hot path.
     messages_in: Counter,
@@ -47,6 +51,8 @@ impl Metrics {
             messages: Family::default(),
             rate_limited: Counter::default(),
             kicked: Counter::default(),
+            commands_dropped: Counter::default(),
+            upstream_lost: Counter::default(),
             registry: Registry::default(),
             messages_in: Counter::default(),
             messages_out: Counter::default(),
@@ -69,6 +75,12 @@ impl Metrics {
             m.rate_limited.clone(),
         );
         registry.register("kicked", "Sessions closed because their device was blocked", m.kicked.clone());
+        registry.register(
+            "commands_dropped",
+            "Commands for a device dropped because its session's queue was full",
+            m.commands_dropped.clone(),
+        );
+        registry.register("upstream_lost", "Device hub links to rumqttd that failed", m.upstream_lost.clone());
         Self { registry, messages_in, messages_out, ..m }
     }
 

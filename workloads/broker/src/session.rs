@@ -1,35 +1,54 @@
-//! One device's connection: TLS handshake (bounded in time), identity from the certificate, CONNECT
-//! checks, then a packet-by-packet proxy to rumqttd that enforces topic rights, the rate limit and blocks.
+//! One client connection up to its admitted CONNECT: TLS handshake (bounded in time), identity from the
+//! certificate, CONNECT checks; then a device is served by the front itself (`device.rs`) and a backend
+//! is proxied to rumqttd (`proxy.rs`). Also the pieces both share: buffers, the rate limit, how a session ends.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tracing::{Instrument, debug, field, info, info_span, warn};
 
-use crate::acl::{self, Denied};
+use crate::acl;
 use crate::front::Shared;
 use crate::identity::{self, Identity};
-use crate::mqtt::{self, CodecError, Frame, PacketType, connack_code};
+use crate::mqtt::{self, CodecError, Frame, connack_code};
 use crate::ratelimit::TokenBucket;
 
 /// Initial capacity of each direction's packet buffer (memory per idle connection: docs/broker.md).
-const INITIAL_BUFFER: usize = 512;
+pub(crate) const INITIAL_BUFFER: usize = 512;
 
 /// How a session ended (logged; the refusals are also counted where they happen).
 #[derive(Debug)]
-enum End {
+pub(crate) enum End {
+    /// The connection closed without a DISCONNECT.
     ClientClosed,
+    /// The client sent DISCONNECT.
+    Disconnected,
+    /// rumqttd closed the connection, or the hub lost its link to it.
     BrokerClosed,
     Refused(&'static str),
+    /// The device was blocked.
     Kicked,
+    /// A newer connection of the same device took over.
+    TakenOver,
+    /// Nothing heard for one and a half keep-alive periods.
+    KeepAliveExpired,
     Shutdown,
     Codec(CodecError),
     Io(std::io::Error),
+}
+
+impl End {
+    /// Whether the client's last will is published (MQTT 3.1.1 §3.1.2.5: whenever the connection ends
+    /// other than by DISCONNECT). Not on takeover: the device is connected again, and a will saying
+    /// "offline" after its new session said "online" would be false; nor when the broker itself stops.
+    pub(crate) fn publishes_will(&self) -> bool {
+        !matches!(self, Self::Disconnected | Self::TakenOver | Self::Shutdown | Self::BrokerClosed)
+    }
 }
 
 impl From<std::io::Error> for End {
@@ -48,7 +67,9 @@ pub(crate) async fn run(tcp: TcpStream, peer: SocketAddr, ctx: Arc<Shared>) {
     let span = info_span!("session", %peer, id = field::Empty);
     async move {
         match serve(tcp, &ctx).await {
-            End::ClientClosed | End::BrokerClosed | End::Shutdown => debug!("session closed"),
+            End::ClientClosed | End::Disconnected | End::BrokerClosed | End::Shutdown => debug!("session closed"),
+            End::TakenOver => info!("a newer connection of the device took over"),
+            End::KeepAliveExpired => info!("keep-alive expired: session closed"),
             End::Kicked => warn!("device blocked: session closed"),
             End::Refused(reason) => info!(reason, "session refused"),
             End::Codec(e) => info!(error = %e, "malformed MQTT: session closed"),
@@ -60,7 +81,7 @@ pub(crate) async fn run(tcp: TcpStream, peer: SocketAddr, ctx: Arc<Shared>) {
 }
 
 /// Reads until one whole packet is buffered.
-async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, max: usize) -> Result<Frame, End> {
+pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, max: usize) -> Result<Frame, End> {
     loop {
         if let Some(f) = mqtt::next_frame(buf, max)? {
             return Ok(f);
@@ -72,7 +93,7 @@ async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, max: us
 }
 
 /// Decrements the open-connections gauge however the session ends.
-struct Open<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+pub(crate) struct Open<'a>(pub &'a prometheus_client::metrics::gauge::Gauge);
 
 impl Drop for Open<'_> {
     fn drop(&mut self) {
@@ -136,43 +157,9 @@ async fn serve(tcp: TcpStream, ctx: &Shared) -> End {
         let _ = cw.shutdown().await;
         return End::Refused(reason);
     }
-    let upstream = match TcpStream::connect(ctx.upstream).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "embedded broker unreachable");
-            let _ = cw.write_all(&mqtt::connack(false, 3)).await;
-            return End::BrokerClosed;
-        }
-    };
-    let _ = upstream.set_nodelay(true);
-    let (mut br, mut bw) = upstream.into_split();
-    if let Err(e) = bw.write_all(&first.bytes).await {
-        return End::Io(e);
-    }
-    // Wait for rumqttd's CONNACK before anything else, even if the client has gone meanwhile: rumqttd
-    // 0.20 leaks its will handler for a client id when it cannot write the CONNACK, and the next CONNECT
-    // with that id then panics its server thread (a poisoned mutex: no one can connect any more).
-    let mut bbuf = BytesMut::with_capacity(INITIAL_BUFFER);
-    let connack = match timeout(ctx.limits.handshake_timeout, read_frame(&mut br, &mut bbuf, usize::MAX)).await {
-        Ok(Ok(f)) if f.packet_type() == PacketType::ConnAck => f,
-        Ok(Ok(_)) => return End::Codec(CodecError::Unexpected("expected CONNACK from rumqttd")),
-        Ok(Err(_)) | Err(_) => {
-            warn!("embedded broker did not answer the CONNECT");
-            return End::BrokerClosed;
-        }
-    };
-    if let Err(e) = cw.write_all(&connack.bytes).await {
-        return End::Io(e);
-    }
-    if connack.body().get(1) != Some(&connack_code::ACCEPTED) {
-        return End::Refused("rumqttd_refused");
-    }
-    m.connects.inc();
-    m.connections.inc();
-    let _open = Open(&m.connections);
-    info!(clean_session = connect.clean_session, "connected");
-    match pump(ctx, &who, (&mut cr, &mut cw), (&mut br, &mut bw), cbuf, bbuf).await {
-        Ok(end) | Err(end) => end,
+    match who {
+        Identity::Device(_) => crate::device::serve(ctx, &who, connect, cr, cw, cbuf).await,
+        Identity::Backend(_) => crate::proxy::serve(ctx, &who, first, (cr, cw), cbuf).await,
     }
 }
 
@@ -202,81 +189,6 @@ fn admit(ctx: &Shared, who: &Identity, c: &mqtt::Connect) -> Result<(), (u8, &'s
     Ok(())
 }
 
-type Client<'a, R, W> = (&'a mut R, &'a mut W);
-
-async fn pump<CR, CW, BR, BW>(
-    ctx: &Shared,
-    who: &Identity,
-    (cr, cw): Client<'_, CR, CW>,
-    (br, bw): Client<'_, BR, BW>,
-    mut cbuf: BytesMut,
-    mut bbuf: BytesMut,
-) -> Result<End, End>
-where
-    CR: AsyncRead + Unpin,
-    CW: AsyncWrite + Unpin,
-    BR: AsyncRead + Unpin,
-    BW: AsyncWrite + Unpin,
-{
-    let m = &ctx.metrics;
-    let max = ctx.limits.max_packet_bytes;
-    let mut blocks = ctx.blocklist.subscribe();
-    let mut shutdown = ctx.shutdown.clone();
-    let (mut cwant, mut bwant) = (INITIAL_BUFFER, INITIAL_BUFFER);
-    // Bytes already buffered after the CONNECT (a client may pipeline its first packets).
-    let mut pending = !cbuf.is_empty();
-    loop {
-        if pending {
-            pending = false;
-            let mut forward = Vec::new();
-            let end = loop {
-                match mqtt::next_frame(&mut cbuf, max) {
-                    Ok(Some(frame)) => match from_client(ctx, who, frame, cw).await {
-                        Ok(f) => forward.extend(f),
-                        Err(end) => break Some(end),
-                    },
-                    Ok(None) => break None,
-                    Err(e) => break Some(End::Codec(e)),
-                }
-            };
-            // What came before a refused or malformed packet still goes through, as it would have
-            // packet by packet.
-            write_batch(bw, &forward).await?;
-            if let Some(end) = end {
-                return Err(end);
-            }
-        }
-        tokio::select! {
-            n = read_more(cr, &mut cbuf, &mut cwant) => {
-                if n? == 0 {
-                    return Ok(End::ClientClosed);
-                }
-                pending = true;
-            }
-            n = read_more(br, &mut bbuf, &mut bwant) => {
-                if n? == 0 {
-                    return Ok(End::BrokerClosed);
-                }
-                let mut frames = Vec::new();
-                while let Some(frame) = mqtt::next_frame(&mut bbuf, usize::MAX)? {
-                    if frame.packet_type() == PacketType::Publish {
-                        m.message("out");
-                    }
-                    frames.push(frame);
-                }
-                write_batch(cw, &frames).await?;
-            }
-            Ok(()) = blocks.changed() => {
-                if let Identity::Device(d) = who && ctx.blocklist.is_blocked(d) {
-                    m.kicked.inc();
-                    return Ok(End::Kicked);
-                }
-            }
-            Ok(()) = shutdown.changed() => return Ok(End::Shutdown),
-        }
-    }
-}
-
 /// Largest read the adaptive buffers grow to.
 const MAX_READ: usize = 64 * 1024;
 
@@ -286,7 +198,11 @@ const MAX_READ: usize = 64 * 1024;
 /// carries the whole fleet) gets large reads and batches, while a booth's buffer returns to a few hundred
 /// bytes after a ballot or a burst (memory per idle connection). Cancel-safe like `read_buf` (used in
 /// `select!`): nothing buffered is ever dropped.
-async fn read_more<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, want: &mut usize) -> std::io::Result<usize> {
+pub(crate) async fn read_more<R: AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut BytesMut,
+    want: &mut usize,
+) -> std::io::Result<usize> {
     if buf.is_empty() && buf.capacity() > 2 * *want {
         *buf = BytesMut::with_capacity(*want);
     }
@@ -303,72 +219,8 @@ async fn read_more<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, want: &m
     Ok(n)
 }
 
-/// Writes packets in one write: through TLS that is one record and one system call for a whole burst
-/// instead of one per packet (the backend's subscription, and the PUBACKs it returns, come in bursts).
-async fn write_batch<W: AsyncWrite + Unpin>(w: &mut W, frames: &[Frame]) -> std::io::Result<()> {
-    match frames {
-        [] => Ok(()),
-        [one] => w.write_all(&one.bytes).await,
-        many => {
-            let mut out = Vec::with_capacity(many.iter().map(|f| f.bytes.len()).sum());
-            for f in many {
-                out.extend_from_slice(&f.bytes);
-            }
-            w.write_all(&out).await
-        }
-    }
-}
-
-/// One packet from the client: returned to be forwarded, answered by the front (`None`), or the end of
-/// the session.
-async fn from_client<CW>(ctx: &Shared, who: &Identity, frame: Frame, cw: &mut CW) -> Result<Option<Frame>, End>
-where
-    CW: AsyncWrite + Unpin,
-{
-    let m = &ctx.metrics;
-    match frame.packet_type() {
-        PacketType::Publish => {
-            let p = mqtt::parse_publish(&frame)?;
-            if let Err(d) = acl::may_publish(&ctx.fleet, who, &p.topic, p.retain) {
-                m.authz_failure(d.as_str());
-                // MQTT 3.1.1 has no negative PUBACK: closing is the only refusal the client cannot miss.
-                warn!(topic = %p.topic, reason = d.as_str(), "publish refused: disconnecting");
-                return Err(End::Refused(d.as_str()));
-            }
-            if let Identity::Device(d) = who {
-                throttle(ctx, d).await;
-            }
-            m.message("in");
-        }
-        PacketType::Subscribe => {
-            let s = mqtt::parse_subscribe(&frame)?;
-            let denied: Vec<(&str, Denied)> = s
-                .filters
-                .iter()
-                .filter_map(|(f, _)| acl::may_subscribe(&ctx.fleet, who, f).err().map(|d| (f.as_str(), d)))
-                .collect();
-            if !denied.is_empty() {
-                for (filter, d) in &denied {
-                    m.authz_failure(d.as_str());
-                    warn!(filter, reason = d.as_str(), "subscription refused");
-                }
-                // The whole SUBSCRIBE is answered here, never forwarded: one failure code per filter.
-                let codes = vec![mqtt::SUBACK_FAILURE; s.filters.len()];
-                cw.write_all(&mqtt::suback(s.pkid, &codes)).await?;
-                return Ok(None);
-            }
-        }
-        PacketType::Connect => {
-            m.authz_failure("second_connect");
-            return Err(End::Refused("second_connect"));
-        }
-        _ => {}
-    }
-    Ok(Some(frame))
-}
-
 /// Holds the device's stream until its token bucket allows one more message.
-async fn throttle(ctx: &Shared, device: &str) {
+pub(crate) async fn throttle(ctx: &Shared, device: &str) {
     loop {
         let wait = {
             let mut buckets = ctx.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -415,25 +267,6 @@ mod tests {
         }
         assert_eq!(want, INITIAL_BUFFER);
         assert!(buf.capacity() <= 2 * INITIAL_BUFFER, "{}", buf.capacity());
-        Ok(())
-    }
-
-    #[tokio::test]
-    async fn a_batch_is_written_whole_and_in_order() -> Result<(), Box<dyn std::error::Error>> {
-        let mut wire = BytesMut::new();
-        for p in [mqtt::pingreq(), mqtt::publish("a/b", 1, Some(7), b"xyz"), mqtt::puback(7)] {
-            wire.extend_from_slice(&p);
-        }
-        let expected = wire.clone();
-        let mut frames = Vec::new();
-        while let Some(f) = mqtt::next_frame(&mut wire, 1024)? {
-            frames.push(f);
-        }
-        let mut out = Vec::new();
-        write_batch(&mut out, &frames).await?;
-        assert_eq!(out, expected.to_vec());
-        write_batch(&mut out, &[]).await?;
-        assert_eq!(out.len(), expected.len());
         Ok(())
     }
 }

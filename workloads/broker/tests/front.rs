@@ -45,11 +45,15 @@ impl Fleet {
     }
 
     async fn connect_as(&self, cert: &Issued, client_id: &str) -> Result<Conn, ClientError> {
+        let opts = Options { client_id, keep_alive_secs: 60, clean_session: true, will: None };
+        self.connect_with(cert, &opts).await
+    }
+
+    async fn connect_with(&self, cert: &Issued, opts: &Options<'_>) -> Result<Conn, ClientError> {
         let tls = client::tls_config(cert.ca_pem.as_bytes(), cert.cert_pem.as_bytes(), cert.key_pem.as_bytes())
             .map_err(|e| ClientError::Io(std::io::Error::other(e.to_string())))?;
         let stream = client::connect_tls(self.broker.mqtt_addr, tls, "localhost").await?;
-        let opts = Options { client_id, keep_alive_secs: 60, clean_session: true, will: None };
-        timeout(PATIENCE, Client::handshake(stream, &opts))
+        timeout(PATIENCE, Client::handshake(stream, opts))
             .await
             .map_err(|_| ClientError::Io(std::io::Error::other("CONNECT timed out")))?
     }
@@ -426,5 +430,122 @@ async fn readiness_probes_and_devices_hanging_up_after_connect_do_not_break_the_
     fleet.device("mesa-1-1").await?.publish_acked("urna/f/booth/mesa-1-1/heartbeat", 1, b"{}").await?;
     fleet.device("mesa-1-2").await?.publish_acked("urna/f/booth/mesa-1-2/heartbeat", 1, b"{}").await?;
     assert_eq!(http(fleet.broker.status_addr, "GET", "/readyz").await?.0, 200);
+    Ok(())
+}
+
+/// The next packet, within patience.
+async fn next_packet(c: &mut Conn) -> Result<mqtt::Frame, Box<dyn std::error::Error>> {
+    Ok(timeout(PATIENCE, c.read()).await.map_err(|_| "no packet arrived")??)
+}
+
+/// A PINGREQ round trip: everything the broker sent before its PINGRESP, in order.
+async fn before_pong(c: &mut Conn) -> Result<Vec<mqtt::Frame>, Box<dyn std::error::Error>> {
+    c.send(&mqtt::pingreq()).await?;
+    let mut before = Vec::new();
+    loop {
+        let f = next_packet(c).await?;
+        if f.packet_type() == PacketType::PingResp {
+            return Ok(before);
+        }
+        before.push(f);
+    }
+}
+
+async fn backend(fleet: &Fleet, filter: &str) -> Result<Conn, Box<dyn std::error::Error>> {
+    let mut b = fleet.connect_as(&fleet.ca.client("urna-bridge")?, "urna-bridge-0").await?;
+    let (codes, _) = b.subscribe(1, &[(filter, 1)]).await?;
+    assert_eq!(codes, vec![1]);
+    Ok(b)
+}
+
+#[tokio::test]
+async fn the_front_serves_a_device_session_itself_pings_subscriptions_and_qos2_exactly_once() -> Res {
+    let fleet = Fleet::start().await?;
+    let mut backend = backend(&fleet, "urna/f/booth/+/+").await?;
+    let mut device = fleet.device("mesa-1-1").await?;
+    assert!(before_pong(&mut device).await?.is_empty());
+
+    // Two overlapping filters: a command matching both is delivered once, at the highest granted QoS.
+    let (codes, _) =
+        device.subscribe(1, &[("urna/f/booth/mesa-1-1/cmd/+", 1), ("urna/f/booth/mesa-1-1/cmd/lock", 2)]).await?;
+    assert_eq!(codes, vec![1, 1], "QoS 2 is granted as 1: commands travel at QoS 1 at most");
+    backend.publish_acked("urna/f/booth/mesa-1-1/cmd/lock", 2, b"{}").await?;
+    let lock = next_packet(&mut device).await?;
+    let p = mqtt::parse_publish(&lock)?;
+    assert_eq!((p.topic.as_str(), p.qos), ("urna/f/booth/mesa-1-1/cmd/lock", 1));
+    device.send(&mqtt::puback(p.pkid.ok_or("QoS 1 without packet id")?)).await?;
+    assert!(before_pong(&mut device).await?.is_empty(), "delivered twice");
+
+    // After UNSUBSCRIBE nothing more arrives.
+    device.send(&mqtt::unsubscribe(3, &["urna/f/booth/mesa-1-1/cmd/+", "urna/f/booth/mesa-1-1/cmd/lock"])).await?;
+    let unsuback = next_packet(&mut device).await?;
+    assert_eq!((unsuback.packet_type(), mqtt::parse_pkid(&unsuback)?), (PacketType::UnsubAck, 3));
+    backend.publish_acked("urna/f/booth/mesa-1-1/cmd/unlock", 3, b"{}").await?;
+    assert!(before_pong(&mut device).await?.is_empty(), "delivered after UNSUBSCRIBE");
+
+    // QoS 2 from the device: PUBREC, a resent duplicate is answered but not passed on, PUBREL -> PUBCOMP.
+    let ballot = mqtt::publish("urna/f/booth/mesa-1-1/ballot", 2, Some(5), b"b1");
+    device.send(&ballot).await?;
+    let rec = next_packet(&mut device).await?;
+    assert_eq!((rec.packet_type(), mqtt::parse_pkid(&rec)?), (PacketType::PubRec, 5));
+    let mut dup = ballot.clone();
+    dup[0] |= 0x08;
+    device.send(&dup).await?;
+    let rec = next_packet(&mut device).await?;
+    assert_eq!((rec.packet_type(), mqtt::parse_pkid(&rec)?), (PacketType::PubRec, 5));
+    device.send(&mqtt::pubrel(5)).await?;
+    let comp = next_packet(&mut device).await?;
+    assert_eq!((comp.packet_type(), mqtt::parse_pkid(&comp)?), (PacketType::PubComp, 5));
+    device.publish_acked("urna/f/booth/mesa-1-1/gps", 6, b"after").await?;
+    assert_eq!(next_publish(&mut backend).await?, ("urna/f/booth/mesa-1-1/ballot".into(), b"b1".to_vec()));
+    assert_eq!(next_publish(&mut backend).await?, ("urna/f/booth/mesa-1-1/gps".into(), b"after".to_vec()));
+    assert!(before_pong(&mut backend).await?.is_empty(), "the QoS 2 ballot was passed on twice");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_newer_connection_of_a_device_takes_over_and_wills_follow_mqtt_rules() -> Res {
+    let fleet = Fleet::start().await?;
+    let mut backend = backend(&fleet, "urna/f/booth/+/state").await?;
+    let cert = fleet.ca.client("mesa-1-1")?;
+    let state = "urna/f/booth/mesa-1-1/state";
+    let opts =
+        Options { client_id: "mesa-1-1", keep_alive_secs: 60, clean_session: true, will: Some((state, b"gone", 1)) };
+
+    let mut first = fleet.connect_with(&cert, &opts).await?;
+    let mut second = fleet.connect_with(&cert, &opts).await?;
+    closed_by_broker(&mut first).await?;
+    // The takeover published no will: the next state the backend sees is the new session's own.
+    second.publish_acked(state, 1, b"online").await?;
+    assert_eq!(next_publish(&mut backend).await?, (state.into(), b"online".to_vec()));
+
+    // A connection dropped without DISCONNECT publishes the will...
+    drop(second);
+    assert_eq!(next_publish(&mut backend).await?, (state.into(), b"gone".to_vec()));
+    // ...a clean DISCONNECT does not.
+    let third = fleet.connect_with(&cert, &opts).await?;
+    third.disconnect().await?;
+    let mut fourth = fleet.connect_with(&cert, &opts).await?;
+    fourth.publish_acked(state, 2, b"online again").await?;
+    assert_eq!(next_publish(&mut backend).await?, (state.into(), b"online again".to_vec()));
+    eventually("one open device session", || fleet.broker.metrics.connections.get() == 2).await
+}
+
+#[tokio::test]
+async fn a_silent_device_is_closed_after_its_keep_alive_and_its_will_published() -> Res {
+    let fleet = Fleet::start().await?;
+    let mut backend = backend(&fleet, "urna/f/booth/+/state").await?;
+    let state = "urna/f/booth/mesa-1-1/state";
+    let opts =
+        Options { client_id: "mesa-1-1", keep_alive_secs: 1, clean_session: true, will: Some((state, b"silent", 0)) };
+    let mut device = fleet.connect_with(&fleet.ca.client("mesa-1-1")?, &opts).await?;
+    // Pings keep it open past its keep-alive...
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(before_pong(&mut device).await?.is_empty());
+    }
+    // ...silence closes it after one and a half periods.
+    closed_by_broker(&mut device).await?;
+    assert_eq!(next_publish(&mut backend).await?, (state.into(), b"silent".to_vec()));
     Ok(())
 }

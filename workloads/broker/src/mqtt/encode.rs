@@ -1,4 +1,5 @@
-//! Encoders for the packets the front writes itself (CONNACK, SUBACK refusals) and the booth client sends.
+//! Encoders for the packets the front writes itself (it answers devices on rumqttd's behalf) and the
+//! booth client sends.
 
 /// Fixed header + body; `first` is the packet type and flags byte.
 fn packet(first: u8, body: &[u8]) -> Vec<u8> {
@@ -62,6 +63,31 @@ pub fn publish(topic: &str, qos: u8, pkid: Option<u16>, payload: &[u8]) -> Vec<u
 
 pub fn puback(pkid: u16) -> Vec<u8> {
     packet(0x40, &pkid.to_be_bytes())
+}
+
+/// PUBREC (QoS 2, first answer to the publisher).
+pub fn pubrec(pkid: u16) -> Vec<u8> {
+    packet(0x50, &pkid.to_be_bytes())
+}
+
+pub fn pubrel(pkid: u16) -> Vec<u8> {
+    packet(0x62, &pkid.to_be_bytes())
+}
+
+pub fn pubcomp(pkid: u16) -> Vec<u8> {
+    packet(0x70, &pkid.to_be_bytes())
+}
+
+pub fn unsubscribe(pkid: u16, filters: &[&str]) -> Vec<u8> {
+    let mut body = pkid.to_be_bytes().to_vec();
+    for f in filters {
+        put_str(&mut body, f.as_bytes());
+    }
+    packet(0xa2, &body)
+}
+
+pub fn unsuback(pkid: u16) -> Vec<u8> {
+    packet(0xb0, &pkid.to_be_bytes())
 }
 
 pub fn subscribe(pkid: u16, filters: &[(&str, u8)]) -> Vec<u8> {

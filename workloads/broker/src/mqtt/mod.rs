@@ -9,10 +9,17 @@
 mod encode;
 mod frame;
 mod packet;
+pub mod topic;
 
-pub use encode::{connack, connect, disconnect, pingreq, pingresp, puback, publish, suback, subscribe};
+pub use encode::{
+    connack, connect, disconnect, pingreq, pingresp, puback, pubcomp, publish, pubrec, pubrel, suback, subscribe,
+    unsuback, unsubscribe,
+};
 pub use frame::{Frame, next_frame};
-pub use packet::{Connect, PacketType, Publish, Subscribe, Will, parse_connect, parse_publish, parse_subscribe};
+pub use packet::{
+    Connect, PacketType, Publish, Subscribe, Will, parse_connect, parse_pkid, parse_publish, parse_subscribe,
+    parse_unsubscribe,
+};
 
 /// CONNACK return codes (MQTT 3.1.1 §3.2.2.3).
 pub mod connack_code {

@@ -48,6 +48,7 @@ impl PacketType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Will {
     pub topic: String,
+    pub message: bytes::Bytes,
     pub qos: u8,
     pub retain: bool,
 }
@@ -146,8 +147,8 @@ pub fn parse_connect(frame: &Frame) -> Result<Connect, CodecError> {
     let client_id = r.string()?;
     let will = if flags & 0x04 != 0 {
         let topic = r.string()?;
-        r.binary()?;
-        Some(Will { topic, qos: (flags >> 3) & 0x03, retain: flags & 0x20 != 0 })
+        let message = bytes::Bytes::copy_from_slice(r.binary()?);
+        Some(Will { topic, message, qos: (flags >> 3) & 0x03, retain: flags & 0x20 != 0 })
     } else {
         None
     };
@@ -189,6 +190,25 @@ pub fn parse_subscribe(frame: &Frame) -> Result<Subscribe, CodecError> {
     Ok(Subscribe { pkid, filters })
 }
 
+/// The filters of an UNSUBSCRIBE, with its packet id.
+pub fn parse_unsubscribe(frame: &Frame) -> Result<(u16, Vec<String>), CodecError> {
+    if frame.packet_type() != PacketType::Unsubscribe {
+        return Err(CodecError::Unexpected("expected UNSUBSCRIBE"));
+    }
+    let mut r = Reader::new(frame.body());
+    let pkid = r.u16()?;
+    let mut filters = Vec::new();
+    while !r.is_empty() {
+        filters.push(r.string()?);
+    }
+    Ok((pkid, filters))
+}
+
+/// The packet id that is the whole body of PUBACK, PUBREC, PUBREL, PUBCOMP and UNSUBACK.
+pub fn parse_pkid(frame: &Frame) -> Result<u16, CodecError> {
+    Reader::new(frame.body()).u16()
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::BytesMut;
@@ -208,7 +228,10 @@ mod tests {
         assert_eq!(c.client_id, "mesa-1-1");
         assert_eq!(c.protocol_level, 4);
         assert!(c.clean_session);
-        assert_eq!(c.will, Some(Will { topic: "urna/f/booth/mesa-1-1/state".into(), qos: 1, retain: false }));
+        assert_eq!(
+            c.will,
+            Some(Will { topic: "urna/f/booth/mesa-1-1/state".into(), message: "gone".into(), qos: 1, retain: false })
+        );
         Ok(())
     }
 
@@ -219,6 +242,9 @@ mod tests {
         let s = parse_subscribe(&frame(encode::subscribe(9, &[("x/#", 1), ("y", 0)]))?)?;
         assert_eq!(s.pkid, 9);
         assert_eq!(s.filters, vec![("x/#".to_string(), 1), ("y".to_string(), 0)]);
+        let (pkid, filters) = parse_unsubscribe(&frame(encode::unsubscribe(4, &["x/#", "y"]))?)?;
+        assert_eq!((pkid, filters), (4, vec!["x/#".to_string(), "y".to_string()]));
+        assert_eq!(parse_pkid(&frame(encode::pubrel(513))?)?, 513);
         Ok(())
     }
 
