@@ -219,11 +219,34 @@ impl Drop for Subscribed<'_> {
     }
 }
 
-/// One telemetry message, as a broker session hands it to the rules.
-struct Telemetry {
-    device: String,
-    channel: String,
-    payload: bytes::Bytes,
+/// One message, as a broker session hands it to the rules.
+enum Telemetry {
+    /// `urna/<fleet>/booth/<device>/<channel>`.
+    Booth { device: String, channel: String, payload: bytes::Bytes },
+    /// `urna/<fleet>/broker/authn`: a connection the broker refused, for a device or `peer:<address>`.
+    AuthnFailure { who: String },
+}
+
+/// The broker's report of a refused connection (urna_broker's `hub::AuthnFailure`).
+#[derive(serde::Deserialize)]
+struct AuthnReport {
+    device: Option<String>,
+    peer: String,
+}
+
+impl Telemetry {
+    fn from_topic(topic: &str, payload: bytes::Bytes) -> Option<Self> {
+        match topic.split('/').collect::<Vec<_>>()[..] {
+            [_, _, "booth", device, channel] => {
+                Some(Self::Booth { device: device.to_owned(), channel: channel.to_owned(), payload })
+            }
+            [_, _, "broker", "authn"] => {
+                let r: AuthnReport = serde_json::from_slice(&payload).ok()?;
+                Some(Self::AuthnFailure { who: r.device.unwrap_or_else(|| format!("peer:{}", r.peer)) })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The rules over the whole fleet: every broker's telemetry, in one state, with the clock tick.
@@ -240,7 +263,13 @@ async fn run(
             Some(t) = rx.recv() => {
                 let now = now_ms();
                 sink.metrics.messages.inc();
-                sink.emit(fleet.observe(&cfg.rules, &t.device, &t.channel, &t.payload, now));
+                let alerts = match t {
+                    Telemetry::Booth { device, channel, payload } => {
+                        fleet.observe(&cfg.rules, &device, &channel, &payload, now)
+                    }
+                    Telemetry::AuthnFailure { who } => fleet.observe_auth_failure(&cfg.rules, &who, now),
+                };
+                sink.emit(alerts);
                 sink.gauges(&fleet, &cfg.rules, now, false);
             }
             _ = tick.tick() => {
@@ -288,8 +317,9 @@ async fn session(
     let stream = client::connect_tls(e.addr, e.tls.clone(), &e.server_name).await?;
     let opts = Options { client_id: &cfg.client_id, keep_alive_secs: 60, clean_session: true, will: None };
     let mut c = Client::handshake(stream, &opts).await?;
-    let filter = format!("urna/{}/booth/+/+", cfg.fleet);
-    c.subscribe(1, &[(&filter, 0)]).await?;
+    let booths = format!("urna/{}/booth/+/+", cfg.fleet);
+    let refusals = format!("urna/{}/broker/authn", cfg.fleet);
+    c.subscribe(1, &[(&booths, 0), (&refusals, 0)]).await?;
     *attempt = 0;
     let _subscribed = Subscribed::new(&metrics.subscribed);
     info!("monitor subscribed");
@@ -305,11 +335,10 @@ async fn session(
                 if let Some(id) = p.pkid {
                     c.send(&mqtt::puback(id)).await?;
                 }
-                if let [_, _, "booth", device, channel] = p.topic.split('/').collect::<Vec<_>>()[..] {
-                    let t = Telemetry { device: device.to_owned(), channel: channel.to_owned(), payload: p.payload.clone() };
-                    if tx.send(t).await.is_err() {
-                        return Ok(()); // the monitor is stopping
-                    }
+                if let Some(t) = Telemetry::from_topic(&p.topic, p.payload)
+                    && tx.send(t).await.is_err()
+                {
+                    return Ok(()); // the monitor is stopping
                 }
             }
             _ = ping.tick() => c.send(&mqtt::pingreq()).await?,

@@ -53,6 +53,20 @@ pub struct FleetRules {
     pub flap_connects: usize,
     #[serde(default = "default_flap_window")]
     pub flap_window_ms: u64,
+    /// Connections the broker refused for one device (or one address, when no certificate named a device)
+    /// within `authFailureWindowMs` that count as a burst.
+    #[serde(default = "default_auth_failures")]
+    pub auth_failures: usize,
+    #[serde(default = "default_auth_window")]
+    pub auth_failure_window_ms: u64,
+}
+
+fn default_auth_failures() -> usize {
+    5
+}
+
+fn default_auth_window() -> u64 {
+    60_000
 }
 
 fn default_offline_ms() -> u64 {
@@ -84,6 +98,8 @@ pub struct Fleet {
     devices: BTreeMap<String, Device>,
     /// Conditions currently alerted, so each episode alerts once.
     active: HashSet<(String, &'static str)>,
+    /// Refused connections within the window, by device or `peer:<address>`.
+    auth_failures: BTreeMap<String, Vec<u64>>,
 }
 
 impl Fleet {
@@ -193,9 +209,37 @@ impl Fleet {
         out
     }
 
+    /// A connection the broker refused (`urna/<fleet>/broker/authn`, which only the broker may publish), for
+    /// `who`: the device its certificate named, else `peer:<address>`.
+    pub fn observe_auth_failure(&mut self, rules: &FleetRules, who: &str, now_ms: u64) -> Vec<Alert> {
+        let mut out = Vec::new();
+        let window = rules.auth_failure_window_ms;
+        let times = self.auth_failures.entry(who.to_owned()).or_default();
+        times.push(now_ms);
+        times.retain(|t| now_ms.saturating_sub(*t) <= window);
+        let fired = monitor::auth_failure_burst(Self::subject(rules, who, now_ms), times, window, rules.auth_failures);
+        self.edge(who, "auth_failure_burst", fired, &mut out);
+        out
+    }
+
     /// Time-driven rules: devices gone silent, vote rates against the fleet.
     pub fn tick(&mut self, rules: &FleetRules, now_ms: u64) -> Vec<Alert> {
         let mut out = Vec::new();
+        // A burst's episode ends once its window has no failures left.
+        let window = rules.auth_failure_window_ms;
+        self.auth_failures.retain(|_, times| {
+            times.retain(|t| now_ms.saturating_sub(*t) <= window);
+            !times.is_empty()
+        });
+        let quiet: Vec<String> = self
+            .active
+            .iter()
+            .filter(|(who, rule)| *rule == "auth_failure_burst" && !self.auth_failures.contains_key(who))
+            .map(|(who, _)| who.clone())
+            .collect();
+        for who in quiet {
+            self.active.remove(&(who, "auth_failure_burst"));
+        }
         let hour = 3_600_000.0;
         let rates: Vec<(String, f64)> = self
             .devices
@@ -260,6 +304,8 @@ mod tests {
             vote_rate_z: 5.0,
             flap_connects: 4,
             flap_window_ms: 10 * MIN,
+            auth_failures: 5,
+            auth_failure_window_ms: MIN,
         }
     }
 
@@ -272,6 +318,10 @@ mod tests {
         let mut alerts = Vec::new();
         for minute in 0..60u64 {
             let now = start + minute * MIN;
+            if minute == 30 {
+                // One refused connection (a booth retrying with a stale session, say) is no burst.
+                alerts.extend(f.observe_auth_failure(r, "mesa-1-1", now));
+            }
             for i in 1..=8u64 {
                 let d = format!("mesa-{i}-1");
                 alerts.extend(f.observe(r, &d, "heartbeat", b"{}", now));
@@ -291,6 +341,27 @@ mod tests {
     fn a_normal_hour_is_silent() {
         let (mut f, r) = (Fleet::default(), rules());
         assert_eq!(normal_hour(&mut f, &r, 60 * MIN), vec![]);
+    }
+
+    #[test]
+    fn authentication_failure_bursts_alert_once_per_window() {
+        let (mut f, r) = (Fleet::default(), rules());
+        let t = 60 * MIN;
+        let rules_fired = |alerts: Vec<Alert>| alerts.into_iter().map(|a| (a.device, a.rule)).collect::<Vec<_>>();
+        // Someone tries mesa-7-1's certificate with other client ids, and some address tries certificates:
+        // each alerts at the fifth refusal within the window, once, and again only after a quiet window.
+        let mut tries = Vec::new();
+        for k in 0..8 {
+            tries.extend(f.observe_auth_failure(&r, "mesa-7-1", t + k * 1000));
+            tries.extend(f.observe_auth_failure(&r, "peer:10.0.0.9", t + k * 1000));
+        }
+        assert_eq!(
+            rules_fired(tries),
+            vec![("mesa-7-1".into(), "auth_failure_burst"), ("peer:10.0.0.9".into(), "auth_failure_burst")]
+        );
+        assert!(f.tick(&r, t + 3 * MIN).iter().all(|a| a.rule != "auth_failure_burst"));
+        let again: Vec<Alert> = (0..5).flat_map(|k| f.observe_auth_failure(&r, "mesa-7-1", t + 4 * MIN + k)).collect();
+        assert_eq!(rules_fired(again), vec![("mesa-7-1".into(), "auth_failure_burst")]);
     }
 
     #[test]

@@ -188,7 +188,7 @@ async fn booth_obeys_lock_and_block_commands_and_remembers_a_block() -> Res {
 /// The fleet monitor on the real broker: a booth outside its geofence and an SOS raise alerts in the feed
 /// and at the webhook; a booth in place raises none.
 #[tokio::test]
-async fn monitor_alerts_feed_and_webhook_on_geofence_and_sos() -> Res {
+async fn monitor_alerts_feed_and_webhook_on_geofence_sos_and_authentication_failures() -> Res {
     use std::collections::HashMap;
     use urna_booth::alerting::{Monitor, MonitorConfig};
     use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
@@ -226,6 +226,8 @@ async fn monitor_alerts_feed_and_webhook_on_geofence_and_sos() -> Res {
         vote_rate_z: 1e9,
         flap_connects: 1000,
         flap_window_ms: 1,
+        auth_failures: 5,
+        auth_failure_window_ms: 60_000,
     };
     let monitor = Monitor::start(MonitorConfig {
         fleet: FLEET.into(),
@@ -256,8 +258,20 @@ async fn monitor_alerts_feed_and_webhook_on_geofence_and_sos() -> Res {
     eventually("geofence alert", || Ok(fired(&monitor.feed.all(), "outside_geofence"))).await?;
     moved.sos("booth captured")?;
     eventually("SOS alert", || Ok(fired(&monitor.feed.all(), "sos"))).await?;
+    // Someone holding mesa-7-1's certificate tries other client ids: the broker refuses each CONNECT and
+    // reports it, and the fifth refusal within the window is a burst.
+    let stolen = net.endpoint("mesa-7-1", broker.mqtt_addr)?;
+    for k in 0..5 {
+        let stream = urna_broker::client::connect_tls(stolen.addr, stolen.tls.clone(), "localhost").await?;
+        let id = format!("impostor-{k}");
+        let opts = urna_broker::client::Options { client_id: &id, keep_alive_secs: 5, clean_session: true, will: None };
+        let refused = urna_broker::client::Client::handshake(stream, &opts).await;
+        assert!(matches!(refused, Err(urna_broker::client::ClientError::Refused(2))), "attempt {k} was not refused");
+    }
+    eventually("authentication failure burst", || Ok(fired(&monitor.feed.all(), "auth_failure_burst"))).await?;
     let alerts = monitor.feed.all();
     assert!(alerts.iter().all(|a| a.device == "mesa-7-1" && a.mesa == "mesa-7"), "{alerts:?}");
+    assert_eq!(alerts.iter().filter(|a| a.rule == "auth_failure_burst").count(), 1, "one alert per burst");
     assert_eq!(alerts.iter().filter(|a| a.rule == "outside_geofence").count(), 1, "one alert per excursion");
     eventually("alerts at the webhook", || {
         let p = posted.lock().unwrap_or_else(|e| e.into_inner());

@@ -70,6 +70,8 @@ async fn metrics_and_probes_over_http() -> Res {
         vote_rate_z: 1e9,
         flap_connects: 1000,
         flap_window_ms: 1,
+        auth_failures: 5,
+        auth_failure_window_ms: 60_000,
     };
     let monitor = Monitor::start(MonitorConfig {
         fleet: FLEET.into(),
@@ -152,6 +154,8 @@ async fn one_monitor_sees_every_broker_shard() -> Res {
         vote_rate_z: 1e9,
         flap_connects: 1000,
         flap_window_ms: 1,
+        auth_failures: 5,
+        auth_failure_window_ms: 60_000,
     };
     let monitor = Monitor::start(MonitorConfig {
         fleet: FLEET.into(),

@@ -30,8 +30,8 @@
 //! `--max-connections` 10,100. mosquitto gets the same CA and server
 //! certificate, `require_certificate true`, `use_identity_as_username true`, per-device ACL patterns,
 //! `max_queued_messages` and `max_inflight_messages` set explicitly. The brokers inherit this process's
-//! open-file limit; a fleet size whose sockets do not fit it is skipped and reported with the numbers (the
-//! urna broker holds three sockets per booth: see `sockets_needed`). Not a test: nothing is asserted.
+//! open-file limit; a fleet size whose sockets do not fit it is skipped and reported with the numbers (see
+//! `sockets_needed`). Not a test: nothing is asserted.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -134,16 +134,10 @@ fn clock_ticks_per_second() -> f64 {
 /// Descriptors beyond the sockets: listeners, epoll, eventfds, files, the backend subscriber.
 const FD_SLACK: u64 = 256;
 
-/// Open files a broker's process needs for `n` booths. The urna broker holds three sockets per booth in
-/// one process: the booth's TLS connection at the front, the front's loopback connection to rumqttd, and
-/// rumqttd's end of it. mosquitto holds one.
-fn sockets_needed(broker: &str, n: usize) -> u64 {
-    let per_booth = match broker {
-        "urna" => 3,
-        "rumqttd" => 2,
-        _ => 1,
-    };
-    per_booth * n as u64 + FD_SLACK
+/// Open files a process needs for `n` booths: one socket per booth in each broker's process (the urna
+/// front serves devices itself, and its few links to rumqttd are in the slack), and one per booth here.
+fn sockets_needed(n: usize) -> u64 {
+    n as u64 + FD_SLACK
 }
 
 /// The soft limit on open files of this process (children inherit it).
@@ -192,11 +186,10 @@ async fn run() -> Res<()> {
     for &n in &sizes {
         let fleet = devices[..n].to_vec();
         for which in &brokers {
-            let needed = sockets_needed(which, n);
-            if needed.max(n as u64 + FD_SLACK) > limit {
+            let needed = sockets_needed(n);
+            if needed > limit {
                 let why = format!(
-                    "{n} booths need {needed} open files in the {which} broker's process (and {} here); the limit is {limit}",
-                    n as u64 + FD_SLACK
+                    "{n} booths need {needed} open files in the {which} broker's process and here; the limit is {limit}"
                 );
                 eprintln!("{which}: skipped: {why}");
                 let r = serde_json::json!({ "broker": which, "devices": n, "skipped": why });

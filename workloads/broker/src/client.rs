@@ -73,6 +73,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     pub async fn handshake(mut stream: S, opts: &Options<'_>) -> Result<Self, ClientError> {
         let connect = mqtt::connect(opts.client_id, opts.keep_alive_secs, opts.clean_session, opts.will);
         stream.write_all(&connect).await?;
+        stream.flush().await?;
         let mut c = Self { stream, buf: BytesMut::with_capacity(4096) };
         let ack = c.read().await?;
         match (ack.packet_type(), ack.body()) {
@@ -96,6 +97,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
     pub async fn send(&mut self, packet: &[u8]) -> Result<(), ClientError> {
         self.stream.write_all(packet).await?;
+        // Over TLS a write can leave encrypted bytes buffered when the socket would block; only a flush
+        // (or a later write) sends them.
+        self.stream.flush().await?;
         Ok(())
     }
 

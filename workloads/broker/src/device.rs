@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -17,7 +17,7 @@ use crate::front::Shared;
 use crate::hub::{Ack, Attachment, Command, Reply, Up};
 use crate::identity::Identity;
 use crate::mqtt::{self, CodecError, Connect, Frame, PacketType, connack_code, topic};
-use crate::session::{End, INITIAL_BUFFER, Open, read_more, throttle};
+use crate::session::{End, INITIAL_BUFFER, Open, read_more, send, throttle};
 
 /// Publishes a device may have waiting for rumqttd's acknowledgement; beyond it the front stops reading
 /// from the device until answers come back (its share of the uplink, like MQTT 5's receive maximum).
@@ -50,7 +50,7 @@ where
         last_pkid: 0,
         out: Vec::new(),
     };
-    let end = match cw.write_all(&mqtt::connack(false, connack_code::ACCEPTED)).await {
+    let end = match send(&mut cw, &mqtt::connack(false, connack_code::ACCEPTED)).await {
         Err(e) => End::Io(e),
         Ok(()) => {
             let m = &ctx.metrics;
@@ -73,12 +73,12 @@ where
                     heard = Instant::now();
                     if let Err(end) = s.take_packets(&mut cbuf, &mut acks).await {
                         // Answers owed for what came before still go out.
-                        let _ = cw.write_all(&s.out).await;
+                        let _ = send(&mut cw, &s.out).await;
                         break end;
                     }
                 }
                 if !s.out.is_empty() {
-                    if let Err(e) = cw.write_all(&s.out).await {
+                    if let Err(e) = send(&mut cw, &s.out).await {
                         break End::Io(e);
                     }
                     s.out.clear();

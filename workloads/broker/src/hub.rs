@@ -68,6 +68,17 @@ pub(crate) struct Command {
     pub qos: u8,
 }
 
+/// A refused connection, as the fleet monitor reads it on `urna/<fleet>/broker/authn`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthnFailure<'a> {
+    /// The device the client certificate named, when the refusal came after it was read.
+    device: Option<&'a str>,
+    peer: String,
+    reason: &'a str,
+    at_ms: u64,
+}
+
 /// What a device session gets when it attaches.
 pub(crate) struct Attachment {
     pub session: u64,
@@ -86,6 +97,8 @@ struct Attached {
 pub(crate) struct Hub {
     /// `urna/<fleet>/booth/`: the device id is the level after it.
     prefix: String,
+    /// `urna/<fleet>/broker/authn`, where refused connections are reported for the fleet monitor.
+    refusals: String,
     uplinks: Vec<mpsc::Sender<Up>>,
     devices: Mutex<HashMap<String, Attached>>,
     sessions: AtomicU64,
@@ -114,6 +127,7 @@ impl Hub {
             receivers.push(rx);
         }
         let hub = Arc::new(Self {
+            refusals: format!("urna/{fleet}/broker/authn"),
             prefix,
             uplinks,
             devices: Mutex::new(HashMap::new()),
@@ -175,6 +189,19 @@ impl Hub {
         if attached.commands.try_send(command).is_err() {
             self.metrics.commands_dropped.inc();
         }
+    }
+
+    /// Reports a refused connection to the fleet monitor (its authentication-failure burst rule). Only the
+    /// broker publishes on this topic (no client may, acl.rs), so the monitor can trust it. Best effort: a
+    /// full uplink drops the report, the metrics still count the refusal.
+    pub(crate) fn report_refusal(&self, device: Option<&str>, peer: SocketAddr, reason: &str) {
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let report = AuthnFailure { device, peer: peer.ip().to_string(), reason, at_ms };
+        let Ok(payload) = serde_json::to_vec(&report) else { return };
+        let up = Up { topic: self.refusals.clone(), payload: payload.into(), qos: 0, ack: None };
+        let _ = self.uplinks[0].try_send(up);
     }
 
     fn link_lost(&self) {

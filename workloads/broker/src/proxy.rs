@@ -13,7 +13,7 @@ use crate::acl::{self, Denied};
 use crate::front::Shared;
 use crate::identity::Identity;
 use crate::mqtt::{self, CodecError, Frame, PacketType, connack_code};
-use crate::session::{End, INITIAL_BUFFER, Open, read_frame, read_more};
+use crate::session::{End, INITIAL_BUFFER, Open, read_frame, read_more, send};
 
 /// Opens the backend's own rumqttd connection with its CONNECT (`first`) and proxies until either side ends.
 pub(crate) async fn serve<CR, CW>(
@@ -32,7 +32,7 @@ where
         Ok(s) => s,
         Err(e) => {
             warn!(error = %e, "embedded broker unreachable");
-            let _ = cw.write_all(&mqtt::connack(false, 3)).await;
+            let _ = send(&mut cw, &mqtt::connack(false, 3)).await;
             return End::BrokerClosed;
         }
     };
@@ -53,7 +53,7 @@ where
             return End::BrokerClosed;
         }
     };
-    if let Err(e) = cw.write_all(&connack.bytes).await {
+    if let Err(e) = send(&mut cw, &connack.bytes).await {
         return End::Io(e);
     }
     if connack.body().get(1) != Some(&connack_code::ACCEPTED) {
@@ -148,13 +148,13 @@ where
 async fn write_batch<W: AsyncWrite + Unpin>(w: &mut W, frames: &[Frame]) -> std::io::Result<()> {
     match frames {
         [] => Ok(()),
-        [one] => w.write_all(&one.bytes).await,
+        [one] => send(w, &one.bytes).await,
         many => {
             let mut out = Vec::with_capacity(many.iter().map(|f| f.bytes.len()).sum());
             for f in many {
                 out.extend_from_slice(&f.bytes);
             }
-            w.write_all(&out).await
+            send(w, &out).await
         }
     }
 }
@@ -191,7 +191,7 @@ where
                 }
                 // The whole SUBSCRIBE is answered here, never forwarded: one failure code per filter.
                 let codes = vec![mqtt::SUBACK_FAILURE; s.filters.len()];
-                cw.write_all(&mqtt::suback(s.pkid, &codes)).await?;
+                send(cw, &mqtt::suback(s.pkid, &codes)).await?;
                 return Ok(None);
             }
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tracing::{Instrument, debug, field, info, info_span, warn};
@@ -66,7 +66,7 @@ impl From<CodecError> for End {
 pub(crate) async fn run(tcp: TcpStream, peer: SocketAddr, ctx: Arc<Shared>) {
     let span = info_span!("session", %peer, id = field::Empty);
     async move {
-        match serve(tcp, &ctx).await {
+        match serve(tcp, peer, &ctx).await {
             End::ClientClosed | End::Disconnected | End::BrokerClosed | End::Shutdown => debug!("session closed"),
             End::TakenOver => info!("a newer connection of the device took over"),
             End::KeepAliveExpired => info!("keep-alive expired: session closed"),
@@ -101,7 +101,7 @@ impl Drop for Open<'_> {
     }
 }
 
-async fn serve(tcp: TcpStream, ctx: &Shared) -> End {
+async fn serve(tcp: TcpStream, peer: SocketAddr, ctx: &Shared) -> End {
     let m = &ctx.metrics;
     let _ = tcp.set_nodelay(true);
     // Each connection is its own task, so a socket that never finishes its handshake costs only itself.
@@ -112,6 +112,7 @@ async fn serve(tcp: TcpStream, ctx: &Shared) -> End {
         }
         Ok(Err(e)) => {
             m.authn_failure("tls");
+            ctx.hub.report_refusal(None, peer, "tls");
             info!(error = %e, "TLS handshake refused");
             return End::Refused("tls");
         }
@@ -125,6 +126,7 @@ async fn serve(tcp: TcpStream, ctx: &Shared) -> End {
         Ok(who) => who,
         Err(e) => {
             m.authn_failure("identity");
+            ctx.hub.report_refusal(None, peer, "identity");
             info!(error = %e, "no usable identity in the client certificate");
             return End::Refused("identity");
         }
@@ -148,12 +150,14 @@ async fn serve(tcp: TcpStream, ctx: &Shared) -> End {
         Ok(c) => c,
         Err(e) => {
             m.authn_failure("malformed_connect");
+            ctx.hub.report_refusal(Some(who.name()), peer, "malformed_connect");
             return End::Codec(e);
         }
     };
     if let Err((code, reason)) = admit(ctx, &who, &connect) {
         warn!(reason, client_id = %connect.client_id, "CONNECT refused");
-        let _ = cw.write_all(&mqtt::connack(false, code)).await;
+        ctx.hub.report_refusal(Some(who.name()), peer, reason);
+        let _ = send(&mut cw, &mqtt::connack(false, code)).await;
         let _ = cw.shutdown().await;
         return End::Refused(reason);
     }
@@ -187,6 +191,14 @@ fn admit(ctx: &Shared, who: &Identity, c: &mqtt::Connect) -> Result<(), (u8, &'s
         return Err((connack_code::NOT_AUTHORIZED, "will_topic"));
     }
     Ok(())
+}
+
+/// Writes and flushes. The flush matters for TLS: when the socket would block, tokio-rustls keeps the
+/// encrypted rest in its own buffer and reports the write done, and only a later write or a flush sends
+/// it; a device waiting for its PUBACK would then wait for ever (seen under load in the fleet benchmark).
+pub(crate) async fn send<W: AsyncWrite + Unpin>(w: &mut W, bytes: &[u8]) -> std::io::Result<()> {
+    w.write_all(bytes).await?;
+    w.flush().await
 }
 
 /// Largest read the adaptive buffers grow to.

@@ -549,3 +549,36 @@ async fn a_silent_device_is_closed_after_its_keep_alive_and_its_will_published()
     assert_eq!(next_publish(&mut backend).await?, (state.into(), b"silent".to_vec()));
     Ok(())
 }
+
+/// Every device session shares a few uplinks to rumqttd: each PUBACK must still find its own device.
+#[tokio::test]
+async fn many_devices_publishing_at_once_each_get_every_acknowledgement() -> Res {
+    let fleet = Fleet::start_with(|c| c.limits.rate = RateLimit { per_second: 10_000.0, burst: 10_000.0 }).await?;
+    let mut backend = backend(&fleet, "urna/f/booth/+/+").await?;
+    let devices: u16 = 200;
+    let each: u16 = 20;
+    let mut tasks = Vec::new();
+    for d in 0..devices {
+        let id = format!("mesa-{d}");
+        let mut c = fleet.device(&id).await?;
+        tasks.push(tokio::spawn(async move {
+            for i in 0..each {
+                let topic = format!("urna/f/booth/{id}/{}", if i % 4 == 3 { "ballot" } else { "heartbeat" });
+                timeout(PATIENCE, c.publish_acked(&topic, i + 1, &vec![b'x'; if i % 4 == 3 { 4096 } else { 64 }]))
+                    .await
+                    .map_err(|_| format!("{id}: PUBACK {i} never came"))?
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let mut received = 0;
+    while received < u32::from(devices) * u32::from(each) {
+        next_publish(&mut backend).await?;
+        received += 1;
+    }
+    Ok(())
+}
