@@ -1,7 +1,8 @@
 //! `urna broker`: the booth fleet's MQTT broker. rumqttd is embedded on a loopback port and only reached
 //! through a front this crate owns: a tokio-rustls acceptor that requires a client certificate from the
-//! fleet CA, maps it to a device (or backend) identity, and proxies MQTT packet by packet while enforcing
-//! the client id, per-device topic rights, blocks and a per-device rate limit. See docs/broker.md.
+//! fleet CA, maps it to a device (or backend) identity, and enforces the client id, per-device topic
+//! rights, blocks and a per-device rate limit. It serves device sessions itself, reaching rumqttd through a
+//! few shared links (`hub.rs`), and proxies backends packet by packet. See docs/broker.md.
 
 pub mod acl;
 pub mod blocklist;
