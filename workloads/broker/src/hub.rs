@@ -259,6 +259,14 @@ impl Pending {
     }
 }
 
+/// Waits a moment before opening a link again; `false` if the broker stops meanwhile.
+async fn relink_after_a_pause(stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(RELINK_AFTER) => true,
+        _ = stop.changed() => false,
+    }
+}
+
 async fn uplink(
     hub: Arc<Hub>,
     upstream: SocketAddr,
@@ -274,10 +282,10 @@ async fn uplink(
                 Ok(c) => c,
                 Err(e) => {
                     warn!(error = %e, "device uplink to rumqttd: reconnecting");
-                    tokio::select! {
-                        _ = tokio::time::sleep(RELINK_AFTER) => continue,
-                        _ = stop.changed() => return,
+                    if relink_after_a_pause(&mut stop).await {
+                        continue;
                     }
+                    return;
                 }
             },
         };
@@ -295,9 +303,8 @@ async fn uplink(
             Err(e) => warn!(error = %e, "device uplink to rumqttd lost; device sessions end and replay"),
         }
         hub.link_lost();
-        tokio::select! {
-            _ = tokio::time::sleep(RELINK_AFTER) => {}
-            _ = stop.changed() => return,
+        if !relink_after_a_pause(&mut stop).await {
+            return;
         }
     }
 }
@@ -372,10 +379,10 @@ async fn downlink(
                 Ok(l) => l,
                 Err(e) => {
                     warn!(error = %e, "device downlink from rumqttd: reconnecting");
-                    tokio::select! {
-                        _ = tokio::time::sleep(RELINK_AFTER) => continue,
-                        _ = stop.changed() => return,
+                    if relink_after_a_pause(&mut stop).await {
+                        continue;
                     }
+                    return;
                 }
             },
         };
@@ -384,9 +391,8 @@ async fn downlink(
             _ = stop.changed() => return,
         }
         hub.link_lost();
-        tokio::select! {
-            _ = tokio::time::sleep(RELINK_AFTER) => {}
-            _ = stop.changed() => return,
+        if !relink_after_a_pause(&mut stop).await {
+            return;
         }
     }
 }

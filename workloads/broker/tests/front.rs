@@ -582,3 +582,59 @@ async fn many_devices_publishing_at_once_each_get_every_acknowledgement() -> Res
     }
     Ok(())
 }
+
+/// A loopback relay to rumqttd whose connections the test can cut, as if rumqttd had dropped them.
+async fn cuttable_relay(
+    to: SocketAddr,
+) -> Result<(SocketAddr, tokio::sync::watch::Sender<u32>), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (cut, cuts) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let mut cuts = cuts.clone();
+            // Only cuts after this connection opened apply to it.
+            cuts.borrow_and_update();
+            tokio::spawn(async move {
+                let Ok(mut outbound) = TcpStream::connect(to).await else { return };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    _ = cuts.changed() => {}
+                }
+            });
+        }
+    });
+    Ok((addr, cut))
+}
+
+#[tokio::test]
+async fn when_the_link_to_rumqttd_fails_device_sessions_end_and_are_served_again_on_reconnect() -> Res {
+    let rumqttd = urna_broker::embedded::start(256 * 1024, 100).await?;
+    let (relay, cut) = cuttable_relay(rumqttd).await?;
+    let fleet = Fleet::start_with(|c| c.upstream = Some(relay)).await?;
+    let mut device = fleet.device("mesa-1-1").await?;
+    device.publish_acked("urna/f/booth/mesa-1-1/heartbeat", 1, b"before").await?;
+
+    cut.send_modify(|n| *n += 1);
+    closed_by_broker(&mut device).await?;
+    eventually("the hub counted the lost link", || fleet.broker.metrics.upstream_lost.get() >= 1).await?;
+
+    // The hub relinks; a device connecting again is served end to end, commands included.
+    let mut backend = backend(&fleet, "urna/f/booth/+/+").await?;
+    let mut device = fleet.device("mesa-1-1").await?;
+    let (codes, _) = device.subscribe(1, &[("urna/f/booth/mesa-1-1/cmd/#", 1)]).await?;
+    assert_eq!(codes, vec![1]);
+    timeout(PATIENCE, device.publish_acked("urna/f/booth/mesa-1-1/ballot", 2, b"after")).await??;
+    assert_eq!(next_publish(&mut backend).await?, ("urna/f/booth/mesa-1-1/ballot".into(), b"after".to_vec()));
+    let mut delivered = false;
+    for pkid in 10..40 {
+        // The downlink may still be relinking: commands published before it is back are not kept.
+        backend.publish_acked("urna/f/booth/mesa-1-1/cmd/ack", pkid, b"{}").await?;
+        if let Ok(Ok(f)) = timeout(Duration::from_millis(200), device.read()).await {
+            delivered = f.packet_type() == PacketType::Publish;
+            break;
+        }
+    }
+    assert!(delivered, "no command reached the device after the relink");
+    Ok(())
+}
