@@ -28,7 +28,7 @@ pub(crate) async fn serve<R, W>(
     ctx: &Shared,
     who: &Identity,
     connect: Connect,
-    mut cr: R,
+    cr: R,
     mut cw: W,
     buffered: BytesMut,
 ) -> End
@@ -37,19 +37,8 @@ where
     W: AsyncWrite + Unpin,
 {
     let device = who.name();
-    let Attachment { session, mut commands, taken_over, uplink } = ctx.hub.attach(device);
-    let (answers, mut acks) = mpsc::unbounded_channel();
-    let mut s = Session {
-        ctx,
-        who,
-        uplink: uplink.clone(),
-        answers,
-        inflight: 0,
-        subscriptions: Vec::new(),
-        awaiting_release: Vec::new(),
-        last_pkid: 0,
-        out: Vec::new(),
-    };
+    let attachment = ctx.hub.attach(device);
+    let (session, uplink) = (attachment.session, attachment.uplink.clone());
     let end = match send(&mut cw, &mqtt::connack(false, connack_code::ACCEPTED)).await {
         Err(e) => End::Io(e),
         Ok(()) => {
@@ -58,63 +47,7 @@ where
             m.connections.inc();
             let _open = Open(&m.connections);
             info!(clean_session = connect.clean_session, "connected");
-            let mut cbuf = buffered;
-            let keep_alive =
-                (connect.keep_alive > 0).then(|| Duration::from_millis(u64::from(connect.keep_alive) * 1500));
-            let mut lost = ctx.hub.lost();
-            let mut blocks = ctx.blocklist.subscribe();
-            let mut shutdown = ctx.shutdown.clone();
-            let mut want = INITIAL_BUFFER;
-            let mut pending = !cbuf.is_empty();
-            let mut heard = Instant::now();
-            loop {
-                if pending {
-                    pending = false;
-                    heard = Instant::now();
-                    if let Err(end) = s.take_packets(&mut cbuf, &mut acks).await {
-                        // Answers owed for what came before still go out.
-                        let _ = send(&mut cw, &s.out).await;
-                        break end;
-                    }
-                }
-                if !s.out.is_empty() {
-                    if let Err(e) = send(&mut cw, &s.out).await {
-                        break End::Io(e);
-                    }
-                    s.out.clear();
-                    s.out.shrink_to(INITIAL_BUFFER);
-                }
-                let deadline = keep_alive.map(|k| heard + k);
-                tokio::select! {
-                    n = read_more(&mut cr, &mut cbuf, &mut want) => match n {
-                        Ok(0) => break End::ClientClosed,
-                        Ok(_) => pending = true,
-                        Err(e) => break End::Io(e),
-                    },
-                    Some(reply) = acks.recv() => {
-                        s.answer(reply);
-                        while let Ok(reply) = acks.try_recv() {
-                            s.answer(reply);
-                        }
-                    }
-                    Some(command) = commands.recv() => {
-                        s.deliver(&command);
-                        while let Ok(command) = commands.try_recv() {
-                            s.deliver(&command);
-                        }
-                    }
-                    _ = taken_over.notified() => break End::TakenOver,
-                    Ok(()) = blocks.changed() => {
-                        if ctx.blocklist.is_blocked(device) {
-                            m.kicked.inc();
-                            break End::Kicked;
-                        }
-                    }
-                    Ok(()) = shutdown.changed() => break End::Shutdown,
-                    Ok(()) = lost.changed() => break End::BrokerClosed,
-                    () = sleep_until(deadline), if deadline.is_some() => break End::KeepAliveExpired,
-                }
-            }
+            run(ctx, who, connect.keep_alive, attachment, (cr, cw), buffered).await
         }
     };
     ctx.hub.detach(device, session);
@@ -127,6 +60,90 @@ where
         }
     }
     end
+}
+
+/// The session's loop: packets from the device, answers from rumqttd, commands from the hub, and whatever
+/// ends the session (takeover, block, keep-alive, shutdown, a lost link to rumqttd).
+async fn run<R, W>(
+    ctx: &Shared,
+    who: &Identity,
+    keep_alive_secs: u16,
+    attachment: Attachment,
+    (mut cr, mut cw): (R, W),
+    mut cbuf: BytesMut,
+) -> End
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let Attachment { mut commands, taken_over, uplink, .. } = attachment;
+    let (answers, mut acks) = mpsc::unbounded_channel();
+    let mut s = Session {
+        ctx,
+        who,
+        uplink,
+        answers,
+        inflight: 0,
+        subscriptions: Vec::new(),
+        awaiting_release: Vec::new(),
+        last_pkid: 0,
+        out: Vec::new(),
+    };
+    let keep_alive = (keep_alive_secs > 0).then(|| Duration::from_millis(u64::from(keep_alive_secs) * 1500));
+    let mut lost = ctx.hub.lost();
+    let mut blocks = ctx.blocklist.subscribe();
+    let mut shutdown = ctx.shutdown.clone();
+    let mut want = INITIAL_BUFFER;
+    let mut pending = !cbuf.is_empty();
+    let mut heard = Instant::now();
+    loop {
+        if pending {
+            pending = false;
+            heard = Instant::now();
+            if let Err(end) = s.take_packets(&mut cbuf, &mut acks).await {
+                // Answers owed for what came before still go out.
+                let _ = send(&mut cw, &s.out).await;
+                return end;
+            }
+        }
+        if !s.out.is_empty() {
+            if let Err(e) = send(&mut cw, &s.out).await {
+                return End::Io(e);
+            }
+            s.out.clear();
+            s.out.shrink_to(INITIAL_BUFFER);
+        }
+        let deadline = keep_alive.map(|k| heard + k);
+        tokio::select! {
+            n = read_more(&mut cr, &mut cbuf, &mut want) => match n {
+                Ok(0) => return End::ClientClosed,
+                Ok(_) => pending = true,
+                Err(e) => return End::Io(e),
+            },
+            Some(reply) = acks.recv() => {
+                s.answer(reply);
+                while let Ok(reply) = acks.try_recv() {
+                    s.answer(reply);
+                }
+            }
+            Some(command) = commands.recv() => {
+                s.deliver(&command);
+                while let Ok(command) = commands.try_recv() {
+                    s.deliver(&command);
+                }
+            }
+            _ = taken_over.notified() => return End::TakenOver,
+            Ok(()) = blocks.changed() => {
+                if ctx.blocklist.is_blocked(who.name()) {
+                    ctx.metrics.kicked.inc();
+                    return End::Kicked;
+                }
+            }
+            Ok(()) = shutdown.changed() => return End::Shutdown,
+            Ok(()) = lost.changed() => return End::BrokerClosed,
+            () = sleep_until(deadline), if deadline.is_some() => return End::KeepAliveExpired,
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
