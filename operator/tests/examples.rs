@@ -12,6 +12,14 @@ fn fleet_inputs(set: &urna_operator::examples::ExampleSet) -> build::boothfleet:
     build::boothfleet::FleetInputs { mesas: &set.mesas, election: set.elections.first() }
 }
 
+/// Stand-ins for the console tokens' SHA-256 (the controller reads the real ones from their Secrets).
+fn booth_token_hashes(mesas: &[urna_operator::crd::Mesa]) -> std::collections::BTreeMap<String, String> {
+    mesas
+        .iter()
+        .map(|m| (m.name_any(), urna_operator::token::token_sha256(&format!("token-{}", m.name_any()))))
+        .collect()
+}
+
 /// Gives every resource a uid so the snapshots show the owner references a cluster would get.
 fn with_uid<K: kube::Resource>(mut k: K) -> K {
     k.meta_mut().uid = Some("00000000-0000-4000-8000-000000000000".into());
@@ -82,6 +90,18 @@ fn snapshots_of_built_manifests() {
             let e = with_uid(e.clone());
             let children = build::election::build(&e, &defaults).expect("election builds");
             insta::assert_yaml_snapshot!(format!("{name}-election-{}", e.name_any()), children);
+            // The booth vote service (municipal), with fixed stand-ins for the console tokens' hashes.
+            if build::booth_vote::booth_spec(&e).is_some() {
+                let hashes = booth_token_hashes(&set.mesas);
+                let file = build::booth_vote::mesas_file(&e, &set.mesas, &set.fleets, &hashes).expect("mesas file");
+                let booth = build::booth_vote::build(&e, &defaults, &build::election::tally_shards(&e), &file)
+                    .expect("booth vote builds");
+                let secrets: Vec<_> = build::booth_vote::token_secrets(&e, &set.mesas)
+                    .into_iter()
+                    .map(|s| (s.meta.name, s.meta.labels))
+                    .collect();
+                insta::assert_yaml_snapshot!(format!("{name}-booth-vote-{}", e.name_any()), (booth, secrets));
+            }
             // One generated shard's own children (they all share one shape).
             if let Some(shard) = build::election::tally_shards(&e).into_iter().next() {
                 let shard = with_uid(shard);

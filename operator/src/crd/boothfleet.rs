@@ -290,6 +290,10 @@ pub struct AlertSink {
     /// Also raise a Kubernetes Warning event on the BoothFleet.
     #[serde(default = "default_true")]
     pub events: bool,
+    /// A private CA that signs the webhook's certificate: a ConfigMap key holding PEM certificates.
+    /// Without it the webhook must present a certificate from a public CA (the Mozilla root store).
+    #[serde(default, rename = "webhookCA", skip_serializing_if = "Option::is_none")]
+    pub webhook_ca: Option<super::common::KeyRef>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
