@@ -371,3 +371,36 @@ fn a_device_may_not_take_the_backends_identity() {
     let err = urna_operator::validate::boothfleet(&f).expect_err("backend id");
     assert!(err.to_string().contains("backends' identity"), "{err}");
 }
+
+#[test]
+fn booth_vote_needs_its_own_census_and_a_booth_modality() {
+    let set = example("municipal");
+    let e = &set.elections[0];
+    assert!(build::booth_vote::booth_spec(e).is_some());
+    let err = |e: &urna_operator::crd::Election| {
+        urna_operator::validate::election(e).err().map(|x| x.to_string()).unwrap_or_default()
+    };
+    // The remote census again: a voter could vote remotely and at a Mesa.
+    let mut shared = e.clone();
+    if let Some(b) = shared.spec.vote.booth.as_mut() {
+        b.census = e.spec.census.clone();
+    }
+    assert!(err(&shared).contains("spec.vote.booth.census: must not be spec.census"), "{}", err(&shared));
+    // No booth modality: nothing for it to record.
+    let mut remote_only = e.clone();
+    remote_only.spec.modalities.retain(|m| m.kind == urna_operator::crd::common::ModalityKind::Remote);
+    assert!(err(&remote_only).contains("no booth modality"), "{}", err(&remote_only));
+    assert!(build::booth_vote::booth_spec(&remote_only).is_none(), "and the builders add nothing");
+    assert!(
+        build::election::network_policies(&remote_only)
+            .iter()
+            .all(|p| p.metadata.name.as_deref() != Some("ciudad-2027-vote-booth-ingress"))
+    );
+    // A device that two fleets assign: the vote service would refuse the mesas file.
+    let mut twin = set.fleets[0].clone();
+    twin.metadata.name = Some("ciudad-booths-2".into());
+    let hashes = set.mesas.iter().map(|m| (m.name_any(), "00".repeat(32))).collect();
+    let fleets = [set.fleets[0].clone(), twin];
+    let refused = build::booth_vote::mesas_file(e, &set.mesas, &fleets, &hashes).err().map(|x| x.to_string());
+    assert!(refused.is_some_and(|m| m.contains("is in BoothFleets ciudad-booths and ciudad-booths-2")));
+}

@@ -111,8 +111,9 @@ pub fn vote_urls(e: &Election) -> Vec<String> {
     (0..e.spec.vote.partitions).map(|i| workload::service_url(&format!("{vname}-{i}.{vname}"), ns.as_deref())).collect()
 }
 
-/// The modality whose ballots the vote service records: remote when the Election has it (Mesa consoles use
-/// the same service), else booth.
+/// The modality whose ballots the vote service records: remote when the Election has it, else booth. Mesa
+/// admissions and the fleet's booth ballots go to the booth vote service (`spec.vote.booth`,
+/// [`super::booth_vote`]).
 pub fn vote_modality(e: &Election) -> Option<&crate::crd::election::Modality> {
     let find = |k: ModalityKind| e.spec.modalities.iter().find(|m| m.kind == k);
     find(ModalityKind::Remote).or_else(|| find(ModalityKind::Booth))
