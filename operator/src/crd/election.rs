@@ -35,6 +35,8 @@ const LOCKED: &str =
 #[x_kube(
     validation = Rule::new("self.contests.all(c, c.districts.all(d, self.districts.exists(x, x.id == d)))").message("every contest district must be one of spec.districts"),
     validation = Rule::new("self.districts.all(d, !has(d.parent) || self.districts.exists(x, x.id == d.parent))").message("every district parent must be one of spec.districts"),
+    validation = Rule::new("!has(self.vote.booth) || self.modalities.exists(m, m.kind == 'booth')").message("spec.vote.booth needs a booth modality"),
+    validation = Rule::new("!has(self.vote.booth) || self.vote.booth.census != self.census").message("spec.vote.booth.census must not be spec.census: each vote service keeps its own voting rights"),
 )]
 pub struct ElectionSpec {
     #[schemars(length(min = 1, max = 256))]
