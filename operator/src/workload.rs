@@ -274,7 +274,10 @@ pub fn collector_args(b: &BackendArgs, vote: Option<&str>) -> Vec<String> {
 /// Where the monitor sends alerts besides its feed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MonitorSinks {
-    /// `NAMESPACE/NAME` of the BoothFleet the Kubernetes Events are about; `None`: `--no-events`.
+    /// Raise Kubernetes Events; `false`: `--no-events`.
+    pub events: bool,
+    /// `NAMESPACE/NAME` of the BoothFleet the Events are about (unknown namespace, as for resources read
+    /// from files: the monitor falls back to `POD_NAMESPACE` and `--fleet`).
     pub fleet_object: Option<String>,
     /// The HTTPS webhook.
     pub webhook: Option<String>,
@@ -304,9 +307,10 @@ pub fn monitor_args(b: &BackendArgs, sinks: &MonitorSinks) -> Vec<String> {
         "--listen".into(),
         listen(),
     ]);
-    match &sinks.fleet_object {
-        Some(o) => args.extend(["--fleet-object".into(), o.clone()]),
-        None => args.push("--no-events".into()),
+    if !sinks.events {
+        args.push("--no-events".into());
+    } else if let Some(o) = &sinks.fleet_object {
+        args.extend(["--fleet-object".into(), o.clone()]);
     }
     if let Some(w) = &sinks.webhook {
         args.extend(["--webhook".into(), w.clone()]);

@@ -585,7 +585,8 @@ pub fn monitor_events(f: &BoothFleet) -> bool {
 pub fn monitor_sinks(f: &BoothFleet) -> MonitorSinks {
     let alerts = f.spec.alerts.as_ref();
     MonitorSinks {
-        fleet_object: monitor_events(f).then(|| format!("{}/{}", f.namespace().unwrap_or_default(), f.name_any())),
+        events: monitor_events(f),
+        fleet_object: f.namespace().map(|ns| format!("{ns}/{}", f.name_any())),
         webhook: alerts.and_then(|a| a.webhook.clone()),
         webhook_ca: alerts.filter(|a| a.webhook.is_some()).and_then(|a| a.webhook_ca.as_ref()).map(|r| r.key.clone()),
     }
@@ -684,7 +685,7 @@ fn monitor(
     }
     c.volume_mounts = Some(mounts);
     let mut spec = pod_spec(vec![c], volumes);
-    if sinks.fleet_object.is_some() {
+    if sinks.events {
         spec.service_account_name = Some(name.clone());
         spec.automount_service_account_token = Some(true);
     }
