@@ -775,7 +775,7 @@ async fn booth_vote_service_gets_tokens_once_a_mesas_file_of_their_hashes_and_th
 }
 
 #[tokio::test]
-async fn a_mesa_in_an_inner_district_is_refused_before_anything_is_applied() {
+async fn a_mesa_in_an_inner_district_degrades_the_election_and_leaves_the_booth_vote_service_alone() {
     let api = FakeApi::default();
     let mut e = with_finalizer(election());
     // `centro` becomes the parent of a new leaf, so a Mesa in centro could not cast any ballot style.
@@ -792,9 +792,15 @@ async fn a_mesa_in_an_inner_district_is_refused_before_anything_is_applied() {
     );
     controller::election::reconcile(Arc::new(e), context(&api, NOW)).await.expect("reconcile");
     let seen = api.take();
-    assert!(!seen.iter().any(|s| s.is_apply() && !s.path.ends_with("/status")), "nothing applied");
+    let applied: Vec<&str> = seen.iter().filter(|s| s.is_apply()).map(|s| s.path.as_str()).collect();
+    assert!(applied.iter().any(|p| p.ends_with("/statefulsets/ciudad-2027-vote")), "the rest goes on: {applied:?}");
+    let booth =
+        ["/statefulsets/ciudad-2027-vote-booth", "/services/ciudad-2027-vote-booth", "/configmaps/ciudad-2027-mesas"];
+    assert!(!applied.iter().any(|p| booth.iter().any(|b| p.ends_with(b))), "{applied:?}");
     let status = seen.iter().find(|s| s.path.ends_with("/status")).expect("status");
     let degraded = &status.body["status"]["conditions"][2];
+    assert_eq!(degraded["status"], "True");
     assert_eq!(degraded["reason"], "InvalidSpec");
     assert!(degraded["message"].as_str().is_some_and(|m| m.contains("mesa-centro-1") && m.contains("leaf")));
+    assert!(seen.iter().any(|s| s.is_event() && s.body["type"] == "Warning" && s.body["reason"] == "InvalidSpec"));
 }

@@ -66,17 +66,20 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     let manual =
         if e.spec.tally.sharding == ShardingPolicy::Manual { election_shards(e, ctx, &ns).await? } else { vec![] };
     let mut children = build::build_with(e, &ctx.defaults, &manual)?;
-    match booth_children(e, ctx, &ns, &manual).await {
-        Ok(booth) => children.extend(booth),
+    // A Mesa or fleet the booth vote service cannot take (an inner district, a device in two fleets) must not
+    // stop the rest of the election: its children are left as last applied (the running service keeps its
+    // last valid mesas file) and the Election reports Degraded until the Mesas or fleets are fixed.
+    let booth_problem = match booth_children(e, ctx, &ns, &manual).await {
+        Ok(booth) => {
+            children.extend(booth);
+            None
+        }
         Err(err @ Error::InvalidSpec(_)) => {
-            // As for an invalid spec: nothing applied until the Mesas or fleets are fixed.
             ctx.event(e, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
-            let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
-            write_status(api, e, ctx, e.phase(), &conds, None, &Observed::default()).await?;
-            return Ok(Action::requeue(schedule::RESYNC));
+            Some((err.reason(), err.to_string()))
         }
         Err(err) => return Err(err),
-    }
+    };
     let owner = format!("{KIND}/{ns}/{name}");
     let sent = super::apply::apply_all(&ctx.client, &ctx.applied, &ns, &owner, &children).await?;
     if sent > 0 {
@@ -87,7 +90,7 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     let windows: Vec<_> = e.spec.modalities.iter().map(|m| (m.opens_at.0, m.closes_at.0)).collect();
     let s = schedule::election_phase(now, &windows, &observed.obs);
     let ready_msg = format!("{} of {} workloads ready", observed.ready, observed.total);
-    let degraded = observed.obs.failure.clone().map(|f| ("WorkloadFailed", f));
+    let degraded = observed.obs.failure.clone().map(|f| ("WorkloadFailed", f)).or(booth_problem);
     let conds = conditions::standard(observed.obs.workloads_ready, &ready_msg, degraded);
     let previous = e.phase();
     write_status(api, e, ctx, s.phase, &conds, s.next, &observed).await?;
