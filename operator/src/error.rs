@@ -33,6 +33,10 @@ pub enum Error {
 
     #[error("missing field: {0}")]
     MissingField(&'static str),
+
+    /// The OS random number generator failed (tokens cannot be generated).
+    #[error("random number generator: {0}")]
+    Rng(String),
 }
 
 impl Error {
@@ -48,6 +52,7 @@ impl Error {
             Error::Io { .. } => "IoError",
             Error::Certificate(_) => "CertificateError",
             Error::MissingField(_) => "MissingField",
+            Error::Rng(_) => "RngError",
         }
     }
 }

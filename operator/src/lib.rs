@@ -12,6 +12,7 @@ pub mod error;
 pub mod meta;
 pub mod pki;
 pub mod schedule;
+pub mod token;
 pub mod workload;
 
 pub use error::{Error, Result};

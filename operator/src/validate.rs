@@ -49,12 +49,7 @@ pub fn election(e: &Election) -> Result<()> {
     if !hex(&s.keys.paillier_modulus) {
         return Err(invalid("spec.keys.paillierModulus: lowercase hex expected"));
     }
-    let c = &s.census;
-    match (&c.config_map, &c.secret) {
-        (Some(r), None) => key_ref("spec.census.configMap", r)?,
-        (None, Some(r)) => key_ref("spec.census.secret", r)?,
-        _ => return Err(invalid("spec.census: set exactly one of configMap, secret")),
-    }
+    census("spec.census", &s.census)?;
     let v = &s.vote;
     if !(1..=64).contains(&v.partitions) {
         return Err(invalid(format!("spec.vote.partitions: {} is not in 1..=64", v.partitions)));
@@ -63,7 +58,30 @@ pub fn election(e: &Election) -> Result<()> {
     if let Some(r) = &v.admin_token {
         key_ref("spec.vote.adminToken", r)?;
     }
+    if let Some(b) = &v.booth {
+        if !s.modalities.iter().any(|m| m.kind == ModalityKind::Booth) {
+            return Err(invalid("spec.vote.booth: the Election has no booth modality"));
+        }
+        census("spec.vote.booth.census", &b.census)?;
+        // Each vote service keeps its own voting rights: one census imported by both would let a voter vote
+        // remotely and at a Mesa. Different sources are the administrator's promise of disjoint voters.
+        if b.census == s.census {
+            return Err(invalid(
+                "spec.vote.booth.census: must not be spec.census; each vote service keeps its own voting rights, \
+                 so a voter in both censuses could vote twice",
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Exactly one of a census's sources, a valid reference.
+fn census(path: &str, c: &crate::crd::election::CensusSource) -> Result<()> {
+    match (&c.config_map, &c.secret) {
+        (Some(r), None) => key_ref(&format!("{path}.configMap"), r),
+        (None, Some(r)) => key_ref(&format!("{path}.secret"), r),
+        _ => Err(invalid(format!("{path}: set exactly one of configMap, secret"))),
+    }
 }
 
 /// A ConfigMap or Secret key reference: a DNS-subdomain name, and a key that is a valid file name (the

@@ -54,7 +54,20 @@ pub struct VoteArgs {
     pub signing_key: String,
     pub census: Option<String>,
     pub admin_token: Option<String>,
+    /// The booth vote service: `--mesas` from [`MESAS_DIR`] and `--bridge-token-file` from
+    /// [`BRIDGE_TOKEN_DIR`].
+    pub booth_desk: bool,
 }
+
+/// Where the booth vote service finds its mesas file (the `<election>-mesas` ConfigMap); not under
+/// [`MANIFEST_DIR`], which is itself a ConfigMap mount.
+pub const MESAS_DIR: &str = "/var/run/urna/mesas";
+pub const MESAS_FILE: &str = "mesas.json";
+/// Where the booth vote service and the collector find the bridge token (the `<election>-bridge-token`
+/// Secret, key [`TOKEN_KEY`]).
+pub const BRIDGE_TOKEN_DIR: &str = "/var/run/urna/bridge-token";
+/// The key of every token Secret the operator generates (bridge, Mesa consoles).
+pub const TOKEN_KEY: &str = "token";
 
 /// `urna vote` (`workloads/urna/src/cmd/vote.rs`): the front door for remote voters and Mesa consoles.
 /// `$(URNA_VOTE_PARTITION)` is expanded by the kubelet from the container's environment.
@@ -88,6 +101,14 @@ pub fn vote_args(v: &VoteArgs) -> Vec<String> {
     args.extend(["--audit".into(), v.audit.clone()]);
     if let Some(t) = &v.admin_token {
         args.extend(["--admin-token-file".into(), format!("{ADMIN_TOKEN_DIR}/{t}")]);
+    }
+    if v.booth_desk {
+        args.extend([
+            "--mesas".into(),
+            format!("{MESAS_DIR}/{MESAS_FILE}"),
+            "--bridge-token-file".into(),
+            format!("{BRIDGE_TOKEN_DIR}/{TOKEN_KEY}"),
+        ]);
     }
     args
 }
@@ -217,13 +238,13 @@ pub struct BackendArgs {
     pub server_name: String,
 }
 
-/// `urna booth collect`: receives every booth's messages exactly once into `DATA/inbox.redb`.
-pub fn collector_args(b: &BackendArgs) -> Vec<String> {
+/// `urna booth collect`: receives every booth's messages exactly once into `DATA/inbox.redb` and, with
+/// `vote` (the booth vote service's base URL), bridges each booth ballot there with the bridge token from
+/// [`BRIDGE_TOKEN_DIR`]. Without it (the Election declares no `spec.vote.booth`) the collector keeps booth
+/// ballots durably and acknowledged, and bridges nothing.
+pub fn collector_args(b: &BackendArgs, vote: Option<&str>) -> Vec<String> {
     let mut args: Vec<String> = vec!["booth".into(), "collect".into(), "--fleet".into(), b.fleet.clone()];
-    // Every replica of every shard: each is a separate rumqttd, and one inbox keeps the whole fleet. The
-    // bridge (`--vote`, `--bridge-token-file`) needs the Election's booth-modality vote service with its
-    // mesas file, which the Election controller does not run yet (docs/operator.md): until it does, the
-    // collector keeps booth ballots durably and acknowledged, and bridges nothing.
+    // Every replica of every shard: each is a separate rumqttd, and one inbox keeps the whole fleet.
     for broker in &b.brokers {
         args.extend(["--broker".into(), broker.clone()]);
     }
@@ -239,11 +260,36 @@ pub fn collector_args(b: &BackendArgs) -> Vec<String> {
         "--group".into(),
         COLLECTOR_GROUP.into(),
     ]);
+    if let Some(url) = vote {
+        args.extend([
+            "--vote".into(),
+            url.into(),
+            "--bridge-token-file".into(),
+            format!("{BRIDGE_TOKEN_DIR}/{TOKEN_KEY}"),
+        ]);
+    }
     args
 }
 
+/// Where the monitor sends alerts besides its feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitorSinks {
+    /// Raise Kubernetes Events; `false`: `--no-events`.
+    pub events: bool,
+    /// `NAMESPACE/NAME` of the BoothFleet the Events are about (unknown namespace, as for resources read
+    /// from files: the monitor falls back to `POD_NAMESPACE` and `--fleet`).
+    pub fleet_object: Option<String>,
+    /// The HTTPS webhook.
+    pub webhook: Option<String>,
+    /// A private CA for the webhook's certificate (PEM file inside [`WEBHOOK_CA_DIR`]).
+    pub webhook_ca: Option<String>,
+}
+
+/// Where the monitor finds the webhook's private CA (`spec.alerts.webhookCA`).
+pub const WEBHOOK_CA_DIR: &str = "/var/run/urna/webhook-ca";
+
 /// `urna booth monitor`: the fleet's anomaly rules over every booth's telemetry; alerts at `GET /v1/alerts`.
-pub fn monitor_args(b: &BackendArgs, webhook: Option<&str>) -> Vec<String> {
+pub fn monitor_args(b: &BackendArgs, sinks: &MonitorSinks) -> Vec<String> {
     let mut args: Vec<String> = vec!["booth".into(), "monitor".into(), "--fleet".into(), b.fleet.clone()];
     // Every replica of every shard, as for the collector: the rules judge the whole fleet.
     for broker in &b.brokers {
@@ -261,8 +307,16 @@ pub fn monitor_args(b: &BackendArgs, webhook: Option<&str>) -> Vec<String> {
         "--listen".into(),
         listen(),
     ]);
-    if let Some(w) = webhook {
-        args.extend(["--webhook".into(), w.into()]);
+    if !sinks.events {
+        args.push("--no-events".into());
+    } else if let Some(o) = &sinks.fleet_object {
+        args.extend(["--fleet-object".into(), o.clone()]);
+    }
+    if let Some(w) = &sinks.webhook {
+        args.extend(["--webhook".into(), w.clone()]);
+        if let Some(ca) = &sinks.webhook_ca {
+            args.extend(["--webhook-ca".into(), format!("{WEBHOOK_CA_DIR}/{ca}")]);
+        }
     }
     args
 }

@@ -155,3 +155,17 @@ fn broker_shard_names_are_unique() {
     let err = check("BoothFleet", &f, None).expect_err("duplicate shard");
     assert!(err.contains("shard names must be unique"), "{err}");
 }
+
+#[test]
+fn booth_vote_needs_a_booth_modality_and_its_own_census() {
+    let mut e = municipal_election();
+    assert!(e["spec"]["vote"]["booth"].is_object(), "the municipal example runs the booth vote service");
+    e["spec"]["vote"]["booth"]["census"] = e["spec"]["census"].clone();
+    let err = check("Election", &e, None).expect_err("rule must fire");
+    assert!(err.contains("spec.vote.booth.census must not be spec.census"), "{err}");
+
+    let mut e = municipal_election();
+    e["spec"]["modalities"].as_array_mut().expect("modalities").retain(|m| m["kind"] == "remote");
+    let err = check("Election", &e, None).expect_err("rule must fire");
+    assert!(err.contains("spec.vote.booth needs a booth modality"), "{err}");
+}

@@ -103,7 +103,7 @@ impl FakeApi {
                     .filter(|(k, _)| k.rsplit_once('/').is_some_and(|(dir, _)| dir == path))
                     .map(|(_, v)| v.clone())
                     .collect();
-                if path.ends_with("tallyshards") || path.ends_with("secrets") || path.ends_with("mesas") {
+                if ["tallyshards", "secrets", "mesas", "boothfleets"].iter().any(|c| path.ends_with(c)) {
                     return ok(
                         &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}),
                     );
@@ -128,6 +128,11 @@ impl FakeApi {
                 }
                 if v["metadata"]["name"].is_null() {
                     v["metadata"]["name"] = json!("event");
+                }
+                if method == Method::POST && !path.starts_with("/apis/events.k8s.io/") {
+                    // A create: the object now exists under its collection.
+                    let name = v["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+                    self.put(&format!("{path}/{name}"), v.clone());
                 }
                 if content_type == "application/apply-patch+yaml" {
                     // Server-side apply creates or updates: keep it (without status) for later reads.
@@ -200,7 +205,8 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
 
     let applies: Vec<&Seen> = seen.iter().filter(|s| s.is_apply() && !s.path.ends_with("/status")).collect();
     let expected = urna_operator::build::election::build(&e, &Defaults::default()).expect("build");
-    assert_eq!(applies.len(), expected.len());
+    // Then the booth vote service's mesas ConfigMap, StatefulSet and Service (booth_vote_service_* below).
+    assert_eq!(applies.len(), expected.len() + 3);
     for (s, child) in applies.iter().zip(&expected) {
         assert!(
             s.query.contains("fieldManager=urna-operator") && s.query.contains("force=true"),
@@ -226,7 +232,7 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
     let st = &status[0].body["status"];
     assert_eq!(st["phase"], "Pending");
     assert_eq!(st["observedGeneration"], 1);
-    assert_eq!(st["ready"], "0/8");
+    assert_eq!(st["ready"], "0/9", "vote, booth vote, audit and six shards");
     let types: Vec<&str> =
         st["conditions"].as_array().expect("conditions").iter().map(|c| c["type"].as_str().unwrap_or("")).collect();
     assert_eq!(types, ["Ready", "Progressing", "Degraded"]);
@@ -300,7 +306,7 @@ async fn manual_sharding_routes_vote_to_the_listed_shards_and_vote_readiness_nee
     controller::election::reconcile(Arc::new(again), ctx).await.expect("reconcile");
     let seen = api.take();
     let st = &seen.iter().find(|s| s.path == format!("{ELECTION_PATH}/status")).expect("status").body["status"];
-    assert_eq!(st["ready"], "1/3", "vote ready; audit and the listed shard not yet");
+    assert_eq!(st["ready"], "1/4", "vote ready; booth vote, audit and the listed shard not yet");
 }
 
 #[tokio::test]
@@ -628,4 +634,173 @@ async fn health_and_metrics_endpoints() {
         assert!(out.starts_with("HTTP/1.1 200"), "{path}: {out}");
         assert!(out.contains(expect), "{path}: {out}");
     }
+}
+
+/// The args of the first container of an applied workload.
+fn container_args(body: &Value) -> Vec<String> {
+    serde_json::from_value(body["spec"]["template"]["spec"]["containers"][0]["args"].clone()).expect("args")
+}
+
+fn flag_values<'a>(args: &'a [String], name: &str) -> Vec<&'a str> {
+    args.windows(2).filter(|w| w[0] == name).map(|w| w[1].as_str()).collect()
+}
+
+#[tokio::test]
+async fn booth_vote_service_gets_tokens_once_a_mesas_file_of_their_hashes_and_the_collector_bridges_to_it() {
+    let api = FakeApi::default();
+    let set = common::example("municipal");
+    let e = with_finalizer(election());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let mesas_path = "/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas";
+    for m in &set.mesas {
+        api.put(&format!("{mesas_path}/{}", m.name_any()), serde_json::to_value(m).expect("json"));
+    }
+    let mut f = set.fleets[0].clone();
+    f.meta_mut().uid = Some("f-uid".into());
+    let fleet_path = "/apis/urna.dev/v1alpha1/namespaces/ciudad/boothfleets/ciudad-booths";
+    api.put(fleet_path, serde_json::to_value(&f).expect("json"));
+    let ctx = context(&api, NOW);
+    controller::election::reconcile(Arc::new(e.clone()), ctx.clone()).await.expect("reconcile");
+    let seen = api.take();
+
+    // One bridge token and one console token per Mesa, created (POST) once, owned by the Election.
+    let secrets_path = "/api/v1/namespaces/ciudad/secrets";
+    let created: Vec<&Seen> = seen.iter().filter(|s| s.method == Method::POST && s.path == secrets_path).collect();
+    let names: Vec<&str> = created.iter().filter_map(|s| s.body["metadata"]["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ciudad-2027-bridge-token",
+            "mesa-centro-1-console-token",
+            "mesa-centro-2-console-token",
+            "mesa-norte-1-console-token",
+            "mesa-sur-1-console-token"
+        ]
+    );
+    let token_of = |s: &Seen| -> String {
+        let bytes: k8s_openapi::ByteString = serde_json::from_value(s.body["data"]["token"].clone()).expect("token");
+        String::from_utf8(bytes.0).expect("utf-8")
+    };
+    let mut tokens = BTreeMap::new();
+    for s in &created {
+        assert_eq!(s.body["metadata"]["ownerReferences"][0]["kind"], "Election");
+        let t = token_of(s);
+        assert!(t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()), "256 random bits, hex");
+        tokens.insert(s.body["metadata"]["labels"]["urna.dev/mesa"].as_str().unwrap_or("bridge").to_owned(), t);
+    }
+    assert_eq!(tokens.values().collect::<std::collections::BTreeSet<_>>().len(), 5, "every token is its own");
+
+    // The mesas file: each Mesa's district, the SHA-256 of its console token, its ten booths (the blocked one
+    // included: the broker refuses it; its earlier ballots still need an admitted voter).
+    let cm = seen
+        .iter()
+        .find(|s| s.is_apply() && s.path.ends_with("/configmaps/ciudad-2027-mesas"))
+        .expect("mesas ConfigMap applied");
+    let file: Value = serde_json::from_str(cm.body["data"]["mesas.json"].as_str().expect("mesas.json")).expect("json");
+    let mesas = file["mesas"].as_array().expect("mesas");
+    assert_eq!(mesas.len(), 4);
+    for m in mesas {
+        let id = m["id"].as_str().expect("id");
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(tokens[id].as_bytes()));
+        assert_eq!(m["tokenSha256"], digest, "{id}");
+        assert_eq!(m["booths"].as_array().map(Vec::len), Some(10), "{id}");
+    }
+    let sur = mesas.iter().find(|m| m["id"] == "mesa-sur-1").expect("sur");
+    assert_eq!(sur["district"], "sur");
+    assert!(sur["booths"].as_array().expect("booths").iter().any(|b| b == "mesa-sur-1-10"));
+
+    // The booth vote StatefulSet: one replica, booth modality, the mesas file and the bridge token mounted.
+    let sts = seen
+        .iter()
+        .find(|s| s.is_apply() && s.path.ends_with("/statefulsets/ciudad-2027-vote-booth"))
+        .expect("booth vote applied");
+    assert_eq!(sts.body["spec"]["replicas"], 1);
+    let args = container_args(&sts.body);
+    assert_eq!(flag_values(&args, "--modality"), ["booth"]);
+    assert_eq!(flag_values(&args, "--mesas"), ["/var/run/urna/mesas/mesas.json"]);
+    assert_eq!(flag_values(&args, "--bridge-token-file"), ["/var/run/urna/bridge-token/token"]);
+    assert_eq!(flag_values(&args, "--census"), ["/var/run/urna/census/census.csv"]);
+    let volumes = sts.body["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes");
+    assert!(volumes.iter().any(|v| v["secret"]["secretName"] == "ciudad-2027-bridge-token"));
+    assert!(volumes.iter().any(|v| v["configMap"]["name"] == "ciudad-2027-booth-census"));
+    assert!(seen.iter().any(|s| s.is_apply() && s.path.ends_with("/services/ciudad-2027-vote-booth")));
+    let tally_np = seen
+        .iter()
+        .find(|s| s.is_apply() && s.path.ends_with("/networkpolicies/ciudad-2027-tally-ingress"))
+        .expect("tally policy");
+    let from = &tally_np.body["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"];
+    assert!(from.as_array().expect("values").iter().any(|v| v == "vote-booth"), "booth ballots reach the shards");
+
+    // Steady state: the tokens are read back, never regenerated, and nothing is written.
+    let mut again = e.clone();
+    let status = seen.iter().find(|s| s.path == format!("{ELECTION_PATH}/status")).expect("status");
+    again.status = serde_json::from_value(status.body["status"].clone()).expect("status");
+    controller::election::reconcile(Arc::new(again.clone()), ctx.clone()).await.expect("reconcile");
+    let writes: Vec<Seen> = api.take().into_iter().filter(|s| s.is_write()).collect();
+    assert!(writes.is_empty(), "steady state wrote: {writes:#?}");
+
+    // A new Mesa gets its own token; the others keep theirs, and the mesas file lists it.
+    let mut extra = set.mesas[0].clone();
+    extra.meta_mut().name = Some("mesa-centro-3".into());
+    extra.spec.booths = None;
+    api.put(&format!("{mesas_path}/mesa-centro-3"), serde_json::to_value(&extra).expect("json"));
+    controller::election::reconcile(Arc::new(again), ctx.clone()).await.expect("reconcile");
+    let seen = api.take();
+    let created: Vec<&str> = seen
+        .iter()
+        .filter(|s| s.method == Method::POST && s.path == secrets_path)
+        .filter_map(|s| s.body["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(created, ["mesa-centro-3-console-token"]);
+    let cm = seen.iter().find(|s| s.is_apply() && s.path.ends_with("/configmaps/ciudad-2027-mesas")).expect("cm");
+    let file: Value = serde_json::from_str(cm.body["data"]["mesas.json"].as_str().expect("file")).expect("json");
+    let ids: Vec<&str> = file["mesas"].as_array().expect("mesas").iter().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!(ids, ["mesa-centro-1", "mesa-centro-2", "mesa-centro-3", "mesa-norte-1", "mesa-sur-1"]);
+    let first = file["mesas"][0]["tokenSha256"].as_str().expect("hash");
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(tokens["mesa-centro-1"].as_bytes()));
+    assert_eq!(first, digest, "an existing console token is never rotated");
+
+    // The fleet's collector bridges to the booth vote service with the bridge token the Election created.
+    controller::boothfleet::reconcile(Arc::new(f), ctx).await.expect("fleet reconcile");
+    let seen = api.take();
+    let collector = seen
+        .iter()
+        .find(|s| s.is_apply() && s.path.ends_with("/statefulsets/ciudad-booths-collector"))
+        .expect("collector applied");
+    let args = container_args(&collector.body);
+    assert_eq!(flag_values(&args, "--vote"), ["http://ciudad-2027-vote-booth.ciudad.svc:8080"]);
+    assert_eq!(flag_values(&args, "--bridge-token-file"), ["/var/run/urna/bridge-token/token"]);
+    let volumes = collector.body["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes");
+    assert!(volumes.iter().any(|v| v["secret"]["secretName"] == "ciudad-2027-bridge-token"));
+}
+
+#[tokio::test]
+async fn a_mesa_in_an_inner_district_degrades_the_election_and_leaves_the_booth_vote_service_alone() {
+    let api = FakeApi::default();
+    let mut e = with_finalizer(election());
+    // `centro` becomes the parent of a new leaf, so a Mesa in centro could not cast any ballot style.
+    e.spec.districts.push(urna_ballot::District {
+        id: "centro-a".into(),
+        name: "Centro A".into(),
+        parent: Some("centro".into()),
+    });
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let m = common::example("municipal").mesas[0].clone();
+    api.put(
+        &format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas/{}", m.name_any()),
+        serde_json::to_value(&m).expect("json"),
+    );
+    controller::election::reconcile(Arc::new(e), context(&api, NOW)).await.expect("reconcile");
+    let seen = api.take();
+    let applied: Vec<&str> = seen.iter().filter(|s| s.is_apply()).map(|s| s.path.as_str()).collect();
+    assert!(applied.iter().any(|p| p.ends_with("/statefulsets/ciudad-2027-vote")), "the rest goes on: {applied:?}");
+    let booth =
+        ["/statefulsets/ciudad-2027-vote-booth", "/services/ciudad-2027-vote-booth", "/configmaps/ciudad-2027-mesas"];
+    assert!(!applied.iter().any(|p| booth.iter().any(|b| p.ends_with(b))), "{applied:?}");
+    let status = seen.iter().find(|s| s.path.ends_with("/status")).expect("status");
+    let degraded = &status.body["status"]["conditions"][2];
+    assert_eq!(degraded["status"], "True");
+    assert_eq!(degraded["reason"], "InvalidSpec");
+    assert!(degraded["message"].as_str().is_some_and(|m| m.contains("mesa-centro-1") && m.contains("leaf")));
+    assert!(seen.iter().any(|s| s.is_event() && s.body["type"] == "Warning" && s.body["reason"] == "InvalidSpec"));
 }

@@ -12,6 +12,14 @@ fn fleet_inputs(set: &urna_operator::examples::ExampleSet) -> build::boothfleet:
     build::boothfleet::FleetInputs { mesas: &set.mesas, election: set.elections.first() }
 }
 
+/// Stand-ins for the console tokens' SHA-256 (the controller reads the real ones from their Secrets).
+fn booth_token_hashes(mesas: &[urna_operator::crd::Mesa]) -> std::collections::BTreeMap<String, String> {
+    mesas
+        .iter()
+        .map(|m| (m.name_any(), urna_operator::token::token_sha256(&format!("token-{}", m.name_any()))))
+        .collect()
+}
+
 /// Gives every resource a uid so the snapshots show the owner references a cluster would get.
 fn with_uid<K: kube::Resource>(mut k: K) -> K {
     k.meta_mut().uid = Some("00000000-0000-4000-8000-000000000000".into());
@@ -82,6 +90,18 @@ fn snapshots_of_built_manifests() {
             let e = with_uid(e.clone());
             let children = build::election::build(&e, &defaults).expect("election builds");
             insta::assert_yaml_snapshot!(format!("{name}-election-{}", e.name_any()), children);
+            // The booth vote service (municipal), with fixed stand-ins for the console tokens' hashes.
+            if build::booth_vote::booth_spec(&e).is_some() {
+                let hashes = booth_token_hashes(&set.mesas);
+                let file = build::booth_vote::mesas_file(&e, &set.mesas, &set.fleets, &hashes).expect("mesas file");
+                let booth = build::booth_vote::build(&e, &defaults, &build::election::tally_shards(&e), &file)
+                    .expect("booth vote builds");
+                let secrets: Vec<_> = build::booth_vote::token_secrets(&e, &set.mesas)
+                    .into_iter()
+                    .map(|s| (s.meta.name, s.meta.labels))
+                    .collect();
+                insta::assert_yaml_snapshot!(format!("{name}-booth-vote-{}", e.name_any()), (booth, secrets));
+            }
             // One generated shard's own children (they all share one shape).
             if let Some(shard) = build::election::tally_shards(&e).into_iter().next() {
                 let shard = with_uid(shard);
@@ -350,4 +370,37 @@ fn a_device_may_not_take_the_backends_identity() {
     f.spec.devices.push(urna_operator::crd::boothfleet::Device { id: "urna-bridge".into(), mesa: None });
     let err = urna_operator::validate::boothfleet(&f).expect_err("backend id");
     assert!(err.to_string().contains("backends' identity"), "{err}");
+}
+
+#[test]
+fn booth_vote_needs_its_own_census_and_a_booth_modality() {
+    let set = example("municipal");
+    let e = &set.elections[0];
+    assert!(build::booth_vote::booth_spec(e).is_some());
+    let err = |e: &urna_operator::crd::Election| {
+        urna_operator::validate::election(e).err().map(|x| x.to_string()).unwrap_or_default()
+    };
+    // The remote census again: a voter could vote remotely and at a Mesa.
+    let mut shared = e.clone();
+    if let Some(b) = shared.spec.vote.booth.as_mut() {
+        b.census = e.spec.census.clone();
+    }
+    assert!(err(&shared).contains("spec.vote.booth.census: must not be spec.census"), "{}", err(&shared));
+    // No booth modality: nothing for it to record.
+    let mut remote_only = e.clone();
+    remote_only.spec.modalities.retain(|m| m.kind == urna_operator::crd::common::ModalityKind::Remote);
+    assert!(err(&remote_only).contains("no booth modality"), "{}", err(&remote_only));
+    assert!(build::booth_vote::booth_spec(&remote_only).is_none(), "and the builders add nothing");
+    assert!(
+        build::election::network_policies(&remote_only)
+            .iter()
+            .all(|p| p.metadata.name.as_deref() != Some("ciudad-2027-vote-booth-ingress"))
+    );
+    // A device that two fleets assign: the vote service would refuse the mesas file.
+    let mut twin = set.fleets[0].clone();
+    twin.metadata.name = Some("ciudad-booths-2".into());
+    let hashes = set.mesas.iter().map(|m| (m.name_any(), "00".repeat(32))).collect();
+    let fleets = [set.fleets[0].clone(), twin];
+    let refused = build::booth_vote::mesas_file(e, &set.mesas, &fleets, &hashes).err().map(|x| x.to_string());
+    assert!(refused.is_some_and(|m| m.contains("is in BoothFleets ciudad-booths and ciudad-booths-2")));
 }

@@ -10,25 +10,26 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath,
-    PodSpec, PodTemplateSpec, Probe, SecretKeySelector, SecretVolumeSource, Service, ServicePort, ServiceSpec, Volume,
-    VolumeMount,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, SecretKeySelector, SecretVolumeSource, Service,
+    ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::pod;
 use super::{Child, Defaults};
+use super::{booth_vote, pod};
 use crate::crd::boothfleet::{Device, MAX_BOOTHS_PER_SHARD};
 use crate::crd::{BoothFleet, Election, Mesa};
 use crate::error::{Error, Result};
 use crate::meta::{self, LABEL_DEVICE, LABEL_FLEET, MAX_WORKLOAD_NAME};
 use crate::pki::CertKind;
 use crate::workload::{
-    self, BLOCKLIST_FILE, BROKER_ADMIN_TOKEN_ENV, BackendArgs, BrokerArgs, FLEET_CONFIG_DIR, FLEET_FILE, HTTP_PORT,
-    HTTP_PORT_NAME, RULES_FILE, TLS_DIR,
+    self, BLOCKLIST_FILE, BRIDGE_TOKEN_DIR, BROKER_ADMIN_TOKEN_ENV, BackendArgs, BrokerArgs, FLEET_CONFIG_DIR,
+    FLEET_FILE, HTTP_PORT, HTTP_PORT_NAME, MonitorSinks, RULES_FILE, TLS_DIR, TOKEN_KEY, WEBHOOK_CA_DIR,
 };
 
 pub const BROKER: &str = "broker";
@@ -350,7 +351,18 @@ pub fn build(f: &BoothFleet, inputs: FleetInputs<'_>, defaults: &Defaults) -> Re
         }
     }
     let backend = BackendArgs { fleet: name.clone(), brokers, server_name };
-    children.push(Child::new(&collector(f, &backend, &fleet_labels, defaults))?);
+    // The bridge needs the Election's booth vote service; without it (no Election yet, or no
+    // `spec.vote.booth`) the collector keeps booth ballots and bridges nothing.
+    let bridge = inputs.election.filter(|e| booth_vote::booth_spec(e).is_some()).map(|e| Bridge {
+        vote: booth_vote::booth_vote_url(e),
+        token_secret: booth_vote::bridge_token_secret(&e.name_any()),
+    });
+    children.push(Child::new(&collector(f, &backend, bridge.as_ref(), &fleet_labels, defaults))?);
+    if let Some((sa, role, binding)) = monitor_rbac(f, &fleet_labels(MONITOR, &monitor_name(&name))) {
+        children.push(Child::new(&sa)?);
+        children.push(Child::new(&role)?);
+        children.push(Child::new(&binding)?);
+    }
     let (monitor, monitor_svc) = monitor(f, &backend, &rules, &fleet_labels, defaults);
     children.push(Child::new(&monitor)?);
     children.push(Child::new(&monitor_svc)?);
@@ -527,38 +539,121 @@ fn broker_replica(f: &BoothFleet, broker: &str, ordinal: i32, labels: &BTreeMap<
     }
 }
 
-/// The collector: one writer of `DATA/inbox.redb` on a retained volume. `urna booth collect` serves no HTTP,
-/// so the container has no port and no probes (an HTTP probe would kill it).
+/// Where the collector bridges booth ballots: the Election's booth vote service and its bridge token.
+struct Bridge {
+    vote: String,
+    token_secret: String,
+}
+
+const BRIDGE_TOKEN_VOLUME: &str = "bridge-token";
+
+/// The collector: one writer of `DATA/inbox.redb` on a retained volume; with a [`Bridge`], it also submits
+/// every booth ballot to the booth vote service. `urna booth collect` serves no HTTP, so the container has
+/// no port and no probes (an HTTP probe would kill it).
 fn collector(
     f: &BoothFleet,
     backend: &BackendArgs,
+    bridge: Option<&Bridge>,
     labels: &dyn Fn(&str, &str) -> BTreeMap<String, String>,
     defaults: &Defaults,
 ) -> StatefulSet {
     let name = collector_name(&f.name_any());
     let spec = &f.spec.collector;
-    let mut c =
-        pod::container(COLLECTOR, &defaults.image, workload::collector_args(backend), spec.overrides.resources.clone());
+    let args = workload::collector_args(backend, bridge.map(|b| b.vote.as_str()));
+    let mut c = pod::container(COLLECTOR, &defaults.image, args, spec.overrides.resources.clone());
     c.ports = None;
     c.readiness_probe = None;
     c.liveness_probe = None;
-    c.volume_mounts = Some(vec![pod::read_only_mount(TLS_VOLUME, TLS_DIR), pod::data_mount()]);
+    let mut mounts = vec![pod::read_only_mount(TLS_VOLUME, TLS_DIR), pod::data_mount()];
+    let mut volumes = vec![tls_volume(backend_tls_secret(&f.name_any()))];
+    if let Some(b) = bridge {
+        mounts.push(pod::read_only_mount(BRIDGE_TOKEN_VOLUME, BRIDGE_TOKEN_DIR));
+        volumes.push(pod::key_volume(BRIDGE_TOKEN_VOLUME, pod::KeySource::Secret, &b.token_secret, TOKEN_KEY));
+    }
+    c.volume_mounts = Some(mounts);
     let meta = meta::child_meta(f, name.clone(), labels(COLLECTOR, &name));
-    pod::writer_set(
-        meta,
-        meta::selector(COLLECTOR, &name),
-        c,
-        &spec.storage,
-        vec![tls_volume(backend_tls_secret(&f.name_any()))],
-        1,
-        false,
-    )
+    pod::writer_set(meta, meta::selector(COLLECTOR, &name), c, &spec.storage, volumes, 1, false)
 }
+
+/// Whether the monitor raises Kubernetes Events (`alerts.events`, on unless set to false).
+pub fn monitor_events(f: &BoothFleet) -> bool {
+    f.spec.alerts.as_ref().is_none_or(|a| a.events)
+}
+
+/// The monitor's sinks: Events on this BoothFleet unless `alerts.events: false`; the HTTPS webhook with its
+/// private CA when set.
+pub fn monitor_sinks(f: &BoothFleet) -> MonitorSinks {
+    let alerts = f.spec.alerts.as_ref();
+    MonitorSinks {
+        events: monitor_events(f),
+        fleet_object: f.namespace().map(|ns| format!("{ns}/{}", f.name_any())),
+        webhook: alerts.and_then(|a| a.webhook.clone()),
+        webhook_ca: alerts.filter(|a| a.webhook.is_some()).and_then(|a| a.webhook_ca.as_ref()).map(|r| r.key.clone()),
+    }
+}
+
+/// The monitor's ServiceAccount, Role and RoleBinding (all `<fleet>-monitor`), when it raises Events: create
+/// and patch (kube's Recorder folds repeats into a series) on events.k8s.io Events, and get on this
+/// BoothFleet only (read once for its uid, which `kubectl describe` matches Events on). The operator holds
+/// both permissions itself, which Kubernetes requires of whoever grants them.
+pub fn monitor_rbac(f: &BoothFleet, labels: &BTreeMap<String, String>) -> Option<(ServiceAccount, Role, RoleBinding)> {
+    if !monitor_events(f) {
+        return None;
+    }
+    let name = monitor_name(&f.name_any());
+    let m = meta::child_meta(f, name.clone(), labels.clone());
+    let sa = ServiceAccount { metadata: m.clone(), ..Default::default() };
+    let role = Role {
+        metadata: m.clone(),
+        rules: Some(vec![
+            PolicyRule {
+                api_groups: Some(vec!["events.k8s.io".into()]),
+                resources: Some(vec!["events".into()]),
+                verbs: vec!["create".into(), "patch".into()],
+                ..Default::default()
+            },
+            PolicyRule {
+                api_groups: Some(vec!["urna.dev".into()]),
+                resources: Some(vec!["boothfleets".into()]),
+                resource_names: Some(vec![f.name_any()]),
+                verbs: vec!["get".into()],
+                ..Default::default()
+            },
+        ]),
+    };
+    let binding = RoleBinding {
+        metadata: m,
+        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: name.clone() },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name,
+            namespace: f.namespace(),
+            ..Default::default()
+        }]),
+    };
+    Some((sa, role, binding))
+}
+
+/// `POD_NAMESPACE` and `POD_NAME` from the downward API (the Events' reporting instance and namespace).
+fn downward_env() -> Vec<EnvVar> {
+    let field = |name: &str, path: &str| EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector { field_path: path.into(), ..Default::default() }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    vec![field("POD_NAMESPACE", "metadata.namespace"), field("POD_NAME", "metadata.name")]
+}
+
+const WEBHOOK_CA_VOLUME: &str = "webhook-ca";
 
 /// The monitor: rules from the fleet ConfigMap, alert feed on the HTTP port (it serves `/healthz` only, so
 /// both probes use it). It reads its rules once at start, so the pod template carries their hash: a change
-/// (a Mesa moved, a threshold edited) rolls the monitor. The BoothFleet's webhook must be HTTPS, which the monitor cannot POST to yet
-/// (its client speaks plain HTTP), so it is not passed: alerts stay in the feed.
+/// (a Mesa moved, a threshold edited) rolls the monitor. Alerts also go to the HTTPS webhook and, unless
+/// `alerts.events: false`, to Events on the BoothFleet under its own ServiceAccount ([`monitor_rbac`]); only
+/// then does the pod get a service-account token.
 fn monitor(
     f: &BoothFleet,
     backend: &BackendArgs,
@@ -568,8 +663,9 @@ fn monitor(
 ) -> (Deployment, Service) {
     let fleet = f.name_any();
     let name = monitor_name(&fleet);
-    let webhook = f.spec.alerts.as_ref().and_then(|a| a.webhook.as_deref()).filter(|w| w.starts_with("http://"));
-    let mut c = pod::container(MONITOR, &defaults.image, workload::monitor_args(backend, webhook), None);
+    let sinks = monitor_sinks(f);
+    let mut c = pod::container(MONITOR, &defaults.image, workload::monitor_args(backend, &sinks), None);
+    c.env = Some(downward_env());
     let healthz = Probe {
         http_get: Some(HTTPGetAction {
             path: Some("/healthz".into()),
@@ -581,7 +677,18 @@ fn monitor(
     };
     c.readiness_probe = Some(healthz.clone());
     c.liveness_probe = Some(healthz);
-    c.volume_mounts = Some(mounts());
+    let mut mounts = mounts();
+    let mut volumes = vec![tls_volume(backend_tls_secret(&fleet)), fleet_volume(&fleet, &[RULES_FILE])];
+    if let Some(r) = f.spec.alerts.as_ref().filter(|_| sinks.webhook_ca.is_some()).and_then(|a| a.webhook_ca.as_ref()) {
+        mounts.push(pod::read_only_mount(WEBHOOK_CA_VOLUME, WEBHOOK_CA_DIR));
+        volumes.push(pod::key_volume(WEBHOOK_CA_VOLUME, pod::KeySource::ConfigMap, &r.name, &r.key));
+    }
+    c.volume_mounts = Some(mounts);
+    let mut spec = pod_spec(vec![c], volumes);
+    if sinks.events {
+        spec.service_account_name = Some(name.clone());
+        spec.automount_service_account_token = Some(true);
+    }
     let l = labels(MONITOR, &name);
     let rules_hash = hex::encode(Sha256::digest(rules.as_bytes()));
     let deployment = Deployment {
@@ -596,10 +703,7 @@ fn monitor(
                     annotations: Some(BTreeMap::from([(RULES_HASH_ANNOTATION.into(), rules_hash)])),
                     ..Default::default()
                 }),
-                spec: Some(pod_spec(
-                    vec![c],
-                    vec![tls_volume(backend_tls_secret(&fleet)), fleet_volume(&fleet, &[RULES_FILE])],
-                )),
+                spec: Some(spec),
             },
             ..Default::default()
         }),

@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use serde_json::json;
 
+use super::booth_vote::BOOTH_VOTE;
 use super::pod::{self, KeySource};
 use super::{Child, Defaults};
 use crate::crd::common::ModalityKind;
@@ -110,8 +111,9 @@ pub fn vote_urls(e: &Election) -> Vec<String> {
     (0..e.spec.vote.partitions).map(|i| workload::service_url(&format!("{vname}-{i}.{vname}"), ns.as_deref())).collect()
 }
 
-/// The modality whose ballots the vote service records: remote when the Election has it (Mesa consoles use
-/// the same service), else booth.
+/// The modality whose ballots the vote service records: remote when the Election has it, else booth. Mesa
+/// admissions and the fleet's booth ballots go to the booth vote service (`spec.vote.booth`,
+/// [`super::booth_vote`]).
 pub fn vote_modality(e: &Election) -> Option<&crate::crd::election::Modality> {
     let find = |k: ModalityKind| e.spec.modalities.iter().find(|m| m.kind == k);
     find(ModalityKind::Remote).or_else(|| find(ModalityKind::Booth))
@@ -155,6 +157,7 @@ fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> Statefu
         signing_key: v.signing_key.key.clone(),
         census: census.map(|(_, r)| r.key.clone()),
         admin_token: v.admin_token.as_ref().map(|r| r.key.clone()),
+        booth_desk: false,
     };
     let mut c = pod::container(VOTE, image, workload::vote_args(&args), v.resources.clone());
     c.env = Some(vec![EnvVar {
@@ -309,19 +312,26 @@ fn policy(e: &Election, suffix: &str, target: &str, from: Option<&[&str]>) -> Ne
     }
 }
 
-/// The vote service is the public front door; tally shards accept ballots only from vote and the booth
-/// brokers; the audit log only from the election's own workloads.
+/// The vote service is the public front door; tally shards accept ballots only from the vote services and
+/// the booth brokers; the audit log only from the election's own workloads. The booth vote service (with
+/// `spec.vote.booth`) is reached by the Mesa consoles at the polling stations, from outside the cluster like
+/// remote voters, and by the fleet's collector (the bridge), so it admits any source as the remote one does;
+/// both of its write endpoints need a bearer token (the Mesa's console token, the bridge token).
 pub fn network_policies(e: &Election) -> Vec<NetworkPolicy> {
-    vec![
+    let mut out = vec![
         policy(e, "vote-ingress", VOTE, None),
-        policy(e, "tally-ingress", TALLY, Some(&[VOTE, "broker"])),
-        policy(e, "audit-ingress", AUDIT, Some(&[VOTE, TALLY, "broker"])),
-    ]
+        policy(e, "tally-ingress", TALLY, Some(&[VOTE, BOOTH_VOTE, "broker"])),
+        policy(e, "audit-ingress", AUDIT, Some(&[VOTE, BOOTH_VOTE, TALLY, "broker"])),
+    ];
+    if super::booth_vote::booth_spec(e).is_some() {
+        out.push(policy(e, "vote-booth-ingress", BOOTH_VOTE, None));
+    }
+    out
 }
 
 /// Vote loses at most one partition's replica at a time through voluntary disruptions (its voters retry
 /// while it restarts on its volume). While the election is Open, the single
-/// writers (tally shards and audit) are not evicted at all: a drain waits for the window to close rather than
+/// writers (tally shards, audit and the booth vote service) are not evicted at all: a drain waits for the window to close rather than
 /// pausing ballot intake.
 pub fn disruption_budgets(e: &Election) -> Vec<PodDisruptionBudget> {
     let name = e.name_any();
@@ -340,7 +350,7 @@ pub fn disruption_budgets(e: &Election) -> Vec<PodDisruptionBudget> {
         metadata: meta::child_meta(e, format!("{name}-writers"), meta::labels("writers", &name, &name)),
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(writers_budget)),
-            selector: Some(component_selector(&name, &[TALLY, AUDIT])),
+            selector: Some(component_selector(&name, &[TALLY, AUDIT, BOOTH_VOTE])),
             ..Default::default()
         }),
         ..Default::default()

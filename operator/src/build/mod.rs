@@ -2,6 +2,7 @@
 //! (the few inputs that depend on the world, such as the current phase, are arguments), so every example
 //! has a snapshot of exactly what the operator would apply.
 
+pub mod booth_vote;
 pub mod boothfleet;
 pub mod election;
 pub mod mesa;

@@ -14,10 +14,11 @@ use serde_json::json;
 use tracing::{Instrument, info, info_span};
 
 use super::conditions::{self, Desired};
-use super::{Context, namespace, reconciled};
+use super::{Context, namespace, reconciled, tokens};
 use crate::build::election as build;
+use crate::build::{Child, booth_vote};
 use crate::crd::election::{ModalityCounters, ShardSummary, ShardingPolicy};
-use crate::crd::{Election, ElectionPhase, TallyShard};
+use crate::crd::{BoothFleet, Election, ElectionPhase, Mesa, TallyShard};
 use crate::error::{Error, Result};
 use crate::meta::{self, FINALIZER};
 use crate::schedule::{self, ElectionObservation};
@@ -64,7 +65,21 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     }
     let manual =
         if e.spec.tally.sharding == ShardingPolicy::Manual { election_shards(e, ctx, &ns).await? } else { vec![] };
-    let children = build::build_with(e, &ctx.defaults, &manual)?;
+    let mut children = build::build_with(e, &ctx.defaults, &manual)?;
+    // A Mesa or fleet the booth vote service cannot take (an inner district, a device in two fleets) must not
+    // stop the rest of the election: its children are left as last applied (the running service keeps its
+    // last valid mesas file) and the Election reports Degraded until the Mesas or fleets are fixed.
+    let booth_problem = match booth_children(e, ctx, &ns, &manual).await {
+        Ok(booth) => {
+            children.extend(booth);
+            None
+        }
+        Err(err @ Error::InvalidSpec(_)) => {
+            ctx.event(e, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
+            Some((err.reason(), err.to_string()))
+        }
+        Err(err) => return Err(err),
+    };
     let owner = format!("{KIND}/{ns}/{name}");
     let sent = super::apply::apply_all(&ctx.client, &ctx.applied, &ns, &owner, &children).await?;
     if sent > 0 {
@@ -75,7 +90,7 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     let windows: Vec<_> = e.spec.modalities.iter().map(|m| (m.opens_at.0, m.closes_at.0)).collect();
     let s = schedule::election_phase(now, &windows, &observed.obs);
     let ready_msg = format!("{} of {} workloads ready", observed.ready, observed.total);
-    let degraded = observed.obs.failure.clone().map(|f| ("WorkloadFailed", f));
+    let degraded = observed.obs.failure.clone().map(|f| ("WorkloadFailed", f)).or(booth_problem);
     let conds = conditions::standard(observed.obs.workloads_ready, &ready_msg, degraded);
     let previous = e.phase();
     write_status(api, e, ctx, s.phase, &conds, s.next, &observed).await?;
@@ -85,6 +100,24 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
             .await;
     }
     Ok(Action::requeue(schedule::requeue_after(now, s.next)))
+}
+
+/// The booth vote service's children (none without `spec.vote.booth`): reads the Election's Mesas and
+/// BoothFleets, makes sure every token Secret exists, and builds the mesas file from the console tokens'
+/// hashes.
+async fn booth_children(e: &Election, ctx: &Context, ns: &str, manual: &[TallyShard]) -> Result<Vec<Child>> {
+    if booth_vote::booth_spec(e).is_none() {
+        return Ok(vec![]);
+    }
+    let name = e.name_any();
+    let mesas = Api::<Mesa>::namespaced(ctx.client.clone(), ns).list(&ListParams::default()).await?.items;
+    let mesas: Vec<Mesa> = mesas.into_iter().filter(|m| m.spec.election == name).collect();
+    let fleets = Api::<BoothFleet>::namespaced(ctx.client.clone(), ns).list(&ListParams::default()).await?.items;
+    let tokens = tokens::ensure(e, ctx, ns, &booth_vote::token_secrets(e, &mesas)).await?;
+    let file = booth_vote::mesas_file(e, &mesas, &fleets, &tokens)?;
+    let generated = build::tally_shards(e);
+    let routed = if e.spec.tally.sharding == ShardingPolicy::Manual { manual } else { &generated[..] };
+    booth_vote::build(e, &ctx.defaults, routed, &file)
 }
 
 /// The TallyShards of an Election: those whose `spec.election` names it, generated or (with
@@ -114,6 +147,13 @@ async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
     let sts = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns);
     let vote = sts.get_opt(&build::vote_name(&name)).await?;
     let audit = sts.get_opt(&build::audit_name(&name)).await?;
+    // The booth vote service, when the Election runs one: its single replica must be ready too.
+    let booth = if booth_vote::booth_spec(e).is_some() {
+        let s = sts.get_opt(&booth_vote::booth_vote_name(&name)).await?;
+        Some(s.and_then(|d| d.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1))
+    } else {
+        None
+    };
     // Every partition must be served: a missing one leaves its voters without a front door.
     let partitions = i32::try_from(e.spec.vote.partitions).unwrap_or(i32::MAX);
     let vote_ready = vote.and_then(|d| d.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= partitions);
@@ -137,8 +177,8 @@ async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
         }
     }
     o.modalities = modalities.into_values().collect();
-    o.total = 2 + o.shards.total;
-    o.ready = u32::from(vote_ready) + u32::from(audit_ready) + o.shards.ready;
+    o.total = 2 + u32::from(booth.is_some()) + o.shards.total;
+    o.ready = u32::from(vote_ready) + u32::from(audit_ready) + u32::from(booth == Some(true)) + o.shards.ready;
     let status = e.status.clone().unwrap_or_default();
     o.obs.workloads_ready = o.ready == o.total;
     o.obs.shards_total = o.shards.total;

@@ -9,6 +9,7 @@ pub mod mesa;
 pub mod run;
 pub mod status;
 pub mod tallyshard;
+pub mod tokens;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -109,6 +109,15 @@ pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
 
     let elections = Controller::new(api::<Election>(&client, ns), wc.clone())
         .with_config(cc.clone())
+        // Mesas and fleets make the booth vote service's mesas file (console tokens, booths).
+        .watches(api::<Mesa>(&client, ns), wc.clone(), |m| {
+            let ns = m.metadata.namespace.clone()?;
+            Some(ObjectRef::new(&m.spec.election).within(&ns))
+        })
+        .watches(api::<BoothFleet>(&client, ns), wc.clone(), |f| {
+            let ns = f.metadata.namespace.clone()?;
+            Some(ObjectRef::new(&f.spec.election).within(&ns))
+        })
         .owns(api::<StatefulSet>(&client, ns), owned.clone())
         .owns(api::<TallyShard>(&client, ns), owned.clone())
         .owns(api::<ConfigMap>(&client, ns), owned.clone())

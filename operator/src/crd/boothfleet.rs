@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{Geofence, KeyRef, StorageSpec, WorkloadOverrides};
 
-/// The documented maximum of booths one broker shard serves. docs/broker.md measured at most 90 KiB per
-/// mutual-TLS connection (clients included), so 5,000 booths hold about 450 MiB: inside a 1 GiB limit with
-/// room for the replay burst after a network cut (every booth reconnecting and resending its outbox at
-/// once), and at the measured 174–546 connects/s, 10–30 s to take a whole shard back. The broker's own
-/// ceiling (`--max-connections`, 10,000) is not shown by a benchmark yet; half of it is what we stand behind.
+/// The documented maximum of booths one broker shard serves: half of the 10,000 one broker was measured
+/// serving (docs/broker.md: about 15 KiB and one open file per booth, 1,500–2,900 mutual-TLS connects/s).
+/// The headroom is for the replay burst after a network cut (every booth reconnecting and resending its
+/// outbox at once), which rumqttd's log holds until the collector reads it.
 pub const MAX_BOOTHS_PER_SHARD: usize = 5_000;
 
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
@@ -290,6 +289,10 @@ pub struct AlertSink {
     /// Also raise a Kubernetes Warning event on the BoothFleet.
     #[serde(default = "default_true")]
     pub events: bool,
+    /// A private CA that signs the webhook's certificate: a ConfigMap key holding PEM certificates.
+    /// Without it the webhook must present a certificate from a public CA (the Mozilla root store).
+    #[serde(default, rename = "webhookCA", skip_serializing_if = "Option::is_none")]
+    pub webhook_ca: Option<super::common::KeyRef>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

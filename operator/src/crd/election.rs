@@ -35,6 +35,8 @@ const LOCKED: &str =
 #[x_kube(
     validation = Rule::new("self.contests.all(c, c.districts.all(d, self.districts.exists(x, x.id == d)))").message("every contest district must be one of spec.districts"),
     validation = Rule::new("self.districts.all(d, !has(d.parent) || self.districts.exists(x, x.id == d.parent))").message("every district parent must be one of spec.districts"),
+    validation = Rule::new("!has(self.vote.booth) || self.modalities.exists(m, m.kind == 'booth')").message("spec.vote.booth needs a booth modality"),
+    validation = Rule::new("!has(self.vote.booth) || self.vote.booth.census != self.census").message("spec.vote.booth.census must not be spec.census: each vote service keeps its own voting rights"),
 )]
 pub struct ElectionSpec {
     #[schemars(length(min = 1, max = 256))]
@@ -169,6 +171,26 @@ pub struct VoteSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<KeyRef>,
     /// Each partition's volume (voters.redb, ballots.redb).
+    #[serde(default)]
+    pub storage: StorageSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
+    /// The booth vote service (`<election>-vote-booth`): Mesa admissions and the booth ballots the fleet's
+    /// collector bridges. Needs a booth modality. Without it booth ballots are collected but not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booth: Option<BoothVoteSpec>,
+}
+
+/// The booth-modality vote service: one replica (a Mesa's admissions and its booth ballots are counted
+/// against each other in one process), with the Mesas' console-token hashes and their booths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BoothVoteSpec {
+    /// The voters who vote at Mesas (same format as `spec.census`). It must be a different source from
+    /// `spec.census`, and no voter may be in both: each vote service keeps its own voting rights, so a voter
+    /// in both censuses could vote remotely and at a Mesa.
+    pub census: CensusSource,
+    /// Its volume (voters.redb, ballots.redb).
     #[serde(default)]
     pub storage: StorageSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]

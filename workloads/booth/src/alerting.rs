@@ -25,7 +25,7 @@ use crate::device::Endpoint;
 use crate::fleet::{Fleet, FleetRules};
 use crate::metrics::MonitorMetrics;
 use crate::monitor::Alert;
-use crate::sink::{self, KubeEvents, Webhook};
+use crate::sink::{self, KubeEvents, Webhook, WebhookRoots};
 
 /// Alerts kept for the feed.
 const FEED_MAX: usize = 10_000;
@@ -38,8 +38,10 @@ pub struct MonitorConfig {
     /// One per broker replica of every shard: each is a separate rumqttd, and the rules need the whole fleet.
     pub endpoints: Vec<Endpoint>,
     pub rules: FleetRules,
-    /// Where alerts are POSTed (http:// only; keep it inside the cluster or behind a proxy).
+    /// Where alerts are POSTed: https:// verified against `webhook_roots`, or http:// (inside the cluster or
+    /// behind a proxy).
     pub webhook: Option<String>,
+    pub webhook_roots: WebhookRoots,
     pub listen: SocketAddr,
     pub tick: Duration,
     pub backoff: Backoff,
@@ -120,7 +122,8 @@ impl Monitor {
         }));
         let mut sinks = Vec::new();
         if let Some(url) = cfg.webhook.clone() {
-            let (tx, task) = sink::spawn(Webhook::new(url), metrics.clone());
+            let webhook = Webhook::new(url, &cfg.webhook_roots).map_err(std::io::Error::other)?;
+            let (tx, task) = sink::spawn(webhook, metrics.clone());
             sinks.push(("webhook", tx));
             tasks.push(task);
         }

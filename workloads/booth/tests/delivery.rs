@@ -235,6 +235,7 @@ async fn monitor_alerts_feed_and_webhook_on_geofence_sos_and_authentication_fail
         endpoints: vec![net.endpoint("urna-bridge", broker.mqtt_addr)?],
         rules,
         webhook: Some(format!("http://{hook_addr}/alerts")),
+        webhook_roots: urna_booth::sink::WebhookRoots::System,
         listen: "127.0.0.1:0".parse()?,
         tick: Duration::from_millis(200),
         backoff: fast_backoff(),

@@ -51,6 +51,8 @@ fn expanded_args(sts: &Value, ordinal: i64) -> Vec<String> {
         let value = match (&var["value"], &var["valueFrom"]["fieldRef"]["fieldPath"]) {
             (Value::String(v), _) => v.clone(),
             (_, Value::String(p)) if p == "metadata.labels['apps.kubernetes.io/pod-index']" => ordinal.to_string(),
+            // The pod's own namespace and name (the monitor's Events): never part of the arguments.
+            (_, Value::String(p)) if p == "metadata.namespace" || p == "metadata.name" => continue,
             // A Secret in the environment (the broker's admin token): never part of the arguments.
             _ if var["valueFrom"]["secretKeyRef"].is_object() => continue,
             other => panic!("{name}: unexpected env source {other:?}"),
@@ -162,9 +164,96 @@ fn example_censuses_are_in_the_vote_service_format() {
                 .unwrap_or_else(|err| panic!("{name}: {err}"));
             assert!(!rows.is_empty(), "{name}: empty census");
             checked += 1;
+            // The booth vote service's own census (municipal): same format, and no voter in both.
+            let Some(r) = e.spec.vote.booth.as_ref().and_then(|b| b.census.config_map.as_ref()) else { continue };
+            let cm = set
+                .others
+                .iter()
+                .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == r.name.as_str())
+                .unwrap_or_else(|| panic!("{name}: ConfigMap {}", r.name));
+            let booth_text = cm["data"][r.key.as_str()].as_str().unwrap_or_else(|| panic!("{name}: key {}", r.key));
+            let booth: Vec<_> = urna_vote::census::CensusReader::new(booth_text.as_bytes(), &manifest)
+                .collect::<Result<_, _>>()
+                .unwrap_or_else(|err| panic!("{name}: {err}"));
+            assert!(!booth.is_empty(), "{name}: empty booth census");
+            let remote: std::collections::BTreeSet<[u8; 32]> = rows.iter().map(|r| r.voter_id).collect();
+            assert!(booth.iter().all(|b| !remote.contains(&b.voter_id)), "{name}: a voter in both censuses");
+            checked += 1;
         }
     }
-    assert_eq!(checked, 2, "university and municipal ship their census");
+    assert_eq!(checked, 3, "university and municipal ship their census, municipal its booth census");
+}
+
+/// The booth vote service of the municipal example: its arguments parse with the real `urna vote`, every
+/// file they name is mounted from the object that provides it, the mesas file loads with the vote service's
+/// own `MesaRegistry` against the manifest (each Mesa's console token authenticates: the operator hashes as
+/// `urna_vote::mesa::token_sha256` does; each booth maps to its Mesa), and the collector bridges to this
+/// service with the same bridge token Secret.
+#[test]
+fn booth_vote_service_parses_with_the_real_cli_and_loads_its_mesas() {
+    let set = example("municipal");
+    let e = &set.elections[0];
+    let tokens: BTreeMap<String, String> = set
+        .mesas
+        .iter()
+        .map(|m| (m.metadata.name.clone().expect("name"), format!("console-{:?}", m.metadata.name)))
+        .collect();
+    for t in tokens.values() {
+        assert_eq!(urna_operator::token::token_sha256(t), hex::encode(urna_vote::mesa::token_sha256(t)));
+    }
+    let hashes = tokens.iter().map(|(m, t)| (m.clone(), urna_operator::token::token_sha256(t))).collect();
+    let file = build::booth_vote::mesas_file(e, &set.mesas, &set.fleets, &hashes).expect("mesas file");
+    let children: Vec<Value> =
+        build::booth_vote::build(e, &Defaults::default(), &build::election::tally_shards(e), &file)
+            .expect("booth vote builds")
+            .into_iter()
+            .map(|c| c.body)
+            .collect();
+    let sts = children.iter().find(|c| c["kind"] == "StatefulSet").expect("booth vote StatefulSet");
+    assert_eq!(sts["spec"]["replicas"], 1, "mesas need a single partition");
+    let args = expanded_args(sts, 0);
+    assert!(matches!(parse(&args), Workload::Vote(_)), "{args:?}");
+    assert_eq!(flag(&args, "--partition"), ["0/1"]);
+    assert_eq!(flag(&args, "--modality"), ["booth"]);
+    let manifest = e.manifest();
+    let mut shards = urna_vote::ShardMap::new();
+    for s in flag(&args, "--shard") {
+        shards.parse_entry(s).expect("shard route");
+    }
+    assert!(shards.unserved(&manifest, "booth").is_empty(), "every leaf district has a booth shard");
+
+    // The mesas file, from the ConfigMap key the StatefulSet mounts.
+    let mesas_path = flag(&args, "--mesas")[0];
+    let (cm, items) = mounted_source(sts, mesas_path);
+    let file_name = mesas_path.rsplit('/').next().expect("file");
+    assert!(items.iter().any(|i| i == file_name));
+    let text = config_key(&children, cm["name"].as_str().expect("cm"), file_name);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join(file_name);
+    std::fs::write(&path, text).expect("write");
+    let registry = urna_vote::mesa::MesaRegistry::load(&path, &manifest).expect("the vote service loads the mesas");
+    for (mesa, token) in &tokens {
+        assert!(registry.authenticate(mesa, token).is_some(), "{mesa}: its console token authenticates");
+        assert!(registry.authenticate(mesa, "not-the-token").is_none());
+    }
+    assert_eq!(registry.of_device("mesa-norte-1-3").map(|m| m.id.as_str()), Some("mesa-norte-1"));
+    assert_eq!(registry.of_device("mesa-sur-1-1").map(|m| m.district.as_str()), Some("sur"));
+
+    // The bridge token: the vote service and the collector mount the same Secret key.
+    let (vote_secret, _) = mounted_source(sts, flag(&args, "--bridge-token-file")[0]);
+    let (census, _) = mounted_source(sts, flag(&args, "--census")[0]);
+    assert_eq!(census["name"], "ciudad-2027-booth-census");
+    let plan = fleet_plan(&set, &set.fleets[0]);
+    let collector =
+        plan.children.iter().find(|c| c.kind == "StatefulSet" && c.name.ends_with("-collector")).expect("collector");
+    let cargs = expanded_args(&collector.body, 0);
+    assert!(matches!(parse(&cargs), Workload::Booth(_)), "{cargs:?}");
+    let service = children.iter().find(|c| c["kind"] == "Service").expect("booth vote Service");
+    let ns = e.metadata.namespace.as_deref();
+    let url = urna_operator::workload::service_url(service["metadata"]["name"].as_str().expect("name"), ns);
+    assert_eq!(flag(&cargs, "--vote"), [url.as_str()]);
+    let (collector_secret, _) = mounted_source(&collector.body, flag(&cargs, "--bridge-token-file")[0]);
+    assert_eq!(collector_secret["secretName"], vote_secret["secretName"]);
 }
 
 /// Everything the operator builds for the municipal example's BoothFleet, with its Mesas and Election.
@@ -417,4 +506,49 @@ fn e2e_election_job_matches_the_municipal_election() {
     let labels = &job["spec"]["template"]["metadata"]["labels"];
     assert_eq!(labels["urna.dev/election"], e.metadata.name.as_deref().expect("name"));
     assert_eq!(labels["app.kubernetes.io/component"], "vote");
+}
+
+/// The monitor's sinks follow the BoothFleet's `alerts`: by default Events on the fleet (`--fleet-object`,
+/// the downward API's POD_NAMESPACE/POD_NAME, its own ServiceAccount with a token); with `events: false`,
+/// `--no-events`, no ServiceAccount and no token; the HTTPS webhook with its private CA mounted where
+/// `--webhook-ca` points. Every variant parses with the real `urna booth monitor`.
+#[test]
+fn monitor_sinks_follow_the_boothfleet_alerts_and_parse_with_the_real_cli() {
+    let set = example("municipal");
+    let monitor_of = |f: &urna_operator::crd::BoothFleet| {
+        let plan = fleet_plan(&set, f);
+        let children: Vec<Value> = plan.children.iter().map(|c| c.body.clone()).collect();
+        let m = children.iter().find(|c| c["kind"] == "Deployment").expect("monitor").clone();
+        let args = expanded_args(&m, 0);
+        assert!(matches!(parse(&args), Workload::Booth(_)), "{args:?}");
+        (children, m, args)
+    };
+    let f = &set.fleets[0];
+    let (children, m, args) = monitor_of(f);
+    assert_eq!(flag(&args, "--fleet-object"), ["ciudad/ciudad-booths"]);
+    assert_eq!(flag(&args, "--webhook"), ["https://alertas.ciudad.example/urna"]);
+    let pod = &m["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "ciudad-booths-monitor");
+    assert_eq!(pod["automountServiceAccountToken"], true);
+    let env: Vec<&str> =
+        pod["containers"][0]["env"].as_array().expect("env").iter().filter_map(|e| e["name"].as_str()).collect();
+    assert_eq!(env, ["POD_NAMESPACE", "POD_NAME"]);
+    for kind in ["ServiceAccount", "Role", "RoleBinding"] {
+        assert!(children.iter().any(|c| c["kind"] == kind && c["metadata"]["name"] == "ciudad-booths-monitor"));
+    }
+
+    let mut quiet = f.clone();
+    let alerts = quiet.spec.alerts.as_mut().expect("the example has alerts");
+    alerts.events = false;
+    alerts.webhook_ca = Some(urna_operator::crd::common::KeyRef { name: "alertas-ca".into(), key: "ca.pem".into() });
+    let (children, m, args) = monitor_of(&quiet);
+    assert!(args.iter().any(|a| a == "--no-events") && flag(&args, "--fleet-object").is_empty());
+    assert_eq!(m["spec"]["template"]["spec"]["automountServiceAccountToken"], false, "no API access needed");
+    assert!(m["spec"]["template"]["spec"]["serviceAccountName"].is_null());
+    assert!(!children.iter().any(|c| c["kind"] == "Role" || c["kind"] == "ServiceAccount"));
+    let ca = flag(&args, "--webhook-ca")[0];
+    let (cm, items) = mounted_source(&m, ca);
+    assert_eq!(cm["name"], "alertas-ca");
+    assert_eq!(items, ["ca.pem"]);
+    assert!(ca.ends_with("/ca.pem"));
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use urna_booth::ballot::BallotMachine;
+use urna_booth::sink::WebhookRoots;
 use urna_booth::{Backoff, Booth, BoothConfig, Bridge, BridgeConfig, Collector, CollectorConfig, Endpoint};
 
 const LONG_ABOUT: &str = "\
@@ -25,9 +26,10 @@ booth's Mesa has admitted a voter for it; a restart resubmits, and the vote serv
 
 `urna booth monitor` reads every booth's telemetry with a backend certificate, applies the fleet rules
 (--rules JSON: offline, geofence, vote rate, hours, census, flapping, SOS), serves alerts at
-GET /v1/alerts, Prometheus metrics at GET /metrics and /healthz, /readyz, POSTs alerts to --webhook and,
-in a cluster, raises a Warning Event per alert on the BoothFleet (--fleet-object NAMESPACE/NAME, else
-POD_NAMESPACE from the downward API and --fleet).
+GET /v1/alerts, Prometheus metrics at GET /metrics and /healthz, /readyz, POSTs alerts to --webhook
+(https:// verified against the system's CAs or --webhook-ca) and, in a cluster, raises a Warning Event per
+alert on the BoothFleet (--fleet-object NAMESPACE/NAME, else POD_NAMESPACE from the downward API and
+--fleet; --no-events turns this off).
 
 --tls-dir holds ca.crt, tls.crt and tls.key (the operator's device or backend Secret).";
 
@@ -105,9 +107,17 @@ struct MonitorArgs {
     /// "closesMs", "census"}}, "offlineAfterMs", "votesPerHourLimit", "voteRateZ", "flapConnects", "flapWindowMs"}.
     #[arg(long, value_name = "FILE", env = "URNA_MONITOR_RULES")]
     rules: PathBuf,
-    /// Alerts are POSTed here as JSON (http://).
+    /// Alerts are POSTed here as JSON: https:// (verified against the system's CAs, or --webhook-ca), or
+    /// http:// inside the cluster.
     #[arg(long, env = "URNA_MONITOR_WEBHOOK")]
     webhook: Option<String>,
+    /// PEM file with the CA certificates that sign the webhook's certificate (a private CA); only these
+    /// are trusted then.
+    #[arg(long, value_name = "FILE", env = "URNA_MONITOR_WEBHOOK_CA", requires = "webhook")]
+    webhook_ca: Option<PathBuf>,
+    /// Do not raise Kubernetes Events (the BoothFleet's `alerts.events: false`).
+    #[arg(long, env = "URNA_MONITOR_NO_EVENTS", conflicts_with = "fleet_object")]
+    no_events: bool,
     /// Alert feed (GET /v1/alerts), metrics (GET /metrics) and probes (/healthz, /readyz).
     #[arg(long, default_value = "0.0.0.0:8081", env = "URNA_MONITOR_LISTEN")]
     listen: SocketAddr,
@@ -353,11 +363,20 @@ async fn monitor(a: MonitorArgs) -> Result<()> {
         endpoints: endpoints(&a.brokers, &a.server_name, &a.tls_dir).await?,
         rules,
         webhook: a.webhook,
+        webhook_roots: match &a.webhook_ca {
+            Some(p) => WebhookRoots::Pem(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
+            None => WebhookRoots::System,
+        },
         listen: a.listen,
         tick: Duration::from_secs(5),
         backoff: backoff(),
     };
-    let events = kube_events(a.fleet_object.as_deref(), &config.fleet).await?;
+    let events = if a.no_events {
+        tracing::info!("Kubernetes Events disabled (--no-events)");
+        None
+    } else {
+        kube_events(a.fleet_object.as_deref(), &config.fleet).await?
+    };
     let monitor = urna_booth::alerting::Monitor::start_with(config, events).await.context("starting the monitor")?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::json!({ "listening": monitor.addr.to_string() })).context("writing to stdout")?;

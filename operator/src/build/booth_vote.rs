@@ -1,0 +1,249 @@
+//! The Election's booth vote service (`spec.vote.booth`): a second `urna vote`, booth modality, that admits
+//! voters at Mesa consoles and records the booth ballots the fleet's collector bridges (docs/protocol.md
+//! §5.1). Its children: the mesas ConfigMap (`mesas.json`), a one-replica StatefulSet and its headless
+//! Service. The tokens it checks live in Secrets the controller creates once ([`token_secrets`]).
+//!
+//! Pure: the Election, its Mesas and BoothFleets and the console tokens' hashes in, objects out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, EnvVar, EnvVarSource, ObjectFieldSelector};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::ResourceExt;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::election::{leaf_districts, manifest_name, shard_routes};
+use super::pod::{self, KeySource};
+use super::{Child, Defaults};
+use crate::crd::common::ModalityKind;
+use crate::crd::election::BoothVoteSpec;
+use crate::crd::{BoothFleet, Election, Mesa, TallyShard};
+use crate::error::{Error, Result};
+use crate::meta::{self, MAX_WORKLOAD_NAME};
+use crate::workload::{
+    self, ADMIN_TOKEN_DIR, BRIDGE_TOKEN_DIR, CENSUS_DIR, MESAS_DIR, MESAS_FILE, PARTITION_ENV, POD_INDEX_LABEL,
+    SIGNING_KEY_DIR, TOKEN_KEY, VoteArgs,
+};
+
+/// The component label of the booth vote service (the NetworkPolicies and the writers' budget name it).
+pub const BOOTH_VOTE: &str = "vote-booth";
+/// The component label of the generated token Secrets.
+pub const TOKEN_COMPONENT: &str = "token";
+/// The label naming the Mesa a console token Secret belongs to.
+pub const LABEL_MESA: &str = "urna.dev/mesa";
+/// Pod template annotation: the mesas file's hash. `urna vote` reads the file once at start, so a change
+/// (a Mesa added, a booth moved) must roll the pod.
+const MESAS_HASH_ANNOTATION: &str = "urna.dev/mesas-hash";
+
+pub fn booth_vote_name(election: &str) -> String {
+    meta::child_name(&[election, "vote", "booth"], MAX_WORKLOAD_NAME)
+}
+pub fn mesas_config_name(election: &str) -> String {
+    meta::child_name(&[election, "mesas"], 253)
+}
+pub fn bridge_token_secret(election: &str) -> String {
+    meta::child_name(&[election, "bridge-token"], 253)
+}
+pub fn console_token_secret(mesa: &str) -> String {
+    meta::child_name(&[mesa, "console-token"], 253)
+}
+
+/// The booth vote service's base URL (its headless Service: one replica, so one address), what the
+/// collector's `--vote` and the Mesa consoles use.
+pub fn booth_vote_url(e: &Election) -> String {
+    workload::service_url(&booth_vote_name(&e.name_any()), e.namespace().as_deref())
+}
+
+/// The booth vote service runs when the Election declares it and has a booth modality (validation refuses
+/// the first without the second).
+pub fn booth_spec(e: &Election) -> Option<&BoothVoteSpec> {
+    let has_booth = e.spec.modalities.iter().any(|m| m.kind == ModalityKind::Booth);
+    e.spec.vote.booth.as_ref().filter(|_| has_booth)
+}
+
+/// A token Secret that must exist (created once with a fresh token, never rewritten).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSecret {
+    pub meta: ObjectMeta,
+    /// The Mesa whose console uses it; `None` for the bridge token.
+    pub mesa: Option<String>,
+}
+
+/// The Mesas of `e`, by name.
+fn election_mesas<'a>(e: &Election, mesas: &'a [Mesa]) -> Vec<&'a Mesa> {
+    let name = e.name_any();
+    let mut out: Vec<&Mesa> = mesas.iter().filter(|m| m.spec.election == name).collect();
+    out.sort_by_key(|m| m.name_any());
+    out
+}
+
+/// The bridge token Secret and one console token Secret per Mesa of `e`, all owned by the Election.
+pub fn token_secrets(e: &Election, mesas: &[Mesa]) -> Vec<TokenSecret> {
+    let name = e.name_any();
+    let labels = |instance: &str, mesa: Option<&str>| {
+        let mut l = meta::labels(TOKEN_COMPONENT, instance, &name);
+        if let Some(m) = mesa {
+            l.insert(LABEL_MESA.into(), m.into());
+        }
+        l
+    };
+    let bridge = bridge_token_secret(&name);
+    let mut out = vec![TokenSecret { meta: meta::child_meta(e, bridge.clone(), labels(&bridge, None)), mesa: None }];
+    for m in election_mesas(e, mesas) {
+        let mesa = m.name_any();
+        let secret = console_token_secret(&mesa);
+        out.push(TokenSecret {
+            meta: meta::child_meta(e, secret.clone(), labels(&secret, Some(&mesa))),
+            mesa: Some(mesa),
+        });
+    }
+    out
+}
+
+/// The mesas file (`urna_vote::mesa`'s format): per Mesa of `e` its id (the Mesa's name), district, the
+/// SHA-256 of its console token (`hashes`, by Mesa) and its booths: the devices every BoothFleet of `e`
+/// assigns to it, by the same assignment the monitor rules and shard map use
+/// ([`super::boothfleet::device_mesas`]). Blocked devices stay listed: the broker refuses them, and a ballot
+/// one delivered before it was blocked still needs an admitted voter at its Mesa.
+///
+/// Refused (InvalidSpec), since the vote service would refuse to start: a Mesa in an inner district, and a
+/// device that two fleets assign. A Mesa whose token hash is missing is an error (the controller creates
+/// every token first).
+pub fn mesas_file(
+    e: &Election,
+    mesas: &[Mesa],
+    fleets: &[BoothFleet],
+    hashes: &BTreeMap<String, String>,
+) -> Result<Value> {
+    let name = e.name_any();
+    let leaves: BTreeSet<&str> = leaf_districts(e).into_iter().collect();
+    let mut booths: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut fleet_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut fleets: Vec<&BoothFleet> = fleets.iter().filter(|f| f.spec.election == name).collect();
+    fleets.sort_by_key(|f| f.name_any());
+    for f in fleets {
+        for (device, mesa) in super::boothfleet::device_mesas(f, mesas) {
+            if let Some(other) = fleet_of.insert(device.clone(), f.name_any()) {
+                return Err(Error::InvalidSpec(format!(
+                    "device {device:?} is in BoothFleets {other} and {}: a booth belongs to one Mesa",
+                    f.name_any()
+                )));
+            }
+            booths.entry(mesa).or_default().insert(device);
+        }
+    }
+    let mut out = Vec::new();
+    for m in election_mesas(e, mesas) {
+        let id = m.name_any();
+        if !leaves.contains(m.spec.district.as_str()) {
+            return Err(Error::InvalidSpec(format!(
+                "Mesa {id}: district {:?} is not a leaf district of Election {name}; booth ballots are cast in leaf districts",
+                m.spec.district
+            )));
+        }
+        let hash = hashes.get(&id).ok_or(Error::MissingField("console token of a Mesa"))?;
+        let devices: Vec<&String> = booths.get(&id).map(|b| b.iter().collect()).unwrap_or_default();
+        out.push(json!({ "id": id, "district": m.spec.district, "tokenSha256": hash, "booths": devices }));
+    }
+    Ok(json!({ "mesas": out }))
+}
+
+const SIGNING_KEY_VOLUME: &str = "signing-key";
+const ADMIN_TOKEN_VOLUME: &str = "admin-token";
+const CENSUS_VOLUME: &str = "census";
+const MESAS_VOLUME: &str = "mesas";
+const BRIDGE_TOKEN_VOLUME: &str = "bridge-token";
+
+/// The booth vote service's children, in apply order: the mesas ConfigMap (holding `mesas`, the output of
+/// [`mesas_file`]), the StatefulSet and its headless Service. `shards` are the TallyShards the Election's
+/// vote services route to. Empty when [`booth_spec`] is `None`.
+pub fn build(e: &Election, defaults: &Defaults, shards: &[TallyShard], mesas: &Value) -> Result<Vec<Child>> {
+    let Some(spec) = booth_spec(e) else { return Ok(vec![]) };
+    let name = e.name_any();
+    let vname = booth_vote_name(&name);
+    let labels = meta::labels(BOOTH_VOTE, &vname, &name);
+    let text = serde_json::to_string_pretty(mesas)?;
+    let cm_name = mesas_config_name(&name);
+    let cm = ConfigMap {
+        metadata: meta::child_meta(e, cm_name.clone(), meta::labels("mesas", &cm_name, &name)),
+        data: Some(BTreeMap::from([(MESAS_FILE.into(), text.clone())])),
+        ..Default::default()
+    };
+    let image = e.spec.image.clone().unwrap_or_else(|| defaults.image.clone());
+    let sts = statefulset(e, spec, &image, shards, &hex::encode(Sha256::digest(text.as_bytes())));
+    let svc = pod::http_service(meta::child_meta(e, vname.clone(), labels), meta::selector(BOOTH_VOTE, &vname), true);
+    Ok(vec![Child::new(&cm)?, Child::new(&sts)?, Child::new(&svc)?])
+}
+
+/// One replica (partition 0/1): a Mesa's admissions and its booth ballots are counted against each other in
+/// one process (`urna vote` refuses mesas with more partitions). Same keys, audit log, shards and admin
+/// token as the remote vote service; its own census and volume.
+fn statefulset(
+    e: &Election,
+    spec: &BoothVoteSpec,
+    image: &str,
+    shards: &[TallyShard],
+    mesas_hash: &str,
+) -> StatefulSet {
+    let name = e.name_any();
+    let vname = booth_vote_name(&name);
+    let v = &e.spec.vote;
+    let census = spec.census.config_map.as_ref().map(|r| (KeySource::ConfigMap, r));
+    let census = census.or_else(|| spec.census.secret.as_ref().map(|r| (KeySource::Secret, r)));
+    let modality = e.spec.modalities.iter().find(|m| m.kind == ModalityKind::Booth);
+    let args = VoteArgs {
+        partitions: 1,
+        modality: ModalityKind::Booth.as_str().into(),
+        closes_at: modality.map(|m| m.closes_at.0.to_string()),
+        shards: shard_routes(e, shards),
+        audit: workload::service_url(&super::election::audit_name(&name), e.namespace().as_deref()),
+        signing_key: v.signing_key.key.clone(),
+        census: census.map(|(_, r)| r.key.clone()),
+        admin_token: v.admin_token.as_ref().map(|r| r.key.clone()),
+        booth_desk: true,
+    };
+    let mut c = pod::container(BOOTH_VOTE, image, workload::vote_args(&args), spec.resources.clone());
+    c.env = Some(vec![EnvVar {
+        name: PARTITION_ENV.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: format!("metadata.labels['{POD_INDEX_LABEL}']"),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }]);
+    let mut mounts = vec![pod::manifest_mount(), pod::data_mount()];
+    let mut volumes = vec![pod::manifest_volume(&manifest_name(&name))];
+    mounts.push(pod::read_only_mount(SIGNING_KEY_VOLUME, SIGNING_KEY_DIR));
+    volumes.push(pod::key_volume(SIGNING_KEY_VOLUME, KeySource::Secret, &v.signing_key.name, &v.signing_key.key));
+    if let Some((source, r)) = census {
+        mounts.push(pod::read_only_mount(CENSUS_VOLUME, CENSUS_DIR));
+        volumes.push(pod::key_volume(CENSUS_VOLUME, source, &r.name, &r.key));
+    }
+    if let Some(r) = &v.admin_token {
+        mounts.push(pod::read_only_mount(ADMIN_TOKEN_VOLUME, ADMIN_TOKEN_DIR));
+        volumes.push(pod::key_volume(ADMIN_TOKEN_VOLUME, KeySource::Secret, &r.name, &r.key));
+    }
+    mounts.push(pod::read_only_mount(MESAS_VOLUME, MESAS_DIR));
+    volumes.push(pod::key_volume(MESAS_VOLUME, KeySource::ConfigMap, &mesas_config_name(&name), MESAS_FILE));
+    mounts.push(pod::read_only_mount(BRIDGE_TOKEN_VOLUME, BRIDGE_TOKEN_DIR));
+    volumes.push(pod::key_volume(BRIDGE_TOKEN_VOLUME, KeySource::Secret, &bridge_token_secret(&name), TOKEN_KEY));
+    c.volume_mounts = Some(mounts);
+    let mut sts = pod::writer_set(
+        meta::child_meta(e, vname.clone(), meta::labels(BOOTH_VOTE, &vname, &name)),
+        meta::selector(BOOTH_VOTE, &vname),
+        c,
+        &spec.storage,
+        volumes,
+        1,
+        false,
+    );
+    if let Some(t) = sts.spec.as_mut().and_then(|s| s.template.metadata.as_mut()) {
+        t.annotations = Some(BTreeMap::from([(MESAS_HASH_ANNOTATION.into(), mesas_hash.into())]));
+    }
+    sts
+}
