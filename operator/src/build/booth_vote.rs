@@ -8,13 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, EnvVar, EnvVarSource, ObjectFieldSelector};
+use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::election::{leaf_districts, manifest_name, shard_routes};
+use super::election::{census_source, leaf_districts, manifest_name, shard_routes, vote_pod};
 use super::pod::{self, KeySource};
 use super::{Child, Defaults};
 use crate::crd::common::ModalityKind;
@@ -22,10 +22,7 @@ use crate::crd::election::BoothVoteSpec;
 use crate::crd::{BoothFleet, Election, Mesa, TallyShard};
 use crate::error::{Error, Result};
 use crate::meta::{self, MAX_WORKLOAD_NAME};
-use crate::workload::{
-    self, ADMIN_TOKEN_DIR, BRIDGE_TOKEN_DIR, CENSUS_DIR, MESAS_DIR, MESAS_FILE, PARTITION_ENV, POD_INDEX_LABEL,
-    SIGNING_KEY_DIR, TOKEN_KEY, VoteArgs,
-};
+use crate::workload::{self, BRIDGE_TOKEN_DIR, MESAS_DIR, MESAS_FILE, TOKEN_KEY, VoteArgs};
 
 /// The component label of the booth vote service (the NetworkPolicies and the writers' budget name it).
 pub const BOOTH_VOTE: &str = "vote-booth";
@@ -150,9 +147,6 @@ pub fn mesas_file(
     Ok(json!({ "mesas": out }))
 }
 
-const SIGNING_KEY_VOLUME: &str = "signing-key";
-const ADMIN_TOKEN_VOLUME: &str = "admin-token";
-const CENSUS_VOLUME: &str = "census";
 const MESAS_VOLUME: &str = "mesas";
 const BRIDGE_TOKEN_VOLUME: &str = "bridge-token";
 
@@ -190,8 +184,7 @@ fn statefulset(
     let name = e.name_any();
     let vname = booth_vote_name(&name);
     let v = &e.spec.vote;
-    let census = spec.census.config_map.as_ref().map(|r| (KeySource::ConfigMap, r));
-    let census = census.or_else(|| spec.census.secret.as_ref().map(|r| (KeySource::Secret, r)));
+    let census = census_source(&spec.census);
     let modality = e.spec.modalities.iter().find(|m| m.kind == ModalityKind::Booth);
     let args = VoteArgs {
         partitions: 1,
@@ -204,35 +197,18 @@ fn statefulset(
         admin_token: v.admin_token.as_ref().map(|r| r.key.clone()),
         booth_desk: true,
     };
-    let mut c = pod::container(BOOTH_VOTE, image, workload::vote_args(&args), spec.resources.clone());
-    c.env = Some(vec![EnvVar {
-        name: PARTITION_ENV.into(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                field_path: format!("metadata.labels['{POD_INDEX_LABEL}']"),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }]);
-    let mut mounts = vec![pod::manifest_mount(), pod::data_mount()];
-    let mut volumes = vec![pod::manifest_volume(&manifest_name(&name))];
-    mounts.push(pod::read_only_mount(SIGNING_KEY_VOLUME, SIGNING_KEY_DIR));
-    volumes.push(pod::key_volume(SIGNING_KEY_VOLUME, KeySource::Secret, &v.signing_key.name, &v.signing_key.key));
-    if let Some((source, r)) = census {
-        mounts.push(pod::read_only_mount(CENSUS_VOLUME, CENSUS_DIR));
-        volumes.push(pod::key_volume(CENSUS_VOLUME, source, &r.name, &r.key));
-    }
-    if let Some(r) = &v.admin_token {
-        mounts.push(pod::read_only_mount(ADMIN_TOKEN_VOLUME, ADMIN_TOKEN_DIR));
-        volumes.push(pod::key_volume(ADMIN_TOKEN_VOLUME, KeySource::Secret, &r.name, &r.key));
-    }
-    mounts.push(pod::read_only_mount(MESAS_VOLUME, MESAS_DIR));
-    volumes.push(pod::key_volume(MESAS_VOLUME, KeySource::ConfigMap, &mesas_config_name(&name), MESAS_FILE));
-    mounts.push(pod::read_only_mount(BRIDGE_TOKEN_VOLUME, BRIDGE_TOKEN_DIR));
-    volumes.push(pod::key_volume(BRIDGE_TOKEN_VOLUME, KeySource::Secret, &bridge_token_secret(&name), TOKEN_KEY));
-    c.volume_mounts = Some(mounts);
+    let extra = vec![
+        (
+            pod::read_only_mount(MESAS_VOLUME, MESAS_DIR),
+            pod::key_volume(MESAS_VOLUME, KeySource::ConfigMap, &mesas_config_name(&name), MESAS_FILE),
+        ),
+        (
+            pod::read_only_mount(BRIDGE_TOKEN_VOLUME, BRIDGE_TOKEN_DIR),
+            pod::key_volume(BRIDGE_TOKEN_VOLUME, KeySource::Secret, &bridge_token_secret(&name), TOKEN_KEY),
+        ),
+    ];
+    let manifest = manifest_name(&name);
+    let (c, volumes) = vote_pod(BOOTH_VOTE, image, &args, spec.resources.clone(), (v, &manifest), census, extra);
     let mut sts = pod::writer_set(
         meta::child_meta(e, vname.clone(), meta::labels(BOOTH_VOTE, &vname, &name)),
         meta::selector(BOOTH_VOTE, &vname),

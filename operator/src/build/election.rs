@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, EnvVar, EnvVarSource, ObjectFieldSelector};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, ResourceRequirements, Volume, VolumeMount,
+};
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
 };
@@ -17,8 +19,9 @@ use serde_json::json;
 use super::booth_vote::BOOTH_VOTE;
 use super::pod::{self, KeySource};
 use super::{Child, Defaults};
+use crate::crd::common::KeyRef;
 use crate::crd::common::ModalityKind;
-use crate::crd::election::ShardingPolicy;
+use crate::crd::election::{CensusSource, ShardingPolicy, VoteSpec};
 use crate::crd::{Election, ElectionPhase, TallyShard, TallyShardSpec};
 use crate::error::Result;
 use crate::meta::{self, LABEL_COMPONENT, LABEL_ELECTION, LABEL_SHARD, MAX_WORKLOAD_NAME};
@@ -145,8 +148,7 @@ fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> Statefu
     let name = e.name_any();
     let vname = vote_name(&name);
     let v = &e.spec.vote;
-    let census = e.spec.census.config_map.as_ref().map(|r| (KeySource::ConfigMap, r));
-    let census = census.or_else(|| e.spec.census.secret.as_ref().map(|r| (KeySource::Secret, r)));
+    let census = census_source(&e.spec.census);
     let modality = vote_modality(e);
     let args = VoteArgs {
         partitions: v.partitions,
@@ -159,7 +161,39 @@ fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> Statefu
         admin_token: v.admin_token.as_ref().map(|r| r.key.clone()),
         booth_desk: false,
     };
-    let mut c = pod::container(VOTE, image, workload::vote_args(&args), v.resources.clone());
+    let (c, volumes) =
+        vote_pod(VOTE, image, &args, v.resources.clone(), (v, &manifest_name(&name)), census, Vec::new());
+    let partitions = i32::try_from(v.partitions).unwrap_or(i32::MAX);
+    pod::writer_set(
+        meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name)),
+        meta::selector(VOTE, &vname),
+        c,
+        &v.storage,
+        volumes,
+        partitions,
+        true,
+    )
+}
+
+/// Where a census is read from: its ConfigMap key, else its Secret key.
+pub(super) fn census_source(c: &CensusSource) -> Option<(KeySource, &KeyRef)> {
+    let from_config_map = c.config_map.as_ref().map(|r| (KeySource::ConfigMap, r));
+    from_config_map.or_else(|| c.secret.as_ref().map(|r| (KeySource::Secret, r)))
+}
+
+/// A vote service's container (mounts set) and volumes, shared by the remote and the booth vote service:
+/// the partition from the pod's index, the manifest (`manifest` ConfigMap), the data volume, the signing
+/// key, the census and the admin token, then the `extra` mounts and volumes.
+pub(super) fn vote_pod(
+    component: &str,
+    image: &str,
+    args: &VoteArgs,
+    resources: Option<ResourceRequirements>,
+    (v, manifest): (&VoteSpec, &str),
+    census: Option<(KeySource, &KeyRef)>,
+    extra: Vec<(VolumeMount, Volume)>,
+) -> (Container, Vec<Volume>) {
+    let mut c = pod::container(component, image, workload::vote_args(args), resources);
     c.env = Some(vec![EnvVar {
         name: PARTITION_ENV.into(),
         value_from: Some(EnvVarSource {
@@ -172,7 +206,7 @@ fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> Statefu
         ..Default::default()
     }]);
     let mut mounts = vec![pod::manifest_mount(), pod::data_mount()];
-    let mut volumes = vec![pod::manifest_volume(&manifest_name(&name))];
+    let mut volumes = vec![pod::manifest_volume(manifest)];
     mounts.push(pod::read_only_mount(SIGNING_KEY_VOLUME, SIGNING_KEY_DIR));
     volumes.push(pod::key_volume(SIGNING_KEY_VOLUME, KeySource::Secret, &v.signing_key.name, &v.signing_key.key));
     if let Some((source, r)) = census {
@@ -183,17 +217,12 @@ fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> Statefu
         mounts.push(pod::read_only_mount(ADMIN_TOKEN_VOLUME, ADMIN_TOKEN_DIR));
         volumes.push(pod::key_volume(ADMIN_TOKEN_VOLUME, KeySource::Secret, &r.name, &r.key));
     }
+    for (m, vol) in extra {
+        mounts.push(m);
+        volumes.push(vol);
+    }
     c.volume_mounts = Some(mounts);
-    let partitions = i32::try_from(v.partitions).unwrap_or(i32::MAX);
-    pod::writer_set(
-        meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name)),
-        meta::selector(VOTE, &vname),
-        c,
-        &v.storage,
-        volumes,
-        partitions,
-        true,
-    )
+    (c, volumes)
 }
 
 fn audit_statefulset(e: &Election, image: &str) -> StatefulSet {
