@@ -13,7 +13,7 @@ use urna_booth::message::Envelope;
 use urna_booth::{Booth, BoothConfig};
 use urna_broker::client::{self, Client, Options};
 
-use common::{FLEET, Net, fast_backoff};
+use common::{FLEET, Net, fast_backoff, geofence_rules};
 
 type Res = Result<(), Box<dyn std::error::Error>>;
 
@@ -189,9 +189,8 @@ async fn booth_obeys_lock_and_block_commands_and_remembers_a_block() -> Res {
 /// and at the webhook; a booth in place raises none.
 #[tokio::test]
 async fn monitor_alerts_feed_and_webhook_on_geofence_sos_and_authentication_failures() -> Res {
-    use std::collections::HashMap;
     use urna_booth::alerting::{Monitor, MonitorConfig};
-    use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
+    use urna_booth::fleet::GeofenceSpec;
 
     let net = Net::new()?;
     let dir = tempfile::tempdir()?;
@@ -217,18 +216,7 @@ async fn monitor_alerts_feed_and_webhook_on_geofence_sos_and_authentication_fail
     tokio::spawn(async move { axum::serve(hook_listener, hook).await });
 
     let fence = GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 };
-    let mesa =
-        |m: &str| MesaRules { mesa: m.into(), geofence: Some(fence), opens_ms: None, closes_ms: None, census: None };
-    let rules = FleetRules {
-        devices: HashMap::from([("mesa-7-1".to_string(), mesa("mesa-7")), ("mesa-7-2".to_string(), mesa("mesa-7"))]),
-        offline_after_ms: 600_000,
-        votes_per_hour_limit: 1e9,
-        vote_rate_z: 1e9,
-        flap_connects: 1000,
-        flap_window_ms: 1,
-        auth_failures: 5,
-        auth_failure_window_ms: 60_000,
-    };
+    let rules = geofence_rules(&[("mesa-7-1", "mesa-7"), ("mesa-7-2", "mesa-7")], fence);
     let monitor = Monitor::start(MonitorConfig {
         fleet: FLEET.into(),
         client_id: "urna-bridge-monitor".into(),

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,14 +14,14 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use urna_booth::alerting::{Monitor, MonitorConfig};
-use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
+use urna_booth::fleet::GeofenceSpec;
 use urna_booth::metrics::MonitorMetrics;
 use urna_booth::monitor::Alert;
 use urna_booth::sink::{self, AlertSink, KubeEvents};
 use urna_booth::{Booth, BoothConfig};
 use urna_broker::Broker;
 
-use common::{FLEET, Net, fast_backoff};
+use common::{FLEET, Net, fast_backoff, geofence_rules};
 
 type Res = Result<(), Box<dyn std::error::Error>>;
 
@@ -60,19 +59,7 @@ async fn metrics_and_probes_over_http() -> Res {
     // A webhook nobody listens on: every alert is a delivery failure once its retries are spent.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let fence = GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 };
-    let rules = FleetRules {
-        devices: HashMap::from([(
-            "mesa-7-1".to_string(),
-            MesaRules { mesa: "mesa-7".into(), geofence: Some(fence), opens_ms: None, closes_ms: None, census: None },
-        )]),
-        offline_after_ms: 600_000,
-        votes_per_hour_limit: 1e9,
-        vote_rate_z: 1e9,
-        flap_connects: 1000,
-        flap_window_ms: 1,
-        auth_failures: 5,
-        auth_failure_window_ms: 60_000,
-    };
+    let rules = geofence_rules(&[("mesa-7-1", "mesa-7")], fence);
     let monitor = Monitor::start(MonitorConfig {
         fleet: FLEET.into(),
         client_id: "urna-bridge-monitor".into(),
@@ -136,28 +123,8 @@ async fn one_monitor_sees_every_broker_shard() -> Res {
     let endpoint = |id: &str, broker: &Broker| net.endpoint(id, broker.mqtt_addr);
     let fence = GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 };
     let devices = ["mesa-1-1", "mesa-2-1"];
-    let rules = FleetRules {
-        devices: devices
-            .iter()
-            .map(|d| {
-                let mesa = MesaRules {
-                    mesa: d[..6].into(),
-                    geofence: Some(fence),
-                    opens_ms: None,
-                    closes_ms: None,
-                    census: None,
-                };
-                ((*d).to_owned(), mesa)
-            })
-            .collect(),
-        offline_after_ms: 600_000,
-        votes_per_hour_limit: 1e9,
-        vote_rate_z: 1e9,
-        flap_connects: 1000,
-        flap_window_ms: 1,
-        auth_failures: 5,
-        auth_failure_window_ms: 60_000,
-    };
+    let pairs: Vec<(&str, &str)> = devices.iter().map(|d| (*d, &d[..6])).collect();
+    let rules = geofence_rules(&pairs, fence);
     let monitor = Monitor::start(MonitorConfig {
         fleet: FLEET.into(),
         client_id: "urna-bridge-monitor".into(),

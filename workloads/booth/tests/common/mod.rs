@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
 use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::client;
 use urna_broker::pki::FleetCa;
@@ -67,4 +68,21 @@ impl Net {
 
 pub fn fast_backoff() -> Backoff {
     Backoff { min: Duration::from_millis(50), max: Duration::from_millis(500) }
+}
+
+/// Monitor rules for `(device, mesa)` pairs, each mesa fenced at `fence`, where only the geofence, SOS and
+/// authentication bursts can fire in a test's few seconds (no offline, vote-rate or flapping alerts).
+pub fn geofence_rules(devices: &[(&str, &str)], fence: GeofenceSpec) -> FleetRules {
+    let mesa =
+        |m: &str| MesaRules { mesa: m.into(), geofence: Some(fence), opens_ms: None, closes_ms: None, census: None };
+    FleetRules {
+        devices: devices.iter().map(|(d, m)| ((*d).to_owned(), mesa(m))).collect(),
+        offline_after_ms: 600_000,
+        votes_per_hour_limit: 1e9,
+        vote_rate_z: 1e9,
+        flap_connects: 1000,
+        flap_window_ms: 1,
+        auth_failures: 5,
+        auth_failure_window_ms: 60_000,
+    }
 }
