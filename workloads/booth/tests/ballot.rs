@@ -6,7 +6,7 @@ use urna_ballot::{Contest, ElectionManifest, EncryptedBallot, Selection};
 use urna_booth::ballot::BallotMachine;
 use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::pki::FleetCa;
-use urna_broker::{Broker, BrokerConfig, client};
+use urna_broker::{Broker, BrokerConfig};
 use urna_crypto::paillier::{KeySize, generate_keypair};
 
 type Res = Result<(), Box<dyn std::error::Error>>;
@@ -26,12 +26,11 @@ async fn ballot_encrypted_on_the_device_arrives_once_and_verifies() -> Res {
 
     let ca = FleetCa::new("f")?;
     let server = ca.server(&["localhost"])?;
-    let tls =
-        urna_broker::tls::server_config(ca.ca_pem().as_bytes(), server.cert_pem.as_bytes(), server.key_pem.as_bytes())?;
+    let tls = server.server_tls()?;
     let broker = Broker::start(BrokerConfig::new("f", tls)).await?;
     let endpoint = |id: &str| -> Result<Endpoint, Box<dyn std::error::Error>> {
         let c = ca.client(id)?;
-        let tls = client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?;
+        let tls = c.client_tls()?;
         Ok(Endpoint { addr: broker.mqtt_addr, server_name: "localhost".into(), tls })
     };
     let backoff = Backoff { min: Duration::from_millis(50), max: Duration::from_millis(500) };

@@ -174,10 +174,10 @@ async fn run() -> Res<()> {
     for i in 0..largest {
         let id = format!("booth-{i:05}");
         let c = ca.client(&id)?;
-        devices.push((id, client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?));
+        devices.push((id, c.client_tls()?));
     }
     let b = ca.client(urna_broker::DEFAULT_BACKEND)?;
-    let backend = client::tls_config(b.ca_pem.as_bytes(), b.cert_pem.as_bytes(), b.key_pem.as_bytes())?;
+    let backend = b.client_tls()?;
     eprintln!("{largest} device certificates in {:.1} s", t.elapsed().as_secs_f64());
     let uptime = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     eprintln!("load average before: {}", uptime.trim());

@@ -39,8 +39,7 @@ async fn run() -> Res<()> {
     let messages = env("URNA_BENCH_MESSAGES", 500);
     let ca = FleetCa::new("bench")?;
     let server = ca.server(&["localhost"])?;
-    let tls =
-        urna_broker::tls::server_config(ca.ca_pem().as_bytes(), server.cert_pem.as_bytes(), server.key_pem.as_bytes())?;
+    let tls = server.server_tls()?;
     let mut config = BrokerConfig::new("bench", tls);
     config.limits = Limits { rate: RateLimit { per_second: 1e9, burst: 1e9 }, ..Limits::default() };
     let broker = Broker::start(config).await?;
@@ -49,7 +48,7 @@ async fn run() -> Res<()> {
     for i in 0..devices {
         let id = format!("dev-{i}");
         let c = ca.client(&id)?;
-        configs.push((id, client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?));
+        configs.push((id, c.client_tls()?));
     }
     let urna = measure(broker.mqtt_addr, configs.clone(), messages, None).await?;
     broker.shutdown().await;

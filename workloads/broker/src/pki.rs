@@ -16,6 +16,18 @@ pub struct Issued {
     pub ca_pem: String,
 }
 
+impl Issued {
+    /// A server configuration presenting this certificate and requiring clients of the same CA.
+    pub fn server_tls(&self) -> crate::Result<std::sync::Arc<rustls::ServerConfig>> {
+        crate::tls::server_config(self.ca_pem.as_bytes(), self.cert_pem.as_bytes(), self.key_pem.as_bytes())
+    }
+
+    /// A client configuration presenting this certificate and trusting the same CA.
+    pub fn client_tls(&self) -> crate::Result<std::sync::Arc<rustls::ClientConfig>> {
+        crate::client::tls_config(self.ca_pem.as_bytes(), self.cert_pem.as_bytes(), self.key_pem.as_bytes())
+    }
+}
+
 pub struct FleetCa {
     fleet: String,
     issuer: Issuer<'static, KeyPair>,

@@ -34,11 +34,7 @@ impl Fleet {
     async fn start_with(tune: impl FnOnce(&mut BrokerConfig)) -> Result<Self, Box<dyn std::error::Error>> {
         let ca = FleetCa::new(FLEET)?;
         let server = ca.server(&["localhost"])?;
-        let tls = urna_broker::tls::server_config(
-            ca.ca_pem().as_bytes(),
-            server.cert_pem.as_bytes(),
-            server.key_pem.as_bytes(),
-        )?;
+        let tls = server.server_tls()?;
         let mut config = BrokerConfig::new(FLEET, tls);
         tune(&mut config);
         Ok(Self { ca, broker: Broker::start(config).await? })
@@ -50,8 +46,7 @@ impl Fleet {
     }
 
     async fn connect_with(&self, cert: &Issued, opts: &Options<'_>) -> Result<Conn, ClientError> {
-        let tls = client::tls_config(cert.ca_pem.as_bytes(), cert.cert_pem.as_bytes(), cert.key_pem.as_bytes())
-            .map_err(|e| ClientError::Io(std::io::Error::other(e.to_string())))?;
+        let tls = cert.client_tls().map_err(|e| ClientError::Io(std::io::Error::other(e.to_string())))?;
         let stream = client::connect_tls(self.broker.mqtt_addr, tls, "localhost").await?;
         timeout(PATIENCE, Client::handshake(stream, opts))
             .await
@@ -330,7 +325,7 @@ async fn flooding_device_is_held_to_its_rate_without_losing_messages() -> Res {
 async fn will_on_another_device_topic_is_refused() -> Res {
     let fleet = Fleet::start().await?;
     let cert = fleet.ca.client("mesa-1-1")?;
-    let tls = client::tls_config(cert.ca_pem.as_bytes(), cert.cert_pem.as_bytes(), cert.key_pem.as_bytes())?;
+    let tls = cert.client_tls()?;
     let stream = client::connect_tls(fleet.broker.mqtt_addr, tls, "localhost").await?;
     let opts = Options {
         client_id: "mesa-1-1",
@@ -418,7 +413,7 @@ async fn mosquitto_clients_are_served_and_confined() -> Res {
 async fn readiness_probes_and_devices_hanging_up_after_connect_do_not_break_the_broker() -> Res {
     let fleet = Fleet::start().await?;
     let cert = fleet.ca.client("mesa-1-1")?;
-    let tls = client::tls_config(cert.ca_pem.as_bytes(), cert.cert_pem.as_bytes(), cert.key_pem.as_bytes())?;
+    let tls = cert.client_tls()?;
     for _ in 0..5 {
         let mut s = client::connect_tls(fleet.broker.mqtt_addr, tls.clone(), "localhost").await?;
         s.write_all(&mqtt::connect("mesa-1-1", 60, true, None)).await?;

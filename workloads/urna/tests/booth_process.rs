@@ -120,9 +120,7 @@ async fn booth_ballots_survive_a_killed_collector_exactly_once() {
     // The broker, the booths and the collector's certificate.
     let ca = FleetCa::new(FLEET).unwrap();
     let server = ca.server(&["localhost"]).unwrap();
-    let tls =
-        urna_broker::tls::server_config(ca.ca_pem().as_bytes(), server.cert_pem.as_bytes(), server.key_pem.as_bytes())
-            .unwrap();
+    let tls = server.server_tls().unwrap();
     let broker = Broker::start(BrokerConfig::new(FLEET, tls)).await.unwrap();
     let backend = ca.client(urna_broker::DEFAULT_BACKEND).unwrap();
     let tls_dir = dir.path().join("backend-tls");
@@ -135,8 +133,7 @@ async fn booth_ballots_survive_a_killed_collector_exactly_once() {
     let mut booths = Vec::new();
     for d in devices {
         let c = ca.client(d).unwrap();
-        let tls =
-            urna_broker::client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes()).unwrap();
+        let tls = c.client_tls().unwrap();
         let mut cfg =
             BoothConfig::new(FLEET, d, Endpoint { addr: broker.mqtt_addr, server_name: "localhost".into(), tls });
         cfg.backoff = Backoff { min: Duration::from_millis(50), max: Duration::from_millis(500) };

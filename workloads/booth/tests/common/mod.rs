@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
 use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
-use urna_broker::client;
 use urna_broker::pki::FleetCa;
 use urna_broker::{Broker, BrokerConfig};
 
@@ -25,11 +24,7 @@ impl Net {
     pub fn new() -> Result<Self, Box<dyn std::error::Error>> {
         let ca = FleetCa::new(FLEET)?;
         let server = ca.server(&["localhost"])?;
-        let tls = urna_broker::tls::server_config(
-            ca.ca_pem().as_bytes(),
-            server.cert_pem.as_bytes(),
-            server.key_pem.as_bytes(),
-        )?;
+        let tls = server.server_tls()?;
         Ok(Self { ca, tls })
     }
 
@@ -41,7 +36,7 @@ impl Net {
 
     pub fn endpoint(&self, id: &str, addr: SocketAddr) -> Result<Endpoint, Box<dyn std::error::Error>> {
         let c = self.ca.client(id)?;
-        let tls = client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())?;
+        let tls = c.client_tls()?;
         Ok(Endpoint { addr, server_name: "localhost".into(), tls })
     }
 

@@ -62,8 +62,7 @@ pub struct LocalFleet {
 
 fn endpoint(ca: &FleetCa, id: &str, broker: &Broker) -> Result<Endpoint> {
     let c = ca.client(id).with_context(|| format!("issuing the certificate of {id}"))?;
-    let tls = urna_broker::client::tls_config(c.ca_pem.as_bytes(), c.cert_pem.as_bytes(), c.key_pem.as_bytes())
-        .with_context(|| format!("loading the certificate of {id}"))?;
+    let tls = c.client_tls().with_context(|| format!("loading the certificate of {id}"))?;
     Ok(Endpoint { addr: broker.mqtt_addr, server_name: "localhost".into(), tls })
 }
 
@@ -78,12 +77,7 @@ impl LocalFleet {
     ) -> Result<Self> {
         let ca = FleetCa::new(&plan.name).context("creating the fleet CA")?;
         let server = ca.server(&["localhost"]).context("issuing the broker certificate")?;
-        let tls = urna_broker::tls::server_config(
-            ca.ca_pem().as_bytes(),
-            server.cert_pem.as_bytes(),
-            server.key_pem.as_bytes(),
-        )
-        .context("loading the broker certificate")?;
+        let tls = server.server_tls().context("loading the broker certificate")?;
         let broker = Broker::start(BrokerConfig::new(&plan.name, tls)).await.context("starting the broker")?;
         let backoff = Backoff { min: Duration::from_millis(50), max: Duration::from_secs(2) };
 
