@@ -7,10 +7,10 @@
 
 #![allow(clippy::unwrap_used)] // a panic is the failure report
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
@@ -19,16 +19,7 @@ use urna_operator::workload::{DATA_DIR, MANIFEST_DIR};
 use urna_vote::client::VoterClient;
 use urna_vote::error::ClientError;
 
-const URNA: &str = env!("CARGO_BIN_EXE_urna");
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::spawn_listening;
 
 /// The in-pod paths (`/etc/urna/...`, `/var/run/urna/...`, `/var/lib/urna`) under `root`.
 fn local(root: &Path, pod_path: &str) -> PathBuf {
@@ -117,24 +108,7 @@ async fn the_operators_booth_vote_service_starts_and_admits_with_its_console_tok
         };
         argv.push(value);
     }
-    let mut child =
-        Killed(Command::new(URNA).args(&argv).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap());
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let listening: Value = serde_json::from_str(&line).unwrap_or_else(|err| {
-        let mut stderr = String::new();
-        if let Some(mut s) = child.0.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut s, &mut stderr);
-        }
-        panic!("urna vote did not start ({err}): {line:?}\n{stderr}")
-    });
-    let url = format!("http://{}", listening["listening"].as_str().unwrap());
+    let (_vote, url) = spawn_listening(&argv).await;
     let console = VoterClient::new(&url);
 
     // The booth census's voter votes in sur: admitted at mesa-sur-1 with its generated console token, once.

@@ -6,15 +6,16 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use urna_ballot::{Contest, ElectionManifest};
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::paillier::{KeySize, generate_keypair};
 use urna_vote::client::{Election, Voter, VoterClient, cast};
 use urna_vote::credential::{hash_credential, insecure_fast_params};
+
+use support::{Killed, spawn_listening};
 
 const URNA: &str = env!("CARGO_BIN_EXE_urna");
 
@@ -30,15 +31,6 @@ fn manifest() -> ElectionManifest {
 
 fn voter(i: usize) -> Voter {
     Voter { voter_id: format!("{:064x}", 1000 + i), credential: format!("secret-{i}") }
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
@@ -117,18 +109,7 @@ async fn setup(voters: usize) -> Setup {
 
 /// Starts `urna vote` and returns it with its base URL.
 async fn spawn_vote(setup: &Setup) -> (Killed, String) {
-    let mut child =
-        Killed(Command::new(URNA).args(&setup.args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let addr = serde_json::from_str::<serde_json::Value>(&line).unwrap()["listening"].as_str().unwrap().to_owned();
-    (child, format!("http://{addr}"))
+    spawn_listening(&setup.args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

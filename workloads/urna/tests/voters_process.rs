@@ -6,25 +6,17 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::threshold::ThresholdPublicKey;
 
+use support::spawn_listening;
+
 const URNA: &str = env!("CARGO_BIN_EXE_urna");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crypto/tests/fixtures/ceremony-3072");
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/university");
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn urna(args: &[&str]) -> std::process::Output {
     Command::new(URNA)
@@ -99,18 +91,7 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
         "--admin-token-file",
         path(&token),
     ];
-    let mut child =
-        Killed(Command::new(URNA).args(vote_args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    })
-    .await
-    .unwrap();
-    let addr = serde_json::from_str::<serde_json::Value>(&line).unwrap()["listening"].as_str().unwrap().to_owned();
-    let vote_url = format!("http://{addr}");
+    let (vote, vote_url) = spawn_listening(vote_args).await;
 
     let record = dir.path().join("record");
     let voters_file = voters_dir.join("voters.csv");
@@ -144,5 +125,5 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
     // The record verifies again from its files alone, with the standalone verifier.
     let out = urna(&["verify", "record", path(&record)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    drop(child);
+    drop(vote);
 }

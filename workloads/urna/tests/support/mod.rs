@@ -1,9 +1,12 @@
 //! What the process tests run beside the binary under test: a real tally shard and a real audit log,
-//! served from the test process on 127.0.0.1 until it ends.
+//! served from the test process on 127.0.0.1 until it ends; and the binary itself, started and killed.
 
 #![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it; a panic is the failure report
 
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -37,4 +40,37 @@ pub async fn audit_log(path: &Path, origin: &str) -> String {
     let url = format!("http://{}", l.local_addr().unwrap());
     tokio::spawn(log.serve(l, std::future::pending()));
     url
+}
+
+/// A child process killed (and reaped) when the test lets go of it, however the test ends.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `urna` with `args` and waits for the first line it prints, `{"listening": ADDR}`; returns the
+/// process and `http://ADDR`.
+pub async fn spawn_listening<I, S>(args: I) -> (Killed, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let urna = env!("CARGO_BIN_EXE_urna");
+    let mut child = Killed(Command::new(urna).args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let listening: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|err| panic!("urna did not start ({err}): {line:?}"));
+    let addr = listening["listening"].as_str().unwrap().to_owned();
+    (child, format!("http://{addr}"))
 }
