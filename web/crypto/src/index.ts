@@ -17,3 +17,5 @@ export { type ContestLayout, contestLayout, slotCapacity } from './ballot/layout
 export { type EncryptedBallot, type EncryptedContest, type EncryptedBallotJson, ballotHash, ballotToJson, ballotFromJson } from './ballot/encrypted.js';
 export { BallotCodec, BallotError, type Selection, type ContestNonces, MAX_WRITE_IN_BYTES, writeInPlaintext, writeInName } from './ballot/codec.js';
 export { anonId } from './ballot/anon.js';
+export { Precomputer, type PrecomputerOptions, type Progress } from './precompute/precomputer.js';
+export { checkChallenge, makeChallenge, ChallengeFormatError, CHALLENGE_VERSION, type ChallengedBallotJson, type ChallengeReport, type RevealedContestJson, type CheckedContest } from './ballot/challenge.js';

@@ -324,14 +324,14 @@ pub fn write_in_name(m: &Plaintext) -> Result<Option<String>> {
 }
 
 /// What to encrypt for one selection: per-position values, "used" bits, and each statement's true branch.
-struct EncodingPlan {
-    values: Vec<Plaintext>,
-    used: Vec<Plaintext>,
+pub(crate) struct EncodingPlan {
+    pub(crate) values: Vec<Plaintext>,
+    pub(crate) used: Vec<Plaintext>,
     witness_indices: Vec<usize>,
 }
 
 impl EncodingPlan {
-    fn new(cc: &ContestCodec, selection: &Selection, slot_bits: u32) -> Result<Self> {
+    pub(crate) fn new(cc: &ContestCodec, selection: &Selection, slot_bits: u32) -> Result<Self> {
         match (&cc.layout, selection) {
             (ContestLayout::SingleChoice { choices, chunks }, Selection::Single { choice, .. }) => {
                 if chunks.len() == 1 {

@@ -2,6 +2,7 @@
 //! Paillier plaintexts (with chunking when a contest does not fit one), whole-ballot encryption with validity
 //! proofs, and decoding decrypted totals back to per-choice counts (PROTOCOL §2–3).
 
+pub mod challenge;
 pub mod choices;
 mod codec;
 mod decode;
@@ -14,6 +15,7 @@ mod selection;
 mod statements;
 pub mod validate;
 
+pub use challenge::{ChallengeReport, ChallengedBallot, check_challenge};
 pub use codec::{BallotCodec, ContestCodec, write_in_name, write_in_plaintext};
 pub use decode::{ChoiceCount, ContestResult};
 pub use encrypted::{EncryptedBallot, EncryptedContest, EncryptedWriteIn};

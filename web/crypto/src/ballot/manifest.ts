@@ -90,8 +90,10 @@ export function validateManifest(m: ElectionManifest): void {
     c.districts.forEach((d, j) => {
       if (!parents.has(d)) throw new ManifestError(`${path}.districts[${String(j)}]`, `unknown district ${JSON.stringify(d)}`);
     });
-    if (c.kind === 'singleChoice') validateSingle(path, c);
-    else if (c.kind === 'multiChoice') validateMulti(path, c);
+    // JSON from outside may carry any kind, whatever the type says.
+    const kind: string = c.kind;
+    if (kind === 'singleChoice') validateSingle(path, c);
+    else if (kind === 'multiChoice') validateMulti(path, c);
     else throw new ManifestError(`${path}.kind`, `unknown contest kind ${JSON.stringify(c.kind)}`);
   });
 }

@@ -8,9 +8,11 @@ use super::PublicKey;
 use crate::arith;
 
 /// The randomness `r ∈ Z*_n` of one encryption. It is as secret as the vote it hides: it is never logged
-/// (its `Debug` is redacted) and only proofs consume it.
-#[derive(Clone)]
-pub struct Nonce(pub(crate) Integer);
+/// (its `Debug` is redacted) and only proofs consume it, except in a Benaloh challenge, which reveals it on
+/// purpose (canonical hex, docs/protocol.md §4.7) for a ballot that is then never cast.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Nonce(#[serde(with = "arith::hex_integer")] pub(crate) Integer);
 
 impl Nonce {
     /// The nonce of a homomorphic sum: `Π r_i mod n`, since `Π (1 + x_i·n)·r_i^n = (1 + (Σ x_i)·n)·(Π r_i)^n`.

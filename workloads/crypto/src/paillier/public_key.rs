@@ -120,6 +120,13 @@ impl PublicKey {
         Ok(Ciphertext(arith::mul_mod(&self.g_pow(&m.0), &nonce.r_n, &self.n_squared)))
     }
 
+    /// Encrypts `m` with a given nonce `r` (a full exponentiation): how a Benaloh challenge is checked. Refuses
+    /// an `r` outside `Z*_n`.
+    pub fn encrypt_with_nonce(&self, m: &Plaintext, r: &Nonce) -> Result<Ciphertext> {
+        arith::check_unit("nonce", &r.0, &self.n, &self.n)?;
+        self.encrypt_with(m, &PrecomputedNonce { r: r.0.clone(), r_n: self.nth_power(&r.0) })
+    }
+
     /// Homomorphic addition: `Enc(a) · Enc(b) = Enc(a + b)`.
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Ciphertext {
         Ciphertext(arith::mul_mod(&a.0, &b.0, &self.n_squared))

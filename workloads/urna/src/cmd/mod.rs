@@ -13,5 +13,6 @@ pub mod signal;
 pub mod tally;
 pub mod trustee;
 pub mod verify;
+pub mod verify_challenge;
 pub mod vote;
 pub mod voters;

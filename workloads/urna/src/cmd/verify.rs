@@ -30,6 +30,8 @@ enum VerifyCommand {
     /// Checks a whole election record: every signature, proof, shard log, total, partial decryption, result,
     /// audit-log checkpoint and the close-time equalities. Exit 0 when valid, 1 naming the first failure.
     Record(RecordArgs),
+    /// Checks a Benaloh-challenged ballot: every ciphertext encodes exactly the choice the app revealed.
+    Challenge(super::verify_challenge::ChallengeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,6 +119,7 @@ pub fn run(args: Args) -> Result<()> {
                 .map_err(|e| anyhow!("consistency proof INVALID: {e}"))?;
             println!("consistency proof valid: the tree of size {} extends the tree of size {}", a.size2, a.size1);
         }
+        VerifyCommand::Challenge(a) => super::verify_challenge::run(a)?,
         VerifyCommand::Record(a) => {
             let summary = verify_record_dir(&a.dir, !a.json)?;
             if a.json {
