@@ -24,7 +24,7 @@ async function bundle(entry) {
   const common = { bundle: true, format: 'esm', target: 'chrome120', sourcemap: 'inline', logLevel: 'warning' };
   await build({ ...common, entryPoints: [join(here, entry)], outfile: join(out, 'page.js') });
   await build({ ...common, entryPoints: [join(here, '../src/precompute/worker.ts')], outfile: join(out, 'worker.js') });
-  writeFileSync(join(out, 'index.html'), '<!doctype html><meta charset="utf-8"><title>urna crypto</title><script type="module" src="/page.js"></script>');
+  writeFileSync(join(out, 'index.html'), '<!doctype html><meta charset="utf-8"><title>urna crypto</title><link rel="icon" href="data:,"><script type="module" src="/page.js"></script>');
   return out;
 }
 
