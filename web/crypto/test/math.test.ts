@@ -63,3 +63,14 @@ describe('modular arithmetic at 6144 bits', () => {
     for (const c of counts) expect(c).toBeGreaterThan(850);
   });
 });
+
+describe('fixed-base exponentiation', () => {
+  it('agrees with square-and-multiply for 256-bit exponents', async () => {
+    const { FixedBase } = await import('../src/math/fixedbase.js');
+    const m = new Modulus(productionKey.n);
+    const base = randomBelow(productionKey.n);
+    const table = new FixedBase(m, base, 256);
+    for (const e of [0n, 1n, 15n, 16n, (1n << 256n) - 1n, randomBits(256), randomBits(256)]) expect(table.pow(e)).toBe(modPowReference(base, e, productionKey.n));
+    expect(() => table.pow(1n << 256n)).toThrow(/range/);
+  });
+});

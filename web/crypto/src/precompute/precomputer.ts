@@ -77,8 +77,10 @@ export class Precomputer implements NonceSource {
       };
       worker.onerror = (event) => {
         event.preventDefault();
-        // A worker that fails (blocked by a policy, out of memory) leaves its share to take() on the main thread.
-        p.finish();
+        // A worker that fails (blocked by a content policy, out of memory) is replaced by the main thread, in
+        // small steps, until the total is reached; the other workers carry on.
+        worker.terminate();
+        p.computeOnMainThread();
       };
       const request: WorkRequest = { n, count: share };
       worker.postMessage(request);
@@ -87,7 +89,11 @@ export class Precomputer implements NonceSource {
     return p;
   }
 
+  private mainThreadRunning = false;
+
   private computeOnMainThread(): void {
+    if (this.mainThreadRunning) return;
+    this.mainThreadRunning = true;
     const step = (): void => {
       if (this.stopped || this.done >= this.total) return;
       this.accept(generateNonce(this.publicKey));

@@ -4,6 +4,7 @@
  */
 
 import { fromHex, toHex } from '../math/bytes.js';
+import { FixedBase } from '../math/fixedbase.js';
 import { mod } from '../math/modular.js';
 import { randomBits } from '../math/random.js';
 import type { NonceSource } from '../paillier/pool.js';
@@ -86,6 +87,12 @@ export function proveMembership(
   const commitments: bigint[][] = [];
   const challenges: bigint[] = [];
   const responses: bigint[][] = [];
+  // Every response of component l is t·r_l^(e_j) mod n: one base, k short exponents.
+  const rPow = witness.nonces.map((r) => {
+    if (k < 3) return (e: bigint) => pk.modN.pow(r, e);
+    const table = new FixedBase(pk.modN, r, CHALLENGE_BITS);
+    return (e: bigint) => table.pow(e);
+  });
   const trueNonces = Array.from({ length: m }, () => nonces.take());
   for (let j = 0; j < k; j++) {
     if (j === witness.index) {
@@ -102,7 +109,7 @@ export function proveMembership(
       const s = nonces.take();
       const diff = (values[l] ?? 0n) - (truth[l] ?? 0n);
       rowA.push(pk.modN2.mul(s.rn, pk.gPow(diff * e)));
-      rowW.push(pk.modN.mul(s.r, pk.modN.pow(witness.nonces[l] ?? 1n, e)));
+      rowW.push(pk.modN.mul(s.r, (rPow[l] as (e: bigint) => bigint)(e)));
     }
     commitments.push(rowA);
     challenges.push(e);
@@ -112,7 +119,7 @@ export function proveMembership(
   const others = challenges.reduce((acc, x) => acc + x, 0n);
   const ei = mod(e - others, CHALLENGE_MODULUS);
   challenges[witness.index] = ei;
-  responses[witness.index] = trueNonces.map((t, l) => pk.modN.mul(t.r, pk.modN.pow(witness.nonces[l] ?? 1n, ei)));
+  responses[witness.index] = trueNonces.map((t, l) => pk.modN.mul(t.r, (rPow[l] as (e: bigint) => bigint)(ei)));
   return { commitments, challenges, responses };
 }
 
