@@ -74,3 +74,13 @@ describe('fixed-base exponentiation', () => {
     expect(() => table.pow(1n << 256n)).toThrow(/range/);
   });
 });
+
+describe('Paillier public key', () => {
+  it('refuses small, even and square moduli', async () => {
+    const { PublicKey } = await import('../src/paillier/publicKey.js');
+    expect(() => PublicKey.fromJson({ n: 'ff' })).toThrow(/below the minimum/);
+    expect(() => PublicKey.fromModulus(productionKey.n + 1n)).toThrow(/distinct odd primes/);
+    expect(() => PublicKey.fromModulus(((1n << 1600n) + 1n) ** 2n)).toThrow(/distinct odd primes/);
+    expect(PublicKey.fromJson({ paillier: { n: toHex(productionKey.n) } }).n).toBe(productionKey.n);
+  });
+});

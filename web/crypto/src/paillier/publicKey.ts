@@ -21,13 +21,13 @@ export class PublicKey {
     this.modN2 = modulus(this.n2);
   }
 
-  /** Checks the modulus: odd, at least `minBits` bits (3072 unless a test asks for less). */
+  /** Checks the modulus: odd, not a perfect square, at least `minBits` bits (3072 unless a test asks for less). */
   static fromModulus(n: bigint, minBits = MIN_MODULUS_BITS): PublicKey {
     const bits = n.toString(2).length;
     if (bits < minBits) {
       throw new EncodingError('paillier.n', `modulus of ${String(bits)} bits is below the minimum of ${String(minBits)}`);
     }
-    if (n % 2n === 0n) throw new EncodingError('paillier.n', 'not a product of two distinct odd primes');
+    if (n % 2n === 0n || isqrt(n) ** 2n === n) throw new EncodingError('paillier.n', 'not a product of two distinct odd primes');
     return new PublicKey(n);
   }
 
@@ -96,4 +96,15 @@ export interface PrecomputedNonce {
 export function checkUnit(field: string, x: bigint, bound: bigint, n: bigint): void {
   if (x <= 0n || x >= bound) throw new RangeError(`${field}: not in (0, bound)`);
   if (gcd(x, n) !== 1n) throw new RangeError(`${field}: not a unit (shares a factor with n)`);
+}
+
+/** `⌊√x⌋` by Newton's method. */
+function isqrt(x: bigint): bigint {
+  if (x < 2n) return x;
+  let y = 1n << BigInt(Math.ceil(x.toString(2).length / 2));
+  for (;;) {
+    const next = (y + x / y) >> 1n;
+    if (next >= y) return y;
+    y = next;
+  }
 }
