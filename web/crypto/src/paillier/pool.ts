@@ -37,6 +37,11 @@ export class NoncePool implements NonceSource {
     return this.nonces.length;
   }
 
+  /** Forgets every nonce not yet taken. */
+  clear(): void {
+    this.nonces.length = 0;
+  }
+
   take(): PrecomputedNonce {
     const nonce = this.nonces.pop();
     if (nonce !== undefined) return nonce;

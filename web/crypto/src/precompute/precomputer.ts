@@ -10,7 +10,7 @@
  */
 
 import { fromHex, toHex } from '../math/bytes.js';
-import { generateNonce, type NonceSource } from '../paillier/pool.js';
+import { generateNonce, NoncePool, type NonceSource } from '../paillier/pool.js';
 import type { PrecomputedNonce, PublicKey } from '../paillier/publicKey.js';
 import type { WorkRequest, WorkResult } from './messages.js';
 
@@ -43,17 +43,21 @@ function defaultCreateWorker(): Worker {
 }
 
 export class Precomputer implements NonceSource {
-  private readonly ready: PrecomputedNonce[] = [];
+  private readonly ready: NoncePool;
   private readonly workers: Worker[] = [];
   private readonly waiters: (() => void)[] = [];
   private done = 0;
   private readonly started = performance.now();
   private finishedAt: number | undefined;
   private stopped = false;
-  /** Nonces taken before they were precomputed (each cost a full exponentiation on the calling thread). */
-  misses = 0;
+  private constructor(readonly publicKey: PublicKey, readonly total: number) {
+    this.ready = new NoncePool(publicKey);
+  }
 
-  private constructor(readonly publicKey: PublicKey, readonly total: number) {}
+  /** Nonces taken before they were precomputed (each cost a full exponentiation on the calling thread). */
+  get misses(): number {
+    return this.ready.misses;
+  }
 
   /** Starts computing `count` nonces for `publicKey` in the background. */
   static start(publicKey: PublicKey, count: number, options: PrecomputerOptions = {}): Precomputer {
@@ -104,7 +108,7 @@ export class Precomputer implements NonceSource {
 
   private accept(nonce: PrecomputedNonce): void {
     if (this.stopped) return;
-    this.ready.push(nonce);
+    this.ready.add([nonce]);
     this.done++;
     if (this.done >= this.total) this.finish();
   }
@@ -128,21 +132,18 @@ export class Precomputer implements NonceSource {
 
   /** Nonces ready to use. */
   get available(): number {
-    return this.ready.length;
+    return this.ready.size;
   }
 
   /** A precomputed nonce, or one computed now when none is ready. Each nonce is handed out once. */
   take(): PrecomputedNonce {
-    const nonce = this.ready.pop();
-    if (nonce !== undefined) return nonce;
-    this.misses++;
-    return generateNonce(this.publicKey);
+    return this.ready.take();
   }
 
   /** Stops the workers and forgets every nonce not yet taken. */
   stop(): void {
     this.stopped = true;
-    this.ready.length = 0;
+    this.ready.clear();
     this.finish();
   }
 }
