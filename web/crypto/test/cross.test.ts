@@ -129,8 +129,12 @@ describe('Benaloh challenge (docs/protocol.md §4.7)', () => {
     c.contests[2]!.nonces[0] = c.contests[2]!.nonces[1]!;
     const report = checkChallenge(c, seeds, productionKey);
     expect(report.valid).toBe(false);
+    // p2+p5 lies in chunk 0, p2+p5+p9 in chunk 2: both chunks and both used bits differ.
     expect(report.problems).toEqual([
       'contest governor: choice ciphertext 0 does not encrypt the revealed choice p2+p5',
+      'contest governor: choice ciphertext 2 does not encrypt the revealed choice p2+p5',
+      'contest governor: used ciphertext 0 does not encrypt the revealed choice p2+p5',
+      'contest governor: used ciphertext 2 does not encrypt the revealed choice p2+p5',
       'contest board: choice ciphertext 0 does not encrypt the revealed choice o0, o2, o5',
     ]);
   }, 60_000);

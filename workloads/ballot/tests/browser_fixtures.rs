@@ -227,7 +227,11 @@ fn typescript_challenge_checks_here() {
         report.contests.iter().map(|c| (c.contest_id.clone(), c.choices.join(","))).collect();
     assert_eq!(
         shown,
-        [("president".into(), "write-in".into()), ("governor".into(), "p2+p5+p9".into()), ("board".into(), "o0,o2,o5".into())]
+        [
+            ("president".into(), "write-in".into()),
+            ("governor".into(), "p2+p5+p9".into()),
+            ("board".into(), "o0,o2,o5".into())
+        ]
     );
     assert_eq!(report.contests[0].write_in.as_deref(), Some("Rosario Ibarra"));
     // A challenged ballot is a whole, valid ballot too (it just must never be cast).
@@ -256,13 +260,17 @@ fn challenges_that_do_not_hold_the_revealed_choice_are_invalid() {
     challenge_differs("one board option less", "contest board: choice ciphertext", |v| {
         v["contests"][2]["choices"] = json!(["o0", "o2"]);
     });
-    challenge_differs("a changed nonce", "contest board: choice ciphertext 3", |v| bump(&mut v["contests"][2]["nonces"][3]));
+    challenge_differs("a changed nonce", "contest board: choice ciphertext 3", |v| {
+        bump(&mut v["contests"][2]["nonces"][3])
+    });
     challenge_differs("a changed used nonce", "contest governor: used ciphertext 0", |v| {
         bump(&mut v["contests"][1]["usedNonces"][0])
     });
     challenge_differs("another ballot hash", "ballot hash", |v| bump(&mut v["ballotHash"]));
     challenge_differs("an invalid selection", "not a valid selection", |v| v["contests"][2]["choices"] = json!([]));
-    challenge_differs("a changed ciphertext", "ballot hash", |v| bump(&mut v["ballot"]["contests"][2]["ciphertexts"][1]));
+    challenge_differs("a changed ciphertext", "ballot hash", |v| {
+        bump(&mut v["ballot"]["contests"][2]["ciphertexts"][1])
+    });
 }
 
 /// The ballots Rust makes for the TypeScript verifier.
@@ -287,7 +295,11 @@ fn rust_ballot_specs() -> Vec<(&'static str, &'static str, &'static str, Vec<Sel
             "rust-seeds-chiapas-chunked",
             "seeds",
             "chiapas",
-            vec![s("president", &["pan+prd"], None), s("governor", &["p11+p12"], None), s("board", &["o1", "o4"], None)],
+            vec![
+                s("president", &["pan+prd"], None),
+                s("governor", &["p11+p12"], None),
+                s("board", &["o1", "o4"], None),
+            ],
         ),
         (
             "rust-seeds-jalisco",

@@ -40,8 +40,8 @@ fn a_challenge_that_holds_exits_0_and_names_the_choices() {
 
 #[test]
 fn another_revealed_choice_exits_1_naming_the_contest() {
-    let text = std::fs::read_to_string(fixture("workloads/ballot/tests/fixtures/browser/ts-challenge.json"))
-        .expect("fixture");
+    let text =
+        std::fs::read_to_string(fixture("workloads/ballot/tests/fixtures/browser/ts-challenge.json")).expect("fixture");
     let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
     v["contests"][2]["choices"] = serde_json::json!(["o0", "o2", "o4"]);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -50,7 +50,10 @@ fn another_revealed_choice_exits_1_naming_the_contest() {
     let out = challenge(&path.to_string_lossy());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("contest board: choice ciphertext 4 does not encrypt the revealed choice o0, o2, o4"), "{stderr}");
+    assert!(
+        stderr.contains("contest board: choice ciphertext 4 does not encrypt the revealed choice o0, o2, o4"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ import { bytesEqual, concatBytes, bytesToBigint, bigintToBytes, utf8 } from '../
 import type { NonceSource } from '../paillier/pool.js';
 import type { PublicKey } from '../paillier/publicKey.js';
 import { type ProofContext, ProofError } from '../proofs/context.js';
-import { equationHolds, equationsHold, type Equation } from '../proofs/equation.js';
+import { equationsHold, type Equation } from '../proofs/equation.js';
 import { knowledgeEquation, proveKnowledge } from '../proofs/knowledge.js';
 import { membershipEquations, proveMembership } from '../proofs/membership.js';
 import { type Choice, choiceIndex, choices } from './choices.js';
@@ -242,17 +242,14 @@ export class BallotCodec {
     this.checkBallotShape(ballot);
     const all = ballot.contests.flatMap((c) => this.contestEquations(ballot.ballotStyle, c).map((p) => ({ contest: c.contestId, ...p })));
     if (!equationsHold(this.publicKey, all.flatMap((p) => p.equations))) {
+      // Find the culprit: each proof on its own (a batch of its equations, one full exponentiation each).
       for (const p of all) {
-        if (!equationsHoldExactly(this.publicKey, p.equations)) throw new BallotError(p.contest, `${p.label}: ${new ProofError('proof', 'verification equation does not hold').message}`);
+        if (!equationsHold(this.publicKey, p.equations)) throw new BallotError(p.contest, `${p.label}: ${new ProofError('proof', 'verification equation does not hold').message}`);
       }
       throw new BallotError('*', 'batch verification failed but every proof holds alone (retry)');
     }
     return ballotHash(ballot);
   }
-}
-
-function equationsHoldExactly(pk: PublicKey, qs: readonly Equation[]): boolean {
-  return qs.every((q) => equationHolds(pk, q));
 }
 
 /** A write-in name as a plaintext: `0x01 || UTF-8(name)`, so that 0 means "no write-in". */

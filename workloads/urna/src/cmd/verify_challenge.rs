@@ -48,11 +48,15 @@ fn public_key(path: &Path) -> PublicKey {
 }
 
 pub fn run(a: ChallengeArgs) -> Result<()> {
-    let manifest: ElectionManifest = serde_json::from_str(&read(&a.manifest)).unwrap_or_else(|e| malformed(&a.manifest, e));
+    let manifest: ElectionManifest =
+        serde_json::from_str(&read(&a.manifest)).unwrap_or_else(|e| malformed(&a.manifest, e));
     let codec = BallotCodec::new(manifest, public_key(&a.public_key)).unwrap_or_else(|e| malformed(&a.manifest, e));
     let challenge: ChallengedBallot = serde_json::from_str(&read(&a.file)).unwrap_or_else(|e| malformed(&a.file, e));
     if challenge.version != urna_ballot::challenge::CHALLENGE_VERSION {
-        malformed(&a.file, format!("version {} (this urna reads {})", challenge.version, urna_ballot::challenge::CHALLENGE_VERSION));
+        malformed(
+            &a.file,
+            format!("version {} (this urna reads {})", challenge.version, urna_ballot::challenge::CHALLENGE_VERSION),
+        );
     }
     let report = check_challenge(&codec, &challenge);
     if a.json {
@@ -62,7 +66,10 @@ pub fn run(a: ChallengeArgs) -> Result<()> {
         for p in &report.problems {
             eprintln!("  differs  {p}");
         }
-        return Err(anyhow!("challenge INVALID: the ballot does not hold what the app revealed ({} differences)", report.problems.len()));
+        return Err(anyhow!(
+            "challenge INVALID: the ballot does not hold what the app revealed ({} differences)",
+            report.problems.len()
+        ));
     }
     if !a.json {
         println!("challenge VALID: ballot {} (style {}) holds", hex::encode(report.ballot_hash), report.ballot_style);
