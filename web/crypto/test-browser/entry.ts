@@ -30,6 +30,15 @@ const tests: Test[] = [
     if (pre.misses !== 0) throw new Error(`${String(pre.misses)} nonces computed on the spot`);
     return `${String(need)} nonces in ${pre.progress().elapsedMs.toFixed(0)} ms; ballot ${bytesToHex(codec.verifyBallot(ballot)).slice(0, 16)}…`;
   }],
+  ['a worker that cannot load hands its share to the main thread', async () => {
+    const { pk } = await loadElection('seeds');
+    const pre = Precomputer.start(pk, 2, { workers: 1, createWorker: () => new Worker('/no-such-worker.js', { type: 'module' }) });
+    await pre.whenDone();
+    pre.take();
+    pre.take();
+    if (pre.misses !== 0) throw new Error(`${String(pre.misses)} misses after the fallback`);
+    return `2 nonces in ${pre.progress().elapsedMs.toFixed(0)} ms on the main thread`;
+  }],
   ['a Rust-made federal ballot passes the TypeScript verifier', async () => {
     const { codec } = await loadElection('federal');
     const file = (await json(`${FIXTURES}rust-ballots.json`)) as { ballots: { manifest: string; ballotHash: string; ballot: unknown }[] };
