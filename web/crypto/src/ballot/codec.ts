@@ -137,16 +137,20 @@ export class BallotCodec {
     for (const s of selections) {
       if (!style.some((cc) => cc.contest.id === s.contestId)) throw new BallotError(s.contestId, `not on the ballot of ${JSON.stringify(ballotStyle)}`);
     }
-    const contests: EncryptedContest[] = [];
-    const revealed: ContestNonces[] = [];
-    for (const cc of style) {
+    // Every selection is checked before the first nonce is spent.
+    const resolved = style.map((cc) => {
       const chosen = selections.filter((s) => s.contestId === cc.contest.id);
       if (chosen.length === 0) throw new BallotError(cc.contest.id, 'no selection given');
       if (chosen.length > 1) throw new BallotError(cc.contest.id, 'selected twice');
-      const [contest, contestNonces] = this.encryptContest(ballotStyle, cc, this.resolve(cc, chosen[0] as Selection), nonces);
+      return this.resolve(cc, chosen[0] as Selection);
+    });
+    const contests: EncryptedContest[] = [];
+    const revealed: ContestNonces[] = [];
+    style.forEach((cc, i) => {
+      const [contest, contestNonces] = this.encryptContest(ballotStyle, cc, resolved[i] as ResolvedSelection, nonces);
       contests.push(contest);
       revealed.push(contestNonces);
-    }
+    });
     return { ballot: { electionId: this.manifest.electionId, manifestHash: this.manifestHash, ballotStyle, contests }, nonces: revealed };
   }
 
