@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { BallotCodec } from '../src/ballot/codec.js';
 import type { ElectionManifest } from '../src/ballot/manifest.js';
 import { NoncePool } from '../src/paillier/pool.js';
@@ -12,6 +12,9 @@ const manifest: ElectionManifest = {
     { id: 'm', title: 'M', kind: 'multiChoice', districts: ['mx'], options: [{ id: 'x', name: 'X' }, { id: 'y', name: 'Y' }, { id: 'z', name: 'Z' }], minSelections: 1, maxSelections: 2 },
   ],
 };
+
+// The tests are long synchronous computations: give the runner's messages a turn between them.
+afterEach(() => new Promise((resolve) => setTimeout(resolve, 0)));
 
 describe('BallotCodec', () => {
   it('encrypts a write-in and a multi-choice contest with exactly noncesNeeded nonces; a changed ciphertext is refused', () => {

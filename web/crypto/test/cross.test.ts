@@ -4,7 +4,7 @@
  * this code computes for their deterministic parts.
  */
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { anonId } from '../src/ballot/anon.js';
 import { checkChallenge } from '../src/ballot/challenge.js';
 import { choices } from '../src/ballot/choices.js';
@@ -20,6 +20,9 @@ const codecs: Record<ManifestName, BallotCodec> = {
   federal: new BallotCodec(manifest('federal'), productionKey),
   seeds: new BallotCodec(manifest('seeds'), productionKey),
 };
+
+// The tests are long synchronous computations: give the runner's messages a turn between them.
+afterEach(() => new Promise((resolve) => setTimeout(resolve, 0)));
 
 describe('numbering and layout (docs/protocol.md §4.1–4.2)', () => {
   it('numbers the 2024 presidential contest as the doc lists it', () => {
