@@ -138,16 +138,23 @@ fn shard_dir(record: &Path) -> PathBuf {
     std::fs::read_dir(record.join("shards")).expect("shards").next().expect("a shard").expect("entry").path()
 }
 
-/// Copies the record, applies `tamper`, and checks that verification fails naming `check`.
-fn detected(tamper: impl FnOnce(&Path), check: &str) {
+/// A private copy of the election's record.
+fn record_copy() -> tempfile::TempDir {
     let (record, _) = election();
     let copy = tempfile::tempdir().expect("tempdir");
     copy_dir(record, copy.path());
+    copy
+}
+
+/// Copies the record, applies `tamper`, and checks that verification fails naming `check`; returns stderr.
+fn detected(tamper: impl FnOnce(&Path), check: &str) -> String {
+    let copy = record_copy();
     tamper(copy.path());
     let out = urna(&["verify", "record", copy.path().to_str().expect("utf-8 path")]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "tampering not detected: {stderr}");
     assert!(stderr.contains(&format!("record INVALID: {check}:")), "expected a {check} failure, got: {stderr}");
+    stderr
 }
 
 #[test]
@@ -281,14 +288,8 @@ fn corrupt_trustee_2(record: &Path) {
 
 #[test]
 fn a_corrupted_partial_decryption_is_detected() {
-    detected(corrupt_trustee_2, "decryption");
     // Only trustees 1-3 answered: the failure names trustee 2 and the partial.
-    let (record, _) = election();
-    let copy = tempfile::tempdir().expect("tempdir");
-    copy_dir(record, copy.path());
-    corrupt_trustee_2(copy.path());
-    let out = urna(&["verify", "record", copy.path().to_str().expect("utf-8 path")]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = detected(corrupt_trustee_2, "decryption");
     assert!(stderr.contains("trustee 2:") && stderr.contains("ciphertext 0"), "{stderr}");
 }
 
@@ -296,9 +297,8 @@ fn a_corrupted_partial_decryption_is_detected() {
 /// unknown trustee, `urna results` combines three valid ones and names the others, and the record verifies.
 #[test]
 fn results_combine_any_t_valid_trustees_and_name_the_invalid_ones() {
-    let (record, summary) = election();
-    let copy = tempfile::tempdir().expect("tempdir");
-    copy_dir(record, copy.path());
+    let (_, summary) = election();
+    let copy = record_copy();
     let dir = copy.path().to_str().expect("utf-8 path");
     for i in [4, 5] {
         let pass = copy.path().join(format!("pass-{i}"));
