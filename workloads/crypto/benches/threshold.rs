@@ -5,7 +5,7 @@
 //! - the references: a raw `r^n mod n²` (3072-bit exponent), GMP `powm_sec` with a 3072-bit exponent, and
 //!   `powm_sec` with an exponent as long as a trustee's `2Δ·s_i` (the partial decryption's own exponentiation);
 //! - one trustee's partial decryptions with their one batched proof, for `PROVE` ciphertexts;
-//! - combining three answers (`PROVE` ciphertexts), and verifying one trustee's answer (`VERIFY` ciphertexts).
+//! - verifying one trustee's answer, and combining three answers, for `VERIFY` ciphertexts.
 //!
 //! `cargo bench -p urna-crypto --bench threshold` (docs/performance.md reads its ratios).
 
@@ -24,9 +24,9 @@ use urna_crypto::threshold::{
 /// Ciphertexts in the prover's batch: the trustee's cost is one `powm_sec` per ciphertext plus a fixed part
 /// (about three more), so fifty show the per-ciphertext rate (fixed part included) without ten-minute samples.
 const PROVE: usize = 50;
-/// Ciphertexts in the verifier's batch. Setting it up costs a trustee's partial of every ciphertext (minutes
-/// at 1,000); the verifier's per-ciphertext cost only falls with larger batches (the multi-exponentiation's
-/// buckets are shared), so 10,000 would read better, not worse.
+/// Ciphertexts in the verifier's batch. Setting it up costs three trustees' partials of every ciphertext
+/// (minutes at 1,000); the verifier's per-ciphertext cost only falls with larger batches (the multi-
+/// exponentiation's buckets are shared, the fixed part is spread thinner), so 10,000 would read better.
 const VERIFY: usize = 1_000;
 
 fn fixture(name: &str) -> String {
