@@ -5,7 +5,9 @@ mod common;
 
 use urna_ballot::{BallotCodec, Selection};
 use urna_crypto::paillier::{Ciphertext, RandomnessPool};
-use urna_crypto::threshold::{DecryptionContext, Passphrase, ShareFile, ThresholdPublicKey, decrypt};
+use urna_crypto::threshold::{
+    DecryptionContext, DecryptionRequest, Passphrase, ShareFile, ThresholdPublicKey, decrypt,
+};
 
 fn fixture(name: &str) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crypto/tests/fixtures/ceremony-3072");
@@ -47,20 +49,21 @@ fn mexico_president_and_board_at_3072_bits_with_threshold_decryption() {
         .collect();
     let decode = |index: usize, contest: &str| {
         let positions = ballots[0].contests[index].ciphertexts.len();
-        let totals: Vec<_> = (0..positions)
+        let totals: Vec<Ciphertext> = (0..positions)
             .map(|p| {
-                let total = codec
+                codec
                     .public_key()
-                    .add_all(&Ciphertext::identity(), ballots.iter().map(|b| &b.contests[index].ciphertexts[p]));
-                let context = DecryptionContext::new("mx-2024", codec.manifest_hash(), format!("tally/{contest}/{p}"));
-                let partials: Vec<_> = shares
-                    .iter()
-                    .map(|s| s.partial_decrypt(&public, &total, &context, &mut urna_crypto::os_rng()).expect("partial"))
-                    .collect();
-                decrypt(&public, &total, &context, &partials).plaintext.expect("threshold decryption")
+                    .add_all(&Ciphertext::identity(), ballots.iter().map(|b| &b.contests[index].ciphertexts[p]))
             })
             .collect();
-        codec.decode_totals(contest, &totals, ballots.len() as u64).expect("decode")
+        let context = DecryptionContext::new("mx-2024", codec.manifest_hash(), format!("tally/{contest}"));
+        let request = DecryptionRequest::single(&context, &totals);
+        let answers: Vec<_> = shares
+            .iter()
+            .map(|s| s.partial_decrypt(&public, &request, &mut urna_crypto::os_rng()).expect("partial"))
+            .collect();
+        let mut plaintexts = decrypt(&public, &request, &answers).plaintexts.expect("threshold decryption");
+        codec.decode_totals(contest, &plaintexts.remove(0), ballots.len() as u64).expect("decode")
     };
     let president = decode(0, "president");
     let votes = |id: &str| president.counts.iter().find(|c| c.choice == id).map(|c| c.votes);

@@ -1,16 +1,19 @@
 //! Threshold decryption (PROTOCOL §5) at an insecure test size: every `t`-subset decrypts, `t-1` do not, bad
-//! partials are caught and named while the others suffice, share files resist wrong passphrases and
-//! tampering, decoders never panic. One test loads the committed 3072-bit fixture.
+//! answers are caught and named (with their wrong partials) while the others suffice, share files resist wrong
+//! passphrases and tampering, decoders never panic. The production-size fixture is exercised in
+//! `tests/threshold_3072.rs`.
 
 use std::sync::LazyLock;
 
 use proptest::prelude::*;
+use rug::Integer;
 use serde_json::Value;
 use urna_crypto::CryptoError;
 use urna_crypto::paillier::{Ciphertext, KeySize, Plaintext};
 use urna_crypto::threshold::{
-    CeremonyOutput, CeremonyParams, CeremonyTranscript, DecryptionContext, KdfParams, KeyShare, PartialDecryption,
-    Passphrase, ShareFile, ThresholdPublicKey, TrusteeIndex, ceremony, combine, decrypt, verify_partial,
+    CeremonyOutput, CeremonyParams, CeremonyTranscript, DecryptionContext, DecryptionRequest, KdfParams, KeyShare,
+    PartialDecryptions, Passphrase, ShareFile, ThresholdDecryption, ThresholdPublicKey, TrusteeIndex, WrongPartials,
+    ceremony, combine, decrypt, verify_decryption,
 };
 
 static CEREMONY: LazyLock<CeremonyOutput> = LazyLock::new(|| {
@@ -46,11 +49,22 @@ fn encrypt(m: u64) -> Ciphertext {
     public().paillier().encrypt(&Plaintext::from_u64(m), &mut urna_crypto::os_rng()).expect("encrypt").0
 }
 
-fn partials_for(c: &Ciphertext, context: &DecryptionContext) -> Vec<PartialDecryption> {
+/// Every trustee's answer to `request`.
+fn answers_for(request: &DecryptionRequest<'_>) -> Vec<PartialDecryptions> {
     shares()
         .iter()
-        .map(|s| s.partial_decrypt(public(), c, context, &mut urna_crypto::os_rng()).expect("partial"))
+        .map(|s| s.partial_decrypt(public(), request, &mut urna_crypto::os_rng()).expect("partial"))
         .collect()
+}
+
+/// Every trustee's answer for one ciphertext under `context`.
+fn partials_for(c: &Ciphertext, context: &DecryptionContext) -> Vec<PartialDecryptions> {
+    answers_for(&DecryptionRequest::single(context, std::slice::from_ref(c)))
+}
+
+/// The plaintext of a one-ciphertext decryption.
+fn single_plaintext(out: &ThresholdDecryption) -> Result<Plaintext, CryptoError> {
+    out.plaintexts.clone().map(|p| p[0][0].clone())
 }
 
 fn idx(i: u32) -> TrusteeIndex {
@@ -61,8 +75,8 @@ fn indices(list: &[u32]) -> Vec<TrusteeIndex> {
     list.iter().map(|&i| idx(i)).collect()
 }
 
-/// Edits a partial through its JSON form, as an attacker on the wire would.
-fn tamper(p: &PartialDecryption, edit: impl FnOnce(&mut Value)) -> PartialDecryption {
+/// Edits an answer through its JSON form, as an attacker on the wire would.
+fn tamper(p: &PartialDecryptions, edit: impl FnOnce(&mut Value)) -> PartialDecryptions {
     let mut v = serde_json::to_value(p).expect("json");
     edit(&mut v);
     serde_json::from_value(v).expect("still decodes")
@@ -97,105 +111,117 @@ fn every_t_subset_decrypts() {
     let m = 0x00c0_ffee_1234_5678;
     let c = encrypt(m);
     let partials = partials_for(&c, &ctx());
+    let cs = [c.clone()];
+    let context = ctx();
+    let request = DecryptionRequest::single(&context, &cs);
     let verified: Vec<_> =
-        partials.iter().map(|p| verify_partial(public(), &c, &ctx(), p).expect("valid partial")).collect();
+        partials.iter().map(|p| verify_decryption(public(), &request, p).expect("valid answer")).collect();
     let mut subsets = 0;
     for a in 0..5 {
         for b in a + 1..5 {
             for d in b + 1..5 {
                 let chosen = [verified[a].clone(), verified[b].clone(), verified[d].clone()];
-                let x = combine(public(), &chosen).expect("combine");
-                assert_eq!(x.to_u64(), Some(m), "subset {a} {b} {d}");
-                // Order of the partials does not matter either.
+                let x = combine(public(), &request, &chosen).expect("combine");
+                assert_eq!(x[0][0].to_u64(), Some(m), "subset {a} {b} {d}");
+                // Order of the answers does not matter either.
                 let reversed = [verified[d].clone(), verified[b].clone(), verified[a].clone()];
-                assert_eq!(combine(public(), &reversed).expect("combine").to_u64(), Some(m));
+                assert_eq!(combine(public(), &request, &reversed).expect("combine")[0][0].to_u64(), Some(m));
                 subsets += 1;
             }
         }
     }
     assert_eq!(subsets, 10);
     // More than t: the first t are used.
-    let all = decrypt(public(), &c, &ctx(), &partials);
-    assert_eq!(all.plaintext.expect("decrypt").to_u64(), Some(m));
+    let all = decrypt(public(), &request, &partials);
+    assert_eq!(single_plaintext(&all).expect("decrypt").to_u64(), Some(m));
     assert_eq!(all.used, indices(&[1, 2, 3]));
     assert!(all.rejected.is_empty());
 }
 
 #[test]
-fn fewer_than_t_partials_are_refused() {
-    let c = encrypt(42);
-    let partials = partials_for(&c, &ctx());
-    let two: Vec<_> = partials[..2].iter().map(|p| verify_partial(public(), &c, &ctx(), p).expect("valid")).collect();
-    assert!(matches!(combine(public(), &two), Err(CryptoError::Mismatch(_))));
-    let out = decrypt(public(), &c, &ctx(), &partials[3..]);
-    assert!(out.plaintext.is_err());
+fn fewer_than_t_answers_are_refused() {
+    let cs = [encrypt(42)];
+    let context = ctx();
+    let request = DecryptionRequest::single(&context, &cs);
+    let partials = answers_for(&request);
+    let two: Vec<_> = partials[..2].iter().map(|p| verify_decryption(public(), &request, p).expect("valid")).collect();
+    assert!(matches!(combine(public(), &request, &two), Err(CryptoError::Mismatch(_))));
+    let out = decrypt(public(), &request, &partials[3..]);
+    assert!(out.plaintexts.is_err());
     assert!(out.used.is_empty());
-    assert!(combine(public(), &[]).is_err());
+    assert!(combine(public(), &request, &[]).is_err());
 }
 
 #[test]
 fn duplicate_trustees_are_refused() {
-    let c = encrypt(7);
-    let partials = partials_for(&c, &ctx());
-    let v: Vec<_> = partials.iter().map(|p| verify_partial(public(), &c, &ctx(), p).expect("valid")).collect();
-    assert!(combine(public(), &[v[0].clone(), v[0].clone(), v[1].clone()]).is_err());
-    // decrypt() names the repeat and still finds three distinct good partials.
+    let cs = [encrypt(7)];
+    let context = ctx();
+    let request = DecryptionRequest::single(&context, &cs);
+    let partials = answers_for(&request);
+    let v: Vec<_> = partials.iter().map(|p| verify_decryption(public(), &request, p).expect("valid")).collect();
+    assert!(combine(public(), &request, &[v[0].clone(), v[0].clone(), v[1].clone()]).is_err());
+    // decrypt() names the repeat and still finds three distinct good answers.
     let list = [partials[0].clone(), partials[0].clone(), partials[1].clone(), partials[4].clone()];
-    let out = decrypt(public(), &c, &ctx(), &list);
-    assert_eq!(out.plaintext.expect("decrypt").to_u64(), Some(7));
+    let out = decrypt(public(), &request, &list);
+    assert_eq!(single_plaintext(&out).expect("decrypt").to_u64(), Some(7));
     assert_eq!(out.used, indices(&[1, 2, 5]));
     assert_eq!(out.rejected.len(), 1);
     assert_eq!((out.rejected[0].trustee, out.rejected[0].position), (idx(1), 1));
+    assert!(out.rejected[0].reason.to_string().contains("more than once"), "{}", out.rejected[0].reason);
 }
 
 #[test]
-fn partials_verified_for_different_ciphertexts_do_not_combine() {
-    let (c1, c2) = (encrypt(1), encrypt(2));
-    let p1 = partials_for(&c1, &ctx());
-    let p2 = partials_for(&c2, &ctx());
+fn answers_verified_for_different_requests_do_not_combine() {
+    let (c1, c2) = ([encrypt(1)], [encrypt(2)]);
+    let context = ctx();
+    let (r1, r2) = (DecryptionRequest::single(&context, &c1), DecryptionRequest::single(&context, &c2));
+    let (p1, p2) = (answers_for(&r1), answers_for(&r2));
     let mixed = [
-        verify_partial(public(), &c1, &ctx(), &p1[0]).expect("valid"),
-        verify_partial(public(), &c1, &ctx(), &p1[1]).expect("valid"),
-        verify_partial(public(), &c2, &ctx(), &p2[2]).expect("valid"),
+        verify_decryption(public(), &r1, &p1[0]).expect("valid"),
+        verify_decryption(public(), &r1, &p1[1]).expect("valid"),
+        verify_decryption(public(), &r2, &p2[2]).expect("valid"),
     ];
-    assert!(matches!(combine(public(), &mixed), Err(CryptoError::Mismatch(_))));
+    assert!(matches!(combine(public(), &r1, &mixed), Err(CryptoError::Mismatch(_))));
 }
 
-/// Every kind of corruption is caught, attributed to the right trustee, and the remaining partials suffice.
+/// Every kind of corruption is caught, attributed to the right trustee (and partial), and the remaining
+/// answers suffice.
 #[test]
-fn corrupted_partials_are_identified_and_the_rest_suffice() {
+fn corrupted_answers_are_identified_and_the_rest_suffice() {
     let m = 31_337;
-    let c = encrypt(m);
-    let other_c = encrypt(m);
-    let good = partials_for(&c, &ctx());
-    let for_other_ciphertext = partials_for(&other_c, &ctx());
+    let cs = [encrypt(m)];
+    let other_cs = [encrypt(m)];
+    let context = ctx();
+    let request = DecryptionRequest::single(&context, &cs);
+    let good = answers_for(&request);
+    let for_other_ciphertext = answers_for(&DecryptionRequest::single(&context, &other_cs));
     let other_ctx = DecryptionContext::new("mx-2024", [7; 32], "tally/president/shard-1");
-    let for_other_context = partials_for(&c, &other_ctx);
+    let for_other_context = partials_for(&cs[0], &other_ctx);
     let other_election = DecryptionContext::new("mx-2030", [7; 32], "tally/president/shard-0");
-    let for_other_election = partials_for(&c, &other_election);
+    let for_other_election = partials_for(&cs[0], &other_election);
     let other_manifest = DecryptionContext::new("mx-2024", [8; 32], "tally/president/shard-0");
-    let for_other_manifest = partials_for(&c, &other_manifest);
+    let for_other_manifest = partials_for(&cs[0], &other_manifest);
+    let other_value = serde_json::to_value(&for_other_ciphertext[1]).expect("json")["values"][0][0].clone();
 
-    let cases: Vec<(&str, PartialDecryption)> = vec![
+    let wrong_value = Some(WrongPartials::Exactly(vec![(0, 0)]));
+    let proof_wrong = Some(WrongPartials::Exactly(vec![]));
+    let cases: Vec<(&str, PartialDecryptions, Option<WrongPartials>)> = vec![
         (
             "modified c_i (one digit)",
             tamper(&good[1], |v| {
-                let s = v["value"].as_str().expect("str").to_owned();
-                v["value"] = Value::String(flip_hex_digit(&s));
+                let s = v["values"][0][0].as_str().expect("str").to_owned();
+                v["values"][0][0] = Value::String(flip_hex_digit(&s));
             }),
+            wrong_value.clone(),
         ),
-        (
-            "c_i from another ciphertext",
-            tamper(&good[1], |v| {
-                v["value"] = Value::String(for_other_ciphertext[1].value_hex());
-            }),
-        ),
+        ("c_i from another ciphertext", tamper(&good[1], |v| v["values"][0][0] = other_value.clone()), wrong_value),
         (
             "modified challenge",
             tamper(&good[1], |v| {
                 let s = v["proof"]["challenge"].as_str().expect("str").to_owned();
                 v["proof"]["challenge"] = Value::String(flip_hex_digit(&s));
             }),
+            proof_wrong.clone(),
         ),
         (
             "modified response",
@@ -203,37 +229,56 @@ fn corrupted_partials_are_identified_and_the_rest_suffice() {
                 let s = v["proof"]["response"].as_str().expect("str").to_owned();
                 v["proof"]["response"] = Value::String(flip_hex_digit(&s));
             }),
+            proof_wrong.clone(),
         ),
-        ("proof from another trustee", tamper(&good[0], |v| v["trustee"] = Value::from(2))),
-        ("proof for another ciphertext", for_other_ciphertext[1].clone()),
-        ("proof for another subject", for_other_context[1].clone()),
-        ("proof for another election", for_other_election[1].clone()),
-        ("proof for another manifest", for_other_manifest[1].clone()),
-        ("trustee out of range", tamper(&good[1], |v| v["trustee"] = Value::from(6))),
+        ("proof for another ciphertext", for_other_ciphertext[1].clone(), Some(WrongPartials::Exactly(vec![(0, 0)]))),
+        // A partial of a given ciphertext by a given share is deterministic: only the proof is wrong.
+        ("proof for another subject", for_other_context[1].clone(), proof_wrong.clone()),
+        ("proof for another election", for_other_election[1].clone(), proof_wrong.clone()),
+        ("proof for another manifest", for_other_manifest[1].clone(), proof_wrong),
+        ("trustee out of range", tamper(&good[1], |v| v["trustee"] = Value::from(6)), None),
+        ("no partial", tamper(&good[1], |v| v["values"][0] = Value::Array(vec![])), None),
+        (
+            "partial is n",
+            tamper(&good[1], |v| v["values"][0][0] = Value::from(public().paillier().modulus_hex())),
+            None,
+        ),
     ];
-    for (what, bad) in cases {
-        let err = verify_partial(public(), &c, &ctx(), &bad).expect_err(what);
-        assert!(matches!(err, CryptoError::ProofRejected { .. } | CryptoError::OutOfRange { .. }), "{what}: {err}");
-        // The bad partial sits second; the good ones of trustees 1, 3, 4, 5 surround it.
+    for (what, bad, wrong) in cases {
+        let err = verify_decryption(public(), &request, &bad).expect_err(what);
+        assert!(
+            matches!(
+                err,
+                CryptoError::ProofRejected { .. } | CryptoError::OutOfRange { .. } | CryptoError::Mismatch(_)
+            ),
+            "{what}: {err}"
+        );
+        // The bad answer sits second; the good ones of trustees 1, 3, 4, 5 surround it.
         let list = [good[0].clone(), bad.clone(), good[2].clone(), good[3].clone(), good[4].clone()];
-        let out = decrypt(public(), &c, &ctx(), &list);
-        assert_eq!(out.plaintext.as_ref().map(|p| p.to_u64()), Ok(Some(m)), "{what}");
+        let out = decrypt(public(), &request, &list);
+        assert_eq!(single_plaintext(&out).map(|p| p.to_u64()), Ok(Some(m)), "{what}");
         assert_eq!(out.rejected.len(), 1, "{what}");
         assert_eq!(out.rejected[0].position, 1, "{what}");
         assert_eq!(out.rejected[0].trustee, bad.trustee(), "{what}");
+        assert_eq!(out.rejected[0].wrong, wrong, "{what}");
         assert_eq!(out.used, indices(&[1, 3, 4]), "{what}");
     }
+    // A proof lifted from another trustee's answer names the claimed trustee.
+    let stolen = tamper(&good[0], |v| v["trustee"] = Value::from(2));
+    let out = decrypt(public(), &request, &[stolen, good[2].clone(), good[3].clone(), good[4].clone()]);
+    assert_eq!(out.rejected[0].trustee, idx(2));
+    assert_eq!(out.rejected[0].wrong, Some(WrongPartials::Exactly(vec![(0, 0)])));
 
     // Two bad trustees out of five: exactly three good remain, still enough.
     let list = [
         good[0].clone(),
         for_other_context[1].clone(),
         good[2].clone(),
-        tamper(&good[3], |v| v["value"] = Value::String(for_other_ciphertext[3].value_hex())),
+        tamper(&good[3], |v| v["values"][0][0] = other_value.clone()),
         good[4].clone(),
     ];
-    let out = decrypt(public(), &c, &ctx(), &list);
-    assert_eq!(out.plaintext.expect("decrypt").to_u64(), Some(m));
+    let out = decrypt(public(), &request, &list);
+    assert_eq!(single_plaintext(&out).expect("decrypt").to_u64(), Some(m));
     let named: Vec<_> = out.rejected.iter().map(|r| r.trustee).collect();
     assert_eq!(named, indices(&[2, 4]));
     // Three bad: not enough left, and all three are still named.
@@ -244,29 +289,123 @@ fn corrupted_partials_are_identified_and_the_rest_suffice() {
         for_other_context[3].clone(),
         good[4].clone(),
     ];
-    let out = decrypt(public(), &c, &ctx(), &list);
-    assert!(out.plaintext.is_err());
+    let out = decrypt(public(), &request, &list);
+    assert!(out.plaintexts.is_err());
     assert_eq!(out.rejected.iter().map(|r| r.trustee).collect::<Vec<_>>(), indices(&[2, 3, 4]));
+    // Two proven answers (t-1) beside each: its partials (right ones) combine, so none is named.
+    assert!(out.rejected.iter().all(|r| r.wrong == Some(WrongPartials::AtLeast(vec![]))));
+    // One proven answer: nothing to check against.
+    let out = decrypt(public(), &request, &[good[0].clone(), for_other_context[1].clone()]);
+    assert_eq!(out.rejected[0].wrong, Some(WrongPartials::Unlocated));
+}
+
+/// The batch covers many ciphertexts with one proof; with a wrong partial anywhere in it, the answer fails and
+/// the fallback names exactly the wrong positions, including two whose errors would cancel in an unweighted
+/// product. Small key: this test needs many ciphertexts.
+#[test]
+fn a_wrong_partial_among_many_is_located() {
+    let values: Vec<u64> = (0..60).map(|k| k * 1_000 + 7).collect();
+    let all: Vec<Ciphertext> = values.iter().map(|&m| encrypt(m)).collect();
+    let (first, second) = all.split_at(25);
+    let contexts = [ctx(), DecryptionContext::new("mx-2024", [7; 32], "tally/senate/shard-0")];
+    let request = DecryptionRequest::new(vec![
+        urna_crypto::threshold::DecryptionGroup { context: &contexts[0], ciphertexts: first },
+        urna_crypto::threshold::DecryptionGroup { context: &contexts[1], ciphertexts: second },
+    ]);
+    assert_eq!(request.len(), 60);
+    let good = answers_for(&request);
+    let out = decrypt(public(), &request, &good);
+    let plain = out.plaintexts.expect("decrypt");
+    let flat: Vec<u64> = plain.iter().flatten().map(|p| p.to_u64().expect("small")).collect();
+    assert_eq!(flat, values);
+
+    // Trustee 3 multiplies one partial by δ and another by δ^(-1): the product is unchanged, the weighted
+    // combination is not.
+    let n2 = {
+        let n = num_from_hex(&public().paillier().modulus_hex());
+        Integer::from(n.square_ref())
+    };
+    let delta_factor = num_from_hex("1234567");
+    let inverse = mod_inverse(&delta_factor, &n2);
+    let bad = tamper(&good[2], |v| {
+        for ((g, k), factor) in [((0usize, 3usize), &delta_factor), ((1, 30), &inverse)] {
+            let x = num_from_hex(v["values"][g][k].as_str().expect("str"));
+            v["values"][g][k] = Value::String(num_to_hex(&(x * factor % &n2)));
+        }
+    });
+    let list = [good[0].clone(), good[1].clone(), bad, good[3].clone(), good[4].clone()];
+    let out = decrypt(public(), &request, &list);
+    assert_eq!(out.plaintexts.expect("the others suffice").iter().flatten().count(), 60);
+    assert_eq!(out.rejected.len(), 1);
+    assert_eq!(out.rejected[0].trustee, idx(3));
+    assert_eq!(out.rejected[0].wrong, Some(WrongPartials::Exactly(vec![(0, 3), (1, 30)])));
+    // With only t-1 proven answers beside it, the wrong partials are still found (they do not combine).
+    let out = decrypt(public(), &request, &[list[0].clone(), list[1].clone(), list[2].clone()]);
+    assert!(out.plaintexts.is_err());
+    assert_eq!(out.rejected[0].wrong, Some(WrongPartials::AtLeast(vec![(0, 3), (1, 30)])));
+}
+
+/// `Z*_{n²}` has elements of order two (−1 among them). The statement is about squares, so the per-partial
+/// check judges a partial off by such a factor right (combining raises it to an even power, so it is
+/// harmless); but the Fiat-Shamir seed hashes the exact values, so nobody but the trustee can flip one after
+/// the proof was made.
+#[test]
+fn a_partial_off_by_an_element_of_order_two_is_bound_by_the_proof() {
+    let cs = [encrypt(4242)];
+    let context = ctx();
+    let request = DecryptionRequest::single(&context, &cs);
+    let good = answers_for(&request);
+    let n = num_from_hex(&public().paillier().modulus_hex());
+    let n2 = Integer::from(n.square_ref());
+    let negated = tamper(&good[0], |v| {
+        let x = num_from_hex(v["values"][0][0].as_str().expect("str"));
+        v["values"][0][0] = Value::String(num_to_hex(&Integer::from(&n2 - x)));
+    });
+    let err = verify_decryption(public(), &request, &negated).expect_err("the proof binds the exact values");
+    assert!(matches!(err, CryptoError::ProofRejected { .. }), "{err}");
+    let out = decrypt(public(), &request, &[negated, good[1].clone(), good[2].clone(), good[3].clone()]);
+    assert_eq!(single_plaintext(&out).expect("decrypt").to_u64(), Some(4242));
+    assert_eq!(out.rejected[0].wrong, Some(WrongPartials::Exactly(vec![])), "the square is right");
+}
+
+fn num_from_hex(s: &str) -> Integer {
+    Integer::from_str_radix(s, 16).expect("hex")
+}
+
+/// Canonical hex: lowercase, even length.
+fn num_to_hex(x: &Integer) -> String {
+    let s = x.to_string_radix(16);
+    if s.len() % 2 == 1 { format!("0{s}") } else { s }
+}
+
+fn mod_inverse(a: &Integer, m: &Integer) -> Integer {
+    a.clone().invert(m).expect("invertible")
 }
 
 #[test]
 fn invalid_group_elements_are_refused() {
-    let c = encrypt(5);
-    let good = partials_for(&c, &ctx());
+    let cs = [encrypt(5)];
+    let context = ctx();
+    let request = DecryptionRequest::single(&context, &cs);
+    let good = answers_for(&request);
     let n = public().paillier().modulus_hex();
-    for bad_value in ["00".to_owned(), "01".to_owned(), n.clone()] {
-        let bad = tamper(&good[0], |v| v["value"] = Value::String(bad_value.clone()));
-        assert!(verify_partial(public(), &c, &ctx(), &bad).is_err(), "value {bad_value}");
+    for bad_value in ["00".to_owned(), n.clone()] {
+        let bad = tamper(&good[0], |v| v["values"][0][0] = Value::String(bad_value.clone()));
+        let err = verify_decryption(public(), &request, &bad).expect_err("refused").to_string();
+        assert!(err.contains("trustee 1: partial of tally/president/shard-0 ciphertext 0"), "{err}");
     }
     // A ciphertext sharing a factor with n, or zero.
     for bad_c in [Ciphertext::from_hex("c", &n).expect("hex"), Ciphertext::from_hex("c", "00").expect("hex")] {
-        assert!(shares()[0].partial_decrypt(public(), &bad_c, &ctx(), &mut urna_crypto::os_rng()).is_err());
-        assert!(verify_partial(public(), &bad_c, &ctx(), &good[0]).is_err());
-        assert!(decrypt(public(), &bad_c, &ctx(), &good).plaintext.is_err());
+        let bad_cs = [encrypt(1), bad_c];
+        let bad_request = DecryptionRequest::single(&context, &bad_cs);
+        let err = shares()[0].partial_decrypt(public(), &bad_request, &mut urna_crypto::os_rng()).expect_err("refused");
+        assert!(err.to_string().contains("ciphertext 1"), "{err}");
+        assert!(verify_decryption(public(), &bad_request, &good[0]).is_err());
+        assert!(decrypt(public(), &bad_request, &good).plaintexts.is_err());
     }
     // An oversized response is refused before any exponentiation.
     let huge = tamper(&good[0], |v| v["proof"]["response"] = Value::String(format!("01{}", "00".repeat(2000))));
-    assert!(matches!(verify_partial(public(), &c, &ctx(), &huge), Err(CryptoError::OutOfRange { .. })));
+    assert!(matches!(verify_decryption(public(), &request, &huge), Err(CryptoError::OutOfRange { .. })));
 }
 
 #[test]
@@ -274,16 +413,14 @@ fn homomorphic_sum_decrypts() {
     let values = [3u64, 1 << 20, 77, 0, 123_456_789];
     let cs: Vec<Ciphertext> = values.iter().map(|&m| encrypt(m)).collect();
     let total = public().paillier().add_all(&Ciphertext::identity(), &cs);
-    let partials = partials_for(&total, &ctx());
-    let out = decrypt(public(), &total, &ctx(), &partials[2..]);
-    assert_eq!(out.plaintext.expect("decrypt").to_u64(), Some(values.iter().sum()));
-    // A scalar multiple and a zero total too.
+    // A sum, a scalar multiple and a zero total in one request.
     let tripled = public().paillier().scalar_mul(&cs[2], &Plaintext::from_u64(3));
-    let out = decrypt(public(), &tripled, &ctx(), &partials_for(&tripled, &ctx()));
-    assert_eq!(out.plaintext.expect("decrypt").to_u64(), Some(231));
-    let zero = Ciphertext::identity();
-    let out = decrypt(public(), &zero, &ctx(), &partials_for(&zero, &ctx()));
-    assert_eq!(out.plaintext.expect("decrypt").to_u64(), Some(0));
+    let batch = [total, tripled, Ciphertext::identity()];
+    let context = ctx();
+    let request = DecryptionRequest::single(&context, &batch);
+    let out = decrypt(public(), &request, &answers_for(&request)[2..]);
+    let plain: Vec<_> = out.plaintexts.expect("decrypt")[0].iter().map(Plaintext::to_u64).collect();
+    assert_eq!(plain, [Some(values.iter().sum()), Some(231), Some(0)]);
 }
 
 #[test]
@@ -296,8 +433,11 @@ fn large_plaintexts_decrypt() {
     }
     let m = Plaintext::from_be_bytes(&m);
     let (c, _) = public().paillier().encrypt(&m, &mut urna_crypto::os_rng()).expect("encrypt");
-    let out = decrypt(public(), &c, &ctx(), &partials_for(&c, &ctx()));
-    assert_eq!(out.plaintext.expect("decrypt"), m);
+    let cs = [c];
+    let context = ctx();
+    let request = DecryptionRequest::single(&context, &cs);
+    let out = decrypt(public(), &request, &answers_for(&request));
+    assert_eq!(single_plaintext(&out).expect("decrypt"), m);
 }
 
 #[test]
@@ -324,10 +464,13 @@ fn one_of_one_and_l_of_l_work() {
             CeremonyParams { key_size: KeySize::InsecureTest512, trustees: l, threshold: t, election_id: "x".into() };
         let out = ceremony(&params, &mut rng).expect("ceremony");
         let (c, _) = out.public.paillier().encrypt(&Plaintext::from_u64(99), &mut rng).expect("encrypt");
+        let cs = [c];
+        let context = ctx();
+        let request = DecryptionRequest::single(&context, &cs);
         let partials: Vec<_> =
-            out.shares.iter().map(|s| s.partial_decrypt(&out.public, &c, &ctx(), &mut rng).expect("partial")).collect();
-        let res = decrypt(&out.public, &c, &ctx(), &partials[(l - t) as usize..]);
-        assert_eq!(res.plaintext.expect("decrypt").to_u64(), Some(99), "{t}-of-{l}");
+            out.shares.iter().map(|s| s.partial_decrypt(&out.public, &request, &mut rng).expect("partial")).collect();
+        let res = decrypt(&out.public, &request, &partials[(l - t) as usize..]);
+        assert_eq!(res.plaintexts.expect("decrypt")[0][0].to_u64(), Some(99), "{t}-of-{l}");
     }
 }
 
@@ -384,14 +527,18 @@ fn public_key_and_transcript_round_trip_and_decode_strictly() {
     assert!(err.contains("public_key_fingerprint"), "{err}");
 
     let pjson = partials_for(&encrypt(1), &ctx())[0].to_json();
-    assert_eq!(PartialDecryption::from_json(&pjson).expect("decode").to_json(), pjson);
+    assert_eq!(PartialDecryptions::from_json(&pjson).expect("decode").to_json(), pjson);
     let mut pv: Value = serde_json::from_str(&pjson).expect("json");
     pv["proof"]["challenge"] = Value::from(format!("01{}", "00".repeat(32)));
-    let err = PartialDecryption::from_json(&pv.to_string()).expect_err("long challenge").to_string();
-    assert!(err.contains("partial_decryption.proof.challenge"), "{err}");
+    let err = PartialDecryptions::from_json(&pv.to_string()).expect_err("long challenge").to_string();
+    assert!(err.contains("partial_decryptions.proof.challenge"), "{err}");
+    let mut pv: Value = serde_json::from_str(&pjson).expect("json");
+    pv["values"][0][0] = Value::from("0A");
+    let err = PartialDecryptions::from_json(&pv.to_string()).expect_err("uppercase").to_string();
+    assert!(err.contains("partial_decryptions.values[0][0]"), "{err}");
     let mut pv: Value = serde_json::from_str(&pjson).expect("json");
     pv["trustee"] = Value::from(0);
-    assert!(PartialDecryption::from_json(&pv.to_string()).is_err());
+    assert!(PartialDecryptions::from_json(&pv.to_string()).is_err());
 
     let cjson = serde_json::to_string(&ctx()).expect("json");
     assert_eq!(DecryptionContext::from_json(&cjson).expect("decode"), ctx());
@@ -421,7 +568,9 @@ fn sealed(i: usize) -> ShareFile {
 
 #[test]
 fn share_files_round_trip() {
-    let c = encrypt(2024);
+    let cs = [encrypt(2024)];
+    let context = ctx();
+    let request = DecryptionRequest::single(&context, &cs);
     let mut partials = Vec::new();
     for i in [0usize, 2, 4] {
         let json = sealed(i).to_json();
@@ -430,10 +579,10 @@ fn share_files_round_trip() {
         assert_eq!(file.kdf(), KdfParams::INSECURE_TEST);
         let share = file.open(&test_pass(i as u32 + 1), public()).expect("open");
         assert_eq!(share.index(), idx(i as u32 + 1));
-        partials.push(share.partial_decrypt(public(), &c, &ctx(), &mut urna_crypto::os_rng()).expect("partial"));
+        partials.push(share.partial_decrypt(public(), &request, &mut urna_crypto::os_rng()).expect("partial"));
     }
-    let out = decrypt(public(), &c, &ctx(), &partials);
-    assert_eq!(out.plaintext.expect("decrypt").to_u64(), Some(2024));
+    let out = decrypt(public(), &request, &partials);
+    assert_eq!(single_plaintext(&out).expect("decrypt").to_u64(), Some(2024));
     // Sealing twice gives different salts and nonces.
     assert_ne!(sealed(0).to_json(), sealed(0).to_json());
     let text = sealed(0).to_json();
@@ -565,10 +714,12 @@ fn decode_everything(bytes: &[u8]) {
     let _ = CeremonyTranscript::from_json(text);
     let _ = DecryptionContext::from_json(text);
     let _ = serde_json::from_str::<TrusteeIndex>(text);
-    if let Ok(p) = PartialDecryption::from_json(text) {
-        let c = encrypt(9);
-        let _ = verify_partial(public(), &c, &ctx(), &p);
-        let _ = decrypt(public(), &c, &ctx(), &[p]);
+    if let Ok(p) = PartialDecryptions::from_json(text) {
+        let cs = [encrypt(9)];
+        let context = ctx();
+        let request = DecryptionRequest::single(&context, &cs);
+        let _ = verify_decryption(public(), &request, &p);
+        let _ = decrypt(public(), &request, &[p]);
     }
     if let Ok(f) = ShareFile::from_json(text) {
         let _ = f.open(&test_pass(1), public());
@@ -597,39 +748,11 @@ proptest! {
     ) {
         let docs = [
             format!(r#"{{"version":1,"paillier":{{"n":"{s}"}},"threshold":{t},"trustees":{l},"v":"{s}","verification_keys":["{s}"]}}"#),
-            format!(r#"{{"trustee":{trustee},"value":"{s}","proof":{{"challenge":"{s}","response":"{s}"}}}}"#),
+            format!(r#"{{"trustee":{trustee},"values":[["{s}"],[]],"proof":{{"challenge":"{s}","response":"{s}"}}}}"#),
             format!(r#"{{"version":1,"trustee":{trustee},"public_key_fingerprint":"{s}","kdf":{{"algorithm":"argon2id","version":19,"memory_kib":{t},"iterations":{l},"parallelism":{v},"salt":"{s}"}},"aead":{{"algorithm":"xchacha20poly1305","nonce":"{s}"}},"ciphertext":"{s}"}}"#),
         ];
         for d in docs {
             decode_everything(d.as_bytes());
         }
     }
-}
-
-/// The committed production-size fixture (`tests/fixtures/ceremony-3072`, written by `urna ceremony` with the
-/// documented passphrases `trustee-1`..`trustee-5` and the production KDF parameters): it decodes, its
-/// transcript verifies, and three of its five shares decrypt a fresh encryption.
-#[test]
-fn fixture_3072_decrypts_with_three_of_five() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ceremony-3072");
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect(name);
-    let public = ThresholdPublicKey::from_json(&read("public.json")).expect("public key");
-    assert_eq!(public.paillier().modulus_bits(), 3072);
-    assert_eq!((public.threshold(), public.trustees()), (3, 5));
-    CeremonyTranscript::from_json(&read("transcript.json")).expect("transcript").verify(&public).expect("verifies");
-
-    let mut rng = urna_crypto::os_rng();
-    let m = Plaintext::from_slots(20, &[12, 0, 7, 19]).expect("slots");
-    let (c, _) = public.paillier().encrypt(&m, &mut rng).expect("encrypt");
-    let context = DecryptionContext::new("fixture", [1; 32], "tally/fixture");
-    let mut partials = Vec::new();
-    for i in [2u32, 4, 5] {
-        let file = ShareFile::from_json(&read(&format!("trustee-{i}.share.json"))).expect("share file");
-        assert_eq!(file.kdf(), KdfParams::PRODUCTION);
-        let share = file.open(&test_pass(i), &public).expect("open");
-        partials.push(share.partial_decrypt(&public, &c, &context, &mut rng).expect("partial"));
-    }
-    let out = decrypt(&public, &c, &context, &partials);
-    assert_eq!(out.plaintext.expect("decrypt"), m);
-    assert_eq!(out.used, indices(&[2, 4, 5]));
 }

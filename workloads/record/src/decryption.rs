@@ -1,15 +1,21 @@
 //! Threshold decryption of the sealed totals, as the record drives it: the request is derived from the sealed
 //! totals alone (so anyone can check that the trustees were asked to decrypt exactly the totals), each trustee
-//! answers it with its share, and any `t` valid answers combine.
+//! answers all of it with its share and one batched proof, and any `t` valid answers combine. An answer that
+//! is unreadable, from an unknown or repeated trustee, for another request or with a wrong partial is set
+//! aside with a reason naming the trustee (and, for a wrong partial, the item), and the others suffice.
 
-use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
 use urna_crypto::paillier::Plaintext;
 use urna_crypto::threshold::{
-    DecryptionContext, KeyShare, RejectedPartial, ThresholdPublicKey, TrusteeIndex, decrypt, verify_partial,
+    DecryptionContext, DecryptionGroup, DecryptionRequest, KeyShare, PartialDecryptions, ThresholdPublicKey,
+    WrongPartials, decrypt,
 };
 use urna_tally::TotalsRecord;
 
 use crate::error::{RecordError, Result};
+use crate::files::read_json;
+use crate::layout::RecordDir;
 use crate::model::{DecryptionItem, TrusteePartials};
 
 /// The decryption subject of one total: `tally/<shard>/<ballotStyle>/<contestId>`.
@@ -39,33 +45,67 @@ pub fn request(totals: &[TotalsRecord]) -> Vec<DecryptionItem> {
         .collect()
 }
 
-/// A trustee's answer to `items`: one partial decryption per ciphertext, each with its proof, each checked
-/// before it is returned (a fault while computing must not publish a partial that names this trustee a cheater).
+/// The request's items as the cryptographic request: one group per item, under the item's context.
+pub fn crypto_request(items: &[DecryptionItem]) -> DecryptionRequest<'_> {
+    DecryptionRequest::new(
+        items.iter().map(|it| DecryptionGroup { context: &it.context, ciphertexts: &it.ciphertexts }).collect(),
+    )
+}
+
+/// A trustee's answer to `items`: one partial decryption per ciphertext and one proof for all of them,
+/// verified before it is returned (a fault while computing must not publish a partial that names this trustee
+/// a cheater).
 pub fn partial_decrypt(
     share: &KeyShare,
     public: &ThresholdPublicKey,
     items: &[DecryptionItem],
     request_hash: [u8; 32],
 ) -> Result<TrusteePartials> {
-    let jobs: Vec<(usize, usize)> =
-        items.iter().enumerate().flat_map(|(i, it)| (0..it.ciphertexts.len()).map(move |k| (i, k))).collect();
-    let partials = jobs
-        .par_iter()
-        .map(|&(i, k)| {
-            let item = &items[i];
-            let c = &item.ciphertexts[k];
-            let where_ = || format!("{} ciphertext {k}", item.context.subject);
-            let p = share
-                .partial_decrypt(public, c, &item.context, &mut urna_crypto::os_rng())
-                .map_err(|e| RecordError::Invalid(format!("{}: {e}", where_())))?;
-            verify_partial(public, c, &item.context, &p)
-                .map_err(|e| RecordError::Invalid(format!("{}: self-check failed: {e}", where_())))?;
-            Ok(p)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut partials = partials.into_iter();
-    let items = items.iter().map(|it| partials.by_ref().take(it.ciphertexts.len()).collect()).collect();
-    Ok(TrusteePartials { trustee: share.index().get(), request_hash, items })
+    let partials = share.partial_decrypt(public, &crypto_request(items), &mut urna_crypto::os_rng())?;
+    Ok(TrusteePartials { request_hash, partials })
+}
+
+/// One `decryption/trustee-<i>.json` found in a record: `i` from its name, and its contents or why they could
+/// not be read.
+#[derive(Debug)]
+pub struct Answer {
+    pub trustee: u32,
+    pub path: PathBuf,
+    pub contents: std::result::Result<TrusteePartials, String>,
+}
+
+/// Every `decryption/trustee-<i>.json` of the record, by `i`; other files are not answers and are left alone.
+pub fn read_answers(record: &RecordDir) -> Result<Vec<Answer>> {
+    let dir = record.decryption_request().parent().map(Path::to_path_buf).unwrap_or_default();
+    let entries = std::fs::read_dir(&dir).map_err(|source| RecordError::Io { path: dir.clone(), source })?;
+    let mut answers = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| RecordError::Io { path: dir.clone(), source })?;
+        let name = entry.file_name();
+        let Some(trustee) =
+            name.to_str().and_then(|n| n.strip_prefix("trustee-")?.strip_suffix(".json")?.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        let contents = read_json::<TrusteePartials>(&path).map_err(|e| e.to_string());
+        answers.push(Answer { trustee, path, contents });
+    }
+    answers.sort_by_key(|a| a.trustee);
+    Ok(answers)
+}
+
+/// A trustee answer set aside: the trustee as its file names it, and why (naming the item for a wrong partial).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub trustee: u32,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "trustee {}: {}", self.trustee, self.reason)
+    }
 }
 
 /// The outcome of combining every trustee's answers.
@@ -73,59 +113,79 @@ pub fn partial_decrypt(
 pub struct Combined {
     /// Per item, per position.
     pub plaintexts: Vec<Vec<Plaintext>>,
-    /// Trustees whose partials were combined (the first `t` valid ones, the same for every ciphertext when
-    /// every trustee answered honestly).
+    /// Trustees whose partials were combined (the first `t` valid ones).
     pub used: Vec<u32>,
-    /// Partials that failed their proof (item, position, trustee, reason).
-    pub rejected: Vec<(usize, usize, RejectedPartial)>,
+    /// Every answer set aside, in trustee order.
+    pub rejected: Vec<Rejection>,
 }
 
-/// Combines the answers for every ciphertext of `items`; fails naming the first ciphertext with fewer than `t`
-/// valid partials. Answers to another request (by hash) or of the wrong shape are refused whole.
+/// Combines any `t` valid answers into the plaintext of every ciphertext of `items`. Answers whose file is
+/// unreadable, whose trustee is not one of the key's or differs from the file name, that answer another
+/// request (by hash) or whose proof fails are set aside and named; fails, naming them all, with fewer than
+/// `t` valid answers.
 pub fn combine(
     public: &ThresholdPublicKey,
     items: &[DecryptionItem],
     request_hash: [u8; 32],
-    answers: &[TrusteePartials],
+    answers: &[Answer],
 ) -> Result<Combined> {
-    for a in answers {
-        if a.request_hash != request_hash {
-            return Err(RecordError::Invalid(format!("trustee {}'s partials answer another request", a.trustee)));
-        }
-        let shape_ok =
-            a.items.len() == items.len() && a.items.iter().zip(items).all(|(p, it)| p.len() == it.ciphertexts.len());
-        if !shape_ok {
-            return Err(RecordError::Invalid(format!("trustee {}'s partials do not match the request", a.trustee)));
-        }
-        if a.items.iter().flatten().any(|p| p.trustee().get() != a.trustee) {
-            return Err(RecordError::Invalid(format!("trustee {}'s file holds another trustee's partial", a.trustee)));
-        }
-    }
-    let jobs: Vec<(usize, usize)> =
-        items.iter().enumerate().flat_map(|(i, it)| (0..it.ciphertexts.len()).map(move |k| (i, k))).collect();
-    let outcomes: Vec<_> = jobs
-        .par_iter()
-        .map(|&(i, k)| {
-            let partials: Vec<_> = answers.iter().map(|a| a.items[i][k].clone()).collect();
-            decrypt(public, &items[i].ciphertexts[k], &items[i].context, &partials)
-        })
-        .collect();
-    let mut plaintexts: Vec<Vec<Plaintext>> = items.iter().map(|it| Vec::with_capacity(it.ciphertexts.len())).collect();
-    let mut used: Vec<TrusteeIndex> = Vec::new();
     let mut rejected = Vec::new();
-    for (&(i, k), outcome) in jobs.iter().zip(outcomes) {
-        rejected.extend(outcome.rejected.into_iter().map(|r| (i, k, r)));
-        let p = outcome
-            .plaintext
-            .map_err(|e| RecordError::Invalid(format!("{} ciphertext {k}: {e}", items[i].context.subject)))?;
-        for t in outcome.used {
-            if !used.contains(&t) {
-                used.push(t);
+    let mut candidates: Vec<PartialDecryptions> = Vec::new();
+    for a in answers {
+        let mut reject = |reason: String| rejected.push(Rejection { trustee: a.trustee, reason });
+        match &a.contents {
+            Err(e) => reject(format!("unreadable answer: {e}")),
+            Ok(_) if a.trustee == 0 || a.trustee > public.trustees() => {
+                reject(format!("not one of the key's {} trustees", public.trustees()))
             }
+            Ok(p) if p.partials.trustee().get() != a.trustee => {
+                reject(format!("{} holds trustee {}'s answer", a.path.display(), p.partials.trustee()))
+            }
+            Ok(p) if p.request_hash != request_hash => reject(format!(
+                "answers another request (requestHash {}, the record's request.json hashes to {})",
+                hex::encode(p.request_hash),
+                hex::encode(request_hash)
+            )),
+            Ok(p) => candidates.push(p.partials.clone()),
         }
-        plaintexts[i].push(p);
     }
-    let mut used: Vec<u32> = used.into_iter().map(TrusteeIndex::get).collect();
-    used.sort_unstable();
-    Ok(Combined { plaintexts, used, rejected })
+    let request = crypto_request(items);
+    let outcome = decrypt(public, &request, &candidates);
+    for r in &outcome.rejected {
+        let location = r.wrong.as_ref().map(|w| locate_text(&request, w)).unwrap_or_default();
+        rejected.push(Rejection { trustee: r.trustee.get(), reason: format!("{}{location}", r.reason) });
+    }
+    rejected.sort_by_key(|r| r.trustee);
+    let plaintexts = outcome.plaintexts.map_err(|e| {
+        let set_aside: Vec<String> = rejected.iter().map(Rejection::to_string).collect();
+        RecordError::Invalid(format!("{e}; set aside: [{}]", set_aside.join("; ")))
+    })?;
+    Ok(Combined { plaintexts, used: outcome.used.into_iter().map(|t| t.get()).collect(), rejected })
+}
+
+/// "; wrong partial: <subject> ciphertext <k>, …" for a located failure.
+fn locate_text(request: &DecryptionRequest<'_>, wrong: &WrongPartials) -> String {
+    const SHOWN: usize = 8;
+    let list = |at: &[(usize, usize)]| {
+        let mut names: Vec<String> = at.iter().take(SHOWN).map(|&p| request.describe(p)).collect();
+        if at.len() > SHOWN {
+            names.push(format!("and {} more", at.len() - SHOWN));
+        }
+        names.join(", ")
+    };
+    match wrong {
+        WrongPartials::Exactly(at) if at.is_empty() => {
+            "; every partial agrees with t proven trustees: the proof itself is wrong".to_owned()
+        }
+        WrongPartials::Exactly(at) => format!("; wrong partial(s): {}", list(at)),
+        WrongPartials::AtLeast(at) if at.is_empty() => {
+            "; the wrong partial cannot be located (only t-1 other proofs hold and every partial combines with \
+             theirs)"
+                .to_owned()
+        }
+        WrongPartials::AtLeast(at) => format!("; wrong partial(s), at least: {}", list(at)),
+        WrongPartials::Unlocated => {
+            "; the wrong partial cannot be located (fewer than t-1 other trustees' proofs hold)".to_owned()
+        }
+    }
 }

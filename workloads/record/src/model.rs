@@ -5,7 +5,7 @@ use urna_audit::LogEntry;
 use urna_ballot::ChoiceCount;
 use urna_crypto::blind::BlindVerifyingKey;
 use urna_crypto::paillier::{Ciphertext, Plaintext};
-use urna_crypto::threshold::{DecryptionContext, PartialDecryption};
+use urna_crypto::threshold::{DecryptionContext, PartialDecryptions};
 use urna_tally::Modality;
 
 /// `record.json`.
@@ -92,12 +92,12 @@ pub struct DecryptionItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TrusteePartials {
-    pub trustee: u32,
     /// SHA-256 of `decryption/request.json` as the trustee read it: a trustee decrypts exactly what it saw.
     #[serde(with = "hex::serde")]
     pub request_hash: [u8; 32],
-    /// Parallel to the request: one partial per ciphertext of each item.
-    pub items: Vec<Vec<PartialDecryption>>,
+    /// `{trustee, values, proof}`: `values[k][j]` the partial decryption of ciphertext `j` of request item `k`,
+    /// and one batched proof for all of them (docs/protocol.md §6).
+    pub partials: PartialDecryptions,
 }
 
 /// `results.json`.

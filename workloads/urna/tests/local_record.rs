@@ -138,16 +138,23 @@ fn shard_dir(record: &Path) -> PathBuf {
     std::fs::read_dir(record.join("shards")).expect("shards").next().expect("a shard").expect("entry").path()
 }
 
-/// Copies the record, applies `tamper`, and checks that verification fails naming `check`.
-fn detected(tamper: impl FnOnce(&Path), check: &str) {
+/// A private copy of the election's record.
+fn record_copy() -> tempfile::TempDir {
     let (record, _) = election();
     let copy = tempfile::tempdir().expect("tempdir");
     copy_dir(record, copy.path());
+    copy
+}
+
+/// Copies the record, applies `tamper`, and checks that verification fails naming `check`; returns stderr.
+fn detected(tamper: impl FnOnce(&Path), check: &str) -> String {
+    let copy = record_copy();
     tamper(copy.path());
     let out = urna(&["verify", "record", copy.path().to_str().expect("utf-8 path")]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "tampering not detected: {stderr}");
     assert!(stderr.contains(&format!("record INVALID: {check}:")), "expected a {check} failure, got: {stderr}");
+    stderr
 }
 
 #[test]
@@ -267,19 +274,69 @@ fn altered_results_are_detected() {
     );
 }
 
+/// Replaces one partial of trustee 2's answer (item 0, ciphertext 0) by a one-digit change of itself.
+fn corrupt_trustee_2(record: &Path) {
+    let path = record.join("decryption/trustee-2.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+    let value = &mut v["partials"]["values"][0][0];
+    let mut s = value.as_str().expect("hex").to_owned();
+    let last = if s.ends_with('2') { "4" } else { "2" };
+    s.replace_range(s.len() - 1.., last);
+    *value = Value::String(s);
+    std::fs::write(&path, v.to_string()).expect("write");
+}
+
 #[test]
 fn a_corrupted_partial_decryption_is_detected() {
-    detected(
-        |r| {
-            let path = r.join("decryption/trustee-2.json");
-            let mut v: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
-            let value = &mut v["items"][0][0]["value"];
-            let mut s = value.as_str().expect("hex").to_owned();
-            let last = if s.ends_with('2') { "4" } else { "2" };
-            s.replace_range(s.len() - 1.., last);
-            *value = Value::String(s);
-            std::fs::write(&path, v.to_string()).expect("write");
-        },
-        "decryption",
-    );
+    // Only trustees 1-3 answered: the failure names trustee 2 and the partial.
+    let stderr = detected(corrupt_trustee_2, "decryption");
+    assert!(stderr.contains("trustee 2:") && stderr.contains("ciphertext 0"), "{stderr}");
+}
+
+/// With five answers of which two are bad (a wrong partial, another request's) and a stray file from an
+/// unknown trustee, `urna results` combines three valid ones and names the others, and the record verifies.
+#[test]
+fn results_combine_any_t_valid_trustees_and_name_the_invalid_ones() {
+    let (_, summary) = election();
+    let copy = record_copy();
+    let dir = copy.path().to_str().expect("utf-8 path");
+    for i in [4, 5] {
+        let pass = copy.path().join(format!("pass-{i}"));
+        std::fs::write(&pass, format!("trustee-{i}\n")).expect("passphrase file");
+        let share = format!("{FIXTURE}/trustee-{i}.share.json");
+        let out = urna(&[
+            "trustee",
+            "decrypt",
+            "--record",
+            dir,
+            "--share",
+            &share,
+            "--passphrase-file",
+            pass.to_str().expect("utf-8 path"),
+        ]);
+        assert!(out.status.success(), "trustee {i}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    corrupt_trustee_2(copy.path());
+    let five = copy.path().join("decryption/trustee-5.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&five).expect("read")).expect("json");
+    v["requestHash"] = Value::String("00".repeat(32));
+    std::fs::write(&five, v.to_string()).expect("write");
+    std::fs::copy(copy.path().join("decryption/trustee-1.json"), copy.path().join("decryption/trustee-9.json"))
+        .expect("copy");
+
+    let out = urna(&["results", "--record", dir, "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let results: Value = serde_json::from_slice(&out.stdout).expect("results JSON");
+    assert_eq!(results["trustees"], serde_json::json!([1, 3, 4]));
+    assert_eq!(results["totals"], summary["totals"]);
+    assert!(stderr.contains("trustee=2") && stderr.contains("wrong partial(s): tally/"), "{stderr}");
+    assert!(stderr.contains("trustee=5") && stderr.contains("answers another request"), "{stderr}");
+    assert!(stderr.contains("trustee=9") && stderr.contains("not one of the key's 5 trustees"), "{stderr}");
+
+    let out = urna(&["verify", "record", dir]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("record VALID"), "{stdout}");
+    assert!(stdout.contains("trustee 2:") && stdout.contains("ciphertext 0"), "{stdout}");
 }

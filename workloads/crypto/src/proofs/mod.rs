@@ -24,3 +24,4 @@ pub use batch::BatchVerifier;
 pub use challenge::CHALLENGE_BITS;
 pub use knowledge::KnowledgeProof;
 pub use membership::{MembershipProof, MembershipStatement, MembershipWitness};
+pub(crate) use multiexp::multi_exp;

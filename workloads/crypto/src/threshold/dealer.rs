@@ -4,10 +4,10 @@ use rand_core::CryptoRng;
 use rayon::prelude::*;
 use rug::Integer;
 
-use super::combine::{combine_values, lagrange_times_delta, product_of_powers};
-use super::partial::{DecryptionContext, PartialDecryption};
+use super::combine::{lagrange_times_delta, product_of_powers};
+use super::partial::{DecryptionContext, DecryptionRequest, PartialDecryptions};
 use super::public::{FORMAT_VERSION, check_parameters};
-use super::{KeyShare, ThresholdPublicKey, TrusteeIndex, delta, verify_partial, wipe};
+use super::{KeyShare, ThresholdPublicKey, TrusteeIndex, delta, verify_decryption, wipe};
 use crate::arith;
 use crate::error::{CryptoError, Result};
 use crate::paillier::{Ciphertext, KeySize, Plaintext, PublicKey, SafePrimePair, generate_safe_prime_pair};
@@ -72,8 +72,8 @@ pub struct SelfTest {
     pub context: DecryptionContext,
     pub ciphertext: Ciphertext,
     pub plaintext: Plaintext,
-    /// One per trustee, in index order.
-    pub partials: Vec<PartialDecryption>,
+    /// One per trustee, in index order: each a one-ciphertext [`DecryptionRequest`] answered with its proof.
+    pub partials: Vec<PartialDecryptions>,
 }
 
 #[derive(serde::Deserialize)]
@@ -164,6 +164,8 @@ impl CeremonyTranscript {
         if test.partials.len() != public.trustees() as usize {
             return mismatch("self-test does not have one partial per trustee");
         }
+        let ciphertexts = std::slice::from_ref(&test.ciphertext);
+        let request = DecryptionRequest::single(&test.context, ciphertexts);
         let verified = test
             .partials
             .par_iter()
@@ -175,12 +177,12 @@ impl CeremonyTranscript {
                         p.trustee()
                     )));
                 }
-                verify_partial(public, &test.ciphertext, &test.context, p)
+                verify_decryption(public, &request, p)
             })
             .collect::<Result<Vec<_>>>()?;
         let t = public.threshold() as usize;
         for subset in [&verified[..t], &verified[verified.len() - t..]] {
-            if super::combine(public, subset)? != test.plaintext {
+            if super::combine(public, &request, subset)? != [vec![test.plaintext.clone()]] {
                 return mismatch("self-test does not decrypt to the published plaintext");
             }
         }
@@ -345,14 +347,8 @@ fn self_test<R: CryptoRng + ?Sized>(
     let context = DecryptionContext::new(params.election_id.clone(), [0u8; 32], SELF_TEST_SUBJECT);
     let plaintext = Plaintext(arith::random_bits(rng, 256));
     let (ciphertext, _nonce) = public.paillier().encrypt(&plaintext, rng)?;
-    let partials =
-        shares.iter().map(|s| s.partial_decrypt(public, &ciphertext, &context, rng)).collect::<Result<Vec<_>>>()?;
-    let t = public.threshold() as usize;
-    let indices: Vec<TrusteeIndex> = public.trustee_indices().take(t).collect();
-    let values: Vec<&Integer> = partials.iter().take(t).map(|p| &p.value).collect();
-    if combine_values(public, &indices, &values)? != plaintext {
-        return Err(CryptoError::Mismatch("ceremony: self-test decryption failed".to_owned()));
-    }
+    let request = DecryptionRequest::single(&context, std::slice::from_ref(&ciphertext));
+    let partials = shares.iter().map(|s| s.partial_decrypt(public, &request, rng)).collect::<Result<Vec<_>>>()?;
     Ok(CeremonyTranscript {
         version: FORMAT_VERSION,
         scheme: SCHEME.to_owned(),

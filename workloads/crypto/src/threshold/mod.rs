@@ -11,10 +11,11 @@
 //!   `d` (`d ≡ 0 mod m`, `d ≡ 1 mod n`) with a random polynomial of degree `t-1` over `Z_{n·m}`, publishes a
 //!   [`ThresholdPublicKey`] and a self-checking [`CeremonyTranscript`], hands out [`KeyShare`]s and forgets
 //!   `p`, `q`, `d`.
-//! - [`KeyShare::partial_decrypt`]: `c_i = c^(2Δ·s_i) mod n²` with a Chaum-Pedersen proof
-//!   ([`PartialDecryption`]).
-//! - [`verify_partial`], [`combine`] and the robust [`decrypt`] (verify all, name the bad, combine from the
-//!   first `t` good).
+//! - [`KeyShare::partial_decrypt`]: `c_{i,k} = c_k^(2Δ·s_i) mod n²` for every ciphertext of a
+//!   [`DecryptionRequest`], with ONE batched proof of correct decryption for all of them
+//!   ([`PartialDecryptions`]).
+//! - [`verify_decryption`], [`combine`] and the robust [`decrypt`] (verify every trustee's answer, name the bad
+//!   ones and locate their wrong partials, combine from the first `t` good).
 //! - [`ShareFile`]: a share encrypted at rest under a passphrase (Argon2id + XChaCha20-Poly1305).
 
 mod combine;
@@ -24,9 +25,11 @@ mod public;
 mod share;
 mod share_file;
 
-pub use combine::{RejectedPartial, ThresholdDecryption, VerifiedPartial, combine, decrypt, verify_partial};
+pub use combine::{
+    RejectedDecryption, ThresholdDecryption, VerifiedDecryption, WrongPartials, combine, decrypt, verify_decryption,
+};
 pub use dealer::{CeremonyOutput, CeremonyParams, CeremonyTranscript, SCHEME, SELF_TEST_SUBJECT, SelfTest, ceremony};
-pub use partial::{DecryptionContext, DecryptionProof, PartialDecryption};
+pub use partial::{DecryptionContext, DecryptionGroup, DecryptionProof, DecryptionRequest, PartialDecryptions};
 pub use public::{ThresholdPublicKey, TrusteeIndex, VerificationKey};
 pub use share::KeyShare;
 pub use share_file::{KdfParams, Passphrase, ShareFile};

@@ -1,28 +1,37 @@
-//! Partial decryption `c_i = c^(2Δ·s_i) mod n²` and its Chaum-Pedersen proof of correctness.
+//! A trustee's partial decryptions `c_{i,k} = c_k^(2Δ·s_i) mod n²` of every ciphertext of a request, with ONE
+//! proof that all of them are correct (docs/protocol.md §6, "Partial decryption").
 //!
-//! The proof shows `log_{c⁴}(c_i²) = log_v(v_i)` (both equal `Δ·s_i`) in the group of squares of `Z*_{n²}`,
-//! whose order `n·p'·q'` is secret. Hence the exponents live in the integers, not in `Z_q` as in the
-//! prime-order protocol: the prover's random exponent `r` has `|n²| + 512` bits so that `z = r + e·Δ·s_i`,
-//! computed over the integers, reveals nothing about `s_i` (statistical zero knowledge; see
-//! [`super::MAX_TRUSTEES`]). The proof is sent as `(e, z)`, the verifier recomputes the commitments
-//! `a = (c⁴)^z·(c_i²)^(-e)` and `b = v^z·v_i^(-e)` and checks that they hash to `e`.
+//! The proof is a random linear combination followed by one Chaum-Pedersen proof. After every ciphertext and
+//! every partial is fixed, Fiat-Shamir derives 128-bit weights `ρ_k` from all of them; the combinations
+//! `C = Π c_k^ρ_k` and `C_i = Π c_{i,k}^ρ_k` are two bucket-method multi-exponentiations with short exponents,
+//! and the Chaum-Pedersen proof shows `log_{C⁴}(C_i²) = log_v(v_i)` in the group of squares of `Z*_{n²}`, whose
+//! order `n·p'·q'` is secret. Exponents therefore live in the integers: the random exponent `r` has
+//! `|n²| + 512` bits so that `z = r + e·Δ·s_i`, computed over the integers, hides `s_i` statistically (see
+//! [`super::MAX_TRUSTEES`]). The trustee pays one constant-time exponentiation per ciphertext plus a fixed
+//! cost; a verifier pays two short multi-exponentiations plus the same fixed cost.
 
 use rand_core::CryptoRng;
+use rayon::prelude::*;
 use rug::Integer;
 
 use super::{KeyShare, ThresholdPublicKey, TrusteeIndex, delta, wipe};
 use crate::arith;
 use crate::error::{CryptoError, Result};
 use crate::paillier::Ciphertext;
+use crate::proofs::multi_exp;
 use crate::transcript::Transcript;
 
 /// Challenges are SHA-256 outputs read as integers.
 pub(crate) const CHALLENGE_BITS: u32 = 256;
 
-/// Names the decryption a partial belongs to, so that a proof made for one decryption fails for every other
-/// (strong Fiat-Shamir, PROTOCOL "Notation"). A partial decryption of a given ciphertext by a given share is a
-/// deterministic value, but binding the context keeps proofs from being lifted between elections or between
-/// the record's different decryptions (a contest total, a write-in, the ceremony self-test).
+/// Bits of each batch weight: a wrong partial survives the combination with probability at most `2^-128`.
+pub(crate) const WEIGHT_BITS: u32 = 128;
+
+/// The name of the proof in errors.
+const PROOF: &str = "partial-decryption";
+
+/// Names what a group of ciphertexts is, so that a proof made for one decryption fails for every other (strong
+/// Fiat-Shamir, PROTOCOL "Notation"): a contest total, a write-in, the ceremony's self-test.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecryptionContext {
@@ -32,7 +41,7 @@ pub struct DecryptionContext {
     /// ceremony's self-test).
     #[serde(with = "hex::serde")]
     pub manifest_hash: [u8; 32],
-    /// What is being decrypted, e.g. `tally/<contest id>/<shard>` or `write-in/<ballot id>`.
+    /// What is being decrypted, e.g. `tally/<shard>/<ballotStyle>/<contestId>` or `write-in/<ballot id>`.
     pub subject: String,
 }
 
@@ -52,23 +61,125 @@ impl DecryptionContext {
     }
 }
 
-/// The non-interactive Chaum-Pedersen proof `(e, z)`: `e` the 256-bit challenge, `z = r + e·Δ·s_i` over the
-/// integers.
+/// Ciphertexts decrypted under one context.
+#[derive(Debug, Clone, Copy)]
+pub struct DecryptionGroup<'a> {
+    pub context: &'a DecryptionContext,
+    pub ciphertexts: &'a [Ciphertext],
+}
+
+/// Everything one decryption asks of the trustees: groups of ciphertexts, each under its context. Its
+/// [`DecryptionRequest::digest`] names the whole request in every trustee's proof, so an answer to one request
+/// is refused for every other.
+#[derive(Debug, Clone)]
+pub struct DecryptionRequest<'a> {
+    groups: Vec<DecryptionGroup<'a>>,
+    digest: [u8; 32],
+}
+
+impl<'a> DecryptionRequest<'a> {
+    /// The digest is `H("decryption-request", #groups, (election_id, manifest_hash, subject, #ciphertexts,
+    /// c…)…)`.
+    pub fn new(groups: Vec<DecryptionGroup<'a>>) -> Self {
+        let mut t = Transcript::new("decryption-request");
+        t.append_u64(groups.len() as u64);
+        for g in &groups {
+            g.context.append_to(&mut t);
+            t.append_u64(g.ciphertexts.len() as u64);
+            for c in g.ciphertexts {
+                t.append_ciphertext(c);
+            }
+        }
+        Self { groups, digest: t.finalize() }
+    }
+
+    /// A request of one group.
+    pub fn single(context: &'a DecryptionContext, ciphertexts: &'a [Ciphertext]) -> Self {
+        Self::new(vec![DecryptionGroup { context, ciphertexts }])
+    }
+
+    pub fn groups(&self) -> &[DecryptionGroup<'a>] {
+        &self.groups
+    }
+
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
+    }
+
+    /// The number of ciphertexts over all groups.
+    pub fn len(&self) -> usize {
+        self.groups.iter().map(|g| g.ciphertexts.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every ciphertext in group order, with its (group, position).
+    pub(crate) fn positions(&self) -> impl Iterator<Item = ((usize, usize), &'a Ciphertext)> + '_ {
+        self.groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| group.ciphertexts.iter().enumerate().map(move |(k, c)| ((g, k), c)))
+    }
+
+    /// Names position `k` of group `g` in errors: `<subject> ciphertext <k>`.
+    pub fn describe(&self, (g, k): (usize, usize)) -> String {
+        match self.groups.get(g) {
+            Some(group) => format!("{} ciphertext {k}", group.context.subject),
+            None => format!("group {g} ciphertext {k}"),
+        }
+    }
+
+    /// Every ciphertext is a unit of `Z*_{n²}`. Ranges are checked one by one; coprimality with `n` once for
+    /// the product of all of them (a prime factor of `n` divides the product iff it divides a factor), and
+    /// one by one only to name the culprit.
+    pub fn check(&self, public: &ThresholdPublicKey) -> Result<()> {
+        let values: Vec<((usize, usize), &Integer)> = self.positions().map(|(at, c)| (at, &c.0)).collect();
+        check_units(public, &values, |at| format!("ciphertext ({})", self.describe(at)))
+    }
+}
+
+/// `0 < x < n²` for each value and `gcd(Π x mod n, n) = 1`; the error names the first culprit with `field`.
+fn check_units(
+    public: &ThresholdPublicKey,
+    values: &[((usize, usize), &Integer)],
+    field: impl Fn((usize, usize)) -> String,
+) -> Result<()> {
+    let pk = public.paillier();
+    let (n, n2) = (pk.n(), pk.n_squared());
+    for (at, x) in values {
+        if **x <= 0 || *x >= n2 {
+            return Err(CryptoError::out_of_range(field(*at), "not in (0, n²)"));
+        }
+    }
+    let product = values.iter().fold(Integer::from(1), |acc, (_, x)| arith::mul_mod(&acc, x, n));
+    if product.gcd(n) != 1 {
+        for (at, x) in values {
+            arith::check_unit(&field(*at), x, n2, n)?;
+        }
+    }
+    Ok(())
+}
+
+/// The Chaum-Pedersen proof `(e, z)` of the combination: `e` the 256-bit challenge, `z = r + e·Δ·s_i` over
+/// the integers.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DecryptionProof {
     challenge: Integer,
     response: Integer,
 }
 
-/// Trustee `i`'s partial decryption `c_i` of one ciphertext, with its proof.
+/// Trustee `i`'s answer to a [`DecryptionRequest`]: `values[g][k] = c^(2Δ·s_i)` for ciphertext `k` of group
+/// `g`, and one proof for all of them.
 ///
 /// Decoding checks only the encoding (canonical hex, `1 ≤ trustee ≤ MAX_TRUSTEES`, challenge below `2^256`);
-/// group membership and the proof depend on the key and the ciphertext and are checked by
-/// [`super::verify_partial`].
+/// shape, group membership and the proof depend on the key and the request and are checked by
+/// [`super::verify_decryption`].
 #[derive(Clone, PartialEq, Eq)]
-pub struct PartialDecryption {
+pub struct PartialDecryptions {
     trustee: TrusteeIndex,
-    pub(crate) value: Integer,
+    pub(crate) values: Vec<Vec<Integer>>,
     proof: DecryptionProof,
 }
 
@@ -83,21 +194,22 @@ struct ProofRepr {
 #[serde(deny_unknown_fields)]
 struct Repr {
     trustee: TrusteeIndex,
-    value: String,
+    values: Vec<Vec<String>>,
     proof: ProofRepr,
 }
 
-impl PartialDecryption {
+impl PartialDecryptions {
     pub fn trustee(&self) -> TrusteeIndex {
         self.trustee
     }
 
-    pub fn proof(&self) -> &DecryptionProof {
-        &self.proof
+    /// The number of values in each group.
+    pub fn shape(&self) -> Vec<usize> {
+        self.values.iter().map(Vec::len).collect()
     }
 
-    pub fn value_hex(&self) -> String {
-        arith::to_hex(&self.value)
+    pub fn proof(&self) -> &DecryptionProof {
+        &self.proof
     }
 
     pub fn to_json(&self) -> String {
@@ -105,25 +217,36 @@ impl PartialDecryption {
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|e| CryptoError::malformed("partial_decryption", e.to_string()))
+        serde_json::from_str(json).map_err(|e| CryptoError::malformed("partial_decryptions", e.to_string()))
     }
 
     fn from_repr(r: Repr) -> Result<Self> {
-        let value = arith::from_hex("partial_decryption.value", &r.value)?;
-        let challenge = arith::from_hex("partial_decryption.proof.challenge", &r.proof.challenge)?;
+        let values = r
+            .values
+            .iter()
+            .enumerate()
+            .map(|(g, group)| {
+                group
+                    .iter()
+                    .enumerate()
+                    .map(|(k, s)| arith::from_hex(&format!("partial_decryptions.values[{g}][{k}]"), s))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let challenge = arith::from_hex("partial_decryptions.proof.challenge", &r.proof.challenge)?;
         if challenge.significant_bits() > CHALLENGE_BITS {
-            return Err(CryptoError::out_of_range("partial_decryption.proof.challenge", "longer than 256 bits"));
+            return Err(CryptoError::out_of_range("partial_decryptions.proof.challenge", "longer than 256 bits"));
         }
-        let response = arith::from_hex("partial_decryption.proof.response", &r.proof.response)?;
-        Ok(Self { trustee: r.trustee, value, proof: DecryptionProof { challenge, response } })
+        let response = arith::from_hex("partial_decryptions.proof.response", &r.proof.response)?;
+        Ok(Self { trustee: r.trustee, values, proof: DecryptionProof { challenge, response } })
     }
 }
 
-impl serde::Serialize for PartialDecryption {
+impl serde::Serialize for PartialDecryptions {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         Repr {
             trustee: self.trustee,
-            value: arith::to_hex(&self.value),
+            values: self.values.iter().map(|g| g.iter().map(arith::to_hex).collect()).collect(),
             proof: ProofRepr {
                 challenge: arith::to_hex(&self.proof.challenge),
                 response: arith::to_hex(&self.proof.response),
@@ -133,16 +256,15 @@ impl serde::Serialize for PartialDecryption {
     }
 }
 
-impl<'de> serde::Deserialize<'de> for PartialDecryption {
+impl<'de> serde::Deserialize<'de> for PartialDecryptions {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         Self::from_repr(Repr::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
-impl std::fmt::Debug for PartialDecryption {
+impl std::fmt::Debug for PartialDecryptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let h = arith::to_hex(&self.value);
-        write!(f, "PartialDecryption(trustee {}, {}…)", self.trustee, &h[..h.len().min(16)])
+        write!(f, "PartialDecryptions(trustee {}, shape {:?})", self.trustee, self.shape())
     }
 }
 
@@ -157,122 +279,195 @@ pub(crate) fn nonce_bits(public: &ThresholdPublicKey) -> u32 {
     public.paillier().n_squared().significant_bits() + 2 * CHALLENGE_BITS
 }
 
-/// The Fiat-Shamir challenge. Items, in order: the tag `urna/v1/partial-decryption`; the context's election id,
-/// manifest hash and subject; the threshold public key fingerprint; the trustee index; `c`; `c_i`; the
-/// commitments `a = (c⁴)^r` and `b = v^r`.
-fn challenge(
+/// The seed every weight and the challenge derive from: `σ = H("partial-decryption-batch", request digest,
+/// threshold-key fingerprint, i, N, c_{i,1}, …, c_{i,N})`. The request digest binds the election, the manifest,
+/// every subject and every ciphertext; `σ` is computed only once all partials are fixed.
+fn seed(
     public: &ThresholdPublicKey,
-    context: &DecryptionContext,
+    request: &DecryptionRequest<'_>,
     trustee: TrusteeIndex,
-    c: &Integer,
-    c_i: &Integer,
-    a: &Integer,
-    b: &Integer,
-) -> Integer {
-    let mut t = Transcript::new("partial-decryption");
-    context.append_to(&mut t);
+    values: &[&Integer],
+) -> [u8; 32] {
+    let mut t = Transcript::new("partial-decryption-batch");
+    t.append_bytes(&request.digest());
     t.append_bytes(&public.fingerprint());
     t.append_u64(u64::from(trustee.get()));
-    for x in [c, c_i, a, b] {
+    t.append_u64(values.len() as u64);
+    for v in values {
+        t.append_integer(v);
+    }
+    t.finalize()
+}
+
+/// `ρ_k` = the first 128 bits of `H("partial-decryption-batch/weight", σ, k)`, for `k = 0..count`.
+fn weights(seed: &[u8; 32], count: usize) -> Vec<Integer> {
+    (0..count)
+        .into_par_iter()
+        .map(|k| {
+            let mut t = Transcript::new("partial-decryption-batch/weight");
+            t.append_bytes(seed);
+            t.append_u64(k as u64);
+            arith::from_bytes(&t.finalize()[..(WEIGHT_BITS / 8) as usize])
+        })
+        .collect()
+}
+
+/// `(C, C_i) = (Π c_k^ρ_k, Π c_{i,k}^ρ_k) mod n²`, each a bucket-method multi-exponentiation.
+fn combinations(
+    public: &ThresholdPublicKey,
+    ciphertexts: &[&Integer],
+    values: &[&Integer],
+    weights: &[Integer],
+) -> (Integer, Integer) {
+    let n2 = public.paillier().n_squared();
+    let (c_terms, v_terms) = (weighted(ciphertexts, weights), weighted(values, weights));
+    rayon::join(|| multi_exp(&c_terms, n2), || multi_exp(&v_terms, n2))
+}
+
+fn weighted<'a>(bases: &[&'a Integer], weights: &[Integer]) -> Vec<(&'a Integer, Integer)> {
+    bases.iter().zip(weights).map(|(b, w)| (*b, w.clone())).collect()
+}
+
+/// `e = H("partial-decryption-batch/challenge", σ, C, C_i, a, b)`.
+fn challenge(seed: &[u8; 32], big_c: &Integer, big_ci: &Integer, a: &Integer, b: &Integer) -> Integer {
+    let mut t = Transcript::new("partial-decryption-batch/challenge");
+    t.append_bytes(seed);
+    for x in [big_c, big_ci, a, b] {
         t.append_integer(x);
     }
     t.challenge()
 }
 
+/// Recomputes `a = (C⁴)^z·(C_i²)^(-e)` and `b = v^z·v_i^(-e)` and checks that they hash to `e`.
+fn check_proof(
+    public: &ThresholdPublicKey,
+    trustee: TrusteeIndex,
+    seed: &[u8; 32],
+    (big_c, big_ci): (&Integer, &Integer),
+    proof: &DecryptionProof,
+) -> Result<()> {
+    let n2 = public.paillier().n_squared();
+    let vk = public
+        .verification_key(trustee)
+        .ok_or_else(|| CryptoError::out_of_range("partial_decryptions.trustee", "no verification key"))?;
+    let DecryptionProof { challenge: e, response: z } = proof;
+    let c4 = arith::pow_mod(big_c, &Integer::from(4), n2);
+    let ci2 = arith::mul_mod(big_ci, big_ci, n2);
+    // The inverses exist: C_i and v_i are products of units.
+    let recompute = |base: &Integer, image: &Integer| -> Result<Integer> {
+        let (lhs, rhs) = rayon::join(|| arith::pow_mod(base, z, n2), || arith::pow_mod(image, e, n2));
+        let inv = arith::invert(&rhs, n2)
+            .ok_or_else(|| CryptoError::rejected(PROOF, format!("trustee {trustee}: an image is not invertible")))?;
+        Ok(arith::mul_mod(&lhs, &inv, n2))
+    };
+    let (a, b) = rayon::join(|| recompute(&c4, &ci2), || recompute(public.v(), &vk.0));
+    if challenge(seed, big_c, big_ci, &a?, &b?) != *e {
+        return Err(CryptoError::rejected(
+            PROOF,
+            format!("trustee {trustee}: the batched proof of correct decryption does not verify"),
+        ));
+    }
+    Ok(())
+}
+
 impl KeyShare {
-    /// Trustee `i`'s partial decryption of `c` with its proof. Every exponentiation with the share, or with the
-    /// proof's random exponent, uses GMP's constant-time `powm_sec`.
+    /// Trustee `i`'s partial decryption of every ciphertext of `request`, with one proof for all of them.
+    /// The partials use GMP's constant-time `powm_sec` with the share, in parallel across cores; so do the
+    /// proof's two exponentiations with its random exponent. The answer is verified before it is returned: a
+    /// fault while computing must not publish partials that would name this trustee a cheater.
     ///
-    /// Fails when the share was dealt for another key or `c` is not in `Z*_{n²}`.
+    /// Fails when the share was dealt for another key or a ciphertext is not in `Z*_{n²}`.
     pub fn partial_decrypt<R: CryptoRng + ?Sized>(
         &self,
         public: &ThresholdPublicKey,
-        ciphertext: &Ciphertext,
-        context: &DecryptionContext,
+        request: &DecryptionRequest<'_>,
         rng: &mut R,
-    ) -> Result<PartialDecryption> {
+    ) -> Result<PartialDecryptions> {
         self.check_binding(public)?;
-        let pk = public.paillier();
-        pk.check_ciphertext("ciphertext", ciphertext)?;
-        let n2 = pk.n_squared();
-        let c = &ciphertext.0;
+        request.check(public)?;
+        let n2 = public.paillier().n_squared();
 
-        // The witness x = Δ·s_i; the partial is c^(2x).
+        // The witness x = Δ·s_i; each partial is c^(2x).
         let mut x = Integer::from(&self.secret * &delta(public.trustees()));
         if x <= 0 {
             wipe(&mut x);
             return Err(CryptoError::invalid_key("key_share", "share is not positive"));
         }
         let mut two_x = Integer::from(&x << 1u32);
-        let c_i = arith::pow_mod_secret(c, &two_x, n2);
+        let ciphertexts: Vec<&Integer> = request.positions().map(|(_, c)| &c.0).collect();
+        let flat: Vec<Integer> = ciphertexts.par_iter().map(|c| arith::pow_mod_secret(c, &two_x, n2)).collect();
         wipe(&mut two_x);
 
-        let c4 = arith::pow_mod(c, &Integer::from(4), n2);
-        let bits = nonce_bits(public);
+        let refs: Vec<&Integer> = flat.iter().collect();
+        let seed = seed(public, request, self.index(), &refs);
+        let weights = weights(&seed, refs.len());
+        let (big_c, big_ci) = combinations(public, &ciphertexts, &refs, &weights);
+
+        let c4 = arith::pow_mod(&big_c, &Integer::from(4), n2);
         let mut r = loop {
-            let r = arith::random_bits(rng, bits);
+            let r = arith::random_bits(rng, nonce_bits(public));
             if r > 0 {
                 break r;
             }
         };
-        let a = arith::pow_mod_secret(&c4, &r, n2);
-        let b = arith::pow_mod_secret(public.v(), &r, n2);
-        let e = challenge(public, context, self.index(), c, &c_i, &a, &b);
+        let (a, b) = rayon::join(|| arith::pow_mod_secret(&c4, &r, n2), || arith::pow_mod_secret(public.v(), &r, n2));
+        let e = challenge(&seed, &big_c, &big_ci, &a, &b);
         let mut ex = Integer::from(&e * &x);
         let z = Integer::from(&r + &ex);
         wipe(&mut ex);
         wipe(&mut r);
         wipe(&mut x);
-        Ok(PartialDecryption {
-            trustee: self.index(),
-            value: c_i,
-            proof: DecryptionProof { challenge: e, response: z },
-        })
+        let proof = DecryptionProof { challenge: e, response: z };
+        check_proof(public, self.index(), &seed, (&big_c, &big_ci), &proof)
+            .map_err(|e| CryptoError::Mismatch(format!("self-check of the partial decryptions failed: {e}")))?;
+
+        let mut flat = flat.into_iter();
+        let values = request.groups().iter().map(|g| flat.by_ref().take(g.ciphertexts.len()).collect()).collect();
+        Ok(PartialDecryptions { trustee: self.index(), values, proof })
     }
 }
 
-/// Checks the proof of `partial` for `ciphertext` under `public` and `context`. All inputs are checked first:
-/// the trustee index is within `1..=l`, `c` and `c_i` are units of `Z*_{n²}`, `0 ≤ z < 2^(|n²|+513)` (an honest
-/// `z` is below that; the bound stops a huge exponent from costing the verifier unbounded time).
+/// Checks `answer` against `request` under `public`: the trustee is one of the key's; one value per
+/// ciphertext in the request's shape; every value a unit of `Z*_{n²}`; `e < 2^256` and
+/// `0 ≤ z < 2^(|n²|+513)` (an honest `z` is below that; the bound stops a huge exponent from costing the
+/// verifier unbounded time); then the weights, the combinations and the Chaum-Pedersen proof. Every error but
+/// [`CryptoError::ProofRejected`] names the field at fault; a rejected proof says only that some partial (or the
+/// proof) is wrong, and [`super::decrypt`] then locates the wrong partials.
+///
+/// The request's ciphertexts are assumed checked ([`DecryptionRequest::check`]).
 pub(crate) fn verify(
     public: &ThresholdPublicKey,
-    ciphertext: &Ciphertext,
-    context: &DecryptionContext,
-    partial: &PartialDecryption,
+    request: &DecryptionRequest<'_>,
+    answer: &PartialDecryptions,
 ) -> Result<()> {
-    const PROOF: &str = "partial-decryption";
-    let trustee = public.check_trustee("partial_decryption.trustee", partial.trustee)?;
-    let pk = public.paillier();
-    let (n, n2) = (pk.n(), pk.n_squared());
-    pk.check_ciphertext("ciphertext", ciphertext)?;
-    arith::check_unit("partial_decryption.value", &partial.value, n2, n)?;
-    let DecryptionProof { challenge: e, response: z } = &partial.proof;
-    if e.significant_bits() > CHALLENGE_BITS || *e < 0 {
-        return Err(CryptoError::out_of_range("partial_decryption.proof.challenge", "not in [0, 2^256)"));
+    let trustee = public.check_trustee("partial_decryptions.trustee", answer.trustee)?;
+    let expected: Vec<usize> = request.groups().iter().map(|g| g.ciphertexts.len()).collect();
+    if answer.shape() != expected {
+        return Err(CryptoError::Mismatch(format!(
+            "trustee {trustee}: {} groups of partials of sizes {:?}, the request has {} of sizes {expected:?}",
+            answer.values.len(),
+            answer.shape(),
+            expected.len()
+        )));
+    }
+    let positioned: Vec<((usize, usize), &Integer)> = answer
+        .values
+        .iter()
+        .enumerate()
+        .flat_map(|(g, vs)| vs.iter().enumerate().map(move |(k, v)| ((g, k), v)))
+        .collect();
+    check_units(public, &positioned, |at| format!("trustee {trustee}: partial of {}", request.describe(at)))?;
+    let DecryptionProof { challenge: e, response: z } = &answer.proof;
+    if *e < 0 || e.significant_bits() > CHALLENGE_BITS {
+        return Err(CryptoError::out_of_range("partial_decryptions.proof.challenge", "not in [0, 2^256)"));
     }
     if *z < 0 || z.significant_bits() > nonce_bits(public) + 1 {
-        return Err(CryptoError::out_of_range("partial_decryption.proof.response", "not in [0, 2^(|n²|+513))"));
+        return Err(CryptoError::out_of_range("partial_decryptions.proof.response", "not in [0, 2^(|n²|+513))"));
     }
-    let vk = public
-        .verification_key(trustee)
-        .ok_or_else(|| CryptoError::out_of_range("partial_decryption.trustee", "no verification key"))?;
-
-    let c = &ciphertext.0;
-    let c4 = arith::pow_mod(c, &Integer::from(4), n2);
-    let c_i2 = arith::mul_mod(&partial.value, &partial.value, n2);
-    // a = (c⁴)^z · ((c_i²)^e)^(-1), b = v^z · (v_i^e)^(-1); the inverses exist because c_i and v_i are units.
-    let recompute = |base: &Integer, image: &Integer| -> Result<Integer> {
-        let lhs = arith::pow_mod(base, z, n2);
-        let rhs = arith::pow_mod(image, e, n2);
-        let inv = arith::invert(&rhs, n2)
-            .ok_or_else(|| CryptoError::rejected(PROOF, "an image is not invertible modulo n²"))?;
-        Ok(arith::mul_mod(&lhs, &inv, n2))
-    };
-    let a = recompute(&c4, &c_i2)?;
-    let b = recompute(public.v(), &vk.0)?;
-    let expected = challenge(public, context, trustee, c, &partial.value, &a, &b);
-    if expected != *e {
-        return Err(CryptoError::rejected(PROOF, format!("trustee {trustee}: challenge does not match")));
-    }
-    Ok(())
+    let values: Vec<&Integer> = positioned.iter().map(|(_, v)| *v).collect();
+    let ciphertexts: Vec<&Integer> = request.positions().map(|(_, c)| &c.0).collect();
+    let seed = seed(public, request, trustee, &values);
+    let weights = weights(&seed, values.len());
+    let (big_c, big_ci) = combinations(public, &ciphertexts, &values, &weights);
+    check_proof(public, trustee, &seed, (&big_c, &big_ci), &answer.proof)
 }

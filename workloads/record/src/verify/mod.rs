@@ -56,7 +56,8 @@ pub struct Summary {
     pub audit_checkpoints: u64,
     pub totals_decrypted: u64,
     pub trustees_used: Vec<u32>,
-    /// Partial decryptions that failed their proof (the trustee is named; the others sufficed).
+    /// Trustee answers set aside, each naming the trustee and why (for a wrong partial, which one); the others
+    /// sufficed.
     pub rejected_partials: Vec<String>,
     pub rights_issued: u64,
     /// One line per check passed, in order, for people.

@@ -8,12 +8,13 @@ use urna_ballot::{BallotCodec, ElectionManifest};
 use urna_crypto::threshold::ThresholdPublicKey;
 use urna_record::RecordDir;
 use urna_record::files::{hash_file, read_json, write_json};
-use urna_record::model::{DecryptionItem, ResultsFile, TrusteePartials};
+use urna_record::model::{DecryptionItem, ResultsFile};
 
 #[derive(Debug, clap::Args)]
 #[command(about = "Combine the trustees' partial decryptions of a record and write its results")]
 pub struct Args {
-    /// The election record (with decryption/trustee-<i>.json from at least THRESHOLD trustees).
+    /// The election record (with decryption/trustee-<i>.json from at least THRESHOLD trustees; invalid answers
+    /// are set aside and named, any THRESHOLD valid ones combine).
     #[arg(long, value_name = "DIR")]
     record: PathBuf,
     /// Print the results as JSON instead of tables.
@@ -41,16 +42,10 @@ pub fn combine_record(dir: &Path) -> Result<ResultsFile> {
     let codec = BallotCodec::new(manifest, public.paillier().clone()).context("the record's manifest")?;
     let items: Vec<DecryptionItem> = read_json(&record.decryption_request())?;
     let request_hash = hash_file(&record.decryption_request())?;
-    let mut answers = Vec::new();
-    for trustee in 1..=public.trustees() {
-        let path = record.trustee_partials(trustee);
-        if path.exists() {
-            answers.push(read_json::<TrusteePartials>(&path)?);
-        }
-    }
+    let answers = urna_record::decryption::read_answers(&record)?;
     let combined = urna_record::decryption::combine(&public, &items, request_hash, &answers)?;
-    for (i, k, r) in &combined.rejected {
-        tracing::warn!(trustee = %r.trustee, subject = %items[*i].context.subject, position = k, reason = %r.reason, "partial decryption rejected");
+    for r in &combined.rejected {
+        tracing::warn!(trustee = r.trustee, reason = %r.reason, "trustee answer set aside");
     }
     let results = urna_record::results::tabulate(&codec, &items, &combined.plaintexts, combined.used)?;
     write_json(&record.results(), &results)?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, ensure};
 use sha2::{Digest, Sha256};
 use urna_crypto::paillier::Ciphertext;
-use urna_crypto::threshold::{DecryptionContext, KeyShare, ShareFile, ThresholdPublicKey, verify_partial};
+use urna_crypto::threshold::{DecryptionContext, DecryptionRequest, KeyShare, ShareFile, ThresholdPublicKey};
 use urna_record::RecordDir;
 use urna_record::model::DecryptionItem;
 
@@ -26,21 +26,23 @@ enum TrusteeCommand {
 const DECRYPT_LONG_ABOUT: &str = r#"Partially decrypts a list of ciphertexts (or, with --record DIR, an election record's sealed
 totals) with this trustee's share.
 
-Each output carries a Chaum-Pedersen proof that it was computed with the share behind the trustee's
-verification key; every partial is checked before it is written. Any THRESHOLD trustees' outputs for the
-same ciphertexts and context combine into the plaintexts.
+The output carries ONE batched proof (a random linear combination of all the partials, then a
+Chaum-Pedersen proof) that every partial was computed with the share behind the trustee's verification key;
+it is checked before it is written. Any THRESHOLD trustees' outputs for the same ciphertexts and context
+combine into the plaintexts.
 
 Formats (JSON, integers as canonical lowercase hex):
   --input    a list of ciphertexts:            ["<hex>", "<hex>", ...]
   --context  what is being decrypted:          {"election_id": "mx-2024",
                                                 "manifest_hash": "<64 hex digits>",
                                                 "subject": "tally/<contest>/<shard>"}
-  --out      one partial decryption per input ciphertext, in the same order:
-             [{"trustee": 2, "value": "<hex>", "proof": {"challenge": "<hex>", "response": "<hex>"}}, ...]
+  --out      one partial decryption per input ciphertext, in the same order, and one proof for all:
+             {"trustee": 2, "values": [["<hex>", ...]],
+              "proof": {"challenge": "<hex>", "response": "<hex>"}}
 The output file must not exist."#;
 
 #[derive(Debug, clap::Args)]
-#[command(about = "Partially decrypts a list of ciphertexts with this trustee's share, with a proof for each")]
+#[command(about = "Partially decrypts a list of ciphertexts with this trustee's share, with one proof for all")]
 #[command(long_about = DECRYPT_LONG_ABOUT)]
 struct DecryptArgs {
     /// This trustee's share file (trustee-<i>.share.json from `urna ceremony`).
@@ -62,7 +64,7 @@ struct DecryptArgs {
     /// JSON decryption context (election id, manifest hash, subject).
     #[arg(long, value_name = "CONTEXT.json", required_unless_present = "record")]
     context: Option<PathBuf>,
-    /// Where to write the JSON list of partial decryptions.
+    /// Where to write the partial decryptions and their proof (JSON).
     #[arg(long, value_name = "PARTIALS.json", required_unless_present = "record")]
     out: Option<PathBuf>,
 }
@@ -131,20 +133,13 @@ fn decrypt(args: DecryptArgs) -> Result<()> {
     let share = open_share(&args.share, &args.passphrase_file, &public)?;
     tracing::info!(trustee = %share.index(), count = ciphertexts.len(), key = %public.fingerprint_hex(), "decrypting");
 
-    let mut rng = urna_crypto::os_rng();
-    let mut partials = Vec::with_capacity(ciphertexts.len());
-    for (k, c) in ciphertexts.iter().enumerate() {
-        let partial = share
-            .partial_decrypt(&public, c, &context, &mut rng)
-            .with_context(|| format!("partial decryption of ciphertext {k}"))?;
-        // A fault while computing must not publish a partial that would get this trustee named as a cheater.
-        verify_partial(&public, c, &context, &partial)
-            .with_context(|| format!("self-check of the partial decryption of ciphertext {k}"))?;
-        partials.push(partial);
-    }
+    // Verified before it is returned: a fault must not publish partials that name this trustee a cheater.
+    let partials = share
+        .partial_decrypt(&public, &DecryptionRequest::single(&context, &ciphertexts), &mut urna_crypto::os_rng())
+        .context("partial decryption")?;
     drop(share);
     let json = serde_json::to_string_pretty(&partials).context("encoding the partial decryptions")?;
     write_new(out, json.as_bytes(), false)?;
-    tracing::info!(out = %out.display(), count = partials.len(), "partial decryptions written");
+    tracing::info!(out = %out.display(), count = ciphertexts.len(), "partial decryptions written");
     Ok(())
 }
