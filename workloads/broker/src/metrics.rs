@@ -69,7 +69,7 @@ impl Metrics {
         let messages_in = m.messages.get_or_create(&vec![("direction", "in")]).clone();
         let messages_out = m.messages.get_or_create(&vec![("direction", "out")]).clone();
         // Present at 0 from the start, so an alert on it needs no absent-series rule.
-        m.handshakes_refused.get_or_create(&vec![("reason", "per_address")]);
+        let _ = m.handshakes_refused.get_or_create(&vec![("reason", "per_address")]);
         registry.register("connections", "MQTT sessions open through the front", m.connections.clone());
         registry.register("connects", "CONNECTs accepted", m.connects.clone());
         registry.register(
