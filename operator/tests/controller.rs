@@ -467,9 +467,14 @@ async fn boothfleet_issues_missing_certificates_once() {
         serde_json::to_value(&f).expect("json"),
     );
     let ctx = context(&api, NOW);
-    controller::boothfleet::reconcile(Arc::new(f.clone()), ctx).await.expect("reconcile");
+    controller::boothfleet::reconcile(Arc::new(f.clone()), ctx.clone()).await.expect("reconcile");
     let seen = api.take();
-    let created: Vec<_> = seen.iter().filter(|s| s.method == Method::POST && s.path.ends_with("/secrets")).collect();
+    let posted: Vec<_> = seen.iter().filter(|s| s.method == Method::POST && s.path.ends_with("/secrets")).collect();
+    // The fleet names no admin token, so the broker's is generated: the broker never starts open.
+    let (tokens, created): (Vec<_>, Vec<_>) = posted.into_iter().partition(|s| s.body["type"] == "Opaque");
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].body["metadata"]["name"], "ciudad-booths-broker-admin-token");
+    assert_eq!(tokens[0].body["data"]["token"].as_str().map(str::len), Some(88), "64 hex characters, base64");
     assert_eq!(created.len(), 42, "CA + broker + backends + 39 unblocked devices");
     assert_eq!(created[0].body["metadata"]["name"], "ciudad-booths-ca");
     assert!(created.iter().all(|s| s.query.contains("fieldManager=urna-operator")));
@@ -486,6 +491,11 @@ async fn boothfleet_issues_missing_certificates_once() {
     assert_eq!(st["shards"][0]["ready"], "0/2");
     assert_eq!(st["ready"], "0/1");
     assert_eq!(st["phase"], "Provisioning");
+
+    // Once: a second reconcile creates nothing, the token included (an officer may hold it already).
+    controller::boothfleet::reconcile(Arc::new(f), ctx).await.expect("second reconcile");
+    let again = api.take();
+    assert!(!again.iter().any(|s| s.method == Method::POST && s.path.ends_with("/secrets")), "{again:#?}");
 }
 
 #[tokio::test]

@@ -72,6 +72,11 @@ pub fn ca_secret(fleet: &str) -> String {
 pub fn broker_tls_secret(broker: &str) -> String {
     format!("{broker}-tls")
 }
+/// The broker's admin token the operator generates when `spec.broker.adminToken` names none (key
+/// [`TOKEN_KEY`]): the broker refuses to start with its blocklist API open.
+pub fn broker_admin_token_secret(fleet: &str) -> String {
+    format!("{fleet}-broker-admin-token")
+}
 /// The backends' client certificate (CN [`workload::BACKEND_CN`]), shared by collector and monitor.
 pub fn backend_tls_secret(fleet: &str) -> String {
     format!("{fleet}-backend-tls")
@@ -111,6 +116,8 @@ pub struct FleetPlan {
     pub devices: Vec<Device>,
     pub blocked: BTreeSet<String>,
     pub shards: Vec<ShardPlan>,
+    /// The admin token Secret to create once when the fleet names none (`spec.broker.adminToken`).
+    pub admin_token_secret: Option<ObjectMeta>,
 }
 
 /// What the fleet reads from other resources: the Mesas of its namespace and its Election (absent when not
@@ -391,7 +398,11 @@ pub fn build(f: &BoothFleet, inputs: FleetInputs<'_>, defaults: &Defaults) -> Re
             s
         }
     };
-    Ok(FleetPlan { children, secrets, devices, blocked, shards })
+    let admin_token_secret = f.spec.broker.admin_token.is_none().then(|| {
+        let secret = broker_admin_token_secret(&name);
+        meta::child_meta(f, secret.clone(), fleet_labels(BROKER, &secret))
+    });
+    Ok(FleetPlan { children, secrets, devices, blocked, shards, admin_token_secret })
 }
 
 /// A Secret with `ca.crt`, `tls.crt` and `tls.key` as a volume, readable by the pod's group only.
@@ -452,20 +463,19 @@ fn broker_statefulset(
         container_port: f.spec.broker.port,
         ..Default::default()
     });
-    if let Some(t) = &f.spec.broker.admin_token {
-        c.env = Some(vec![EnvVar {
-            name: BROKER_ADMIN_TOKEN_ENV.into(),
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: t.name.clone(),
-                    key: t.key.clone(),
-                    optional: Some(false),
-                }),
-                ..Default::default()
-            }),
+    // The fleet's own token Secret, else the one the operator generates: never an open admin API.
+    let (token_secret, token_key) = match &f.spec.broker.admin_token {
+        Some(t) => (t.name.clone(), t.key.clone()),
+        None => (broker_admin_token_secret(&f.name_any()), TOKEN_KEY.into()),
+    };
+    c.env = Some(vec![EnvVar {
+        name: BROKER_ADMIN_TOKEN_ENV.into(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector { name: token_secret, key: token_key, optional: Some(false) }),
             ..Default::default()
-        }]);
-    }
+        }),
+        ..Default::default()
+    }]);
     c.volume_mounts = Some(mounts());
     StatefulSet {
         metadata: meta::child_meta(f, broker.into(), labels.clone()),

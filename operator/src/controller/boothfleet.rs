@@ -64,6 +64,7 @@ async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -
     };
     let owner = format!("{KIND}/{ns}/{}", f.name_any());
     super::apply::apply_all(&ctx.client, &ctx.applied, ns, &owner, &plan.children).await?;
+    ensure_admin_token(ctx, ns, &plan).await?;
     let issued = ensure_secrets(f, ctx, ns, &plan).await?;
     if issued > 0 {
         ctx.event(
@@ -100,6 +101,27 @@ pub fn shard_status(s: &build::ShardPlan, ready: i32, desired: i32) -> BrokerSha
         ready: format!("{ready}/{desired}"),
         broker_ready: ready >= desired,
     }
+}
+
+/// Creates the broker's generated admin token Secret when the fleet names none and it does not exist yet.
+/// Never rewritten: an officer may already hold the token (`kubectl get secret <fleet>-broker-admin-token`).
+async fn ensure_admin_token(ctx: &Context, ns: &str, plan: &FleetPlan) -> Result<()> {
+    let Some(meta) = &plan.admin_token_secret else { return Ok(()) };
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let name = meta.name.clone().unwrap_or_default();
+    if api.get_opt(&name).await?.is_some() {
+        return Ok(());
+    }
+    let secret = Secret {
+        metadata: meta.clone(),
+        type_: Some("Opaque".into()),
+        data: Some(crate::token::new_secret_data()?),
+        ..Default::default()
+    };
+    let pp = PostParams { field_manager: Some(crate::workload::FIELD_MANAGER.into()), ..Default::default() };
+    api.create(&pp, &secret).await?;
+    info!(secret = %name, "created the broker admin token Secret");
+    Ok(())
 }
 
 /// Creates the certificate Secrets that do not exist yet. Existing ones are never rewritten: a device's key

@@ -95,7 +95,8 @@ pub struct BrokerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
     /// Bearer token for the broker's blocklist API (`PUT/DELETE /v1/blocklist/<device>`): one key of a Secret,
-    /// passed in the environment. Without it that API is open to anything that reaches the status port.
+    /// passed in the environment. Without it the operator generates one, once, in the Secret
+    /// `<fleet>-broker-admin-token` (key `token`): the broker never serves that API open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<KeyRef>,
     /// Broker shards by region, each serving at most 5,000 booths (`MAX_BOOTHS_PER_SHARD`). A device goes

@@ -6,7 +6,7 @@ use urna_ballot::{Contest, ElectionManifest, EncryptedBallot, Selection};
 use urna_booth::ballot::BallotMachine;
 use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::pki::FleetCa;
-use urna_broker::{Broker, BrokerConfig};
+use urna_broker::{AdminAuth, Broker, BrokerConfig};
 use urna_crypto::paillier::{KeySize, generate_keypair};
 
 type Res = Result<(), Box<dyn std::error::Error>>;
@@ -27,7 +27,7 @@ async fn ballot_encrypted_on_the_device_arrives_once_and_verifies() -> Res {
     let ca = FleetCa::new("f")?;
     let server = ca.server(&["localhost"])?;
     let tls = server.server_tls()?;
-    let broker = Broker::start(BrokerConfig::new("f", tls)).await?;
+    let broker = Broker::start(BrokerConfig::new("f", tls, AdminAuth::InsecureNoAuth)).await?;
     let endpoint = |id: &str| -> Result<Endpoint, Box<dyn std::error::Error>> {
         let c = ca.client(id)?;
         let tls = c.client_tls()?;

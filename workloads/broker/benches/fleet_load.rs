@@ -46,7 +46,7 @@ use tokio::sync::{Semaphore, watch};
 use urna_broker::client::{self, Client, Options};
 use urna_broker::mqtt::{self, PacketType};
 use urna_broker::pki::FleetCa;
-use urna_broker::{Broker, BrokerConfig, Limits, RateLimit};
+use urna_broker::{AdminAuth, Broker, BrokerConfig, Limits, RateLimit};
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 type Configs = Vec<(String, Arc<rustls::ClientConfig>)>;
@@ -80,7 +80,7 @@ fn serve_urna(dir: &Path) -> Res<()> {
     let tls = urna_broker::tls::server_config_from_dir(dir)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
-        let mut config = BrokerConfig::new(FLEET, tls);
+        let mut config = BrokerConfig::new(FLEET, tls, AdminAuth::InsecureNoAuth);
         config.limits = Limits {
             max_connections: URNA_MAX_CONNECTIONS,
             rate: RateLimit { per_second: 1e9, burst: 1e9 },

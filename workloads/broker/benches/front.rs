@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use urna_broker::client::{self, Client, Options};
 use urna_broker::pki::FleetCa;
-use urna_broker::{Broker, BrokerConfig, Limits, RateLimit};
+use urna_broker::{AdminAuth, Broker, BrokerConfig, Limits, RateLimit};
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -40,7 +40,7 @@ async fn run() -> Res<()> {
     let ca = FleetCa::new("bench")?;
     let server = ca.server(&["localhost"])?;
     let tls = server.server_tls()?;
-    let mut config = BrokerConfig::new("bench", tls);
+    let mut config = BrokerConfig::new("bench", tls, AdminAuth::InsecureNoAuth);
     config.limits = Limits { rate: RateLimit { per_second: 1e9, burst: 1e9 }, ..Limits::default() };
     let broker = Broker::start(config).await?;
 

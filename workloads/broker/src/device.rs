@@ -17,7 +17,8 @@ use crate::front::Shared;
 use crate::hub::{Ack, Attachment, Command, Reply, Up};
 use crate::identity::Identity;
 use crate::mqtt::{self, CodecError, Connect, Frame, PacketType, connack_code, topic};
-use crate::session::{End, INITIAL_BUFFER, Open, read_more, send, throttle};
+use crate::packet_io::{INITIAL_BUFFER, read_more, send};
+use crate::session::{End, Open, throttle};
 
 /// Publishes a device may have waiting for rumqttd's acknowledgement; beyond it the front stops reading
 /// from the device until answers come back (its share of the uplink, like MQTT 5's receive maximum).

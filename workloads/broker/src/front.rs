@@ -1,5 +1,7 @@
 //! The accept loop: every TCP connection becomes its own task at once, so handshakes run concurrently and
-//! a stalled one delays nobody (rumqttd's own TLS accept runs inline in its accept loop).
+//! a stalled one delays nobody (rumqttd's own TLS accept runs inline in its accept loop). Connections not
+//! admitted yet are held to their own limits (`pending.rs`), apart from the admitted sessions' slots, so
+//! sockets that never finish a handshake cannot take the places of booths.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +15,7 @@ use tracing::{info, warn};
 
 use crate::blocklist::Blocklist;
 use crate::metrics::Metrics;
+use crate::pending::{Pending, PendingLimits};
 use crate::ratelimit::{RateLimit, TokenBucket};
 
 /// Limits on what one connection may cost.
@@ -20,8 +23,10 @@ use crate::ratelimit::{RateLimit, TokenBucket};
 pub struct Limits {
     /// From TCP accept to the end of the TLS handshake, and again from there to a whole CONNECT.
     pub handshake_timeout: Duration,
-    /// Open connections (handshaking or proxied); beyond it new sockets are closed at once.
+    /// Admitted sessions (devices and backends); beyond it a new CONNECT is refused (CONNACK 3).
     pub max_connections: usize,
+    /// Connections whose TLS handshake or CONNECT has not completed.
+    pub pending: PendingLimits,
     /// Largest MQTT packet accepted from a client.
     pub max_packet_bytes: usize,
     /// Per-device PUBLISH rate.
@@ -33,6 +38,7 @@ impl Default for Limits {
         Self {
             handshake_timeout: Duration::from_secs(10),
             max_connections: 10_000,
+            pending: PendingLimits::default(),
             max_packet_bytes: 256 * 1024,
             rate: RateLimit { per_second: 20.0, burst: 200.0 },
         }
@@ -50,11 +56,13 @@ pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     pub blocklist: Arc<Blocklist>,
     pub buckets: Mutex<HashMap<String, TokenBucket>>,
+    /// One permit per admitted session (`limits.max_connections`).
+    pub sessions: Arc<Semaphore>,
     pub shutdown: watch::Receiver<bool>,
 }
 
 pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Shared>) {
-    let slots = Arc::new(Semaphore::new(ctx.limits.max_connections));
+    let pending = Pending::new(ctx.limits.pending, ctx.metrics.clone());
     let mut shutdown = ctx.shutdown.clone();
     loop {
         let (tcp, peer) = tokio::select! {
@@ -69,16 +77,12 @@ pub(crate) async fn accept_loop(listener: TcpListener, ctx: Arc<Shared>) {
             },
             _ = shutdown.changed() => break,
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            ctx.metrics.authn_failure("capacity");
+        // Refused here, before any task or TLS state exists for it.
+        let Some(ticket) = pending.admit(peer.ip()) else {
             drop(tcp);
             continue;
         };
-        let ctx = ctx.clone();
-        tokio::spawn(async move {
-            crate::session::run(tcp, peer, ctx).await;
-            drop(slot);
-        });
+        tokio::spawn(crate::session::run(tcp, peer, ticket, ctx.clone()));
     }
     info!("front stopped accepting");
 }

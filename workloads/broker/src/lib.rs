@@ -15,6 +15,8 @@ mod hub;
 pub mod identity;
 pub mod metrics;
 pub mod mqtt;
+mod packet_io;
+pub mod pending;
 pub mod pki;
 mod proxy;
 pub mod ratelimit;
@@ -29,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn};
@@ -39,7 +41,9 @@ pub use error::{Error, Result};
 pub use front::Limits;
 pub use identity::Identity;
 pub use metrics::Metrics;
+pub use pending::PendingLimits;
 pub use ratelimit::RateLimit;
+pub use status::AdminAuth;
 
 /// Default name of the backend identity (the ballot bridge and fleet monitor).
 pub const DEFAULT_BACKEND: &str = "urna-bridge";
@@ -58,14 +62,15 @@ pub struct BrokerConfig {
     /// A blocklist file, re-read every `blocklist_poll`.
     pub blocklist_file: Option<PathBuf>,
     pub blocklist_poll: Duration,
-    /// Bearer token required by the blocklist's PUT and DELETE (none: open, for tests and local use).
-    pub admin_token: Option<String>,
+    /// How the blocklist's PUT and DELETE are guarded: a bearer token, or explicitly nothing.
+    pub admin: AdminAuth,
     /// An already running rumqttd to front (tests); `None` starts an embedded one.
     pub upstream: Option<SocketAddr>,
 }
 
 impl BrokerConfig {
-    pub fn new(fleet: &str, tls: Arc<rustls::ServerConfig>) -> Self {
+    /// `admin` has no default: whoever starts a broker says how its admin API is guarded.
+    pub fn new(fleet: &str, tls: Arc<rustls::ServerConfig>, admin: AdminAuth) -> Self {
         Self {
             fleet: fleet.to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -75,7 +80,7 @@ impl BrokerConfig {
             limits: Limits::default(),
             blocklist_file: None,
             blocklist_poll: Duration::from_secs(2),
-            admin_token: None,
+            admin,
             upstream: None,
         }
     }
@@ -97,6 +102,12 @@ impl Broker {
     pub async fn start(config: BrokerConfig) -> Result<Self> {
         if !acl::valid_level(&config.fleet) {
             return Err(Error::Config(format!("fleet name {:?} is not a valid topic level", config.fleet)));
+        }
+        if matches!(&config.admin, AdminAuth::Token(t) if t.trim().is_empty()) {
+            return Err(Error::Config("the admin token is empty".into()));
+        }
+        if config.limits.pending.per_address == 0 || config.limits.pending.budget == 0 {
+            return Err(Error::Config("the pending-handshake limits must be at least 1".into()));
         }
         let blocklist = Arc::new(Blocklist::default());
         if let Some(path) = &config.blocklist_file {
@@ -125,17 +136,15 @@ impl Broker {
             metrics: metrics.clone(),
             blocklist: blocklist.clone(),
             buckets: Mutex::new(HashMap::new()),
+            sessions: Arc::new(Semaphore::new(config.limits.max_connections)),
             shutdown: shutdown_rx.clone(),
         });
         let mut tasks = hub_tasks;
         tasks.push(tokio::spawn(front::accept_loop(listener, shared)));
-        let status = status::State {
-            fleet: config.fleet.clone(),
-            metrics: metrics.clone(),
-            blocklist: blocklist.clone(),
-            upstream,
-            admin_token: config.admin_token.clone(),
-        };
+        if config.admin == AdminAuth::InsecureNoAuth {
+            warn!(%status_addr, "the blocklist API is open: anyone who reaches the status port can block devices");
+        }
+        let status = status::State::new(&config.fleet, metrics.clone(), blocklist.clone(), upstream, &config.admin);
         tasks.push(tokio::spawn(status::serve(status_listener, status, shutdown_rx.clone())));
         if let Some(path) = config.blocklist_file.clone() {
             tasks.push(tokio::spawn(watch_blocklist(path, config.blocklist_poll, blocklist.clone(), shutdown_rx)));

@@ -15,6 +15,12 @@ pub struct Metrics {
     /// CONNECTs accepted (rate of this is connects/s).
     pub connects: Counter,
     pub handshake_timeouts: Counter,
+    /// Connections not admitted yet (TLS handshake or CONNECT to come): `pending.rs`.
+    pub pending_handshakes: Gauge,
+    /// Pending connections closed to make room for a newer one (the pending budget was full).
+    pub handshakes_shed: Counter,
+    /// Connections closed at accept, by reason (`per_address`).
+    pub handshakes_refused: Reasons,
     pub authn_failures: Reasons,
     pub authz_failures: Reasons,
     /// PUBLISH packets by direction (`in` from clients, `out` to clients).
@@ -46,6 +52,9 @@ impl Metrics {
             connections: Gauge::default(),
             connects: Counter::default(),
             handshake_timeouts: Counter::default(),
+            pending_handshakes: Gauge::default(),
+            handshakes_shed: Counter::default(),
+            handshakes_refused: Family::default(),
             authn_failures: Family::default(),
             authz_failures: Family::default(),
             messages: Family::default(),
@@ -59,12 +68,29 @@ impl Metrics {
         };
         let messages_in = m.messages.get_or_create(&vec![("direction", "in")]).clone();
         let messages_out = m.messages.get_or_create(&vec![("direction", "out")]).clone();
+        // Present at 0 from the start, so an alert on it needs no absent-series rule.
+        let _ = m.handshakes_refused.get_or_create(&vec![("reason", "per_address")]);
         registry.register("connections", "MQTT sessions open through the front", m.connections.clone());
         registry.register("connects", "CONNECTs accepted", m.connects.clone());
         registry.register(
             "handshake_timeouts",
             "TLS handshakes (or CONNECTs) not completed in time",
             m.handshake_timeouts.clone(),
+        );
+        registry.register(
+            "pending_handshakes",
+            "Connections whose TLS handshake or CONNECT has not completed",
+            m.pending_handshakes.clone(),
+        );
+        registry.register(
+            "handshakes_shed",
+            "Pending connections closed, oldest first, to make room when the pending budget was full",
+            m.handshakes_shed.clone(),
+        );
+        registry.register(
+            "handshakes_refused",
+            "Connections closed at accept, by reason (per_address: too many pending from one address)",
+            m.handshakes_refused.clone(),
         );
         registry.register("authn_failures", "Connections refused, by reason", m.authn_failures.clone());
         registry.register("authz_failures", "Publishes and subscriptions refused, by reason", m.authz_failures.clone());
@@ -88,6 +114,10 @@ impl Metrics {
         self.authn_failures.get_or_create(&vec![("reason", reason)]).inc();
     }
 
+    pub fn handshake_refused(&self, reason: &'static str) {
+        self.handshakes_refused.get_or_create(&vec![("reason", reason)]).inc();
+    }
+
     pub fn authz_failure(&self, reason: &'static str) {
         self.authz_failures.get_or_create(&vec![("reason", reason)]).inc();
     }
@@ -103,6 +133,10 @@ impl Metrics {
 
     pub fn authn_count(&self, reason: &'static str) -> u64 {
         self.authn_failures.get_or_create(&vec![("reason", reason)]).get()
+    }
+
+    pub fn handshake_refused_count(&self, reason: &'static str) -> u64 {
+        self.handshakes_refused.get_or_create(&vec![("reason", reason)]).get()
     }
 
     pub fn authz_count(&self, reason: &'static str) -> u64 {

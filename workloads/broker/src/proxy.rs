@@ -13,7 +13,8 @@ use crate::acl::{self, Denied};
 use crate::front::Shared;
 use crate::identity::Identity;
 use crate::mqtt::{self, CodecError, Frame, PacketType, connack_code};
-use crate::session::{End, INITIAL_BUFFER, Open, read_frame, read_more, send};
+use crate::packet_io::{INITIAL_BUFFER, read_frame, read_more, send, write_batch};
+use crate::session::{End, Open};
 
 /// Opens the backend's own rumqttd connection with its CONNECT (`first`) and proxies until either side ends.
 pub(crate) async fn serve<CR, CW>(
@@ -32,7 +33,7 @@ where
         Ok(s) => s,
         Err(e) => {
             warn!(error = %e, "embedded broker unreachable");
-            let _ = send(&mut cw, &mqtt::connack(false, 3)).await;
+            let _ = send(&mut cw, &mqtt::connack(false, connack_code::SERVER_UNAVAILABLE)).await;
             return End::BrokerClosed;
         }
     };
@@ -143,22 +144,6 @@ where
     }
 }
 
-/// Writes packets in one write: through TLS that is one record and one system call for a whole burst
-/// instead of one per packet (the backend's subscription, and the PUBACKs it returns, come in bursts).
-async fn write_batch<W: AsyncWrite + Unpin>(w: &mut W, frames: &[Frame]) -> std::io::Result<()> {
-    match frames {
-        [] => Ok(()),
-        [one] => send(w, &one.bytes).await,
-        many => {
-            let mut out = Vec::with_capacity(many.iter().map(|f| f.bytes.len()).sum());
-            for f in many {
-                out.extend_from_slice(&f.bytes);
-            }
-            send(w, &out).await
-        }
-    }
-}
-
 /// One packet from the client: returned to be forwarded, answered by the front (`None`), or the end of
 /// the session.
 async fn from_client<CW>(ctx: &Shared, who: &Identity, frame: Frame, cw: &mut CW) -> Result<Option<Frame>, End>
@@ -202,28 +187,4 @@ where
         _ => {}
     }
     Ok(Some(frame))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_batch_is_written_whole_and_in_order() -> Result<(), Box<dyn std::error::Error>> {
-        let mut wire = BytesMut::new();
-        for p in [mqtt::pingreq(), mqtt::publish("a/b", 1, Some(7), b"xyz"), mqtt::puback(7)] {
-            wire.extend_from_slice(&p);
-        }
-        let expected = wire.clone();
-        let mut frames = Vec::new();
-        while let Some(f) = mqtt::next_frame(&mut wire, 1024)? {
-            frames.push(f);
-        }
-        let mut out = Vec::new();
-        write_batch(&mut out, &frames).await?;
-        assert_eq!(out, expected.to_vec());
-        write_batch(&mut out, &[]).await?;
-        assert_eq!(out.len(), expected.len());
-        Ok(())
-    }
 }

@@ -1,13 +1,14 @@
 //! One client connection up to its admitted CONNECT: TLS handshake (bounded in time), identity from the
-//! certificate, CONNECT checks; then a device is served by the front itself (`device.rs`) and a backend
-//! is proxied to rumqttd (`proxy.rs`). Also the pieces both share: buffers, the rate limit, how a session ends.
+//! certificate, CONNECT checks, a place among the admitted sessions; then a device is served by the front
+//! itself (`device.rs`) and a backend is proxied to rumqttd (`proxy.rs`). Also the pieces both share: the
+//! rate limit and how a session ends.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tracing::{Instrument, debug, field, info, info_span, warn};
@@ -16,10 +17,9 @@ use crate::acl;
 use crate::front::Shared;
 use crate::identity::{self, Identity};
 use crate::mqtt::{self, CodecError, Frame, connack_code};
+use crate::packet_io::{INITIAL_BUFFER, ReadError, read_frame, send};
+use crate::pending::Ticket;
 use crate::ratelimit::TokenBucket;
-
-/// Initial capacity of each direction's packet buffer (memory per idle connection: docs/broker.md).
-pub(crate) const INITIAL_BUFFER: usize = 512;
 
 /// How a session ended (logged; the refusals are also counted where they happen).
 #[derive(Debug)]
@@ -31,6 +31,9 @@ pub(crate) enum End {
     /// rumqttd closed the connection, or the hub lost its link to it.
     BrokerClosed,
     Refused(&'static str),
+    /// Closed before admission without an answer: the handshake or CONNECT timed out, or the connection
+    /// was shed to make room (pending.rs).
+    Abandoned(&'static str),
     /// The device was blocked.
     Kicked,
     /// A newer connection of the same device took over.
@@ -63,11 +66,23 @@ impl From<CodecError> for End {
     }
 }
 
-pub(crate) async fn run(tcp: TcpStream, peer: SocketAddr, ctx: Arc<Shared>) {
+impl From<ReadError> for End {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Closed => Self::ClientClosed,
+            ReadError::Codec(e) => Self::Codec(e),
+            ReadError::Io(e) => Self::Io(e),
+        }
+    }
+}
+
+pub(crate) async fn run(tcp: TcpStream, peer: SocketAddr, ticket: Ticket, ctx: Arc<Shared>) {
     let span = info_span!("session", %peer, id = field::Empty);
     async move {
-        match serve(tcp, peer, &ctx).await {
+        match serve(tcp, peer, ticket, &ctx).await {
             End::ClientClosed | End::Disconnected | End::BrokerClosed | End::Shutdown => debug!("session closed"),
+            // Under a flood of silent sockets these come by the thousand: the metrics count them.
+            End::Abandoned(reason) => debug!(reason, "pending connection closed"),
             End::TakenOver => info!("a newer connection of the device took over"),
             End::KeepAliveExpired => info!("keep-alive expired: session closed"),
             End::Kicked => warn!("device blocked: session closed"),
@@ -80,18 +95,6 @@ pub(crate) async fn run(tcp: TcpStream, peer: SocketAddr, ctx: Arc<Shared>) {
     .await
 }
 
-/// Reads until one whole packet is buffered.
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, buf: &mut BytesMut, max: usize) -> Result<Frame, End> {
-    loop {
-        if let Some(f) = mqtt::next_frame(buf, max)? {
-            return Ok(f);
-        }
-        if r.read_buf(buf).await? == 0 {
-            return Err(End::ClientClosed);
-        }
-    }
-}
-
 /// Decrements the open-connections gauge however the session ends.
 pub(crate) struct Open<'a>(pub &'a prometheus_client::metrics::gauge::Gauge);
 
@@ -101,20 +104,62 @@ impl Drop for Open<'_> {
     }
 }
 
-async fn serve(tcp: TcpStream, peer: SocketAddr, ctx: &Shared) -> End {
+/// A connection whose certificate and CONNECT were accepted, ready to be served.
+struct Admitted<R, W> {
+    who: Identity,
+    connect: mqtt::Connect,
+    /// The CONNECT's own bytes (a backend's are forwarded to rumqttd as they came).
+    first: Frame,
+    reader: R,
+    writer: W,
+    /// Bytes read after the CONNECT.
+    buffered: BytesMut,
+}
+
+async fn serve(tcp: TcpStream, peer: SocketAddr, mut ticket: Ticket, ctx: &Shared) -> End {
+    // Pending until admitted: the connection counts against its address and the pending budget, and
+    // gives way if it is the oldest when the budget is full (pending.rs).
+    let admitted = tokio::select! {
+        a = admit(tcp, peer, ctx) => a,
+        Ok(()) = &mut ticket.shed => return End::Abandoned("shed"),
+    };
+    drop(ticket);
+    let Admitted { who, connect, first, reader, mut writer, buffered } = match admitted {
+        Ok(a) => a,
+        Err(end) => return end,
+    };
+    // An admitted session takes one of `max_connections` places; pending connections never hold one.
+    let Ok(_place) = ctx.sessions.clone().try_acquire_owned() else {
+        ctx.metrics.authn_failure("capacity");
+        let _ = send(&mut writer, &mqtt::connack(false, connack_code::SERVER_UNAVAILABLE)).await;
+        let _ = writer.shutdown().await;
+        return End::Refused("capacity");
+    };
+    match who {
+        Identity::Device(_) => crate::device::serve(ctx, &who, connect, reader, writer, buffered).await,
+        Identity::Backend(_) => crate::proxy::serve(ctx, &who, first, (reader, writer), buffered).await,
+    }
+}
+
+/// The TLS handshake, the identity in the certificate and the CONNECT, each step bounded in time (a socket
+/// that never finishes costs its task and its pending place, and delays no one).
+async fn admit(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    ctx: &Shared,
+) -> Result<Admitted<impl AsyncRead + Unpin, impl AsyncWrite + Unpin>, End> {
     let m = &ctx.metrics;
     let _ = tcp.set_nodelay(true);
-    // Each connection is its own task, so a socket that never finishes its handshake costs only itself.
     let tls = match timeout(ctx.limits.handshake_timeout, ctx.acceptor.accept(tcp)).await {
         Err(_) => {
             m.handshake_timeouts.inc();
-            return End::Refused("handshake_timeout");
+            return Err(End::Abandoned("handshake_timeout"));
         }
         Ok(Err(e)) => {
             m.authn_failure("tls");
             ctx.hub.report_refusal(None, peer, "tls");
             info!(error = %e, "TLS handshake refused");
-            return End::Refused("tls");
+            return Err(End::Refused("tls"));
         }
         Ok(Ok(s)) => s,
     };
@@ -128,22 +173,22 @@ async fn serve(tcp: TcpStream, peer: SocketAddr, ctx: &Shared) -> End {
             m.authn_failure("identity");
             ctx.hub.report_refusal(None, peer, "identity");
             info!(error = %e, "no usable identity in the client certificate");
-            return End::Refused("identity");
+            return Err(End::Refused("identity"));
         }
     };
     tracing::Span::current().record("id", who.name());
 
-    let (mut cr, mut cw) = tokio::io::split(tls);
+    let (mut reader, mut writer) = tokio::io::split(tls);
     // Small to start: most connections idle with a packet of a few dozen bytes at a time, and a buffer
     // grows to the packet being read (next_frame reserves it) when a ballot arrives.
-    let mut cbuf = BytesMut::with_capacity(INITIAL_BUFFER);
+    let mut buffered = BytesMut::with_capacity(INITIAL_BUFFER);
     let max = ctx.limits.max_packet_bytes;
-    let first = match timeout(ctx.limits.handshake_timeout, read_frame(&mut cr, &mut cbuf, max)).await {
+    let first = match timeout(ctx.limits.handshake_timeout, read_frame(&mut reader, &mut buffered, max)).await {
         Err(_) => {
             m.handshake_timeouts.inc();
-            return End::Refused("connect_timeout");
+            return Err(End::Abandoned("connect_timeout"));
         }
-        Ok(Err(e)) => return e,
+        Ok(Err(e)) => return Err(e.into()),
         Ok(Ok(f)) => f,
     };
     let connect = match mqtt::parse_connect(&first) {
@@ -151,24 +196,21 @@ async fn serve(tcp: TcpStream, peer: SocketAddr, ctx: &Shared) -> End {
         Err(e) => {
             m.authn_failure("malformed_connect");
             ctx.hub.report_refusal(Some(who.name()), peer, "malformed_connect");
-            return End::Codec(e);
+            return Err(End::Codec(e));
         }
     };
-    if let Err((code, reason)) = admit(ctx, &who, &connect) {
+    if let Err((code, reason)) = check_connect(ctx, &who, &connect) {
         warn!(reason, client_id = %connect.client_id, "CONNECT refused");
         ctx.hub.report_refusal(Some(who.name()), peer, reason);
-        let _ = send(&mut cw, &mqtt::connack(false, code)).await;
-        let _ = cw.shutdown().await;
-        return End::Refused(reason);
+        let _ = send(&mut writer, &mqtt::connack(false, code)).await;
+        let _ = writer.shutdown().await;
+        return Err(End::Refused(reason));
     }
-    match who {
-        Identity::Device(_) => crate::device::serve(ctx, &who, connect, cr, cw, cbuf).await,
-        Identity::Backend(_) => crate::proxy::serve(ctx, &who, first, (cr, cw), cbuf).await,
-    }
+    Ok(Admitted { who, connect, first, reader, writer, buffered })
 }
 
 /// CONNECT checks: MQTT 3.1.1, the client id is the certificate's, not blocked, a will only on own topics.
-fn admit(ctx: &Shared, who: &Identity, c: &mqtt::Connect) -> Result<(), (u8, &'static str)> {
+fn check_connect(ctx: &Shared, who: &Identity, c: &mqtt::Connect) -> Result<(), (u8, &'static str)> {
     let m = &ctx.metrics;
     if c.protocol_level != 4 {
         m.authn_failure("protocol");
@@ -193,44 +235,6 @@ fn admit(ctx: &Shared, who: &Identity, c: &mqtt::Connect) -> Result<(), (u8, &'s
     Ok(())
 }
 
-/// Writes and flushes. The flush matters for TLS: when the socket would block, tokio-rustls keeps the
-/// encrypted rest in its own buffer and reports the write done, and only a later write or a flush sends
-/// it; a device waiting for its PUBACK would then wait for ever (seen under load in the fleet benchmark).
-pub(crate) async fn send<W: AsyncWrite + Unpin>(w: &mut W, bytes: &[u8]) -> std::io::Result<()> {
-    w.write_all(bytes).await?;
-    w.flush().await
-}
-
-/// Largest read the adaptive buffers grow to.
-const MAX_READ: usize = 64 * 1024;
-
-/// Reads into `buf` with at least `want` bytes free. `want` doubles (up to [`MAX_READ`]) while reads
-/// fill the buffer and halves (down to [`INITIAL_BUFFER`]) when they use less than a quarter of it, and
-/// an empty buffer much larger than `want` is given back: a busy stream (the backend's subscription
-/// carries the whole fleet) gets large reads and batches, while a booth's buffer returns to a few hundred
-/// bytes after a ballot or a burst (memory per idle connection). Cancel-safe like `read_buf` (used in
-/// `select!`): nothing buffered is ever dropped.
-pub(crate) async fn read_more<R: AsyncRead + Unpin>(
-    r: &mut R,
-    buf: &mut BytesMut,
-    want: &mut usize,
-) -> std::io::Result<usize> {
-    if buf.is_empty() && buf.capacity() > 2 * *want {
-        *buf = BytesMut::with_capacity(*want);
-    }
-    if buf.capacity() - buf.len() < *want {
-        buf.reserve(*want);
-    }
-    let free = buf.capacity() - buf.len();
-    let n = r.read_buf(buf).await?;
-    if n == free {
-        *want = (*want * 2).min(MAX_READ);
-    } else if n < *want / 4 {
-        *want = (*want / 2).max(INITIAL_BUFFER);
-    }
-    Ok(n)
-}
-
 /// Holds the device's stream until its token bucket allows one more message.
 pub(crate) async fn throttle(ctx: &Shared, device: &str) {
     loop {
@@ -249,36 +253,5 @@ pub(crate) async fn throttle(ctx: &Shared, device: &str) {
         };
         ctx.metrics.rate_limited.inc();
         tokio::time::sleep(wait).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn read_buffers_grow_for_a_burst_and_shrink_back_for_small_packets() -> std::io::Result<()> {
-        let (mut tx, mut rx) = tokio::io::duplex(1 << 20);
-        let mut buf = BytesMut::with_capacity(INITIAL_BUFFER);
-        let mut want = INITIAL_BUFFER;
-        // A burst: every read fills the buffer, so reads grow to the largest.
-        let burst = 512 * 1024;
-        tx.write_all(&vec![0u8; burst]).await?;
-        let (mut read, mut largest) = (0, 0);
-        while read < burst {
-            read += read_more(&mut rx, &mut buf, &mut want).await?;
-            largest = largest.max(buf.capacity());
-            buf.clear();
-        }
-        assert_eq!(largest, MAX_READ);
-        // Small packets again: the reads shrink and the empty buffer is given back.
-        for _ in 0..20 {
-            tx.write_all(&[1u8; 16]).await?;
-            assert_eq!(read_more(&mut rx, &mut buf, &mut want).await?, 16);
-            buf.clear();
-        }
-        assert_eq!(want, INITIAL_BUFFER);
-        assert!(buf.capacity() <= 2 * INITIAL_BUFFER, "{}", buf.capacity());
-        Ok(())
     }
 }

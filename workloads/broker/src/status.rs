@@ -2,7 +2,8 @@
 //!
 //! `GET /healthz`, `GET /readyz` (the embedded rumqttd accepts on loopback), `GET /metrics`,
 //! `GET /v1/status`, `GET /v1/blocklist`, `PUT /v1/blocklist/{device}` (block now: refused at CONNECT
-//! and any live session closed), `DELETE /v1/blocklist/{device}`.
+//! and any live session closed), `DELETE /v1/blocklist/{device}`. The two that change the list need the
+//! admin bearer token, unless the broker was started explicitly without one ([`AdminAuth`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -20,13 +22,52 @@ use crate::acl::valid_level;
 use crate::blocklist::Blocklist;
 use crate::metrics::Metrics;
 
+/// How the admin API (`PUT`/`DELETE /v1/blocklist/{device}`) is guarded. There is no default: an open
+/// admin API must be asked for by name (`urna broker --insecure-no-auth`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum AdminAuth {
+    /// A bearer token every change must carry (`Authorization: Bearer <token>`).
+    Token(String),
+    /// No authentication: anything that reaches the status port may block and unblock devices. For tests
+    /// on loopback only.
+    InsecureNoAuth,
+}
+
+impl std::fmt::Debug for AdminAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token itself.
+        f.write_str(match self {
+            Self::Token(_) => "Token(..)",
+            Self::InsecureNoAuth => "InsecureNoAuth",
+        })
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct State {
-    pub fleet: String,
-    pub metrics: Arc<Metrics>,
-    pub blocklist: Arc<Blocklist>,
-    pub upstream: SocketAddr,
-    pub admin_token: Option<String>,
+    fleet: String,
+    metrics: Arc<Metrics>,
+    blocklist: Arc<Blocklist>,
+    upstream: SocketAddr,
+    /// SHA-256 of the admin token (`None`: started with [`AdminAuth::InsecureNoAuth`]). Comparing digests
+    /// tells a timing observer nothing about the token's bytes.
+    admin_token_sha256: Option<[u8; 32]>,
+}
+
+impl State {
+    pub(crate) fn new(
+        fleet: &str,
+        metrics: Arc<Metrics>,
+        blocklist: Arc<Blocklist>,
+        upstream: SocketAddr,
+        admin: &AdminAuth,
+    ) -> Self {
+        let admin_token_sha256 = match admin {
+            AdminAuth::Token(t) => Some(Sha256::digest(t.as_bytes()).into()),
+            AdminAuth::InsecureNoAuth => None,
+        };
+        Self { fleet: fleet.to_owned(), metrics, blocklist, upstream, admin_token_sha256 }
+    }
 }
 
 pub(crate) async fn serve(listener: TcpListener, state: State, mut stop: watch::Receiver<bool>) {
@@ -70,6 +111,8 @@ async fn status(AxState(s): AxState<State>) -> Response {
             "connections": s.metrics.connections.get(),
             "connects": s.metrics.connects.get(),
             "handshakeTimeouts": s.metrics.handshake_timeouts.get(),
+            "pendingHandshakes": s.metrics.pending_handshakes.get(),
+            "handshakesShed": s.metrics.handshakes_shed.get(),
             "blocked": s.blocklist.list(),
         }),
     )
@@ -79,15 +122,14 @@ async fn list(AxState(s): AxState<State>) -> Response {
     json(StatusCode::OK, serde_json::json!({ "blocked": s.blocklist.list() }))
 }
 
-/// Constant-time comparison is not needed for a bearer token checked once per officer action, but an
-/// absent or wrong token must never mutate the list.
+/// An absent or wrong token never changes the list.
 fn authorized(s: &State, headers: &HeaderMap) -> bool {
-    let Some(token) = &s.admin_token else { return true };
+    let Some(expected) = &s.admin_token_sha256 else { return true };
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| t == token)
+        .is_some_and(|t| <[u8; 32]>::from(Sha256::digest(t.as_bytes())) == *expected)
 }
 
 fn refused(status: StatusCode, code: &str) -> Response {

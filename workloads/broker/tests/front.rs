@@ -12,7 +12,7 @@ use tokio_rustls::client::TlsStream;
 use urna_broker::client::{self, Client, ClientError, Options};
 use urna_broker::mqtt::{self, PacketType};
 use urna_broker::pki::{FleetCa, Issued};
-use urna_broker::{Broker, BrokerConfig, Limits, RateLimit};
+use urna_broker::{AdminAuth, Broker, BrokerConfig, Limits, PendingLimits, RateLimit};
 
 type Res = Result<(), Box<dyn std::error::Error>>;
 type Conn = Client<TlsStream<TcpStream>>;
@@ -20,6 +20,8 @@ type Conn = Client<TlsStream<TcpStream>>;
 /// Generous: the machine is shared and loaded; these bound a hang, they never measure anything.
 const PATIENCE: Duration = Duration::from_secs(30);
 const FLEET: &str = "f";
+/// The admin token the test brokers are started with.
+const ADMIN: &str = "officer-token";
 
 struct Fleet {
     ca: FleetCa,
@@ -35,7 +37,7 @@ impl Fleet {
         let ca = FleetCa::new(FLEET)?;
         let server = ca.server(&["localhost"])?;
         let tls = server.server_tls()?;
-        let mut config = BrokerConfig::new(FLEET, tls);
+        let mut config = BrokerConfig::new(FLEET, tls, AdminAuth::Token(ADMIN.into()));
         tune(&mut config);
         Ok(Self { ca, broker: Broker::start(config).await? })
     }
@@ -104,8 +106,20 @@ async fn next_publish(c: &mut Conn) -> Result<(String, Vec<u8>), Box<dyn std::er
 }
 
 async fn http(addr: SocketAddr, method: &str, path: &str) -> Result<(u16, String), Box<dyn std::error::Error>> {
+    http_as(addr, method, path, None).await
+}
+
+/// An HTTP request, with `Authorization: Bearer <token>` when a token is given.
+async fn http_as(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+) -> Result<(u16, String), Box<dyn std::error::Error>> {
     let mut s = TcpStream::connect(addr).await?;
-    let req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let req =
+        format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\nContent-Length: 0\r\n\r\n");
     s.write_all(req.as_bytes()).await?;
     let mut out = String::new();
     timeout(PATIENCE, s.read_to_string(&mut out)).await??;
@@ -199,7 +213,15 @@ async fn blocked_device_is_kicked_at_once_and_refused_until_unblocked() -> Res {
     let mut other = fleet.device("mesa-1-2").await?;
     let status = fleet.broker.status_addr;
 
-    let (code, body) = http(status, "PUT", "/v1/blocklist/mesa-1-1").await?;
+    // Without the admin token, or with another, nothing changes.
+    for token in [None, Some("guess")] {
+        let (code, body) = http_as(status, "PUT", "/v1/blocklist/mesa-1-1", token).await?;
+        assert_eq!(code, 401, "{body}");
+    }
+    device.publish_acked("urna/f/booth/mesa-1-1/heartbeat", 1, b"{}").await?;
+    assert!(!http(status, "GET", "/v1/blocklist").await?.1.contains("mesa-1-1"));
+
+    let (code, body) = http_as(status, "PUT", "/v1/blocklist/mesa-1-1", Some(ADMIN)).await?;
     assert_eq!(code, 200, "{body}");
     closed_by_broker(&mut device).await?;
     assert_eq!(fleet.broker.metrics.kicked.get(), 1);
@@ -213,7 +235,8 @@ async fn blocked_device_is_kicked_at_once_and_refused_until_unblocked() -> Res {
     assert_eq!(fleet.broker.metrics.authn_count("blocked"), 1);
     assert!(http(status, "GET", "/v1/blocklist").await?.1.contains("mesa-1-1"));
 
-    assert_eq!(http(status, "DELETE", "/v1/blocklist/mesa-1-1").await?.0, 200);
+    assert_eq!(http(status, "DELETE", "/v1/blocklist/mesa-1-1").await?.0, 401);
+    assert_eq!(http_as(status, "DELETE", "/v1/blocklist/mesa-1-1", Some(ADMIN)).await?.0, 200);
     fleet.device("mesa-1-1").await?.publish_acked("urna/f/booth/mesa-1-1/heartbeat", 1, b"{}").await?;
     Ok(())
 }
@@ -288,6 +311,68 @@ async fn idle_and_half_handshaken_sockets_do_not_delay_a_device() -> Res {
     device.publish_acked("urna/f/booth/mesa-1-1/heartbeat", 1, b"{}").await?;
     assert_eq!(fleet.broker.metrics.handshake_timeouts.get(), 0, "the stalled sockets are still pending");
     drop(stalled);
+    Ok(())
+}
+
+/// A TCP connection from `source` (any 127/8 address on Linux loopback) that never says anything.
+async fn silent_from(source: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    socket.connect(to).await
+}
+
+/// Whether the broker has closed `s` (end of stream or reset), waiting at most `wait`.
+async fn is_closed(s: &mut TcpStream, wait: Duration) -> bool {
+    let mut buf = [0u8; 1];
+    matches!(timeout(wait, s.read(&mut buf)).await, Ok(Ok(0) | Err(_)))
+}
+
+#[tokio::test]
+async fn pending_connections_are_capped_per_address_and_the_oldest_shed_when_the_budget_is_full() -> Res {
+    let fleet = Fleet::start_with(|c| {
+        c.limits = Limits {
+            handshake_timeout: Duration::from_secs(600),
+            pending: PendingLimits { per_address: 4, budget: 8 },
+            ..c.limits
+        }
+    })
+    .await?;
+    let (m, to) = (&fleet.broker.metrics, fleet.broker.mqtt_addr);
+    // Six silent sockets from each of two addresses: four of each pending, two of each closed at once.
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for _ in 0..6 {
+        a.push(silent_from([127, 0, 0, 11], to).await?);
+    }
+    for _ in 0..6 {
+        b.push(silent_from([127, 0, 0, 12], to).await?);
+    }
+    eventually("four refused", || m.handshake_refused_count("per_address") == 4).await?;
+    assert_eq!((m.pending_handshakes.get(), m.handshakes_shed.get()), (8, 0));
+    for s in a[4..].iter_mut().chain(&mut b[4..]) {
+        assert!(is_closed(s, PATIENCE).await, "a socket beyond its address's cap stayed open");
+    }
+    // The budget is full: two sockets from a third address shed the two oldest, the first two of `a`.
+    let mut c = vec![silent_from([127, 0, 0, 13], to).await?, silent_from([127, 0, 0, 13], to).await?];
+    eventually("two shed", || m.handshakes_shed.get() == 2).await?;
+    assert!(is_closed(&mut a[0], PATIENCE).await && is_closed(&mut a[1], PATIENCE).await);
+    let short = Duration::from_millis(200);
+    for s in a[2..4].iter_mut().chain(&mut b[..4]).chain(&mut c) {
+        assert!(!is_closed(s, short).await, "a newer pending socket was shed");
+    }
+    // A device still gets in (shedding the next oldest), and once admitted holds no pending place.
+    let mut device = fleet.device("mesa-1-1").await?;
+    device.publish_acked("urna/f/booth/mesa-1-1/heartbeat", 1, b"{}").await?;
+    assert!(is_closed(&mut a[2], PATIENCE).await);
+    assert_eq!((m.handshakes_shed.get(), m.pending_handshakes.get()), (3, 7));
+    let metrics = http(fleet.broker.status_addr, "GET", "/metrics").await?.1;
+    for line in [
+        "urna_broker_handshakes_shed_total 3",
+        "urna_broker_pending_handshakes 7",
+        "urna_broker_handshakes_refused_total{reason=\"per_address\"} 4",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
     Ok(())
 }
 

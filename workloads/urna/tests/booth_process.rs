@@ -16,7 +16,7 @@ use urna_ballot::{Contest, ElectionManifest, Selection};
 use urna_booth::ballot::BallotMachine;
 use urna_booth::{Backoff, Booth, BoothConfig, Endpoint};
 use urna_broker::pki::FleetCa;
-use urna_broker::{Broker, BrokerConfig};
+use urna_broker::{AdminAuth, Broker, BrokerConfig};
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::paillier::{KeySize, generate_keypair};
 use urna_vote::client::VoterClient;
@@ -121,7 +121,7 @@ async fn booth_ballots_survive_a_killed_collector_exactly_once() {
     let ca = FleetCa::new(FLEET).unwrap();
     let server = ca.server(&["localhost"]).unwrap();
     let tls = server.server_tls().unwrap();
-    let broker = Broker::start(BrokerConfig::new(FLEET, tls)).await.unwrap();
+    let broker = Broker::start(BrokerConfig::new(FLEET, tls, AdminAuth::InsecureNoAuth)).await.unwrap();
     let backend = ca.client(urna_broker::DEFAULT_BACKEND).unwrap();
     let tls_dir = dir.path().join("backend-tls");
     std::fs::create_dir_all(&tls_dir).unwrap();

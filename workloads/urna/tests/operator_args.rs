@@ -376,24 +376,40 @@ fn boothfleet_workloads_parse_with_the_real_cli_and_find_their_files() {
     }
 }
 
-/// The broker's admin token comes from a Secret through the environment variable `urna broker` reads.
+/// The broker's admin token comes from a Secret through the environment variable `urna broker` reads: the
+/// fleet's own, or (when it names none) the one the operator generates, so the broker always starts.
 #[test]
 fn broker_admin_token_reaches_the_broker_through_its_env() {
-    use clap::Args as _;
     let set = example("municipal");
     let mut f = set.fleets[0].clone();
+    assert!(f.spec.broker.admin_token.is_none());
+    let broker = |plan: &build::boothfleet::FleetPlan| {
+        plan.children
+            .iter()
+            .find(|c| c.kind == "StatefulSet" && c.name.ends_with("-broker"))
+            .expect("broker")
+            .body
+            .clone()
+    };
+    let env = |sts: &Value| sts["spec"]["template"]["spec"]["containers"][0]["env"][0].clone();
+    let plan = fleet_plan(&set, &f);
+    let generated = plan.admin_token_secret.as_ref().and_then(|m| m.name.clone()).expect("a generated token");
+    let env_generated = env(&broker(&plan));
+    assert_eq!(env_generated["name"], urna::cmd::broker::ADMIN_TOKEN_ENV);
+    let expected = serde_json::json!({"name": generated, "key": "token", "optional": false});
+    assert_eq!(env_generated["valueFrom"]["secretKeyRef"], expected);
+
     f.spec.broker.admin_token =
-        Some(urna_operator::crd::common::KeyRef { name: "ciudad-broker-admin".into(), key: "token".into() });
+        Some(urna_operator::crd::common::KeyRef { name: "ciudad-broker-admin".into(), key: "officer".into() });
     f.spec.broker.rate_limit = Some(urna_operator::crd::boothfleet::RateLimit { messages_per_second: 5, burst: 50 });
     let plan = fleet_plan(&set, &f);
-    let sts = plan.children.iter().find(|c| c.kind == "StatefulSet" && c.name.ends_with("-broker")).expect("broker");
-    let c = &sts.body["spec"]["template"]["spec"]["containers"][0];
-    let env = &c["env"][0];
-    assert_eq!(env["valueFrom"]["secretKeyRef"]["name"], "ciudad-broker-admin");
-    let cmd = urna::cmd::broker::Args::augment_args(clap::Command::new("broker"));
-    let arg = cmd.get_arguments().find(|a| a.get_id() == "admin_token").expect("--admin-token");
-    assert_eq!(arg.get_env().and_then(|e| e.to_str()), env["name"].as_str());
-    let args = expanded_args(&sts.body, 0);
+    assert_eq!(plan.admin_token_secret, None, "the fleet's own token: nothing to generate");
+    let sts = broker(&plan);
+    let own = env(&sts);
+    assert_eq!(own["name"], urna::cmd::broker::ADMIN_TOKEN_ENV);
+    assert_eq!(own["valueFrom"]["secretKeyRef"]["name"], "ciudad-broker-admin");
+    assert_eq!(own["valueFrom"]["secretKeyRef"]["key"], "officer");
+    let args = expanded_args(&sts, 0);
     assert!(matches!(parse(&args), Workload::Broker(_)));
     assert_eq!((flag(&args, "--rate"), flag(&args, "--burst")), (vec!["5"], vec!["50"]));
 }
@@ -432,7 +448,9 @@ fn broker_starts_from_the_operator_secrets_and_admits_the_backend() {
     rt.block_on(async move {
         let tls =
             urna_broker::tls::server_config_from_dir(&tmp.path().join("tls")).expect("server TLS from the Secret");
-        let mut config = urna_broker::BrokerConfig::new(&fleet, tls);
+        // As the operator starts it: with the admin token from the BoothFleet's Secret.
+        let admin = urna_broker::AdminAuth::Token("token-from-the-secret".into());
+        let mut config = urna_broker::BrokerConfig::new(&fleet, tls, admin);
         config.blocklist_file = Some(blocklist);
         let broker = urna_broker::Broker::start(config).await.expect("broker starts");
         let client = |dir: &str| {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
 use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::pki::FleetCa;
-use urna_broker::{Broker, BrokerConfig};
+use urna_broker::{AdminAuth, Broker, BrokerConfig};
 
 pub const FLEET: &str = "f";
 
@@ -29,7 +29,7 @@ impl Net {
     }
 
     pub async fn broker(&self, listen: SocketAddr) -> Result<Broker, Box<dyn std::error::Error>> {
-        let mut config = BrokerConfig::new(FLEET, self.tls.clone());
+        let mut config = BrokerConfig::new(FLEET, self.tls.clone(), AdminAuth::InsecureNoAuth);
         config.listen = listen;
         Ok(Broker::start(config).await?)
     }

@@ -26,6 +26,7 @@ pub mod connack_code {
     pub const ACCEPTED: u8 = 0;
     pub const UNACCEPTABLE_PROTOCOL: u8 = 1;
     pub const IDENTIFIER_REJECTED: u8 = 2;
+    pub const SERVER_UNAVAILABLE: u8 = 3;
     pub const NOT_AUTHORIZED: u8 = 5;
 }
 

@@ -11,6 +11,7 @@ pub mod record;
 pub mod results;
 pub mod signal;
 pub mod tally;
+pub mod token;
 pub mod trustee;
 pub mod verify;
 pub mod verify_challenge;

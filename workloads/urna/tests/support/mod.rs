@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use urna_ballot::ElectionManifest;
 use urna_crypto::paillier::PublicKey;
 use urna_tally::Modality;
@@ -59,8 +60,17 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let urna = env!("CARGO_BIN_EXE_urna");
-    let mut child = Killed(Command::new(urna).args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_urna"));
+    command.args(args);
+    let (child, first) = spawn_announcing(command).await;
+    let addr = first["listening"].as_str().unwrap().to_owned();
+    (child, format!("http://{addr}"))
+}
+
+/// Starts `command` (its stdout piped, its stderr dropped) and waits for the JSON line it prints first
+/// once it listens; returns the process and that line.
+pub async fn spawn_announcing(mut command: Command) -> (Killed, serde_json::Value) {
+    let mut child = Killed(command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap());
     let stdout = child.0.stdout.take().unwrap();
     let line = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
@@ -69,8 +79,21 @@ where
     })
     .await
     .unwrap();
-    let listening: serde_json::Value =
-        serde_json::from_str(&line).unwrap_or_else(|err| panic!("urna did not start ({err}): {line:?}"));
-    let addr = listening["listening"].as_str().unwrap().to_owned();
-    (child, format!("http://{addr}"))
+    let first = serde_json::from_str(&line).unwrap_or_else(|err| panic!("urna did not start ({err}): {line:?}"));
+    (child, first)
+}
+
+/// A bare HTTP/1.1 request with no body (the binaries under test speak plain HTTP on their status ports),
+/// with `Authorization: Bearer TOKEN` when a token is given; returns the status code and the body.
+pub async fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let req =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_string(&mut out)).await.unwrap().unwrap();
+    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
 }

@@ -14,7 +14,7 @@ use urna_booth::ballot::BallotMachine;
 use urna_booth::bridge::drained;
 use urna_booth::{Backoff, Booth, BoothConfig, Bridge, BridgeConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::pki::FleetCa;
-use urna_broker::{Broker, BrokerConfig};
+use urna_broker::{AdminAuth, Broker, BrokerConfig};
 use urna_crypto::paillier::PublicKey;
 use urna_vote::client::VoterClient;
 use urna_vote::credential::generate_credential;
@@ -78,7 +78,10 @@ impl LocalFleet {
         let ca = FleetCa::new(&plan.name).context("creating the fleet CA")?;
         let server = ca.server(&["localhost"]).context("issuing the broker certificate")?;
         let tls = server.server_tls().context("loading the broker certificate")?;
-        let broker = Broker::start(BrokerConfig::new(&plan.name, tls)).await.context("starting the broker")?;
+        // Guarded like a deployed broker's, though nothing here uses it: the status port is on loopback,
+        // but other users of the machine reach loopback too.
+        let admin = AdminAuth::Token(generate_credential(&mut urna_crypto::os_rng()));
+        let broker = Broker::start(BrokerConfig::new(&plan.name, tls, admin)).await.context("starting the broker")?;
         let backoff = Backoff { min: Duration::from_millis(50), max: Duration::from_secs(2) };
 
         std::fs::create_dir_all(data.join("collector")).context("creating the collector's data directory")?;
