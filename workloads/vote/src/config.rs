@@ -33,6 +33,8 @@ pub struct VoteConfig {
     pub bridge_token: Option<String>,
     /// Concurrent CPU-heavy jobs (Argon2, proof verification, signing); default: the number of cores.
     pub cpu_jobs: usize,
+    /// The audit log's origin and key, published in `GET /v1/election` for the voter app's receipt check.
+    pub audit_log_key: Option<crate::wire::AuditLogKey>,
 }
 
 impl VoteConfig {
@@ -62,6 +64,7 @@ impl VoteConfig {
             mesas: MesaRegistry::default(),
             bridge_token: None,
             cpu_jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            audit_log_key: None,
         }
     }
 }

@@ -199,6 +199,16 @@ impl Upstreams {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// A read-only `GET {audit}{path_and_query}` relayed as the log answers it (status and JSON body), so the
+    /// voter app on this origin can fetch the log's own signed checkpoint and proofs and verify them itself.
+    pub async fn audit_get(&self, path_and_query: &str) -> Result<(StatusCode, bytes::Bytes), ForwardError> {
+        let timeout = self.retry.request_timeout.min(Duration::from_secs(5));
+        self.http
+            .send(Method::GET, &format!("{}{path_and_query}", self.audit), None, None, timeout)
+            .await
+            .map_err(|e| ForwardError::Unavailable { service: "audit log", message: e.to_string() })
+    }
+
     /// The latest checkpoint and, when it covers `index`, the inclusion proof: best effort, one try each (a
     /// receipt without them is still a receipt; `GET /v1/receipts/{anonId}` fetches them later).
     pub async fn proof(&self, index: u64) -> Option<(Value, Value)> {

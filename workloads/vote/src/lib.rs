@@ -47,6 +47,7 @@
 //! Failover of a partition is a restart of its single writer on the same volume, not a second live writer.
 
 pub mod anon;
+pub mod app;
 pub mod ballot_box;
 pub mod ballots;
 pub mod booth_box;

@@ -7,6 +7,10 @@ pub const DOCUMENT: &str = include_str!("openapi.json");
 
 /// Every route of [`crate::server::VoteService::router`], as `(method, OpenAPI path)`.
 pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/"),
+    ("get", "/assets/{name}"),
+    ("get", "/audit/v1/checkpoint"),
+    ("get", "/audit/v1/proof/inclusion"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),

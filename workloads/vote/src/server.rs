@@ -96,6 +96,7 @@ impl VoteService {
             mesas,
             bridge_token,
             cpu_jobs,
+            audit_log_key,
         } = config;
         if !matches!(modality.as_str(), "remote" | "booth") {
             return Err(VoteError::Config(format!("modality {modality:?}: expected remote or booth")));
@@ -142,6 +143,7 @@ impl VoteService {
             closes_at: closes_at.map(|t| t.to_string()),
             closed: false,
             partitions: partition.count,
+            audit_log: audit_log_key,
         };
         let upstreams = Upstreams::new(shards, &audit_url, retry, &modality);
         let ballot_box = BallotBox::new(
@@ -188,6 +190,10 @@ impl VoteService {
     pub fn router(&self) -> Router {
         let s = &self.state;
         Router::new()
+            .route("/", get(crate::app::index))
+            .route("/assets/{name}", get(crate::app::asset))
+            .route("/audit/v1/checkpoint", get(audit_checkpoint))
+            .route("/audit/v1/proof/inclusion", get(audit_inclusion))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
@@ -537,6 +543,51 @@ async fn submit_booth_ballot(
     }
     .await;
     submitted(&s, result)
+}
+
+/// `GET /audit/v1/checkpoint`: the audit log's latest signed checkpoint, relayed as the log serves it.
+async fn audit_checkpoint(State(s): State<Arc<AppState>>) -> Response {
+    relay_audit(&s, "/v1/checkpoint").await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InclusionQuery {
+    index: Option<u64>,
+    leaf_hash: Option<String>,
+    size: Option<u64>,
+}
+
+/// `GET /audit/v1/proof/inclusion?leaf_hash=H&size=N` (or `index=I`): the log's inclusion proof, relayed. The
+/// query is re-encoded from parsed values, so nothing but these three parameters reaches the log.
+async fn audit_inclusion(State(s): State<Arc<AppState>>, q: Result<Query<InclusionQuery>, QueryRejection>) -> Response {
+    let Ok(Query(q)) = q else {
+        return ApiError::malformed("query", "expected index or leaf_hash, and size").into_response();
+    };
+    let mut params = Vec::new();
+    if let Some(i) = q.index {
+        params.push(format!("index={i}"));
+    }
+    if let Some(h) = q.leaf_hash {
+        if AnonId::from_hex(&h).is_none() {
+            return ApiError::malformed("leaf_hash", "expected 64 lowercase hex digits").into_response();
+        }
+        params.push(format!("leaf_hash={h}"));
+    }
+    if let Some(n) = q.size {
+        params.push(format!("size={n}"));
+    }
+    relay_audit(&s, &format!("/v1/proof/inclusion?{}", params.join("&"))).await
+}
+
+async fn relay_audit(s: &AppState, path: &str) -> Response {
+    match s.ballot_box.upstreams.audit_get(path).await {
+        Ok((status, body)) => {
+            let status = if status.is_server_error() { StatusCode::BAD_GATEWAY } else { status };
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Err(e) => ApiError::unavailable(e.to_string()).into_response(),
+    }
 }
 
 async fn receipt(State(s): State<Arc<AppState>>, Path(anon): Path<String>) -> Result<Response, ApiError> {

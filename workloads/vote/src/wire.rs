@@ -25,6 +25,44 @@ pub struct ElectionInfo {
     pub closes_at: Option<String>,
     pub closed: bool,
     pub partitions: u32,
+    /// The audit log's name and Ed25519 key, when this service is configured with them: what the voter app's
+    /// receipt check verifies the log's checkpoints against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_log: Option<AuditLogKey>,
+}
+
+/// An audit log's signed-note identity: its origin (the name its checkpoints are signed under) and key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditLogKey {
+    pub origin: String,
+    /// The 32-byte Ed25519 public key (hex).
+    #[serde(with = "hex::serde")]
+    pub public_key: [u8; 32],
+}
+
+impl AuditLogKey {
+    /// Parses a C2SP signed-note verifier key, `<name>+<hex key id>+<base64(0x01 || 32-byte key)>` (what the
+    /// audit log's `/v1/checkpoint` shows as `verifier_key`).
+    pub fn from_verifier_key(vkey: &str) -> Result<Self, String> {
+        use base64::Engine;
+        let mut parts = vkey.trim().splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err("expected <name>+<key id>+<base64 key>".into());
+        };
+        let raw = base64::engine::general_purpose::STANDARD.decode(key).map_err(|e| format!("key: {e}"))?;
+        let [0x01, rest @ ..] = raw.as_slice() else {
+            return Err("key: expected an Ed25519 key (algorithm byte 0x01)".into());
+        };
+        let public_key: [u8; 32] = rest.try_into().map_err(|_| "key: expected 32 bytes".to_string())?;
+        if urna_audit::checkpoint::validate_name(name).is_err() {
+            return Err(format!("invalid log name {name:?}"));
+        }
+        if hex::encode(urna_audit::checkpoint::key_id(name, &public_key)) != id {
+            return Err("the key id does not match the name and key".into());
+        }
+        Ok(Self { origin: name.to_owned(), public_key })
+    }
 }
 
 /// `POST /v1/sessions`.

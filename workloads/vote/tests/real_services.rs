@@ -34,14 +34,18 @@ async fn ballots_reach_the_real_shard_and_log() {
     let mut log_config = LogConfig::new("audit.test/urna");
     log_config.batch_wait = Duration::from_millis(20);
     log_config.checkpoint_interval = Duration::from_millis(50);
-    let log = AuditLog::open(&dir.path().join("audit.redb"), LogKey::generate().unwrap(), log_config).unwrap();
+    let log_key = LogKey::generate().unwrap();
+    let verifier_key = log_key.verifier_key("audit.test/urna");
+    let log = AuditLog::open(&dir.path().join("audit.redb"), log_key, log_config).unwrap();
     let audit_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let audit_url = format!("http://{}", audit_listener.local_addr().unwrap());
     tokio::spawn(log.serve(audit_listener, std::future::pending()));
 
     let mut shards = ShardMap::new();
     shards.parse_entry(&format!("city:remote={shard_url}")).unwrap();
-    let config = VoteConfig::new(manifest, pk, common::signing_key(), dir.path().join("vote"), shards, audit_url);
+    let mut config =
+        VoteConfig::new(manifest, pk, common::signing_key(), dir.path().join("vote"), shards, audit_url.clone());
+    config.audit_log_key = Some(urna_vote::wire::AuditLogKey::from_verifier_key(&verifier_key).unwrap());
     let service = VoteService::open(config).unwrap();
     service.import_census(common::census_csv(4).as_bytes()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -80,4 +84,22 @@ async fn ballots_reach_the_real_shard_and_log() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(verified, casts.len());
+
+    // The voter app's receipt check reads the log through this origin: the relay answers as the log does.
+    let info = common::raw(&format!("{url}/v1/election"), "GET", None, None).await.1;
+    assert_eq!(info["auditLog"]["origin"], "audit.test/urna");
+    let (status, relayed) = common::raw(&format!("{url}/audit/v1/checkpoint"), "GET", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(relayed["log_public_key"], info["auditLog"]["publicKey"]);
+    let size = relayed["size"].as_u64().unwrap();
+    let leaf = urna_audit::LogEntry::Ballot { anon_id: casts[0].anon_id.0 }.leaf_hash();
+    let q = format!("leaf_hash={}&size={size}", hex::encode(leaf));
+    let (status, proof) = common::raw(&format!("{url}/audit/v1/proof/inclusion?{q}"), "GET", None, None).await;
+    let (_, direct) = common::raw(&format!("{audit_url}/v1/proof/inclusion?{q}"), "GET", None, None).await;
+    assert_eq!((status, &proof), (200, &direct));
+    let unknown = format!("{url}/audit/v1/proof/inclusion?leaf_hash={}&size={size}", "ab".repeat(32));
+    let (status, body) = common::raw(&unknown, "GET", None, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("unknown_leaf")));
+    let (status, _) = common::raw(&format!("{url}/audit/v1/proof/inclusion?leaf_hash=../x"), "GET", None, None).await;
+    assert_eq!(status, 400);
 }

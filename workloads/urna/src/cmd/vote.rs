@@ -21,6 +21,9 @@ Serves the vote front door for remote voters and mesa consoles:
   POST /v1/ballots    anonymous ballot submission: signature and every proof verified, forwarded to the
                       ballot style's tally shard, AnonID appended to the audit log, receipt returned
   GET  /v1/election, /v1/status, /v1/receipts/{anonId}, /openapi.json, /metrics, /healthz, /readyz
+  GET  /              the voter web app (embedded): sign in, mark, encrypt and prove in the browser, cast
+                      or challenge, check the receipt
+  GET  /audit/v1/checkpoint, /audit/v1/proof/inclusion   the audit log's answers, relayed for the app
   POST /v1/close      (admin token) stop accepting rights and ballots
 
 Voter status (DATA/voters.redb) and ballots (DATA/ballots.redb) are kept in separate stores; no log line,
@@ -80,6 +83,10 @@ struct ServeArgs {
     /// Base URL of the audit log.
     #[arg(long, value_name = "URL")]
     audit: Option<String>,
+    /// The audit log's signed-note verifier key (`<origin>+<key id>+<base64 key>`, its `/v1/checkpoint`
+    /// `verifier_key`): published in /v1/election so the voter app checks receipts against this key.
+    #[arg(long, value_name = "VKEY")]
+    audit_log_key: Option<String>,
     /// When voting closes (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
     closes_at: Option<jiff::Timestamp>,
@@ -180,6 +187,12 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
             config.mesas = MesaRegistry::load(p, &config.manifest).context("loading the mesas")?;
         }
         config.closes_at = s.closes_at;
+        config.audit_log_key = s
+            .audit_log_key
+            .as_deref()
+            .map(urna_vote::wire::AuditLogKey::from_verifier_key)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--audit-log-key: {e}"))?;
         config.modality = s.modality.clone();
         config.session_ttl = Duration::from_secs(s.session_ttl);
         config.limits.rate_per_second = s.rate_limit;

@@ -37,6 +37,11 @@ decrypt it, combines and prints the results, and verifies the record from its fi
 --votes FILE.csv has the header voter,district,modality,contest,choice and one row per selection (one row
 per option of a multi-choice contest); choices are the manifest's ids.
 
+--serve keeps the election open for people: after the simulated ballots, the remote vote service (and the voter
+web app it serves at /) listens on --listen, and the URL and --serve-voters test voters' ids and credentials are
+printed. Vote in a browser; Ctrl-C (or SIGTERM) then closes the election and decryption and verification run
+as usual, counting the browser's ballots with the others.
+
 Booth ballots: when the example has a BoothFleet, its broker (mutual TLS, a certificate per device from a
 fleet CA) and one simulated booth per device run too; a booth voter is admitted at a Mesa's console and votes
 on one of its booths, which encrypts and proves the ballot and publishes it over MQTT; the collector and the
@@ -78,6 +83,15 @@ pub struct Args {
     /// Print a machine-readable summary (JSON) on stdout instead of tables.
     #[arg(long)]
     json: bool,
+    /// Keep the election open for voting in a browser until Ctrl-C or SIGTERM, then close and count.
+    #[arg(long)]
+    serve: bool,
+    /// With --serve: where the remote vote service and its voter app listen.
+    #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
+    listen: std::net::SocketAddr,
+    /// With --serve: test voters (in the census, not voting by themselves) whose credentials are printed.
+    #[arg(long, default_value_t = 5, requires = "serve")]
+    serve_voters: usize,
 }
 
 pub(crate) struct Keys {
@@ -143,10 +157,22 @@ async fn run_async(args: Args) -> Result<()> {
         Some(path) => census::scripted(votes_file::read(path, &plan.manifest, &plan.modalities)?),
         None => synthesize(&plan, args.ballots, args.seed),
     };
-    let censuses = census::censuses(&plan, &ballots)?;
+    // People voting in a browser: in the census of the remote service (the app's), never cast by the simulation.
+    let web_modality = plan.modalities.iter().copied().find(|m| *m == Modality::Remote).unwrap_or(plan.modalities[0]);
+    let web_voters: Vec<Voter> = if args.serve {
+        (0..args.serve_voters)
+            .map(|i| Voter::new(format!("web-voter-{}", i + 1), plan.districts[i % plan.districts.len()].clone(), web_modality, None))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let everyone: Vec<Voter> = ballots.iter().chain(&web_voters).cloned().collect();
+    let censuses = census::censuses(&plan, &everyone)?;
     let authority = plan.fleet.as_ref().map(fleet::Authority::generate);
+    let listen = args.serve.then_some((web_modality, args.listen));
     let services =
-        services::start(&plan, &data, keys.public.paillier(), &signing_key, &censuses, authority.as_ref()).await?;
+        services::start(&plan, &data, keys.public.paillier(), &signing_key, &censuses, authority.as_ref(), listen)
+            .await?;
     let booths = match (&plan.fleet, &authority, services.votes.iter().find(|v| v.modality == Modality::Booth)) {
         (Some(f), Some(a), Some(v)) => {
             let fleet = fleet::LocalFleet::start(f, a, &plan.manifest, keys.public.paillier(), &v.url, &data).await?;
@@ -185,6 +211,9 @@ async fn run_async(args: Args) -> Result<()> {
     }
     let voting_secs = t.elapsed().as_secs_f64();
 
+    if args.serve {
+        serve_until_stopped(&services, web_modality, &web_voters, args.json).await?;
+    }
     services.close().await?;
     let record = RecordDir::new(&record_dir);
     let sources = Sources {
@@ -252,6 +281,35 @@ async fn run_async(args: Args) -> Result<()> {
             println!("(the record is removed at exit; pass --record DIR to keep it)");
         }
     }
+    Ok(())
+}
+
+/// Prints where to vote and the test voters' credentials, and waits for Ctrl-C or SIGTERM.
+async fn serve_until_stopped(services: &services::Services, modality: Modality, voters: &[Voter], json: bool) -> Result<()> {
+    let url = services
+        .votes
+        .iter()
+        .find(|v| v.modality == modality)
+        .map(|v| format!("{}/", v.url))
+        .context("no vote service for the app")?;
+    if json {
+        let line = json!({
+            "serving": url,
+            "voters": voters.iter().map(|v| json!({
+                "name": v.name, "voterId": v.voter_id(), "district": v.district, "credential": v.credential(),
+            })).collect::<Vec<_>>(),
+        });
+        println!("{line}");
+    } else {
+        eprintln!("\nThe election is open. Vote in a browser at {url}");
+        eprintln!("Test voters ({modality}; sign in with the voter ID and the credential):");
+        for v in voters {
+            eprintln!("  voter ID {:<14} district {:<20} credential {}", v.name, v.district, v.credential());
+        }
+        eprintln!("Press Ctrl-C to close the election, decrypt and verify the results.\n");
+    }
+    crate::cmd::signal::shutdown().await;
+    say(json, "closing the election");
     Ok(())
 }
 

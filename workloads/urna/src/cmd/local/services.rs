@@ -48,6 +48,7 @@ pub async fn start(
     signing_key: &BlindSigningKey,
     censuses: &[(Modality, String)],
     booth: Option<&Authority>,
+    listen: Option<(Modality, std::net::SocketAddr)>,
 ) -> Result<Services> {
     let manifest = &plan.manifest;
     let mut config = LogConfig::new(format!("urna.local/{}", plan.election));
@@ -55,6 +56,7 @@ pub async fn start(
     config.batch_wait = Duration::from_millis(200);
     config.checkpoint_interval = Duration::from_secs(5);
     let key = LogKey::generate().context("generating the audit log key")?;
+    let audit_log_key = urna_vote::wire::AuditLogKey { origin: config.origin.clone(), public_key: key.public_key() };
     std::fs::create_dir_all(data.join("audit")).context("creating the audit data directory")?;
     let log = AuditLog::open(&data.join("audit/log.redb"), key, config).context("opening the audit log")?;
     let (listener, audit_url) = loopback().await?;
@@ -94,6 +96,7 @@ pub async fn start(
             audit_url.clone(),
         );
         config.modality = modality.as_str().to_owned();
+        config.audit_log_key = Some(audit_log_key.clone());
         if let (Modality::Booth, Some(a)) = (modality, booth) {
             config.mesas = MesaRegistry::new(a.mesas.clone(), manifest).context("the example's Mesas")?;
             config.bridge_token = Some(a.bridge_token.clone());
@@ -106,7 +109,14 @@ pub async fn start(
         let report =
             service.import_census(census.as_bytes()).with_context(|| format!("importing the {modality} census"))?;
         tracing::info!(%modality, voters = report.inserted, "census imported");
-        let (listener, url) = loopback().await?;
+        let (listener, url) = match listen {
+            Some((m, addr)) if m == *modality => {
+                let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+                let url = format!("http://{}", listener.local_addr().context("local address")?);
+                (listener, url)
+            }
+            _ => loopback().await?,
+        };
         let (stop, rx) = oneshot::channel::<()>();
         tokio::spawn(service.serve(listener, async move {
             let _ = rx.await;

@@ -1,0 +1,259 @@
+// The voter app end to end in real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core;
+// no browser is ever downloaded), against a running `urna local EXAMPLE --serve`. Run by the Rust test
+// workloads/urna/tests/voter_app.rs, which starts the election, reads this script's JSON summary on stdout,
+// then closes the election and checks that the results count exactly these ballots.
+//
+// Environment: URNA_APP_URL (the app), URNA_VOTERS (JSON: [{name, credential, district}], at least 3),
+// OUT_DIR (challenge files), SCREENSHOTS (optional: a directory for docs/img screenshots), CHROMIUM.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const url = process.env.URNA_APP_URL;
+const voters = JSON.parse(process.env.URNA_VOTERS ?? '[]');
+const out = process.env.OUT_DIR ?? '.';
+const shots = process.env.SCREENSHOTS;
+if (!url || voters.length < 3) throw new Error('URNA_APP_URL and URNA_VOTERS (3 voters or more) are required');
+if (shots) mkdirSync(shots, { recursive: true });
+
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 900 };
+const summary = { ballots: [], checks: [], timings: [] };
+
+function check(name, ok, detail = '') {
+  summary.checks.push({ name, ok, detail });
+  if (!ok) throw new Error(`check failed: ${name}${detail ? `: ${detail}` : ''}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+});
+
+async function context(viewport, locale) {
+  const ctx = await browser.newContext({ viewport, locale, acceptDownloads: true, deviceScaleFactor: 1 });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => { summary.checks.push({ name: 'page error', ok: false, detail: String(e) }); });
+  return { ctx, page };
+}
+
+async function shot(page, name) {
+  if (!shots) return;
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page, voter, credential = voter.credential) {
+  await page.goto(url);
+  await page.waitForSelector('#voter-id');
+  await page.fill('#voter-id', voter.name);
+  await page.fill('#credential', credential);
+  await page.click('form button[type=submit]');
+}
+
+async function alertText(page) {
+  const el = await page.waitForSelector('[role=alert]', { timeout: 30_000 });
+  return (await el.textContent()) ?? '';
+}
+
+/** Marks the ballot: `plan` maps contest ids to choice ids (and a write-in name); other contests get `null`. */
+async function mark(page, plan) {
+  await page.waitForSelector('fieldset.contest');
+  const contests = await page.$$eval('fieldset.contest input', (inputs) => [...new Set(inputs.map((i) => i.name))]);
+  const chosen = {};
+  for (const c of contests) {
+    const p = plan[c] ?? { choices: ['null'] };
+    for (const id of p.choices) await page.click(`label[for="${c}--${id}"]`);
+    if (p.writeIn) await page.fill(`#${c}-write-in-name`, p.writeIn);
+    chosen[c] = p;
+  }
+  return chosen;
+}
+
+async function waitPrecomputed(page) {
+  await page.waitForSelector('.precompute[data-done=true]', { timeout: 300_000 });
+}
+
+async function reviewAndEncrypt(page) {
+  await page.click('form.ballot button[type=submit]');
+  await page.waitForSelector('.review-item');
+  await page.click('button.primary:not([disabled])');
+  const fp = await page.waitForSelector('[data-testid=fingerprint]', { timeout: 120_000 });
+  return (await fp.textContent()) ?? '';
+}
+
+async function castAndReceipt(page) {
+  const started = Date.now();
+  await page.click('button.primary');
+  const r = await page.waitForSelector('[data-testid=anon-id]', { timeout: 120_000 });
+  const ms = Date.now() - started;
+  const anonId = await r.getAttribute('data-value');
+  const logIndex = Number(await page.textContent('[data-testid=log-index]'));
+  return { anonId, logIndex, ms };
+}
+
+async function checkReceiptPage(page, anonId, index) {
+  // The log signs a checkpoint every few seconds: a fresh receipt may be "pending" first.
+  for (let i = 0; i < 20; i++) {
+    await page.goto(`${url}#/receipt?anon=${anonId}${index === undefined ? '' : `&index=${index}`}`);
+    const done = await page.waitForSelector('[data-testid=receipt-check][data-result]', { timeout: 30_000 });
+    const result = await done.getAttribute('data-result');
+    if (result !== 'pending') return { result, text: (await done.textContent()) ?? '' };
+    await page.waitForTimeout(1000);
+  }
+  return { result: 'pending', text: '' };
+}
+
+try {
+  const [a, b, c] = voters;
+
+  // 1. Wrong credential (Spanish, phone): refused with a clear message, nothing issued.
+  {
+    const { ctx, page } = await context(PHONE, 'es-MX');
+    await signIn(page, a, 'not-the-credential');
+    const text = await alertText(page);
+    check('wrong credential is refused in Spanish', text.includes('credencial incorrecta'), text);
+    check('the page is in Spanish', (await page.getAttribute('html', 'lang')) === 'es');
+    await shot(page, 'phone-0-wrong-credential');
+    await ctx.close();
+  }
+
+  // 2. Voter A (Spanish, phone): coalition marks and a write-in; challenge, check, then cast the fresh one.
+  {
+    const { ctx, page } = await context(PHONE, 'es-MX');
+    await page.goto(url);
+    await page.waitForSelector('#voter-id');
+    await shot(page, 'phone-1-sign-in');
+    await signIn(page, a);
+    await page.waitForSelector('fieldset.contest');
+    // Over-vote impossible: a party of the other coalition replaces the marks.
+    await page.click('label[for="president--pan"]');
+    await page.click('label[for="president--morena"]');
+    check('a party of another coalition replaces the mark', !(await page.isChecked('#president--pan')) && (await page.isChecked('#president--morena')));
+    await page.click('label[for="president--morena"]');
+    const senate = (await page.$$eval('fieldset.contest input', (i) => i.map((x) => x.name))).find((n) => n.startsWith('senate-'));
+    const plan = { president: { choices: ['pan', 'pri'] } };
+    if (senate) plan[senate] = { choices: ['write-in'], writeIn: 'Ana Pérez' };
+    const chosen = await mark(page, plan);
+    check('two parties of one coalition stay marked', (await page.isChecked('#president--pan')) && (await page.isChecked('#president--pri')));
+    await shot(page, 'phone-2-ballot');
+    await waitPrecomputed(page);
+    await page.click('form.ballot button[type=submit]');
+    await page.waitForSelector('.review-item');
+    await shot(page, 'phone-3-review');
+    await page.click('button.primary:not([disabled])');
+    const challenged = await page.waitForSelector('[data-testid=fingerprint]', { timeout: 120_000 }).then((e) => e.textContent());
+    await shot(page, 'phone-4-encrypted');
+    // Challenge: the page checks the revealed nonces at once, and offers the file for another device.
+    await page.click('button.secondary');
+    const report = await page.waitForSelector('[data-testid=challenge-report]');
+    check('the challenged ballot decodes to the marked choices', (await report.getAttribute('data-valid')) === 'true');
+    const reportText = (await report.textContent()) ?? '';
+    check('the challenge shows the write-in', !senate || reportText.includes('Ana Pérez'), reportText);
+    await shot(page, 'phone-5-challenged');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Descargar el archivo de auditoría')]);
+    const challengeFile = join(out, 'challenge.json');
+    await download.saveAs(challengeFile);
+    summary.challengeFile = challengeFile;
+    // Back: the same marks are encrypted again, with fresh nonces.
+    await page.click('text=Volver a mi boleta');
+    await page.waitForSelector('.review-item');
+    await page.click('button.primary:not([disabled])');
+    const fresh = await page.waitForSelector('[data-testid=fingerprint]', { timeout: 120_000 }).then((e) => e.textContent());
+    check('the ballot after a challenge is a new encryption', fresh !== challenged, `${fresh} vs ${challenged}`);
+    summary.challengedFingerprint = challenged;
+    const receipt = await castAndReceipt(page);
+    summary.timings.push({ voter: a.name, castToReceiptMs: receipt.ms });
+    await shot(page, 'phone-6-receipt');
+    summary.ballots.push({ voter: a.name, district: a.district, chosen, ...receipt });
+    const r = await checkReceiptPage(page, receipt.anonId, receipt.logIndex);
+    check('the receipt is in the audit log (verified in the browser)', r.result === 'included', r.text);
+    await shot(page, 'phone-7-receipt-check');
+
+    // The challenged ballot on the check page of another device.
+    const other = await context(PHONE, 'es-MX');
+    await other.page.goto(`${url}#/challenge`);
+    await other.page.setInputFiles('input[type=file]', challengeFile);
+    await other.page.waitForFunction(() => document.querySelector('textarea')?.value.length > 100);
+    await other.page.click('form button[type=submit]');
+    const otherReport = await other.page.waitForSelector('[data-testid=challenge-report]', { timeout: 60_000 });
+    check('another device confirms the challenged ballot', (await otherReport.getAttribute('data-valid')) === 'true');
+    await shot(other.page, 'phone-8-challenge-check');
+    await other.ctx.close();
+    await ctx.close();
+  }
+
+  // 3. Voter A again on a second device: no second voting right.
+  {
+    const { ctx, page } = await context(DESKTOP, 'es-MX');
+    await signIn(page, a);
+    const text = await alertText(page);
+    check('a second device gets no second voting right', text.includes('ya se emitió'), text);
+    await ctx.close();
+  }
+
+  // 4. Voter B (English, desktop): switches language, votes null in every contest but one blank where offered.
+  {
+    const { ctx, page } = await context(DESKTOP, 'es-MX');
+    await page.goto(url);
+    await page.waitForSelector('#voter-id');
+    await page.click('button.lang');
+    check('the language switcher sets lang=en', (await page.getAttribute('html', 'lang')) === 'en');
+    await shot(page, 'desktop-1-sign-in');
+    await page.fill('#voter-id', b.name);
+    await page.fill('#credential', b.credential);
+    await page.click('form button[type=submit]');
+    const chosen = await mark(page, { president: { choices: ['mc'] } });
+    await shot(page, 'desktop-2-ballot');
+    await waitPrecomputed(page);
+    await page.click('form.ballot button[type=submit]');
+    await page.waitForSelector('.review-item');
+    await shot(page, 'desktop-3-review');
+    await page.click('button.primary:not([disabled])');
+    await page.waitForSelector('[data-testid=fingerprint]', { timeout: 120_000 });
+    await shot(page, 'desktop-4-encrypted');
+    const receipt = await castAndReceipt(page);
+    summary.timings.push({ voter: b.name, castToReceiptMs: receipt.ms });
+    await shot(page, 'desktop-6-receipt');
+    summary.ballots.push({ voter: b.name, district: b.district, chosen, ...receipt });
+    const r = await checkReceiptPage(page, receipt.anonId, receipt.logIndex);
+    check('voter B\'s receipt is in the log', r.result === 'included', r.text);
+    await shot(page, 'desktop-7-receipt-check');
+    // A receipt code that is not in the log, and a wrong index.
+    const missing = await checkReceiptPage(page, 'ab'.repeat(32));
+    check('an unknown receipt is reported as not in the log', missing.result === 'missing', missing.text);
+    const wrong = await checkReceiptPage(page, receipt.anonId, receipt.logIndex + 1000);
+    check('a receipt with a wrong index is reported', wrong.result === 'wrongIndex', wrong.text);
+    await ctx.close();
+  }
+
+  // 5. Voter C: an under-vote is warned about (not blocked) and the over-vote of a multi-choice or a
+  // coalition cannot be marked; then votes null everywhere.
+  {
+    const { ctx, page } = await context(PHONE, 'en-US');
+    await signIn(page, c);
+    await page.waitForSelector('fieldset.contest');
+    await page.click('form.ballot button[type=submit]');
+    await page.waitForSelector('.review-item');
+    const problem = await page.textContent('.problem');
+    check('an unmarked contest without a blank option must be marked', (problem ?? '').includes('Mark one option'), problem ?? '');
+    check('the encrypt button is disabled while a contest needs attention', await page.isDisabled('button.primary'));
+    await page.click('button.secondary');
+    const chosen = await mark(page, {});
+    await waitPrecomputed(page);
+    await reviewAndEncrypt(page);
+    const receipt = await castAndReceipt(page);
+    summary.timings.push({ voter: c.name, castToReceiptMs: receipt.ms });
+    summary.ballots.push({ voter: c.name, district: c.district, chosen, ...receipt });
+    await ctx.close();
+  }
+} finally {
+  await browser.close();
+}
+
+const failed = summary.checks.filter((c) => !c.ok);
+writeFileSync(join(out, 'summary.json'), JSON.stringify(summary, null, 2));
+console.log(JSON.stringify(summary));
+if (failed.length > 0) {
+  console.error(`FAILED: ${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')}`);
+  process.exit(1);
+}

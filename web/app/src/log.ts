@@ -1,0 +1,182 @@
+/**
+ * The receipt check, done in the browser against the audit log's own answers (workloads/audit): the ballot's
+ * leaf is recomputed from the AnonID, the log's latest checkpoint is verified as a C2SP signed note (Ed25519
+ * over its body, under the log's origin and key), and the log's inclusion proof is verified against the signed
+ * root (RFC 6962 / RFC 9162 §2.1.3.2). Nothing the vote service says is trusted for it.
+ */
+
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes } from '@urna/crypto';
+
+/** Entry encoding of a ballot (workloads/audit/src/entry.rs): version 0x01, type 0x01, the 32-byte AnonID. */
+export function ballotLeafHash(anonId: Uint8Array): Uint8Array {
+  if (anonId.length !== 32) throw new RangeError('an AnonID has 32 bytes');
+  const leaf = new Uint8Array(1 + 2 + 32);
+  leaf.set([0x00, 0x01, 0x01]);
+  leaf.set(anonId, 3);
+  return sha256(leaf);
+}
+
+function node(left: Uint8Array, right: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(65);
+  buf[0] = 0x01;
+  buf.set(left, 1);
+  buf.set(right, 33);
+  return sha256(buf);
+}
+
+/** The root an inclusion proof leads to (RFC 9162 §2.1.3.2), or undefined when the proof has the wrong shape. */
+export function rootFromInclusion(leaf: Uint8Array, index: number, size: number, proof: readonly Uint8Array[]): Uint8Array | undefined {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return undefined;
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return undefined;
+    if (fn % 2 === 1 || fn === sn) {
+      r = node(p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      r = node(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 ? r : undefined;
+}
+
+export interface Checkpoint {
+  origin: string;
+  size: number;
+  root: Uint8Array;
+  timestamp: number;
+  closed: boolean;
+}
+
+/** Parses a checkpoint body strictly (workloads/audit/src/checkpoint.rs): it must re-encode to the same text. */
+export function parseCheckpointBody(body: string): Checkpoint {
+  if (!body.endsWith('\n')) throw new Error('the checkpoint body does not end with a newline');
+  const lines = body.slice(0, -1).split('\n');
+  if (lines.length < 4 || lines.length > 5) throw new Error('the checkpoint body has neither 4 nor 5 lines');
+  const [origin = '', sizeText = '', rootText = '', tsLine = '', fifth] = lines;
+  const size = Number(sizeText);
+  if (!/^(0|[1-9][0-9]*)$/.test(sizeText) || !Number.isSafeInteger(size)) throw new Error('the checkpoint size is not a decimal integer');
+  const root = base64Decode(rootText);
+  if (root.length !== 32) throw new Error('the checkpoint root is not 32 bytes');
+  const ts = /^timestamp (0|[1-9][0-9]*)$/.exec(tsLine);
+  if (ts === null) throw new Error('the checkpoint has no timestamp line');
+  if (fifth !== undefined && fifth !== 'closed') throw new Error('unexpected fifth checkpoint line');
+  const cp = { origin, size, root, timestamp: Number(ts[1]), closed: fifth === 'closed' };
+  if (base64Encode(root) !== rootText) throw new Error('the checkpoint root is not canonical base64');
+  return cp;
+}
+
+function base64Decode(s: string): Uint8Array {
+  let bin: string;
+  try {
+    bin = atob(s);
+  } catch {
+    throw new Error('invalid base64');
+  }
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+function base64Encode(b: Uint8Array): string {
+  return btoa(String.fromCharCode(...b));
+}
+
+/** The signed-note key id: the first 4 bytes of SHA-256(name || 0x0A || 0x01 || public key). */
+export function keyId(name: string, publicKey: Uint8Array): Uint8Array {
+  const nameBytes = new TextEncoder().encode(name);
+  const buf = new Uint8Array(nameBytes.length + 2 + publicKey.length);
+  buf.set(nameBytes);
+  buf.set([0x0a, 0x01], nameBytes.length);
+  buf.set(publicKey, nameBytes.length + 2);
+  return sha256(buf).slice(0, 4);
+}
+
+/**
+ * Verifies a signed note (body, blank line, signature lines) by `publicKey` under `name`, and returns the
+ * parsed checkpoint. Ed25519 comes from WebCrypto.
+ */
+export async function verifyCheckpointNote(note: string, name: string, publicKey: Uint8Array): Promise<Checkpoint> {
+  const split = note.indexOf('\n\n');
+  if (split < 0) throw new Error('the note has no signature block');
+  const body = note.slice(0, split + 1);
+  const cp = parseCheckpointBody(body);
+  if (cp.origin !== name) throw new Error(`the checkpoint is of log "${cp.origin}", not "${name}"`);
+  const wantedId = bytesToHex(keyId(name, publicKey));
+  const key = await crypto.subtle.importKey('raw', publicKey as Uint8Array<ArrayBuffer>, { name: 'Ed25519' }, false, ['verify']);
+  for (const line of note.slice(split + 2).split('\n')) {
+    const m = /^\u2014 (\S+) (\S+)$/.exec(line);
+    if (m?.[1] !== name) continue;
+    const sig = base64Decode(m[2] ?? '');
+    if (sig.length !== 68 || bytesToHex(sig.slice(0, 4)) !== wantedId) continue;
+    const ok = await crypto.subtle.verify({ name: 'Ed25519' }, key, sig.slice(4), new TextEncoder().encode(body));
+    if (!ok) throw new Error('the log\'s signature on the checkpoint does not verify');
+    return cp;
+  }
+  throw new Error('the checkpoint carries no signature by the log\'s key');
+}
+
+export type ReceiptCheck =
+  | { kind: 'included'; index: number; checkpoint: Checkpoint; keyHex: string; pinned: boolean }
+  | { kind: 'missing' }
+  | { kind: 'pending' }
+  | { kind: 'wrongIndex'; actual: number; given: number }
+  | { kind: 'bad'; reason: string };
+
+/** What the check needs from the audit log: its JSON answers, or an error code (`unknown_leaf`, `out_of_range`). */
+export interface LogSource {
+  checkpoint(): Promise<unknown>;
+  inclusion(leafHash: string, size: number): Promise<unknown>;
+}
+
+export class LogAnswerError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+function field(o: unknown, name: string): unknown {
+  return typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[name] : undefined;
+}
+
+/**
+ * Checks that `anonIdHex` is in the log. `pinned`: the log's origin and key as the election publishes them;
+ * without it the key the log presents is used, and the result says so.
+ */
+export async function checkReceipt(source: LogSource, anonIdHex: string, givenIndex: number | undefined, pinned?: { origin: string; publicKey: string }): Promise<ReceiptCheck> {
+  const leaf = ballotLeafHash(hexToBytes('anonId', anonIdHex));
+  const cpJson = await source.checkpoint();
+  const origin = pinned?.origin ?? field(cpJson, 'origin');
+  const keyHex = pinned?.publicKey ?? field(cpJson, 'log_public_key');
+  const note = field(cpJson, 'note');
+  if (typeof origin !== 'string' || typeof keyHex !== 'string' || typeof note !== 'string') return { kind: 'bad', reason: 'the checkpoint has no origin, key or note' };
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = await verifyCheckpointNote(note, origin, hexToBytes('log key', keyHex));
+  } catch (e) {
+    return { kind: 'bad', reason: e instanceof Error ? e.message : String(e) };
+  }
+  let proofJson: unknown;
+  try {
+    proofJson = await source.inclusion(bytesToHex(leaf), checkpoint.size);
+  } catch (e) {
+    if (e instanceof LogAnswerError && e.code === 'unknown_leaf') return { kind: 'missing' };
+    if (e instanceof LogAnswerError && e.code === 'out_of_range') return { kind: 'pending' };
+    throw e;
+  }
+  const index = field(proofJson, 'index');
+  const proof = field(proofJson, 'proof');
+  if (typeof index !== 'number' || !Array.isArray(proof) || !proof.every((p) => typeof p === 'string')) return { kind: 'bad', reason: 'the inclusion proof is malformed' };
+  const root = rootFromInclusion(leaf, index, checkpoint.size, proof.map((p) => hexToBytes('proof', p)));
+  if (root === undefined || bytesToHex(root) !== bytesToHex(checkpoint.root)) return { kind: 'bad', reason: 'the inclusion proof does not lead to the signed root' };
+  if (givenIndex !== undefined && givenIndex !== index) return { kind: 'wrongIndex', actual: index, given: givenIndex };
+  return { kind: 'included', index, checkpoint, keyHex, pinned: pinned !== undefined };
+}
