@@ -58,7 +58,7 @@ async function alertText(page) {
 /** Marks the ballot: `plan` maps contest ids to choice ids (and a write-in name); other contests get `null`. */
 async function mark(page, plan) {
   await page.waitForSelector('fieldset.contest');
-  const contests = await page.$$eval('fieldset.contest input', (inputs) => [...new Set(inputs.map((i) => i.name))]);
+  const contests = await page.$$eval('fieldset.contest input:is([type=radio],[type=checkbox])', (inputs) => [...new Set(inputs.map((i) => i.name))]);
   const chosen = {};
   for (const c of contests) {
     const p = plan[c] ?? { choices: ['null'] };
@@ -94,6 +94,8 @@ async function castAndReceipt(page) {
 async function checkReceiptPage(page, anonId, index) {
   // The log signs a checkpoint every few seconds: a fresh receipt may be "pending" first.
   for (let i = 0; i < 20; i++) {
+    // A fresh load each time (a changed hash alone would not re-run the check).
+    await page.goto('about:blank');
     await page.goto(`${url}#/receipt?anon=${anonId}${index === undefined ? '' : `&index=${index}`}`);
     const done = await page.waitForSelector('[data-testid=receipt-check][data-result]', { timeout: 30_000 });
     const result = await done.getAttribute('data-result');
@@ -130,7 +132,7 @@ try {
     await page.click('label[for="president--morena"]');
     check('a party of another coalition replaces the mark', !(await page.isChecked('#president--pan')) && (await page.isChecked('#president--morena')));
     await page.click('label[for="president--morena"]');
-    const senate = (await page.$$eval('fieldset.contest input', (i) => i.map((x) => x.name))).find((n) => n.startsWith('senate-'));
+    const senate = (await page.$$eval('fieldset.contest input:is([type=radio],[type=checkbox])', (i) => i.map((x) => x.name))).find((n) => n.startsWith('senate-'));
     const plan = { president: { choices: ['pan', 'pri'] } };
     if (senate) plan[senate] = { choices: ['write-in'], writeIn: 'Ana Pérez' };
     const chosen = await mark(page, plan);

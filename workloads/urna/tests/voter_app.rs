@@ -121,8 +121,9 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
         .env("OUT_DIR", &out_dir)
         .env("CHROMIUM", &chromium)
         .stderr(Stdio::inherit());
+    // URNA_SCREENSHOTS=docs/img/voter-app (relative to the repository) retakes the documentation's screenshots.
     if let Ok(shots) = std::env::var("URNA_SCREENSHOTS") {
-        e2e.env("SCREENSHOTS", shots);
+        e2e.env("SCREENSHOTS", Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(shots));
     }
     let e2e = e2e.output().expect("run the browser test");
     eprintln!("browser test took {:.1} s", started.elapsed().as_secs_f64());
@@ -173,7 +174,11 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
         .as_object()
         .and_then(|c| c.keys().find(|k| k.starts_with("senate-")).cloned())
         .expect("voter A's senate contest");
-    assert!(counts(&results, &senate).contains(&("write-in".to_owned(), 1)), "{senate}: {:?}", counts(&results, &senate));
+    assert!(
+        counts(&results, &senate).contains(&("write-in".to_owned(), 1)),
+        "{senate}: {:?}",
+        counts(&results, &senate)
+    );
 
     let verified = urna(&["verify", "record", record.to_str().expect("utf-8")]);
     assert!(verified.status.success(), "urna verify record: {}", String::from_utf8_lossy(&verified.stderr));

@@ -158,10 +158,23 @@ async fn run_async(args: Args) -> Result<()> {
         None => synthesize(&plan, args.ballots, args.seed),
     };
     // People voting in a browser: in the census of the remote service (the app's), never cast by the simulation.
-    let web_modality = plan.modalities.iter().copied().find(|m| *m == Modality::Remote).unwrap_or(plan.modalities[0]);
+    let web_modality = plan
+        .modalities
+        .iter()
+        .copied()
+        .find(|m| *m == Modality::Remote)
+        .or_else(|| plan.modalities.first().copied())
+        .unwrap_or(Modality::Remote);
     let web_voters: Vec<Voter> = if args.serve {
         (0..args.serve_voters)
-            .map(|i| Voter::new(format!("web-voter-{}", i + 1), plan.districts[i % plan.districts.len()].clone(), web_modality, None))
+            .map(|i| {
+                Voter::new(
+                    format!("web-voter-{}", i + 1),
+                    plan.districts[i % plan.districts.len()].clone(),
+                    web_modality,
+                    None,
+                )
+            })
             .collect()
     } else {
         Vec::new()
@@ -285,7 +298,12 @@ async fn run_async(args: Args) -> Result<()> {
 }
 
 /// Prints where to vote and the test voters' credentials, and waits for Ctrl-C or SIGTERM.
-async fn serve_until_stopped(services: &services::Services, modality: Modality, voters: &[Voter], json: bool) -> Result<()> {
+async fn serve_until_stopped(
+    services: &services::Services,
+    modality: Modality,
+    voters: &[Voter],
+    json: bool,
+) -> Result<()> {
     let url = services
         .votes
         .iter()
