@@ -59,8 +59,9 @@ CEREMONY=workloads/crypto/tests/fixtures/ceremony-3072
 modulus=$(sed -n 's/^ *"n": "\([0-9a-f]*\)".*/\1/p' "$CEREMONY/public.json" | head -n 1)
 test -n "$modulus"
 for i in 1 2 3; do printf 'trustee-%s' "$i" >"$WORK/trustee-$i.passphrase"; done
-# The voting-right key (RFC 9474 RSA, unencrypted PKCS#8) and the vote service's admin token.
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$WORK/signing-key.pem" 2>/dev/null
+# The voting-right key (partially blind RSA needs safe primes: the committed 3072-bit fixture, made by
+# `urna voting-key`) and the vote service's admin token.
+cp workloads/crypto/tests/fixtures/voting-right-3072.pem "$WORK/signing-key.pem"
 head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/admin-token"
 # VOTERS voters with one-time credentials: census.csv for the vote service, voters.csv for the Job.
 # As the invoking user, so the files (voters.csv is 0600) stay readable here.

@@ -14,6 +14,7 @@ pub mod manifest;
 mod selection;
 mod statements;
 pub mod validate;
+pub mod weeding;
 
 pub use challenge::{ChallengeReport, ChallengedBallot, check_challenge};
 pub use codec::{BallotCodec, ContestCodec, write_in_name, write_in_plaintext};

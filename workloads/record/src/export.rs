@@ -70,6 +70,7 @@ pub async fn export(dir: &RecordDir, sources: &Sources) -> Result<ExportReport> 
             blind_key: info.blind_key,
             census: status.census,
             rights_issued: status.rights_issued,
+            rights_by_style: status.rights_by_style,
             ballots_recorded: status.ballots_recorded,
             closed: status.closed,
         });

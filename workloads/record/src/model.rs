@@ -1,5 +1,7 @@
 //! What each file of the record holds (docs/record.md, field by field).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use urna_audit::LogEntry;
 use urna_ballot::ChoiceCount;
@@ -33,10 +35,14 @@ pub struct VoteServiceReport {
     pub modality: Modality,
     pub partition: u32,
     pub partitions: u32,
-    /// The RFC 9474 key its voting rights verify under (hex of the DER SubjectPublicKeyInfo).
+    /// The master key of its partially blind voting rights (hex of the DER SubjectPublicKeyInfo): a right for
+    /// a ballot of style `s` verifies under the key derived from it for `(electionId, modality, s)`
+    /// (docs/protocol.md §5.3).
     pub blind_key: BlindVerifyingKey,
     pub census: u64,
     pub rights_issued: u64,
+    /// Rights issued per ballot style; they add up to `rights_issued`.
+    pub rights_by_style: BTreeMap<String, u64>,
     pub ballots_recorded: u64,
     pub closed: bool,
 }

@@ -19,7 +19,7 @@ use urna_crypto::paillier::PublicKey;
 
 use crate::error::{Result, TallyError, storage};
 use crate::record::{AnonId, LogRecord, ShardIdentity, record_hash};
-use crate::store::{DEDUP, META, META_CHECKPOINT, META_HEAD, META_IDENTITY, META_SEALED, RECORDS, Store};
+use crate::store::{CIPHERTEXTS, DEDUP, META, META_CHECKPOINT, META_HEAD, META_IDENTITY, META_SEALED, RECORDS, Store};
 use crate::totals::{ContestTotals, FoldError, Totals};
 use crate::wire::{LogHead, TotalsRecord};
 
@@ -61,6 +61,8 @@ pub enum RejectKind {
     Sealed,
     /// The contest already holds the most ballots its counter slots can count.
     Full,
+    /// A ciphertext of the contest was already recorded (a copied ballot, docs/protocol.md §4.9).
+    Copied,
 }
 
 impl RejectKind {
@@ -72,6 +74,7 @@ impl RejectKind {
             Self::Conflict => "conflict",
             Self::Sealed => "sealed",
             Self::Full => "full",
+            Self::Copied => "copied",
         }
     }
 }
@@ -345,6 +348,7 @@ impl Ledger {
             let mut records = txn.open_table(RECORDS).map_err(storage("records table"))?;
             let mut dedup = txn.open_table(DEDUP).map_err(storage("dedup table"))?;
             let mut meta = txn.open_table(META).map_err(storage("meta table"))?;
+            let mut weeds = txn.open_table(CIPHERTEXTS).map_err(storage("ciphertexts table"))?;
             for p in batch {
                 let anon_hex = p.anon_id.to_hex();
                 // Reads inside the write transaction see this batch's own inserts, so two copies of one
@@ -363,8 +367,16 @@ impl Ledger {
                         ),
                     },
                     (None, Err((kind, reason))) => Outcome::Rejected { kind, reason },
-                    (None, Ok(())) => match totals.fold(&self.pk, &p.ballot_style, &p.contest, self.max_ballots) {
-                        Err(e) => Outcome::Rejected { kind: fold_kind(&e), reason: fold_reason(&e, &p) },
+                    // Weeding first: a copy must not reach the totals.
+                    (None, Ok(())) => match copied(&weeds, &p)?.map_or_else(
+                        || {
+                            totals
+                                .fold(&self.pk, &p.ballot_style, &p.contest, self.max_ballots)
+                                .map_err(|e| (fold_kind(&e), fold_reason(&e, &p)))
+                        },
+                        |reason| Err((RejectKind::Copied, reason)),
+                    ) {
+                        Err((kind, reason)) => Outcome::Rejected { kind, reason },
                         Ok(()) => {
                             let sequence = head.sequence + 1;
                             let hash = record_hash(&head.hash, sequence, &p.anon_id, &p.received_at, &p.digest);
@@ -382,6 +394,11 @@ impl Ledger {
                             dedup
                                 .insert((anon_hex.as_str(), rec.contest_id.as_str()), (sequence, p.digest))
                                 .map_err(storage("writing dedup"))?;
+                            for k in rec.contest.weeding_keys() {
+                                weeds
+                                    .insert(k, (anon_hex.as_str(), rec.contest_id.as_str()))
+                                    .map_err(storage("writing ciphertexts"))?;
+                            }
                             head.sequence = sequence;
                             head.hash = hash;
                             Outcome::Accepted { sequence }
@@ -441,6 +458,25 @@ impl Ledger {
 }
 
 /// The most contests one total may hold: `2^slotBits − 1` keeps every slot below `M`.
+/// Why `p` is a copy, if it is: a ciphertext repeats within it or was recorded before (reads inside the write
+/// transaction see this batch's own inserts).
+fn copied(weeds: &redb::Table<'_, [u8; 32], (&'static str, &'static str)>, p: &Pending) -> Result<Option<String>> {
+    let keys = p.contest.weeding_keys();
+    if urna_ballot::weeding::first_repeat(&keys).is_some() {
+        return Ok(Some(format!("contest {} repeats one of its own ciphertexts", p.contest.contest_id)));
+    }
+    for k in &keys {
+        if let Some(v) = weeds.get(k).map_err(storage("reading ciphertexts"))? {
+            let (anon, contest) = v.value();
+            return Ok(Some(format!(
+                "a ciphertext of contest {} was already recorded (ballot {anon}, contest {contest}): a copied ballot",
+                p.contest.contest_id
+            )));
+        }
+    }
+    Ok(None)
+}
+
 pub fn max_ballots(slot_bits: u32) -> u64 {
     if slot_bits >= 64 { u64::MAX } else { (1u64 << slot_bits) - 1 }
 }

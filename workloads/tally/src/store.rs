@@ -1,8 +1,10 @@
-//! The redb file of one shard (`DATA/tally.redb`): three tables, all written by the single writer
+//! The redb file of one shard (`DATA/tally.redb`): four tables, all written by the single writer
 //! ([`crate::ledger::Ledger`]) and read concurrently by the HTTP handlers (redb readers never block the writer).
 //!
 //! - `records`: sequence (u64) → the [`crate::record::LogRecord`] as JSON bytes; append-only.
 //! - `dedup`: (anonId hex, contestId) → (sequence, contest digest); what makes resubmission idempotent.
+//! - `ciphertexts`: weeding key of every recorded ciphertext ([`urna_ballot::weeding`]) → (anonId hex,
+//!   contestId): a contest repeating a ciphertext already recorded is a copy and is refused;
 //! - `meta`: `identity`, `head` (written with every commit), `checkpoint` (every N records, in the same
 //!   transaction as those records), `sealed` (the final totals record).
 //!
@@ -19,6 +21,7 @@ use crate::error::{Result, TallyError, storage};
 pub(crate) const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
 pub(crate) const DEDUP: TableDefinition<(&str, &str), (u64, [u8; 32])> = TableDefinition::new("dedup");
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const CIPHERTEXTS: TableDefinition<[u8; 32], (&str, &str)> = TableDefinition::new("ciphertexts");
 
 pub(crate) const META_IDENTITY: &str = "identity";
 pub(crate) const META_HEAD: &str = "head";
@@ -48,6 +51,7 @@ impl Store {
             txn.open_table(RECORDS).map_err(storage("records table"))?;
             txn.open_table(DEDUP).map_err(storage("dedup table"))?;
             txn.open_table(META).map_err(storage("meta table"))?;
+            txn.open_table(CIPHERTEXTS).map_err(storage("ciphertexts table"))?;
         }
         txn.commit().map_err(storage("commit"))?;
         Ok(Self { db, path })

@@ -32,6 +32,7 @@ enum Command {
     Broker(cmd::broker::Args),
     Booth(cmd::booth::Args),
     Voters(cmd::voters::Args),
+    VotingKey(cmd::voting_key::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,7 +41,7 @@ fn main() -> anyhow::Result<()> {
     let level = match cli.command {
         // rumqttd logs a client's ordinary disconnect as an error; the broker's front reports what matters.
         Command::Local(_) => "warn,rumqttd=off",
-        Command::Results(_) | Command::Verify(_) | Command::Voters(_) => "warn",
+        Command::Results(_) | Command::Verify(_) | Command::Voters(_) | Command::VotingKey(_) => "warn",
         _ => "info",
     };
     cmd::logging::init(cli.log_format, level);
@@ -58,5 +59,6 @@ fn main() -> anyhow::Result<()> {
         Command::Broker(args) => cmd::broker::run(args),
         Command::Booth(args) => cmd::booth::run(args),
         Command::Voters(args) => cmd::voters::run(args),
+        Command::VotingKey(args) => cmd::voting_key::run(args),
     }
 }

@@ -99,7 +99,7 @@ async fn booth_ballots_survive_a_killed_collector_exactly_once() {
     };
     let mut shards = ShardMap::new();
     shards.insert("town", "booth", &shard_url);
-    let signing = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
+    let signing = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
     let mut config =
         VoteConfig::new(manifest.clone(), pk.clone(), signing, dir.path().join("vote"), shards, audit_url.clone());
     config.modality = "booth".into();

@@ -75,7 +75,7 @@ async fn the_operators_booth_vote_service_starts_and_admits_with_its_console_tok
         write(root, &format!("{MANIFEST_DIR}/{key}"), &data[key]);
     }
     let mut rng = urna_crypto::os_rng();
-    let signing = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
+    let signing = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
     write(root, flag(&args, "--signing-key"), &signing.to_pkcs8_pem().unwrap());
     let census_ref = e.spec.vote.booth.as_ref().unwrap().census.config_map.as_ref().unwrap();
     let census_cm = set.others.iter().find(|o| o["metadata"]["name"] == census_ref.name.as_str()).unwrap();

@@ -14,6 +14,7 @@ const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/unive
 const VOTES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/university-votes.csv");
 const MUNICIPAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/municipal");
 const MUNICIPAL_VOTES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/municipal-votes.csv");
+const VOTING_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crypto/tests/fixtures/voting-right-3072.pem");
 
 fn urna(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_urna"))
@@ -37,6 +38,8 @@ fn election() -> &'static (PathBuf, Value) {
             EXAMPLE,
             "--ceremony",
             FIXTURE,
+            "--voting-key",
+            VOTING_KEY,
             "--votes",
             VOTES,
             "--record",
@@ -80,7 +83,7 @@ fn local_election_counts_exactly_the_scripted_ballots() {
 
 #[test]
 fn municipal_booth_ballots_cross_the_broker_and_count_beside_remote_ones() {
-    let out = urna(&["local", MUNICIPAL, "--ceremony", FIXTURE, "--votes", MUNICIPAL_VOTES, "--json"]);
+    let out = urna(&["local", MUNICIPAL, "--ceremony", FIXTURE, "--voting-key", VOTING_KEY, "--votes", MUNICIPAL_VOTES, "--json"]);
     assert!(out.status.success(), "urna local failed: {}", String::from_utf8_lossy(&out.stderr));
     let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
     assert_eq!(summary["ballots"]["byModality"], serde_json::json!([["booth", 4], ["remote", 2]]));
@@ -110,7 +113,165 @@ fn untouched_record_verifies() {
     let (record, _) = election();
     let out = urna(&["verify", "record", record.to_str().expect("utf-8 path")]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("record VALID"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("record VALID"), "{stdout}");
+    // Without a trust file the verifier says what it did not establish.
+    assert!(stdout.contains("CONSISTENCY ONLY: no --trust file was given"), "{stdout}");
+}
+
+/// Another run of the same election (same ceremony, voting-right key and ballots): its record is consistent,
+/// but its audit log signed under a key of its own, as a record rebuilt and re-signed would be.
+fn rerun() -> &'static PathBuf {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let record = dir.join("record");
+        let out = urna(&[
+            "local",
+            EXAMPLE,
+            "--ceremony",
+            FIXTURE,
+            "--voting-key",
+            VOTING_KEY,
+            "--votes",
+            VOTES,
+            "--record",
+            record.to_str().expect("utf-8 path"),
+            "--json",
+        ]);
+        assert!(out.status.success(), "urna local failed: {}", String::from_utf8_lossy(&out.stderr));
+        record
+    })
+}
+
+/// `urna record fingerprints` of the first election's record, in a file.
+fn trust_file(dir: &Path) -> PathBuf {
+    let (record, _) = election();
+    let path = dir.join("trust.json");
+    let out = urna(&[
+        "record",
+        "fingerprints",
+        record.to_str().expect("utf-8 path"),
+        "--out",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    path
+}
+
+fn verify_with_trust(record: &Path, trust: &Path) -> Output {
+    urna(&["verify", "record", record.to_str().expect("utf-8 path"), "--trust", trust.to_str().expect("utf-8 path")])
+}
+
+#[test]
+fn the_record_verifies_under_its_published_fingerprints() {
+    let (record, _) = election();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trust = trust_file(dir.path());
+    let out = verify_with_trust(record, &trust);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("record VALID") && stdout.contains("under the trusted keys"), "{stdout}");
+    assert!(!stdout.contains("CONSISTENCY ONLY"), "{stdout}");
+    let out = urna(&[
+        "verify",
+        "record",
+        record.to_str().expect("utf-8 path"),
+        "--trust",
+        trust.to_str().expect("utf-8 path"),
+        "--json",
+    ]);
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("summary JSON");
+    assert_eq!(summary["keysPinned"], true);
+}
+
+#[test]
+fn a_record_re_signed_under_other_keys_is_refused_with_trust() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trust = trust_file(dir.path());
+    let other = rerun();
+    // Alone, the other record is perfectly consistent: that is the attack.
+    let out = urna(&["verify", "record", other.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = verify_with_trust(other, &trust);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("record INVALID: trust: the audit log key"), "{stderr}");
+}
+
+#[test]
+fn every_pinned_key_is_compared() {
+    let (record, _) = election();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trust = trust_file(dir.path());
+    let original: Value = serde_json::from_slice(&std::fs::read(&trust).expect("read")).expect("json");
+    let cases: [(&str, fn(&mut Value), &str); 4] = [
+        ("threshold", |v| v["thresholdKey"] = Value::String("11".repeat(32)), "the threshold key"),
+        ("voting right", |v| v["votingRightKeys"][0]["fingerprint"] = Value::String("22".repeat(32)), "voting-right key"),
+        ("manifest", |v| v["manifestHash"] = Value::String("33".repeat(32)), "the manifest hash"),
+        ("log origin", |v| v["auditLog"]["origin"] = Value::String("elsewhere".into()), "the audit log key"),
+    ];
+    for (what, change, expected) in cases {
+        let mut v = original.clone();
+        change(&mut v);
+        std::fs::write(&trust, v.to_string()).expect("write");
+        let out = verify_with_trust(record, &trust);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(stderr.contains("record INVALID: trust: ") && stderr.contains(expected), "{what}: {stderr}");
+    }
+}
+
+#[test]
+fn a_copied_ballot_in_the_record_is_detected() {
+    // Ballot 2 replaced by ballot 1's ballot under ballot 2's prefix, with its AnonID recomputed and the file
+    // re-sorted: everything but the weeding (and the signature, checked after it) still holds.
+    let stderr = detected(
+        |r| {
+            use urna_vote::wire::PublishedBallot;
+            let path = r.join("ballots.jsonl");
+            let mut ballots: Vec<PublishedBallot> =
+                lines(&path).iter().map(|l| serde_json::from_str(l).expect("json")).collect();
+            let copied = ballots[0].package.ballot.clone();
+            let b = &mut ballots[1];
+            let hash = copied.hash();
+            let mut prepared = b.package.prepared_message.as_bytes()[..32].to_vec();
+            prepared.extend_from_slice(&hash);
+            b.package.prepared_message = urna_crypto::blind::PreparedMessage::from_bytes(prepared);
+            b.package.ballot = copied;
+            b.anon_id = urna_vote::anon_id(&hash, &b.package.prepared_message, &b.package.signature);
+            ballots.sort_by_key(|b| b.anon_id);
+            let out: Vec<String> = ballots.iter().map(|b| serde_json::to_string(b).expect("json")).collect();
+            write_lines(&path, &out);
+        },
+        "ballots",
+    );
+    assert!(stderr.contains("a copied ballot was accepted"), "{stderr}");
+}
+
+/// docs/record.md names every file the export, the trustees and `urna results` write, under its own name.
+#[test]
+fn docs_record_md_names_every_file_of_the_record() {
+    let (record, _) = election();
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/record.md")).expect("doc");
+    let mut stack = vec![record.clone()];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path.strip_prefix(record).expect("inside").to_string_lossy().replace('\\', "/");
+            let shard = shard_dir(record).file_name().expect("name").to_string_lossy().into_owned();
+            let generic = rel.replace(&format!("shards/{shard}/"), "shards/<shard>/");
+            let generic = (1..=5).fold(generic, |g, i| g.replace(&format!("trustee-{i}.json"), "trustee-<i>.json"));
+            assert!(doc.contains(&format!("`{generic}`")), "docs/record.md does not name {rel} (as `{generic}`)");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 12, "{seen} files");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -252,3 +252,53 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
     }
     drop(proc);
 }
+
+/// Weeding in the shard (docs/protocol.md §4.9): a contest whose ciphertexts repeat a recorded one is refused
+/// under any other AnonID, in the same batch or later, and still after a `kill -9` and a restart, while the
+/// identical resubmission stays a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copied_contest_is_refused_before_and_after_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pk, _sk) = generate_keypair(KeySize::InsecureTest1024, &mut urna_crypto::os_rng()).unwrap();
+    std::fs::write(dir.path().join("manifest.json"), serde_json::to_vec(&manifest()).unwrap()).unwrap();
+    std::fs::write(dir.path().join("public.json"), serde_json::to_vec(&pk).unwrap()).unwrap();
+    let codec = BallotCodec::new(manifest(), pk.clone()).unwrap();
+    let pool = RandomnessPool::new(pk.clone());
+    let b = codec
+        .encrypt_ballot(
+            "jalisco",
+            &[
+                ("president", Selection::Single { choice: 1, write_in: None }),
+                ("board", Selection::Multi { options: vec![0] }),
+            ],
+            &pool,
+            &mut urna_crypto::os_rng(),
+        )
+        .unwrap();
+    let item = |anon: &str, c: usize| SubmitItem {
+        anon_id: anon.to_owned(),
+        ballot_style: "jalisco".into(),
+        contest: b.contests[c].clone(),
+        election_id: None,
+        modality: None,
+    };
+    let (victim, copier, later) = ("11".repeat(32), "22".repeat(32), "33".repeat(32));
+
+    let (proc, url) = spawn_shard(dir.path(), false);
+    let client = TallyClient::new(url);
+    // The victim's contest and a copy under another AnonID in one batch: the first is recorded, the copy not.
+    let r = client.submit(&[item(&victim, 0), item(&copier, 0)]).await.unwrap();
+    assert_eq!(r.items[0].status, ItemStatus::Accepted, "{:?}", r.items[0]);
+    assert_eq!(r.items[1].status, ItemStatus::Rejected, "{:?}", r.items[1]);
+    assert!(r.items[1].reason.as_deref().unwrap_or_default().contains("copied ballot"), "{:?}", r.items[1]);
+    drop(proc); // SIGKILL
+
+    let (_proc, url) = spawn_shard(dir.path(), true);
+    let client = TallyClient::new(url);
+    let r = client.submit(&[item(&later, 0), item(&victim, 0), item(&victim, 1)]).await.unwrap();
+    assert_eq!(r.items[0].status, ItemStatus::Rejected, "the copy after the restart: {:?}", r.items[0]);
+    assert!(r.items[0].reason.as_deref().unwrap_or_default().contains(&victim), "{:?}", r.items[0]);
+    assert_eq!(r.items[1].status, ItemStatus::Duplicate, "{:?}", r.items[1]);
+    assert_eq!(r.items[2].status, ItemStatus::Accepted, "{:?}", r.items[2]);
+    assert_eq!(client.status().await.unwrap().accepted, 2);
+}

@@ -52,7 +52,7 @@ async fn setup(voters: usize) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = urna_crypto::os_rng();
     let (pk, _sk) = generate_keypair(KeySize::InsecureTest1024, &mut rng).unwrap();
-    let blind = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
+    let blind = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
     let manifest = manifest();
     let manifest_path = write(dir.path(), "manifest.json", &serde_json::to_string(&manifest).unwrap());
     let pk_path = write(dir.path(), "public.json", &serde_json::to_string(&pk).unwrap());
@@ -158,7 +158,7 @@ fn import_census_names_the_bad_line() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = urna_crypto::os_rng();
     let (pk, _) = generate_keypair(KeySize::InsecureTest512, &mut rng).unwrap();
-    let blind = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
+    let blind = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
     let manifest_path = write(dir.path(), "manifest.json", &serde_json::to_string(&manifest()).unwrap());
     let pk_path = write(dir.path(), "public.json", &serde_json::to_string(&pk).unwrap());
     let sk_path = write(dir.path(), "signing.pem", &blind.to_pkcs8_pem().unwrap());

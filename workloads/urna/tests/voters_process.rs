@@ -59,7 +59,7 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
     let audit_url = support::audit_log(&dir.path().join("audit.redb"), "audit.test/voters").await;
 
     // `urna vote`, the real binary.
-    let blind = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut urna_crypto::os_rng()).unwrap();
+    let blind = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut urna_crypto::os_rng()).unwrap();
     let write = |name: &str, text: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();

@@ -68,7 +68,7 @@ async fn run(n: usize, concurrency: usize) {
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
     let pk: PublicKey = serde_json::from_value(value["paillier"].clone()).unwrap();
     let mut rng = urna_crypto::os_rng();
-    let blind = BlindSigningKey::generate(BlindKeySize::Bits3072, &mut rng).unwrap();
+    let blind = BlindSigningKey::generate_safe(BlindKeySize::Bits3072, &mut rng).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest();
 

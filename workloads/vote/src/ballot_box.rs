@@ -3,7 +3,9 @@
 //!
 //! Checks, cheapest first: partition; a package already recorded under this signature (identical: return
 //! its receipt, even after the close; different: `signature_used`); closed; the prepared message is
-//! `32-byte prefix || ballot.hash()`; the RFC 9474 signature verifies; every proof verifies
+//! `32-byte prefix || ballot.hash()`; the signature is a voting right for the ballot's style and this
+//! service's modality (partially blind, [`crate::right_keys`]; a right for another style or the other modality
+//! is refused as `wrong_ballot_style` or `wrong_modality`); every proof verifies
 //! ([`BallotCodec::verify_ballot`]). Then the package is recorded atomically under its signature (a
 //! concurrent twin resolves to "identical" or "signature_used" there), forwarded to its shard, its AnonID
 //! appended to the audit log, and the receipt returned. Each step's completion is recorded, so a failure
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use tokio::sync::{Mutex, Semaphore};
 use urna_ballot::BallotCodec;
-use urna_crypto::blind::{BlindVerifyingKey, PREFIX_LEN};
+use urna_crypto::blind::PREFIX_LEN;
 
 use crate::anon::{AnonId, anon_id};
 use crate::ballots::{BallotRecord, BallotStore, Recorded, signature_key};
@@ -24,6 +26,7 @@ use crate::error::{ApiError, VoteError};
 use crate::forward::{ForwardError, Upstreams};
 use crate::metrics::Metrics;
 use crate::partition::Partition;
+use crate::right_keys::{Mismatch, RightKeys};
 use crate::wire::{BallotPackage, Receipt};
 
 /// Serialises the completion of one ballot (striped by AnonID): two concurrent identical submissions must not
@@ -32,7 +35,8 @@ const LOCK_STRIPES: usize = 64;
 
 pub struct BallotBox {
     pub(crate) codec: Arc<BallotCodec>,
-    pub(crate) key: BlindVerifyingKey,
+    pub(crate) rights: Arc<RightKeys>,
+    pub(crate) modality: String,
     pub(crate) store: Arc<BallotStore>,
     pub(crate) upstreams: Upstreams,
     pub(crate) metrics: Arc<Metrics>,
@@ -56,7 +60,8 @@ impl BallotBox {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         codec: Arc<BallotCodec>,
-        key: BlindVerifyingKey,
+        rights: Arc<RightKeys>,
+        modality: String,
         store: Arc<BallotStore>,
         upstreams: Upstreams,
         metrics: Arc<Metrics>,
@@ -65,7 +70,7 @@ impl BallotBox {
         partition: Partition,
     ) -> Self {
         let locks = (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect();
-        Self { codec, key, store, upstreams, metrics, cpu, closing, partition, locks }
+        Self { codec, rights, modality, store, upstreams, metrics, cpu, closing, partition, locks }
     }
 
     pub(crate) async fn blocking<T: Send + 'static>(
@@ -109,13 +114,7 @@ impl BallotBox {
                 "the prepared message must be a 32-byte prefix followed by the ballot's hash",
             ));
         }
-        if self.key.verify(&package.prepared_message, &package.signature).is_err() {
-            return Err(invalid(
-                "invalid_signature",
-                "signature",
-                "the signature is not a valid voting right for this ballot",
-            ));
-        }
+        self.check_right(&package).await?;
         // The shard must exist before the right is consumed by recording the ballot.
         if let Err(e) = self.upstreams.shard_for(self.codec.manifest(), &package.ballot.ballot_style) {
             // An unknown district fails verification below with a clearer message.
@@ -138,12 +137,52 @@ impl BallotBox {
         let recorded = self.blocking(move || Ok(store.record(&sig_key, anon, &pkg)?)).await?;
         match recorded {
             Recorded::SignatureUsed => Err(signature_used()),
+            Recorded::CiphertextReused(_) => Err(ciphertext_reused()),
             Recorded::Existing(_) => self.complete(anon).await.map(Submitted::Identical),
             Recorded::New(_) => {
                 self.refresh_pending_gauge();
                 self.complete(anon).await.map(Submitted::New)
             }
         }
+    }
+
+    /// The signature must be a voting right for the ballot's style in this service's modality.
+    async fn check_right(&self, package: &BallotPackage) -> Result<(), ApiError> {
+        let style = package.ballot.ballot_style.clone();
+        if self.rights.verifier(&style).is_none() {
+            return Err(invalid(
+                "invalid_ballot",
+                "ballot.ballotStyle",
+                format!("ballot style {style:?} is not a district of this election"),
+            ));
+        }
+        let rights = self.rights.clone();
+        let (prepared, signature) = (package.prepared_message.clone(), package.signature.clone());
+        let modality = self.modality.clone();
+        self.blocking(move || {
+            let verifier = rights.verifier(&style).ok_or_else(ApiError::internal)?;
+            if verifier.verify(&prepared, &signature).is_ok() {
+                return Ok(());
+            }
+            Err(match rights.diagnose(&prepared, &signature, &style) {
+                Mismatch::Modality(other) => invalid(
+                    "wrong_modality",
+                    "signature",
+                    format!("this voting right is for a {other} ballot; this service records {modality} ballots"),
+                ),
+                Mismatch::BallotStyle(right_style) => invalid(
+                    "wrong_ballot_style",
+                    "ballot.ballotStyle",
+                    format!("this voting right is for ballot style {right_style}; the ballot is of style {style}"),
+                ),
+                Mismatch::Invalid => invalid(
+                    "invalid_signature",
+                    "signature",
+                    "the signature is not a valid voting right for this ballot",
+                ),
+            })
+        })
+        .await
     }
 
     /// Brings a recorded ballot to its receipt: forwards and appends whatever is not done yet.
@@ -219,6 +258,16 @@ impl BallotBox {
 fn signature_used() -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "signature_used", "this voting right was already used for a different ballot")
         .with_field("signature")
+}
+
+/// A copied ballot (docs/protocol.md §4.9): some ciphertext repeats one of a recorded ballot.
+pub(crate) fn ciphertext_reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "ciphertext_reused",
+        "a ciphertext of this ballot is already in the ballot box: a copied ballot is not accepted",
+    )
+    .with_field("ballot")
 }
 
 fn forward_error(anon: &AnonId, e: ForwardError) -> ApiError {

@@ -7,6 +7,9 @@
 //! - `pending`: AnonIDs not yet acknowledged by both their shard and the audit log (resumed at start-up);
 //! - `booth`: (device, sequence) → AnonID: a booth message is recorded once however often it is bridged;
 //! - `mesaBallots`: mesa id → booth ballots recorded (never more than the voters admitted there);
+//! - `ciphertexts`: weeding key of every ciphertext of every recorded ballot → its AnonID
+//!   ([`urna_ballot::weeding`]): a ballot repeating one is a copy and is refused, in the transaction that
+//!   would record it;
 //! - `meta`: `binding` (as for the voter store) and `closedAt`.
 
 use std::path::Path;
@@ -26,6 +29,7 @@ const PENDING: TableDefinition<[u8; 32], ()> = TableDefinition::new("pending");
 const BOOTH: TableDefinition<(&str, u64), [u8; 32]> = TableDefinition::new("booth");
 const MESA_BALLOTS: TableDefinition<&str, u64> = TableDefinition::new("mesaBallots");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const CIPHERTEXTS: TableDefinition<[u8; 32], [u8; 32]> = TableDefinition::new("ciphertexts");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,6 +49,8 @@ pub enum Recorded {
     Existing(BallotRecord),
     /// The signature was used for another ballot.
     SignatureUsed,
+    /// A ciphertext of the ballot is already in the box (in this AnonID's ballot): a copied ballot.
+    CiphertextReused(AnonId),
 }
 
 /// Where a booth ballot's message came from: the device the broker authenticated and its sequence number.
@@ -61,6 +67,8 @@ pub enum BoothRecorded {
     Existing(AnonId),
     /// The mesa has no admitted voter left for another booth ballot.
     NotAdmitted,
+    /// A ciphertext of the ballot is already in the box (in this AnonID's ballot): a copied ballot.
+    CiphertextReused(AnonId),
 }
 
 pub struct BallotStore {
@@ -85,6 +93,7 @@ impl BallotStore {
             txn.open_table(PENDING)?;
             txn.open_table(BOOTH)?;
             txn.open_table(MESA_BALLOTS)?;
+            txn.open_table(CIPHERTEXTS)?;
             let mut meta = txn.open_table(META)?;
             let stored = meta.get("binding")?.map(|v| v.value().to_vec());
             match stored {
@@ -141,12 +150,34 @@ impl BallotStore {
                     None => Err(VoteError::Corrupt("signature recorded without its ballot".into())),
                 };
             }
+            if let Some(first) = Self::weed(&txn, anon, package)? {
+                return Ok(Recorded::CiphertextReused(first));
+            }
             sigs.insert(sig_key, anon.0)?;
             drop(sigs);
             record = Self::insert(&txn, anon, package)?;
         }
         txn.commit()?;
         Ok(Recorded::New(record))
+    }
+
+    /// Remembers every ciphertext of `package` under `anon`, unless one is remembered already (or repeats
+    /// within the ballot): then returns the AnonID holding it and the caller drops the transaction.
+    fn weed(txn: &redb::WriteTransaction, anon: AnonId, package: &BallotPackage) -> Result<Option<AnonId>, VoteError> {
+        let keys = package.ballot.weeding_keys();
+        if urna_ballot::weeding::first_repeat(&keys).is_some() {
+            return Ok(Some(anon));
+        }
+        let mut table = txn.open_table(CIPHERTEXTS)?;
+        for k in &keys {
+            if let Some(v) = table.get(k)? {
+                return Ok(Some(AnonId(v.value())));
+            }
+        }
+        for k in &keys {
+            table.insert(k, anon.0)?;
+        }
+        Ok(None)
     }
 
     fn insert(txn: &redb::WriteTransaction, anon: AnonId, package: &BallotPackage) -> Result<BallotRecord, VoteError> {
@@ -189,6 +220,9 @@ impl BallotStore {
             let used = counts.get(origin.mesa)?.map_or(0, |v| v.value());
             if used >= admitted {
                 return Ok(BoothRecorded::NotAdmitted);
+            }
+            if let Some(first) = Self::weed(&txn, anon, package)? {
+                return Ok(BoothRecorded::CiphertextReused(first));
             }
             counts.insert(origin.mesa, used + 1)?;
             booth.insert((origin.device, origin.seq), anon.0)?;

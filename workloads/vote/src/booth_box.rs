@@ -14,20 +14,21 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use urna_ballot::EncryptedBallot;
-use urna_crypto::blind::BlindSigningKey;
 
 use crate::anon::anon_id;
 use crate::ballot_box::{BallotBox, Submitted};
 use crate::ballots::{BoothOrigin, BoothRecorded, signature_key};
 use crate::error::ApiError;
 use crate::mesa::{Mesa, MesaRegistry};
+use crate::right_keys::RightKeys;
 use crate::rights::{Admission, VoterStore};
 use crate::wire::{BallotPackage, BoothBallot};
 
 /// What the booth path needs beside the ballot box: the mesas, the signing key and the admission counts.
 pub struct BoothDesk {
     pub(crate) mesas: MesaRegistry,
-    pub(crate) signing_key: Arc<BlindSigningKey>,
+    /// The booth modality's voting-right keys, one per ballot style.
+    pub(crate) rights: Arc<RightKeys>,
     /// Read only for per-mesa admission counts: the booth path never reads a voter row.
     pub(crate) voters: Arc<VoterStore>,
 }
@@ -46,13 +47,15 @@ impl BoothDesk {
         Ok(self.voters.admit(voter_id, &mesa.id)?)
     }
 
-    /// Signs `package`'s ballot as a voting right would: RFC 9474 prepare, blind, sign, finalize.
+    /// Signs `package`'s ballot as a voting right would: prepare, blind, sign, finalize, with the booth key of
+    /// the ballot's style (the caller checked it is the mesa's district).
     fn sign(&self, ballot: EncryptedBallot) -> Result<BallotPackage, ApiError> {
-        let key = self.signing_key.verifying_key();
+        let signer = self.rights.signer(&ballot.ballot_style).ok_or_else(ApiError::internal)?;
+        let key = signer.verifying_key();
         let mut rng = urna_crypto::os_rng();
         let prepared = key.prepare(&ballot.hash(), &mut rng);
         let (blinded, secret) = key.blind(&prepared, &mut rng).map_err(internal)?;
-        let blind_signature = self.signing_key.blind_sign(&blinded).map_err(internal)?;
+        let blind_signature = signer.blind_sign(&blinded).map_err(internal)?;
         let signature = key.finalize(&prepared, &blind_signature, &secret).map_err(internal)?;
         Ok(BallotPackage { ballot, prepared_message: prepared, signature })
     }
@@ -124,6 +127,7 @@ impl BallotBox {
             BoothRecorded::New(_) => self.complete(anon).await.map(Submitted::New),
             BoothRecorded::Existing(first) => self.replay(first, &ballot_hash).await,
             BoothRecorded::NotAdmitted => Err(not_admitted(&mesa)),
+            BoothRecorded::CiphertextReused(_) => Err(crate::ballot_box::ciphertext_reused()),
         }
     }
 

@@ -1,5 +1,5 @@
 //! A simulated voter (what `urna local`, the benchmark and the tests drive): authenticate, encrypt and prove
-//! the ballot with [`BallotCodec`], prepare + blind its hash, obtain the blind signature, finalize, submit
+//! the ballot with [`BallotCodec`], prepare + blind its hash (partially blind, for its style and modality), obtain the blind signature, finalize, submit
 //! anonymously and check the receipt.
 //!
 //! The steps are public one by one so that tests can attack each of them (reuse a signature, tamper with a
@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use urna_ballot::choices::ChoiceKind;
 use urna_ballot::{BallotCodec, ContestKind, EncryptedBallot, Selection};
-use urna_crypto::blind::{BlindSignature, PreparedMessage, Signature};
+use urna_crypto::blind::{BlindSignature, PreparedMessage, Signature, voting_right_info};
 use urna_crypto::paillier::RandomnessPool;
 
 use crate::anon::{AnonId, anon_id};
@@ -221,7 +221,10 @@ pub async fn sign_ballot(
     token: &str,
     ballot: EncryptedBallot,
 ) -> Result<BallotPackage, ClientError> {
-    let key = &election.info.blind_key;
+    // The right is partially blind: its public metadata binds it to this election, the service's modality and
+    // the ballot's style (docs/protocol.md §5.3), so the client blinds under the key derived for them.
+    let info = voting_right_info(&election.info.election_id, &election.info.modality, &ballot.ballot_style);
+    let key = election.info.blind_key.derive(&info)?;
     let mut rng = urna_crypto::os_rng();
     let prepared: PreparedMessage = key.prepare(&ballot.hash(), &mut rng);
     let (blinded, secret) = key.blind(&prepared, &mut rng)?;

@@ -5,7 +5,8 @@
 //!  voter ──(1) POST /v1/sessions {voterId, credential}──▶ session token      voters.redb (census, rights)
 //!        ──(2) POST /v1/rights  {blindedMessage} + token──▶ blind signature   (exactly one per voter)
 //!        ──(3) POST /v1/ballots {ballot, preparedMessage, signature}──▶ receipt   ballots.redb (no voter)
-//!                                  │ verify signature + every proof, AnonID, one ballot per signature
+//!                                  │ verify the right (for the ballot's style and this modality) + every
+//!                                  │ proof, AnonID, one ballot per signature, no ciphertext seen before
 //!                                  ├──▶ tally shard (district, modality): POST /v1/contests, with retries
 //!                                  └──▶ audit log: POST /v1/entries {type: ballot, anonId} → leaf index
 //! ```
@@ -25,7 +26,9 @@
 //! ballot's); metric labels are routes, status codes and fixed reason codes; errors on the rights path speak
 //! of "this voter" without naming it, errors on the ballot path name fields of the package only. The blind
 //! signature is what makes this meaningful: the signer sees only a blinded message that is uniformly random
-//! whatever the ballot, so the issued-rights table cannot be joined with the ballot table (RFC 9474).
+//! whatever the ballot, so the issued-rights table cannot be joined with the ballot table (RFC 9474). The right
+//! is partially blind ([`right_keys`]): its public metadata is the voter's ballot style and the modality, which
+//! the signer knows anyway; among the ballots of one style and modality it links nothing.
 //!
 //! # Consistency of the voting right
 //!
@@ -65,6 +68,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod partition;
 mod ratelimit;
+pub mod right_keys;
 pub mod rights;
 pub mod server;
 pub mod session;

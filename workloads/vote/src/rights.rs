@@ -7,9 +7,13 @@
 //!   `{admittedAt: MESA}` for a voter admitted at a mesa (booth modality, [`crate::mesa`]); one row per
 //!   voter, never rewritten: it is the record that the voter's single right was issued and what it was;
 //! - `admissions`: mesa id → voters admitted there (written in the transaction that writes their rights);
+//! - `rights_by_style`: ballot style (the voter's district) → rights issued for it, remote and booth alike
+//!   (written in the transaction that writes the right): the record's "rights issued ≥ ballots" holds per
+//!   style and modality, so it needs the rights per style;
 //! - `meta`: `binding` → the election, manifest hash, signing key and partition the store belongs to, so a
 //!   data directory cannot be reused for another election or key (which would hand out second rights).
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -24,6 +28,7 @@ use crate::partition::Partition;
 const CENSUS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("census");
 const RIGHTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("rights");
 const ADMISSIONS: TableDefinition<&str, u64> = TableDefinition::new("admissions");
+const RIGHTS_BY_STYLE: TableDefinition<&str, u64> = TableDefinition::new("rights_by_style");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// Rows per write transaction during a census import: bounds the transaction's memory.
@@ -116,6 +121,7 @@ impl VoterStore {
             txn.open_table(CENSUS)?;
             txn.open_table(RIGHTS)?;
             txn.open_table(ADMISSIONS)?;
+            txn.open_table(RIGHTS_BY_STYLE)?;
             let mut meta = txn.open_table(META)?;
             let stored = meta.get("binding")?.map(|v| v.value().to_vec());
             match stored {
@@ -248,6 +254,7 @@ impl VoterStore {
         &self,
         key: &BlindVerifyingKey,
         voter_id: &[u8; 32],
+        ballot_style: &str,
         blinded: &BlindedMessage,
         sign: impl FnOnce() -> Result<BlindSignature, VoteError>,
     ) -> Result<Issue, VoteError> {
@@ -269,6 +276,7 @@ impl VoterStore {
             };
             let bytes = serde_json::to_vec(&record).map_err(|e| corrupt("right", e))?;
             rights.insert(voter_id, bytes.as_slice())?;
+            count_style(&txn, ballot_style)?;
         }
         txn.commit()?;
         Ok(Issue::Issued(signature))
@@ -317,6 +325,12 @@ impl VoterStore {
             let mut admissions = txn.open_table(ADMISSIONS)?;
             let count = admissions.get(mesa)?.map_or(0, |v| v.value());
             admissions.insert(mesa, count + 1)?;
+            let census = txn.open_table(CENSUS)?;
+            let district = match census.get(voter_id)? {
+                Some(v) => serde_json::from_slice::<VoterRecord>(v.value()).map_err(|e| corrupt("census row", e))?.district,
+                None => return Err(VoteError::Corrupt("an admitted voter is not in the census".into())),
+            };
+            count_style(&txn, &district)?;
         }
         txn.commit()?;
         Ok(Admission::Admitted)
@@ -334,4 +348,24 @@ impl VoterStore {
     pub fn rights_issued(&self) -> Result<u64, VoteError> {
         Ok(self.db.begin_read()?.open_table(RIGHTS)?.len()?)
     }
+
+    /// Rights issued per ballot style (they add up to [`VoterStore::rights_issued`]).
+    pub fn rights_by_style(&self) -> Result<BTreeMap<String, u64>, VoteError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RIGHTS_BY_STYLE)?;
+        let mut out = BTreeMap::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            out.insert(k.value().to_owned(), v.value());
+        }
+        Ok(out)
+    }
+}
+
+/// One more right for `style`, inside the transaction that writes the right.
+fn count_style(txn: &redb::WriteTransaction, style: &str) -> Result<(), VoteError> {
+    let mut table = txn.open_table(RIGHTS_BY_STYLE)?;
+    let count = table.get(style)?.map_or(0, |v| v.value());
+    table.insert(style, count + 1)?;
+    Ok(())
 }

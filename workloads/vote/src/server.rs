@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 use urna_ballot::BallotCodec;
-use urna_crypto::blind::{BlindSigningKey, BlindVerifyingKey, BlindedMessage};
+use urna_crypto::blind::{BlindVerifyingKey, BlindedMessage};
 
 use crate::anon::AnonId;
 use crate::ballot_box::{BallotBox, Submitted};
@@ -35,6 +35,7 @@ use crate::forward::Upstreams;
 use crate::metrics::{Metrics, ReasonLabels, RequestLabels};
 use crate::partition::Partition;
 use crate::ratelimit::RateLimiter;
+use crate::right_keys::RightKeys;
 use crate::rights::{Admission, ImportReport, Issue, StoreBinding, VoterStore};
 use crate::session::Sessions;
 use crate::wire::{
@@ -56,7 +57,7 @@ struct AppState {
     ballot_box: BallotBox,
     metrics: Arc<Metrics>,
     limiter: RateLimiter,
-    signing_key: Arc<BlindSigningKey>,
+    rights: Arc<RightKeys>,
     key: BlindVerifyingKey,
     info: ElectionInfo,
     admin_token_hash: Option<[u8; 32]>,
@@ -119,6 +120,8 @@ impl VoteService {
                 partition.index, partition.count
             )));
         }
+        // The voting-right keys of every ballot style (refuses a key that is not made of safe primes).
+        let rights = Arc::new(RightKeys::derive(&signing_key, codec.manifest(), &modality)?);
         std::fs::create_dir_all(&data_dir)?;
         let key = signing_key.verifying_key().clone();
         let binding = StoreBinding {
@@ -148,7 +151,8 @@ impl VoteService {
         let upstreams = Upstreams::new(shards, &audit_url, retry, &modality);
         let ballot_box = BallotBox::new(
             codec,
-            key.clone(),
+            rights.clone(),
+            modality.clone(),
             ballot_store.clone(),
             upstreams,
             metrics.clone(),
@@ -156,16 +160,15 @@ impl VoteService {
             closing.clone(),
             partition,
         );
-        let signing_key = Arc::new(signing_key);
-        let booth = (!mesas.is_empty())
-            .then(|| Arc::new(BoothDesk { mesas, signing_key: signing_key.clone(), voters: voters.clone() }));
+        let booth =
+            (!mesas.is_empty()).then(|| Arc::new(BoothDesk { mesas, rights: rights.clone(), voters: voters.clone() }));
         let state = AppState {
             voters,
             sessions: Sessions::new(session_ttl),
             ballot_box,
             metrics,
             limiter: RateLimiter::new(limits.rate_per_second, limits.rate_burst),
-            signing_key,
+            rights,
             key,
             info,
             admin_token_hash: admin_token.map(|t| Sha256::digest(t.as_bytes()).into()),
@@ -317,8 +320,8 @@ async fn election(State(s): State<Arc<AppState>>) -> Json<ElectionInfo> {
 async fn status(State(s): State<Arc<AppState>>) -> Result<Json<StatusResponse>, ApiError> {
     let voters = s.voters.clone();
     let store = s.ballot_store.clone();
-    let (census, rights, (ballots, pending)) = tokio::task::spawn_blocking(move || {
-        Ok::<_, VoteError>((voters.census_size()?, voters.rights_issued()?, store.counts()?))
+    let (census, (rights, rights_by_style), (ballots, pending)) = tokio::task::spawn_blocking(move || {
+        Ok::<_, VoteError>((voters.census_size()?, (voters.rights_issued()?, voters.rights_by_style()?), store.counts()?))
     })
     .await
     .map_err(|_| ApiError::internal())??;
@@ -328,6 +331,7 @@ async fn status(State(s): State<Arc<AppState>>) -> Result<Json<StatusResponse>, 
         partitions: s.partition.count,
         census,
         rights_issued: rights,
+        rights_by_style,
         ballots_recorded: ballots,
         ballots_pending: pending,
         closed: s.closing.is_closed(),
@@ -413,10 +417,14 @@ async fn request_right(
         s.metrics.rights_refused.get_or_create(&ReasonLabels { reason: "election_closed".into() }).inc();
         return Err(ApiError::closed());
     }
-    let (voters, key, sk) = (s.voters.clone(), s.key.clone(), s.signing_key.clone());
-    let voter_id = session.voter_id;
-    let outcome =
-        blocking(&s, move || Ok(voters.issue(&key, &voter_id, &blinded, || Ok(sk.blind_sign(&blinded)?))?)).await?;
+    let (voters, key, rights) = (s.voters.clone(), s.key.clone(), s.rights.clone());
+    let (voter_id, district) = (session.voter_id, session.district);
+    // The right is derived for the voter's own ballot style and this service's modality (crate::right_keys).
+    let outcome = blocking(&s, move || {
+        let signer = rights.signer(&district).ok_or_else(ApiError::internal)?;
+        Ok(voters.issue(&key, &voter_id, &district, &blinded, || Ok(signer.blind_sign(&blinded)?))?)
+    })
+    .await?;
     match outcome {
         Issue::Issued(sig) => {
             s.metrics.rights_issued.inc();

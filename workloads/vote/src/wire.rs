@@ -134,6 +134,8 @@ pub struct StatusResponse {
     pub partitions: u32,
     pub census: u64,
     pub rights_issued: u64,
+    /// Rights issued per ballot style (the voter's district); they add up to `rightsIssued`.
+    pub rights_by_style: std::collections::BTreeMap<String, u64>,
     /// Ballots accepted into the ballot store (each with its signature).
     pub ballots_recorded: u64,
     /// Of those, ballots not yet acknowledged by their shard and the audit log (being retried).

@@ -70,7 +70,11 @@ async fn admitted_voter_booth_ballot_becomes_a_signed_logged_ballot() {
     assert_eq!(status, 200);
     let package: BallotPackage = serde_json::from_value(page["ballots"][0]["package"].clone()).unwrap();
     assert_eq!(package.ballot, b);
-    h.election.info.blind_key.verify(&package.prepared_message, &package.signature).unwrap();
+    // A booth right: partially blind, for the booth modality and the mesa's district (docs/protocol.md §5.3).
+    let info = urna_crypto::blind::voting_right_info(&h.election.info.election_id, "booth", &b.ballot_style);
+    let right_key = h.election.info.blind_key.derive(&info).unwrap();
+    right_key.verify(&package.prepared_message, &package.signature).unwrap();
+    assert!(h.election.info.blind_key.verify(&package.prepared_message, &package.signature).is_err());
     assert_eq!(check_receipt(&package, &receipt).unwrap(), receipt.anon_id);
 
     // A replay (the bridge restarted) returns the same receipt; a new ballot under the used sequence is refused.

@@ -4,8 +4,9 @@
  * voting right, `info` is {@link votingRightInfo}: the right is then bound to one election, modality and ballot
  * style without the signer learning the ballot.
  *
- * Not used by the vote service yet (docs/protocol.md §5.2): exported separately so that the app can switch when
- * the server does. Preparation is RFC 9474's (`prepare` of `./index.ts`).
+ * The vote service issues and checks rights this way (docs/protocol.md §5.3): a client blinds under
+ * `derivePublicKey(serviceKey, votingRightInfo(electionId, modality, ballotStyle))`. Preparation is RFC 9474's
+ * (`prepare` of `./index.ts`).
  */
 
 import { hkdf } from '@noble/hashes/hkdf.js';

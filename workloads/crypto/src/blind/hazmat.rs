@@ -39,3 +39,18 @@ pub fn blind_with_fixed_randomness(
         .ok_or_else(|| CryptoError::out_of_range(BLINDING_SECRET_FIELD, "not a unit modulo n"))?;
     key.blind_with(msg, salt, r, inv.inv.clone())
 }
+
+/// `Blind` with a fixed salt and blinding factor `r` (`modulus_len` big-endian bytes, as in the partially
+/// blind draft's vectors).
+pub(crate) fn blind_with_fixed_factor(
+    key: &BlindVerifyingKey,
+    msg: &PreparedMessage,
+    salt: &[u8],
+    r: &[u8],
+) -> Result<(BlindedMessage, BlindingSecret)> {
+    let r = key.os2ip(BLINDING_SECRET_FIELD, r)?;
+    let n: &Odd<BoxedUint> = &key.n;
+    let inv = Option::<BoxedUint>::from(r.invert_odd_mod(n))
+        .ok_or_else(|| CryptoError::out_of_range(BLINDING_SECRET_FIELD, "not a unit modulo n"))?;
+    key.blind_with(msg, salt, r, inv)
+}

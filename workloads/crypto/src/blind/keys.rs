@@ -90,6 +90,13 @@ impl BlindVerifyingKey {
         Ok(key)
     }
 
+    /// The same modulus with another public exponent (big-endian bytes), for the partially blind derived key
+    /// (`partially.rs`). Keeps the master key's DER encoding: a derived key is never encoded on its own.
+    pub(crate) fn with_exponent(&self, e: &[u8]) -> Self {
+        let e = BoxedUint::from_be_slice_vartime(e);
+        Self { e, ..self.clone() }
+    }
+
     /// Size of the modulus in bits.
     pub fn modulus_bits(&self) -> u32 {
         self.n_bits
@@ -207,12 +214,29 @@ impl BlindSigningKey {
     /// 186-5 A.1.3). The prime search runs on every core with `crypto-primes` (sieve, Miller-Rabin base 2,
     /// strengthened BPSW), seeded from `rng`.
     pub fn generate<R: CryptoRng + ?Sized>(size: BlindKeySize, rng: &mut R) -> Result<Self> {
+        Self::generate_with(size, Flavor::Any, rng)
+    }
+
+    /// A fresh key of two *safe* primes (`p = 2p'+1`, `q = 2q'+1`, both `p'`, `q'` prime), otherwise as
+    /// [`BlindSigningKey::generate`]: what partially blind signatures require (`partially.rs`), and so what
+    /// the voting-right key must be. Safe primes are rare: expect seconds to a minute at 3072 bits.
+    pub fn generate_safe<R: CryptoRng + ?Sized>(size: BlindKeySize, rng: &mut R) -> Result<Self> {
+        Self::generate_with(size, Flavor::Safe, rng)
+    }
+
+    /// Whether both primes are safe primes (probabilistic tests on `p`, `(p−1)/2`, `q`, `(q−1)/2`: a few
+    /// milliseconds at 3072 bits). The vote service refuses a voting-right key that is not.
+    pub fn has_safe_primes(&self) -> bool {
+        [&self.crt.p, &self.crt.q].into_iter().all(|x| crypto_primes::is_prime(Flavor::Safe, x))
+    }
+
+    fn generate_with<R: CryptoRng + ?Sized>(size: BlindKeySize, flavor: Flavor, rng: &mut R) -> Result<Self> {
         let bits = size.modulus_bits();
         let half = bits / 2;
         let mut search = rand::rngs::StdRng::from_rng(rng);
         loop {
-            let mut p = random_rsa_prime(&mut search, half)?;
-            let mut q = random_rsa_prime(&mut search, bits - half)?;
+            let mut p = random_rsa_prime(&mut search, half, flavor)?;
+            let mut q = random_rsa_prime(&mut search, bits - half, flavor)?;
             let mut diff = if p > q { p.wrapping_sub(&q) } else { q.wrapping_sub(&p) };
             // diff ≥ 2^(half − 99) > 2^(half − 100)
             let far_apart = diff.bits() > half.saturating_sub(99);
@@ -247,12 +271,24 @@ impl BlindSigningKey {
         if p < three || q < three || p == q {
             return Err(invalid("primes must be distinct and at least 3"));
         }
+        let n = p.concatenating_mul(&q);
+        let public = BlindVerifyingKey::from_be_bytes(&n.to_be_bytes(), e)?;
+        Self::from_primes_and_public(p, q, public)
+    }
+
+    /// The same primes with another public half (the partially blind derived exponent, `partially.rs`):
+    /// recomputes `d` and the CRT parameters for `public.e`.
+    pub(crate) fn with_public(&self, public: BlindVerifyingKey) -> Result<Self> {
+        Self::from_primes_and_public(self.crt.p.clone(), self.crt.q.clone(), public)
+    }
+
+    /// `p`, `q` distinct, at least 3, of equal precision; `public.n = p·q`.
+    fn from_primes_and_public(p: BoxedUint, q: BoxedUint, public: BlindVerifyingKey) -> Result<Self> {
+        let invalid = |reason: &str| CryptoError::invalid_key(SIGNING_KEY_FIELD, reason);
+        let prec = p.bits_precision();
         let odd =
             |x: &BoxedUint| Option::<Odd<BoxedUint>>::from(Odd::new(x.clone())).ok_or_else(|| invalid("even prime"));
         let (p_odd, q_odd) = (odd(&p)?, odd(&q)?);
-
-        let n = p.concatenating_mul(&q);
-        let public = BlindVerifyingKey::from_be_bytes(&n.to_be_bytes(), e)?;
 
         let one = BoxedUint::one_with_precision(prec);
         let e_prec = public.e.clone().resize_unchecked(prec);
@@ -316,18 +352,18 @@ impl BlindSigningKey {
     }
 }
 
-/// A prime of exactly `bits` bits with its two top bits set and `p mod e ≠ 1`.
-fn random_rsa_prime(rng: &mut rand::rngs::StdRng, bits: u32) -> Result<BoxedUint> {
+/// A prime (of the given flavor) of exactly `bits` bits with its two top bits set and `p mod e ≠ 1`.
+fn random_rsa_prime(rng: &mut rand::rngs::StdRng, bits: u32, flavor: Flavor) -> Result<BoxedUint> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let e = NonZero::new(BoxedUint::from(PUBLIC_EXPONENT));
     let e = Option::<NonZero<BoxedUint>>::from(e).ok_or_else(|| CryptoError::InvalidParameter("e = 0".into()))?;
     let failed = |err: crypto_primes::Error| CryptoError::InvalidParameter(format!("prime generation: {err}"));
     loop {
-        let factory = SmallFactorsSieveFactory::<BoxedUint>::new(Flavor::Any, bits, SetBits::TwoMsb).map_err(failed)?;
+        let factory = SmallFactorsSieveFactory::<BoxedUint>::new(flavor, bits, SetBits::TwoMsb).map_err(failed)?;
         let found = crypto_primes::multicore::sieve_and_find(
             rng,
             factory,
-            |_, candidate: &BoxedUint| crypto_primes::is_prime(Flavor::Any, candidate),
+            |_, candidate: &BoxedUint| crypto_primes::is_prime(flavor, candidate),
             threads,
         )
         .map_err(failed)?;

@@ -20,6 +20,13 @@
 //! Keys are 3072 bits by default or 4096 ([`BlindKeySize`]), `e = 65537`; smaller sizes exist only with the
 //! crate feature `insecure-test-keys`, and without it every decoder refuses moduli below 3072 bits.
 //!
+//! # Partially blind signatures (the voting right)
+//!
+//! [`BlindVerifyingKey::derive`] and [`BlindSigningKey::derive`] give the keys of
+//! draft-irtf-cfrg-partially-blind-rsa for public metadata `info` (`partially.rs`); the voting right signs with
+//! [`voting_right_info`] so that it is bound to its election, modality and ballot style. Such keys must be made
+//! of safe primes ([`BlindSigningKey::generate_safe`]).
+//!
 //! # Side channels
 //!
 //! The private operation (`RSASP1`, in `BlindSign`) uses the Chinese remainder theorem on `crypto-bigint`,
@@ -63,10 +70,12 @@
 pub mod hazmat;
 mod keys;
 mod params;
+mod partially;
 mod protocol;
 mod pss;
 mod wire;
 
 pub use keys::{BlindSigningKey, BlindVerifyingKey};
 pub use params::{BlindKeySize, PREFIX_LEN, Variant};
+pub use partially::{DerivedSigningKey, DerivedVerifyingKey, voting_right_info};
 pub use protocol::{BlindSignature, BlindedMessage, BlindingSecret, PreparedMessage, Signature};

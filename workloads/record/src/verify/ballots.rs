@@ -1,9 +1,15 @@
 //! The ballots: each package stands on its own (signature, AnonID, proofs); together, one per signature.
+//!
+//! A voting right is partially blind (docs/protocol.md §5.3): it verifies only under the key derived from a
+//! vote service's key for `(election, modality, ballot style)`. So the signature of a ballot both proves the
+//! right and says which modality it was issued for, and it fails for a ballot of another style.
 
 use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use urna_ballot::EncryptedContest;
+use urna_crypto::blind::{DerivedVerifyingKey, voting_right_info};
+use urna_tally::Modality;
 use urna_vote::wire::PublishedBallot;
 use urna_vote::{AnonId, anon_id};
 
@@ -22,6 +28,8 @@ pub(crate) struct BallotBook {
 
 pub(crate) struct Booked {
     pub ballot_style: String,
+    /// The modality its voting right was issued for.
+    pub modality: Modality,
     pub contests: Vec<EncryptedContest>,
     pub log_index: Option<u64>,
 }
@@ -37,8 +45,10 @@ pub(crate) fn check(
     summary: &mut Summary,
 ) -> Checked<BallotBook> {
     let ballots: Vec<PublishedBallot> = read_jsonl(&dir.ballots()).map_err(|e| fail(e.to_string()))?;
-    let keys: Vec<_> = ctx.services.iter().map(|s| &s.blind_key).collect();
+    let keys = derived_keys(ctx)?;
     let mut signatures = HashSet::new();
+    // Weeding across the whole record (docs/protocol.md §4.9): no ciphertext in two places.
+    let mut ciphertexts: HashMap<[u8; 32], AnonId> = HashMap::new();
     let mut previous: Option<AnonId> = None;
     for (i, b) in ballots.iter().enumerate() {
         let line = i + 1;
@@ -57,14 +67,39 @@ pub(crate) fn check(
                 b.anon_id
             )));
         }
-        if !keys.iter().any(|k| k.verify(&p.prepared_message, &p.signature).is_ok()) {
-            return Err(fail(format!("ballot {}: the signature is not a voting right of any vote service", b.anon_id)));
-        }
         if !signatures.insert(p.signature.as_bytes().to_vec()) {
             return Err(fail(format!("ballot {}: its signature was already used by another ballot", b.anon_id)));
         }
         ctx.codec.check_ballot_shape(&p.ballot).map_err(|e| fail(format!("ballot {}: {e}", b.anon_id)))?;
+        for key in p.ballot.weeding_keys() {
+            if let Some(first) = ciphertexts.insert(key, b.anon_id) {
+                return Err(fail(format!(
+                    "ballot {} repeats a ciphertext of ballot {first}: a copied ballot was accepted",
+                    b.anon_id
+                )));
+            }
+        }
     }
+
+    // The rights, in parallel: each verification is a full-size exponentiation (the derived exponent).
+    let modalities: Vec<Modality> = ballots
+        .par_iter()
+        .map(|b| {
+            let p = &b.package;
+            let style = &p.ballot.ballot_style;
+            keys.iter()
+                .filter(|(_, s, _)| s == style)
+                .find(|(_, _, k)| k.verify(&p.prepared_message, &p.signature).is_ok())
+                .map(|(m, _, _)| *m)
+                .ok_or_else(|| {
+                    fail(format!(
+                        "ballot {}: the signature is not a voting right of any vote service for ballot style {style} \
+                         (in any modality)",
+                        b.anon_id
+                    ))
+                })
+        })
+        .collect::<Result<_, _>>()?;
 
     let total = ballots.len() as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
@@ -98,14 +133,17 @@ pub(crate) fn check(
 
     summary.ballots = total;
     summary.checks.push(format!(
-        "{total} ballots: AnonIDs, voting-right signatures (one ballot each) and {} validity proofs verified",
+        "{total} ballots: AnonIDs, voting-right signatures (each for its ballot style and modality, one ballot each), \
+         no ciphertext twice, and {} validity proofs verified",
         summary.proofs_verified
     ));
     let ballots = ballots
         .into_iter()
-        .map(|b| {
+        .zip(modalities)
+        .map(|(b, modality)| {
             let booked = Booked {
                 ballot_style: b.package.ballot.ballot_style,
+                modality,
                 contests: b.package.ballot.contests,
                 log_index: b.log_index,
             };
@@ -113,4 +151,24 @@ pub(crate) fn check(
         })
         .collect();
     Ok(BallotBook { ballots })
+}
+
+/// Every vote service key (once per distinct key and modality) derived for every district of the manifest.
+fn derived_keys(ctx: &Context) -> Checked<Vec<(Modality, String, DerivedVerifyingKey)>> {
+    let mut masters: Vec<(Modality, &urna_crypto::blind::BlindVerifyingKey)> = Vec::new();
+    for s in &ctx.services {
+        if !masters.iter().any(|(m, k)| *m == s.modality && *k == &s.blind_key) {
+            masters.push((s.modality, &s.blind_key));
+        }
+    }
+    let manifest = ctx.codec.manifest();
+    let mut out = Vec::new();
+    for (modality, key) in masters {
+        for d in &manifest.districts {
+            let info = voting_right_info(&manifest.election_id, modality.as_str(), &d.id);
+            let derived = key.derive(&info).map_err(|e| fail(format!("deriving a voting-right key: {e}")))?;
+            out.push((modality, d.id.clone(), derived));
+        }
+    }
+    Ok(out)
 }

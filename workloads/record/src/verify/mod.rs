@@ -1,7 +1,8 @@
 //! `urna verify record DIR`: checks the whole record from its files alone, in the order a reader would, and
 //! stops at the first failure, naming the check and what failed.
 //!
-//! 1. [`context`]: format, manifest (and its hash), threshold key against the ceremony transcript.
+//! 1. [`context`]: format, manifest (and its hash), threshold key against the ceremony transcript; with a trust
+//!    file ([`trust`]), every key of the record against the trusted fingerprints.
 //! 2. [`ballots`]: every package: AnonID, prepared message, voting-right signature, one ballot per signature,
 //!    shape and every validity proof (batched).
 //! 3. [`shards`]: every shard's hash chain from genesis, each record an exact contest of a recorded ballot of a
@@ -21,6 +22,7 @@ mod decryption;
 mod equalities;
 mod shards;
 mod tabulation;
+pub mod trust;
 
 use serde::Serialize;
 
@@ -60,6 +62,9 @@ pub struct Summary {
     /// sufficed.
     pub rejected_partials: Vec<String>,
     pub rights_issued: u64,
+    /// Whether the record's keys were compared with a trust file (`false`: the record was only checked for
+    /// consistency with its own keys).
+    pub keys_pinned: bool,
     /// One line per check passed, in order, for people.
     pub checks: Vec<String>,
     /// Facts that are not failures but deserve a reader's attention (unused voting rights, rejected partials).
@@ -69,10 +74,21 @@ pub struct Summary {
 /// Progress of a long step: its name, items done and items in all.
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
-/// Verifies the record in `dir`.
-pub fn verify_record(dir: &RecordDir, progress: Progress<'_>) -> Result<Summary, VerifyFailure> {
+/// Verifies the record in `dir`; with `trust`, its keys must be the trusted ones.
+pub fn verify_record(
+    dir: &RecordDir,
+    trust: Option<&trust::TrustFile>,
+    progress: Progress<'_>,
+) -> Result<Summary, VerifyFailure> {
     let mut summary = Summary::default();
     let ctx = context::load(dir, &mut summary)?;
+    if let Some(t) = trust {
+        t.check(&ctx)?;
+        summary.keys_pinned = true;
+        summary.checks.push(
+            "keys pinned: the threshold, audit-log and voting-right keys are the trust file's".to_owned(),
+        );
+    }
     let book = ballots::check(&ctx, dir, progress, &mut summary)?;
     let tallied = shards::check(&ctx, dir, &book, &mut summary)?;
     audit_log::check(&ctx, dir, &book, &mut summary)?;

@@ -17,3 +17,4 @@ pub mod verify;
 pub mod verify_challenge;
 pub mod vote;
 pub mod voters;
+pub mod voting_key;

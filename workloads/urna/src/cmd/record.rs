@@ -18,6 +18,19 @@ pub struct Args {
 enum RecordCommand {
     /// Exports the record of a closed election (every shard sealed, the audit log closed) into DIR.
     Export(ExportArgs),
+    /// Prints the fingerprints of a record's keys (threshold, audit log, voting rights) as a trust file for
+    /// `urna verify record --trust`: run it on the record as the election authority published it.
+    Fingerprints(FingerprintsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct FingerprintsArgs {
+    /// The record directory.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Write the trust file here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,7 +61,10 @@ pub(crate) fn pair(s: &str, what: &str) -> Result<(String, String)> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let RecordCommand::Export(a) = args.command;
+    let a = match args.command {
+        RecordCommand::Export(a) => a,
+        RecordCommand::Fingerprints(f) => return fingerprints(&f),
+    };
     super::local::check_empty(&a.out)?;
     let read = |name: &str| {
         let p = a.ceremony.join(name);
@@ -67,5 +83,16 @@ pub fn run(args: Args) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(export(&RecordDir::new(&a.out), &sources))?;
     println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+fn fingerprints(args: &FingerprintsArgs) -> Result<()> {
+    let trust = urna_record::fingerprints(&RecordDir::new(&args.dir))
+        .map_err(|e| anyhow::anyhow!("record INVALID: {e}"))?;
+    let json = serde_json::to_string_pretty(&trust)? + "\n";
+    match &args.out {
+        Some(path) => std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{json}"),
+    }
     Ok(())
 }

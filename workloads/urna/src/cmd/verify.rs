@@ -39,6 +39,11 @@ struct RecordArgs {
     /// The record directory (`urna local --record DIR`, `urna record export`).
     #[arg(value_name = "DIR")]
     dir: std::path::PathBuf,
+    /// The election's published key fingerprints (`urna record fingerprints`): refuse the record unless its
+    /// threshold, audit-log and voting-right keys are these. Without it only the record's consistency with
+    /// its own keys is checked.
+    #[arg(long, value_name = "FILE")]
+    trust: Option<std::path::PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -121,21 +126,47 @@ pub fn run(args: Args) -> Result<()> {
         }
         VerifyCommand::Challenge(a) => super::verify_challenge::run(a)?,
         VerifyCommand::Record(a) => {
-            let summary = verify_record_dir(&a.dir, !a.json)?;
+            let summary = verify_record_dir(&a.dir, a.trust.as_deref(), !a.json)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else if summary.keys_pinned {
+                println!(
+                    "record VALID: {} ({} ballots), under the trusted keys of {}",
+                    summary.election_id,
+                    summary.ballots,
+                    a.trust.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                );
             } else {
                 println!("record VALID: {} ({} ballots)", summary.election_id, summary.ballots);
+                println!("{UNPINNED}");
             }
         }
     }
     Ok(())
 }
 
-/// Verifies a record, printing each check as it passes when `verbose`; the error names the first failure.
-pub fn verify_record_dir(dir: &std::path::Path, verbose: bool) -> Result<urna_record::Summary> {
+/// What a verification without a trust file did and did not establish, said plainly.
+pub const UNPINNED: &str = "CONSISTENCY ONLY: no --trust file was given, so the record was checked against its own \
+keys only; a record rebuilt and re-signed under other keys would pass too. Pin the keys with --trust FILE (the \
+election's published fingerprints, `urna record fingerprints`).";
+
+/// Verifies a record (against the trust file's keys when given), printing each check as it passes when
+/// `verbose`; the error names the first failure.
+pub fn verify_record_dir(
+    dir: &std::path::Path,
+    trust: Option<&std::path::Path>,
+    verbose: bool,
+) -> Result<urna_record::Summary> {
     let progress = |step: &str, done: u64, total: u64| tracing::debug!(step, done, total, "verifying");
-    let summary = urna_record::verify_record(&urna_record::RecordDir::new(dir), &progress)
+    let trust = match trust {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow!("record INVALID: trust: reading {}: {e}", path.display()))?;
+            Some(urna_record::TrustFile::from_json(&text).map_err(|e| anyhow!("record INVALID: {e}"))?)
+        }
+        None => None,
+    };
+    let summary = urna_record::verify_record(&urna_record::RecordDir::new(dir), trust.as_ref(), &progress)
         .map_err(|e| anyhow!("record INVALID: {e}"))?;
     if verbose {
         for line in summary.checks.iter() {

@@ -165,7 +165,7 @@ async fn run_election(a: &RunArgs) -> Result<serde_json::Value> {
     let results =
         tokio::task::spawn_blocking(move || super::results::combine_record(&dir)).await.context("combining task")??;
     let dir = a.record.clone();
-    let summary = tokio::task::spawn_blocking(move || super::verify::verify_record_dir(&dir, false))
+    let summary = tokio::task::spawn_blocking(move || super::verify::verify_record_dir(&dir, None, false))
         .await
         .context("verification task")??;
     Ok(serde_json::json!({

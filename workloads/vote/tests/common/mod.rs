@@ -27,7 +27,7 @@ pub static PAILLIER: LazyLock<PublicKey> =
 pub static BLIND_PEM: LazyLock<String> = LazyLock::new(blind_key_pem);
 
 pub fn blind_key_pem() -> String {
-    let k = BlindSigningKey::generate(BlindKeySize::InsecureTest1024, &mut urna_crypto::os_rng()).expect("keygen");
+    let k = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut urna_crypto::os_rng()).expect("keygen");
     k.to_pkcs8_pem().expect("pem").to_string()
 }
 

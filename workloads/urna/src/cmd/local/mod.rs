@@ -71,6 +71,10 @@ pub struct Args {
     /// ceremony; passphrases from trustee-<i>.passphrase or URNA_TRUSTEE_<i>_PASSPHRASE.
     #[arg(long, value_name = "DIR")]
     ceremony: Option<PathBuf>,
+    /// Use this voting-right signing key (PKCS#8 PEM of safe primes, as `urna voting-key` writes) instead of a
+    /// fresh one.
+    #[arg(long, value_name = "FILE")]
+    voting_key: Option<PathBuf>,
     /// Where to export the election record (must not exist or be empty); default: inside --data.
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
@@ -145,11 +149,21 @@ async fn run_async(args: Args) -> Result<()> {
             fresh_ceremony(&plan).await?
         }
     };
-    let signing_key =
-        tokio::task::spawn_blocking(|| BlindSigningKey::generate(BlindKeySize::default(), &mut urna_crypto::os_rng()))
+    let signing_key = match &args.voting_key {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            BlindSigningKey::from_pkcs8_pem(&pem).with_context(|| format!("{}: not a signing key", path.display()))?
+        }
+        None => {
+            say(args.json, "voting-right key: generating a 3072-bit RSA key of safe primes");
+            tokio::task::spawn_blocking(|| {
+                BlindSigningKey::generate_safe(BlindKeySize::default(), &mut urna_crypto::os_rng())
+            })
             .await
             .context("key generation task")?
-            .context("generating the voting-right key")?;
+            .context("generating the voting-right key")?
+        }
+    };
     let keys_secs = t.elapsed().as_secs_f64();
     say(args.json, &format!("keys ready in {keys_secs:.1} s: threshold key {}", &keys.public.fingerprint_hex()[..16]));
 
@@ -259,7 +273,7 @@ async fn run_async(args: Args) -> Result<()> {
     let t = Instant::now();
     let dir = record_dir.clone();
     let verbose = !args.json;
-    let summary = tokio::task::spawn_blocking(move || crate::cmd::verify::verify_record_dir(&dir, verbose))
+    let summary = tokio::task::spawn_blocking(move || crate::cmd::verify::verify_record_dir(&dir, None, verbose))
         .await
         .context("verification task")??;
     let verify_secs = t.elapsed().as_secs_f64();
