@@ -363,7 +363,7 @@ function renderEncrypted(e: Election): void {
     // The nonces are dropped: from here the ballot can only be cast, never revealed.
     state.encrypted = undefined;
     state.pre?.stop();
-    state.pending = startCast(localStorage, e.info.electionId, s.voterId, enc.ballot, e.blindKey);
+    state.pending = startCast(localStorage, e.info.electionId, e.info.modality, s.voterId, enc.ballot, e.blindKey);
     state.screen = 'casting';
     void runCast(e);
   });

@@ -6,7 +6,8 @@
  */
 
 import { ballotFromJson, ballotHash, ballotToJson, bytesToHex, type EncryptedBallot, type EncryptedBallotJson, hexToBytes } from '@urna/crypto';
-import { blind, finalize, prepare, type RsaPublicKey } from '@urna/crypto/blind';
+import type { RsaPublicKey } from '@urna/crypto/blind';
+import { blind, finalize, prepare, votingRightInfo } from '@urna/crypto/partially-blind';
 import { api, type Receipt } from './api.js';
 
 export interface PendingCast {
@@ -14,6 +15,8 @@ export interface PendingCast {
   voterId: string;
   ballot: EncryptedBallotJson;
   prepared: string;
+  /** The right's public metadata (election, modality, ballot style): the key it is signed under derives from it. */
+  info: string;
   blinded: string;
   inverse: string;
   /** The unblinded signature, once the right was obtained. */
@@ -37,6 +40,7 @@ export function loadPending(store: Store, electionId: string, voterId: string): 
   try {
     const p = JSON.parse(text) as PendingCast;
     ballotFromJson(p.ballot);
+    hexToBytes('info', p.info);
     return p;
   } catch {
     store.removeItem(key(electionId, voterId));
@@ -44,15 +48,20 @@ export function loadPending(store: Store, electionId: string, voterId: string): 
   }
 }
 
-/** Prepares and blinds the ballot's hash (RFC 9474) and saves the result before anything is sent. */
-export function startCast(store: Store, electionId: string, voterId: string, ballot: EncryptedBallot, blindKey: RsaPublicKey): PendingCast {
+/**
+ * Prepares and blinds the ballot's hash (partially blind RSA, the right bound to the election, the service's
+ * modality and the ballot's style: docs/protocol.md §5.3) and saves the result before anything is sent.
+ */
+export function startCast(store: Store, electionId: string, modality: string, voterId: string, ballot: EncryptedBallot, blindKey: RsaPublicKey): PendingCast {
   const prepared = prepare(ballotHash(ballot));
-  const { blindedMessage, inverse } = blind(blindKey, prepared);
+  const info = votingRightInfo(electionId, modality, ballot.ballotStyle);
+  const { blindedMessage, inverse } = blind(blindKey, prepared, info);
   const pending: PendingCast = {
     electionId,
     voterId,
     ballot: ballotToJson(ballot),
     prepared: bytesToHex(prepared),
+    info: bytesToHex(info),
     blinded: bytesToHex(blindedMessage),
     inverse: bytesToHex(inverse),
   };
@@ -72,7 +81,7 @@ export async function finishCast(store: Store, pending: PendingCast, token: stri
     onStep('right');
     if (token === undefined) throw new Error('a session is needed to obtain the voting right');
     const { blindSignature } = await api.right(token, pending.blinded);
-    const signature = finalize(blindKey, prepared, hexToBytes('blindSignature', blindSignature), hexToBytes('inverse', pending.inverse));
+    const signature = finalize(blindKey, prepared, hexToBytes('info', pending.info), hexToBytes('blindSignature', blindSignature), hexToBytes('inverse', pending.inverse));
     pending.signature = bytesToHex(signature);
     store.setItem(key(pending.electionId, pending.voterId), JSON.stringify(pending));
   }
