@@ -13,7 +13,7 @@ mod support;
 
 use std::path::Path;
 
-use urna_ballot::{Contest, District, EncryptedBallot, ElectionManifest};
+use urna_ballot::{Contest, District, ElectionManifest, EncryptedBallot};
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey, voting_right_info};
 use urna_crypto::paillier::{KeySize, generate_keypair};
 use urna_vote::client::{Election, Voter, VoterClient, cast, random_selections};
@@ -23,11 +23,8 @@ use urna_vote::wire::{BallotPackage, RightRequest};
 use support::{Killed, spawn_listening};
 
 fn manifest() -> ElectionManifest {
-    let district = |id: &str, parent: Option<&str>| District {
-        id: id.into(),
-        name: id.into(),
-        parent: parent.map(str::to_owned),
-    };
+    let district =
+        |id: &str, parent: Option<&str>| District { id: id.into(), name: id.into(), parent: parent.map(str::to_owned) };
     ElectionManifest {
         election_id: "integrity-2027".into(),
         title: "integrity".into(),
@@ -86,7 +83,8 @@ async fn start() -> Services {
 
     let mut spawn = Vec::new();
     let mut shard_urls = Vec::new();
-    for (modality, census) in [(urna_tally::Modality::Remote, &census_path), (urna_tally::Modality::Booth, &empty_census)]
+    for (modality, census) in
+        [(urna_tally::Modality::Remote, &census_path), (urna_tally::Modality::Booth, &empty_census)]
     {
         let m = modality.as_str();
         let shard = support::shard(

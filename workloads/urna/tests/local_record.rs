@@ -83,7 +83,17 @@ fn local_election_counts_exactly_the_scripted_ballots() {
 
 #[test]
 fn municipal_booth_ballots_cross_the_broker_and_count_beside_remote_ones() {
-    let out = urna(&["local", MUNICIPAL, "--ceremony", FIXTURE, "--voting-key", VOTING_KEY, "--votes", MUNICIPAL_VOTES, "--json"]);
+    let out = urna(&[
+        "local",
+        MUNICIPAL,
+        "--ceremony",
+        FIXTURE,
+        "--voting-key",
+        VOTING_KEY,
+        "--votes",
+        MUNICIPAL_VOTES,
+        "--json",
+    ]);
     assert!(out.status.success(), "urna local failed: {}", String::from_utf8_lossy(&out.stderr));
     let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
     assert_eq!(summary["ballots"]["byModality"], serde_json::json!([["booth", 4], ["remote", 2]]));
@@ -207,7 +217,11 @@ fn every_pinned_key_is_compared() {
     let original: Value = serde_json::from_slice(&std::fs::read(&trust).expect("read")).expect("json");
     let cases: [(&str, fn(&mut Value), &str); 4] = [
         ("threshold", |v| v["thresholdKey"] = Value::String("11".repeat(32)), "the threshold key"),
-        ("voting right", |v| v["votingRightKeys"][0]["fingerprint"] = Value::String("22".repeat(32)), "voting-right key"),
+        (
+            "voting right",
+            |v| v["votingRightKeys"][0]["fingerprint"] = Value::String("22".repeat(32)),
+            "voting-right key",
+        ),
         ("manifest", |v| v["manifestHash"] = Value::String("33".repeat(32)), "the manifest hash"),
         ("log origin", |v| v["auditLog"]["origin"] = Value::String("elsewhere".into()), "the audit log key"),
     ];

@@ -327,7 +327,9 @@ impl VoterStore {
             admissions.insert(mesa, count + 1)?;
             let census = txn.open_table(CENSUS)?;
             let district = match census.get(voter_id)? {
-                Some(v) => serde_json::from_slice::<VoterRecord>(v.value()).map_err(|e| corrupt("census row", e))?.district,
+                Some(v) => {
+                    serde_json::from_slice::<VoterRecord>(v.value()).map_err(|e| corrupt("census row", e))?.district
+                }
                 None => return Err(VoteError::Corrupt("an admitted voter is not in the census".into())),
             };
             count_style(&txn, &district)?;

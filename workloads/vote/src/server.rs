@@ -321,7 +321,11 @@ async fn status(State(s): State<Arc<AppState>>) -> Result<Json<StatusResponse>, 
     let voters = s.voters.clone();
     let store = s.ballot_store.clone();
     let (census, (rights, rights_by_style), (ballots, pending)) = tokio::task::spawn_blocking(move || {
-        Ok::<_, VoteError>((voters.census_size()?, (voters.rights_issued()?, voters.rights_by_style()?), store.counts()?))
+        Ok::<_, VoteError>((
+            voters.census_size()?,
+            (voters.rights_issued()?, voters.rights_by_style()?),
+            store.counts()?,
+        ))
     })
     .await
     .map_err(|_| ApiError::internal())??;

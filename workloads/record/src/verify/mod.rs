@@ -85,9 +85,9 @@ pub fn verify_record(
     if let Some(t) = trust {
         t.check(&ctx)?;
         summary.keys_pinned = true;
-        summary.checks.push(
-            "keys pinned: the threshold, audit-log and voting-right keys are the trust file's".to_owned(),
-        );
+        summary
+            .checks
+            .push("keys pinned: the threshold, audit-log and voting-right keys are the trust file's".to_owned());
     }
     let book = ballots::check(&ctx, dir, progress, &mut summary)?;
     let tallied = shards::check(&ctx, dir, &book, &mut summary)?;

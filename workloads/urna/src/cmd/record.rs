@@ -87,8 +87,8 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn fingerprints(args: &FingerprintsArgs) -> Result<()> {
-    let trust = urna_record::fingerprints(&RecordDir::new(&args.dir))
-        .map_err(|e| anyhow::anyhow!("record INVALID: {e}"))?;
+    let trust =
+        urna_record::fingerprints(&RecordDir::new(&args.dir)).map_err(|e| anyhow::anyhow!("record INVALID: {e}"))?;
     let json = serde_json::to_string_pretty(&trust)? + "\n";
     match &args.out {
         Some(path) => std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?,

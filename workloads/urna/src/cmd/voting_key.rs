@@ -42,7 +42,9 @@ pub fn run(args: Args) -> Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    file.write_all(pem.as_bytes()).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", args.out.display()))?;
+    file.write_all(pem.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", args.out.display()))?;
     println!(
         "{}: voting-right key, fingerprint {} ({:.1} s)",
         args.out.display(),
