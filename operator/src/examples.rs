@@ -30,11 +30,19 @@ impl ExampleSet {
     /// Parses one (multi-document) YAML text; `origin` names it in errors.
     pub fn add_yaml(&mut self, origin: &str, text: &str) -> Result<()> {
         let yaml_err = |source| Error::Yaml { path: origin.to_owned(), source };
-        for doc in serde_yaml::Deserializer::from_str(text) {
-            let value = serde_json::Value::deserialize(doc).map_err(yaml_err)?;
-            if value.is_null() {
+        for (n, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+            let yaml = serde_yaml::Value::deserialize(doc).map_err(yaml_err)?;
+            if yaml.is_null() {
                 continue;
             }
+            if let Some(bad) = non_string_key(&yaml, "") {
+                return Err(Error::InvalidSpec(format!(
+                    "{origin}: document {}: {bad}: kubectl, Helm and Argo CD refuse a map key that is not a \
+                     string (quote it, e.g. \"null\": true)",
+                    n + 1
+                )));
+            }
+            let value = serde_json::to_value(&yaml).map_err(|e| Error::InvalidSpec(format!("{origin}: {e}")))?;
             let is_urna = value["apiVersion"].as_str().is_some_and(|v| v.starts_with("urna.dev/"));
             let kind = value["kind"].as_str().unwrap_or_default().to_owned();
             let typed = |e: serde_json::Error| Error::InvalidSpec(format!("{origin}: {kind}: {e}"));
@@ -71,6 +79,27 @@ impl ExampleSet {
     }
 }
 
+/// The first map key that is not a string, with its path. kubectl and Helm convert YAML to JSON with
+/// sigs.k8s.io/yaml, which refuses a `null` key ("unsupported map key of type <nil>") and turns `true` or `1`
+/// into strings; serde_yaml would read all of them, so a file this loader accepted could still be refused by
+/// `kubectl apply`. Refusing every non-string key keeps the two readers in agreement.
+fn non_string_key(v: &serde_yaml::Value, path: &str) -> Option<String> {
+    match v {
+        serde_yaml::Value::Mapping(m) => m.iter().find_map(|(k, child)| match k {
+            serde_yaml::Value::String(s) => non_string_key(child, &format!("{path}.{s}")),
+            other => {
+                let shown = serde_yaml::to_string(other).map(|s| s.trim().to_owned()).unwrap_or_default();
+                Some(format!("key `{shown}` under `{}` is not a string", if path.is_empty() { "." } else { path }))
+            }
+        }),
+        serde_yaml::Value::Sequence(items) => {
+            items.iter().enumerate().find_map(|(i, child)| non_string_key(child, &format!("{path}[{i}]")))
+        }
+        serde_yaml::Value::Tagged(t) => non_string_key(&t.value, path),
+        _ => None,
+    }
+}
+
 /// All resources in the `.yaml`/`.yml` files of `dir` (not recursive), files in name order.
 pub fn load_dir(dir: impl AsRef<Path>) -> Result<ExampleSet> {
     let dir = dir.as_ref();
@@ -87,4 +116,28 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<ExampleSet> {
         set.add_yaml(&p.display().to_string(), &text)?;
     }
     Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_kubectl_refuses_is_refused_with_its_path() {
+        let mut set = ExampleSet::default();
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: urna.dev/v1alpha1\n\
+                    kind: Election\nspec:\n  contests:\n    - id: a\n      null: true\n";
+        let err = set.add_yaml("e.yaml", text).expect_err("a null key must be refused").to_string();
+        assert!(err.contains("e.yaml: document 2"), "{err}");
+        assert!(err.contains("key `null` under `.spec.contests[0]`"), "{err}");
+        assert!(err.contains("quote it"), "{err}");
+        for key in ["true", "1", "~"] {
+            let err = ExampleSet::default().add_yaml("k.yaml", &format!("a:\n  {key}: x\n")).expect_err(key);
+            assert!(err.to_string().contains("is not a string"), "{key}: {err}");
+        }
+        // Quoted, the same key is an ordinary string.
+        ExampleSet::default()
+            .add_yaml("q.yaml", "apiVersion: v1\nkind: ConfigMap\ndata:\n  \"null\": x\n")
+            .expect("quoted");
+    }
 }

@@ -22,6 +22,14 @@ fn unique<'a>(path: &str, ids: impl IntoIterator<Item = &'a str>) -> Result<()> 
 }
 
 pub fn election(e: &Election) -> Result<()> {
+    let name = e.metadata.name.as_deref().unwrap_or_default();
+    if name.len() > crate::crd::election::MAX_NAME {
+        return Err(invalid(format!(
+            "metadata.name: {name:?} has {} characters, at most {} allowed: it prefixes child names and label values",
+            name.len(),
+            crate::crd::election::MAX_NAME
+        )));
+    }
     urna_ballot::validate_manifest(&e.manifest()).map_err(|err| invalid(format!("spec.{err}")))?;
     let s = &e.spec;
     if s.modalities.is_empty() {

@@ -122,3 +122,63 @@ fn templates_reference_only_known_values() {
         }
     }
 }
+
+/// The chart's ValidatingAdmissionPolicy refuses exactly the deletions the operator's finalizer refuses: its
+/// CEL (files/election-deletion.cel, included verbatim by templates/deletion-protection.yaml) is evaluated
+/// against `Election::deletion_refusal` for every phase, with and without an exported record and the
+/// override annotation.
+#[test]
+fn deletion_policy_agrees_with_the_finalizer() {
+    use kube::core::cel::cel::{Context, Program, Value as Cel};
+    use urna_operator::crd::ElectionPhase;
+    let rule = read("files/election-deletion.cel");
+    let template = read("templates/deletion-protection.yaml");
+    assert!(template.contains(".Files.Get \"files/election-deletion.cel\""), "the template uses the file");
+    let program = Program::compile(rule.trim()).expect("the policy's CEL parses");
+    let base = common::example("municipal").elections[0].clone();
+    let phases = [
+        None,
+        Some(ElectionPhase::Pending),
+        Some(ElectionPhase::Scheduled),
+        Some(ElectionPhase::Open),
+        Some(ElectionPhase::Closed),
+        Some(ElectionPhase::Tallying),
+        Some(ElectionPhase::Decrypted),
+        Some(ElectionPhase::Certified),
+        Some(ElectionPhase::Failed),
+    ];
+    let mut refused = 0;
+    for phase in phases {
+        for exported in [false, true] {
+            for annotated in [false, true] {
+                let mut e = base.clone();
+                if phase.is_some() || exported {
+                    e.status = Some(urna_operator::crd::ElectionStatus {
+                        phase,
+                        record_exported_at: exported.then(|| {
+                            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                                "2027-06-08T00:00:00Z".parse().expect("ts"),
+                            )
+                        }),
+                        ..Default::default()
+                    });
+                }
+                if annotated {
+                    e.metadata.annotations =
+                        Some([("urna.dev/allow-delete".to_string(), "true".to_string())].into_iter().collect());
+                }
+                let mut ctx = Context::default();
+                ctx.add_variable("oldObject", serde_json::to_value(&e).expect("json")).expect("variable");
+                let allowed = program.execute(&ctx).expect("evaluates");
+                let rust = e.deletion_refusal();
+                assert_eq!(
+                    allowed,
+                    Cel::Bool(rust.is_none()),
+                    "phase {phase:?}, exported {exported}, annotated {annotated}: finalizer says {rust:?}"
+                );
+                refused += usize::from(rust.is_some());
+            }
+        }
+    }
+    assert!(refused >= 6, "the table covers refusals: {refused}");
+}

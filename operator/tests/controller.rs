@@ -45,6 +45,9 @@ struct FakeApi {
     seen: Arc<Mutex<Vec<Seen>>>,
     objects: Arc<Mutex<BTreeMap<String, Value>>>,
     fail_applies: bool,
+    /// Refuse every child apply (not status) with this code, reason and message, as an apiserver's RBAC,
+    /// schema validation or an admission webhook does.
+    refuse_applies: Option<(u16, &'static str, &'static str)>,
 }
 
 impl FakeApi {
@@ -65,6 +68,10 @@ impl FakeApi {
         self.objects.lock().expect("lock").insert(path.into(), v);
     }
 
+    fn get(&self, path: &str) -> Value {
+        self.objects.lock().expect("lock").get(path).cloned().unwrap_or(Value::Null)
+    }
+
     async fn answer(&self, req: Request<Body>) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
@@ -77,7 +84,7 @@ impl FakeApi {
         self.seen.lock().expect("lock").push(Seen {
             method: method.clone(),
             path: path.clone(),
-            query,
+            query: query.clone(),
             content_type: content_type.clone(),
             body: body.clone(),
         });
@@ -113,13 +120,33 @@ impl FakeApi {
             Method::PATCH if content_type == "application/apply-patch+yaml" && self.fail_applies => {
                 status(500, "InternalError")
             }
+            Method::PATCH
+                if content_type == "application/apply-patch+yaml"
+                    && !path.ends_with("/status")
+                    && self.refuse_applies.is_some() =>
+            {
+                let (code, reason, message) = self.refuse_applies.unwrap_or_default();
+                let s = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code, "message": message});
+                Response::builder()
+                    .status(StatusCode::from_u16(code).expect("code"))
+                    .body(Body::from(serde_json::to_vec(&s).expect("json")))
+                    .expect("resp")
+            }
             Method::PATCH | Method::POST | Method::PUT => {
                 let mut v = body;
                 if path.ends_with("/status") {
-                    // Status apply: merge into the stored object.
                     let obj = path.trim_end_matches("/status").to_owned();
                     let mut stored = objects.get(&obj).cloned().unwrap_or(json!({}));
-                    stored["status"] = v["status"].clone();
+                    if content_type == "application/apply-patch+yaml" {
+                        let manager = query_param(&query, "fieldManager").unwrap_or_default();
+                        let force = query_param(&query, "force").as_deref() == Some("true");
+                        let applied = v["status"].as_object().cloned().unwrap_or_default();
+                        if let Err(conflict) = apply_status(&mut stored, &manager, force, &applied) {
+                            return status(409, &conflict);
+                        }
+                    } else {
+                        stored["status"] = v["status"].clone();
+                    }
                     self.put(&obj, stored.clone());
                     return ok(&stored);
                 }
@@ -153,6 +180,66 @@ impl FakeApi {
     fn take(&self) -> Vec<Seen> {
         std::mem::take(&mut *self.seen.lock().expect("lock"))
     }
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')).map(str::to_owned)
+}
+
+/// Server-side apply of a status subresource as the apiserver does it, at the granularity of status's
+/// top-level fields (lists atomic, as in these CRDs): the manager's set of owned fields becomes exactly the
+/// fields it applied; a field it owned before and no longer applies is removed unless another manager owns it
+/// too; applying a value over another manager's different value is a conflict, unless forced, which takes
+/// the field over. Ownership is kept in `metadata.managedFields` as `FieldsV1`, where the controllers read it.
+fn apply_status(
+    stored: &mut Value,
+    manager: &str,
+    force: bool,
+    applied: &serde_json::Map<String, Value>,
+) -> Result<(), String> {
+    let fields_of = |entry: &Value| -> Vec<String> {
+        entry["fieldsV1"]["f:status"]
+            .as_object()
+            .map(|m| m.keys().filter_map(|k| k.strip_prefix("f:")).map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let is_status = |e: &Value| e["subresource"] == "status";
+    let mut managed: Vec<Value> = stored["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+    let mine = |e: &Value| is_status(e) && e["manager"] == manager && e["operation"] == "Apply";
+    let previous: Vec<String> = managed.iter().filter(|e| mine(e)).flat_map(fields_of).collect();
+    let mut status = stored["status"].as_object().cloned().unwrap_or_default();
+    for entry in managed.iter_mut().filter(|e| is_status(e) && !mine(e)) {
+        let mut theirs = fields_of(entry);
+        for (k, v) in applied {
+            if theirs.contains(k) && status.get(k) != Some(v) {
+                if !force {
+                    return Err(format!("conflict: status.{k} is owned by {}", entry["manager"]));
+                }
+                theirs.retain(|f| f != k);
+            }
+        }
+        entry["fieldsV1"] = fields_v1(&theirs);
+    }
+    let others: Vec<String> = managed.iter().filter(|e| is_status(e) && !mine(e)).flat_map(fields_of).collect();
+    for gone in previous.iter().filter(|f| !applied.contains_key(*f) && !others.contains(f)) {
+        status.remove(gone);
+    }
+    for (k, v) in applied {
+        status.insert(k.clone(), v.clone());
+    }
+    managed.retain(|e| !mine(e));
+    managed.push(json!({
+        "manager": manager, "operation": "Apply", "subresource": "status", "fieldsType": "FieldsV1",
+        "fieldsV1": fields_v1(&applied.keys().cloned().collect::<Vec<_>>()),
+    }));
+    stored["metadata"]["managedFields"] = Value::Array(managed);
+    stored["status"] = Value::Object(status);
+    Ok(())
+}
+
+fn fields_v1(fields: &[String]) -> Value {
+    let inner: serde_json::Map<String, Value> = fields.iter().map(|f| (format!("f:{f}"), json!({}))).collect();
+    json!({ "f:status": inner })
 }
 
 const NOW: &str = "2027-05-01T00:00:00Z";
@@ -235,7 +322,9 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
     assert_eq!(st["ready"], "0/9", "vote, booth vote, audit and six shards");
     let types: Vec<&str> =
         st["conditions"].as_array().expect("conditions").iter().map(|c| c["type"].as_str().unwrap_or("")).collect();
-    assert_eq!(types, ["Ready", "Progressing", "Degraded"]);
+    assert_eq!(types, ["Ready", "Progressing", "Degraded", "Reconciling", "Stalled"]);
+    assert_eq!(st["conditions"][3]["status"], "True", "Reconciling while workloads start");
+    assert_eq!(st["conditions"][4]["status"], "False", "not Stalled");
     assert_eq!(st["conditions"][0]["status"], "False");
     assert_eq!(st["conditions"][0]["observedGeneration"], 1);
     assert_eq!(st["conditions"][1]["status"], "True");
@@ -319,8 +408,10 @@ async fn requeues_at_the_exact_opening_instant() {
     assert_eq!(action, Action::requeue(std::time::Duration::from_secs(61)));
 }
 
+/// A refused deletion keeps the finalizer and a Warning, and the Election keeps running: children applied,
+/// phase and status still written (it used to freeze: the finalizer helper ran only cleanup).
 #[tokio::test]
-async fn deletion_is_refused_while_open_with_a_warning_event() {
+async fn deletion_is_refused_while_open_with_a_warning_event_and_the_election_keeps_running() {
     let api = FakeApi::default();
     let mut e = with_finalizer(election());
     e.meta_mut().deletion_timestamp =
@@ -328,18 +419,24 @@ async fn deletion_is_refused_while_open_with_a_warning_event() {
     e.status = Some(urna_operator::crd::ElectionStatus { phase: Some(ElectionPhase::Open), ..Default::default() });
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
     let ctx = context(&api, "2027-06-02T00:00:00Z");
-    let err = controller::election::reconcile(Arc::new(e.clone()), ctx.clone()).await.expect_err("refused");
-    assert!(matches!(err, urna_operator::Error::DeletionRefused(_)), "{err}");
+    let action = controller::election::reconcile(Arc::new(e.clone()), ctx.clone()).await.expect("keeps running");
+    assert_ne!(action, Action::await_change(), "requeued for its schedule");
     let seen = api.take();
     assert!(seen.iter().any(|s| s.is_event() && s.body["reason"] == "DeletionRefused" && s.body["type"] == "Warning"));
-    assert!(!seen.iter().any(|s| s.is_write()), "the finalizer stays: {seen:#?}");
+    assert!(!seen.iter().any(|s| s.content_type == "application/json-patch+json"), "the finalizer stays");
+    assert!(seen.iter().any(|s| s.is_apply() && s.path.ends_with("/statefulsets/ciudad-2027-vote")), "repairs go on");
+    let status = seen.iter().find(|s| s.path == format!("{ELECTION_PATH}/status")).expect("status still written");
+    assert!(status.body["status"]["phase"].is_string());
 
-    // Closed but not exported: still refused.
+    // After both windows closed, the phase still advances while the deletion waits: Closed, not exported.
     let mut closed = e.clone();
     closed.status =
         Some(urna_operator::crd::ElectionStatus { phase: Some(ElectionPhase::Closed), ..Default::default() });
-    controller::election::reconcile(Arc::new(closed.clone()), ctx.clone()).await.expect_err("refused");
-    api.take();
+    let late = context(&api, "2027-06-07T00:00:00Z");
+    controller::election::reconcile(Arc::new(closed.clone()), late).await.expect("keeps running");
+    let seen = api.take();
+    assert!(seen.iter().any(|s| s.is_event() && s.body["reason"] == "DeletionRefused"));
+    assert!(!seen.iter().any(|s| s.content_type == "application/json-patch+json"), "the finalizer stays");
 
     // With the explicit annotation the finalizer is removed.
     closed.meta_mut().annotations = Some(BTreeMap::from([("urna.dev/allow-delete".into(), "true".into())]));
@@ -379,6 +476,70 @@ async fn paused_writes_only_the_paused_condition() {
     assert_eq!(writes[0].body["status"]["conditions"][0]["status"], "True");
 }
 
+#[test]
+fn the_mock_api_models_status_field_ownership() {
+    let obj = |v: Value| v.as_object().cloned().expect("object");
+    let mut stored = json!({"metadata": {"name": "e"}});
+    apply_status(&mut stored, "urna-operator", true, &obj(json!({"phase": "Open", "ready": "1/1"}))).expect("apply");
+    apply_status(&mut stored, "urna-vote", false, &obj(json!({"votersVoted": 7}))).expect("apply");
+    // The same manager applying fewer fields removes the ones it left out, never another manager's.
+    apply_status(&mut stored, "urna-operator", true, &obj(json!({"phase": "Closed"}))).expect("apply");
+    assert_eq!(stored["status"], json!({"phase": "Closed", "votersVoted": 7}));
+    // Another manager's field: a different value conflicts unless forced, which takes it over.
+    let err = apply_status(&mut stored, "urna-operator", false, &obj(json!({"phase": "Closed", "votersVoted": 8})))
+        .expect_err("conflict");
+    assert!(err.contains("votersVoted") && err.contains("urna-vote"), "{err}");
+    apply_status(&mut stored, "urna-operator", true, &obj(json!({"phase": "Closed", "votersVoted": 8})))
+        .expect("force");
+    apply_status(&mut stored, "urna-vote", false, &obj(json!({}))).expect("apply");
+    assert_eq!(stored["status"], json!({"phase": "Closed", "votersVoted": 8}), "now the operator's");
+}
+
+/// Pausing must not remove what the operator wrote before: under server-side apply a manager's apply is its
+/// whole intent, so applying only the Paused condition deleted the phase (unlocking the "immutable once Open"
+/// rules), the counters and the other conditions.
+#[tokio::test]
+async fn pausing_keeps_every_status_field_the_operator_owns_and_others_fields() {
+    let api = FakeApi::default();
+    let e = with_finalizer(election());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let ctx = context(&api, NOW);
+    controller::election::reconcile(Arc::new(e), ctx.clone()).await.expect("reconcile");
+    // A workload's own field, under its own manager.
+    let mut stored = api.get(ELECTION_PATH);
+    let voters = json!({"votersVoted": 7}).as_object().cloned().expect("object");
+    apply_status(&mut stored, "urna-vote", false, &voters).expect("workload apply");
+    let before = stored["status"].clone();
+    assert_eq!(before["phase"], "Pending");
+    stored["metadata"]["annotations"] = json!({"urna.dev/reconcile": "paused"});
+    api.put(ELECTION_PATH, stored.clone());
+    api.take();
+
+    let paused: Election = serde_json::from_value(stored).expect("election");
+    controller::election::reconcile(Arc::new(paused), ctx.clone()).await.expect("reconcile");
+    let writes: Vec<Seen> = api.take().into_iter().filter(Seen::is_write).collect();
+    assert_eq!(writes.len(), 1, "only the status: {writes:#?}");
+    let after = api.get(ELECTION_PATH)["status"].clone();
+    for field in ["phase", "observedGeneration", "ready", "manifestHash", "nextTransition", "shards", "votersVoted"] {
+        assert_eq!(after[field], before[field], "{field} survives the pause");
+    }
+    let conds = after["conditions"].as_array().expect("conditions");
+    let types: Vec<&str> = conds.iter().filter_map(|c| c["type"].as_str()).collect();
+    assert!(types.starts_with(&["Ready", "Progressing", "Degraded"]), "{types:?}");
+    let p = conds.iter().find(|c| c["type"] == "Paused").expect("Paused condition");
+    assert_eq!(p["status"], "True");
+
+    // Resumed: the next reconcile's status drops the Paused condition and keeps the rest.
+    let mut resumed = api.get(ELECTION_PATH);
+    resumed["metadata"]["annotations"] = json!({});
+    let resumed: Election = serde_json::from_value(resumed).expect("election");
+    controller::election::reconcile(Arc::new(resumed), ctx).await.expect("reconcile");
+    let after = api.get(ELECTION_PATH)["status"].clone();
+    assert!(!after["conditions"].as_array().expect("conditions").iter().any(|c| c["type"] == "Paused"));
+    assert_eq!(after["votersVoted"], 7);
+    assert_eq!(after["phase"], "Pending");
+}
+
 #[tokio::test]
 async fn malformed_election_is_reported_not_applied() {
     let api = FakeApi::default();
@@ -412,6 +573,50 @@ async fn api_errors_back_off_exponentially_per_object() {
         ctx.metrics.encode().contains("urna_operator_reconcile_errors_total{kind=\"Election\",reason=\"ApiError\"} 4")
     );
     assert_eq!(controller::backoff(30), std::time::Duration::from_secs(300));
+}
+
+/// An apiserver refusal (RBAC 403, schema 422, an admission webhook's denial) becomes a Warning event and
+/// Degraded/Stalled conditions with the apiserver's message, without touching the rest of the status.
+#[tokio::test]
+async fn api_refusals_become_events_and_conditions() {
+    for (code, reason, message) in [
+        (403, "Forbidden", "statefulsets.apps \"ciudad-2027-vote\" is forbidden: User cannot patch resource"),
+        (422, "Invalid", "StatefulSet.apps \"ciudad-2027-vote\" is invalid: metadata.labels: Invalid value"),
+        (400, "BadRequest", "admission webhook \"policy.example\" denied the request: no privileged pods"),
+    ] {
+        let api = FakeApi::default();
+        let e = with_finalizer(election());
+        api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+        controller::election::reconcile(Arc::new(e), context(&api, NOW)).await.expect("first reconcile");
+        let before = api.get(ELECTION_PATH);
+        let refusing = FakeApi { refuse_applies: Some((code, reason, message)), ..api.clone() };
+        let ctx = context(&refusing, NOW);
+        let mut e: Election = serde_json::from_value(before.clone()).expect("election");
+        e.meta_mut().generation = Some(2);
+        let err = controller::election::reconcile(Arc::new(e), ctx).await.expect_err("refused");
+        assert!(matches!(err, urna_operator::Error::Kube(_)), "{err}");
+        let seen = api.take();
+        let ev = seen.iter().find(|s| s.is_event() && s.body["type"] == "Warning").expect("a Warning event");
+        assert_eq!(ev.body["reason"], format!("Api{reason}"));
+        assert!(ev.body["note"].as_str().is_some_and(|n| n.contains(message)), "{}", ev.body);
+        let st = api.get(ELECTION_PATH)["status"].clone();
+        let cond = |t: &str| st["conditions"].as_array().expect("conds").iter().find(|c| c["type"] == t).cloned();
+        for t in ["Degraded", "Stalled"] {
+            let c = cond(t).unwrap_or_else(|| panic!("{t}"));
+            assert_eq!(c["status"], "True", "{t}");
+            assert_eq!(c["reason"], reason, "{t}");
+            assert!(c["message"].as_str().is_some_and(|m| m.contains(message)), "{t}: {c}");
+        }
+        assert_eq!(cond("Ready").expect("Ready")["status"], "False");
+        assert_eq!(st["phase"], before["status"]["phase"], "the rest of the status stays");
+        assert_eq!(st["manifestHash"], before["status"]["manifestHash"]);
+    }
+    // A transient error (500) is left to the backoff: no condition written.
+    let api = FakeApi { fail_applies: true, ..Default::default() };
+    let e = with_finalizer(election());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    controller::election::reconcile(Arc::new(e), context(&api, NOW)).await.expect_err("fails");
+    assert!(!api.take().iter().any(|s| s.path.ends_with("/status")), "no status for a transient error");
 }
 
 #[tokio::test]
@@ -477,6 +682,8 @@ async fn boothfleet_issues_missing_certificates_once() {
     assert_eq!(tokens[0].body["data"]["token"].as_str().map(str::len), Some(88), "64 hex characters, base64");
     assert_eq!(created.len(), 42, "CA + broker + backends + 39 unblocked devices");
     assert_eq!(created[0].body["metadata"]["name"], "ciudad-booths-ca");
+    assert!(created[0].body["metadata"]["ownerReferences"].is_null(), "the CA outlives its BoothFleet");
+    assert!(created[1..].iter().all(|s| s.body["metadata"]["ownerReferences"][0]["kind"] == "BoothFleet"));
     assert!(created.iter().all(|s| s.query.contains("fieldManager=urna-operator")));
     assert!(
         !created.iter().any(|s| s.body["metadata"]["name"] == "ciudad-booths-device-mesa-sur-1-10"),

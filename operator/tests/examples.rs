@@ -404,3 +404,64 @@ fn booth_vote_needs_its_own_census_and_a_booth_modality() {
     let refused = build::booth_vote::mesas_file(e, &set.mesas, &fleets, &hashes).err().map(|x| x.to_string());
     assert!(refused.is_some_and(|m| m.contains("is in BoothFleets ciudad-booths and ciudad-booths-2")));
 }
+
+/// Prometheus scrapes the tally shards (from any namespace, by its usual pod label) and anyone reaches the
+/// audit log's public reads (checkpoints, proofs); the shards still take ballots only from the writers.
+#[test]
+fn network_policies_open_metrics_and_the_public_audit_log() {
+    let e = &example("municipal").elections[0];
+    let policies: Vec<serde_json::Value> =
+        build::election::network_policies(e).iter().map(|p| serde_json::to_value(p).expect("json")).collect();
+    let get = |name: &str| {
+        policies.iter().find(|p| p["metadata"]["name"] == name).unwrap_or_else(|| panic!("{name}")).clone()
+    };
+    let tally = get("ciudad-2027-tally-ingress");
+    let rules = tally["spec"]["ingress"].as_array().expect("rules");
+    assert_eq!(rules.len(), 2);
+    assert_eq!(
+        rules[0]["from"][0]["podSelector"]["matchExpressions"][0]["values"],
+        serde_json::json!(["vote", "vote-booth", "broker"])
+    );
+    assert_eq!(rules[1]["from"][0]["namespaceSelector"], serde_json::json!({}));
+    assert_eq!(rules[1]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "prometheus");
+    let audit = get("ciudad-2027-audit-ingress");
+    let rules = audit["spec"]["ingress"].as_array().expect("rules");
+    assert_eq!(rules.len(), 1);
+    assert!(rules[0].get("from").is_none(), "any source: {}", rules[0]);
+    assert_eq!(rules[0]["ports"][0]["port"], "http");
+}
+
+/// Every StatefulSet holding a volume keeps its PVCs when deleted or scaled down.
+#[test]
+fn every_ballot_volume_is_retained() {
+    let d = Defaults::default();
+    for name in EXAMPLES {
+        let set = example(name);
+        let mut bodies = vec![];
+        for e in &set.elections {
+            bodies.extend(build::election::build(e, &d).expect("build").into_iter().map(|c| c.body));
+            for s in build::election::tally_shards(e) {
+                bodies.extend(build::tallyshard::build(&s, e, &d).expect("build").into_iter().map(|c| c.body));
+            }
+        }
+        for f in &set.fleets {
+            bodies.extend(
+                build::boothfleet::build(f, fleet_inputs(&set), &d)
+                    .expect("build")
+                    .children
+                    .into_iter()
+                    .map(|c| c.body),
+            );
+        }
+        let sets: Vec<&serde_json::Value> = bodies.iter().filter(|b| b["kind"] == "StatefulSet").collect();
+        assert!(!sets.is_empty(), "{name}");
+        for s in sets.iter().filter(|s| s["spec"]["volumeClaimTemplates"].is_array()) {
+            assert_eq!(
+                s["spec"]["persistentVolumeClaimRetentionPolicy"],
+                serde_json::json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+                "{name}: {}",
+                s["metadata"]["name"]
+            );
+        }
+    }
+}

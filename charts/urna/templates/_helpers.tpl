@@ -19,8 +19,18 @@ app.kubernetes.io/name: urna-operator
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* global.imageRegistry (a mirror) replaces the registry host of image.repository, or prefixes it. */}}
 {{- define "urna.image" -}}
-{{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
+{{- $registry := dig "imageRegistry" "" (.Values.global | default dict) -}}
+{{- $repo := .Values.image.repository -}}
+{{- if $registry -}}
+{{- $parts := splitList "/" $repo -}}
+{{- if and (gt (len $parts) 1) (or (contains "." (first $parts)) (contains ":" (first $parts))) -}}
+{{- $repo = join "/" (rest $parts) -}}
+{{- end -}}
+{{- $repo = printf "%s/%s" $registry $repo -}}
+{{- end -}}
+{{ $repo }}:{{ default .Chart.AppVersion .Values.image.tag }}
 {{- end -}}
 
 {{- define "urna.watchNamespace" -}}

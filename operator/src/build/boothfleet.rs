@@ -393,7 +393,12 @@ pub fn build(f: &BoothFleet, inputs: FleetInputs<'_>, defaults: &Defaults) -> Re
             vec![]
         }
         None => {
-            let mut s = vec![CertSecret { meta: secret_meta(ca_secret(&name), None), kind: CertKind::Ca }];
+            // The CA Secret has no owner: deleting the BoothFleet (or re-creating it) must not take the CA
+            // with it, or every certificate already provisioned on a voting machine would stop verifying.
+            // It is deleted by hand, if ever.
+            let mut ca = secret_meta(ca_secret(&name), None);
+            ca.owner_references = None;
+            let mut s = vec![CertSecret { meta: ca, kind: CertKind::Ca }];
             s.extend(wanted.into_iter().map(|(meta, kind)| CertSecret { meta, kind }));
             s
         }

@@ -319,23 +319,49 @@ fn component_selector(election: &str, components: &[&str]) -> LabelSelector {
     }
 }
 
-fn policy(e: &Election, suffix: &str, target: &str, from: Option<&[&str]>) -> NetworkPolicy {
+/// Who may reach a workload's HTTP port.
+enum Source<'a> {
+    /// Anyone (a public endpoint).
+    Anyone,
+    /// The election's pods of these components.
+    Components(&'a [&'a str]),
+    /// Prometheus, in any namespace: pods labelled `app.kubernetes.io/name: prometheus`, as the Prometheus
+    /// Operator and kube-prometheus-stack label them.
+    Prometheus,
+}
+
+fn policy(e: &Election, suffix: &str, target: &str, from: &[Source]) -> NetworkPolicy {
     let name = e.name_any();
+    let http = || {
+        Some(vec![NetworkPolicyPort {
+            port: Some(IntOrString::String(HTTP_PORT_NAME.into())),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }])
+    };
+    let rule = |f: &Source| NetworkPolicyIngressRule {
+        from: match f {
+            Source::Anyone => None,
+            Source::Components(c) => {
+                Some(vec![NetworkPolicyPeer { pod_selector: Some(component_selector(&name, c)), ..Default::default() }])
+            }
+            Source::Prometheus => Some(vec![NetworkPolicyPeer {
+                namespace_selector: Some(LabelSelector::default()),
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(BTreeMap::from([(meta::LABEL_NAME.into(), "prometheus".into())])),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+        },
+        ports: http(),
+    };
     NetworkPolicy {
         metadata: meta::child_meta(e, format!("{name}-{suffix}"), meta::labels("network-policy", &name, &name)),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(component_selector(&name, &[target])),
             policy_types: Some(vec!["Ingress".into()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: from.map(|c| {
-                    vec![NetworkPolicyPeer { pod_selector: Some(component_selector(&name, c)), ..Default::default() }]
-                }),
-                ports: Some(vec![NetworkPolicyPort {
-                    port: Some(IntOrString::String(HTTP_PORT_NAME.into())),
-                    protocol: Some("TCP".into()),
-                    ..Default::default()
-                }]),
-            }]),
+            ingress: Some(from.iter().map(rule).collect()),
             ..Default::default()
         }),
     }
@@ -346,14 +372,19 @@ fn policy(e: &Election, suffix: &str, target: &str, from: Option<&[&str]>) -> Ne
 /// `spec.vote.booth`) is reached by the Mesa consoles at the polling stations, from outside the cluster like
 /// remote voters, and by the fleet's collector (the bridge), so it admits any source as the remote one does;
 /// both of its write endpoints need a bearer token (the Mesa's console token, the bridge token).
+///
+/// Observability and public verification are open by design: Prometheus (any namespace) scrapes the tally
+/// shards' `/metrics`, and the audit log admits anyone, because its reads (checkpoints, entries, inclusion
+/// and consistency proofs, `/metrics`) are the public record observers verify; its writes (appends, close)
+/// need the election's internal token, and a witness's cosignature is checked against its key.
 pub fn network_policies(e: &Election) -> Vec<NetworkPolicy> {
     let mut out = vec![
-        policy(e, "vote-ingress", VOTE, None),
-        policy(e, "tally-ingress", TALLY, Some(&[VOTE, BOOTH_VOTE, "broker"])),
-        policy(e, "audit-ingress", AUDIT, Some(&[VOTE, BOOTH_VOTE, TALLY, "broker"])),
+        policy(e, "vote-ingress", VOTE, &[Source::Anyone]),
+        policy(e, "tally-ingress", TALLY, &[Source::Components(&[VOTE, BOOTH_VOTE, "broker"]), Source::Prometheus]),
+        policy(e, "audit-ingress", AUDIT, &[Source::Anyone]),
     ];
     if super::booth_vote::booth_spec(e).is_some() {
-        out.push(policy(e, "vote-booth-ingress", BOOTH_VOTE, None));
+        out.push(policy(e, "vote-booth-ingress", BOOTH_VOTE, &[Source::Anyone]));
     }
     out
 }

@@ -36,7 +36,13 @@ pub async fn reconcile(f: Arc<BoothFleet>, ctx: Arc<Context>) -> Result<Action> 
         if meta::is_paused(f.as_ref()) {
             return super::status::paused(&api, f.as_ref(), &ctx).await;
         }
-        let action = apply(&api, &f, &ctx, &ns).await?;
+        let action = match apply(&api, &f, &ctx, &ns).await {
+            Ok(action) => action,
+            Err(err) => {
+                super::status::report_api_error(&api, f.as_ref(), &ctx, &err).await;
+                return Err(err);
+            }
+        };
         reconciled(&ctx, f.as_ref());
         Ok(action)
     }

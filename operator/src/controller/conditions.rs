@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-pub use crate::crd::common::condition::{DEGRADED, PAUSED, PROGRESSING, READY};
+pub use crate::crd::common::condition::{DEGRADED, PAUSED, PROGRESSING, READY, RECONCILING, STALLED};
 
 /// One condition's desired state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,16 @@ impl Desired {
     pub fn new(type_: &'static str, status: bool, reason: &str, message: impl Into<String>) -> Self {
         Self { type_, status, reason: reason.into(), message: message.into() }
     }
+}
+
+/// `current` with each desired condition replacing the one of its type in place (new types appended), so a
+/// partial update (Paused, an API refusal) keeps the others as they are.
+pub fn replace(current: &[Condition], desired: &[Desired], generation: Option<i64>, now: Timestamp) -> Vec<Condition> {
+    let new = merge(current, desired, generation, now);
+    let mut out: Vec<Condition> =
+        current.iter().map(|c| new.iter().find(|n| n.type_ == c.type_).cloned().unwrap_or_else(|| c.clone())).collect();
+    out.extend(new.into_iter().filter(|n| !current.iter().any(|c| c.type_ == n.type_)));
+    out
 }
 
 /// The conditions to write, given the current ones.
@@ -44,7 +54,9 @@ pub fn merge(current: &[Condition], desired: &[Desired], generation: Option<i64>
         .collect()
 }
 
-/// The usual triple: ready, or progressing towards it, or degraded with a reason.
+/// The usual triple: ready, or progressing towards it, or degraded with a reason; then kstatus' Reconciling
+/// (= Progressing) and Stalled (= Degraded: every degraded reason here needs an edit or an operator's
+/// attention, retrying alone does not clear it).
 pub fn standard(ready: bool, ready_msg: &str, degraded: Option<(&str, String)>) -> Vec<Desired> {
     let (deg, deg_reason, deg_msg) = match &degraded {
         Some((reason, msg)) => (true, *reason, msg.clone()),
@@ -65,6 +77,8 @@ pub fn standard(ready: bool, ready_msg: &str, degraded: Option<(&str, String)>) 
             ready_msg,
         ),
         Desired::new(PROGRESSING, !ready && !deg, if ready { "Ready" } else { "Reconciling" }, ""),
-        Desired::new(DEGRADED, deg, deg_reason, deg_msg),
+        Desired::new(DEGRADED, deg, deg_reason, deg_msg.clone()),
+        Desired::new(RECONCILING, !ready && !deg, if ready { "Ready" } else { "Reconciling" }, ""),
+        Desired::new(STALLED, deg, deg_reason, deg_msg),
     ]
 }

@@ -34,19 +34,39 @@ pub async fn reconcile(e: Arc<Election>, ctx: Arc<Context>) -> Result<Action> {
         if meta::is_paused(e.as_ref()) && e.meta().deletion_timestamp.is_none() {
             return super::status::paused(&api, e.as_ref(), &ctx).await;
         }
-        let action = finalizer::finalizer(&api, FINALIZER, e.clone(), |event| async {
-            match event {
-                Finalizer::Apply(e) => apply(&api, &e, &ctx).await,
-                Finalizer::Cleanup(e) => cleanup(&e, &ctx).await,
+        let result = if e.meta().deletion_timestamp.is_some()
+            && e.finalizers().iter().any(|f| f == FINALIZER)
+            && let Some(why) = e.deletion_refusal()
+        {
+            // A refused deletion must not freeze the election: phases, status and repair of its workloads go
+            // on exactly as before (the finalizer helper would run only cleanup), with a Warning saying why
+            // the Election is still there.
+            let result = apply(&api, &e, &ctx).await;
+            refuse(&e, &ctx, &why).await;
+            result
+        } else {
+            finalizer::finalizer(&api, FINALIZER, e.clone(), |event| async {
+                match event {
+                    Finalizer::Apply(e) => apply(&api, &e, &ctx).await,
+                    Finalizer::Cleanup(e) => cleanup(&e, &ctx).await,
+                }
+            })
+            .await
+            .map_err(|err| match err {
+                finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => inner,
+                other => Error::Finalizer(other.to_string()),
+            })
+        };
+        match result {
+            Ok(action) => {
+                reconciled(&ctx, e.as_ref());
+                Ok(action)
             }
-        })
-        .await
-        .map_err(|err| match err {
-            finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => inner,
-            other => Error::Finalizer(other.to_string()),
-        })?;
-        reconciled(&ctx, e.as_ref());
-        Ok(action)
+            Err(err) => {
+                super::status::report_api_error(&api, e.as_ref(), &ctx, &err).await;
+                Err(err)
+            }
+        }
     }
     .instrument(span)
     .await
@@ -215,25 +235,19 @@ async fn write_status(
     Ok(())
 }
 
+/// The Warning a refused deletion raises; returns its note.
+async fn refuse(e: &Election, ctx: &Context, why: &str) -> String {
+    let note = format!("{why}; export the record (`urna export`) or set {}: \"true\"", meta::ANNOTATION_ALLOW_DELETE);
+    ctx.event(e, EventType::Warning, "DeletionRefused", "Delete", note.clone()).await;
+    note
+}
+
 /// Deletion: allowed for an Election that never held ballots, or whose record was exported, or with the
-/// explicit annotation; refused (with a Warning event, retried with backoff) otherwise.
+/// explicit annotation (`Election::deletion_refusal`). A refused one never gets here ([`reconcile`] keeps
+/// running it); the check is repeated in case the status changed in between.
 async fn cleanup(e: &Election, ctx: &Context) -> Result<Action> {
-    let phase = e.phase();
-    let exported = e.status.as_ref().and_then(|s| s.record_exported_at.as_ref()).is_some();
-    let refused = if meta::allows_delete(e) {
-        None
-    } else if phase == ElectionPhase::Open {
-        Some("the election is Open".to_string())
-    } else if phase.holds_ballots() && !exported {
-        Some(format!("the election is {} and its record has not been exported", phase.as_str()))
-    } else {
-        None
-    };
-    if let Some(why) = refused {
-        let note =
-            format!("{why}; export the record (`urna export`) or set {}: \"true\"", meta::ANNOTATION_ALLOW_DELETE);
-        ctx.event(e, EventType::Warning, "DeletionRefused", "Delete", note.clone()).await;
-        return Err(Error::DeletionRefused(note));
+    if let Some(why) = e.deletion_refusal() {
+        return Err(Error::DeletionRefused(refuse(e, ctx, &why).await));
     }
     ctx.event(e, EventType::Normal, "Deleted", "Delete", "children are garbage-collected; ballot volumes are retained")
         .await;

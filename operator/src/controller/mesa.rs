@@ -32,7 +32,13 @@ pub async fn reconcile(m: Arc<Mesa>, ctx: Arc<Context>) -> Result<Action> {
         if meta::is_paused(m.as_ref()) {
             return super::status::paused(&api, m.as_ref(), &ctx).await;
         }
-        let action = apply(&api, &m, &ctx, &ns).await?;
+        let action = match apply(&api, &m, &ctx, &ns).await {
+            Ok(action) => action,
+            Err(err) => {
+                super::status::report_api_error(&api, m.as_ref(), &ctx, &err).await;
+                return Err(err);
+            }
+        };
         reconciled(&ctx, m.as_ref());
         Ok(action)
     }

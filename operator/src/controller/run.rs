@@ -33,6 +33,9 @@ pub struct Settings {
     pub lease_name: String,
     pub identity: String,
     pub leader_election: bool,
+    /// Watch Secrets only in these namespaces (the chart's `secretNamespaces`, where a Role grants Secret
+    /// access); empty: in the watched namespace(s), as `namespace`.
+    pub secret_namespaces: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +133,7 @@ pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
         .shutdown_on_signal()
         .run(super::mesa::reconcile, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()));
-    let fleets = Controller::new(api::<BoothFleet>(&client, ns), wc.clone())
+    let mut fleets = Controller::new(api::<BoothFleet>(&client, ns), wc.clone())
         .with_config(cc.clone())
         // A Mesa gives its fleet's devices their district (shard), geofence, window and census.
         .watches(api::<Mesa>(&client, ns), wc.clone(), |m| {
@@ -140,8 +143,16 @@ pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
         .owns(api::<StatefulSet>(&client, ns), owned.clone())
         .owns(api::<ConfigMap>(&client, ns), owned.clone())
         .owns(api::<Deployment>(&client, ns), owned.clone())
-        .owns(api::<Service>(&client, ns), owned.clone())
-        .owns(api::<Secret>(&client, ns), owned.clone())
+        .owns(api::<Service>(&client, ns), owned.clone());
+    // Least privilege: with `secret_namespaces` the operator holds no cluster-wide Secret access, so it
+    // watches the Secrets of those namespaces only.
+    if settings.secret_namespaces.is_empty() {
+        fleets = fleets.owns(api::<Secret>(&client, ns), owned.clone());
+    }
+    for secret_ns in &settings.secret_namespaces {
+        fleets = fleets.owns(Api::<Secret>::namespaced(client.clone(), secret_ns), owned.clone());
+    }
+    let fleets = fleets
         .shutdown_on_signal()
         .run(super::boothfleet::reconcile, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()));

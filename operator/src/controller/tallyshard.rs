@@ -30,7 +30,13 @@ pub async fn reconcile(s: Arc<TallyShard>, ctx: Arc<Context>) -> Result<Action> 
         if meta::is_paused(s.as_ref()) {
             return super::status::paused(&api, s.as_ref(), &ctx).await;
         }
-        let action = apply(&api, &s, &ctx, &ns).await?;
+        let action = match apply(&api, &s, &ctx, &ns).await {
+            Ok(action) => action,
+            Err(err) => {
+                super::status::report_api_error(&api, s.as_ref(), &ctx, &err).await;
+                return Err(err);
+            }
+        };
         reconciled(&ctx, s.as_ref());
         Ok(action)
     }

@@ -39,11 +39,14 @@ pub struct BoothFleetSpec {
     /// Devices declared one by one.
     #[serde(default)]
     #[schemars(length(max = 5000))]
-    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.id == x.id))").message("device ids must be unique"))]
+    // A list map keyed by id: the apiserver refuses duplicate ids itself, in linear time (a CEL uniqueness
+    // rule is quadratic: 5,000² comparisons are far over the CEL cost budget and the CRD would not install).
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"]))]
     pub devices: Vec<Device>,
     /// Or a count per Mesa: devices `<mesa>-<n>` are generated (n from 1).
     #[serde(default)]
     #[schemars(length(max = 1000))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["mesa"]))]
     pub per_mesa: Vec<MesaDevices>,
     #[serde(default)]
     pub telemetry: Telemetry,
@@ -54,7 +57,7 @@ pub struct BoothFleetSpec {
     pub anomaly_rules: AnomalyRules,
     /// Devices the broker refuses (lost, stolen or captured machines); their certificates are not issued.
     #[serde(default)]
-    #[schemars(length(max = 5000))]
+    #[schemars(length(max = 5000), extend("x-kubernetes-list-type" = "set"))]
     pub blocked_devices: Vec<String>,
     /// Where alerts go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,7 +107,7 @@ pub struct BrokerSpec {
     /// every device not matched before it. Empty: one shard named `<fleet>-broker` serving the whole fleet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
-    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.name == x.name))").message("shard names must be unique"))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub shards: Vec<BrokerShard>,
     #[serde(default)]
     pub overrides: WorkloadOverrides,
@@ -131,6 +134,7 @@ pub struct BrokerShard {
     /// Districts of the Election (a district covers its descendants); empty: every device not matched by
     /// an earlier shard.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
     pub districts: Vec<String>,
 }
 

@@ -13,8 +13,9 @@ const TEXT_LEN: i64 = 256;
 
 fn list_bound(name: &str) -> i64 {
     match name {
-        // Districts a contest appears in (inherited by descendants, so a short list suffices).
-        "districts" => 32,
+        // Districts a contest appears in (inherited by descendants, so a short list suffices). The bound keeps
+        // the contest → district reference rule (contests × these × spec.districts) within the CEL cost budget.
+        "districts" => 16,
         "parties" => 64,
         "coalitions" => 16,
         "options" => 256,

@@ -108,6 +108,10 @@ pub mod condition {
     pub const DEGRADED: &str = "Degraded";
     /// True while `urna.dev/reconcile: paused` is set.
     pub const PAUSED: &str = "Paused";
+    /// kstatus' pair, read by Flux, Argo CD and `kubectl wait`: the controller is working towards the spec
+    /// (Reconciling), or cannot make progress without someone's action (Stalled).
+    pub const RECONCILING: &str = "Reconciling";
+    pub const STALLED: &str = "Stalled";
 }
 
 /// Shared status fields, flattened into each resource's status.

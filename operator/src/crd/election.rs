@@ -14,6 +14,12 @@ use super::common::{KeyRef, ModalityKind, StorageSpec};
 const LOCKED: &str =
     "!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase in ['Pending', 'Scheduled']";
 
+/// The longest Election name: it prefixes its children's names and label values, and `<name>-manifest` (the
+/// manifest ConfigMap's `app.kubernetes.io/instance` label) must fit a label value's 63 characters.
+pub const MAX_NAME: usize = 54;
+const NAME_MESSAGE: &str =
+    "metadata.name must be at most 54 characters: it prefixes child names and label values (63 at most)";
+
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[kube(
     group = "urna.dev",
@@ -30,6 +36,7 @@ const LOCKED: &str =
     validation = Rule::new(format!("{LOCKED} || self.spec.contests == oldSelf.spec.contests")).message("spec.contests is immutable once the election is Open"),
     validation = Rule::new(format!("{LOCKED} || self.spec.districts == oldSelf.spec.districts")).message("spec.districts is immutable once the election is Open"),
     validation = Rule::new(format!("{LOCKED} || self.spec.keys == oldSelf.spec.keys")).message("spec.keys is immutable once the election is Open"),
+    validation = Rule::new(format!("size(self.metadata.name) <= {MAX_NAME}")).message(NAME_MESSAGE),
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
@@ -47,14 +54,15 @@ pub struct ElectionSpec {
     /// The district tree (country, state, municipality...). Ballots are cast in leaf districts. At most 128:
     /// the bound keeps the CEL reference checks within the apiserver's cost budget.
     #[schemars(length(min = 1, max = 128))]
-    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.id == x.id))").message("district ids must be unique"))]
+    // List maps keyed by id (kind): the apiserver refuses duplicates itself, without a quadratic CEL rule.
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"]))]
     pub districts: Vec<District>,
     /// How ballots arrive, each with its own window (remote voting may open weeks before booth day).
     #[schemars(length(min = 1, max = 2))]
-    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.kind == x.kind))").message("at most one entry per modality kind"))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["kind"]))]
     pub modalities: Vec<Modality>,
     #[schemars(length(min = 1, max = 128))]
-    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.id == x.id))").message("contest ids must be unique"))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"]))]
     pub contests: Vec<Contest>,
     /// Public keys from the key ceremony. No decryption key ever appears in the cluster; the only private
     /// keys the workloads hold are the vote service's blind-signing key (`vote.signingKey`) and the audit
@@ -363,5 +371,23 @@ impl Election {
 
     pub fn phase(&self) -> ElectionPhase {
         self.status.as_ref().and_then(|s| s.phase).unwrap_or(ElectionPhase::Pending)
+    }
+
+    /// Why this Election may not be deleted now, if it may not: it is Open, or it holds ballots whose record
+    /// has not been exported, and it lacks `urna.dev/allow-delete: "true"`. The finalizer applies this rule;
+    /// the chart's ValidatingAdmissionPolicy (charts/urna/files/election-deletion.cel) is the same rule in
+    /// CEL, checked against this one in operator/tests/chart.rs.
+    pub fn deletion_refusal(&self) -> Option<String> {
+        let phase = self.phase();
+        let exported = self.status.as_ref().and_then(|s| s.record_exported_at.as_ref()).is_some();
+        if crate::meta::allows_delete(self) {
+            None
+        } else if phase == ElectionPhase::Open {
+            Some("the election is Open".to_string())
+        } else if phase.holds_ballots() && !exported {
+            Some(format!("the election is {} and its record has not been exported", phase.as_str()))
+        } else {
+            None
+        }
     }
 }

@@ -36,7 +36,7 @@ pub struct MesaSpec {
     pub district: String,
     pub location: Location,
     #[schemars(length(min = 1, max = 32))]
-    #[x_kube(validation = Rule::new("self.all(x, self.exists_one(y, y.id == x.id))").message("member ids must be unique"))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"]))]
     pub members: Vec<MesaMember>,
     /// Booths assigned to this Mesa from a fleet.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -24,7 +24,9 @@ use super::common::{ModalityKind, StorageSpec};
     printcolumn(name = "Ballots", type_ = "integer", json_path = ".status.ballotsAccepted"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     // A shard's identity is its partition: moving it would mix two partitions' totals.
-    validation = Rule::new("self.spec.election == oldSelf.spec.election && self.spec.district == oldSelf.spec.district && self.spec.modality == oldSelf.spec.modality").message("election, district and modality are immutable"),
+    // `district` is optional (a shard of a whole modality has none): compared only through has(), or every
+    // update of such a shard would fail with "no such key".
+    validation = Rule::new("self.spec.election == oldSelf.spec.election && has(self.spec.district) == has(oldSelf.spec.district) && (!has(self.spec.district) || self.spec.district == oldSelf.spec.district) && self.spec.modality == oldSelf.spec.modality").message("election, district and modality are immutable"),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct TallyShardSpec {

@@ -29,6 +29,10 @@ pub struct Args {
     /// Reconcile without holding the Lease (a single replica, or local development).
     #[arg(long)]
     no_leader_election: bool,
+    /// Watch Secrets only in this namespace (repeatable): the namespaces where Elections run, when RBAC grants
+    /// Secret access only there (the chart's `secretNamespaces`). Default: the watched namespace(s).
+    #[arg(long = "secret-namespace", value_name = "NAMESPACE")]
+    secret_namespaces: Vec<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -54,6 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             lease_name: args.lease_name,
             identity,
             leader_election: !args.no_leader_election,
+            secret_namespaces: args.secret_namespaces,
         };
         run_operator(client, settings).await.map_err(|e| anyhow!("{e}"))
     })
