@@ -80,6 +80,10 @@ struct ServeArgs {
     /// Base URL of the audit log.
     #[arg(long, value_name = "URL")]
     audit: Option<String>,
+    /// When voting opens (RFC 3339): sessions, rights, admissions and ballots before it are refused
+    /// (`election_not_open`).
+    #[arg(long, value_name = "RFC3339")]
+    opens_at: Option<jiff::Timestamp>,
     /// When voting closes (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
     closes_at: Option<jiff::Timestamp>,
@@ -179,6 +183,7 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
         if let Some(p) = &s.mesas {
             config.mesas = MesaRegistry::load(p, &config.manifest).context("loading the mesas")?;
         }
+        config.opens_at = s.opens_at;
         config.closes_at = s.closes_at;
         config.modality = s.modality.clone();
         config.session_ttl = Duration::from_secs(s.session_ttl);

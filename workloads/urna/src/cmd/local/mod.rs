@@ -78,6 +78,10 @@ pub struct Args {
     /// Print a machine-readable summary (JSON) on stdout instead of tables.
     #[arg(long)]
     json: bool,
+    /// When voting opens (RFC 3339): every vote service and shard refuses ballots before it, as in the
+    /// cluster (`election_not_open`), and the simulated voters wait for it. Default: at once.
+    #[arg(long, value_name = "RFC3339")]
+    opens_at: Option<jiff::Timestamp>,
 }
 
 pub(crate) struct Keys {
@@ -145,8 +149,16 @@ async fn run_async(args: Args) -> Result<()> {
     };
     let censuses = census::censuses(&plan, &ballots)?;
     let authority = plan.fleet.as_ref().map(fleet::Authority::generate);
-    let services =
-        services::start(&plan, &data, keys.public.paillier(), &signing_key, &censuses, authority.as_ref()).await?;
+    let services = services::start(
+        &plan,
+        &data,
+        keys.public.paillier(),
+        &signing_key,
+        &censuses,
+        authority.as_ref(),
+        args.opens_at,
+    )
+    .await?;
     let booths = match (&plan.fleet, &authority, services.votes.iter().find(|v| v.modality == Modality::Booth)) {
         (Some(f), Some(a), Some(v)) => {
             let fleet = fleet::LocalFleet::start(f, a, &plan.manifest, keys.public.paillier(), &v.url, &data).await?;
@@ -173,6 +185,13 @@ async fn run_async(args: Args) -> Result<()> {
         ),
     );
 
+    if let Some(at) = args.opens_at {
+        let wait = at.duration_since(jiff::Timestamp::now());
+        if wait.is_positive() {
+            say(args.json, &format!("waiting until voting opens at {at}"));
+            tokio::time::sleep(wait.unsigned_abs()).await;
+        }
+    }
     let t = Instant::now();
     let booths = booths.map(Arc::new);
     let cast_report =

@@ -48,6 +48,7 @@ pub async fn start(
     signing_key: &BlindSigningKey,
     censuses: &[(Modality, String)],
     booth: Option<&Authority>,
+    opens_at: Option<jiff::Timestamp>,
 ) -> Result<Services> {
     let manifest = &plan.manifest;
     let mut config = LogConfig::new(format!("urna.local/{}", plan.election));
@@ -67,12 +68,10 @@ pub async fn start(
     let mut map = ShardMap::new();
     for s in &plan.shards {
         let dir = data.join("tally").join(&s.name);
-        let shard = Shard::open(
-            ShardConfig::new(&s.name, s.districts.clone(), s.modality, &dir),
-            manifest.clone(),
-            public_key.clone(),
-        )
-        .with_context(|| format!("opening shard {}", s.name))?;
+        let mut config = ShardConfig::new(&s.name, s.districts.clone(), s.modality, &dir);
+        config.opens_at = opens_at;
+        let shard = Shard::open(config, manifest.clone(), public_key.clone())
+            .with_context(|| format!("opening shard {}", s.name))?;
         let (listener, url) = loopback().await?;
         let running = shard.start(listener).await.with_context(|| format!("starting shard {}", s.name))?;
         for d in &s.districts {
@@ -94,6 +93,7 @@ pub async fn start(
             audit_url.clone(),
         );
         config.modality = modality.as_str().to_owned();
+        config.opens_at = opens_at;
         if let (Modality::Booth, Some(a)) = (modality, booth) {
             config.mesas = MesaRegistry::new(a.mesas.clone(), manifest).context("the example's Mesas")?;
             config.bridge_token = Some(a.bridge_token.clone());
