@@ -44,7 +44,8 @@ pub struct VoteArgs {
     pub partitions: u32,
     /// `remote` or `booth`: the modality of the ballots the service records.
     pub modality: String,
-    /// That modality's closing instant (RFC 3339).
+    /// That modality's window (RFC 3339): ballots are refused before `opens_at` and from `closes_at` on.
+    pub opens_at: Option<String>,
     pub closes_at: Option<String>,
     /// `DISTRICT:MODALITY=URL` per tally shard (`*` as district: the whole modality).
     pub shards: Vec<String>,
@@ -92,6 +93,9 @@ pub fn vote_args(v: &VoteArgs) -> Vec<String> {
     if let Some(c) = &v.census {
         args.extend(["--census".into(), format!("{CENSUS_DIR}/{c}")]);
     }
+    if let Some(t) = &v.opens_at {
+        args.extend(["--opens-at".into(), t.clone()]);
+    }
     if let Some(t) = &v.closes_at {
         args.extend(["--closes-at".into(), t.clone()]);
     }
@@ -125,8 +129,9 @@ pub fn service_url(service: &str, namespace: Option<&str>) -> String {
 /// The Paillier public key file (`{"n": "<hex>"}`) in the manifest ConfigMap, as `urna tally --public-key` reads it.
 pub const PUBLIC_KEY_FILE: &str = "paillier.json";
 
-/// `urna tally`: the single writer of one shard's totals (`workloads/urna/src/cmd/tally.rs`).
-pub fn tally_args(shard: &str, districts: &[String], modality: &str, closes_at: Option<String>) -> Vec<String> {
+/// `urna tally`: the single writer of one shard's totals (`workloads/urna/src/cmd/tally.rs`); `window` is its
+/// modality's `(opensAt, closesAt)`, RFC 3339.
+pub fn tally_args(shard: &str, districts: &[String], modality: &str, window: Option<(String, String)>) -> Vec<String> {
     let mut args = vec![
         "tally".into(),
         "--shard".into(),
@@ -144,8 +149,8 @@ pub fn tally_args(shard: &str, districts: &[String], modality: &str, closes_at: 
         "--listen".into(),
         listen(),
     ];
-    if let Some(t) = closes_at {
-        args.extend(["--closes-at".into(), t]);
+    if let Some((opens, closes)) = window {
+        args.extend(["--opens-at".into(), opens, "--closes-at".into(), closes]);
     }
     args
 }

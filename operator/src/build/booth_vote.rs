@@ -189,6 +189,7 @@ fn statefulset(
     let args = VoteArgs {
         partitions: 1,
         modality: ModalityKind::Booth.as_str().into(),
+        opens_at: modality.map(|m| m.opens_at.0.to_string()),
         closes_at: modality.map(|m| m.closes_at.0.to_string()),
         shards: shard_routes(e, shards),
         audit: workload::service_url(&super::election::audit_name(&name), e.namespace().as_deref()),

@@ -153,6 +153,7 @@ fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> Statefu
     let args = VoteArgs {
         partitions: v.partitions,
         modality: modality.map_or(ModalityKind::Remote, |m| m.kind).as_str().into(),
+        opens_at: modality.map(|m| m.opens_at.0.to_string()),
         closes_at: modality.map(|m| m.closes_at.0.to_string()),
         shards: shard_routes(e, shards),
         audit: workload::service_url(&audit_name(&name), e.namespace().as_deref()),

@@ -24,8 +24,13 @@ pub fn build(s: &TallyShard, election: &Election, defaults: &Defaults) -> Result
     let mut labels = meta::labels(TALLY, &wname, election);
     labels.insert(LABEL_SHARD.into(), name.clone());
     let districts = leaves_under(e, s.spec.district.as_deref());
-    let closes_at = e.spec.modalities.iter().find(|m| m.kind == s.spec.modality).map(|m| m.closes_at.0.to_string());
-    let args = workload::tally_args(&name, &districts, s.spec.modality.as_str(), closes_at);
+    let window = e
+        .spec
+        .modalities
+        .iter()
+        .find(|m| m.kind == s.spec.modality)
+        .map(|m| (m.opens_at.0.to_string(), m.closes_at.0.to_string()));
+    let args = workload::tally_args(&name, &districts, s.spec.modality.as_str(), window);
     let c = pod::container(TALLY, &image, args, s.spec.resources.clone());
     let sts = pod::single_writer(
         meta::child_meta(s, wname.clone(), labels.clone()),

@@ -9,6 +9,7 @@
 //! | `GET /v1/proof/inclusion?index=I[&size=N]` or `?leaf_hash=H[&size=N]` | audit path; `N` defaults to the latest checkpoint's size |
 //! | `GET /v1/proof/consistency?from=M[&to=N]` | consistency proof; `N` defaults likewise |
 //! | `POST /v1/witness/cosign` | `{"name", "public_key", "checkpoint", "signature"}`: a witness's signature of a checkpoint body |
+//! | `GET /v1/status` | [`urna_status::audit::AuditStatus`]: tree size, root, latest checkpoint, closed (what the operator polls) |
 //! | `POST /v1/close` | commits what is pending, signs the final checkpoint; later appends get 409 |
 //! | `GET /metrics`, `/healthz`, `/readyz` | Prometheus metrics, liveness, readiness |
 
@@ -27,6 +28,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
+use urna_status::audit::{AuditStatus, CheckpointHead};
 
 use crate::checkpoint::{Cosignature, key_id, validate_name, verifier_key};
 use crate::entry::LogEntry;
@@ -167,6 +169,7 @@ impl AuditLog {
             .route("/v1/proof/inclusion", get(inclusion))
             .route("/v1/proof/consistency", get(consistency))
             .route("/v1/witness/cosign", post(cosign))
+            .route("/v1/status", get(status))
             .route("/v1/close", post(close))
             .route("/metrics", get(metrics))
             .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
@@ -458,6 +461,31 @@ async fn cosign(
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
     tracing::info!(size = cp.checkpoint.size, cosignatures = cp.cosignatures.len(), "checkpoint cosigned");
     Ok(Json(log.checkpoint_json(&cp)))
+}
+
+/// Where the log stands, in one snapshot: the tree (size, root), the latest checkpoint and whether the
+/// closing one is written.
+async fn status(State(log): State<AuditLog>) -> Result<Json<AuditStatus>, ApiError> {
+    let (size, root, closed, latest) =
+        log.read(|s| Ok((s.size(), s.root(s.size())?, s.closed(), s.latest_checkpoint()?))).await?;
+    let checkpoint = latest.map(|cp| CheckpointHead {
+        size: cp.checkpoint.size,
+        root: cp.checkpoint.root,
+        signed_at: i64::try_from(cp.checkpoint.timestamp)
+            .ok()
+            .and_then(|t| jiff::Timestamp::from_second(t).ok())
+            .map_or_else(|| cp.checkpoint.timestamp.to_string(), |t| t.to_string()),
+        closing: cp.checkpoint.closed,
+        cosignatures: u32::try_from(cp.cosignatures.len()).unwrap_or(u32::MAX),
+    });
+    Ok(Json(AuditStatus {
+        origin: log.inner.origin.clone(),
+        public_key: log.inner.public_key,
+        tree_size: size,
+        root,
+        checkpoint,
+        closed,
+    }))
 }
 
 async fn close(State(log): State<AuditLog>) -> Result<Json<Value>, ApiError> {

@@ -278,3 +278,30 @@ fn errors_are_json_and_named() {
     let (status, v) = get(s.addr, "/readyz");
     assert_eq!((status, v["size"].as_u64()), (200, Some(1)));
 }
+
+/// `GET /v1/status`: what the operator polls for the Election's `auditLogHead`, consistent with the signed
+/// checkpoint, and `closed` once the closing checkpoint is written.
+#[test]
+fn status_reports_the_tree_the_latest_checkpoint_and_the_close() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Server::start(dir.path(), LOG_SEED, config(4, 20, 60_000));
+    append(&s, vec![event("open", "polls open")]);
+    append(&s, (0..4).map(ballot).collect());
+    let (cp, _) = checkpoint(&s);
+    let (status, v) = get(s.addr, "/v1/status");
+    assert_eq!(status, 200, "{v}");
+    let st: urna_status::audit::AuditStatus = serde_json::from_value(v.clone()).expect("an AuditStatus");
+    assert_eq!((st.tree_size, st.root, st.closed), (5, cp.root, false), "{v}");
+    assert_eq!(st.public_key, s.public_key);
+    let head = st.checkpoint.expect("a checkpoint");
+    assert_eq!((head.size, head.root, head.closing), (cp.size, cp.root, false));
+    let signed: jiff::Timestamp = head.signed_at.parse().expect("RFC 3339");
+    assert_eq!(signed.as_second(), i64::try_from(cp.timestamp).expect("seconds"));
+
+    let (status, _) = post(s.addr, "/v1/close", &json!({}));
+    assert_eq!(status, 200);
+    let (_, v) = get(s.addr, "/v1/status");
+    let st: urna_status::audit::AuditStatus = serde_json::from_value(v.clone()).expect("an AuditStatus");
+    assert!(st.closed, "{v}");
+    assert!(st.checkpoint.expect("closing checkpoint").closing, "{v}");
+}

@@ -2,7 +2,8 @@
 //! one monitor sees the whole fleet), feeds the pure [`Fleet`] state, and sends each alert to an in-memory
 //! feed (`GET /v1/alerts`), to Prometheus metrics (`GET /metrics`) and to the configured sinks
 //! ([`crate::sink`]: a webhook, Kubernetes Events). `/healthz` answers while the process serves;
-//! `/readyz` only while it is subscribed to the broker.
+//! `/readyz` only while it is subscribed to the broker; `GET /v1/status` ([`urna_status::monitor::MonitorStatus`])
+//! gives the devices online, offline and blocked and the active alerts, for the operator.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -19,10 +20,11 @@ use tokio::task::JoinHandle;
 use tracing::{Instrument, info, info_span, warn};
 use urna_broker::client::{self, Client, ClientError, Options};
 use urna_broker::mqtt::{self, PacketType};
+use urna_status::monitor::MonitorStatus;
 
 use crate::backoff::Backoff;
 use crate::device::Endpoint;
-use crate::fleet::{Fleet, FleetRules};
+use crate::fleet::{DeviceCounts, Fleet, FleetRules};
 use crate::metrics::MonitorMetrics;
 use crate::monitor::Alert;
 use crate::sink::{self, KubeEvents, Webhook, WebhookRoots};
@@ -84,6 +86,15 @@ struct Http {
     metrics: Arc<MonitorMetrics>,
     /// Brokers to be subscribed to before the monitor is ready.
     brokers: i64,
+    fleet: String,
+    counts: Arc<Mutex<Snapshot>>,
+}
+
+/// What `GET /v1/status` shows of the fleet state, published by the rules task (which owns the state).
+#[derive(Clone, Copy)]
+struct Snapshot {
+    counts: DeviceCounts,
+    active_alerts: usize,
 }
 
 impl Monitor {
@@ -101,15 +112,26 @@ impl Monitor {
         let metrics = Arc::new(MonitorMetrics::new());
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
+        let counts = Arc::new(Mutex::new(Snapshot {
+            counts: DeviceCounts {
+                expected: cfg.rules.devices.len(),
+                offline: cfg.rules.devices.len(),
+                ..Default::default()
+            },
+            active_alerts: 0,
+        }));
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(render_metrics))
             .route("/v1/alerts", get(alerts))
+            .route("/v1/status", get(status))
             .with_state(Http {
                 feed: feed.clone(),
                 metrics: metrics.clone(),
                 brokers: i64::try_from(cfg.endpoints.len()).unwrap_or(i64::MAX),
+                fleet: cfg.fleet.clone(),
+                counts: counts.clone(),
             });
         let mut s = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
@@ -133,7 +155,7 @@ impl Monitor {
             tasks.push(task);
         }
         let span = info_span!("monitor", client_id = %cfg.client_id);
-        let out = Outputs { feed: feed.clone(), metrics: metrics.clone(), sinks };
+        let out = Outputs { feed: feed.clone(), metrics: metrics.clone(), sinks, counts };
         let (tx, rx) = tokio::sync::mpsc::channel(4096);
         for (broker, _) in cfg.endpoints.iter().enumerate() {
             let read = read(cfg.clone(), broker, tx.clone(), metrics.clone(), stop_rx.clone());
@@ -157,6 +179,32 @@ async fn alerts(State(http): State<Http>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], body)
 }
 
+async fn status(State(http): State<Http>) -> impl IntoResponse {
+    let snap = *http.counts.lock().unwrap_or_else(|e| e.into_inner());
+    let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
+    let alerts_raised =
+        crate::monitor::RULES.iter().map(|rule| http.metrics.alerts.get_or_create(&vec![("rule", *rule)]).get()).sum();
+    let body = MonitorStatus {
+        fleet: http.fleet.clone(),
+        devices_expected: n(snap.counts.expected),
+        devices_online: n(snap.counts.online),
+        devices_offline: n(snap.counts.offline),
+        devices_blocked: n(snap.counts.blocked),
+        active_alerts: n(snap.active_alerts),
+        alerts_raised,
+        brokers_subscribed: u64::try_from(http.metrics.subscribed.get()).unwrap_or(0),
+        brokers: u64::try_from(http.brokers).unwrap_or(0),
+    };
+    match serde_json::to_string(&body) {
+        Ok(text) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], text),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({ "error": { "code": "internal", "message": e.to_string() } }).to_string(),
+        ),
+    }
+}
+
 async fn render_metrics(State(http): State<Http>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], http.metrics.render())
 }
@@ -176,6 +224,7 @@ struct Outputs {
     feed: Arc<Feed>,
     metrics: Arc<MonitorMetrics>,
     sinks: Vec<(&'static str, mpsc::Sender<Alert>)>,
+    counts: Arc<Mutex<Snapshot>>,
 }
 
 impl Outputs {
@@ -202,6 +251,8 @@ impl Outputs {
         m.devices_seen.set(n(fleet.devices_seen()));
         if with_online {
             m.devices_online.set(n(fleet.devices_online(rules, now_ms)));
+            let snap = Snapshot { counts: fleet.device_counts(rules, now_ms), active_alerts: fleet.active_alerts() };
+            *self.counts.lock().unwrap_or_else(|e| e.into_inner()) = snap;
         }
     }
 }
@@ -226,8 +277,8 @@ impl Drop for Subscribed<'_> {
 enum Telemetry {
     /// `urna/<fleet>/booth/<device>/<channel>`.
     Booth { device: String, channel: String, payload: bytes::Bytes },
-    /// `urna/<fleet>/broker/authn`: a connection the broker refused, for a device or `peer:<address>`.
-    AuthnFailure { who: String },
+    /// `urna/<fleet>/broker/authn`: a connection the broker refused, for a device or `peer:<address>`, and why.
+    AuthnFailure { who: String, reason: String },
 }
 
 /// The broker's report of a refused connection (urna_broker's `hub::AuthnFailure`).
@@ -235,6 +286,8 @@ enum Telemetry {
 struct AuthnReport {
     device: Option<String>,
     peer: String,
+    #[serde(default)]
+    reason: String,
 }
 
 impl Telemetry {
@@ -245,7 +298,10 @@ impl Telemetry {
             }
             [_, _, "broker", "authn"] => {
                 let r: AuthnReport = serde_json::from_slice(&payload).ok()?;
-                Some(Self::AuthnFailure { who: r.device.unwrap_or_else(|| format!("peer:{}", r.peer)) })
+                Some(Self::AuthnFailure {
+                    who: r.device.unwrap_or_else(|| format!("peer:{}", r.peer)),
+                    reason: r.reason,
+                })
             }
             _ => None,
         }
@@ -270,7 +326,7 @@ async fn run(
                     Telemetry::Booth { device, channel, payload } => {
                         fleet.observe(&cfg.rules, &device, &channel, &payload, now)
                     }
-                    Telemetry::AuthnFailure { who } => fleet.observe_auth_failure(&cfg.rules, &who, now),
+                    Telemetry::AuthnFailure { who, reason } => fleet.observe_refusal(&cfg.rules, &who, &reason, now),
                 };
                 sink.emit(alerts);
                 sink.gauges(&fleet, &cfg.rules, now, false);

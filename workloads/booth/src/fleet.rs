@@ -100,6 +100,22 @@ pub struct Fleet {
     active: HashSet<(String, &'static str)>,
     /// Refused connections within the window, by device or `peer:<address>`.
     auth_failures: BTreeMap<String, Vec<u64>>,
+    /// Devices the broker last refused as blocked, and when.
+    blocked: BTreeMap<String, u64>,
+}
+
+/// The fleet's devices by state, as `GET /v1/status` reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceCounts {
+    /// Devices the rules list.
+    pub expected: usize,
+    /// Listed devices heard from within the offline limit.
+    pub online: usize,
+    /// Listed devices not heard from within it (never heard from included).
+    pub offline: usize,
+    /// Devices the broker refused as blocked within the offline limit (a blocked booth keeps retrying, so a
+    /// device still blocked is refused again well within it).
+    pub blocked: usize,
 }
 
 impl Fleet {
@@ -133,6 +149,18 @@ impl Fleet {
         self.devices.len()
     }
 
+    pub fn device_counts(&self, rules: &FleetRules, now_ms: u64) -> DeviceCounts {
+        let recent = |t: u64| now_ms.saturating_sub(t) <= rules.offline_after_ms;
+        let expected = rules.devices.len();
+        let online = rules
+            .devices
+            .keys()
+            .filter(|id| self.devices.get(*id).and_then(|d| d.last_seen_ms).is_some_and(recent))
+            .count();
+        let blocked = self.blocked.values().filter(|t| recent(**t)).count();
+        DeviceCounts { expected, online, offline: expected - online, blocked }
+    }
+
     /// Devices heard from within the offline limit.
     pub fn devices_online(&self, rules: &FleetRules, now_ms: u64) -> usize {
         self.devices
@@ -154,6 +182,8 @@ impl Fleet {
         let mut out = Vec::new();
         let s = Self::subject(rules, device, now_ms);
         let mesa = rules.devices.get(device);
+        // Heard from: the broker let it in, so it is no longer blocked.
+        self.blocked.remove(device);
         let d = self.devices.entry(device.to_owned()).or_default();
         d.last_seen_ms = Some(now_ms);
         let mut edges: Vec<(&'static str, Option<Alert>)> = vec![("offline", None)];
@@ -212,6 +242,14 @@ impl Fleet {
     /// A connection the broker refused (`urna/<fleet>/broker/authn`, which only the broker may publish), for
     /// `who`: the device its certificate named, else `peer:<address>`.
     pub fn observe_auth_failure(&mut self, rules: &FleetRules, who: &str, now_ms: u64) -> Vec<Alert> {
+        self.observe_refusal(rules, who, "", now_ms)
+    }
+
+    /// Same, with the broker's reason: a refusal `blocked` also counts the device as blocked.
+    pub fn observe_refusal(&mut self, rules: &FleetRules, who: &str, reason: &str, now_ms: u64) -> Vec<Alert> {
+        if reason == "blocked" && !who.starts_with("peer:") {
+            self.blocked.insert(who.to_owned(), now_ms);
+        }
         let mut out = Vec::new();
         let window = rules.auth_failure_window_ms;
         let times = self.auth_failures.entry(who.to_owned()).or_default();
@@ -307,6 +345,26 @@ mod tests {
             auth_failures: 5,
             auth_failure_window_ms: MIN,
         }
+    }
+
+    #[test]
+    fn device_counts_split_the_listed_fleet_and_count_blocked_refusals() {
+        let r = rules();
+        let mut f = Fleet::default();
+        let t = 60 * MIN;
+        f.observe(&r, "mesa-1-1", "heartbeat", b"{}", t);
+        f.observe(&r, "mesa-2-1", "heartbeat", b"{}", t - 3 * MIN);
+        f.observe(&r, "unlisted-9", "heartbeat", b"{}", t);
+        f.observe_refusal(&r, "mesa-3-1", "blocked", t);
+        f.observe_refusal(&r, "peer:10.0.0.9", "blocked", t);
+        f.observe_refusal(&r, "mesa-4-1", "unknown_certificate", t);
+        assert_eq!(f.device_counts(&r, t), DeviceCounts { expected: 8, online: 1, offline: 7, blocked: 1 });
+        // Unblocked and heard from again: online, no longer blocked.
+        f.observe(&r, "mesa-3-1", "heartbeat", b"{}", t + 1);
+        assert_eq!(f.device_counts(&r, t + 1), DeviceCounts { expected: 8, online: 2, offline: 6, blocked: 0 });
+        // A refusal as blocked long ago no longer counts.
+        f.observe_refusal(&r, "mesa-5-1", "blocked", t);
+        assert_eq!(f.device_counts(&r, t + 3 * MIN).blocked, 0);
     }
 
     fn env(device: &str, seq: u64, kind: &str, at_ms: u64, body: serde_json::Value) -> Vec<u8> {

@@ -288,3 +288,59 @@ async fn a_boothfleet_that_cannot_be_read_still_gets_events() -> Res {
     assert!(post.body["regarding"].get("uid").is_none_or(Value::is_null));
     Ok(())
 }
+
+/// `GET /v1/status` of the monitor (devices online, offline, blocked; alerts) and of the broker (sessions,
+/// blocklist), as the operator reads them: typed by `urna-status`, over real HTTP with a real broker and booths.
+#[tokio::test]
+async fn status_endpoints_count_devices_online_offline_and_blocked() -> Res {
+    let net = Net::new()?;
+    let broker = net.broker("127.0.0.1:0".parse()?).await?;
+    broker.blocklist.block("mesa-9-1");
+    let endpoint = |id: &str| net.endpoint(id, broker.mqtt_addr);
+    let fence = GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 };
+    let rules = geofence_rules(&[("mesa-7-1", "mesa-7"), ("mesa-8-1", "mesa-8"), ("mesa-9-1", "mesa-9")], fence);
+    let monitor = Monitor::start(MonitorConfig {
+        fleet: FLEET.into(),
+        client_id: "urna-bridge-monitor".into(),
+        endpoints: vec![endpoint("urna-bridge")?],
+        rules,
+        webhook: None,
+        webhook_roots: urna_booth::sink::WebhookRoots::System,
+        listen: "127.0.0.1:0".parse()?,
+        tick: Duration::from_millis(100),
+        backoff: fast_backoff(),
+    })
+    .await?;
+    let addr = monitor.addr;
+    let status = async || -> Result<urna_status::monitor::MonitorStatus, Box<dyn std::error::Error>> {
+        let (code, body) = get(addr, "/v1/status").await?;
+        assert_eq!(code, 200, "{body}");
+        Ok(serde_json::from_str(&body)?)
+    };
+    let before = status().await?;
+    assert_eq!((before.devices_expected, before.devices_online, before.devices_offline), (3, 0, 3));
+    eventually("subscribed", async || Ok(status().await?.brokers_subscribed == 1)).await?;
+
+    let dir = tempfile::tempdir()?;
+    let online = net.booth("mesa-7-1", broker.mqtt_addr, &dir.path().join("7.redb"))?;
+    let blocked = net.booth("mesa-9-1", broker.mqtt_addr, &dir.path().join("9.redb"))?;
+    eventually("one online, one blocked, two offline", async || {
+        let s = status().await?;
+        Ok((s.devices_online, s.devices_offline, s.devices_blocked) == (1, 2, 1))
+    })
+    .await?;
+    let s = status().await?;
+    assert_eq!((s.fleet.as_str(), s.brokers, s.brokers_subscribed), (FLEET, 1, 1));
+
+    let (code, body) = get(broker.status_addr, "/v1/status").await?;
+    assert_eq!(code, 200, "{body}");
+    let b: urna_status::broker::BrokerStatus = serde_json::from_str(&body)?;
+    assert_eq!(b.blocked, vec!["mesa-9-1".to_owned()]);
+    assert!(b.connections >= 2, "the monitor and booth mesa-7-1: {b:?}");
+
+    online.stop().await;
+    blocked.stop().await;
+    monitor.stop().await;
+    broker.shutdown().await;
+    Ok(())
+}

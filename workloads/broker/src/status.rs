@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{info, warn};
+use urna_status::broker::BrokerStatus;
 
 use crate::acl::valid_level;
 use crate::blocklist::Blocklist;
@@ -104,18 +105,23 @@ async fn metrics(AxState(s): AxState<State>) -> Response {
 }
 
 async fn status(AxState(s): AxState<State>) -> Response {
-    json(
-        StatusCode::OK,
-        serde_json::json!({
-            "fleet": s.fleet,
-            "connections": s.metrics.connections.get(),
-            "connects": s.metrics.connects.get(),
-            "handshakeTimeouts": s.metrics.handshake_timeouts.get(),
-            "pendingHandshakes": s.metrics.pending_handshakes.get(),
-            "handshakesShed": s.metrics.handshakes_shed.get(),
-            "blocked": s.blocklist.list(),
-        }),
-    )
+    let n = |g: i64| u64::try_from(g).unwrap_or(0);
+    let body = BrokerStatus {
+        fleet: s.fleet.clone(),
+        connections: n(s.metrics.connections.get()),
+        connects: s.metrics.connects.get(),
+        handshake_timeouts: s.metrics.handshake_timeouts.get(),
+        pending_handshakes: n(s.metrics.pending_handshakes.get()),
+        handshakes_shed: s.metrics.handshakes_shed.get(),
+        blocked: s.blocklist.list(),
+    };
+    match serde_json::to_value(&body) {
+        Ok(v) => json(StatusCode::OK, v),
+        Err(e) => {
+            warn!(error = %e, "encoding the status");
+            refused(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    }
 }
 
 async fn list(AxState(s): AxState<State>) -> Response {

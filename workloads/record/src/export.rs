@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use urna_crypto::threshold::{CeremonyTranscript, ThresholdPublicKey};
 use urna_tally::{Modality, TallyClient, TotalsRecord};
-use urna_vote::wire::{BallotsPage, ElectionInfo, PublishedBallot, StatusResponse};
+use urna_vote::wire::{BallotsPage, ElectionInfo, PublishedBallot, VoteStatus};
 
 use crate::decryption::request;
 use crate::error::{RecordError, Result};
@@ -62,7 +62,7 @@ pub async fn export(dir: &RecordDir, sources: &Sources) -> Result<ExportReport> 
     let mut ballots: Vec<PublishedBallot> = Vec::new();
     for (modality, base) in &sources.vote {
         let info: ElectionInfo = get(base, "/v1/election").await?;
-        let status: StatusResponse = get(base, "/v1/status").await?;
+        let status: VoteStatus = get(base, "/v1/status").await?;
         services.push(VoteServiceReport {
             modality: *modality,
             partition: status.partition,

@@ -46,7 +46,8 @@ pub fn hash_file(path: &Path) -> Result<[u8; 32]> {
     Ok(Sha256::digest(read_bytes(path)?).into())
 }
 
-/// Writes through a temporary file, synced and renamed into place, so a crash never leaves half a file.
+/// Writes through a temporary file, synced and renamed into place (the directory synced too, so the rename
+/// survives a power loss), so a crash never leaves half a file.
 fn write_atomically(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -57,7 +58,11 @@ fn write_atomically(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> std:
     fill(&mut w).map_err(io(&tmp))?;
     let file = w.into_inner().map_err(|e| RecordError::Io { path: tmp.clone(), source: e.into_error() })?;
     file.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+    }
+    Ok(())
 }
 
 pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {

@@ -10,6 +10,7 @@
 //!
 //! - [`layout`]: where each file lives; [`model`]: what each holds; [`files`]: reading and writing them.
 //! - [`decryption`]: the decryption request implied by the sealed totals, a trustee's partials, combining.
+//! - [`intake`]: the decryption service's state: answers verified on arrival, stored, combined at `t`.
 //! - [`results`]: decoding combined plaintexts into counts per contest × district × modality.
 //! - [`verify`]: `urna verify record`, one module per kind of check.
 
@@ -17,6 +18,7 @@ pub mod decryption;
 pub mod error;
 pub mod export;
 pub mod files;
+pub mod intake;
 pub mod layout;
 pub mod model;
 pub mod results;

@@ -1,10 +1,44 @@
 //! Results from combined plaintexts: each total decoded with its counter-slot check, then summed per contest.
 
-use urna_ballot::BallotCodec;
+use urna_ballot::{BallotCodec, ElectionManifest};
 use urna_crypto::paillier::Plaintext;
+use urna_crypto::threshold::ThresholdPublicKey;
 
-use crate::error::Result;
+use crate::decryption::{Rejection, combine, read_answers};
+use crate::error::{RecordError, Result};
+use crate::files::{hash_file, read_bytes, read_json, write_json};
+use crate::layout::RecordDir;
 use crate::model::{ContestTotal, DecryptionItem, ResultsFile, TallyResult};
+
+/// Reads the record's threshold public key.
+pub fn read_public_key(record: &RecordDir) -> Result<ThresholdPublicKey> {
+    let path = record.threshold_public_key();
+    let text = String::from_utf8(read_bytes(&path)?).map_err(|e| RecordError::Malformed {
+        path: path.clone(),
+        line: None,
+        message: e.to_string(),
+    })?;
+    ThresholdPublicKey::from_json(&text).map_err(|e| RecordError::Malformed {
+        path,
+        line: None,
+        message: e.to_string(),
+    })
+}
+
+/// Combines every trustee answer present in the record (any `t` valid ones; the others are returned, set aside
+/// with their reasons), decodes the totals and writes `results.json` (`urna results`, the decryption service).
+pub fn combine_record(record: &RecordDir) -> Result<(ResultsFile, Vec<Rejection>)> {
+    let public = read_public_key(record)?;
+    let manifest: ElectionManifest = read_json(&record.manifest())?;
+    let codec = BallotCodec::new(manifest, public.paillier().clone())?;
+    let items: Vec<DecryptionItem> = read_json(&record.decryption_request())?;
+    let request_hash = hash_file(&record.decryption_request())?;
+    let answers = read_answers(record)?;
+    let combined = combine(&public, &items, request_hash, &answers)?;
+    let results = tabulate(&codec, &items, &combined.plaintexts, combined.used)?;
+    write_json(&record.results(), &results)?;
+    Ok((results, combined.rejected))
+}
 
 /// Decodes every item's plaintexts (failing on the first total whose counters disagree with its ballots) and
 /// sums them per contest, contests in manifest order.

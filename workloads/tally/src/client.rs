@@ -10,7 +10,7 @@ use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Result, TallyError};
-use crate::wire::{ErrorBody, RecordsPage, StatusReport, SubmitItem, SubmitResponse, TotalsRecord};
+use crate::wire::{ErrorBody, RecordsPage, ShardStatus, SubmitItem, SubmitResponse, TotalsRecord};
 
 /// What a failed call returned: the HTTP status and the error code and message, or a transport error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl TallyClient {
         self.call(Method::POST, "/v1/contests", Some(body)).await
     }
 
-    pub async fn status(&self) -> Result<StatusReport, CallError> {
+    pub async fn status(&self) -> Result<ShardStatus, CallError> {
         self.call(Method::GET, "/v1/status", None).await
     }
 

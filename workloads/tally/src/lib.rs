@@ -31,4 +31,4 @@ pub use record::{AnonId, LogRecord, Modality, ShardIdentity};
 pub use server::MAX_RECORDS_PAGE;
 pub use shard::{RunningShard, Shard, ShardConfig, load_manifest, load_public_key};
 pub use totals::ContestTotals;
-pub use wire::{ItemResult, ItemStatus, LogHead, RecordsPage, StatusReport, SubmitItem, SubmitResponse, TotalsRecord};
+pub use wire::{ItemResult, ItemStatus, LogHead, RecordsPage, ShardStatus, SubmitItem, SubmitResponse, TotalsRecord};

@@ -10,46 +10,13 @@
 //! - `record hash_i = H("tally/record", hash_{i-1}, i, anonId, receivedAt, contest digest_i)`: the log head after
 //!   record `i`. A changed, dropped, reordered or inserted record changes every later head.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use urna_ballot::EncryptedContest;
 use urna_crypto::transcript::Transcript;
 
-/// How the ballots of a shard were cast: a shard holds one modality, so results can be reported per modality.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Modality {
-    Remote,
-    Booth,
-}
-
-impl Modality {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Remote => "remote",
-            Self::Booth => "booth",
-        }
-    }
-}
-
-impl fmt::Display for Modality {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Modality {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "remote" => Ok(Self::Remote),
-            "booth" => Ok(Self::Booth),
-            other => Err(format!("unknown modality {other:?} (expected remote or booth)")),
-        }
-    }
-}
+pub use urna_status::Modality;
 
 /// An anonymous ballot id: SHA-256 of the ballot package (32 bytes, lowercase hex on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

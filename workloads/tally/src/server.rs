@@ -15,6 +15,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, info_span, warn};
 use urna_ballot::EncryptedContest;
+use urna_status::window::Refusal;
 
 use crate::batcher::{Job, Msg, Reply};
 use crate::ledger::{Outcome, Pending, RejectKind};
@@ -87,7 +88,7 @@ fn body_error(r: BytesRejection) -> ApiError {
     ApiError::new(status, code, r.body_text())
 }
 
-/// Refuses new contests once sealed, past the closing instant, or after a storage failure.
+/// Refuses new contests once sealed, outside the modality's window, or after a storage failure.
 fn check_open(shared: &Shared) -> Result<(), ApiError> {
     if let Some(f) = shared.failure() {
         return Err(ApiError::unavailable(format!("the shard stopped accepting after a storage failure: {f}")));
@@ -95,16 +96,22 @@ fn check_open(shared: &Shared) -> Result<(), ApiError> {
     if shared.is_sealed() {
         return Err(ApiError::new(StatusCode::CONFLICT, "sealed", "the shard is sealed and accepts no more contests"));
     }
-    if let Some(at) = shared.config.closes_at
-        && jiff::Timestamp::now() >= at
-    {
-        return Err(ApiError::new(
+    match shared.config.window().check(jiff::Timestamp::now(), false) {
+        Ok(()) => Ok(()),
+        Err(Refusal::NotYetOpen { opens_at }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "election_not_open",
+            format!("the shard's window opens at {}", format_time(opens_at)),
+        )),
+        Err(Refusal::Closed { closes_at }) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "sealed",
-            format!("the shard's window closed at {}", format_time(at)),
-        ));
+            match closes_at {
+                Some(at) => format!("the shard's window closed at {}", format_time(at)),
+                None => "the shard's window is closed".to_owned(),
+            },
+        )),
     }
-    Ok(())
 }
 
 async fn submit(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Result<Json<SubmitResponse>, ApiError> {

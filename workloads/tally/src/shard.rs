@@ -18,7 +18,7 @@ use crate::ledger::{Ledger, Recovery};
 use crate::metrics::Metrics;
 use crate::record::{Modality, ShardIdentity};
 use crate::store::Store;
-use crate::wire::{LogHead, StatusReport, TotalsRecord};
+use crate::wire::{LogHead, ShardStatus, TotalsRecord};
 
 #[derive(Debug, Clone)]
 pub struct ShardConfig {
@@ -36,6 +36,8 @@ pub struct ShardConfig {
     pub checkpoint_every: u64,
     /// Re-derive the totals from the first record at start (instead of from the last checkpoint).
     pub verify_on_start: bool,
+    /// Refuse contests arriving before this instant (the modality's `opensAt`).
+    pub opens_at: Option<jiff::Timestamp>,
     /// Seal automatically at this instant; refuse contests arriving after it.
     pub closes_at: Option<jiff::Timestamp>,
     /// Largest accepted request body, bytes.
@@ -60,11 +62,19 @@ impl ShardConfig {
             batch_wait: Duration::from_millis(2),
             checkpoint_every: 256,
             verify_on_start: false,
+            opens_at: None,
             closes_at: None,
             // A 3072-bit contest with a large coalition can take a megabyte of proofs.
             body_limit: 64 << 20,
             max_items: 1024,
         }
+    }
+}
+
+impl ShardConfig {
+    /// The modality's window: contests are accepted from `opens_at` until `closes_at` (and the seal).
+    pub fn window(&self) -> urna_status::Window {
+        urna_status::Window::new(self.opens_at, self.closes_at)
     }
 }
 
@@ -164,9 +174,9 @@ impl Shared {
         self.lock().totals.clone()
     }
 
-    pub fn status(&self) -> StatusReport {
+    pub fn status(&self) -> ShardStatus {
         let s = self.lock().clone();
-        StatusReport {
+        ShardStatus {
             shard: self.identity.shard.clone(),
             election_id: self.identity.election_id.clone(),
             manifest_hash: self.identity.manifest_hash,
@@ -180,7 +190,7 @@ impl Shared {
             totals_digest: s.totals_digest,
             sealed: s.totals.sealed,
             sealed_at: s.totals.sealed_at,
-            closes_at: self.config.closes_at.map(crate::record::format_time),
+            window: self.config.window().status(jiff::Timestamp::now(), s.totals.sealed),
             failure: s.failure,
         }
     }
@@ -260,7 +270,7 @@ impl Shard {
         &self.recovery
     }
 
-    pub fn status(&self) -> StatusReport {
+    pub fn status(&self) -> ShardStatus {
         self.shared.status()
     }
 

@@ -58,45 +58,8 @@ pub struct SubmitResponse {
     pub items: Vec<ItemResult>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LogHead {
-    /// Sequence of the last record (0 for an empty log).
-    pub sequence: u64,
-    /// Hash after that record (the genesis hash for an empty log), hex.
-    #[serde(with = "hex::serde")]
-    pub hash: [u8; 32],
-}
-
-/// `GET /v1/status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusReport {
-    pub shard: String,
-    pub election_id: String,
-    #[serde(with = "hex::serde")]
-    pub manifest_hash: [u8; 32],
-    #[serde(with = "hex::serde")]
-    pub public_key_fingerprint: [u8; 32],
-    pub districts: Vec<String>,
-    pub modality: Modality,
-    /// Contests accepted (= log records).
-    pub accepted: u64,
-    pub rejected: u64,
-    pub duplicates: u64,
-    pub log_head: LogHead,
-    /// Digest of the encrypted totals at the log head (see docs/record.md).
-    #[serde(with = "hex::serde")]
-    pub totals_digest: [u8; 32],
-    pub sealed: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sealed_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closes_at: Option<String>,
-    /// Set when a commit failed: the shard accepts nothing until restarted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure: Option<String>,
-}
+/// `GET /v1/status` and the log head: defined in `urna-status`, which the operator reads them through.
+pub use urna_status::tally::{LogHead, ShardStatus};
 
 /// The totals record: `GET /v1/totals` and `POST /v1/seal`. Once `sealed`, it is final and stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,7 +100,8 @@ pub struct ErrorBody {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    /// Stable, machine-readable: `malformed`, `too_large`, `sealed`, `not_sealed`, `unavailable`, `not_found`.
+    /// Stable, machine-readable: `malformed`, `too_large`, `election_not_open` (before the window opens),
+    /// `sealed` (sealed, or the window closed), `not_sealed`, `unavailable`, `not_found`.
     pub code: String,
     pub message: String,
 }

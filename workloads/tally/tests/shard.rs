@@ -335,3 +335,38 @@ fn tamper(dir: &std::path::Path, f: impl FnOnce(&redb::Database)) {
     let db = redb::Database::open(dir.join(urna_tally::store::DB_FILE)).unwrap();
     f(&db);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_contests_before_its_window_opens_and_accepts_them_once_it_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    // Far enough ahead that no slow start reaches it; the restart below moves it into the past.
+    let opens = jiff::Timestamp::now() + Duration::from_secs(3600);
+    cfg.opens_at = Some(opens);
+    let (shard, client) = start(cfg).await;
+    let codec = codec();
+    let pool = RandomnessPool::new(codec.public_key().clone());
+    let early = items(&cast(&codec, &pool, "jalisco", 1).ballot);
+
+    let s = client.status().await.unwrap();
+    assert_eq!(s.window.state, urna_status::WindowState::NotYetOpen, "{s:?}");
+    assert_eq!(s.window.opens_at.as_deref(), Some(opens.to_string().as_str()));
+    let body = serde_json::to_vec(&serde_json::json!({ "items": early })).unwrap();
+    let (status, body) = client.raw(Method::POST, "/v1/contests", Some(body)).await.unwrap();
+    assert_eq!(status, StatusCode::CONFLICT);
+    let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(err["error"]["code"], "election_not_open", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("opens at"), "{err}");
+    assert_eq!(client.status().await.unwrap().accepted, 0, "nothing recorded before the window");
+    shard.stop().await.unwrap();
+
+    // The same shard once its window has opened.
+    let mut cfg = config(dir.path());
+    cfg.opens_at = Some(jiff::Timestamp::now() - Duration::from_secs(1));
+    let (shard, client) = start(cfg).await;
+    let r = client.submit(&early).await.unwrap();
+    assert!(r.items.iter().all(|i| i.status == ItemStatus::Accepted), "{r:?}");
+    let s = client.status().await.unwrap();
+    assert_eq!((s.window.state, s.accepted), (urna_status::WindowState::Open, 2));
+    shard.stop().await.unwrap();
+}

@@ -27,6 +27,7 @@ enum Command {
     Vote(Box<cmd::vote::Args>),
     Local(cmd::local::Args),
     Results(cmd::results::Args),
+    Decryption(cmd::decryption::Args),
     /// The election record: export it from running services.
     Record(cmd::record::Args),
     Broker(cmd::broker::Args),
@@ -55,6 +56,7 @@ fn main() -> anyhow::Result<()> {
         Command::Vote(args) => cmd::vote::run(*args),
         Command::Local(args) => cmd::local::run(args),
         Command::Results(args) => cmd::results::run(args),
+        Command::Decryption(args) => cmd::decryption::run(args),
         Command::Record(args) => cmd::record::run(args),
         Command::Broker(args) => cmd::broker::run(args),
         Command::Booth(args) => cmd::booth::run(args),

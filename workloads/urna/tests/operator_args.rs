@@ -120,12 +120,26 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                             let unserved = shards.unserved(&manifest, modality);
                             assert!(unserved.is_empty(), "{name}: urna vote would refuse to start: {unserved:?}");
                             assert_eq!(flag(&args, "--audit").len(), 1);
+                            // The service refuses ballots outside its modality's window: both ends are passed.
+                            let at = |f: &str| -> Vec<jiff::Timestamp> {
+                                let v = flag(&args, f);
+                                v.iter().map(|t| t.parse().unwrap_or_else(|err| panic!("{name}: {f}: {err}"))).collect()
+                            };
+                            let (opens, closes) = (at("--opens-at"), at("--closes-at"));
+                            assert_eq!(opens.len(), closes.len(), "{name}: {args:?}");
+                            assert!(opens.iter().zip(&closes).all(|(o, c)| o < c), "{name}: {args:?}");
+                            let m = e.spec.modalities.iter().find(|m| m.kind.as_str() == modality);
+                            assert_eq!(opens.len(), usize::from(m.is_some()), "{name}: {modality}: {args:?}");
                         }
                         Workload::Tally(_) => {
                             *seen.entry("tally").or_default() += 1;
-                            for at in flag(&args, "--closes-at") {
-                                urna_tally::shard::parse_instant(at).unwrap_or_else(|err| panic!("{at}: {err}"));
-                            }
+                            // Both ends of the modality's window, in order, as `urna tally` parses them.
+                            let at = |f: &str| {
+                                let v = flag(&args, f);
+                                assert_eq!(v.len(), 1, "{name}: {f} once: {args:?}");
+                                urna_tally::shard::parse_instant(v[0]).unwrap_or_else(|err| panic!("{f}: {err}"))
+                            };
+                            assert!(at("--opens-at") < at("--closes-at"), "{name}: {args:?}");
                             for d in flag(&args, "--districts")[0].split(',') {
                                 assert!(manifest.districts.iter().any(|x| x.id == d), "{name}: district {d}");
                             }

@@ -100,9 +100,7 @@ impl BallotBox {
             Some(_) => return Err(signature_used()),
             None => {}
         }
-        if self.closing.is_closed() {
-            return Err(ApiError::closed());
-        }
+        self.closing.check()?;
 
         let prepared = package.prepared_message.as_bytes();
         if prepared.len() != PREFIX_LEN + 32

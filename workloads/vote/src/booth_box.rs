@@ -85,9 +85,7 @@ impl BallotBox {
         if let Some(anon) = self.blocking(move || Ok(store.booth_ballot(&device, req.seq)?)).await? {
             return self.replay(anon, &ballot_hash).await;
         }
-        if self.closing.is_closed() {
-            return Err(ApiError::closed());
-        }
+        self.closing.check()?;
         if req.ballot.ballot_style != mesa.district {
             return Err(refused(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -24,7 +24,7 @@ use crate::http_client::HttpClient;
 use crate::partition::Partition;
 use crate::wire::{
     AdmissionRequest, AdmissionResponse, BallotPackage, BoothBallot, CloseResponse, ElectionInfo, Receipt,
-    RightRequest, RightResponse, SessionRequest, SessionResponse, StatusResponse,
+    RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
 };
 
 /// Talks to the vote service: one base URL, or one per partition (index = partition).
@@ -128,7 +128,7 @@ impl VoterClient {
     }
 
     /// `GET /v1/status` of partition `partition`.
-    pub async fn status(&self, partition: u32) -> Result<StatusResponse, ClientError> {
+    pub async fn status(&self, partition: u32) -> Result<VoteStatus, ClientError> {
         self.call(Method::GET, format!("{}/v1/status", self.base(partition)), None, None::<&()>).await
     }
 

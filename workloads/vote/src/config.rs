@@ -20,6 +20,8 @@ pub struct VoteConfig {
     pub shards: ShardMap,
     /// Base URL of the audit log (`http://host:port`).
     pub audit_url: String,
+    /// The modality's window: nothing is accepted before `opens_at` nor from `closes_at` on.
+    pub opens_at: Option<jiff::Timestamp>,
     pub closes_at: Option<jiff::Timestamp>,
     /// Bearer token of the admin endpoints (`POST /v1/close`); `None` disables them.
     pub admin_token: Option<String>,
@@ -55,6 +57,7 @@ impl VoteConfig {
             modality: "remote".into(),
             shards,
             audit_url,
+            opens_at: None,
             closes_at: None,
             admin_token: None,
             session_ttl: Duration::from_secs(15 * 60),

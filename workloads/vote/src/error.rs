@@ -89,6 +89,15 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    /// Before the modality's `opensAt`; the message names the opening instant.
+    pub fn not_open(opens_at: jiff::Timestamp) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "election_not_open",
+            format!("voting has not opened yet; it opens at {opens_at}"),
+        )
+    }
+
     pub fn closed() -> Self {
         Self::new(StatusCode::FORBIDDEN, "election_closed", "voting has closed")
     }

@@ -94,6 +94,13 @@ impl MesaRegistry {
         self.mesas.is_empty()
     }
 
+    /// Every mesa, by id.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.mesas.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     pub fn get(&self, mesa: &str) -> Option<&Mesa> {
         self.mesas.get(mesa)
     }

@@ -39,8 +39,8 @@ use crate::right_keys::RightKeys;
 use crate::rights::{Admission, ImportReport, Issue, StoreBinding, VoterStore};
 use crate::session::Sessions;
 use crate::wire::{
-    AdmissionRequest, AdmissionResponse, BallotsPage, BoothBallot, CloseResponse, ElectionInfo, PublishedBallot,
-    RightRequest, RightResponse, SessionRequest, SessionResponse, StatusResponse,
+    AdmissionRequest, AdmissionResponse, BallotsPage, BoothBallot, CloseResponse, ElectionInfo, MesaStatus,
+    PublishedBallot, RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
 };
 
 /// Longest credential accepted: Argon2 of a megabyte is not what a login should cost.
@@ -66,6 +66,7 @@ struct AppState {
     cpu: Arc<Semaphore>,
     closing: Arc<Closing>,
     partition: Partition,
+    modality: urna_status::Modality,
     ballot_store: Arc<BallotStore>,
     max_ballot_bytes: usize,
     max_small_body_bytes: usize,
@@ -88,6 +89,7 @@ impl VoteService {
             modality,
             shards,
             audit_url,
+            opens_at,
             closes_at,
             admin_token,
             session_ttl,
@@ -99,9 +101,9 @@ impl VoteService {
             cpu_jobs,
             audit_log_key,
         } = config;
-        if !matches!(modality.as_str(), "remote" | "booth") {
-            return Err(VoteError::Config(format!("modality {modality:?}: expected remote or booth")));
-        }
+        let kind: urna_status::Modality = modality
+            .parse()
+            .map_err(|_| VoteError::Config(format!("modality {modality:?}: expected remote or booth")))?;
         let codec = Arc::new(BallotCodec::new(manifest, public_key)?);
         let unserved = shards.unserved(codec.manifest(), &modality);
         if !unserved.is_empty() {
@@ -133,7 +135,8 @@ impl VoteService {
         };
         let voters = Arc::new(VoterStore::open(&data_dir, &binding)?);
         let ballot_store = Arc::new(BallotStore::open(&data_dir, &binding)?);
-        let closing = Arc::new(Closing::new(closes_at, ballot_store.closed_at()?.is_some()));
+        let closing =
+            Arc::new(Closing::new(urna_status::Window::new(opens_at, closes_at), ballot_store.closed_at()?.is_some()));
         let metrics = Arc::new(Metrics::new());
         let cpu = Arc::new(Semaphore::new(cpu_jobs.max(1)));
         let info = ElectionInfo {
@@ -143,6 +146,7 @@ impl VoteService {
             public_key: codec.public_key().clone(),
             blind_key: key.clone(),
             modality: modality.clone(),
+            opens_at: opens_at.map(|t| t.to_string()),
             closes_at: closes_at.map(|t| t.to_string()),
             closed: false,
             partitions: partition.count,
@@ -177,6 +181,7 @@ impl VoteService {
             cpu,
             closing,
             partition,
+            modality: kind,
             ballot_store,
             max_ballot_bytes: limits.max_ballot_bytes,
             max_small_body_bytes: limits.max_small_body_bytes,
@@ -317,28 +322,40 @@ async fn election(State(s): State<Arc<AppState>>) -> Json<ElectionInfo> {
     Json(info)
 }
 
-async fn status(State(s): State<Arc<AppState>>) -> Result<Json<StatusResponse>, ApiError> {
+async fn status(State(s): State<Arc<AppState>>) -> Result<Json<VoteStatus>, ApiError> {
     let voters = s.voters.clone();
     let store = s.ballot_store.clone();
-    let (census, (rights, rights_by_style), (ballots, pending)) = tokio::task::spawn_blocking(move || {
+    let mesa_ids = s.booth.as_ref().map(|d| d.mesas().ids()).unwrap_or_default();
+    let (census, (rights, rights_by_style), (ballots, pending), mesas) = tokio::task::spawn_blocking(move || {
+        let mesas = mesa_ids
+            .into_iter()
+            .map(|mesa| {
+                Ok(MesaStatus { admissions: voters.admitted(&mesa)?, ballots: store.mesa_ballots(&mesa)?, mesa })
+            })
+            .collect::<Result<Vec<_>, VoteError>>()?;
         Ok::<_, VoteError>((
             voters.census_size()?,
             (voters.rights_issued()?, voters.rights_by_style()?),
             store.counts()?,
+            mesas,
         ))
     })
     .await
     .map_err(|_| ApiError::internal())??;
-    Ok(Json(StatusResponse {
+    Ok(Json(VoteStatus {
         election_id: s.info.election_id.clone(),
+        modality: s.modality,
         partition: s.partition.index,
         partitions: s.partition.count,
         census,
         rights_issued: rights,
         rights_by_style,
+        voters_voted: rights,
         ballots_recorded: ballots,
         ballots_pending: pending,
         closed: s.closing.is_closed(),
+        window: s.closing.status(),
+        mesas,
     }))
 }
 
@@ -368,9 +385,7 @@ async fn create_session(
     if owner != s.partition.index {
         return Err(ApiError::wrong_partition(owner));
     }
-    if s.closing.is_closed() {
-        return Err(ApiError::closed());
-    }
+    s.closing.check()?;
     let voters = s.voters.clone();
     let credential = req.credential;
     let found = blocking(&s, move || {
@@ -417,9 +432,9 @@ async fn request_right(
     let req: RightRequest = crate::json::parse(body)?;
     let blinded = BlindedMessage::from_bytes(&s.key, req.blinded_message.as_bytes())
         .map_err(|e| ApiError::malformed("blindedMessage", e.to_string()))?;
-    if s.closing.is_closed() {
-        s.metrics.rights_refused.get_or_create(&ReasonLabels { reason: "election_closed".into() }).inc();
-        return Err(ApiError::closed());
+    if let Err(e) = s.closing.check() {
+        s.metrics.rights_refused.get_or_create(&ReasonLabels { reason: e.code().into() }).inc();
+        return Err(e);
     }
     let (voters, key, rights) = (s.voters.clone(), s.key.clone(), s.rights.clone());
     let (voter_id, district) = (session.voter_id, session.district);
@@ -498,9 +513,7 @@ async fn admit(
         .ok_or_else(|| ApiError::unauthorized("this mesa's console token is required (Authorization: Bearer ...)"))?;
     let req: AdmissionRequest = crate::json::parse(body)?;
     let voter_id = parse_voter_id(&req.voter_id).map_err(|m| ApiError::malformed("voterId", m))?;
-    if s.closing.is_closed() {
-        return Err(ApiError::closed());
-    }
+    s.closing.check()?;
     let (voters, desk, m) = (s.voters.clone(), desk.clone(), mesa.clone());
     let outcome = blocking(&s, move || {
         match voters.voter(&voter_id)? {

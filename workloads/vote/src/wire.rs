@@ -22,6 +22,8 @@ pub struct ElectionInfo {
     /// `remote` or `booth`: the modality this service records ballots for.
     pub modality: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closes_at: Option<String>,
     pub closed: bool,
     pub partitions: u32,
@@ -125,23 +127,8 @@ pub struct Receipt {
     pub inclusion_proof: Option<serde_json::Value>,
 }
 
-/// `GET /v1/status`: the counts the close-time audit compares (PROTOCOL §6: rights issued = AnonIDs logged).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusResponse {
-    pub election_id: String,
-    pub partition: u32,
-    pub partitions: u32,
-    pub census: u64,
-    pub rights_issued: u64,
-    /// Rights issued per ballot style (the voter's district); they add up to `rightsIssued`.
-    pub rights_by_style: std::collections::BTreeMap<String, u64>,
-    /// Ballots accepted into the ballot store (each with its signature).
-    pub ballots_recorded: u64,
-    /// Of those, ballots not yet acknowledged by their shard and the audit log (being retried).
-    pub ballots_pending: u64,
-    pub closed: bool,
-}
+/// `GET /v1/status`: defined in `urna-status`, which the operator reads it through.
+pub use urna_status::vote::{MesaStatus, VoteStatus};
 
 /// `POST /v1/close` response.
 #[derive(Debug, Clone, Serialize, Deserialize)]

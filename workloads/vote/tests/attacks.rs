@@ -138,3 +138,28 @@ async fn closes_at_in_the_past_means_closed() {
     assert_eq!(err.code(), Some("election_closed"));
     assert!(h.election.info.closed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_accepted_before_opens_at_and_the_refusal_names_the_opening() {
+    // Far enough ahead that no slow start reaches it.
+    let opens = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600);
+    let h = start(Options { opens_at: Some(opens), ..Options::default() }).await;
+    let (voter, _) = h.voters[0].clone();
+    let err = cast(&h.client, &h.election, &voter, None).await.unwrap_err();
+    assert_eq!(err.code(), Some("election_not_open"));
+    assert!(err.to_string().contains(&opens.to_string()), "{err}");
+    assert_eq!(h.election.info.opens_at.as_deref(), Some(opens.to_string().as_str()));
+    assert!(!h.election.info.closed, "not open yet is not closed");
+    let (status, body) = h.raw("GET", "/v1/status", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["window"]["state"], "notYetOpen", "{body}");
+    assert_eq!((body["rightsIssued"].as_u64(), body["ballotsRecorded"].as_u64()), (Some(0), Some(0)));
+
+    // Once the window has opened, the same voter votes.
+    let opened = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
+    let h = start(Options { opens_at: Some(opened), ..Options::default() }).await;
+    cast(&h.client, &h.election, &h.voters[0].0, None).await.unwrap();
+    let (_, body) = h.raw("GET", "/v1/status", None, None).await;
+    assert_eq!(body["window"]["state"], "open", "{body}");
+    assert_eq!((body["ballotsRecorded"].as_u64(), body["votersVoted"].as_u64()), (Some(1), Some(1)));
+}

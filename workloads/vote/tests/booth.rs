@@ -88,6 +88,16 @@ async fn admitted_voter_booth_ballot_becomes_a_signed_logged_ballot() {
     let (_, status) = h.raw("GET", "/v1/status", None, None).await;
     assert_eq!((status["rightsIssued"].as_u64(), status["ballotsRecorded"].as_u64()), (Some(1), Some(1)));
     assert_eq!(h.audit_entries().len(), 1);
+    // Per mesa: what the operator copies into each Mesa's status.
+    assert_eq!(status["modality"], "booth");
+    assert_eq!(status["votersVoted"], 1);
+    assert_eq!(
+        status["mesas"],
+        serde_json::json!([
+            { "mesa": "n1", "admissions": 1, "ballots": 1 },
+            { "mesa": "s1", "admissions": 0, "ballots": 0 },
+        ])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

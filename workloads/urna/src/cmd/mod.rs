@@ -4,6 +4,7 @@ pub mod audit;
 pub mod booth;
 pub mod broker;
 pub mod ceremony;
+pub mod decryption;
 pub mod local;
 pub mod logging;
 pub mod operator;

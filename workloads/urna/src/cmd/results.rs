@@ -4,11 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use urna_ballot::{BallotCodec, ElectionManifest};
-use urna_crypto::threshold::ThresholdPublicKey;
 use urna_record::RecordDir;
-use urna_record::files::{hash_file, read_json, write_json};
-use urna_record::model::{DecryptionItem, ResultsFile};
+use urna_record::model::ResultsFile;
 
 #[derive(Debug, clap::Args)]
 #[command(about = "Combine the trustees' partial decryptions of a record and write its results")]
@@ -34,21 +31,11 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Combines every trustee answer present in the record and writes `results.json`.
 pub fn combine_record(dir: &Path) -> Result<ResultsFile> {
-    let record = RecordDir::new(dir);
-    let text = std::fs::read_to_string(record.threshold_public_key())
-        .with_context(|| format!("reading {}", record.threshold_public_key().display()))?;
-    let public = ThresholdPublicKey::from_json(&text).context("decoding the threshold public key")?;
-    let manifest: ElectionManifest = read_json(&record.manifest())?;
-    let codec = BallotCodec::new(manifest, public.paillier().clone()).context("the record's manifest")?;
-    let items: Vec<DecryptionItem> = read_json(&record.decryption_request())?;
-    let request_hash = hash_file(&record.decryption_request())?;
-    let answers = urna_record::decryption::read_answers(&record)?;
-    let combined = urna_record::decryption::combine(&public, &items, request_hash, &answers)?;
-    for r in &combined.rejected {
+    let (results, rejected) = urna_record::results::combine_record(&RecordDir::new(dir))
+        .with_context(|| format!("combining the trustees' answers in {}", dir.display()))?;
+    for r in &rejected {
         tracing::warn!(trustee = r.trustee, reason = %r.reason, "trustee answer set aside");
     }
-    let results = urna_record::results::tabulate(&codec, &items, &combined.plaintexts, combined.used)?;
-    write_json(&record.results(), &results)?;
     Ok(results)
 }
 

@@ -12,7 +12,7 @@ const LONG_ABOUT: &str = "\
 Runs one tally shard: accepts encrypted contests of its districts and modality over HTTP, verifies their
 proofs in batches, appends each accepted contest to a durable hash-chained log in DATA/tally.redb (synced
 before the acknowledgement), de-duplicates on (anonId, contest), folds the log into the encrypted totals,
-and seals them at POST /v1/seal or at --closes-at.
+and seals them at POST /v1/seal or at --closes-at; contests before --opens-at are refused.
 
 On start the totals are re-derived from the log (from the last checkpoint, or from the first record with
 --verify-on-start) and checked against the stored ones; the shard refuses to start if they differ.
@@ -52,6 +52,9 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "URNA_TALLY_LISTEN")]
     listen: SocketAddr,
+    /// Refuse contests arriving before this instant (RFC 3339): the modality's opensAt.
+    #[arg(long, value_name = "RFC3339", env = "URNA_TALLY_OPENS_AT")]
+    opens_at: Option<String>,
     /// Seal automatically at this instant (RFC 3339, e.g. 2024-06-02T18:00:00-06:00).
     #[arg(long, value_name = "RFC3339", env = "URNA_TALLY_CLOSES_AT")]
     closes_at: Option<String>,
@@ -82,6 +85,9 @@ pub fn run(args: Args) -> Result<()> {
     config.batch_wait = Duration::from_millis(args.batch_wait_ms);
     config.checkpoint_every = args.checkpoint_every.max(1);
     config.verify_on_start = args.verify_on_start;
+    if let Some(at) = &args.opens_at {
+        config.opens_at = Some(urna_tally::shard::parse_instant(at).with_context(|| format!("--opens-at {at:?}"))?);
+    }
     if let Some(at) = &args.closes_at {
         config.closes_at = Some(urna_tally::shard::parse_instant(at).with_context(|| format!("--closes-at {at:?}"))?);
     }

@@ -8,6 +8,7 @@ use urna_crypto::paillier::Ciphertext;
 use urna_crypto::threshold::{DecryptionContext, DecryptionRequest, KeyShare, ShareFile, ThresholdPublicKey};
 use urna_record::RecordDir;
 use urna_record::model::DecryptionItem;
+use urna_tally::TallyClient;
 
 use super::ceremony::{read_passphrase, write_new};
 
@@ -24,7 +25,11 @@ enum TrusteeCommand {
 }
 
 const DECRYPT_LONG_ABOUT: &str = r#"Partially decrypts a list of ciphertexts (or, with --record DIR, an election record's sealed
-totals) with this trustee's share.
+totals; or, with --election URL, the request a decryption service serves) with this trustee's share.
+
+With --election URL (an `urna decryption serve`): fetches the decryption request and the threshold key,
+computes the partials here (the share never leaves this machine) and posts them; the service verifies them
+and answers 200, or refuses them with a reason (exit 1). Posting again is harmless.
 
 The output carries ONE batched proof (a random linear combination of all the partials, then a
 Chaum-Pedersen proof) that every partial was computed with the share behind the trustee's verification key;
@@ -53,19 +58,22 @@ struct DecryptArgs {
     passphrase_file: PathBuf,
     /// An election record: decrypt its sealed totals (decryption/request.json) into
     /// decryption/trustee-<i>.json, under the record's threshold key.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["public", "input", "context", "out"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["public", "input", "context", "out", "election"])]
     record: Option<PathBuf>,
+    /// A decryption service (`urna decryption serve`): answer the request it serves, and post the answer.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["public", "input", "context", "out"])]
+    election: Option<String>,
     /// The threshold public key (public.json from `urna ceremony`).
-    #[arg(long, value_name = "FILE", required_unless_present = "record")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["record", "election"])]
     public: Option<PathBuf>,
     /// JSON list of ciphertexts to decrypt.
-    #[arg(long, value_name = "CIPHERTEXTS.json", required_unless_present = "record")]
+    #[arg(long, value_name = "CIPHERTEXTS.json", required_unless_present_any = ["record", "election"])]
     input: Option<PathBuf>,
     /// JSON decryption context (election id, manifest hash, subject).
-    #[arg(long, value_name = "CONTEXT.json", required_unless_present = "record")]
+    #[arg(long, value_name = "CONTEXT.json", required_unless_present_any = ["record", "election"])]
     context: Option<PathBuf>,
     /// Where to write the partial decryptions and their proof (JSON).
-    #[arg(long, value_name = "PARTIALS.json", required_unless_present = "record")]
+    #[arg(long, value_name = "PARTIALS.json", required_unless_present_any = ["record", "election"])]
     out: Option<PathBuf>,
 }
 
@@ -105,7 +113,50 @@ pub fn decrypt_record(dir: &Path, share: &KeyShare) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Fetches `path` from the decryption service; a non-2xx answer is an error quoting the service.
+async fn fetch(client: &TallyClient, url: &str, path: &str) -> Result<Vec<u8>> {
+    let (status, body) =
+        client.raw(http::Method::GET, path, None).await.map_err(|e| anyhow::anyhow!("GET {url}{path}: {e}"))?;
+    ensure!(status.is_success(), "GET {url}{path}: {status}: {}", String::from_utf8_lossy(&body));
+    Ok(body.to_vec())
+}
+
+/// Answers the request a decryption service serves: the partials are computed here and only they are sent.
+pub fn decrypt_remote(url: &str, share_path: &Path, passphrase_file: &Path) -> Result<serde_json::Value> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let client = TallyClient::new(url);
+    let (key, request) = runtime.block_on(async {
+        Ok::<_, anyhow::Error>((
+            fetch(&client, url, "/v1/decryption/key").await?,
+            fetch(&client, url, "/v1/decryption/request").await?,
+        ))
+    })?;
+    let public = ThresholdPublicKey::from_json(&String::from_utf8_lossy(&key))
+        .with_context(|| format!("decoding the threshold key {url} serves"))?;
+    let share = open_share(share_path, passphrase_file, &public)?;
+    let items: Vec<DecryptionItem> =
+        serde_json::from_slice(&request).with_context(|| format!("decoding the decryption request {url} serves"))?;
+    let request_hash: [u8; 32] = Sha256::digest(&request).into();
+    tracing::info!(trustee = %share.index(), totals = items.len(), key = %public.fingerprint_hex(), request_hash = %hex::encode(request_hash), "decrypting the served request");
+    let answer = urna_record::decryption::partial_decrypt(&share, &public, &items, request_hash)?;
+    drop(share);
+    let body = serde_json::to_vec(&answer).context("encoding the partial decryptions")?;
+    let path = "/v1/decryption/partials";
+    let (status, reply) = runtime
+        .block_on(client.raw(http::Method::POST, path, Some(body)))
+        .map_err(|e| anyhow::anyhow!("POST {url}{path}: {e}"))?;
+    let reply: serde_json::Value = serde_json::from_slice(&reply)
+        .unwrap_or_else(|_| serde_json::json!({ "raw": String::from_utf8_lossy(&reply) }));
+    ensure!(status.is_success(), "the decryption service refused the answer ({status}): {}", reply["error"]);
+    Ok(reply)
+}
+
 fn decrypt(args: DecryptArgs) -> Result<()> {
+    if let Some(url) = &args.election {
+        let reply = decrypt_remote(url, &args.share, &args.passphrase_file)?;
+        println!("{reply}");
+        return Ok(());
+    }
     if let Some(dir) = &args.record {
         let public_path = RecordDir::new(dir).threshold_public_key();
         let public = ThresholdPublicKey::from_json(&read(&public_path)?)

@@ -83,6 +83,10 @@ struct ServeArgs {
     /// Base URL of the audit log.
     #[arg(long, value_name = "URL")]
     audit: Option<String>,
+    /// When voting opens (RFC 3339): sessions, rights, admissions and ballots before it are refused
+    /// (`election_not_open`).
+    #[arg(long, value_name = "RFC3339")]
+    opens_at: Option<jiff::Timestamp>,
     /// The audit log's signed-note verifier key (`<origin>+<key id>+<base64 key>`, its `/v1/checkpoint`
     /// `verifier_key`): published in /v1/election so the voter app checks receipts against this key.
     #[arg(long, value_name = "VKEY")]
@@ -186,6 +190,7 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
         if let Some(p) = &s.mesas {
             config.mesas = MesaRegistry::load(p, &config.manifest).context("loading the mesas")?;
         }
+        config.opens_at = s.opens_at;
         config.closes_at = s.closes_at;
         config.audit_log_key = s
             .audit_log_key

@@ -195,6 +195,7 @@ pub struct Harness {
 pub struct Options {
     pub voters: usize,
     pub rate_per_second: f64,
+    pub opens_at: Option<jiff::Timestamp>,
     pub closes_at: Option<jiff::Timestamp>,
     pub max_ballot_bytes: usize,
     pub partition: urna_vote::Partition,
@@ -210,6 +211,7 @@ impl Default for Options {
         Self {
             voters: 4,
             rate_per_second: 0.0,
+            opens_at: None,
             closes_at: None,
             max_ballot_bytes: 8 << 20,
             partition: Default::default(),
@@ -262,6 +264,7 @@ pub async fn start(opts: Options) -> Harness {
         format!("http://{audit_addr}"),
     );
     config.admin_token = Some(admin_token.clone());
+    config.opens_at = opts.opens_at;
     config.closes_at = opts.closes_at;
     config.limits.rate_per_second = opts.rate_per_second;
     config.limits.rate_burst = 3.0;

@@ -96,6 +96,10 @@ pub struct Args {
     /// With --serve: test voters (in the census, not voting by themselves) whose credentials are printed.
     #[arg(long, default_value_t = 5, requires = "serve")]
     serve_voters: usize,
+    /// When voting opens (RFC 3339): every vote service and shard refuses ballots before it, as in the
+    /// cluster (`election_not_open`), and the simulated voters wait for it. Default: at once.
+    #[arg(long, value_name = "RFC3339")]
+    opens_at: Option<jiff::Timestamp>,
 }
 
 pub(crate) struct Keys {
@@ -197,9 +201,17 @@ async fn run_async(args: Args) -> Result<()> {
     let censuses = census::censuses(&plan, &everyone)?;
     let authority = plan.fleet.as_ref().map(fleet::Authority::generate);
     let listen = args.serve.then_some((web_modality, args.listen));
-    let services =
-        services::start(&plan, &data, keys.public.paillier(), &signing_key, &censuses, authority.as_ref(), listen)
-            .await?;
+    let services = services::start(
+        &plan,
+        &data,
+        keys.public.paillier(),
+        &signing_key,
+        &censuses,
+        authority.as_ref(),
+        listen,
+        args.opens_at,
+    )
+    .await?;
     let booths = match (&plan.fleet, &authority, services.votes.iter().find(|v| v.modality == Modality::Booth)) {
         (Some(f), Some(a), Some(v)) => {
             let fleet = fleet::LocalFleet::start(f, a, &plan.manifest, keys.public.paillier(), &v.url, &data).await?;
@@ -226,6 +238,13 @@ async fn run_async(args: Args) -> Result<()> {
         ),
     );
 
+    if let Some(at) = args.opens_at {
+        let wait = at.duration_since(jiff::Timestamp::now());
+        if wait.is_positive() {
+            say(args.json, &format!("waiting until voting opens at {at}"));
+            tokio::time::sleep(wait.unsigned_abs()).await;
+        }
+    }
     let t = Instant::now();
     let booths = booths.map(Arc::new);
     let cast_report =

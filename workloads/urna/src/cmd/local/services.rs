@@ -49,6 +49,7 @@ pub async fn start(
     censuses: &[(Modality, String)],
     booth: Option<&Authority>,
     listen: Option<(Modality, std::net::SocketAddr)>,
+    opens_at: Option<jiff::Timestamp>,
 ) -> Result<Services> {
     let manifest = &plan.manifest;
     let mut config = LogConfig::new(format!("urna.local/{}", plan.election));
@@ -69,12 +70,10 @@ pub async fn start(
     let mut map = ShardMap::new();
     for s in &plan.shards {
         let dir = data.join("tally").join(&s.name);
-        let shard = Shard::open(
-            ShardConfig::new(&s.name, s.districts.clone(), s.modality, &dir),
-            manifest.clone(),
-            public_key.clone(),
-        )
-        .with_context(|| format!("opening shard {}", s.name))?;
+        let mut config = ShardConfig::new(&s.name, s.districts.clone(), s.modality, &dir);
+        config.opens_at = opens_at;
+        let shard = Shard::open(config, manifest.clone(), public_key.clone())
+            .with_context(|| format!("opening shard {}", s.name))?;
         let (listener, url) = loopback().await?;
         let running = shard.start(listener).await.with_context(|| format!("starting shard {}", s.name))?;
         for d in &s.districts {
@@ -97,6 +96,7 @@ pub async fn start(
         );
         config.modality = modality.as_str().to_owned();
         config.audit_log_key = Some(audit_log_key.clone());
+        config.opens_at = opens_at;
         if let (Modality::Booth, Some(a)) = (modality, booth) {
             config.mesas = MesaRegistry::new(a.mesas.clone(), manifest).context("the example's Mesas")?;
             config.bridge_token = Some(a.bridge_token.clone());
