@@ -32,6 +32,13 @@ fn manifest() -> String {
 pub const SIGNING_KEY_DIR: &str = "/var/run/urna/signing-key";
 pub const ADMIN_TOKEN_DIR: &str = "/var/run/urna/admin-token";
 pub const CENSUS_DIR: &str = "/var/run/urna/census";
+/// Where the vote, tally and audit pods find the election's internal token (the `<election>-internal-token`
+/// Secret, key [`TOKEN_KEY`]): `--internal-token-file` of `urna vote`, `urna tally` and `urna audit`.
+pub const INTERNAL_TOKEN_DIR: &str = "/var/run/urna/internal-token";
+
+fn internal_token_args() -> [String; 2] {
+    ["--internal-token-file".into(), format!("{INTERNAL_TOKEN_DIR}/{TOKEN_KEY}")]
+}
 /// The environment variable holding a vote replica's partition index: the pod's
 /// `apps.kubernetes.io/pod-index` label (its StatefulSet ordinal), through the downward API.
 pub const PARTITION_ENV: &str = "URNA_VOTE_PARTITION";
@@ -103,6 +110,7 @@ pub fn vote_args(v: &VoteArgs) -> Vec<String> {
         args.extend(["--shard".into(), s.clone()]);
     }
     args.extend(["--audit".into(), v.audit.clone()]);
+    args.extend(internal_token_args());
     if let Some(t) = &v.admin_token {
         args.extend(["--admin-token-file".into(), format!("{ADMIN_TOKEN_DIR}/{t}")]);
     }
@@ -149,6 +157,7 @@ pub fn tally_args(shard: &str, districts: &[String], modality: &str, window: Opt
         "--listen".into(),
         listen(),
     ];
+    args.extend(internal_token_args());
     if let Some((opens, closes)) = window {
         args.extend(["--opens-at".into(), opens, "--closes-at".into(), closes]);
     }
@@ -158,7 +167,7 @@ pub fn tally_args(shard: &str, districts: &[String], modality: &str, window: Opt
 /// `urna audit`: the election's transparency log. Its Ed25519 key lives on the log's own volume, created on
 /// the first start (`--create-key`) and kept with the data it signs; the origin names the election.
 pub fn audit_args(election: &str, batch_size: u32) -> Vec<String> {
-    vec![
+    let mut args = vec![
         "audit".into(),
         "--origin".into(),
         format!("urna.dev/{election}"),
@@ -171,7 +180,9 @@ pub fn audit_args(election: &str, batch_size: u32) -> Vec<String> {
         batch_size.to_string(),
         "--listen".into(),
         listen(),
-    ]
+    ];
+    args.extend(internal_token_args());
+    args
 }
 
 /// The certificate CN of the fleet's backends (collector and monitor): `urna broker --backend`, and the

@@ -290,6 +290,18 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
     let action = controller::election::reconcile(Arc::new(e.clone()), ctx.clone()).await.expect("reconcile");
     let seen = api.take();
 
+    // The election's internal token Secret (fresh, 256 bits, hex) exists before the workloads that mount it.
+    let internal = seen
+        .iter()
+        .position(|s| {
+            s.method == Method::POST
+                && s.path == "/api/v1/namespaces/ciudad/secrets"
+                && s.body["metadata"]["name"] == "ciudad-2027-internal-token"
+        })
+        .expect("the internal token Secret is created");
+    assert_eq!(seen[internal].body["metadata"]["ownerReferences"][0]["uid"], "e-uid");
+    assert!(seen.iter().position(|s| s.is_apply()).is_some_and(|a| a > internal), "created before the applies");
+
     let applies: Vec<&Seen> = seen.iter().filter(|s| s.is_apply() && !s.path.ends_with("/status")).collect();
     let expected = urna_operator::build::election::build(&e, &Defaults::default()).expect("build");
     // Then the booth vote service's mesas ConfigMap, StatefulSet and Service (booth_vote_service_* below).
@@ -880,13 +892,15 @@ async fn booth_vote_service_gets_tokens_once_a_mesas_file_of_their_hashes_and_th
     controller::election::reconcile(Arc::new(e.clone()), ctx.clone()).await.expect("reconcile");
     let seen = api.take();
 
-    // One bridge token and one console token per Mesa, created (POST) once, owned by the Election.
+    // The election's internal token, one bridge token and one console token per Mesa, created (POST) once,
+    // owned by the Election.
     let secrets_path = "/api/v1/namespaces/ciudad/secrets";
     let created: Vec<&Seen> = seen.iter().filter(|s| s.method == Method::POST && s.path == secrets_path).collect();
     let names: Vec<&str> = created.iter().filter_map(|s| s.body["metadata"]["name"].as_str()).collect();
     assert_eq!(
         names,
         [
+            "ciudad-2027-internal-token",
             "ciudad-2027-bridge-token",
             "mesa-centro-1-console-token",
             "mesa-centro-2-console-token",
@@ -903,9 +917,10 @@ async fn booth_vote_service_gets_tokens_once_a_mesas_file_of_their_hashes_and_th
         assert_eq!(s.body["metadata"]["ownerReferences"][0]["kind"], "Election");
         let t = token_of(s);
         assert!(t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()), "256 random bits, hex");
-        tokens.insert(s.body["metadata"]["labels"]["urna.dev/mesa"].as_str().unwrap_or("bridge").to_owned(), t);
+        let name = s.body["metadata"]["name"].as_str().expect("name");
+        tokens.insert(s.body["metadata"]["labels"]["urna.dev/mesa"].as_str().unwrap_or(name).to_owned(), t);
     }
-    assert_eq!(tokens.values().collect::<std::collections::BTreeSet<_>>().len(), 5, "every token is its own");
+    assert_eq!(tokens.values().collect::<std::collections::BTreeSet<_>>().len(), 6, "every token is its own");
 
     // The mesas file: each Mesa's district, the SHA-256 of its console token, its ten booths (the blocked one
     // included: the broker refuses it; its earlier ballots still need an admitted voter).

@@ -209,7 +209,7 @@ fn statefulset(
         ),
     ];
     let manifest = manifest_name(&name);
-    let (c, volumes) = vote_pod(BOOTH_VOTE, image, &args, spec.resources.clone(), (v, &manifest), census, extra);
+    let (c, volumes) = vote_pod(BOOTH_VOTE, image, &args, spec.resources.clone(), (v, &manifest, &name), census, extra);
     let mut sts = pod::writer_set(
         meta::child_meta(e, vname.clone(), meta::labels(BOOTH_VOTE, &vname, &name)),
         meta::selector(BOOTH_VOTE, &vname),

@@ -43,6 +43,21 @@ pub fn vote_name(election: &str) -> String {
 pub fn audit_name(election: &str) -> String {
     meta::child_name(&[election, AUDIT], MAX_WORKLOAD_NAME)
 }
+/// The Secret holding the election's internal token (key `token`): the bearer token the vote services
+/// present to the tally shards and the audit log, which refuse writes without it. Created once by the
+/// controller with a fresh token ([`internal_token_secret_meta`]), never rewritten; an officer reads it to
+/// seal a shard or close the log by hand.
+pub fn internal_token_secret(election: &str) -> String {
+    meta::child_name(&[election, "internal-token"], 253)
+}
+
+/// The internal token Secret that must exist for `e`, owned by it (deleted with it).
+pub fn internal_token_secret_meta(e: &Election) -> super::booth_vote::TokenSecret {
+    let name = e.name_any();
+    let secret = internal_token_secret(&name);
+    let labels = meta::labels(super::booth_vote::TOKEN_COMPONENT, &secret, &name);
+    super::booth_vote::TokenSecret { meta: meta::child_meta(e, secret, labels), mesa: None }
+}
 
 /// Every child object of `e`, in apply order (configuration before the workloads that mount it). The vote
 /// service routes ballots to the generated TallyShards; for `sharding: manual` use [`build_with`].
@@ -163,7 +178,7 @@ fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> Statefu
         booth_desk: false,
     };
     let (c, volumes) =
-        vote_pod(VOTE, image, &args, v.resources.clone(), (v, &manifest_name(&name)), census, Vec::new());
+        vote_pod(VOTE, image, &args, v.resources.clone(), (v, &manifest_name(&name), &name), census, Vec::new());
     let partitions = i32::try_from(v.partitions).unwrap_or(i32::MAX);
     pod::writer_set(
         meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name)),
@@ -183,14 +198,14 @@ pub(super) fn census_source(c: &CensusSource) -> Option<(KeySource, &KeyRef)> {
 }
 
 /// A vote service's container (mounts set) and volumes, shared by the remote and the booth vote service:
-/// the partition from the pod's index, the manifest (`manifest` ConfigMap), the data volume, the signing
-/// key, the census and the admin token, then the `extra` mounts and volumes.
+/// the partition from the pod's index, the manifest (`manifest` ConfigMap), the data volume, `election`'s
+/// internal token, the signing key, the census and the admin token, then the `extra` mounts and volumes.
 pub(super) fn vote_pod(
     component: &str,
     image: &str,
     args: &VoteArgs,
     resources: Option<ResourceRequirements>,
-    (v, manifest): (&VoteSpec, &str),
+    (v, manifest, election): (&VoteSpec, &str, &str),
     census: Option<(KeySource, &KeyRef)>,
     extra: Vec<(VolumeMount, Volume)>,
 ) -> (Container, Vec<Volume>) {
@@ -206,8 +221,8 @@ pub(super) fn vote_pod(
         }),
         ..Default::default()
     }]);
-    let mut mounts = vec![pod::manifest_mount(), pod::data_mount()];
-    let mut volumes = vec![pod::manifest_volume(manifest)];
+    let mut mounts = vec![pod::manifest_mount(), pod::data_mount(), pod::internal_token_mount()];
+    let mut volumes = vec![pod::manifest_volume(manifest), pod::internal_token_volume(election)];
     mounts.push(pod::read_only_mount(SIGNING_KEY_VOLUME, SIGNING_KEY_DIR));
     volumes.push(pod::key_volume(SIGNING_KEY_VOLUME, KeySource::Secret, &v.signing_key.name, &v.signing_key.key));
     if let Some((source, r)) = census {
@@ -241,6 +256,7 @@ fn audit_statefulset(e: &Election, image: &str) -> StatefulSet {
         c,
         &e.spec.audit.storage,
         &manifest_name(&name),
+        &name,
     )
 }
 

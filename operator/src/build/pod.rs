@@ -115,17 +115,38 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use crate::crd::common::StorageSpec;
 
 /// A single-writer StatefulSet (one replica) whose ballot data outlives it: the PVC is retained when the
-/// StatefulSet is deleted or scaled down, because the operator never deletes ballot data.
+/// StatefulSet is deleted or scaled down, because the operator never deletes ballot data. The election's
+/// internal token (`election`'s Secret, [`internal_token_volume`]) is mounted: the writers (tally shards,
+/// audit log) refuse writes without it.
 pub fn single_writer(
     meta: ObjectMeta,
     selector: BTreeMap<String, String>,
     container: Container,
     storage: &StorageSpec,
     manifest_config_map: &str,
+    election: &str,
 ) -> StatefulSet {
     let mut c = container;
-    c.volume_mounts = Some(vec![manifest_mount(), data_mount()]);
-    writer_set(meta, selector, c, storage, vec![manifest_volume(manifest_config_map)], 1, false)
+    c.volume_mounts = Some(vec![manifest_mount(), data_mount(), internal_token_mount()]);
+    let volumes = vec![manifest_volume(manifest_config_map), internal_token_volume(election)];
+    writer_set(meta, selector, c, storage, volumes, 1, false)
+}
+
+pub const INTERNAL_TOKEN_VOLUME: &str = "internal-token";
+
+/// The Election's internal token Secret (`<election>-internal-token`, key `token`), mounted read-only in
+/// [`crate::workload::INTERNAL_TOKEN_DIR`] of the vote, tally and audit pods.
+pub fn internal_token_volume(election: &str) -> Volume {
+    key_volume(
+        INTERNAL_TOKEN_VOLUME,
+        KeySource::Secret,
+        &super::election::internal_token_secret(election),
+        crate::workload::TOKEN_KEY,
+    )
+}
+
+pub fn internal_token_mount() -> VolumeMount {
+    read_only_mount(INTERNAL_TOKEN_VOLUME, crate::workload::INTERNAL_TOKEN_DIR)
 }
 
 /// A StatefulSet of `replicas` writers, each with its own retained PVC `data` (mount it with

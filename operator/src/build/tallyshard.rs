@@ -38,6 +38,7 @@ pub fn build(s: &TallyShard, election: &Election, defaults: &Defaults) -> Result
         c,
         &s.spec.storage,
         &manifest_name(election),
+        election,
     );
     let svc = pod::http_service(meta::child_meta(s, wname.clone(), labels), meta::selector(TALLY, &wname), true);
     Ok(vec![Child::new(&sts)?, Child::new(&svc)?])

@@ -85,11 +85,19 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     }
     let manual =
         if e.spec.tally.sharding == ShardingPolicy::Manual { election_shards(e, ctx, &ns).await? } else { vec![] };
+    // The token Secrets before the pods that mount them: the internal token (vote → tally and audit) always,
+    // the bridge and console tokens with a booth vote service.
+    let mesas = if booth_vote::booth_spec(e).is_some() { election_mesas(e, ctx, &ns).await? } else { vec![] };
+    let mut wanted = vec![build::internal_token_secret_meta(e)];
+    if booth_vote::booth_spec(e).is_some() {
+        wanted.extend(booth_vote::token_secrets(e, &mesas));
+    }
+    let hashes = tokens::ensure(e, ctx, &ns, &wanted).await?;
     let mut children = build::build_with(e, &ctx.defaults, &manual)?;
     // A Mesa or fleet the booth vote service cannot take (an inner district, a device in two fleets) must not
     // stop the rest of the election: its children are left as last applied (the running service keeps its
     // last valid mesas file) and the Election reports Degraded until the Mesas or fleets are fixed.
-    let booth_problem = match booth_children(e, ctx, &ns, &manual).await {
+    let booth_problem = match booth_children(e, ctx, &ns, &manual, &mesas, &hashes).await {
         Ok(booth) => {
             children.extend(booth);
             None
@@ -122,19 +130,28 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     Ok(Action::requeue(schedule::requeue_after(now, s.next)))
 }
 
-/// The booth vote service's children (none without `spec.vote.booth`): reads the Election's Mesas and
-/// BoothFleets, makes sure every token Secret exists, and builds the mesas file from the console tokens'
-/// hashes.
-async fn booth_children(e: &Election, ctx: &Context, ns: &str, manual: &[TallyShard]) -> Result<Vec<Child>> {
+/// The Election's Mesas.
+async fn election_mesas(e: &Election, ctx: &Context, ns: &str) -> Result<Vec<Mesa>> {
+    let name = e.name_any();
+    let mesas = Api::<Mesa>::namespaced(ctx.client.clone(), ns).list(&ListParams::default()).await?.items;
+    Ok(mesas.into_iter().filter(|m| m.spec.election == name).collect())
+}
+
+/// The booth vote service's children (none without `spec.vote.booth`): reads the Election's BoothFleets and
+/// builds the mesas file from the console tokens' `hashes` (their Secrets exist already).
+async fn booth_children(
+    e: &Election,
+    ctx: &Context,
+    ns: &str,
+    manual: &[TallyShard],
+    mesas: &[Mesa],
+    hashes: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<Child>> {
     if booth_vote::booth_spec(e).is_none() {
         return Ok(vec![]);
     }
-    let name = e.name_any();
-    let mesas = Api::<Mesa>::namespaced(ctx.client.clone(), ns).list(&ListParams::default()).await?.items;
-    let mesas: Vec<Mesa> = mesas.into_iter().filter(|m| m.spec.election == name).collect();
     let fleets = Api::<BoothFleet>::namespaced(ctx.client.clone(), ns).list(&ListParams::default()).await?.items;
-    let tokens = tokens::ensure(e, ctx, ns, &booth_vote::token_secrets(e, &mesas)).await?;
-    let file = booth_vote::mesas_file(e, &mesas, &fleets, &tokens)?;
+    let file = booth_vote::mesas_file(e, mesas, &fleets, hashes)?;
     let generated = build::tally_shards(e);
     let routed = if e.spec.tally.sharding == ShardingPolicy::Manual { manual } else { &generated[..] };
     booth_vote::build(e, &ctx.defaults, routed, &file)

@@ -1,7 +1,8 @@
-//! The token Secrets of the booth vote service (bridge token, one console token per Mesa): created once with
-//! a fresh token, never rewritten, so a Mesa console provisioned before election day keeps working and the
-//! collector and the vote service always share the bridge token. Tokens are never logged; only their
-//! SHA-256 leaves this module.
+//! The Election's token Secrets (the internal token of vote → tally and audit; with a booth vote service the
+//! bridge token and one console token per Mesa): created once with a fresh token, never rewritten, so a
+//! Mesa console provisioned before election day keeps working, the collector and the vote service always
+//! share the bridge token, and the vote services, shards and log always share the internal token. Tokens
+//! are never logged; only their SHA-256 leaves this module.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,7 +2,7 @@
 //!
 //! | method, path | what |
 //! |---|---|
-//! | `POST /v1/entries` | `{"entries": [entry...]}` (1..=1024) → `{"indices", "leaf_hashes"}`, answered once durable |
+//! | `POST /v1/entries` | (internal token) `{"entries": [entry...]}` (1..=1024) → `{"indices", "leaf_hashes"}`, answered once durable |
 //! | `GET /v1/entries?start=S&end=E` | entries `[S, E)`, at most 1000 |
 //! | `GET /v1/checkpoint` | the latest checkpoint with its cosignatures |
 //! | `GET /checkpoint` | the same as a bare signed note (`text/plain`), where tlog tools look for it |
@@ -10,7 +10,7 @@
 //! | `GET /v1/proof/consistency?from=M[&to=N]` | consistency proof; `N` defaults likewise |
 //! | `POST /v1/witness/cosign` | `{"name", "public_key", "checkpoint", "signature"}`: a witness's signature of a checkpoint body |
 //! | `GET /v1/status` | [`urna_status::audit::AuditStatus`]: tree size, root, latest checkpoint, closed (what the operator polls) |
-//! | `POST /v1/close` | commits what is pending, signs the final checkpoint; later appends get 409 |
+//! | `POST /v1/close` | (internal token) commits what is pending, signs the final checkpoint; later appends get 409 |
 //! | `GET /metrics`, `/healthz`, `/readyz` | Prometheus metrics, liveness, readiness |
 
 use std::future::Future;
@@ -29,6 +29,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
 use urna_status::audit::{AuditStatus, CheckpointHead};
+use urna_auth::ServiceAuth;
 
 use crate::checkpoint::{Cosignature, key_id, validate_name, verifier_key};
 use crate::entry::LogEntry;
@@ -160,9 +161,15 @@ impl AuditLog {
         &self.inner.origin
     }
 
-    pub fn router(&self) -> Router {
+    /// The API. Appends and the close (`POST /v1/entries`, `POST /v1/close`) need `auth` (the election's
+    /// internal token, which the vote service presents), checked before the body is read; the reads
+    /// (entries, checkpoints, proofs), health and metrics stay open, and so does `POST /v1/witness/cosign`:
+    /// a witness proves itself by its signature over the checkpoint, and verifiers choose which witness
+    /// keys they count.
+    pub fn router(&self, auth: ServiceAuth) -> Router {
+        let guard = || middleware::from_fn_with_state(auth.clone(), urna_auth::require);
         Router::new()
-            .route("/v1/entries", post(append).get(read_entries))
+            .route("/v1/entries", post(append).route_layer(guard()).get(read_entries))
             .route("/v1/checkpoint", get(latest_checkpoint))
             .route("/v1/checkpoints", get(list_checkpoints))
             .route("/checkpoint", get(checkpoint_note))
@@ -170,7 +177,7 @@ impl AuditLog {
             .route("/v1/proof/consistency", get(consistency))
             .route("/v1/witness/cosign", post(cosign))
             .route("/v1/status", get(status))
-            .route("/v1/close", post(close))
+            .route("/v1/close", post(close).route_layer(guard()))
             .route("/metrics", get(metrics))
             .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
             .route("/readyz", get(ready))
@@ -180,13 +187,14 @@ impl AuditLog {
             .with_state(self.clone())
     }
 
-    /// Serves on `listener` until `shutdown` resolves.
+    /// Serves on `listener`, its writes guarded by `auth`, until `shutdown` resolves.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
+        auth: ServiceAuth,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
+        axum::serve(listener, self.router(auth)).with_graceful_shutdown(shutdown).await
     }
 
     /// Runs `f` on a read snapshot off the async threads (redb reads block).

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, ballot, config, get, hash, hashes, post, request};
+use common::{Server, ballot, config, get, hash, hashes, post, request, request_as};
 use serde_json::{Value, json};
 use urna_audit::checkpoint::{Note, open_checkpoint};
 use urna_audit::{Checkpoint, LogEntry, LogKey, leaf_hash, verify_consistency, verify_inclusion};
@@ -163,6 +163,29 @@ fn close_seals_the_log() {
     assert_eq!(after, cp);
     let (status, _) = post(s.addr, "/v1/entries", &json!({ "entries": [ballot(100)] }));
     assert_eq!(status, 409);
+}
+
+/// Appends and the close need the election's internal token: without it, or with another, the log neither
+/// grows nor closes; its reads answer anyone.
+#[test]
+fn writes_need_the_internal_token_and_reads_stay_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Server::start(dir.path(), LOG_SEED, config(1, 1000, 60_000));
+    append(&s, vec![ballot(1)]);
+    let body = json!({ "entries": [ballot(2)] }).to_string();
+    for token in [None, Some("not-the-token")] {
+        for path in ["/v1/entries", "/v1/close"] {
+            let (status, out) = request_as(s.addr, "POST", path, Some(body.as_bytes()), token);
+            assert_eq!(status, 401, "{path} with {token:?}");
+            let v: Value = serde_json::from_slice(&out).expect("json error");
+            assert_eq!(v["error"]["code"], "unauthorized");
+        }
+        for path in ["/v1/checkpoint", "/v1/entries?start=0&end=1", "/v1/proof/inclusion?index=0", "/healthz"] {
+            assert_eq!(request_as(s.addr, "GET", path, None, token).0, 200, "{path}");
+        }
+    }
+    let (cp, _) = checkpoint(&s);
+    assert!(cp.size == 1 && !cp.closed, "{cp:?}");
 }
 
 #[test]

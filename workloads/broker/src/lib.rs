@@ -103,9 +103,6 @@ impl Broker {
         if !acl::valid_level(&config.fleet) {
             return Err(Error::Config(format!("fleet name {:?} is not a valid topic level", config.fleet)));
         }
-        if matches!(&config.admin, AdminAuth::Token(t) if t.trim().is_empty()) {
-            return Err(Error::Config("the admin token is empty".into()));
-        }
         if config.limits.pending.per_address == 0 || config.limits.pending.budget == 0 {
             return Err(Error::Config("the pending-handshake limits must be at least 1".into()));
         }

@@ -13,7 +13,6 @@ use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -23,26 +22,10 @@ use crate::acl::valid_level;
 use crate::blocklist::Blocklist;
 use crate::metrics::Metrics;
 
-/// How the admin API (`PUT`/`DELETE /v1/blocklist/{device}`) is guarded. There is no default: an open
-/// admin API must be asked for by name (`urna broker --insecure-no-auth`).
-#[derive(Clone, PartialEq, Eq)]
-pub enum AdminAuth {
-    /// A bearer token every change must carry (`Authorization: Bearer <token>`).
-    Token(String),
-    /// No authentication: anything that reaches the status port may block and unblock devices. For tests
-    /// on loopback only.
-    InsecureNoAuth,
-}
-
-impl std::fmt::Debug for AdminAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the token itself.
-        f.write_str(match self {
-            Self::Token(_) => "Token(..)",
-            Self::InsecureNoAuth => "InsecureNoAuth",
-        })
-    }
-}
+/// How the admin API (`PUT`/`DELETE /v1/blocklist/{device}`) is guarded: the workloads' one guard
+/// ([`urna_auth::ServiceAuth`]). There is no default: an open admin API must be asked for by name
+/// (`urna broker --insecure-no-auth`).
+pub use urna_auth::ServiceAuth as AdminAuth;
 
 #[derive(Clone)]
 pub(crate) struct State {
@@ -50,9 +33,7 @@ pub(crate) struct State {
     metrics: Arc<Metrics>,
     blocklist: Arc<Blocklist>,
     upstream: SocketAddr,
-    /// SHA-256 of the admin token (`None`: started with [`AdminAuth::InsecureNoAuth`]). Comparing digests
-    /// tells a timing observer nothing about the token's bytes.
-    admin_token_sha256: Option<[u8; 32]>,
+    admin: AdminAuth,
 }
 
 impl State {
@@ -63,11 +44,7 @@ impl State {
         upstream: SocketAddr,
         admin: &AdminAuth,
     ) -> Self {
-        let admin_token_sha256 = match admin {
-            AdminAuth::Token(t) => Some(Sha256::digest(t.as_bytes()).into()),
-            AdminAuth::InsecureNoAuth => None,
-        };
-        Self { fleet: fleet.to_owned(), metrics, blocklist, upstream, admin_token_sha256 }
+        Self { fleet: fleet.to_owned(), metrics, blocklist, upstream, admin: admin.clone() }
     }
 }
 
@@ -128,14 +105,9 @@ async fn list(AxState(s): AxState<State>) -> Response {
     json(StatusCode::OK, serde_json::json!({ "blocked": s.blocklist.list() }))
 }
 
-/// An absent or wrong token never changes the list.
+/// An absent or wrong token never changes the list (compared in constant time by [`urna_auth`]).
 fn authorized(s: &State, headers: &HeaderMap) -> bool {
-    let Some(expected) = &s.admin_token_sha256 else { return true };
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| <[u8; 32]>::from(Sha256::digest(t.as_bytes())) == *expected)
+    s.admin.admits(headers)
 }
 
 fn refused(status: StatusCode, code: &str) -> Response {

@@ -37,7 +37,7 @@ impl Fleet {
         let ca = FleetCa::new(FLEET)?;
         let server = ca.server(&["localhost"])?;
         let tls = server.server_tls()?;
-        let mut config = BrokerConfig::new(FLEET, tls, AdminAuth::Token(ADMIN.into()));
+        let mut config = BrokerConfig::new(FLEET, tls, AdminAuth::Token(urna_auth::Token::new(ADMIN).expect("token")));
         tune(&mut config);
         Ok(Self { ca, broker: Broker::start(config).await? })
     }

@@ -66,8 +66,10 @@ async fn load(pk: &urna_crypto::paillier::PublicKey, items: &Arc<Vec<SubmitItem>
     config.batch_max = batch_max;
     let shard = Shard::open(config, manifest(), pk.clone()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = shard.start(listener).await.unwrap();
-    let client = TallyClient::new(format!("http://{}", running.addr));
+    // Authenticated as in production: the token check is part of every request's cost.
+    let token = urna_auth::Token::generate().unwrap();
+    let running = shard.start(listener, urna_auth::ServiceAuth::Token(token.clone())).await.unwrap();
+    let client = TallyClient::new(format!("http://{}", running.addr)).with_token(token);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..clients {

@@ -8,6 +8,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
+use urna_auth::Token;
 
 use crate::error::{Result, TallyError};
 use crate::wire::{ErrorBody, RecordsPage, ShardStatus, SubmitItem, SubmitResponse, TotalsRecord};
@@ -42,13 +43,22 @@ impl From<CallError> for TallyError {
 pub struct TallyClient {
     base: String,
     http: Client<HttpConnector, Full<Bytes>>,
+    /// The election's internal token, sent with every request (the shard asks for it on writes only).
+    token: Option<Token>,
 }
 
 impl TallyClient {
     /// `base` is `http://host:port` (no trailing slash needed).
     pub fn new(base: impl Into<String>) -> Self {
         let base = base.into().trim_end_matches('/').to_owned();
-        Self { base, http: Client::builder(TokioExecutor::new()).build_http() }
+        Self { base, http: Client::builder(TokioExecutor::new()).build_http(), token: None }
+    }
+
+    /// This client, presenting `token` (needed for `submit` and `seal`).
+    #[must_use]
+    pub fn with_token(mut self, token: Token) -> Self {
+        self.token = Some(token);
+        self
     }
 
     pub async fn submit(&self, items: &[SubmitItem]) -> Result<SubmitResponse, CallError> {
@@ -102,6 +112,9 @@ impl TallyClient {
         let mut req = Request::builder().method(method).uri(&uri);
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        if let Some(t) = &self.token {
+            req = req.header(header::AUTHORIZATION, t.authorization());
         }
         let req = req.body(Full::new(Bytes::from(body.unwrap_or_default()))).map_err(|e| local("request", e))?;
         let resp = self.http.request(req).await.map_err(|e| CallError {

@@ -14,6 +14,7 @@ use http::{StatusCode, header};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, info_span, warn};
+use urna_auth::ServiceAuth;
 use urna_ballot::EncryptedContest;
 use urna_status::window::Refusal;
 
@@ -32,14 +33,18 @@ struct App {
     tx: mpsc::Sender<Msg>,
 }
 
-pub(crate) fn router(shared: Arc<Shared>, tx: mpsc::Sender<Msg>) -> Router {
+/// The writes (`POST /v1/contests`, `POST /v1/seal`) need `auth` (the election's internal token), checked
+/// before the body is read; the reads stay open: status, totals and records are what the public record
+/// publishes anyway, and health and metrics are for probes and scrapers.
+pub(crate) fn router(shared: Arc<Shared>, tx: mpsc::Sender<Msg>, auth: ServiceAuth) -> Router {
     let limit = shared.config.body_limit;
+    let guard = || axum::middleware::from_fn_with_state(auth.clone(), urna_auth::require);
     Router::new()
-        .route("/v1/contests", post(submit))
+        .route("/v1/contests", post(submit).route_layer(guard()))
         .route("/v1/status", get(status))
         .route("/v1/totals", get(totals))
         .route("/v1/records", get(records))
-        .route("/v1/seal", post(seal))
+        .route("/v1/seal", post(seal).route_layer(guard()))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
+use urna_auth::ServiceAuth;
 use urna_ballot::{BallotCodec, ElectionManifest};
 use urna_crypto::paillier::PublicKey;
 
@@ -275,7 +276,7 @@ impl Shard {
     }
 
     /// Starts the pipeline and serves the HTTP API on `listener` until [`RunningShard::stop`].
-    pub async fn start(self, listener: TcpListener) -> Result<RunningShard> {
+    pub async fn start(self, listener: TcpListener, auth: ServiceAuth) -> Result<RunningShard> {
         let addr = listener
             .local_addr()
             .map_err(|source| TallyError::Io { context: "reading the listener's address".into(), source })?;
@@ -297,7 +298,7 @@ impl Shard {
             shared.config.batch_wait,
         ));
         let closer = shared.config.closes_at.map(|at| tokio::spawn(seal_at(at, tx.clone())));
-        let app = crate::server::router(Arc::clone(&shared), tx);
+        let app = crate::server::router(Arc::clone(&shared), tx, auth);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)

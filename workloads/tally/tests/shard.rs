@@ -370,3 +370,34 @@ async fn refuses_contests_before_its_window_opens_and_accepts_them_once_it_has()
     assert_eq!((s.window.state, s.accepted), (urna_status::WindowState::Open, 2));
     shard.stop().await.unwrap();
 }
+
+/// The writes need the election's internal token; without it, or with another, nothing is recorded and the
+/// shard stays open; the reads the public needs answer anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_need_the_internal_token_and_reads_stay_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_shard, client) = start(config(dir.path())).await;
+    let codec = codec();
+    let pool = RandomnessPool::new(codec.public_key().clone());
+    let a = items(&cast(&codec, &pool, "chiapas", 1).ballot);
+    let body = serde_json::to_vec(&serde_json::json!({ "items": a })).unwrap();
+    let base = client.status().await.unwrap();
+    let anonymous = urna_tally::TallyClient::new(format!("http://{}", _shard.addr));
+    let impostor = urna_tally::TallyClient::new(format!("http://{}", _shard.addr))
+        .with_token(urna_auth::Token::new("not-the-token").unwrap());
+    for c in [&anonymous, &impostor] {
+        for path in ["/v1/contests", "/v1/seal"] {
+            let (status, bytes) = c.raw(Method::POST, path, Some(body.clone())).await.unwrap();
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+            let err: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(err["error"]["code"], "unauthorized");
+        }
+        for path in ["/v1/status", "/v1/totals?provisional=true", "/v1/records", "/healthz", "/metrics"] {
+            assert_eq!(c.raw(Method::GET, path, None).await.unwrap().0, StatusCode::OK, "{path}");
+        }
+    }
+    let after = anonymous.status().await.unwrap();
+    assert_eq!((after.accepted, after.sealed), (base.accepted, false), "nothing was recorded or sealed");
+    // The same body with the token is accepted.
+    assert!(client.submit(&a).await.unwrap().items.iter().all(|i| i.status == ItemStatus::Accepted));
+}

@@ -15,12 +15,16 @@ use urna_audit::checkpoint::open_checkpoint;
 use urna_audit::{Hash, LogEntry, verify_consistency, verify_inclusion};
 
 /// One HTTP/1.1 request over a fresh connection; `None` when the server is gone (refused, reset).
+/// The election's internal token this log is started with (through the environment, as a Secret's env
+/// would give it) and that every request here presents.
+const TOKEN: &str = "audit-process-internal-token";
+
 fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Value)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let body = body.map(Value::to_string).unwrap_or_default();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).ok()?;
@@ -52,6 +56,7 @@ impl Audit {
             .arg(dir.join("log.key"))
             .args(["--listen", "127.0.0.1:0", "--origin", "urna.test/process"])
             .args(["--batch-size", "8", "--batch-wait-ms", "20", "--checkpoint-interval", "1"])
+            .env("URNA_INTERNAL_TOKEN", TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

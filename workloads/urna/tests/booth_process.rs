@@ -105,6 +105,7 @@ async fn booth_ballots_survive_a_killed_collector_exactly_once() {
     config.modality = "booth".into();
     config.mesas = MesaRegistry::new(vec![mesa], &manifest).unwrap();
     config.bridge_token = Some("bridge-secret".into());
+    config.internal_token = Some(urna_auth::Token::new(support::INTERNAL_TOKEN).unwrap());
     let service = VoteService::open(config).unwrap();
     let mut census = String::from("voterIdHash,district,credentialHash\n");
     for i in 0..BALLOTS {

@@ -85,6 +85,7 @@ async fn the_operators_booth_vote_service_starts_and_admits_with_its_console_tok
     write(root, flag(&args, "--mesas"), mesas_cm["data"]["mesas.json"].as_str().unwrap());
     write(root, flag(&args, "--bridge-token-file"), &bridge);
     write(root, flag(&args, "--admin-token-file"), "admin-token-for-the-test\n");
+    write(root, flag(&args, "--internal-token-file"), "internal-token-for-the-test\n");
 
     let mut argv = Vec::new();
     let mut it = args.iter();

@@ -103,6 +103,24 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                     let parsed = Urna::try_parse_from(argv).unwrap_or_else(|err| {
                         panic!("{name}: {} replica {ordinal}: {args:?}\n{}", sts["metadata"]["name"], err.render())
                     });
+                    // Every vote service, shard and log holds the election's internal token, from the
+                    // Secret the Election controller creates: none of them starts without it.
+                    assert_eq!(flag(&args, "--internal-token-file"), ["/var/run/urna/internal-token/token"], "{name}");
+                    let secret = build::election::internal_token_secret(&e.metadata.name.clone().unwrap_or_default());
+                    let pod = &sts["spec"]["template"]["spec"];
+                    let volume = pod["volumes"]
+                        .as_array()
+                        .expect("volumes")
+                        .iter()
+                        .find(|v| v["secret"]["secretName"] == secret.as_str());
+                    let volume = volume.unwrap_or_else(|| panic!("{name}: {secret} is not mounted"));
+                    assert!(
+                        pod["containers"][0]["volumeMounts"]
+                            .as_array()
+                            .expect("mounts")
+                            .iter()
+                            .any(|m| m["name"] == volume["name"] && m["mountPath"] == "/var/run/urna/internal-token")
+                    );
                     match parsed.command {
                         Workload::Vote(_) => {
                             *seen.entry("vote").or_default() += 1;
@@ -463,7 +481,7 @@ fn broker_starts_from_the_operator_secrets_and_admits_the_backend() {
         let tls =
             urna_broker::tls::server_config_from_dir(&tmp.path().join("tls")).expect("server TLS from the Secret");
         // As the operator starts it: with the admin token from the BoothFleet's Secret.
-        let admin = urna_broker::AdminAuth::Token("token-from-the-secret".into());
+        let admin = urna_broker::AdminAuth::Token(urna_auth::Token::new("token-from-the-secret").expect("token"));
         let mut config = urna_broker::BrokerConfig::new(&fleet, tls, admin);
         config.blocklist_file = Some(blocklist);
         let broker = urna_broker::Broker::start(config).await.expect("broker starts");

@@ -70,6 +70,13 @@ fn manifest() -> ElectionManifest {
     }
 }
 
+/// The election's internal token the shard is started with (through the environment) and the client presents.
+const TOKEN: &str = "tally-crash-internal-token";
+
+fn client(url: String) -> TallyClient {
+    TallyClient::new(url).with_token(urna_auth::Token::new(TOKEN).unwrap())
+}
+
 fn spawn_shard(dir: &Path, verify_on_start: bool) -> (Proc, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_urna"));
     cmd.args(["tally", "--shard", "jalisco-remote", "--districts", "jalisco", "--modality", "remote"])
@@ -81,6 +88,7 @@ fn spawn_shard(dir: &Path, verify_on_start: bool) -> (Proc, String) {
         .arg(dir.join("data"))
         .args(["--listen", "127.0.0.1:0", "--batch-max", "8", "--checkpoint-every", "5"])
         .env("RUST_LOG", "warn")
+        .env("URNA_INTERNAL_TOKEN", TOKEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if verify_on_start {
@@ -140,7 +148,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
     let ballots = Arc::new(ballots);
 
     let (proc, url) = spawn_shard(dir.path(), false);
-    let client = TallyClient::new(url);
+    let client = client(url);
     let acked: Arc<Mutex<HashMap<(String, String), u64>>> = Arc::default();
     let sent: Arc<Mutex<HashSet<usize>>> = Arc::default();
     let mut tasks = Vec::new();
@@ -187,7 +195,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
 
     // Restart on the same directory, re-deriving everything from the first record.
     let (proc, url) = spawn_shard(dir.path(), true);
-    let client = TallyClient::new(url);
+    let client = client(url);
     let before = client.status().await.unwrap();
     assert!(
         before.accepted as usize >= acked.len(),

@@ -46,9 +46,15 @@ struct Setup {
     _dir: tempfile::TempDir,
     args: Vec<String>,
     shard_url: String,
+    audit_url: String,
 }
 
 async fn setup(voters: usize) -> Setup {
+    setup_with(voters, None).await
+}
+
+/// [`setup`], with the audit log's batch wait (`None`: the support's short one).
+async fn setup_with(voters: usize, audit_batch_wait: Option<std::time::Duration>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = urna_crypto::os_rng();
     let (pk, _sk) = generate_keypair(KeySize::InsecureTest1024, &mut rng).unwrap();
@@ -76,9 +82,19 @@ async fn setup(voters: usize) -> Setup {
         &pk,
     )
     .await;
-    let audit_url = support::audit_log(&dir.path().join("audit.redb"), "audit.test/proc").await;
+    let audit_url = match audit_batch_wait {
+        None => support::audit_log(&dir.path().join("audit.redb"), "audit.test/proc").await,
+        Some(wait) => {
+            let mut config = urna_audit::LogConfig::new("audit.test/proc");
+            config.batch_size = 1024;
+            config.batch_wait = wait;
+            config.checkpoint_interval = std::time::Duration::from_millis(200);
+            support::audit_log_with(&dir.path().join("audit.redb"), config).await
+        }
+    };
 
     let data = dir.path().join("data").display().to_string();
+    let internal = support::internal_token_file(dir.path());
     let args = [
         "vote",
         "--manifest",
@@ -101,10 +117,12 @@ async fn setup(voters: usize) -> Setup {
         &token_path,
         "--rate-limit",
         "0",
+        "--internal-token-file",
+        &internal,
     ]
     .map(str::to_owned)
     .to_vec();
-    Setup { _dir: dir, args, shard_url }
+    Setup { _dir: dir, args, shard_url, audit_url }
 }
 
 /// Starts `urna vote` and returns it with its base URL.
@@ -265,4 +283,165 @@ async fn kill_9_loses_no_acknowledged_ballot_and_counts_none_twice() {
     let vote_status = client.status(0).await.unwrap();
     assert_eq!(vote_status.ballots_recorded, VOTERS as u64);
     assert_eq!(vote_status.rights_issued, VOTERS as u64);
+}
+
+/// How one submission under load ended, as a client sees it.
+#[derive(Debug)]
+enum Outcome {
+    /// 200 or 201: the receipt's AnonID and leaf index.
+    Acknowledged(String, u64),
+    /// 503 with Retry-After, or no answer at all (the listener closed, the connection reset): the client
+    /// must send it again; nothing says it was counted.
+    Retryable(String),
+}
+
+/// One `POST /v1/ballots` on a fresh connection, judged: anything but an acknowledgement or a retryable
+/// refusal fails the test.
+async fn submit_raw(addr: &str, body: &[u8]) -> Outcome {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return Outcome::Retryable("connection refused".into());
+    };
+    let head = format!(
+        "POST /v1/ballots HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    if s.write_all(head.as_bytes()).await.is_err() || s.write_all(body).await.is_err() {
+        return Outcome::Retryable("connection closed while sending".into());
+    }
+    let mut raw = Vec::new();
+    match tokio::time::timeout(std::time::Duration::from_secs(60), s.read_to_end(&mut raw)).await {
+        Ok(Ok(_)) if !raw.is_empty() => {}
+        Ok(_) => return Outcome::Retryable("connection closed before an answer".into()),
+        Err(_) => panic!("no answer within 60 s"),
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    match status {
+        200 | 201 => {
+            let r: serde_json::Value = serde_json::from_str(body).unwrap();
+            Outcome::Acknowledged(r["anonId"].as_str().unwrap().to_owned(), r["logIndex"].as_u64().unwrap())
+        }
+        503 => {
+            let retry_after = head.lines().any(|l| l.to_ascii_lowercase().starts_with("retry-after:"));
+            assert!(retry_after, "a 503 without Retry-After: {head}");
+            Outcome::Retryable(body.to_owned())
+        }
+        _ => panic!("neither acknowledged nor retryable: {text}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_drains_acknowledged_ballots_recorded_refused_ones_retryable() {
+    const VOTERS: usize = 24;
+    const WORKERS: usize = 4;
+    // A slow audit log (each append waits for its batch for up to 1.5 s) keeps ballots in flight when
+    // SIGTERM comes; the drain lets them run for 1 s, so some finish and the others are refused.
+    let mut setup = setup_with(VOTERS, Some(std::time::Duration::from_millis(1500))).await;
+    setup.args.extend(["--drain-timeout-secs", "1"].map(str::to_owned));
+    let (mut child, url) = spawn_vote(&setup).await;
+    let client = VoterClient::new(&url);
+    let election = Election::fetch(&client).await.unwrap();
+    let mut packages = Vec::new();
+    for i in 0..VOTERS {
+        let session = client.authenticate(&voter(i).voter_id, &voter(i).credential).await.unwrap();
+        let selections =
+            urna_vote::client::random_selections(&election.codec, &session.ballot_style, &mut urna_crypto::os_rng())
+                .unwrap();
+        let ballot = election.encrypt(&session.ballot_style, selections).await.unwrap();
+        let package = urna_vote::client::sign_ballot(&client, &election, &voter(i).voter_id, &session.token, ballot)
+            .await
+            .unwrap();
+        packages.push(serde_json::to_vec(&package).unwrap());
+    }
+
+    // WORKERS clients each submit their share one after another; SIGTERM once the first receipt is back.
+    let addr = url.strip_prefix("http://").unwrap().to_owned();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for w in 0..WORKERS {
+        let (tx, addr, mine) = (tx.clone(), addr.clone(), packages.clone());
+        tokio::spawn(async move {
+            for (i, body) in mine.iter().enumerate().skip(w).step_by(WORKERS) {
+                let _ = tx.send((i, submit_raw(&addr, body).await));
+            }
+        });
+    }
+    drop(tx);
+    let mut outcomes: Vec<Option<Outcome>> = (0..VOTERS).map(|_| None).collect();
+    let mut terminated = None;
+    while let Some((i, outcome)) = rx.recv().await {
+        if terminated.is_none() && matches!(outcome, Outcome::Acknowledged(..)) {
+            let pid = child.0.id().to_string();
+            let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+            assert!(status.success(), "kill -TERM {pid}");
+            terminated = Some(std::time::Instant::now());
+        }
+        outcomes[i] = Some(outcome);
+    }
+    // Drained and exited 0, well within a pod's grace period.
+    let exit = tokio::task::spawn_blocking(move || {
+        let status = child.0.wait().unwrap();
+        (status, child)
+    })
+    .await
+    .unwrap()
+    .0;
+    assert!(exit.success(), "urna vote exited with {exit} after SIGTERM");
+    let drained_in = terminated.unwrap().elapsed();
+    assert!(drained_in < std::time::Duration::from_secs(30), "took {drained_in:?}");
+    let outcomes: Vec<Outcome> = outcomes.into_iter().map(Option::unwrap).collect();
+    let acknowledged: Vec<(usize, &str, u64)> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            Outcome::Acknowledged(a, l) => Some((i, a.as_str(), *l)),
+            Outcome::Retryable(_) => None,
+        })
+        .collect();
+    let refused = VOTERS - acknowledged.len();
+    assert!(refused > 0, "SIGTERM came under load, so something was refused: {outcomes:?}");
+
+    // Restart on the same data; every voter whose ballot was refused sends it again, identical; those
+    // acknowledged do too (idempotent: the same receipt).
+    let (_child, url) = spawn_vote(&setup).await;
+    let addr = url.strip_prefix("http://").unwrap().to_owned();
+    let mut receipts = Vec::new();
+    for body in &packages {
+        match submit_raw(&addr, body).await {
+            Outcome::Acknowledged(a, l) => receipts.push((a, l)),
+            other => panic!("a resubmission after the restart: {other:?}"),
+        }
+    }
+    for (i, anon, index) in &acknowledged {
+        assert_eq!((receipts[*i].0.as_str(), receipts[*i].1), (*anon, *index), "an acknowledged ballot moved");
+    }
+    // Exactly one contest per ballot in the shard and one leaf per ballot in the log: none lost, none twice.
+    let status = urna_tally::TallyClient::new(setup.shard_url.as_str()).status().await.unwrap();
+    assert_eq!(status.accepted, VOTERS as u64);
+    let mut indices: Vec<u64> = receipts.iter().map(|r| r.1).collect();
+    indices.sort_unstable();
+    indices.dedup();
+    assert_eq!(indices, (0..VOTERS as u64).collect::<Vec<_>>(), "one leaf per ballot");
+    // The log's signed head counts exactly the ballots (its timer checkpoints every 200 ms).
+    let audit = setup.audit_url.strip_prefix("http://").unwrap();
+    let mut size = 0;
+    for _ in 0..100 {
+        let (code, body) = support::http(audit, "GET", "/v1/checkpoint", None).await;
+        if code == 200 {
+            size = serde_json::from_str::<serde_json::Value>(&body).unwrap()["size"].as_u64().unwrap();
+            if size >= VOTERS as u64 {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(size, VOTERS as u64, "one leaf per ballot, none twice");
+    let client = VoterClient::new(&url);
+    let vote_status = client.status(0).await.unwrap();
+    assert_eq!((vote_status.ballots_recorded, vote_status.ballots_pending), (VOTERS as u64, 0));
+    eprintln!(
+        "SIGTERM under load: {} acknowledged, {refused} refused and resubmitted; drained in {drained_in:?}",
+        acknowledged.len()
+    );
 }

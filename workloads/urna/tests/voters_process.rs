@@ -70,6 +70,7 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
     let token = write("admin.token", "close-it\n");
     let data = dir.path().join("data");
     let census = voters_dir.join("census.csv");
+    let internal = support::internal_token_file(dir.path());
     let vote_args = [
         "vote",
         "--manifest",
@@ -90,6 +91,8 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
         &audit_url,
         "--admin-token-file",
         path(&token),
+        "--internal-token-file",
+        &internal,
     ];
     let (vote, vote_url) = spawn_listening(vote_args).await;
 
@@ -105,6 +108,8 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
         path(&voters_file),
         "--admin-token-file",
         path(&token),
+        "--internal-token-file",
+        &internal,
         "--shard",
         &shard_arg,
         "--audit",

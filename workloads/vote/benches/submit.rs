@@ -85,7 +85,9 @@ async fn run(n: usize, concurrency: usize) {
     .unwrap();
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let shard_url = format!("http://{}", l.local_addr().unwrap());
-    let _shard = shard.start(l).await.unwrap();
+    let token = urna_auth::Token::generate().unwrap();
+    let auth = urna_auth::ServiceAuth::Token(token.clone());
+    let _shard = shard.start(l, auth.clone()).await.unwrap();
     let mut log_config = urna_audit::LogConfig::new("audit.bench/urna");
     log_config.batch_wait = Duration::from_millis(5);
     let log =
@@ -93,11 +95,12 @@ async fn run(n: usize, concurrency: usize) {
             .unwrap();
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let audit_url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(log.serve(l, std::future::pending()));
+    tokio::spawn(log.serve(l, auth, std::future::pending()));
 
     let mut shards = ShardMap::new();
     shards.parse_entry(&format!("town:remote={shard_url}")).unwrap();
     let mut config = VoteConfig::new(manifest, pk, blind, dir.path().join("vote"), shards, audit_url);
+    config.internal_token = Some(token);
     config.limits.rate_per_second = 0.0;
     let service = VoteService::open(config).unwrap();
     let mut census = String::from("voterIdHash,district,credentialHash\n");

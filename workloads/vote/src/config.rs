@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use urna_auth::Token;
 use urna_ballot::ElectionManifest;
 use urna_crypto::blind::BlindSigningKey;
 use urna_crypto::paillier::PublicKey;
@@ -33,6 +34,12 @@ pub struct VoteConfig {
     pub mesas: MesaRegistry,
     /// Bearer token of `POST /v1/booth/ballots` (the broker's bridge); `None` disables it.
     pub bridge_token: Option<String>,
+    /// The election's internal token, presented to the tally shards and the audit log on every write
+    /// (`None`: nothing is presented, and guarded upstreams refuse the ballots with 401).
+    pub internal_token: Option<Token>,
+    /// How long a drain (SIGTERM) lets requests in flight finish before answering them 503 (retryable);
+    /// keep it below the pod's termination grace period.
+    pub drain_timeout: Duration,
     /// Concurrent CPU-heavy jobs (Argon2, proof verification, signing); default: the number of cores.
     pub cpu_jobs: usize,
     /// The audit log's origin and key, published in `GET /v1/election` for the voter app's receipt check.
@@ -66,6 +73,8 @@ impl VoteConfig {
             retry: RetryPolicy::default(),
             mesas: MesaRegistry::default(),
             bridge_token: None,
+            internal_token: None,
+            drain_timeout: Duration::from_secs(20),
             cpu_jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             audit_log_key: None,
         }

@@ -132,7 +132,16 @@ impl From<VoteError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { error: self.detail })).into_response()
+        let retry = self.status == StatusCode::SERVICE_UNAVAILABLE;
+        let mut response = (self.status, Json(ErrorBody { error: self.detail })).into_response();
+        if retry {
+            // Every 503 of this service is retryable (an upstream down, a drain, a store not readable yet):
+            // say when.
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(crate::drain::RETRY_AFTER_SECONDS));
+        }
+        response
     }
 }
 

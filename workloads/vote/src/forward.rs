@@ -8,6 +8,9 @@
 //!   "anon_id": hex}`) → `{"indices": [i]}`;
 //!   `GET {audit}/v1/checkpoint`; `GET {audit}/v1/proof/inclusion?index=I&size=N`.
 //!
+//! Both writes carry the election's internal token (`Authorization: Bearer`, [`urna_auth`]); a 401 is not
+//! retried (the token is wrong until the pod is restarted with the right one) and leaves the ballot pending.
+//!
 //! Transport failures, timeouts, 429 and 5xx are retried with exponential backoff and jitter; other 4xx and
 //! item rejections are not (retrying would not change them).
 
@@ -17,6 +20,7 @@ use http::{Method, StatusCode};
 use rand_core::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use urna_auth::Token;
 use urna_ballot::{ElectionManifest, EncryptedBallot, EncryptedContest};
 
 use crate::anon::AnonId;
@@ -59,6 +63,8 @@ struct ShardItemResult {
 
 pub struct Upstreams {
     http: HttpClient,
+    /// The election's internal token, presented on every write to a shard or the log.
+    token: Option<Token>,
     shards: ShardMap,
     audit: String,
     retry: RetryPolicy,
@@ -72,9 +78,10 @@ enum Attempt<T> {
 }
 
 impl Upstreams {
-    pub fn new(shards: ShardMap, audit: &str, retry: RetryPolicy, modality: &str) -> Self {
+    pub fn new(shards: ShardMap, audit: &str, retry: RetryPolicy, modality: &str, token: Option<Token>) -> Self {
         Self {
             http: HttpClient::new(),
+            token,
             shards,
             audit: audit.trim_end_matches('/').to_owned(),
             retry,
@@ -106,8 +113,9 @@ impl Upstreams {
                 tokio::time::sleep(backoff + Duration::from_millis(jitter_ms)).await;
                 backoff = (backoff * 2).min(self.retry.max_backoff);
             }
+            let bearer = self.token.as_ref().map(Token::expose);
             let outcome =
-                match self.http.send(method.clone(), url, None, body.clone(), self.retry.request_timeout).await {
+                match self.http.send(method.clone(), url, bearer, body.clone(), self.retry.request_timeout).await {
                     Err(e) => Attempt::Retry(e.to_string()),
                     Ok((status, _)) if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
                         Attempt::Retry(format!("HTTP {status}"))

@@ -59,6 +59,7 @@ pub mod client;
 pub mod closing;
 pub mod config;
 pub mod credential;
+pub mod drain;
 pub mod error;
 pub mod forward;
 mod http_client;

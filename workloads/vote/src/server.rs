@@ -30,6 +30,7 @@ use crate::census::{CensusReader, parse_voter_id};
 use crate::closing::Closing;
 use crate::config::VoteConfig;
 use crate::credential;
+use crate::drain::Drain;
 use crate::error::{ApiError, VoteError};
 use crate::forward::Upstreams;
 use crate::metrics::{Metrics, ReasonLabels, RequestLabels};
@@ -65,6 +66,7 @@ struct AppState {
     booth: Option<Arc<BoothDesk>>,
     cpu: Arc<Semaphore>,
     closing: Arc<Closing>,
+    drain: Arc<Drain>,
     partition: Partition,
     modality: urna_status::Modality,
     ballot_store: Arc<BallotStore>,
@@ -98,6 +100,8 @@ impl VoteService {
             retry,
             mesas,
             bridge_token,
+            internal_token,
+            drain_timeout,
             cpu_jobs,
             audit_log_key,
         } = config;
@@ -152,7 +156,7 @@ impl VoteService {
             partitions: partition.count,
             audit_log: audit_log_key,
         };
-        let upstreams = Upstreams::new(shards, &audit_url, retry, &modality);
+        let upstreams = Upstreams::new(shards, &audit_url, retry, &modality, internal_token);
         let ballot_box = BallotBox::new(
             codec,
             rights.clone(),
@@ -180,6 +184,7 @@ impl VoteService {
             booth,
             cpu,
             closing,
+            drain: Arc::new(Drain::new(drain_timeout)),
             partition,
             modality: kind,
             ballot_store,
@@ -224,8 +229,9 @@ impl VoteService {
             .with_state(s.clone())
     }
 
-    /// Serves on `listener` until `shutdown` completes; also resumes pending ballots and purges sessions in
-    /// the background.
+    /// Serves on `listener` until `shutdown` completes, then drains ([`crate::drain`]): no new connection
+    /// or request is taken, requests in flight finish within the drain timeout or are answered 503
+    /// (retryable), and this returns. Also resumes pending ballots and purges sessions in the background.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -245,10 +251,31 @@ impl VoteService {
                 }
             }
         });
-        let result = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let drain = self.state.drain.clone();
+        let signal = {
+            let drain = drain.clone();
+            async move {
+                shutdown.await;
+                drain.begin();
+            }
+        };
+        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal)
+            .into_future();
+        // Refused requests answer at once; a connection that still has not closed a moment after the drain
+        // timeout (a client that stopped reading) is dropped rather than hold the pod past its grace period.
+        let result = tokio::select! {
+            r = server => r,
+            () = async {
+                drain.expired().await;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            } => {
+                tracing::warn!("connections still open after the drain: closing them");
+                Ok(())
+            }
+        };
         background.abort();
+        tracing::info!("drained");
         result
     }
 }
@@ -275,11 +302,23 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
         },
         _ => None,
     };
+    // Draining: a request that starts now is refused (retryable), one in flight is refused once the drain
+    // timeout passes; probes and metrics still answer (readiness says "draining").
+    let response = match response {
+        None if !exempt && s.drain.is_draining() => Some(Drain::refusal().into_response()),
+        r => r,
+    };
     let started = Instant::now();
     let span = tracing::info_span!("request", method = %method, route = %route);
     let response = match response {
         Some(r) => r,
-        None => next.run(req).instrument(span.clone()).await,
+        None => {
+            tokio::select! {
+                biased;
+                r = next.run(req).instrument(span.clone()) => r,
+                () = s.drain.expired(), if !exempt => Drain::refusal().into_response(),
+            }
+        }
     };
     let status = response.status().as_u16();
     span.in_scope(|| tracing::debug!(status, millis = started.elapsed().as_millis() as u64, "handled"));
@@ -292,6 +331,9 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(s): State<Arc<AppState>>) -> Response {
+    if s.drain.is_draining() {
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "draining", "shutting down").into_response();
+    }
     let voters = s.voters.clone();
     let store = s.ballot_store.clone();
     let ok = tokio::task::spawn_blocking(move || voters.census_size().is_ok() && store.counts().is_ok())

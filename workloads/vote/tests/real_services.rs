@@ -29,7 +29,10 @@ async fn ballots_reach_the_real_shard_and_log() {
     let shard = Shard::open(shard_config, manifest.clone(), pk.clone()).unwrap();
     let shard_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let shard_url = format!("http://{}", shard_listener.local_addr().unwrap());
-    let _running = shard.start(shard_listener).await.unwrap();
+    // One internal token for the election: the shard and the log ask for it, the vote service presents it.
+    let token = urna_auth::Token::generate().unwrap();
+    let auth = urna_auth::ServiceAuth::Token(token.clone());
+    let _running = shard.start(shard_listener, auth.clone()).await.unwrap();
 
     let mut log_config = LogConfig::new("audit.test/urna");
     log_config.batch_wait = Duration::from_millis(20);
@@ -39,13 +42,14 @@ async fn ballots_reach_the_real_shard_and_log() {
     let log = AuditLog::open(&dir.path().join("audit.redb"), log_key, log_config).unwrap();
     let audit_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let audit_url = format!("http://{}", audit_listener.local_addr().unwrap());
-    tokio::spawn(log.serve(audit_listener, std::future::pending()));
+    tokio::spawn(log.serve(audit_listener, auth, std::future::pending()));
 
     let mut shards = ShardMap::new();
     shards.parse_entry(&format!("city:remote={shard_url}")).unwrap();
     let mut config =
         VoteConfig::new(manifest, pk, common::signing_key(), dir.path().join("vote"), shards, audit_url.clone());
     config.audit_log_key = Some(urna_vote::wire::AuditLogKey::from_verifier_key(&verifier_key).unwrap());
+    config.internal_token = Some(token);
     let service = VoteService::open(config).unwrap();
     service.import_census(common::census_csv(4).as_bytes()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -11,13 +11,28 @@ use std::time::Duration;
 use serde_json::Value;
 use urna_audit::{AuditLog, LogConfig, LogKey};
 
-/// Sends one request (`Connection: close`) and returns the status and the body.
+/// The internal token every test server is started with, and that [`request`] presents.
+pub const TOKEN: &str = "audit-test-internal-token";
+
+/// Sends one request (`Connection: close`) with the internal token and returns the status and the body.
 pub fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>) -> (u16, Vec<u8>) {
+    request_as(addr, method, path, body, Some(TOKEN))
+}
+
+/// [`request`], presenting `token` (or none).
+pub fn request_as(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    token: Option<&str>,
+) -> (u16, Vec<u8>) {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
     let body = body.unwrap_or_default();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).expect("write head");
@@ -103,7 +118,8 @@ impl Server {
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let addr = listener.local_addr().expect("addr");
-        runtime.spawn(log.serve(listener, std::future::pending()));
+        let auth = urna_auth::ServiceAuth::Token(urna_auth::Token::new(TOKEN).expect("token"));
+        runtime.spawn(log.serve(listener, auth, std::future::pending()));
         Self { addr, public_key, runtime: Some(runtime) }
     }
 }

@@ -124,8 +124,9 @@ pub async fn start(config: ShardConfig) -> (RunningShard, TallyClient) {
 pub async fn start_with(config: ShardConfig, manifest: ElectionManifest) -> (RunningShard, TallyClient) {
     let shard = Shard::open(config, manifest, KEYS.0.clone()).expect("open shard");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let running = shard.start(listener).await.expect("start");
-    let client = TallyClient::new(format!("http://{}", running.addr));
+    let token = urna_auth::Token::generate().expect("token");
+    let running = shard.start(listener, urna_auth::ServiceAuth::Token(token.clone())).await.expect("start");
+    let client = TallyClient::new(format!("http://{}", running.addr)).with_token(token);
     (running, client)
 }
 

@@ -20,7 +20,10 @@ at once, in order.
 
 Endpoints: POST /v1/entries, GET /v1/entries?start&end, GET /v1/checkpoint,
 GET /v1/proof/inclusion?index=I|leaf_hash=H[&size=N], GET /v1/proof/consistency?from=M[&to=N],
-POST /v1/witness/cosign, POST /v1/close, GET /metrics, GET /healthz, GET /readyz.
+POST /v1/witness/cosign, POST /v1/close, GET /metrics, GET /healthz, GET /readyz. POST /v1/entries and
+POST /v1/close need the election's internal token (Authorization: Bearer TOKEN) from --internal-token-file
+or URNA_INTERNAL_TOKEN, and are refused with 401 otherwise; without a token the log does not start, unless
+--insecure-no-auth (loopback --listen only) says to leave them open.
 
 Prints `listening on http://ADDR` on stdout once bound (useful with --listen 127.0.0.1:0).
 Create the key first with `urna audit keygen --out FILE`.";
@@ -56,6 +59,13 @@ pub struct Args {
     /// log's own volume beside the data it signs, so the pod creates it on its first start and keeps it after.
     #[arg(long)]
     create_key: bool,
+    /// File holding the election's internal token for POST /v1/entries and /v1/close (or env
+    /// URNA_INTERNAL_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    internal_token_file: Option<PathBuf>,
+    /// Serve POST /v1/entries and /v1/close without a token (tests only; needs a loopback --listen).
+    #[arg(long)]
+    insecure_no_auth: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -87,6 +97,12 @@ fn serve(args: Args) -> Result<()> {
         anyhow::bail!("--data, --key and --listen are required");
     };
     ensure!(args.batch_size >= 1, "--batch-size must be at least 1");
+    let auth = super::token::internal_server_auth(
+        args.internal_token_file.as_deref(),
+        args.insecure_no_auth,
+        listen,
+        "the log's writes (POST /v1/entries, /v1/close)",
+    )?;
     ensure!(args.checkpoint_interval >= 1, "--checkpoint-interval must be at least 1 second");
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     if args.create_key && !key_path.exists() {
@@ -107,6 +123,6 @@ fn serve(args: Args) -> Result<()> {
         let addr = listener.local_addr().context("reading the bound address")?;
         tracing::info!(%addr, origin = %args.origin, %public_key, "audit log serving");
         println!("listening on http://{addr}");
-        log.serve(listener, super::signal::shutdown()).await.context("serving HTTP")
+        log.serve(listener, auth, super::signal::shutdown()).await.context("serving HTTP")
     })
 }

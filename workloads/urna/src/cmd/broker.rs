@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use urna_auth::Token;
 use urna_broker::{AdminAuth, Broker, BrokerConfig, Limits, PendingLimits, RateLimit};
 
 /// Where `urna broker` reads its admin token when no `--admin-token-file` is given (the operator passes
@@ -85,23 +86,14 @@ pub struct Args {
 }
 
 /// The admin API's guard: a token, or, asked for by name and on loopback only, none.
-fn admin_auth(token: Option<String>, insecure_no_auth: bool, status_listen: SocketAddr) -> Result<AdminAuth> {
-    match (token, insecure_no_auth) {
-        (Some(t), false) => Ok(AdminAuth::Token(t)),
-        (Some(_), true) => bail!(
-            "--insecure-no-auth contradicts the admin token given (--admin-token-file or {ADMIN_TOKEN_ENV}): \
-             give one or the other"
-        ),
-        (None, true) if !status_listen.ip().is_loopback() => bail!(
-            "--insecure-no-auth leaves the blocklist API open, so it needs --status-listen on a loopback \
-             address, not {status_listen}"
-        ),
-        (None, true) => Ok(AdminAuth::InsecureNoAuth),
-        (None, false) => bail!(
-            "the blocklist API needs an admin token: give --admin-token-file FILE or set {ADMIN_TOKEN_ENV} \
-             (--insecure-no-auth leaves it open, for tests on loopback only)"
-        ),
-    }
+fn admin_auth(token: Option<Token>, insecure_no_auth: bool, status_listen: SocketAddr) -> Result<AdminAuth> {
+    let g = super::token::Guarded {
+        what: "the blocklist API",
+        file_flag: "--admin-token-file",
+        env: ADMIN_TOKEN_ENV,
+        listen_flag: "--status-listen",
+    };
+    super::token::server_auth(token, insecure_no_auth, status_listen, &g)
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -150,14 +142,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_admin_api_is_guarded_unless_asked_for_open_on_loopback() {
+    fn the_admin_api_is_guarded_unless_asked_for_open_on_loopback() -> Result<()> {
         let loopback = SocketAddr::from(([127, 0, 0, 1], 8080));
         let anywhere = SocketAddr::from(([0, 0, 0, 0], 8080));
         let err = |r: Result<AdminAuth>| r.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(matches!(admin_auth(Some("t".into()), false, anywhere), Ok(AdminAuth::Token(t)) if t == "t"));
+        let t = Token::new("t")?;
+        assert!(matches!(admin_auth(Some(t.clone()), false, anywhere), Ok(AdminAuth::Token(x)) if x == t));
         assert!(err(admin_auth(None, false, loopback)).contains("--admin-token-file"));
         assert!(err(admin_auth(None, true, anywhere)).contains("loopback"));
-        assert!(err(admin_auth(Some("t".into()), true, loopback)).contains("contradicts"));
+        assert!(err(admin_auth(Some(t), true, loopback)).contains("contradicts"));
         assert!(matches!(admin_auth(None, true, loopback), Ok(AdminAuth::InsecureNoAuth)));
+        Ok(())
     }
 }

@@ -20,7 +20,10 @@ On start the totals are re-derived from the log (from the last checkpoint, or fr
 Once listening it prints one JSON line on stdout: {\"listening\":\"ADDR\"} (useful with --listen HOST:0).
 
 Endpoints: POST /v1/contests, GET /v1/status, GET /v1/totals, GET /v1/records?from=&limit=, POST /v1/seal,
-GET /metrics, GET /healthz, GET /readyz.";
+GET /metrics, GET /healthz, GET /readyz. POST /v1/contests and POST /v1/seal need the election's internal
+token (Authorization: Bearer TOKEN) from --internal-token-file or URNA_INTERNAL_TOKEN, and are refused with
+401 otherwise; without a token the shard does not start, unless --insecure-no-auth (loopback --listen only)
+says to leave them open.";
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ModalityArg {
@@ -70,6 +73,13 @@ pub struct Args {
     /// Re-derive the totals from the first record at start instead of from the last checkpoint.
     #[arg(long)]
     verify_on_start: bool,
+    /// File holding the election's internal token for POST /v1/contests and /v1/seal (or env
+    /// URNA_INTERNAL_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    internal_token_file: Option<PathBuf>,
+    /// Serve POST /v1/contests and /v1/seal without a token (tests only; needs a loopback --listen).
+    #[arg(long)]
+    insecure_no_auth: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -91,6 +101,12 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(at) = &args.closes_at {
         config.closes_at = Some(urna_tally::shard::parse_instant(at).with_context(|| format!("--closes-at {at:?}"))?);
     }
+    let auth = super::token::internal_server_auth(
+        args.internal_token_file.as_deref(),
+        args.insecure_no_auth,
+        args.listen,
+        "the shard's writes (POST /v1/contests, /v1/seal)",
+    )?;
     let manifest = urna_tally::load_manifest(&args.manifest).context("loading --manifest")?;
     let pk = urna_tally::load_public_key(&args.public_key).context("loading --public-key")?;
 
@@ -102,7 +118,7 @@ pub fn run(args: Args) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
-        let running = shard.start(listener).await.context("starting the shard")?;
+        let running = shard.start(listener, auth).await.context("starting the shard")?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", serde_json::json!({ "listening": running.addr.to_string() }))
             .and_then(|()| out.flush())

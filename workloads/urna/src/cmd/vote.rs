@@ -30,6 +30,14 @@ Voter status (DATA/voters.redb) and ballots (DATA/ballots.redb) are kept in sepa
 metric or error carries a voter identity together with a ballot. The census (--census, CSV or JSON Lines:
 voterIdHash,district,credentialHash) is imported idempotently at start-up.
 
+Shards and the audit log guard their writes with the election's internal token: the service presents the
+one in --internal-token-file (or URNA_INTERNAL_TOKEN) on every forward, and does not start without it unless
+--insecure-no-auth says to present none (tests against open upstreams only).
+
+On SIGTERM or SIGINT the service drains: it takes no new connection or request, lets those in flight finish
+for up to --drain-timeout-secs, answers the rest 503 with Retry-After (an identical resubmission completes a
+ballot, never counts it twice), and exits 0.
+
 Replicas: run one per partition with --partition I/P, each with its own DATA; voters and ballots of other
 partitions are answered 421 wrong_partition.";
 
@@ -118,6 +126,17 @@ struct ServeArgs {
     /// Largest ballot submission, in bytes.
     #[arg(long, default_value_t = 8 << 20)]
     max_ballot_bytes: usize,
+    /// File holding the election's internal token, presented to the shards and the audit log (or env
+    /// URNA_INTERNAL_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    internal_token_file: Option<PathBuf>,
+    /// Present no internal token to the shards and the audit log (tests against open upstreams only).
+    #[arg(long)]
+    insecure_no_auth: bool,
+    /// On SIGTERM or SIGINT: seconds the requests in flight may take before they are answered 503
+    /// (retryable); keep it below the pod's termination grace period.
+    #[arg(long, default_value_t = 20)]
+    drain_timeout_secs: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -159,6 +178,8 @@ fn read_text(path: &Path) -> Result<String> {
 }
 
 fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
+    // Before anything is read: a service that could not forward a ballot must not start.
+    let internal = serve.map(internal_token).transpose()?.flatten();
     let manifest = read_manifest(&e.manifest)?;
     let public_key = read_public_key(&e.public_key)?;
     let signing_key = read_signing_key(&e.signing_key)?;
@@ -191,6 +212,7 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
             config.mesas = MesaRegistry::load(p, &config.manifest).context("loading the mesas")?;
         }
         config.opens_at = s.opens_at;
+        config.internal_token = internal;
         config.closes_at = s.closes_at;
         config.audit_log_key = s
             .audit_log_key
@@ -200,11 +222,30 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
             .map_err(|e| anyhow::anyhow!("--audit-log-key: {e}"))?;
         config.modality = s.modality.clone();
         config.session_ttl = Duration::from_secs(s.session_ttl);
+        config.drain_timeout = Duration::from_secs(s.drain_timeout_secs);
         config.limits.rate_per_second = s.rate_limit;
         config.limits.rate_burst = s.rate_burst;
         config.limits.max_ballot_bytes = s.max_ballot_bytes;
     }
     VoteService::open(config).context("opening the vote service")
+}
+
+/// The token the service presents upstream: required, unless explicitly waived.
+fn internal_token(s: &ServeArgs) -> Result<Option<urna_auth::Token>> {
+    let token = super::token::from_file_or_env(s.internal_token_file.as_deref(), super::token::INTERNAL_TOKEN_ENV)?;
+    match (token, s.insecure_no_auth) {
+        (Some(_), true) => bail!(
+            "--insecure-no-auth contradicts the internal token given (--internal-token-file or {}): give one or \
+             the other",
+            super::token::INTERNAL_TOKEN_ENV
+        ),
+        (None, false) => bail!(
+            "the shards and the audit log need the election's internal token: give --internal-token-file FILE or \
+             set {} (--insecure-no-auth presents none, for tests against open upstreams only)",
+            super::token::INTERNAL_TOKEN_ENV
+        ),
+        (token, _) => Ok(token),
+    }
 }
 
 fn import_file(service: &VoteService, path: &Path) -> Result<()> {
@@ -244,11 +285,8 @@ fn serve(args: ServeArgs) -> Result<()> {
         tracing::info!(%addr, "vote service listening");
         // The bound address on stdout, for supervisors and tests that pass port 0.
         println!("{}", serde_json::json!({ "listening": addr.to_string() }));
-        service
-            .serve(listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("serving")
+        service.serve(listener, super::signal::shutdown()).await.context("serving")?;
+        tracing::info!("stopped");
+        Ok(())
     })
 }

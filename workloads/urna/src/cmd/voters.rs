@@ -49,6 +49,10 @@ struct RunArgs {
     /// The vote service's admin token (for POST /v1/close).
     #[arg(long, value_name = "FILE")]
     admin_token_file: PathBuf,
+    /// The election's internal token (the `<election>-internal-token` Secret), to seal the shards and
+    /// close the audit log (or env URNA_INTERNAL_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    internal_token_file: Option<PathBuf>,
     /// A tally shard: NAME=URL (repeat for every shard).
     #[arg(long = "shard", value_name = "NAME=URL", required = true)]
     shards: Vec<String>,
@@ -132,6 +136,8 @@ async fn run_election(a: &RunArgs) -> Result<serde_json::Value> {
         .with_context(|| format!("reading {}", a.admin_token_file.display()))?
         .trim()
         .to_owned();
+    let internal = super::token::from_file_or_env(a.internal_token_file.as_deref(), super::token::INTERNAL_TOKEN_ENV)?
+        .context("sealing the shards and closing the log need --internal-token-file or URNA_INTERNAL_TOKEN")?;
     let shards = a.shards.iter().map(|s| super::record::pair(s, "--shard")).collect::<Result<Vec<_>>>()?;
     let cast_report = cast(&a.cast).await?;
     let cast_count = cast_report["cast"].as_u64().unwrap_or(0);
@@ -144,7 +150,7 @@ async fn run_election(a: &RunArgs) -> Result<serde_json::Value> {
         .unwrap_or(Modality::Remote);
     let votes: Vec<(Modality, String, String)> =
         a.cast.vote.iter().map(|u| (modality, u.clone(), token.clone())).collect();
-    super::local::services::close_election(&votes, &shards, &a.audit).await?;
+    super::local::services::close_election(&votes, &shards, &a.audit, &internal).await?;
     let record = urna_record::RecordDir::new(&a.record);
     let sources = urna_record::export::Sources {
         vote: a.cast.vote.iter().map(|u| (modality, u.clone())).collect(),

@@ -15,6 +15,21 @@ use urna_ballot::ElectionManifest;
 use urna_crypto::paillier::PublicKey;
 use urna_tally::Modality;
 
+/// The internal token of every election the process tests run: the in-process shards and logs below ask
+/// for it, and the binaries are given it through [`internal_token_file`].
+pub const INTERNAL_TOKEN: &str = "process-test-internal-token";
+
+pub fn internal_auth() -> urna_auth::ServiceAuth {
+    urna_auth::ServiceAuth::Token(urna_auth::Token::new(INTERNAL_TOKEN).unwrap())
+}
+
+/// Writes [`INTERNAL_TOKEN`] to `dir/internal.token` (as the operator mounts its Secret); returns the path.
+pub fn internal_token_file(dir: &Path) -> String {
+    let path = dir.join("internal.token");
+    std::fs::write(&path, format!("{INTERNAL_TOKEN}\n")).unwrap();
+    path.display().to_string()
+}
+
 /// Starts shard `name` for `districts` × `modality` on `dir`; returns its base URL.
 pub async fn shard(
     dir: &Path,
@@ -28,7 +43,7 @@ pub async fn shard(
     let shard = urna_tally::Shard::open(config, manifest.clone(), key.clone()).unwrap();
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
-    std::mem::forget(shard.start(l).await.unwrap()); // serves until the test process ends
+    std::mem::forget(shard.start(l, internal_auth()).await.unwrap()); // serves until the test process ends
     url
 }
 
@@ -36,10 +51,15 @@ pub async fn shard(
 pub async fn audit_log(path: &Path, origin: &str) -> String {
     let mut config = urna_audit::LogConfig::new(origin);
     config.batch_wait = Duration::from_millis(20);
+    audit_log_with(path, config).await
+}
+
+/// Starts an audit log on `path` with `config`; returns its base URL.
+pub async fn audit_log_with(path: &Path, config: urna_audit::LogConfig) -> String {
     let log = urna_audit::AuditLog::open(path, urna_audit::LogKey::generate().unwrap(), config).unwrap();
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(log.serve(l, std::future::pending()));
+    tokio::spawn(log.serve(l, internal_auth(), std::future::pending()));
     url
 }
 

@@ -80,7 +80,7 @@ impl LocalFleet {
         let tls = server.server_tls().context("loading the broker certificate")?;
         // Guarded like a deployed broker's, though nothing here uses it: the status port is on loopback,
         // but other users of the machine reach loopback too.
-        let admin = AdminAuth::Token(generate_credential(&mut urna_crypto::os_rng()));
+        let admin = AdminAuth::Token(urna_auth::Token::generate().context("generating the broker admin token")?);
         let broker = Broker::start(BrokerConfig::new(&plan.name, tls, admin)).await.context("starting the broker")?;
         let backoff = Backoff { min: Duration::from_millis(50), max: Duration::from_secs(2) };
 

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use urna_audit::{AuditLog, LogConfig, LogKey};
+use urna_auth::{ServiceAuth, Token};
 use urna_crypto::blind::BlindSigningKey;
 use urna_crypto::paillier::PublicKey;
 use urna_tally::{Modality, RunningShard, Shard, ShardConfig, TallyClient};
@@ -27,6 +28,9 @@ pub struct VoteEndpoint {
 }
 
 pub struct Services {
+    /// The election's internal token: the shards and the log ask for it, the vote services present it,
+    /// and closing the election uses it to seal and close.
+    internal_token: Token,
     pub audit_url: String,
     audit_stop: oneshot::Sender<()>,
     pub shards: Vec<(String, String, RunningShard)>,
@@ -52,6 +56,10 @@ pub async fn start(
     opens_at: Option<jiff::Timestamp>,
 ) -> Result<Services> {
     let manifest = &plan.manifest;
+    // The same mechanism as in a cluster: one token for the election, generated here as the operator
+    // generates its Secret.
+    let internal_token = Token::generate().context("generating the internal token")?;
+    let auth = ServiceAuth::Token(internal_token.clone());
     let mut config = LogConfig::new(format!("urna.local/{}", plan.election));
     // A short batch wait: receipts of a local run come back quickly; the shuffle still covers each batch.
     config.batch_wait = Duration::from_millis(200);
@@ -62,7 +70,7 @@ pub async fn start(
     let log = AuditLog::open(&data.join("audit/log.redb"), key, config).context("opening the audit log")?;
     let (listener, audit_url) = loopback().await?;
     let (audit_stop, rx) = oneshot::channel::<()>();
-    tokio::spawn(log.serve(listener, async move {
+    tokio::spawn(log.serve(listener, auth.clone(), async move {
         let _ = rx.await;
     }));
 
@@ -75,7 +83,8 @@ pub async fn start(
         let shard = Shard::open(config, manifest.clone(), public_key.clone())
             .with_context(|| format!("opening shard {}", s.name))?;
         let (listener, url) = loopback().await?;
-        let running = shard.start(listener).await.with_context(|| format!("starting shard {}", s.name))?;
+        let running =
+            shard.start(listener, auth.clone()).await.with_context(|| format!("starting shard {}", s.name))?;
         for d in &s.districts {
             map.insert(d, s.modality.as_str(), &url);
         }
@@ -97,6 +106,7 @@ pub async fn start(
         config.modality = modality.as_str().to_owned();
         config.audit_log_key = Some(audit_log_key.clone());
         config.opens_at = opens_at;
+        config.internal_token = Some(internal_token.clone());
         if let (Modality::Booth, Some(a)) = (modality, booth) {
             config.mesas = MesaRegistry::new(a.mesas.clone(), manifest).context("the example's Mesas")?;
             config.bridge_token = Some(a.bridge_token.clone());
@@ -123,7 +133,7 @@ pub async fn start(
         }));
         votes.push(VoteEndpoint { modality: *modality, url, admin_token, stop });
     }
-    Ok(Services { audit_url, audit_stop, shards, votes })
+    Ok(Services { internal_token, audit_url, audit_stop, shards, votes })
 }
 
 impl Services {
@@ -132,7 +142,7 @@ impl Services {
         let votes: Vec<(Modality, String, String)> =
             self.votes.iter().map(|v| (v.modality, v.url.clone(), v.admin_token.clone())).collect();
         let shards: Vec<(String, String)> = self.shards.iter().map(|(n, u, _)| (n.clone(), u.clone())).collect();
-        close_election(&votes, &shards, &self.audit_url).await
+        close_election(&votes, &shards, &self.audit_url, &self.internal_token).await
     }
 
     pub async fn stop(self) -> Result<()> {
@@ -149,11 +159,12 @@ impl Services {
 
 /// Closes an election, local or in a cluster: each vote service (`modality, URL, admin token`) stops
 /// accepting and every ballot it recorded reaches its shard and the log, then the shards seal and the log
-/// writes its closing checkpoint.
+/// writes its closing checkpoint (both with the election's internal `token`).
 pub async fn close_election(
     votes: &[(Modality, String, String)],
     shards: &[(String, String)],
     audit: &str,
+    token: &Token,
 ) -> Result<()> {
     for (modality, url, token) in votes {
         let client = VoterClient::new(url);
@@ -172,10 +183,17 @@ pub async fn close_election(
         }
     }
     for (name, url) in shards {
-        TallyClient::new(url.as_str()).seal().await.with_context(|| format!("sealing shard {name}"))?;
+        TallyClient::new(url.as_str())
+            .with_token(token.clone())
+            .seal()
+            .await
+            .with_context(|| format!("sealing shard {name}"))?;
     }
-    let (status, body) =
-        TallyClient::new(audit).raw(http::Method::POST, "/v1/close", None).await.context("closing the audit log")?;
+    let (status, body) = TallyClient::new(audit)
+        .with_token(token.clone())
+        .raw(http::Method::POST, "/v1/close", None)
+        .await
+        .context("closing the audit log")?;
     if !status.is_success() {
         bail!("closing the audit log: {status}: {}", String::from_utf8_lossy(&body));
     }
