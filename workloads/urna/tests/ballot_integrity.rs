@@ -83,6 +83,7 @@ async fn start() -> Services {
 
     let mut spawn = Vec::new();
     let mut shard_urls = Vec::new();
+    let internal = support::internal_token_file(dir.path());
     for (modality, census) in
         [(urna_tally::Modality::Remote, &census_path), (urna_tally::Modality::Booth, &empty_census)]
     {
@@ -121,6 +122,8 @@ async fn start() -> Services {
             &audit,
             "--rate-limit",
             "0",
+            "--internal-token-file",
+            &internal,
         ]
         .map(str::to_owned)
         .to_vec();

@@ -73,7 +73,7 @@ fn manifest() -> ElectionManifest {
 /// The election's internal token the shard is started with (through the environment) and the client presents.
 const TOKEN: &str = "tally-crash-internal-token";
 
-fn client(url: String) -> TallyClient {
+fn authed_client(url: String) -> TallyClient {
     TallyClient::new(url).with_token(urna_auth::Token::new(TOKEN).unwrap())
 }
 
@@ -148,7 +148,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
     let ballots = Arc::new(ballots);
 
     let (proc, url) = spawn_shard(dir.path(), false);
-    let client = client(url);
+    let client = authed_client(url);
     let acked: Arc<Mutex<HashMap<(String, String), u64>>> = Arc::default();
     let sent: Arc<Mutex<HashSet<usize>>> = Arc::default();
     let mut tasks = Vec::new();
@@ -195,7 +195,7 @@ async fn kill_9_mid_load_loses_no_acknowledged_contest_and_counts_none_twice() {
 
     // Restart on the same directory, re-deriving everything from the first record.
     let (proc, url) = spawn_shard(dir.path(), true);
-    let client = client(url);
+    let client = authed_client(url);
     let before = client.status().await.unwrap();
     assert!(
         before.accepted as usize >= acked.len(),
