@@ -293,7 +293,7 @@ async fn a_copied_contest_is_refused_before_and_after_a_kill_9() {
     let (victim, copier, later) = ("11".repeat(32), "22".repeat(32), "33".repeat(32));
 
     let (proc, url) = spawn_shard(dir.path(), false);
-    let client = TallyClient::new(url);
+    let client = authed_client(url);
     // The victim's contest and a copy under another AnonID in one batch: the first is recorded, the copy not.
     let r = client.submit(&[item(&victim, 0), item(&copier, 0)]).await.unwrap();
     assert_eq!(r.items[0].status, ItemStatus::Accepted, "{:?}", r.items[0]);
@@ -302,7 +302,7 @@ async fn a_copied_contest_is_refused_before_and_after_a_kill_9() {
     drop(proc); // SIGKILL
 
     let (_proc, url) = spawn_shard(dir.path(), true);
-    let client = TallyClient::new(url);
+    let client = authed_client(url);
     let r = client.submit(&[item(&later, 0), item(&victim, 0), item(&victim, 1)]).await.unwrap();
     assert_eq!(r.items[0].status, ItemStatus::Rejected, "the copy after the restart: {:?}", r.items[0]);
     assert!(r.items[0].reason.as_deref().unwrap_or_default().contains(&victim), "{:?}", r.items[0]);
