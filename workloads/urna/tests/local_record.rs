@@ -209,13 +209,16 @@ fn a_record_re_signed_under_other_keys_is_refused_with_trust() {
     assert!(stderr.contains("record INVALID: trust: the audit log key"), "{stderr}");
 }
 
+/// A change made to a trust file.
+type Change = fn(&mut Value);
+
 #[test]
 fn every_pinned_key_is_compared() {
     let (record, _) = election();
     let dir = tempfile::tempdir().expect("tempdir");
     let trust = trust_file(dir.path());
     let original: Value = serde_json::from_slice(&std::fs::read(&trust).expect("read")).expect("json");
-    let cases: [(&str, fn(&mut Value), &str); 4] = [
+    let cases: [(&str, Change, &str); 4] = [
         ("threshold", |v| v["thresholdKey"] = Value::String("11".repeat(32)), "the threshold key"),
         (
             "voting right",
