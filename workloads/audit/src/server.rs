@@ -28,8 +28,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument;
-use urna_status::audit::{AuditStatus, CheckpointHead};
 use urna_auth::ServiceAuth;
+use urna_status::audit::{AuditStatus, CheckpointHead};
 
 use crate::checkpoint::{Cosignature, key_id, validate_name, verifier_key};
 use crate::entry::LogEntry;

@@ -359,7 +359,7 @@ fn a_partial_off_by_an_element_of_order_two_is_bound_by_the_proof() {
     let n2 = Integer::from(n.square_ref());
     let negated = tamper(&good[0], |v| {
         let x = num_from_hex(v["values"][0][0].as_str().expect("str"));
-        v["values"][0][0] = Value::String(num_to_hex(&Integer::from(&n2 - x)));
+        v["values"][0][0] = Value::String(num_to_hex(&(&n2 - x)));
     });
     let err = verify_decryption(public(), &request, &negated).expect_err("the proof binds the exact values");
     assert!(matches!(err, CryptoError::ProofRejected { .. }), "{err}");
