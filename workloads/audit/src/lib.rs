@@ -30,6 +30,7 @@ pub mod proof;
 pub mod sequencer;
 pub mod server;
 pub mod store;
+pub mod witness;
 
 pub use checkpoint::{Checkpoint, Cosignature, Note};
 pub use entry::{EventKind, LogEntry};

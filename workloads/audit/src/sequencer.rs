@@ -38,6 +38,9 @@ pub struct LogConfig {
     pub checkpoint_interval: Duration,
     /// Appends waiting for the writer beyond this are refused (HTTP 503) instead of queueing unboundedly.
     pub queue_capacity: usize,
+    /// The witnesses whose cosignatures the log keeps; empty: any witness's, up to
+    /// [`crate::server::MAX_COSIGNATURES`] per checkpoint.
+    pub witnesses: Vec<crate::witness::TrustedWitness>,
 }
 
 impl LogConfig {
@@ -48,6 +51,7 @@ impl LogConfig {
             batch_wait: Duration::from_secs(1),
             checkpoint_interval: Duration::from_secs(30),
             queue_capacity: 65_536,
+            witnesses: Vec::new(),
         }
     }
 }

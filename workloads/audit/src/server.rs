@@ -8,7 +8,7 @@
 //! | `GET /checkpoint` | the same as a bare signed note (`text/plain`), where tlog tools look for it |
 //! | `GET /v1/proof/inclusion?index=I[&size=N]` or `?leaf_hash=H[&size=N]` | audit path; `N` defaults to the latest checkpoint's size |
 //! | `GET /v1/proof/consistency?from=M[&to=N]` | consistency proof; `N` defaults likewise |
-//! | `POST /v1/witness/cosign` | `{"name", "public_key", "checkpoint", "signature"}`: a witness's signature of a checkpoint body |
+//! | `POST /v1/witness/cosign` | `{"name", "public_key", "checkpoint", "signature"}`: a witness's signature of a checkpoint body (403 `unknown_witness` when the log lists its witnesses and this is not one; 409 `too_many_cosignatures` past [`MAX_COSIGNATURES`]) |
 //! | `GET /v1/status` | [`urna_status::audit::AuditStatus`]: tree size, root, latest checkpoint, closed (what the operator polls) |
 //! | `POST /v1/close` | (internal token) commits what is pending, signs the final checkpoint; later appends get 409 |
 //! | `GET /metrics`, `/healthz`, `/readyz` | Prometheus metrics, liveness, readiness |
@@ -38,6 +38,7 @@ use crate::merkle::Hash;
 use crate::metrics::Metrics;
 use crate::sequencer::{AppendError, LogConfig, Sequencer};
 use crate::store::{Snapshot, Store, StoreError, StoredCheckpoint};
+use crate::witness::TrustedWitness;
 
 /// The most entries one append request may carry.
 pub const MAX_ENTRIES_PER_REQUEST: usize = 1024;
@@ -45,6 +46,9 @@ pub const MAX_ENTRIES_PER_REQUEST: usize = 1024;
 pub const MAX_ENTRIES_PER_READ: u64 = 1000;
 /// Most checkpoints one `GET /v1/checkpoints` returns.
 pub const MAX_CHECKPOINTS_PER_READ: usize = 500;
+/// The most cosignatures one checkpoint keeps: witnesses are outside parties and the endpoint is open, so
+/// without a bound anyone could grow every checkpoint note without limit.
+pub const MAX_COSIGNATURES: usize = 16;
 /// Request bodies beyond this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
@@ -84,6 +88,9 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownCheckpoint => Self::new(StatusCode::NOT_FOUND, "unknown_checkpoint", e.to_string()),
             StoreError::UnknownLeaf => Self::new(StatusCode::NOT_FOUND, "unknown_leaf", e.to_string()),
             StoreError::Checkpoint(_) => Self::bad_request("bad_cosignature", e.to_string()),
+            StoreError::TooManyCosignatures { .. } => {
+                Self::new(StatusCode::CONFLICT, "too_many_cosignatures", e.to_string())
+            }
             e => {
                 tracing::error!(error = %e, "storage error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", e.to_string())
@@ -126,6 +133,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     origin: String,
     public_key: [u8; 32],
+    witnesses: Vec<TrustedWitness>,
 }
 
 /// An open log: store, writer thread and metrics, ready to serve.
@@ -148,9 +156,10 @@ impl AuditLog {
         let store = Arc::new(Store::open(db_path, &config.origin, &public_key)?);
         let metrics = Arc::new(Metrics::new());
         let origin = config.origin.clone();
+        let witnesses = config.witnesses.clone();
         // The writer thread ends by itself once every `Sequencer` handle is gone.
         let (sequencer, _thread) = Sequencer::start(store.clone(), Arc::new(key), config, metrics.clone())?;
-        Ok(Self { inner: Arc::new(Inner { store, sequencer, metrics, origin, public_key }) })
+        Ok(Self { inner: Arc::new(Inner { store, sequencer, metrics, origin, public_key, witnesses }) })
     }
 
     pub fn public_key(&self) -> [u8; 32] {
@@ -164,8 +173,9 @@ impl AuditLog {
     /// The API. Appends and the close (`POST /v1/entries`, `POST /v1/close`) need `auth` (the election's
     /// internal token, which the vote service presents), checked before the body is read; the reads
     /// (entries, checkpoints, proofs), health and metrics stay open, and so does `POST /v1/witness/cosign`:
-    /// a witness proves itself by its signature over the checkpoint, and verifiers choose which witness
-    /// keys they count.
+    /// a witness proves itself by its signature over the checkpoint, verifiers choose which witness keys
+    /// they count, and the log keeps only its listed witnesses' (when it lists any) and at most
+    /// [`MAX_COSIGNATURES`] per checkpoint.
     pub fn router(&self, auth: ServiceAuth) -> Router {
         let guard = || middleware::from_fn_with_state(auth.clone(), urna_auth::require);
         Router::new()
@@ -462,9 +472,17 @@ async fn cosign(
     if b.signature.len() != 128 || hex::decode_to_slice(&b.signature, &mut signature).is_err() {
         return Err(ApiError::bad_request("invalid_signature", "signature must be 128 hex characters"));
     }
+    let listed = &log.inner.witnesses;
+    if !listed.is_empty() && !listed.iter().any(|w| w.name == b.name && w.public_key == public_key) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "unknown_witness",
+            format!("{} with this key is not one of this log's {} witnesses", b.name, listed.len()),
+        ));
+    }
     let cosignature = Cosignature { name: b.name, public_key, signature };
     let store = log.inner.store.clone();
-    let cp = tokio::task::spawn_blocking(move || store.add_cosignature(&b.checkpoint, &cosignature))
+    let cp = tokio::task::spawn_blocking(move || store.add_cosignature(&b.checkpoint, &cosignature, MAX_COSIGNATURES))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
     tracing::info!(size = cp.checkpoint.size, cosignatures = cp.cosignatures.len(), "checkpoint cosigned");

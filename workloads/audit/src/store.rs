@@ -65,6 +65,8 @@ pub enum StoreError {
     UnknownCheckpoint,
     #[error("no entry with that leaf hash")]
     UnknownLeaf,
+    #[error("this checkpoint already holds the most cosignatures a log keeps ({max})")]
+    TooManyCosignatures { max: usize },
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
 }
@@ -321,7 +323,9 @@ impl Store {
 
     /// Records a witness's cosignature of a checkpoint this log issued (`body` is the checkpoint's body, as
     /// the witness signed it). Allowed after close: witnesses cosign the final checkpoint then.
-    pub fn add_cosignature(&self, body: &str, cosignature: &Cosignature) -> Result<StoredCheckpoint> {
+    /// Keeps `cosignature` of the checkpoint with `body`, unless the checkpoint already holds `max` others
+    /// (a witness's repeat replaces its own: idempotent).
+    pub fn add_cosignature(&self, body: &str, cosignature: &Cosignature, max: usize) -> Result<StoredCheckpoint> {
         cosignature.verify(body)?;
         let body_hash: Hash = Sha256::digest(body.as_bytes()).into();
         let txn = self.begin_write()?;
@@ -336,7 +340,14 @@ impl Store {
                 "signature": hex::encode(cosignature.signature),
             })
             .to_string();
-            txn.open_table(COSIGNATURES)?.insert((seq, &cosignature.public_key), value.as_str())?;
+            let mut table = txn.open_table(COSIGNATURES)?;
+            if table.get((seq, &cosignature.public_key))?.is_none() {
+                let held = table.range((seq, &[0u8; 32])..=(seq, &[0xffu8; 32]))?.count();
+                if held >= max {
+                    return Err(StoreError::TooManyCosignatures { max });
+                }
+            }
+            table.insert((seq, &cosignature.public_key), value.as_str())?;
             seq
         };
         txn.commit()?;

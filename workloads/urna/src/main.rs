@@ -34,6 +34,7 @@ enum Command {
     Booth(cmd::booth::Args),
     Voters(cmd::voters::Args),
     VotingKey(cmd::voting_key::Args),
+    Witness(cmd::witness::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -62,5 +63,6 @@ fn main() -> anyhow::Result<()> {
         Command::Booth(args) => cmd::booth::run(args),
         Command::Voters(args) => cmd::voters::run(args),
         Command::VotingKey(args) => cmd::voting_key::run(args),
+        Command::Witness(args) => cmd::witness::run(args),
     }
 }

@@ -209,6 +209,57 @@ fn a_record_re_signed_under_other_keys_is_refused_with_trust() {
     assert!(stderr.contains("record INVALID: trust: the audit log key"), "{stderr}");
 }
 
+/// A trust file with a witness policy: refused while the closing checkpoint lacks the quorum's cosignatures,
+/// accepted once a trusted witness's valid cosignature is on it, and a stranger's or a forged one never counts.
+#[test]
+fn a_witness_quorum_in_the_trust_file_is_required_of_the_closing_checkpoint() {
+    use urna_audit::{LogKey, Note};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trust = trust_file(dir.path());
+    let (w1, stranger) = (LogKey::from_seed(&[41; 32]), LogKey::from_seed(&[42; 32]));
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&trust).expect("read")).expect("json");
+    v["witnesses"] = serde_json::json!({"quorum": 1, "witnesses": [
+        {"name": "witness.test/w1", "publicKey": hex::encode(w1.public_key())},
+    ]});
+    std::fs::write(&trust, v.to_string()).expect("write");
+
+    let copy = record_copy();
+    let checkpoints = copy.path().join("audit/checkpoints.jsonl");
+    let original = lines(&checkpoints);
+    // Adds a cosignature line by `key` under `name` (signing `signed`) to the closing checkpoint.
+    let cosign = |name: &str, key: &LogKey, signed: Option<&str>| {
+        let mut rows = original.clone();
+        let last = rows.last_mut().expect("a checkpoint");
+        let mut row: Value = serde_json::from_str(last).expect("row");
+        let mut note = Note::parse(row["note"].as_str().expect("note")).expect("note");
+        let c = urna_audit::Cosignature {
+            name: name.into(),
+            public_key: key.public_key(),
+            signature: key.sign(signed.unwrap_or(&note.body).as_bytes()),
+        };
+        note.signatures.push(c.note_signature());
+        row["note"] = Value::String(note.text());
+        *last = row.to_string();
+        write_lines(&checkpoints, &rows);
+    };
+    let refused = |expected: &str| {
+        let out = verify_with_trust(copy.path(), &trust);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("record INVALID: trust: ") && stderr.contains(expected), "{stderr}");
+    };
+    refused("0 of the 1 required witness cosignatures (missing or invalid: witness.test/w1)");
+    cosign("witness.test/w1", &stranger, None);
+    refused("0 of the 1 required");
+    cosign("witness.test/w1", &w1, Some("another body\n"));
+    refused("0 of the 1 required");
+    cosign("witness.test/w1", &w1, None);
+    let out = verify_with_trust(copy.path(), &trust);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("witnessed: the closing checkpoint is cosigned by 1 of 1 trusted witnesses"), "{stdout}");
+}
+
 /// A change made to a trust file.
 type Change = fn(&mut Value);
 

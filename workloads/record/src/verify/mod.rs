@@ -92,6 +92,9 @@ pub fn verify_record(
     let book = ballots::check(&ctx, dir, progress, &mut summary)?;
     let tallied = shards::check(&ctx, dir, &book, &mut summary)?;
     audit_log::check(&ctx, dir, &book, &mut summary)?;
+    if let Some(policy) = trust.and_then(|t| t.witnesses.as_ref()) {
+        trust::check_witnesses(policy, dir, &mut summary)?;
+    }
     let combined = decryption::check(&ctx, dir, &tallied.totals, progress, &mut summary)?;
     tabulation::check(&ctx, dir, &combined, &mut summary)?;
     equalities::check(&ctx, &book, &tallied, &mut summary)?;

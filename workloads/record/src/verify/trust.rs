@@ -8,10 +8,18 @@
 //! {"format": "urna-trust/1", "electionId": "...", "manifestHash": "<hex>",
 //!  "thresholdKey": "<hex: ThresholdPublicKey fingerprint, docs/protocol.md §6>",
 //!  "auditLog": {"origin": "...", "publicKey": "<hex Ed25519>"},
-//!  "votingRightKeys": [{"modality": "remote", "fingerprint": "<hex: SHA-256 of the DER SPKI>"}, ...]}
+//!  "votingRightKeys": [{"modality": "remote", "fingerprint": "<hex: SHA-256 of the DER SPKI>"}, ...],
+//!  "witnesses": {"quorum": 2, "witnesses": [{"name": "witness.example.org", "publicKey": "<hex Ed25519>"}, ...]}}
 //! ```
+//!
+//! `witnesses` is optional: with it, the log's closing checkpoint must carry valid cosignatures of at least
+//! `quorum` of the listed witnesses (`urna witness`), each of which checked that it extends every checkpoint
+//! it cosigned before. Without it the record shows one signed history, but nobody outside vouched that the
+//! log showed everyone the same one.
 
 use serde::{Deserialize, Serialize};
+use urna_audit::Note;
+use urna_audit::witness::WitnessPolicy;
 use urna_tally::Modality;
 
 use super::context::Context;
@@ -35,6 +43,9 @@ pub struct TrustFile {
     pub audit_log: TrustedLogKey,
     /// Every voting-right key, with the modality it signs for; a record must use exactly these.
     pub voting_right_keys: Vec<TrustedRightKey>,
+    /// The witnesses whose cosignatures of the closing checkpoint are required, and how many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<WitnessPolicy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +97,7 @@ impl TrustFile {
             threshold_key: ctx.public.fingerprint(),
             audit_log: TrustedLogKey { origin: ctx.audit_key.origin.clone(), public_key: ctx.audit_key.public_key },
             voting_right_keys: keys,
+            witnesses: None,
         }
     }
 
@@ -130,6 +142,23 @@ impl TrustFile {
         }
         Ok(())
     }
+}
+
+/// With a witness policy, the closing checkpoint (the last of the record's checkpoints) must carry the
+/// quorum's cosignatures. Runs after the audit log's own check, so the note's log signature already holds.
+pub(crate) fn check_witnesses(policy: &WitnessPolicy, dir: &RecordDir, summary: &mut Summary) -> Checked<()> {
+    let rows: Vec<crate::model::CheckpointRow> =
+        crate::files::read_jsonl(&dir.audit_checkpoints()).map_err(|e| fail(e.to_string()))?;
+    let last = rows.last().ok_or_else(|| fail("the record holds no checkpoint for witnesses to cosign".into()))?;
+    let note = Note::parse(&last.note).map_err(|e| fail(format!("checkpoint {}: {e}", last.seq)))?;
+    let signed = policy.check(&note).map_err(|e| fail(format!("checkpoint {}: {e}", last.seq)))?;
+    summary.checks.push(format!(
+        "witnessed: the closing checkpoint is cosigned by {} of {} trusted witnesses ({})",
+        signed.len(),
+        policy.witnesses.len(),
+        signed.join(", ")
+    ));
+    Ok(())
 }
 
 /// The fingerprints of the keys of the record in `dir` (after the record's own key checks: format, manifest,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
+use urna_audit::witness::TrustedWitness;
 use urna_audit::{AuditLog, LogConfig, LogKey};
 
 const LONG_ABOUT: &str = "\
@@ -20,7 +21,7 @@ at once, in order.
 
 Endpoints: POST /v1/entries, GET /v1/entries?start&end, GET /v1/checkpoint,
 GET /v1/proof/inclusion?index=I|leaf_hash=H[&size=N], GET /v1/proof/consistency?from=M[&to=N],
-POST /v1/witness/cosign, POST /v1/close, GET /metrics, GET /healthz, GET /readyz. POST /v1/entries and
+POST /v1/witness/cosign (only --witness keys when any are given; at most 16 per checkpoint), POST /v1/close, GET /metrics, GET /healthz, GET /readyz. POST /v1/entries and
 POST /v1/close need the election's internal token (Authorization: Bearer TOKEN) from --internal-token-file
 or URNA_INTERNAL_TOKEN, and are refused with 401 otherwise; without a token the log does not start, unless
 --insecure-no-auth (loopback --listen only) says to leave them open.
@@ -66,6 +67,18 @@ pub struct Args {
     /// Serve POST /v1/entries and /v1/close without a token (tests only; needs a loopback --listen).
     #[arg(long)]
     insecure_no_auth: bool,
+    /// A witness whose cosignatures the log keeps, as NAME=HEX (its Ed25519 public key); repeatable. With
+    /// none, any witness's are kept, at most 16 per checkpoint.
+    #[arg(long = "witness", value_name = "NAME=HEX", value_parser = parse_witness)]
+    witnesses: Vec<TrustedWitness>,
+}
+
+fn parse_witness(s: &str) -> Result<TrustedWitness, String> {
+    let (name, key) = s.split_once('=').ok_or("expected NAME=HEX")?;
+    urna_audit::checkpoint::validate_name(name).map_err(|e| e.to_string())?;
+    let mut public_key = [0u8; 32];
+    hex::decode_to_slice(key, &mut public_key).map_err(|_| "the key must be 64 hex characters".to_owned())?;
+    Ok(TrustedWitness { name: name.to_owned(), public_key })
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -114,6 +127,7 @@ fn serve(args: Args) -> Result<()> {
     config.batch_size = args.batch_size;
     config.batch_wait = Duration::from_millis(args.batch_wait_ms);
     config.checkpoint_interval = Duration::from_secs(args.checkpoint_interval);
+    config.witnesses = args.witnesses;
     let db = data.join("audit.redb");
     let log = AuditLog::open(&db, key, config).with_context(|| format!("opening the audit log {}", db.display()))?;
 

@@ -19,3 +19,4 @@ pub mod verify_challenge;
 pub mod vote;
 pub mod voters;
 pub mod voting_key;
+pub mod witness;

@@ -208,8 +208,7 @@ async fn run_async(args: Args) -> Result<()> {
         &signing_key,
         &censuses,
         authority.as_ref(),
-        listen,
-        args.opens_at,
+        services::Window { listen, opens_at: args.opens_at },
     )
     .await?;
     let booths = match (&plan.fleet, &authority, services.votes.iter().find(|v| v.modality == Modality::Booth)) {

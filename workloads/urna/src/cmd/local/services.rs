@@ -43,6 +43,13 @@ async fn loopback() -> Result<(TcpListener, String)> {
     Ok((listener, url))
 }
 
+/// When the voting window opens, and which modality's vote service listens on a fixed address (`--serve`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    pub listen: Option<(Modality, std::net::SocketAddr)>,
+    pub opens_at: Option<jiff::Timestamp>,
+}
+
 /// Starts every workload; `censuses` holds one census (CSV text) per modality of the plan; `booth` the Mesas
 /// and tokens of the booth vote service when the election has a fleet.
 pub async fn start(
@@ -52,8 +59,7 @@ pub async fn start(
     signing_key: &BlindSigningKey,
     censuses: &[(Modality, String)],
     booth: Option<&Authority>,
-    listen: Option<(Modality, std::net::SocketAddr)>,
-    opens_at: Option<jiff::Timestamp>,
+    Window { listen, opens_at }: Window,
 ) -> Result<Services> {
     let manifest = &plan.manifest;
     // The same mechanism as in a cluster: one token for the election, generated here as the operator
