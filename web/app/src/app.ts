@@ -65,6 +65,9 @@ export function normalizeCredential(input: string): string {
   return /^[0-9a-fA-F]+$/.test(stripped) ? stripped.toLowerCase() : input.trim();
 }
 
+/** The service's refusals of the ballot itself: retrying the same package can never succeed. */
+const REFUSED_BALLOT = ['invalid_ballot', 'invalid_signature', 'prepared_message_mismatch', 'wrong_ballot_style', 'wrong_modality', 'ciphertext_reused'];
+
 export function errorText(e: unknown): string {
   if (e instanceof ApiError) {
     const byCode: Record<string, Key> = {
@@ -73,6 +76,7 @@ export function errorText(e: unknown): string {
       right_already_issued: 'errRightIssued',
       signature_used: 'errSignatureUsed',
       election_closed: 'errClosed',
+      election_not_open: 'errNotOpen',
       unauthorized: 'errUnauthorized',
       rate_limited: 'errRateLimited',
       unavailable: 'errUnavailable',
@@ -82,7 +86,7 @@ export function errorText(e: unknown): string {
     };
     const k = byCode[e.code];
     if (k !== undefined) return t(k);
-    if (e.code === 'invalid_ballot' || e.code === 'invalid_signature' || e.code === 'prepared_message_mismatch') return t('errInvalidBallot', { detail: e.message });
+    if (REFUSED_BALLOT.includes(e.code)) return t('errInvalidBallot', { detail: e.message });
     if (e.status >= 500) return t('errUnavailable');
     return t('errOther', { detail: `${e.code}: ${e.message}` });
   }
@@ -410,7 +414,7 @@ async function runCast(e: Election): Promise<void> {
     }
     const retry = h('button', { type: 'button', class: 'primary' }, t('retry'));
     retry.addEventListener('click', () => { void runCast(e); });
-    const final = err instanceof ApiError && ['signature_used', 'right_already_issued', 'election_closed', 'invalid_ballot', 'invalid_signature'].includes(err.code);
+    const final = err instanceof ApiError && (['signature_used', 'right_already_issued', 'election_closed'].includes(err.code) || REFUSED_BALLOT.includes(err.code));
     status.replaceChildren(alert('error', errorText(err)));
     if (!final) status.append(h('p', {}, t('keptOnDevice')), retry);
     if (final) localStorage.removeItem(`urna.pending.${pending.electionId}.${pending.voterId}`);
