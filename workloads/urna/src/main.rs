@@ -35,6 +35,7 @@ enum Command {
     Voters(cmd::voters::Args),
     VotingKey(cmd::voting_key::Args),
     Witness(cmd::witness::Args),
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,7 +44,9 @@ fn main() -> anyhow::Result<()> {
     let level = match cli.command {
         // rumqttd logs a client's ordinary disconnect as an error; the broker's front reports what matters.
         Command::Local(_) => "warn,rumqttd=off",
-        Command::Results(_) | Command::Verify(_) | Command::Voters(_) | Command::VotingKey(_) => "warn",
+        Command::Results(_) | Command::Verify(_) | Command::Voters(_) | Command::VotingKey(_) | Command::Bench(_) => {
+            "warn"
+        }
         _ => "info",
     };
     cmd::logging::init(cli.log_format, level);
@@ -64,5 +67,6 @@ fn main() -> anyhow::Result<()> {
         Command::Voters(args) => cmd::voters::run(args),
         Command::VotingKey(args) => cmd::voting_key::run(args),
         Command::Witness(args) => cmd::witness::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     }
 }

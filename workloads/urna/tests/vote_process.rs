@@ -446,3 +446,83 @@ async fn sigterm_under_load_drains_acknowledged_ballots_recorded_refused_ones_re
         acknowledged.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_proof_among_concurrent_ballots_refuses_that_ballot_alone() {
+    const VOTERS: usize = 9;
+    const BAD: usize = 4;
+    let mut setup = setup(VOTERS).await;
+    // A generous batch wait, so that the concurrent submissions below share a batch (the verdicts asserted
+    // hold however they are batched).
+    setup.args.extend(["--batch-wait-ms", "300", "--batch-max", "64"].map(str::to_owned));
+    let (_child, url) = spawn_vote(&setup).await;
+    let client = VoterClient::new(&url);
+    let election = Election::fetch(&client).await.unwrap();
+    let mut packages = Vec::new();
+    for i in 0..VOTERS {
+        let session = client.authenticate(&voter(i).voter_id, &voter(i).credential).await.unwrap();
+        let style = session.ballot_style.clone();
+        let choose = || urna_vote::client::random_selections(&election.codec, &style, &mut urna_crypto::os_rng());
+        let mut ballot = election.encrypt(&style, choose().unwrap()).await.unwrap();
+        if i == BAD {
+            // Another ballot's ciphertexts under this ballot's proofs; the right is valid all the same (the
+            // signer never sees the ballot), so only the proof check can refuse it.
+            let other = election.encrypt(&style, choose().unwrap()).await.unwrap();
+            ballot.contests[0].ciphertexts = other.contests[0].ciphertexts.clone();
+        }
+        packages.push(
+            urna_vote::client::sign_ballot(&client, &election, &voter(i).voter_id, &session.token, ballot)
+                .await
+                .unwrap(),
+        );
+    }
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, p) in packages.into_iter().enumerate() {
+        let client = client.clone();
+        tasks.spawn(async move { (i, client.submit(&p).await) });
+    }
+    let mut accepted = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (i, result) = done.unwrap();
+        if i == BAD {
+            let err = result.unwrap_err();
+            assert_eq!(err.code(), Some("invalid_ballot"), "{err}");
+            assert!(err.to_string().contains("mayor"), "the refusal names the failing contest: {err}");
+        } else {
+            accepted.push(result.unwrap_or_else(|e| panic!("honest ballot {i} refused: {e}")));
+        }
+    }
+    assert_eq!(accepted.len(), VOTERS - 1);
+    let status = urna_tally::TallyClient::new(setup.shard_url.as_str()).status().await.unwrap();
+    assert_eq!(status.accepted, (VOTERS - 1) as u64);
+    let vote_status = client.status(0).await.unwrap();
+    assert_eq!(vote_status.ballots_recorded, (VOTERS - 1) as u64);
+    // They were verified in batches: the histogram counts fewer batches than ballots whenever they shared one,
+    // and in any case counts every ballot once.
+    let metrics = get_body(&format!("{url}/metrics")).await;
+    let sum = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("urna_vote_intake_batch_size_sum "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap();
+    assert_eq!(sum as usize, VOTERS);
+}
+
+/// A bare HTTP/1.1 GET (the binary under test speaks plain HTTP); the body.
+async fn get_body(url: &str) -> String {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap());
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
+    })
+    .await
+    .unwrap()
+}

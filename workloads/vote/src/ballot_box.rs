@@ -5,10 +5,10 @@
 //! its receipt, even after the close; different: `signature_used`); closed; the prepared message is
 //! `32-byte prefix || ballot.hash()`; the signature is a voting right for the ballot's style and this
 //! service's modality (partially blind, [`crate::right_keys`]; a right for another style or the other modality
-//! is refused as `wrong_ballot_style` or `wrong_modality`); every proof verifies
-//! ([`BallotCodec::verify_ballot`]). Then the package is recorded atomically under its signature (a
-//! concurrent twin resolves to "identical" or "signature_used" there), forwarded to its shard, its AnonID
-//! appended to the audit log, and the receipt returned. Each step's completion is recorded, so a failure
+//! is refused as `wrong_ballot_style` or `wrong_modality`); every proof verifies, in one batch with the
+//! concurrent submissions' ([`crate::intake`]). Then the package is recorded atomically under its signature,
+//! in one commit with its batch (a concurrent twin resolves to "identical" or "signature_used" there),
+//! forwarded to its shard, its AnonID appended to the audit log, and the receipt returned. Each step's completion is recorded, so a failure
 //! leaves the ballot pending: the voter's identical resubmission, `GET /v1/receipts/{anonId}` or the
 //! background resumer finish the job without repeating a completed step.
 
@@ -22,8 +22,10 @@ use urna_crypto::blind::PREFIX_LEN;
 use crate::anon::{AnonId, anon_id};
 use crate::ballots::{BallotRecord, BallotStore, Recorded, signature_key};
 use crate::closing::Closing;
+use crate::config::Batching;
 use crate::error::{ApiError, VoteError};
 use crate::forward::{ForwardError, Upstreams};
+use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::partition::Partition;
 use crate::right_keys::{Mismatch, RightKeys};
@@ -43,6 +45,7 @@ pub struct BallotBox {
     pub(crate) cpu: Arc<Semaphore>,
     pub(crate) closing: Arc<Closing>,
     pub(crate) partition: Partition,
+    intake: Intake,
     locks: Vec<Mutex<()>>,
 }
 
@@ -52,7 +55,7 @@ pub enum Submitted {
     Identical(Receipt),
 }
 
-fn invalid(code: &str, field: &str, message: impl Into<String>) -> ApiError {
+pub(crate) fn invalid(code: &str, field: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field)
 }
 
@@ -68,9 +71,11 @@ impl BallotBox {
         cpu: Arc<Semaphore>,
         closing: Arc<Closing>,
         partition: Partition,
-    ) -> Self {
+        batching: Batching,
+    ) -> Result<Self, VoteError> {
         let locks = (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect();
-        Self { codec, rights, modality, store, upstreams, metrics, cpu, closing, partition, locks }
+        let intake = Intake::start(codec.clone(), store.clone(), metrics.clone(), batching)?;
+        Ok(Self { codec, rights, modality, store, upstreams, metrics, cpu, closing, partition, intake, locks })
     }
 
     pub(crate) async fn blocking<T: Send + 'static>(
@@ -120,26 +125,14 @@ impl BallotBox {
                 return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_shard", e.to_string()));
             }
         }
-        let codec = self.codec.clone();
-        let package = Arc::new(package);
-        let pkg = package.clone();
-        self.blocking(move || {
-            codec
-                .verify_ballot(&pkg.ballot, &mut urna_crypto::os_rng())
-                .map_err(|e| invalid("invalid_ballot", "ballot", e.to_string()))
-        })
-        .await?;
-
-        let store = self.store.clone();
-        let pkg = package.clone();
-        let recorded = self.blocking(move || Ok(store.record(&sig_key, anon, &pkg)?)).await?;
-        match recorded {
+        // Proofs verified with the concurrent submissions' in one batch, then recorded in one commit.
+        match self.intake.submit(Arc::new(package), sig_key, anon).await? {
             Recorded::SignatureUsed => Err(signature_used()),
             Recorded::CiphertextReused(_) => Err(ciphertext_reused()),
             Recorded::Existing(_) => self.complete(anon).await.map(Submitted::Identical),
-            Recorded::New(_) => {
+            Recorded::New(record) => {
                 self.refresh_pending_gauge();
-                self.complete(anon).await.map(Submitted::New)
+                self.complete_loaded(anon, Some(record)).await.map(Submitted::New)
             }
         }
     }
@@ -185,12 +178,21 @@ impl BallotBox {
 
     /// Brings a recorded ballot to its receipt: forwards and appends whatever is not done yet.
     pub async fn complete(&self, anon: AnonId) -> Result<Receipt, ApiError> {
+        self.complete_loaded(anon, None).await
+    }
+
+    /// [`Self::complete`], from `record` when the caller holds it (it has just recorded the ballot: a
+    /// stale copy can only repeat an idempotent step), else from the store.
+    async fn complete_loaded(&self, anon: AnonId, record: Option<BallotRecord>) -> Result<Receipt, ApiError> {
         let stripe = usize::from(anon.0[0]) % LOCK_STRIPES;
         let _guard = self.locks[stripe].lock().await;
-        let mut record = self
-            .load(anon)
-            .await?
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ballot"))?;
+        let mut record = match record {
+            Some(r) => r,
+            None => self
+                .load(anon)
+                .await?
+                .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ballot"))?,
+        };
         if !record.forwarded {
             self.upstreams
                 .forward(self.codec.manifest(), &anon, &record.package.ballot)

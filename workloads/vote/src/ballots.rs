@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -134,31 +134,39 @@ impl BallotStore {
 
     /// Records a verified package, atomically keyed by its signature.
     pub fn record(&self, sig_key: &[u8; 32], anon: AnonId, package: &BallotPackage) -> Result<Recorded, VoteError> {
+        let mut out = self.record_batch(&[(sig_key, anon, package)])?;
+        out.pop().ok_or_else(|| VoteError::Corrupt("a batch of one recorded nothing".into()))
+    }
+
+    /// Records verified packages in one transaction, so a batch costs one fsync (group commit); one outcome
+    /// per package, in order, each decided as if the packages were recorded one after the other (a later
+    /// twin in the batch sees the earlier one). A package that is refused writes nothing. Nothing is
+    /// acknowledged before the commit returns, and a failed commit fails the whole batch.
+    pub fn record_batch(&self, items: &[(&[u8; 32], AnonId, &BallotPackage)]) -> Result<Vec<Recorded>, VoteError> {
         let txn = self.db.begin_write()?;
-        let record;
-        {
-            let mut sigs = txn.open_table(SIGNATURES)?;
-            let existing = sigs.get(sig_key)?.map(|v| AnonId(v.value()));
+        let mut out = Vec::with_capacity(items.len());
+        for &(sig_key, anon, package) in items {
+            let existing = txn.open_table(SIGNATURES)?.get(sig_key)?.map(|v| AnonId(v.value()));
             if let Some(existing) = existing {
-                drop(sigs);
-                drop(txn);
                 if existing != anon {
-                    return Ok(Recorded::SignatureUsed);
+                    out.push(Recorded::SignatureUsed);
+                    continue;
                 }
-                return match self.get(&anon)? {
-                    Some(r) => Ok(Recorded::Existing(r)),
-                    None => Err(VoteError::Corrupt("signature recorded without its ballot".into())),
-                };
+                let table = txn.open_table(BALLOTS)?;
+                let bytes = table.get(anon.0)?.map(|v| v.value().to_vec());
+                let bytes = bytes.ok_or_else(|| VoteError::Corrupt("signature recorded without its ballot".into()))?;
+                out.push(Recorded::Existing(serde_json::from_slice(&bytes).map_err(|e| corrupt("ballot record", e))?));
+                continue;
             }
             if let Some(first) = Self::weed(&txn, anon, package)? {
-                return Ok(Recorded::CiphertextReused(first));
+                out.push(Recorded::CiphertextReused(first));
+                continue;
             }
-            sigs.insert(sig_key, anon.0)?;
-            drop(sigs);
-            record = Self::insert(&txn, anon, package)?;
+            txn.open_table(SIGNATURES)?.insert(sig_key, anon.0)?;
+            out.push(Recorded::New(Self::insert(&txn, anon, package)?));
         }
         txn.commit()?;
-        Ok(Recorded::New(record))
+        Ok(out)
     }
 
     /// Remembers every ciphertext of `package` under `anon`, unless one is remembered already (or repeats
@@ -234,8 +242,13 @@ impl BallotStore {
         Ok(BoothRecorded::New(record))
     }
 
+    /// Progress marks are written without an fsync of their own (`Durability::None`): the next ballot's
+    /// durable commit carries them to disk. Losing one in a crash only repeats an idempotent step (the shard
+    /// answers `duplicate`, the audit log returns the entry's existing index), while the ballot itself was
+    /// recorded durably before anything was forwarded.
     fn update(&self, anon: &AnonId, f: impl FnOnce(&mut BallotRecord)) -> Result<BallotRecord, VoteError> {
-        let txn = self.db.begin_write()?;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::None)?;
         let record;
         {
             let mut table = txn.open_table(BALLOTS)?;

@@ -44,6 +44,8 @@ pub struct VoteConfig {
     pub cpu_jobs: usize,
     /// The audit log's origin and key, published in `GET /v1/election` for the voter app's receipt check.
     pub audit_log_key: Option<crate::wire::AuditLogKey>,
+    /// Micro-batching of submitted ballots' verification and recording ([`crate::intake`]).
+    pub batching: Batching,
 }
 
 impl VoteConfig {
@@ -76,6 +78,7 @@ impl VoteConfig {
             internal_token: None,
             drain_timeout: Duration::from_secs(20),
             cpu_jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            batching: Batching::default(),
             audit_log_key: None,
         }
     }
@@ -96,6 +99,21 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self { max_ballot_bytes: 8 << 20, max_small_body_bytes: 16 << 10, rate_per_second: 20.0, rate_burst: 40.0 }
+    }
+}
+
+/// How concurrent submissions are gathered into one proof verification and one store commit: a batch
+/// starts with the first ballot waiting and takes whatever else arrives within `wait`, up to `max` ballots.
+/// Under load ballots pile up while a batch is verified, so batches grow and the cost per proof falls.
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    pub max: usize,
+    pub wait: Duration,
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Self { max: 64, wait: Duration::from_millis(3) }
     }
 }
 

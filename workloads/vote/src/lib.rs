@@ -63,6 +63,7 @@ pub mod drain;
 pub mod error;
 pub mod forward;
 mod http_client;
+pub mod intake;
 mod json;
 pub mod mesa;
 pub mod metrics;
@@ -76,7 +77,7 @@ pub mod session;
 pub mod wire;
 
 pub use anon::{AnonId, anon_id};
-pub use config::{Limits, RetryPolicy, ShardMap, VoteConfig};
+pub use config::{Batching, Limits, RetryPolicy, ShardMap, VoteConfig};
 pub use error::{ApiError, ClientError, VoteError};
 pub use partition::Partition;
 pub use server::VoteService;

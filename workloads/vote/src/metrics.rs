@@ -5,6 +5,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -35,6 +36,8 @@ pub struct Metrics {
     pub ballots: Family<BallotLabels, Counter>,
     pub ballots_pending: Gauge,
     pub rate_limited: Counter,
+    /// Ballots per micro-batch of verification and recording ([`crate::intake`]).
+    pub intake_batch_size: Histogram,
 }
 
 impl Default for Metrics {
@@ -62,7 +65,22 @@ impl Metrics {
         );
         let rate_limited = Counter::default();
         registry.register("rate_limited", "Requests refused by the per-client rate limit", rate_limited.clone());
-        Self { registry, requests, rights_issued, rights_refused, ballots, ballots_pending, rate_limited }
+        let intake_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 8));
+        registry.register(
+            "intake_batch_size",
+            "Ballots verified together and recorded in one commit",
+            intake_batch_size.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            rights_issued,
+            rights_refused,
+            ballots,
+            ballots_pending,
+            rate_limited,
+            intake_batch_size,
+        }
     }
 
     pub fn ballot(&self, outcome: &str, reason: &str) {

@@ -78,6 +78,7 @@ mod tests {
             include_str!("server.rs"),
             include_str!("ballot_box.rs"),
             include_str!("booth_box.rs"),
+            include_str!("intake.rs"),
             include_str!("error.rs"),
             include_str!("json.rs"),
         ];

@@ -104,6 +104,7 @@ impl VoteService {
             drain_timeout,
             cpu_jobs,
             audit_log_key,
+            batching,
         } = config;
         let kind: urna_status::Modality = modality
             .parse()
@@ -167,7 +168,8 @@ impl VoteService {
             cpu.clone(),
             closing.clone(),
             partition,
-        );
+            batching,
+        )?;
         let booth =
             (!mesas.is_empty()).then(|| Arc::new(BoothDesk { mesas, rights: rights.clone(), voters: voters.clone() }));
         let state = AppState {

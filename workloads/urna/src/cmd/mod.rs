@@ -1,6 +1,7 @@
 //! One module per subcommand; each exposes `Args` (clap) and `run`.
 
 pub mod audit;
+pub mod bench;
 pub mod booth;
 pub mod broker;
 pub mod ceremony;

@@ -137,6 +137,12 @@ struct ServeArgs {
     /// (retryable); keep it below the pod's termination grace period.
     #[arg(long, default_value_t = 20)]
     drain_timeout_secs: u64,
+    /// Most ballots verified together and recorded in one commit (micro-batching of concurrent submissions).
+    #[arg(long, default_value_t = urna_vote::Batching::default().max)]
+    batch_max: usize,
+    /// Longest a submitted ballot waits for others to join its batch, in milliseconds.
+    #[arg(long, default_value_t = urna_vote::Batching::default().wait.as_millis() as u64)]
+    batch_wait_ms: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -226,6 +232,7 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
         config.limits.rate_per_second = s.rate_limit;
         config.limits.rate_burst = s.rate_burst;
         config.limits.max_ballot_bytes = s.max_ballot_bytes;
+        config.batching = urna_vote::Batching { max: s.batch_max, wait: Duration::from_millis(s.batch_wait_ms) };
     }
     VoteService::open(config).context("opening the vote service")
 }

@@ -6,7 +6,7 @@
 
 pub(crate) mod census;
 pub(crate) mod fleet;
-mod plan;
+pub(crate) mod plan;
 pub(crate) mod services;
 mod votes_file;
 

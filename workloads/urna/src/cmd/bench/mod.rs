@@ -1,0 +1,25 @@
+//! `urna bench`: measurements of the real services, as an election authority sizing an election would take
+//! them (docs/performance.md).
+
+pub mod procs;
+pub mod submit;
+
+use anyhow::Result;
+
+#[derive(Debug, clap::Args)]
+#[command(about = "Benchmarks of the real services on this machine")]
+pub struct Args {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum BenchCommand {
+    Submit(submit::Args),
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        BenchCommand::Submit(a) => submit::run(a),
+    }
+}
