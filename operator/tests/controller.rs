@@ -1113,19 +1113,27 @@ async fn start_workload(
         .expect("start urna");
     let stdout = child.stdout.take().expect("stdout");
     let child = Workload(child);
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("read stdout");
-        line
+    // `{"listening": ADDR}` (vote, tally) or `listening on http://ADDR` (audit, after its new public key).
+    let listening = |line: &str| {
+        serde_json::from_str::<Value>(line)
+            .ok()
+            .and_then(|v| v["listening"].as_str().map(str::to_owned))
+            .or_else(|| line.trim().strip_prefix("listening on http://").map(str::to_owned))
+    };
+    let (addr, lines) = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).take(4) {
+            let line = line.expect("read stdout");
+            if let Some(addr) = listening(&line) {
+                return (Some(addr), lines);
+            }
+            lines.push(line);
+        }
+        (None, lines)
     })
     .await
     .expect("join");
-    // `{"listening": ADDR}` (vote, tally) or `listening on http://ADDR` (audit).
-    let addr = serde_json::from_str::<Value>(&line)
-        .ok()
-        .and_then(|v| v["listening"].as_str().map(str::to_owned))
-        .or_else(|| line.trim().strip_prefix("listening on http://").map(str::to_owned))
-        .unwrap_or_else(|| panic!("urna {argv:?} did not start: {line:?}"));
+    let addr = addr.unwrap_or_else(|| panic!("urna {argv:?} did not start: {lines:?}"));
     (child, format!("http://{addr}"))
 }
 

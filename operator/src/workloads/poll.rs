@@ -23,8 +23,11 @@ pub struct Poller {
     /// How long an answer (or a failure) is reused; also how often the controllers requeue while an
     /// Election is Open or closing.
     pub interval: Duration,
-    cache: Mutex<HashMap<String, (Instant, Result<Value, CallError>)>>,
+    cache: Mutex<HashMap<String, Answer>>,
 }
+
+/// When an endpoint was asked, and what it answered.
+type Answer = (Instant, Result<Value, CallError>);
 
 impl Default for Poller {
     fn default() -> Self {
