@@ -121,11 +121,8 @@ fn record(store: &BallotStore, jobs: &[Job], verdicts: &[Result<(), ApiError>]) 
         .filter(|(_, v)| v.is_ok())
         .map(|(j, _)| (&j.sig_key, j.anon, j.package.as_ref()))
         .collect();
-    let mut recorded = if valid.is_empty() {
-        Ok(Vec::new().into_iter())
-    } else {
-        store.record_batch(&valid).map(Vec::into_iter)
-    };
+    let mut recorded =
+        if valid.is_empty() { Ok(Vec::new().into_iter()) } else { store.record_batch(&valid).map(Vec::into_iter) };
     verdicts
         .iter()
         .map(|v| match (v, &mut recorded) {

@@ -30,13 +30,20 @@ impl Service {
             .with_context(|| format!("starting {name}"))?;
         let stdout = child.stdout.take().context("the child's stdout")?;
         let mut service = Self { name: name.to_owned(), url: String::new(), child };
+        // Lines before it (the audit log prints its new key first) are skipped.
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).with_context(|| format!("reading {name}'s address"))?;
-        match listening_url(&line) {
-            Some(url) => service.url = url,
-            None => bail!("{name} exited before listening (see {}): {line:?}", log.display()),
+        loop {
+            line.clear();
+            let read = reader.read_line(&mut line).with_context(|| format!("reading {name}'s address"))?;
+            if read == 0 {
+                bail!("{name} exited before listening (see {})", log.display());
+            }
+            if let Some(url) = listening_url(&line) {
+                service.url = url;
+                return Ok(service);
+            }
         }
-        Ok(service)
     }
 
     pub fn pid(&self) -> u32 {
