@@ -11,10 +11,12 @@ pub mod closing;
 pub mod crd;
 pub mod error;
 pub mod meta;
+pub mod observe;
 pub mod pki;
 pub mod schedule;
 pub mod token;
 pub mod workload;
+pub mod workloads;
 
 pub use error::{Error, Result};
 pub mod controller;

@@ -164,13 +164,18 @@ pub fn tally_args(shard: &str, districts: &[String], modality: &str, window: Opt
     args
 }
 
+/// The audit log's origin (its checkpoints' note name), which its `GET /v1/status` reports.
+pub fn audit_origin(election: &str) -> String {
+    format!("urna.dev/{election}")
+}
+
 /// `urna audit`: the election's transparency log. Its Ed25519 key lives on the log's own volume, created on
 /// the first start (`--create-key`) and kept with the data it signs; the origin names the election.
 pub fn audit_args(election: &str, batch_size: u32) -> Vec<String> {
     let mut args = vec![
         "audit".into(),
         "--origin".into(),
-        format!("urna.dev/{election}"),
+        audit_origin(election),
         "--data".into(),
         DATA_DIR.into(),
         "--key".into(),

@@ -258,7 +258,8 @@ const ELECTION_PATH: &str = "/apis/urna.dev/v1alpha1/namespaces/ciudad/elections
 
 fn context(api: &FakeApi, now: &str) -> Arc<Context> {
     let now: jiff::Timestamp = now.parse().expect("timestamp");
-    Arc::new(Context::new(api.client(), Arc::new(Metrics::default()), Defaults::default(), Arc::new(move || now)))
+    // No workload answers here (port 1 on loopback refuses at once): tests never wait on cluster DNS.
+    context_answered_by(api, now, Arc::default())
 }
 
 fn election() -> Election {
@@ -798,9 +799,14 @@ async fn election_counters_are_aggregated_from_shards() {
     let seen = api.take();
     let st = &seen.iter().find(|s| s.path.ends_with("/status")).expect("status").body["status"];
     assert_eq!(st["phase"], "Tallying");
-    assert_eq!(st["ballotsRecorded"], 10 + 20 + 30 + 40 + 50 + 60);
     assert_eq!(st["shards"], json!({"total": 6, "ready": 0, "sealed": 6}));
-    assert_eq!(st["modalities"].as_array().map(Vec::len), Some(2));
+    let modalities = st["modalities"].as_array().expect("modalities");
+    assert_eq!(modalities.len(), 2);
+    let contests: u64 = modalities.iter().filter_map(|m| m["contestsAccepted"].as_u64()).sum();
+    assert_eq!(contests, 10 + 20 + 30 + 40 + 50 + 60);
+    assert_eq!(modalities.iter().filter_map(|m| m["contestsRejected"].as_u64()).sum::<u64>(), 6);
+    // No vote service was ready, so none was asked: no ballot count is claimed (never a 0 for "unknown").
+    assert!(st["ballotsRecorded"].is_null() && st["votersVoted"].is_null(), "{st:#}");
 }
 
 #[test]
@@ -1420,4 +1426,530 @@ async fn closing_resumes_after_the_operator_is_killed_at_any_step() {
         assert!(certified.windows(2).all(|w| w[0] == w[1]), "{restart:?}: {certified:?}");
         assert!(world.lock().expect("lock").log_closed);
     }
+}
+// --- Observation: the workloads' `GET /v1/status` in the statuses ---------------------------------------------
+
+/// The `urna` binary beside this test's (`target/<profile>/urna`, built by `cargo test --workspace`); built
+/// with cargo when missing.
+fn urna_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target directory").to_path_buf();
+    let bin = dir.join(format!("urna{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "urna", "--bin", "urna"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build -p urna failed");
+    }
+    bin
+}
+
+/// A workload process, killed and reaped when dropped.
+struct Workload(std::process::Child);
+
+impl Drop for Workload {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `urna` with a workload container's arguments exactly as the operator built them, every pod path
+/// under `root` (the files the pod would have mounted written from `file(flag, pod path)`), on loopback, the
+/// window opened now (the example's opens in 2027); returns the process and its base URL.
+async fn start_workload(
+    root: &std::path::Path,
+    args: &[String],
+    file: impl Fn(&str, &str) -> Option<String>,
+) -> (Workload, String) {
+    let local = |pod: &str| root.join(pod.trim_start_matches('/'));
+    let mut argv = Vec::new();
+    let mut it = args.iter().map(|a| a.replace("$(URNA_VOTE_PARTITION)", "0"));
+    while let Some(flag) = it.next() {
+        argv.push(flag.clone());
+        let Some(value) =
+            (flag.starts_with("--") && !matches!(flag.as_str(), "--create-key")).then(|| it.next()).flatten()
+        else {
+            continue;
+        };
+        let value = match flag.as_str() {
+            "--listen" => "127.0.0.1:0".to_owned(),
+            "--opens-at" => "2020-01-01T00:00:00Z".to_owned(),
+            _ if value.starts_with('/') => {
+                let path = local(&value);
+                std::fs::create_dir_all(if flag == "--data" { &path } else { path.parent().expect("parent") })
+                    .expect("mkdir");
+                if let Some(text) = file(&flag, &value) {
+                    std::fs::write(&path, text).expect("write mounted file");
+                }
+                path.display().to_string()
+            }
+            _ => value,
+        };
+        argv.push(value);
+    }
+    let mut child = std::process::Command::new(urna_bin())
+        .args(&argv)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start urna");
+    let stdout = child.stdout.take().expect("stdout");
+    let child = Workload(child);
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("read stdout");
+        line
+    })
+    .await
+    .expect("join");
+    // `{"listening": ADDR}` (vote, tally) or `listening on http://ADDR` (audit).
+    let addr = serde_json::from_str::<Value>(&line)
+        .ok()
+        .and_then(|v| v["listening"].as_str().map(str::to_owned))
+        .or_else(|| line.trim().strip_prefix("listening on http://").map(str::to_owned))
+        .unwrap_or_else(|| panic!("urna {argv:?} did not start: {line:?}"));
+    (child, format!("http://{addr}"))
+}
+
+fn stored_args(api: &FakeApi, path: &str) -> Vec<String> {
+    container_args(&api.get(path))
+}
+
+fn mark_ready(api: &FakeApi, path: &str, replicas: i32) {
+    let mut live = api.get(path);
+    assert!(!live.is_null(), "{path} was applied");
+    live["status"] = json!({"replicas": replicas, "readyReplicas": replicas});
+    api.put(path, live);
+}
+
+/// The workloads' Services mapped to loopback URLs: what the test started answers, anything else is
+/// port 1 (connection refused).
+fn poller(
+    urls: Arc<Mutex<BTreeMap<String, String>>>,
+    interval: std::time::Duration,
+) -> urna_operator::workloads::Poller {
+    use urna_operator::workloads::{Endpoints, Poller, WorkloadClient};
+    let endpoints = Endpoints::new(move |ep| {
+        let urls = urls.lock().expect("lock");
+        urls.get(&ep.service).cloned().unwrap_or_else(|| "http://127.0.0.1:1".into())
+    });
+    Poller::new(WorkloadClient::new(std::time::Duration::from_secs(5)), endpoints, interval)
+}
+
+/// A context at [`NOW`] whose workloads answer at `urls` (by Service), asked afresh on every reconcile.
+fn answered_by(api: &FakeApi, urls: Arc<Mutex<BTreeMap<String, String>>>) -> Arc<Context> {
+    context_answered_by(api, NOW.parse().expect("timestamp"), urls)
+}
+
+fn context_answered_by(
+    api: &FakeApi,
+    now: jiff::Timestamp,
+    urls: Arc<Mutex<BTreeMap<String, String>>>,
+) -> Arc<Context> {
+    Arc::new(
+        Context::new(api.client(), Arc::new(Metrics::default()), Defaults::default(), Arc::new(move || now))
+            .with_poller(poller(urls, std::time::Duration::ZERO)),
+    )
+}
+
+fn status_of(api: &FakeApi, path: &str) -> Value {
+    api.get(path)["status"].clone()
+}
+
+const SHARDS: &str = "/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards";
+const STS: &str = "/apis/apps/v1/namespaces/ciudad/statefulsets";
+const MESAS: &str = "/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas";
+
+/// The Election's vote partitions, booth vote service, audit log and one tally shard run as real `urna`
+/// processes started with the arguments the operator built for the municipal example (every other shard is
+/// not ready, so not asked). The TallyShard, Mesa and Election controllers write what they answer; after a
+/// voter is admitted at a Mesa, the shard is sealed and the log closed (with the election's internal token,
+/// read from the Secret the controller created), the statuses follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_come_from_real_vote_tally_and_audit_processes() {
+    let api = FakeApi::default();
+    let set = common::example("municipal");
+    let e = with_finalizer(election());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    for m in &set.mesas {
+        api.put(&format!("{MESAS}/{}", m.name_any()), serde_json::to_value(m).expect("json"));
+    }
+    let fleet = &set.fleets[0];
+    api.put(
+        &format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/boothfleets/{}", fleet.name_any()),
+        serde_json::to_value(fleet).expect("json"),
+    );
+    // First reconcile: tokens created, children applied (not ready: nothing is asked).
+    let setup = context(&api, NOW);
+    controller::election::reconcile(Arc::new(e.clone()), setup.clone()).await.expect("reconcile");
+    let internal = controller::tokens::internal_token(&setup, "ciudad", "ciudad-2027")
+        .await
+        .expect("read")
+        .expect("the internal token Secret exists");
+    let secret_token = |name: &str| -> String {
+        let bytes: k8s_openapi::ByteString = serde_json::from_value(
+            api.get(&format!("/api/v1/namespaces/ciudad/secrets/{name}"))["data"]["token"].clone(),
+        )
+        .expect("token");
+        String::from_utf8(bytes.0).expect("utf-8")
+    };
+
+    // What the pods mount, from the objects the operator built or references.
+    let manifest = urna_operator::build::election::manifest_config_map(&e).expect("manifest").data.expect("data");
+    let census = |name: &str| -> String {
+        let cm = set.others.iter().find(|o| o["metadata"]["name"] == name).expect("census ConfigMap");
+        cm["data"]["census.csv"].as_str().expect("census").to_owned()
+    };
+    let signing_key = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../workloads/crypto/tests/fixtures/voting-right-3072.pem"),
+    )
+    .expect("fixture key");
+    let mesas_file = api.get("/api/v1/namespaces/ciudad/configmaps/ciudad-2027-mesas")["data"]["mesas.json"]
+        .as_str()
+        .expect("mesas.json")
+        .to_owned();
+    let bridge = secret_token("ciudad-2027-bridge-token");
+    let internal_text = internal.expose().to_owned();
+    let file = |census_name: &'static str| {
+        let manifest = manifest.clone();
+        let (signing_key, mesas_file, bridge, internal_text) =
+            (signing_key.clone(), mesas_file.clone(), bridge.clone(), internal_text.clone());
+        let census = census(census_name);
+        move |flag: &str, pod: &str| -> Option<String> {
+            let base = pod.rsplit('/').next().unwrap_or_default();
+            match flag {
+                "--manifest" | "--public-key" => manifest.get(base).cloned(),
+                "--signing-key" => Some(signing_key.clone()),
+                "--census" => Some(census.clone()),
+                "--mesas" => Some(mesas_file.clone()),
+                "--bridge-token-file" => Some(bridge.clone()),
+                "--internal-token-file" => Some(internal_text.clone()),
+                "--admin-token-file" => Some("admin-token-of-the-test".into()),
+                _ => None,
+            }
+        }
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shard = urna_operator::build::election::tally_shards(&e).remove(0);
+    let shard_name = shard.name_any();
+    let shard_children = urna_operator::build::tallyshard::build(&shard, &e, &Defaults::default()).expect("build");
+    let shard_args = container_args(&shard_children.iter().find(|c| c.kind == "StatefulSet").expect("sts").body);
+    let (_tally, tally_url) = start_workload(&dir.path().join("tally"), &shard_args, file("ciudad-2027-census")).await;
+    let (_audit, audit_url) = start_workload(
+        &dir.path().join("audit"),
+        &stored_args(&api, &format!("{STS}/ciudad-2027-audit")),
+        file("ciudad-2027-census"),
+    )
+    .await;
+    let vote_args = stored_args(&api, &format!("{STS}/ciudad-2027-vote"));
+    let mut urls =
+        BTreeMap::from([(shard_name.clone(), tally_url.clone()), ("ciudad-2027-audit".to_owned(), audit_url.clone())]);
+    let (mut processes, mut vote_urls) = (Vec::new(), Vec::new());
+    for i in 0..2 {
+        let args: Vec<String> = vote_args.iter().map(|a| a.replace("$(URNA_VOTE_PARTITION)", &i.to_string())).collect();
+        let (p, url) = start_workload(&dir.path().join(format!("vote-{i}")), &args, file("ciudad-2027-census")).await;
+        processes.push(p);
+        vote_urls.push(url.clone());
+        urls.insert(format!("ciudad-2027-vote-{i}.ciudad-2027-vote"), url);
+    }
+    let booth_args = stored_args(&api, &format!("{STS}/ciudad-2027-vote-booth"));
+    let (_booth, booth_url) =
+        start_workload(&dir.path().join("booth"), &booth_args, file("ciudad-2027-booth-census")).await;
+    urls.insert("ciudad-2027-vote-booth".into(), booth_url.clone());
+
+    // A voter of the booth census is admitted at mesa-sur-1 with the console token the operator generated.
+    let client = urna_operator::workloads::WorkloadClient::default();
+    let booth_census = census("ciudad-2027-booth-census");
+    let voter = booth_census.lines().find(|l| l.contains(",sur,")).and_then(|l| l.split(',').next()).expect("voter");
+    let console = urna_auth::Token::new(&secret_token("mesa-sur-1-console-token")).expect("token");
+    let admitted: Value = client
+        .post_json(&format!("{booth_url}/v1/mesas/mesa-sur-1/admissions"), &console, &json!({"voterId": voter}))
+        .await
+        .expect("admitted");
+    assert_eq!(admitted["admitted"], 1);
+
+    // The workloads are ready now: the controllers ask them.
+    for (path, n) in [("ciudad-2027-vote", 2), ("ciudad-2027-audit", 1), ("ciudad-2027-vote-booth", 1)] {
+        mark_ready(&api, &format!("{STS}/{path}"), n);
+    }
+    let shard_path = format!("{SHARDS}/{shard_name}");
+    let mut shard_obj: urna_operator::crd::TallyShard = serde_json::from_value(api.get(&shard_path)).expect("shard");
+    shard_obj.meta_mut().uid = Some("s-uid".into());
+    let ctx = answered_by(&api, Arc::new(Mutex::new(urls)));
+    controller::tallyshard::reconcile(Arc::new(shard_obj.clone()), ctx.clone()).await.expect("shard reconcile");
+    mark_ready(&api, &format!("{STS}/{shard_name}"), 1);
+    controller::tallyshard::reconcile(Arc::new(shard_obj.clone()), ctx.clone()).await.expect("shard reconcile");
+    let st = status_of(&api, &shard_path);
+    let direct: urna_status::tally::ShardStatus =
+        client.get_json(&format!("{tally_url}/v1/status")).await.expect("shard status");
+    assert_eq!(st["phase"], "Running");
+    assert_eq!(st["ballotsAccepted"], 0);
+    assert_eq!(st["ballotsRejected"], 0);
+    assert_eq!(st["lastSequence"], 0);
+    assert_eq!(st["totalsDigest"], hex::encode(direct.totals_digest));
+    assert_eq!(st["logHead"], hex::encode(direct.log_head.hash));
+    assert_eq!(st["sealed"], false);
+
+    let mesa_path = format!("{MESAS}/mesa-sur-1");
+    let mesa: Mesa = serde_json::from_value(api.get(&mesa_path)).expect("mesa");
+    controller::mesa::reconcile(Arc::new(mesa), ctx.clone()).await.expect("mesa reconcile");
+    let st = status_of(&api, &mesa_path);
+    assert_eq!((st["admissions"].as_u64(), st["ballotsCast"].as_u64()), (Some(1), Some(0)), "{st:#}");
+
+    let current: Election = serde_json::from_value(api.get(ELECTION_PATH)).expect("election");
+    controller::election::reconcile(Arc::new(current), ctx.clone()).await.expect("reconcile");
+    let st = status_of(&api, ELECTION_PATH);
+    let mut censuses = Vec::new();
+    for url in vote_urls.iter().chain([&booth_url]) {
+        let v: urna_status::vote::VoteStatus = client.get_json(&format!("{url}/v1/status")).await.expect("status");
+        censuses.push(v.census);
+    }
+    let booth_voters = censuses[2];
+    assert!(booth_voters > 0 && censuses[0] + censuses[1] > 0, "{censuses:?}");
+    assert_eq!(st["census"].as_u64(), Some(censuses.iter().sum()), "{st:#}");
+    assert_eq!(st["votersVoted"], 1, "the admitted voter used their right");
+    assert_eq!(st["ballotsRecorded"], 0);
+    let booth =
+        st["modalities"].as_array().expect("modalities").iter().find(|m| m["modality"] == "booth").expect("booth");
+    assert_eq!((booth["votersVoted"].as_u64(), booth["census"].as_u64()), (Some(1), Some(booth_voters)));
+    let head = &st["auditLogHead"];
+    assert_eq!((head["treeSize"].as_u64(), head["closed"].as_bool()), (Some(0), Some(false)), "{head:#}");
+    assert_eq!(head["root"].as_str().map(str::len), Some(64));
+    let degraded = &st["conditions"][2];
+    assert_eq!(degraded["status"], "False", "every ready workload answered: {degraded:#}");
+
+    // Sealed and closed with the internal token: the statuses follow.
+    let sealed: Value = client.post_json(&format!("{tally_url}/v1/seal"), &internal, &json!({})).await.expect("seal");
+    assert!(sealed.is_object());
+    let _: Value = client.post_json(&format!("{audit_url}/v1/close"), &internal, &json!({})).await.expect("close");
+    let shard_obj: urna_operator::crd::TallyShard = serde_json::from_value(api.get(&shard_path)).expect("shard");
+    controller::tallyshard::reconcile(Arc::new(shard_obj), ctx.clone()).await.expect("shard reconcile");
+    let st = status_of(&api, &shard_path);
+    assert_eq!((st["phase"].as_str(), st["sealed"].as_bool()), (Some("Sealed"), Some(true)));
+    let current: Election = serde_json::from_value(api.get(ELECTION_PATH)).expect("election");
+    controller::election::reconcile(Arc::new(current), ctx.clone()).await.expect("reconcile");
+    let st = status_of(&api, ELECTION_PATH);
+    assert_eq!(st["auditLogHead"]["closed"], true);
+    assert_eq!(st["auditLogHead"]["checkpoint"]["closing"], true, "{:#}", st["auditLogHead"]);
+    assert_eq!(st["shards"]["sealed"], 1);
+    // Without the token the shard's write is refused, with its error code.
+    let err = client
+        .post_json::<_, Value>(&format!("{tally_url}/v1/seal"), &urna_auth::Token::new("wrong").expect("t"), &json!({}))
+        .await
+        .expect_err("refused");
+    assert!(matches!(&err, urna_operator::workloads::CallError::Status { status: 401, .. }), "{err}");
+}
+
+/// A stand-in status endpoint on 127.0.0.1: answers `GET /v1/status` with whatever body is set (the real
+/// status types, serialized; or garbage).
+async fn status_endpoint(body: impl serde::Serialize) -> (String, Arc<Mutex<String>>) {
+    let text = Arc::new(Mutex::new(serde_json::to_string(&body).expect("json")));
+    let served = text.clone();
+    let app = axum::Router::new().route(
+        "/v1/status",
+        axum::routing::get(move || {
+            let body = served.lock().expect("lock").clone();
+            async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, text)
+}
+
+fn vote_status(
+    modality: urna_status::Modality,
+    partition: u32,
+    partitions: u32,
+    voted: u64,
+) -> urna_status::vote::VoteStatus {
+    urna_status::vote::VoteStatus {
+        election_id: "ciudad-2027".into(),
+        modality,
+        partition,
+        partitions,
+        census: 100,
+        rights_issued: voted,
+        rights_by_style: Default::default(),
+        voters_voted: voted,
+        ballots_recorded: voted,
+        ballots_pending: 0,
+        closed: false,
+        window: urna_status::window::WindowStatus {
+            opens_at: None,
+            closes_at: None,
+            state: urna_status::WindowState::Open,
+        },
+        mesas: vec![urna_status::vote::MesaStatus { mesa: "mesa-sur-1".into(), admissions: voted, ballots: voted }],
+    }
+}
+
+fn audit_status(size: u64) -> urna_status::audit::AuditStatus {
+    urna_status::audit::AuditStatus {
+        origin: "urna.dev/ciudad-2027".into(),
+        public_key: [1; 32],
+        tree_size: size,
+        root: [2; 32],
+        checkpoint: None,
+        closed: false,
+    }
+}
+
+/// Vote partition 1 answers garbage, then nothing: the Election is Degraded naming it (StatusUnparseable,
+/// then StatusUnreachable), its counts stay the last complete ones (never partition 0's alone, never 0),
+/// and the audit log's head, which answers, is still written; once it answers again all is well.
+#[tokio::test]
+async fn a_vote_partition_that_answers_garbage_or_nothing_degrades_and_keeps_the_last_counts() {
+    use urna_status::Modality::{Booth, Remote};
+    let api = FakeApi::default();
+    let e = with_finalizer(election());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    controller::election::reconcile(Arc::new(e.clone()), context(&api, NOW)).await.expect("reconcile");
+    for (path, n) in [("ciudad-2027-vote", 2), ("ciudad-2027-audit", 1), ("ciudad-2027-vote-booth", 1)] {
+        mark_ready(&api, &format!("{STS}/{path}"), n);
+    }
+    let (p0, p0_body) = status_endpoint(vote_status(Remote, 0, 2, 4)).await;
+    let (p1, p1_body) = status_endpoint(vote_status(Remote, 1, 2, 6)).await;
+    let (booth, _) = status_endpoint(vote_status(Booth, 0, 1, 2)).await;
+    let (audit, audit_body) = status_endpoint(audit_status(3)).await;
+    let urls = Arc::new(Mutex::new(BTreeMap::from([
+        ("ciudad-2027-vote-0.ciudad-2027-vote".to_owned(), p0),
+        ("ciudad-2027-vote-1.ciudad-2027-vote".to_owned(), p1.clone()),
+        ("ciudad-2027-vote-booth".to_owned(), booth),
+        ("ciudad-2027-audit".to_owned(), audit),
+    ])));
+    let ctx = answered_by(&api, urls.clone());
+    let round = || async {
+        let current: Election = serde_json::from_value(api.get(ELECTION_PATH)).expect("election");
+        controller::election::reconcile(Arc::new(current), ctx.clone()).await.expect("reconcile");
+        status_of(&api, ELECTION_PATH)
+    };
+    let st = round().await;
+    assert_eq!(
+        (st["votersVoted"].as_u64(), st["ballotsRecorded"].as_u64(), st["census"].as_u64()),
+        (Some(12), Some(12), Some(300))
+    );
+    assert_eq!(st["auditLogHead"]["treeSize"], 3);
+    assert_eq!(st["conditions"][2]["status"], "False");
+    let ready = st["conditions"][0].clone();
+
+    *p0_body.lock().expect("lock") = serde_json::to_string(&vote_status(Remote, 0, 2, 5)).expect("json");
+    *audit_body.lock().expect("lock") = serde_json::to_string(&audit_status(4)).expect("json");
+    *p1_body.lock().expect("lock") = "<html>502 Bad Gateway</html>".into();
+    let st = round().await;
+    let degraded = &st["conditions"][2];
+    assert_eq!((degraded["status"].as_str(), degraded["reason"].as_str()), (Some("True"), Some("StatusUnparseable")));
+    assert!(degraded["message"].as_str().is_some_and(|m| m.contains("vote partition 1/2")), "{degraded:#}");
+    assert_eq!(st["votersVoted"], 12, "the last complete count, not partition 0's 5 alone");
+    assert_eq!(st["modalities"][0]["votersVoted"], 10);
+    assert_eq!(st["auditLogHead"]["treeSize"], 4, "the other workloads are still observed");
+    assert_eq!(st["conditions"][0], ready, "Ready is the pods' business");
+    assert_eq!(st["conditions"][4]["status"], "False", "not Stalled: the next poll may clear it");
+
+    // Another partition's body is garbage too.
+    *p1_body.lock().expect("lock") = serde_json::to_string(&vote_status(Remote, 0, 2, 99)).expect("json");
+    let st = round().await;
+    assert_eq!(st["conditions"][2]["reason"], "StatusUnparseable");
+    assert_eq!(st["votersVoted"], 12);
+
+    urls.lock().expect("lock").insert("ciudad-2027-vote-1.ciudad-2027-vote".into(), "http://127.0.0.1:1".into());
+    let st = round().await;
+    assert_eq!(st["conditions"][2]["reason"], "StatusUnreachable");
+    assert_eq!(st["votersVoted"], 12);
+
+    *p1_body.lock().expect("lock") = serde_json::to_string(&vote_status(Remote, 1, 2, 7)).expect("json");
+    urls.lock().expect("lock").insert("ciudad-2027-vote-1.ciudad-2027-vote".into(), p1);
+    let st = round().await;
+    assert_eq!(st["conditions"][2]["status"], "False");
+    assert_eq!(st["votersVoted"], 5 + 7 + 2);
+}
+
+/// The fleet monitor's and brokers' answers in the BoothFleet's status and each Mesa's booths; a monitor
+/// answering for another fleet degrades the BoothFleet and keeps the last counts.
+#[tokio::test]
+async fn fleet_and_mesa_booths_come_from_the_monitor_and_brokers() {
+    let api = FakeApi::default();
+    let set = common::example("municipal");
+    let e = with_finalizer(election());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    for m in &set.mesas {
+        api.put(&format!("{MESAS}/{}", m.name_any()), serde_json::to_value(m).expect("json"));
+    }
+    let mut f = set.fleets[0].clone();
+    f.meta_mut().uid = Some("f-uid".into());
+    let fleet = f.name_any();
+    let fleet_path = format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/boothfleets/{fleet}");
+    api.put(&fleet_path, serde_json::to_value(&f).expect("json"));
+    controller::boothfleet::reconcile(Arc::new(f.clone()), context(&api, NOW)).await.expect("reconcile");
+    let replicas = f.spec.broker.overrides.replicas.unwrap_or(f.spec.broker.replicas);
+    let broker = urna_operator::build::boothfleet::broker_name(&fleet, None);
+    mark_ready(&api, &format!("{STS}/{broker}"), replicas);
+    mark_ready(&api, &format!("/apis/apps/v1/namespaces/ciudad/deployments/{fleet}-monitor"), 1);
+    let monitor = urna_status::monitor::MonitorStatus {
+        fleet: fleet.clone(),
+        devices_expected: 40,
+        devices_online: 37,
+        devices_offline: 3,
+        devices_blocked: 1,
+        active_alerts: 2,
+        alerts_raised: 9,
+        brokers_subscribed: 2,
+        brokers: 2,
+        mesas: vec![urna_status::monitor::MesaDevices {
+            mesa: "mesa-sur-1".into(),
+            devices: 10,
+            online: 8,
+            active_alerts: 2,
+        }],
+    };
+    let (monitor_url, monitor_body) = status_endpoint(&monitor).await;
+    let mut urls = BTreeMap::from([(format!("{fleet}-monitor"), monitor_url)]);
+    for i in 0..replicas {
+        let b = urna_status::broker::BrokerStatus {
+            fleet: fleet.clone(),
+            connections: 10 + u64::try_from(i).expect("i"),
+            connects: 50,
+            handshake_timeouts: 0,
+            pending_handshakes: 0,
+            handshakes_shed: 0,
+            blocked: vec![],
+        };
+        urls.insert(format!("{broker}-{i}"), status_endpoint(b).await.0);
+    }
+    let ctx = answered_by(&api, Arc::new(Mutex::new(urls)));
+    let current: urna_operator::crd::BoothFleet = serde_json::from_value(api.get(&fleet_path)).expect("fleet");
+    controller::boothfleet::reconcile(Arc::new(current), ctx.clone()).await.expect("reconcile");
+    let st = status_of(&api, &fleet_path);
+    assert_eq!(
+        (st["devicesOnline"].as_u64(), st["devicesOffline"].as_u64(), st["activeAlerts"].as_u64()),
+        (Some(37), Some(3), Some(2))
+    );
+    let expected: u64 = (0..u64::try_from(replicas).expect("n")).map(|i| 10 + i).sum();
+    assert_eq!(st["shards"][0]["connections"].as_u64(), Some(expected), "{st:#}");
+    assert_eq!(st["conditions"][2]["status"], "False");
+
+    let mesa_path = format!("{MESAS}/mesa-sur-1");
+    let mesa: Mesa = serde_json::from_value(api.get(&mesa_path)).expect("mesa");
+    controller::mesa::reconcile(Arc::new(mesa), ctx.clone()).await.expect("mesa reconcile");
+    let st = status_of(&api, &mesa_path);
+    assert_eq!((st["boothsOnline"].as_u64(), st["incidents"].as_u64()), (Some(8), Some(2)), "{st:#}");
+    assert!(st["ready"].as_str().is_some_and(|r| r.starts_with("8/")), "{st:#}");
+
+    // The monitor now answers for another fleet: Degraded, the last counts kept.
+    let mut other = monitor;
+    other.fleet = "someone-else".into();
+    other.devices_online = 0;
+    *monitor_body.lock().expect("lock") = serde_json::to_string(&other).expect("json");
+    let current: urna_operator::crd::BoothFleet = serde_json::from_value(api.get(&fleet_path)).expect("fleet");
+    controller::boothfleet::reconcile(Arc::new(current), ctx).await.expect("reconcile");
+    let st = status_of(&api, &fleet_path);
+    assert_eq!(st["devicesOnline"], 37);
+    assert_eq!(
+        (st["conditions"][2]["status"].as_str(), st["conditions"][2]["reason"].as_str()),
+        (Some("True"), Some("StatusUnparseable"))
+    );
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::controller::Action;
@@ -24,6 +24,7 @@ use crate::error::Result;
 use crate::meta::{self, LABEL_FLEET};
 use crate::pki::{self, CertKind};
 use crate::schedule::RESYNC;
+use crate::workloads::Endpoint;
 
 pub const KIND: &str = "BoothFleet";
 
@@ -63,7 +64,7 @@ async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -
         Err(err @ crate::Error::InvalidSpec(_)) => {
             ctx.event(f, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
             let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
-            write(api, f, ctx, &conds, None, &[]).await?;
+            write(api, f, ctx, &conds, None, &[], kept_devices(f)).await?;
             return Ok(Action::await_change());
         }
         Err(err) => return Err(err),
@@ -89,12 +90,56 @@ async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -
         let ready = sts.get_opt(&s.broker).await?.and_then(|d| d.status).and_then(|st| st.ready_replicas).unwrap_or(0);
         shards.push(shard_status(s, ready, desired));
     }
+    let mut unanswered = Vec::new();
+    let devices = observe(f, ctx, ns, desired, &mut shards, &mut unanswered).await?;
     let all = shards.iter().all(|s| s.broker_ready);
     let ready_shards = shards.iter().filter(|s| s.broker_ready).count();
     let msg = format!("{ready_shards}/{} broker shards ready ({desired} replicas each)", shards.len());
-    let conds = conditions::standard(all, &msg, None);
-    write(api, f, ctx, &conds, Some(&plan), &shards).await?;
-    Ok(Action::requeue(RESYNC))
+    let mut conds = conditions::standard(all, &msg, None);
+    if let Some((reason, msg)) = crate::observe::degraded(&unanswered) {
+        conditions::degrade(&mut conds, reason, msg);
+    }
+    write(api, f, ctx, &conds, Some(&plan), &shards, devices).await?;
+    let phase = election.as_ref().map(Election::phase);
+    Ok(Action::requeue(super::observe::requeue(ctx, phase, RESYNC)))
+}
+
+type Devices = (Option<u32>, Option<u32>, Option<u32>);
+
+/// `(devicesOnline, devicesOffline, activeAlerts)` as last written.
+fn kept_devices(f: &BoothFleet) -> Devices {
+    let st = f.status.clone().unwrap_or_default();
+    (st.devices_online, st.devices_offline, st.active_alerts)
+}
+
+/// Asks the monitor (when its pod is ready) and every replica of each fully ready broker shard; fills each
+/// shard's `connections` (the last value while a replica gives none) and returns the monitor's device counts.
+async fn observe(
+    f: &BoothFleet,
+    ctx: &Context,
+    ns: &str,
+    replicas: i32,
+    shards: &mut [BrokerShardStatus],
+    unanswered: &mut Vec<crate::observe::Unanswered>,
+) -> Result<Devices> {
+    let fleet = f.name_any();
+    let last = f.status.clone().unwrap_or_default();
+    let monitor = Api::<Deployment>::namespaced(ctx.client.clone(), ns).get_opt(&build::monitor_name(&fleet)).await?;
+    let monitor_ready = monitor.and_then(|d| d.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
+    let (url, polled) = super::observe::ask(ctx, &Endpoint::monitor(ns, &fleet), monitor_ready).await;
+    let answer = crate::observe::monitor(&fleet, &url, polled, unanswered);
+    let devices = crate::observe::fleet_devices(answer.as_ref(), kept_devices(f));
+    for s in shards.iter_mut() {
+        let (broker, ready) = (s.broker.as_str(), s.broker_ready);
+        let asks = (0..replicas).map(|i| async move {
+            let (url, polled) = super::observe::ask(ctx, &Endpoint::broker_replica(ns, broker, i), ready).await;
+            (format!("broker {}", build::broker_replica_service(broker, i)), url, polled)
+        });
+        let answers = futures::future::join_all(asks).await;
+        let previous = last.shards.iter().find(|p| p.name == s.name).and_then(|p| p.connections);
+        s.connections = crate::observe::broker_connections(&fleet, answers, previous, unanswered);
+    }
+    Ok(devices)
 }
 
 /// One shard's status line: a shard is ready when every replica is (each replica serves the booths the
@@ -106,6 +151,7 @@ pub fn shard_status(s: &build::ShardPlan, ready: i32, desired: i32) -> BrokerSha
         devices: u32::try_from(s.devices.len()).unwrap_or(u32::MAX),
         ready: format!("{ready}/{desired}"),
         broker_ready: ready >= desired,
+        connections: None,
     }
 }
 
@@ -179,6 +225,7 @@ async fn write(
     desired: &[Desired],
     plan: Option<&FleetPlan>,
     shards: &[BrokerShardStatus],
+    devices: Devices,
 ) -> Result<()> {
     let current = f.status.clone().unwrap_or_default();
     let conds = conditions::merge(&current.conditions, desired, f.meta().generation, ctx.now());
@@ -201,6 +248,9 @@ async fn write(
         "devicesBlocked": plan.map(|p| p.devices.iter().filter(|d| p.blocked.contains(&d.id)).count()),
         "brokerReady": all_ready,
         "shards": shards,
+        "devicesOnline": devices.0,
+        "devicesOffline": devices.1,
+        "activeAlerts": devices.2,
     });
     super::status::apply(api, &f.name_any(), f.status.as_ref(), owned).await?;
     Ok(())

@@ -82,3 +82,12 @@ pub fn standard(ready: bool, ready_msg: &str, degraded: Option<(&str, String)>) 
         Desired::new(STALLED, deg, deg_reason, deg_msg),
     ]
 }
+
+/// Marks `desired` Degraded with `reason` unless something else degraded it already. Ready and Stalled stay
+/// as they were: a workload that did not answer one poll is worth showing, not a reason for GitOps tools to
+/// call the resource failed (the next poll may clear it).
+pub fn degrade(desired: &mut [Desired], reason: &str, message: String) {
+    if let Some(d) = desired.iter_mut().find(|d| d.type_ == DEGRADED && !d.status) {
+        *d = Desired::new(DEGRADED, true, reason, message);
+    }
+}

@@ -17,7 +17,7 @@ use super::conditions::{self, Desired};
 use super::{Context, namespace, reconciled, tokens};
 use crate::build::election as build;
 use crate::build::{Child, booth_vote};
-use crate::crd::election::{ModalityCounters, ShardSummary, ShardingPolicy};
+use crate::crd::election::{AuditLogHead, ModalityCounters, ShardSummary, ShardingPolicy};
 use crate::crd::{BoothFleet, Election, ElectionPhase, Mesa, TallyShard};
 use crate::error::{Error, Result};
 use crate::meta::{self, FINALIZER};
@@ -80,8 +80,7 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
         // A malformed Election waits for its next edit; nothing is applied from it.
         ctx.event(e, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
         let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
-        let kept = Observed { closed: super::closing::Outcome::kept(e), ..Observed::default() };
-        write_status(api, e, ctx, e.phase(), &conds, None, &kept).await?;
+        write_status(api, e, ctx, e.phase(), &conds, None, &Observed::kept(e)).await?;
         return Ok(Action::await_change());
     }
     let manual =
@@ -128,6 +127,9 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     let degraded = observed.obs.failure.clone().map(|f| ("WorkloadFailed", f)).or(booth_problem);
     let degraded = degraded.or(closed.blocked.clone());
     let mut conds = conditions::standard(observed.obs.workloads_ready, &ready_msg, degraded);
+    if let Some((reason, msg)) = crate::observe::degraded(&observed.unanswered) {
+        conditions::degrade(&mut conds, reason, msg);
+    }
     conds.push(super::closing::condition(closed));
     let previous = e.phase();
     let poll = closed.poll;
@@ -137,7 +139,7 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
         ctx.event(e, type_, s.phase.as_str(), "Transition", format!("{} → {}", previous.as_str(), s.phase.as_str()))
             .await;
     }
-    let wait = schedule::requeue_after(now, s.next);
+    let wait = super::observe::requeue(ctx, Some(s.phase), schedule::requeue_after(now, s.next));
     Ok(Action::requeue(if poll { wait.min(ctx.poller.interval) } else { wait }))
 }
 
@@ -184,11 +186,33 @@ struct Observed {
     obs: ElectionObservation,
     ready: u32,
     total: u32,
-    ballots: u64,
+    census: Option<u64>,
+    voters_voted: Option<u64>,
+    ballots: Option<u64>,
     modalities: Vec<ModalityCounters>,
     shards: ShardSummary,
+    audit_log_head: Option<AuditLogHead>,
+    /// Workloads that gave no usable status this round.
+    unanswered: Vec<crate::observe::Unanswered>,
     /// Closing's step and the status fields it owns.
     closed: super::closing::Outcome,
+}
+
+impl Observed {
+    /// Nothing observed this time: the counters stay as last written (never reset to 0 by a spec error).
+    fn kept(e: &Election) -> Self {
+        let st = e.status.clone().unwrap_or_default();
+        Self {
+            census: st.census,
+            voters_voted: st.voters_voted,
+            ballots: st.ballots_recorded,
+            modalities: st.modalities,
+            shards: st.shards.unwrap_or_default(),
+            audit_log_head: st.audit_log_head,
+            closed: super::closing::Outcome::kept(e),
+            ..Self::default()
+        }
+    }
 }
 
 async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
@@ -211,22 +235,30 @@ async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
 
     let mut o = Observed::default();
     o.shards.total = shards.len() as u32;
-    let mut modalities = std::collections::BTreeMap::<String, ModalityCounters>::new();
     for s in &shards {
-        let st = s.status.clone().unwrap_or_default();
         o.shards.ready += u32::from(s.is_ready());
         o.shards.sealed += u32::from(s.is_sealed());
-        o.ballots += st.ballots_accepted.unwrap_or(0);
-        let m = modalities
-            .entry(s.spec.modality.to_string())
-            .or_insert_with(|| ModalityCounters { modality: s.spec.modality.to_string(), ..Default::default() });
-        m.ballots_accepted += st.ballots_accepted.unwrap_or(0);
-        m.ballots_rejected += st.ballots_rejected.unwrap_or(0);
-        if let Some(f) = st.failure {
+        if let Some(f) = s.status.as_ref().and_then(|st| st.failure.as_ref()) {
             o.obs.failure = Some(format!("shard {}: {f}", s.name_any()));
         }
     }
-    o.modalities = modalities.into_values().collect();
+    // What the vote services and the audit log answer (the shards' own answers are in their statuses,
+    // written by the TallyShard controller).
+    let last = e.status.clone().unwrap_or_default();
+    let polls = super::observe::election(e, ctx, ns, vote_ready, booth, audit_ready).await;
+    let kinds: Vec<_> = e.spec.modalities.iter().map(|m| m.kind).collect();
+    o.modalities =
+        crate::observe::modality_counters(&name, &kinds, polls.votes, &shards, &last.modalities, &mut o.unanswered);
+    let served = super::observe::served(e);
+    (o.census, o.voters_voted, o.ballots) =
+        crate::observe::totals(&o.modalities, &served, (last.census, last.voters_voted, last.ballots_recorded));
+    o.audit_log_head = crate::observe::audit_head(
+        &name,
+        &polls.audit_url,
+        polls.audit,
+        last.audit_log_head.as_ref(),
+        &mut o.unanswered,
+    );
     o.total = 2 + u32::from(booth.is_some()) + o.shards.total;
     o.ready = u32::from(vote_ready) + u32::from(audit_ready) + u32::from(booth == Some(true)) + o.shards.ready;
     o.obs.workloads_ready = o.ready == o.total;
@@ -255,6 +287,9 @@ async fn write_status(
         "ballotsRecorded": o.ballots,
         "modalities": o.modalities,
         "shards": o.shards,
+        "census": o.census,
+        "votersVoted": o.voters_voted,
+        "auditLogHead": o.audit_log_head,
         "recordExportedAt": o.closed.record_exported_at,
         "results": o.closed.results,
         "certifiedAt": o.closed.certified_at,

@@ -13,11 +13,14 @@ use tracing::{Instrument, info_span};
 
 use super::conditions::{self, Desired};
 use super::{Context, namespace, reconciled};
+use crate::crd::common::ModalityKind;
 use crate::crd::mesa::ActaKind;
 use crate::crd::{Election, Mesa, MesaPhase};
 use crate::error::Result;
 use crate::meta;
 use crate::schedule::{self, MesaObservation};
+use crate::workloads::Endpoint;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 
 pub const KIND: &str = "Mesa";
 /// How often to look again for a missing Election (Elections are not watched by this controller).
@@ -51,13 +54,13 @@ async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Act
     let Some(election) = election else {
         let msg = format!("Election {} not found", m.spec.election);
         let conds = conditions::standard(false, "", Some(("ElectionNotFound", msg.clone())));
-        write(api, m, ctx, phase_or_scheduled(m), &conds, None).await?;
+        write(api, m, ctx, phase_or_scheduled(m), &conds, None, &Counts::kept(m)).await?;
         return Ok(Action::requeue(MISSING_ELECTION_RETRY));
     };
     if let Err(err) = crate::validate::mesa(m, Some(&election)) {
         ctx.event(m, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
         let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
-        write(api, m, ctx, phase_or_scheduled(m), &conds, None).await?;
+        write(api, m, ctx, phase_or_scheduled(m), &conds, None, &Counts::kept(m)).await?;
         return Ok(Action::await_change());
     }
     let window = crate::validate::mesa_window(m, &election);
@@ -69,6 +72,8 @@ async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Act
     let Some(window) = window else {
         return Ok(Action::await_change());
     };
+    let mut unanswered = Vec::new();
+    let counts = observe(m, &election, ctx, ns, &mut unanswered).await?;
     let transmitted = m.acta(ActaKind::Results).is_some_and(|a| a.transmitted_at.is_some());
     let obs = MesaObservation {
         constituted: m.acta(ActaKind::Constitution).is_some(),
@@ -80,14 +85,81 @@ async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Act
     let late = s.phase == MesaPhase::Scheduled && now >= window.opens_at.0;
     let degraded =
         late.then(|| ("NotConstituted", "the window is open but no constitution acta is signed".to_string()));
-    let conds = conditions::standard(s.phase >= MesaPhase::Constituted, "configuration applied", degraded);
-    write(api, m, ctx, s.phase, &conds, s.next).await?;
+    let mut conds = conditions::standard(s.phase >= MesaPhase::Constituted, "configuration applied", degraded);
+    if let Some((reason, msg)) = crate::observe::degraded(&unanswered) {
+        conditions::degrade(&mut conds, reason, msg);
+    }
+    write(api, m, ctx, s.phase, &conds, s.next, &counts).await?;
     let previous = m.status.as_ref().and_then(|st| st.phase);
     if previous != Some(s.phase) {
         let from = previous.map(MesaPhase::as_str).unwrap_or("-");
         ctx.event(m, EventType::Normal, s.phase.as_str(), "Transition", format!("{from} → {}", s.phase.as_str())).await;
     }
-    Ok(Action::requeue(schedule::requeue_after(now, s.next)))
+    let after = schedule::requeue_after(now, s.next);
+    Ok(Action::requeue(super::observe::requeue(ctx, Some(election.phase()), after)))
+}
+
+/// What the workloads report of this Mesa.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Counts {
+    admissions: Option<u64>,
+    ballots_cast: Option<u64>,
+    booths_online: Option<u32>,
+    incidents: Option<u32>,
+}
+
+impl Counts {
+    fn kept(m: &Mesa) -> Self {
+        let st = m.status.clone().unwrap_or_default();
+        Self {
+            admissions: st.admissions,
+            ballots_cast: st.ballots_cast,
+            booths_online: st.booths_online,
+            incidents: st.incidents,
+        }
+    }
+}
+
+/// What the booth vote service (when the Election runs it and its pod is ready) and the Mesa's fleet monitor
+/// (when its pod is ready) report of this Mesa; each status is asked once per interval for all the Mesas.
+async fn observe(
+    m: &Mesa,
+    e: &Election,
+    ctx: &Context,
+    ns: &str,
+    unanswered: &mut Vec<crate::observe::Unanswered>,
+) -> Result<Counts> {
+    let mut counts = Counts::kept(m);
+    if let Some(fleet) = m.spec.booths.as_ref().map(|b| b.fleet.as_str()) {
+        let monitor = Api::<Deployment>::namespaced(ctx.client.clone(), ns)
+            .get_opt(&crate::build::boothfleet::monitor_name(fleet))
+            .await?;
+        let ready = monitor.and_then(|d| d.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
+        let (url, polled) = super::observe::ask(ctx, &Endpoint::monitor(ns, fleet), ready).await;
+        let answer = crate::observe::monitor(fleet, &url, polled, unanswered);
+        (counts.booths_online, counts.incidents) =
+            crate::observe::mesa_booths(&m.name_any(), answer.as_ref(), (counts.booths_online, counts.incidents));
+    }
+    if crate::build::booth_vote::booth_spec(e).is_none() {
+        return Ok(counts);
+    }
+    let sts = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&crate::build::booth_vote::booth_vote_name(&e.name_any()))
+        .await?;
+    let ready = sts.and_then(|s| s.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
+    let (url, polled) = super::observe::ask(ctx, &Endpoint::booth_vote(ns, e), ready).await;
+    let poll = crate::observe::VotePoll {
+        workload: format!("booth vote service {}", crate::build::booth_vote::booth_vote_name(&e.name_any())),
+        url,
+        modality: ModalityKind::Booth,
+        partition: 0,
+        partitions: 1,
+        polled,
+    };
+    let booth = crate::observe::vote(&e.name_any(), poll, unanswered);
+    (counts.admissions, counts.ballots_cast) =
+        crate::observe::mesa_counts(&m.name_any(), booth.as_ref(), (counts.admissions, counts.ballots_cast));
+    Ok(counts)
 }
 
 fn phase_or_scheduled(m: &Mesa) -> MesaPhase {
@@ -101,6 +173,7 @@ async fn write(
     phase: MesaPhase,
     desired: &[Desired],
     next: Option<jiff::Timestamp>,
+    counts: &Counts,
 ) -> Result<()> {
     let current = m.status.clone().unwrap_or_default();
     let conds = conditions::merge(&current.conditions, desired, m.meta().generation, ctx.now());
@@ -109,8 +182,12 @@ async fn write(
         "phase": phase,
         "observedGeneration": m.meta().generation,
         "conditions": conds,
-        "ready": format!("{}/{}", current.booths_online.unwrap_or(0), assigned),
+        "ready": format!("{}/{}", counts.booths_online.unwrap_or(0), assigned),
         "nextTransition": next.map(Time),
+        "admissions": counts.admissions,
+        "ballotsCast": counts.ballots_cast,
+        "boothsOnline": counts.booths_online,
+        "incidents": counts.incidents,
     });
     super::status::apply(api, &m.name_any(), m.status.as_ref(), owned).await?;
     Ok(())

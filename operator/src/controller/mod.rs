@@ -7,6 +7,7 @@ pub mod closing;
 pub mod conditions;
 pub mod election;
 pub mod mesa;
+pub mod observe;
 pub mod run;
 pub mod status;
 pub mod tallyshard;
@@ -37,6 +38,8 @@ pub struct Context {
     /// Consecutive failures per object, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
     pub clock: Clock,
+    /// The workloads' status endpoints: client, resolver (cluster DNS unless a test maps them) and interval.
+    pub poller: crate::workloads::Poller,
 }
 
 impl Context {
@@ -51,7 +54,15 @@ impl Context {
             applied: apply::AppliedCache::default(),
             failures: Mutex::default(),
             clock,
+            poller: crate::workloads::Poller::default(),
         }
+    }
+
+    /// This context, asking the workloads through `poller`.
+    #[must_use]
+    pub fn with_poller(mut self, poller: crate::workloads::Poller) -> Self {
+        self.poller = poller;
+        self
     }
 
     pub fn now(&self) -> Timestamp {

@@ -37,6 +37,8 @@ pub struct Settings {
     /// Watch Secrets only in these namespaces (the chart's `secretNamespaces`, where a Role grants Secret
     /// access); empty: in the watched namespace(s), as `namespace`.
     pub secret_namespaces: Vec<String>,
+    /// How often the workloads' `GET /v1/status` is asked while an Election is Open or closing.
+    pub observe_interval: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +102,14 @@ pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
     metrics.leader.set(1);
 
     let clock: super::Clock = Arc::new(jiff::Timestamp::now);
-    let ctx = Arc::new(Context::new(client.clone(), metrics, Defaults { image: settings.image.clone() }, clock));
+    let poller = crate::workloads::Poller::new(
+        crate::workloads::WorkloadClient::default(),
+        crate::workloads::Endpoints::default(),
+        settings.observe_interval,
+    );
+    let ctx = Arc::new(
+        Context::new(client.clone(), metrics, Defaults { image: settings.image.clone() }, clock).with_poller(poller),
+    );
     let ns = settings.namespace.as_deref();
     let wc = WatcherConfig::default().any_semantic();
     let owned = WatcherConfig::default().labels(&format!(

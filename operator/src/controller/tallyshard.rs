@@ -17,7 +17,9 @@ use crate::crd::tallyshard::ShardPhase;
 use crate::crd::{Election, TallyShard};
 use crate::error::Result;
 use crate::meta;
+use crate::observe::ShardFields;
 use crate::schedule::RESYNC;
+use crate::workloads::Endpoint;
 
 pub const KIND: &str = "TallyShard";
 
@@ -49,14 +51,14 @@ async fn apply(api: &Api<TallyShard>, s: &TallyShard, ctx: &Context, ns: &str) -
     if let Err(err) = crate::validate::tallyshard(s, election.as_ref()) {
         ctx.event(s, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
         let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
-        write(api, s, ctx, ShardPhase::Pending, &conds, "0/1").await?;
+        write(api, s, ctx, ShardPhase::Pending, &conds, "0/1", None).await?;
         return Ok(Action::await_change());
     }
     // The workload's arguments come from the Election (ballot styles, closing instant): wait for it.
     let Some(election) = election else {
         let msg = format!("Election {} not found", s.spec.election);
         let conds = conditions::standard(false, "", Some(("ElectionNotFound", msg)));
-        write(api, s, ctx, ShardPhase::Pending, &conds, "0/1").await?;
+        write(api, s, ctx, ShardPhase::Pending, &conds, "0/1", None).await?;
         return Ok(Action::requeue(std::time::Duration::from_secs(30)));
     };
     let children = crate::build::tallyshard::build(s, &election, &ctx.defaults)?;
@@ -68,20 +70,28 @@ async fn apply(api: &Api<TallyShard>, s: &TallyShard, ctx: &Context, ns: &str) -
         .await?;
     let ready = sts.and_then(|x| x.status).is_some_and(|st| st.ready_replicas.unwrap_or(0) >= 1);
     let st = s.status.clone().unwrap_or_default();
-    let phase = match (&st.failure, st.sealed.unwrap_or(false), ready) {
+    // The shard's own answer (asked only once its pod is ready); the last values when it gives none.
+    let name = s.name_any();
+    let (url, polled) = super::observe::ask(ctx, &Endpoint::shard(ns, &name), ready).await;
+    let mut unanswered = Vec::new();
+    let fields = crate::observe::shard(&name, &s.spec.election, &url, polled, &st, &mut unanswered);
+    let phase = match (&fields.failure, fields.sealed.unwrap_or(false), ready) {
         (Some(_), _, _) => ShardPhase::Failed,
         (None, true, _) => ShardPhase::Sealed,
         (None, false, true) => ShardPhase::Running,
         (None, false, false) => ShardPhase::Pending,
     };
-    let degraded = st.failure.clone().map(|f| ("ShardFailed", f));
-    let conds = conditions::standard(ready, if ready { "tally workload ready" } else { "" }, degraded);
-    write(api, s, ctx, phase, &conds, if ready { "1/1" } else { "0/1" }).await?;
+    let degraded = fields.failure.clone().map(|f| ("ShardFailed", f));
+    let mut conds = conditions::standard(ready, if ready { "tally workload ready" } else { "" }, degraded);
+    if let Some((reason, msg)) = crate::observe::degraded(&unanswered) {
+        conditions::degrade(&mut conds, reason, msg);
+    }
+    write(api, s, ctx, phase, &conds, if ready { "1/1" } else { "0/1" }, Some(&fields)).await?;
     if st.phase != Some(phase) {
         let type_ = if phase == ShardPhase::Failed { EventType::Warning } else { EventType::Normal };
         ctx.event(s, type_, &format!("{phase:?}"), "Transition", format!("shard is {phase:?}")).await;
     }
-    Ok(Action::requeue(RESYNC))
+    Ok(Action::requeue(super::observe::requeue(ctx, Some(election.phase()), RESYNC)))
 }
 
 async fn write(
@@ -91,14 +101,31 @@ async fn write(
     phase: ShardPhase,
     desired: &[Desired],
     ready: &str,
+    observed: Option<&ShardFields>,
 ) -> Result<()> {
     let current = s.status.clone().unwrap_or_default();
     let conds = conditions::merge(&current.conditions, desired, s.meta().generation, ctx.now());
+    // Without a fresh observation (an invalid spec, no Election) the observed fields stay as they are.
+    let kept;
+    let f = match observed {
+        Some(f) => f,
+        None => {
+            kept = ShardFields::last(&current);
+            &kept
+        }
+    };
     let owned = json!({
         "phase": phase,
         "observedGeneration": s.meta().generation,
         "conditions": conds,
         "ready": ready,
+        "ballotsAccepted": f.ballots_accepted,
+        "ballotsRejected": f.ballots_rejected,
+        "lastSequence": f.last_sequence,
+        "totalsDigest": f.totals_digest,
+        "logHead": f.log_head,
+        "sealed": f.sealed,
+        "failure": f.failure,
     });
     super::status::apply(api, &s.name_any(), s.status.as_ref(), owned).await?;
     Ok(())

@@ -56,3 +56,15 @@ pub async fn ensure(e: &Election, ctx: &Context, ns: &str, wanted: &[TokenSecret
     }
     Ok(hashes)
 }
+
+/// The election's internal token (Secret `<election>-internal-token`, key `token`): what the operator
+/// presents to the vote services, shards and audit log for their writes (close, seal). `None` until the
+/// controller has created the Secret.
+pub async fn internal_token(ctx: &Context, ns: &str, election: &str) -> Result<Option<urna_auth::Token>> {
+    let name = crate::build::election::internal_token_secret(election);
+    let secret = Api::<Secret>::namespaced(ctx.client.clone(), ns).get_opt(&name).await?;
+    let Some(text) = secret.and_then(|s| token::from_secret_data(s.data.as_ref())) else { return Ok(None) };
+    urna_auth::Token::new(&text)
+        .map(Some)
+        .map_err(|e| Error::InvalidSpec(format!("Secret {name} holds no usable token: {e}")))
+}

@@ -316,13 +316,13 @@ pub struct BoothFleetStatus {
     pub devices_total: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices_blocked: Option<u32>,
-    /// Written by the broker.
+    /// From the fleet monitor's `GET /v1/status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices_online: Option<u32>,
-    /// Written by the broker.
+    /// From the fleet monitor's `GET /v1/status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices_offline: Option<u32>,
-    /// Written by the broker.
+    /// From the fleet monitor's `GET /v1/status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_alerts: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -342,6 +342,9 @@ pub struct BrokerShardStatus {
     /// `ready/desired` replicas.
     pub ready: String,
     pub broker_ready: bool,
+    /// Sessions open on the shard's replicas (devices and backends), from their `GET /v1/status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u64>,
 }
 
 impl BoothFleetSpec {

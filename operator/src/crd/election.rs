@@ -31,6 +31,8 @@ const NAME_MESSAGE: &str =
     category = "urna",
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "Ready", type_ = "string", json_path = ".status.ready"),
+    printcolumn(name = "Census", type_ = "integer", json_path = ".status.census"),
+    printcolumn(name = "Voted", type_ = "integer", json_path = ".status.votersVoted"),
     printcolumn(name = "Ballots", type_ = "integer", json_path = ".status.ballotsRecorded"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new(format!("{LOCKED} || self.spec.contests == oldSelf.spec.contests")).message("spec.contests is immutable once the election is Open"),
@@ -305,9 +307,10 @@ impl ElectionPhase {
     }
 }
 
-/// Status. The operator writes phase, conditions, readiness, the counters it aggregates and the closing
-/// fields (recordExportedAt, decryption, results, certifiedAt); other writers apply theirs under their own
-/// field managers, so server-side apply never makes them fight.
+/// Status. The operator writes phase, conditions, readiness, what it observes of the workloads through their
+/// `GET /v1/status` (turnout, ballots per modality, the audit log's head; docs/operator.md, "Observation")
+/// and the closing fields (recordExportedAt, decryption, results, certifiedAt; "Closing"); other writers
+/// apply theirs under their own field managers, so server-side apply never makes them fight.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ElectionStatus {
@@ -326,19 +329,22 @@ pub struct ElectionStatus {
     /// The next instant at which the phase changes by the schedule alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_transition: Option<Time>,
-    /// Ballots accepted by all tally shards.
+    /// Ballots recorded by the vote services, every modality (the sum of `modalities[].ballotsRecorded`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ballots_recorded: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modalities: Vec<ModalityCounters>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shards: Option<ShardSummary>,
-    /// Written by the vote workload: voters whose voting right was issued.
+    /// Voters in the censuses of every vote service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub census: Option<u64>,
+    /// Voters whose voting right was issued, every vote service (turnout: `votersVoted / census`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voters_voted: Option<u64>,
-    /// Written by the audit workload: the latest signed head of the transparency log.
+    /// The audit log's head as its `GET /v1/status` reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audit_log_head: Option<String>,
+    pub audit_log_head: Option<AuditLogHead>,
     /// The verified results: their digest and the ConfigMap holding `results.json`. Written by the operator
     /// once the decryption service combined `threshold` partials and verified the finished record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -359,8 +365,42 @@ pub struct ElectionStatus {
 #[serde(rename_all = "camelCase")]
 pub struct ModalityCounters {
     pub modality: String,
-    pub ballots_accepted: u64,
-    pub ballots_rejected: u64,
+    /// From the modality's vote services (every partition; absent until all of them answered once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub census: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voters_voted: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballots_recorded: Option<u64>,
+    /// From the modality's TallyShards: contests accepted and rejected (a ballot holds one per contest).
+    pub contests_accepted: u64,
+    pub contests_rejected: u64,
+}
+
+/// The transparency log's head (`urna_status::audit::AuditStatus`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditLogHead {
+    /// Entries committed.
+    pub tree_size: u64,
+    /// RFC 6962 Merkle root over them, hex.
+    pub root: String,
+    /// The latest signed checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<AuditCheckpoint>,
+    /// The closing checkpoint is written: the log takes no more entries.
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditCheckpoint {
+    pub size: u64,
+    /// Hex.
+    pub root: String,
+    pub signed_at: Time,
+    /// The closing checkpoint.
+    pub closing: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

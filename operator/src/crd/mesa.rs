@@ -144,8 +144,9 @@ pub struct Acta {
     pub transmitted_at: Option<Time>,
 }
 
-/// Status: the operator writes phase/conditions/ready; the vote workload (through the Mesa console) writes
-/// actas, ballotsCast, boothsOnline and incidents under its own field manager.
+/// Status: the operator writes phase, conditions and ready, and copies what the booth vote service's
+/// `GET /v1/status` reports of this Mesa (admissions, ballotsCast) and what the fleet monitor's reports of its
+/// booths (boothsOnline, incidents).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MesaStatus {
@@ -160,10 +161,16 @@ pub struct MesaStatus {
     pub ready: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_transition: Option<Time>,
+    /// Voters admitted at this Mesa's console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admissions: Option<u64>,
+    /// Booth ballots recorded for this Mesa (never more than its admissions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ballots_cast: Option<u64>,
+    /// Its booths heard from within the fleet's offline limit (the fleet monitor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booths_online: Option<u32>,
+    /// Alerts active now for its booths (the fleet monitor: offline, outside the geofence, flapping...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incidents: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -58,8 +58,9 @@ pub enum ShardPhase {
     Failed,
 }
 
-/// Status: the operator writes phase/conditions/ready; the tally workload writes the counters, sequence,
-/// digest and log head (and `sealed`).
+/// Status, all written by the operator: phase, conditions and ready from the StatefulSet; the counters,
+/// sequence, digest, log head, `sealed` and `failure` copied from the shard's `GET /v1/status`
+/// (`urna_status::tally::ShardStatus`), kept at their last known values while it does not answer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TallyShardStatus {
@@ -82,10 +83,10 @@ pub struct TallyShardStatus {
     pub totals_digest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_head: Option<String>,
-    /// Set by the tally workload once its totals are final.
+    /// The shard's totals are final.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed: Option<bool>,
-    /// Set by the tally workload on an unrecoverable error (e.g. a broken log chain).
+    /// The shard's last commit failed: it accepts nothing until restarted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
 }

@@ -91,10 +91,11 @@ struct Http {
 }
 
 /// What `GET /v1/status` shows of the fleet state, published by the rules task (which owns the state).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Snapshot {
     counts: DeviceCounts,
     active_alerts: usize,
+    mesas: Vec<urna_status::monitor::MesaDevices>,
 }
 
 impl Monitor {
@@ -119,6 +120,7 @@ impl Monitor {
                 ..Default::default()
             },
             active_alerts: 0,
+            mesas: Vec::new(),
         }));
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
@@ -180,7 +182,7 @@ async fn alerts(State(http): State<Http>) -> impl IntoResponse {
 }
 
 async fn status(State(http): State<Http>) -> impl IntoResponse {
-    let snap = *http.counts.lock().unwrap_or_else(|e| e.into_inner());
+    let snap = http.counts.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let n = |x: usize| u64::try_from(x).unwrap_or(u64::MAX);
     let alerts_raised =
         crate::monitor::RULES.iter().map(|rule| http.metrics.alerts.get_or_create(&vec![("rule", *rule)]).get()).sum();
@@ -194,6 +196,7 @@ async fn status(State(http): State<Http>) -> impl IntoResponse {
         alerts_raised,
         brokers_subscribed: u64::try_from(http.metrics.subscribed.get()).unwrap_or(0),
         brokers: u64::try_from(http.brokers).unwrap_or(0),
+        mesas: snap.mesas,
     };
     match serde_json::to_string(&body) {
         Ok(text) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], text),
@@ -251,7 +254,11 @@ impl Outputs {
         m.devices_seen.set(n(fleet.devices_seen()));
         if with_online {
             m.devices_online.set(n(fleet.devices_online(rules, now_ms)));
-            let snap = Snapshot { counts: fleet.device_counts(rules, now_ms), active_alerts: fleet.active_alerts() };
+            let snap = Snapshot {
+                counts: fleet.device_counts(rules, now_ms),
+                active_alerts: fleet.active_alerts(),
+                mesas: fleet.mesa_counts(rules, now_ms),
+            };
             *self.counts.lock().unwrap_or_else(|e| e.into_inner()) = snap;
         }
     }

@@ -161,6 +161,30 @@ impl Fleet {
         DeviceCounts { expected, online, offline: expected - online, blocked }
     }
 
+    /// [`Self::device_counts`]' `expected` and `online`, and the active alerts, per Mesa, by mesa id.
+    pub fn mesa_counts(&self, rules: &FleetRules, now_ms: u64) -> Vec<urna_status::monitor::MesaDevices> {
+        let recent = |t: u64| now_ms.saturating_sub(t) <= rules.offline_after_ms;
+        let mut by_mesa: BTreeMap<&str, urna_status::monitor::MesaDevices> = BTreeMap::new();
+        for (id, r) in &rules.devices {
+            let e = by_mesa.entry(r.mesa.as_str()).or_insert_with(|| urna_status::monitor::MesaDevices {
+                mesa: r.mesa.clone(),
+                devices: 0,
+                online: 0,
+                active_alerts: 0,
+            });
+            e.devices += 1;
+            if self.devices.get(id).and_then(|d| d.last_seen_ms).is_some_and(recent) {
+                e.online += 1;
+            }
+        }
+        for (device, _rule) in &self.active {
+            if let Some(e) = rules.devices.get(device).and_then(|r| by_mesa.get_mut(r.mesa.as_str())) {
+                e.active_alerts += 1;
+            }
+        }
+        by_mesa.into_values().collect()
+    }
+
     /// Devices heard from within the offline limit.
     pub fn devices_online(&self, rules: &FleetRules, now_ms: u64) -> usize {
         self.devices
@@ -359,6 +383,12 @@ mod tests {
         f.observe_refusal(&r, "peer:10.0.0.9", "blocked", t);
         f.observe_refusal(&r, "mesa-4-1", "unknown_certificate", t);
         assert_eq!(f.device_counts(&r, t), DeviceCounts { expected: 8, online: 1, offline: 7, blocked: 1 });
+        // Per Mesa: every listed device under its Mesa, online as above; the unlisted one nowhere.
+        let per_mesa = f.mesa_counts(&r, t);
+        assert_eq!(per_mesa.len(), 8);
+        assert_eq!((per_mesa[0].mesa.as_str(), per_mesa[0].devices, per_mesa[0].online), ("mesa-1", 1, 1));
+        assert_eq!((per_mesa[1].mesa.as_str(), per_mesa[1].online), ("mesa-2", 0));
+        assert_eq!(per_mesa.iter().map(|m| m.online).sum::<u64>(), 1);
         // Unblocked and heard from again: online, no longer blocked.
         f.observe(&r, "mesa-3-1", "heartbeat", b"{}", t + 1);
         assert_eq!(f.device_counts(&r, t + 1), DeviceCounts { expected: 8, online: 2, offline: 6, blocked: 0 });

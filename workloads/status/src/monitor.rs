@@ -23,4 +23,19 @@ pub struct MonitorStatus {
     /// Brokers subscribed to, of those configured: less than all means part of the fleet is unseen.
     pub brokers_subscribed: u64,
     pub brokers: u64,
+    /// The same per Mesa (the rules' `mesa` of each device), by mesa id: what the operator shows on each Mesa.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mesas: Vec<MesaDevices>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MesaDevices {
+    pub mesa: String,
+    /// Devices the rules assign to this Mesa.
+    pub devices: u64,
+    /// Of those, heard from within the offline limit.
+    pub online: u64,
+    /// Conditions of its devices in an alerted episode now.
+    pub active_alerts: u64,
 }

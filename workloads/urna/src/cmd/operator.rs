@@ -33,6 +33,10 @@ pub struct Args {
     /// Secret access only there (the chart's `secretNamespaces`). Default: the watched namespace(s).
     #[arg(long = "secret-namespace", value_name = "NAMESPACE")]
     secret_namespaces: Vec<String>,
+    /// Seconds between two polls of a workload's `GET /v1/status` while its Election is Open, Closed or
+    /// Tallying (the counters, shards' seals and the audit log's head in the status).
+    #[arg(long, env = "URNA_OBSERVE_INTERVAL_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    observe_interval_seconds: u64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -59,6 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             identity,
             leader_election: !args.no_leader_election,
             secret_namespaces: args.secret_namespaces,
+            observe_interval: Duration::from_secs(args.observe_interval_seconds),
         };
         run_operator(client, settings).await.map_err(|e| anyhow!("{e}"))
     })
