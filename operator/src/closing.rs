@@ -228,10 +228,8 @@ pub fn plan(o: &Observed) -> Plan {
 
 /// From the last closing to the exported record.
 fn exporting(o: &Observed) -> Plan {
-    let unreachable: Vec<&str> = reasons(&o.votes)
-        .chain(reasons(&o.shards))
-        .chain(reasons(std::slice::from_ref(&o.audit)))
-        .collect();
+    let unreachable: Vec<&str> =
+        reasons(&o.votes).chain(reasons(&o.shards)).chain(reasons(std::slice::from_ref(&o.audit))).collect();
     let votes: Vec<&VoteView> = answered(&o.votes);
     let open: Vec<&str> = votes.iter().filter(|v| !v.closed).map(|v| v.name.as_str()).collect();
     let pending: Vec<String> =
@@ -647,13 +645,19 @@ mod tests {
         // Published: Decrypted, waiting for the authority (no polling).
         w.published = Some("ab12".into());
         let p = plan(&w.observe());
-        assert_eq!((p.step, p.step.phase(), p.acts.len(), p.poll), (Step::Decrypted, ElectionPhase::Decrypted, 0, false));
+        assert_eq!(
+            (p.step, p.step.phase(), p.acts.len(), p.poll),
+            (Step::Decrypted, ElectionPhase::Decrypted, 0, false)
+        );
         assert!(p.message.contains("urna.dev/certify"), "{}", p.message);
         w.certify = true;
         assert_eq!(plan(&w.observe()).acts, [Act::Certify]);
         w.certified = true;
         let p = plan(&w.observe());
-        assert_eq!((p.step, p.step.phase(), p.acts.len(), p.serve_decryption), (Step::Certified, ElectionPhase::Certified, 0, true));
+        assert_eq!(
+            (p.step, p.step.phase(), p.acts.len(), p.serve_decryption),
+            (Step::Certified, ElectionPhase::Certified, 0, true)
+        );
     }
 
     #[test]
@@ -730,10 +734,7 @@ mod tests {
         w.accepted = vec![1];
         w.refused = 2;
         let p = plan(&w.observe());
-        assert_eq!(
-            p.acts,
-            [Act::ReportRefusals { total: 2, new: 2, last: Some("trustee 4: invalid_proof".into()) }]
-        );
+        assert_eq!(p.acts, [Act::ReportRefusals { total: 2, new: 2, last: Some("trustee 4: invalid_proof".into()) }]);
         w.refusals_reported = 2;
         assert!(plan(&w.observe()).acts.is_empty());
         w.refused = 3;

@@ -85,7 +85,7 @@ impl FakeApi {
             && let Some(left) = self.writes_left.lock().expect("lock").as_mut()
         {
             if *left == 0 {
-                return Response::builder().status(503).body(Body::from("killed")).expect("resp");
+                return Response::builder().status(503).body(Body::from(b"killed".to_vec())).expect("resp");
             }
             *left -= 1;
         }
@@ -794,11 +794,15 @@ async fn election_counters_are_aggregated_from_shards() {
             serde_json::to_value(&s).expect("json"),
         );
     }
-    // After both windows closed, every shard sealed: Tallying.
+    // After both windows closed, every shard sealed by its own status: still Closed, because closing goes on
+    // what the workloads answer (none does here: the vote services' drain is awaited, and named).
     controller::election::reconcile(Arc::new(e), context(&api, "2027-06-07T00:00:00Z")).await.expect("reconcile");
     let seen = api.take();
     let st = &seen.iter().find(|s| s.path.ends_with("/status")).expect("status").body["status"];
-    assert_eq!(st["phase"], "Tallying");
+    assert_eq!(st["phase"], "Closed");
+    let closing = st["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "Closing")).expect("Closing");
+    assert_eq!((closing["status"].as_str(), closing["reason"].as_str()), (Some("True"), Some("Draining")));
+    assert!(closing["message"].as_str().is_some_and(|m| m.contains("ciudad-2027-vote-0")), "{closing}");
     assert_eq!(st["shards"], json!({"total": 6, "ready": 0, "sealed": 6}));
     let modalities = st["modalities"].as_array().expect("modalities");
     assert_eq!(modalities.len(), 2);

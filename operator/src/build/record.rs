@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec,
-    PodTemplateSpec, Service, Volume, VolumeMount, VolumeResourceRequirements,
+    ConfigMap, PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Service, Volume,
+    VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::ResourceExt;
 
@@ -55,22 +54,9 @@ pub fn decryption_url(e: &Election) -> String {
 pub fn record_volume(e: &Election) -> PersistentVolumeClaim {
     let name = e.name_any();
     let vname = record_volume_name(&name);
-    let storage = &e.spec.record.storage;
     let mut metadata = meta::child_meta(e, vname.clone(), meta::labels(RECORD, &vname, &name));
     metadata.owner_references = None;
-    PersistentVolumeClaim {
-        metadata,
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: storage.storage_class_name.clone(),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".into(), Quantity(storage.size.clone()))])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PersistentVolumeClaim { metadata, spec: Some(pod::claim_spec(&e.spec.record.storage)), ..Default::default() }
 }
 
 /// Where the export reads: every vote replica in partition order (then the booth vote service), every

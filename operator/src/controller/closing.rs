@@ -8,9 +8,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
 use kube::api::{Api, PostParams};
 use kube::runtime::events::EventType;
-use kube::ResourceExt;
 use sha2::{Digest, Sha256};
 use urna_status::audit::AuditStatus;
 use urna_status::decryption::{DecryptionStatus, RecordVerification};
@@ -20,7 +20,9 @@ use urna_status::vote::VoteStatus;
 use super::Context;
 use super::conditions::Desired;
 use crate::build::{Child, booth_vote, record};
-use crate::closing::{self, Act, AuditView, DecryptionView, JobState, Observed, Plan, Seen, ShardView, Step, Verification, VoteView};
+use crate::closing::{
+    self, Act, AuditView, DecryptionView, JobState, Observed, Plan, Seen, ShardView, Step, Verification, VoteView,
+};
 use crate::crd::election::{DecryptionSummary, ResultsRef};
 use crate::crd::{Election, TallyShard};
 use crate::error::{Error, Result};
@@ -58,7 +60,13 @@ impl Outcome {
 }
 
 /// Observes, plans, acts. `past_close`: the clock is at or past the last modality's `closesAt`.
-pub async fn reconcile(e: &Election, ctx: &Context, ns: &str, shards: &[TallyShard], past_close: bool) -> Result<Outcome> {
+pub async fn reconcile(
+    e: &Election,
+    ctx: &Context,
+    ns: &str,
+    shards: &[TallyShard],
+    past_close: bool,
+) -> Result<Outcome> {
     let mut out = Outcome::kept(e);
     let persisted = out.record_exported_at.is_some() || out.results.is_some() || out.certified_at.is_some();
     if !past_close && !persisted {
@@ -100,8 +108,11 @@ pub async fn reconcile(e: &Election, ctx: &Context, ns: &str, shards: &[TallySha
                 }
             }
             Act::CreateRecordVolume => {
-                create_if_absent(&Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), ns), &record::record_volume(e))
-                    .await?;
+                create_if_absent(
+                    &Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), ns),
+                    &record::record_volume(e),
+                )
+                .await?;
             }
             Act::CreateExportJob => {
                 let Some(job) = record::export_job(e, &image, shards) else { continue };
@@ -119,7 +130,11 @@ pub async fn reconcile(e: &Election, ctx: &Context, ns: &str, shards: &[TallySha
             Act::PublishResults { digest } => match publish(e, ctx, ns, &owner, digest).await {
                 Ok(r) => {
                     after.results_published = Some(r.digest.clone());
-                    let note = format!("results verified and published in ConfigMap {} (sha256 {})", record::results_config_map_name(&name), r.digest);
+                    let note = format!(
+                        "results verified and published in ConfigMap {} (sha256 {})",
+                        record::results_config_map_name(&name),
+                        r.digest
+                    );
                     out.results = Some(r);
                     ctx.event(e, EventType::Normal, "ResultsPublished", "Close", note).await;
                 }
@@ -150,11 +165,8 @@ pub async fn reconcile(e: &Election, ctx: &Context, ns: &str, shards: &[TallySha
     if !failures.is_empty() {
         out.message = format!("{}; retrying: {}", out.message, failures.join("; "));
     }
-    let previous = e
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == CLOSING))
-        .map(|c| c.reason.clone());
+    let previous =
+        e.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == CLOSING)).map(|c| c.reason.clone());
     if previous.as_deref() != Some(next.step.as_str()) {
         let note = format!("{} → {}: {}", previous.as_deref().unwrap_or("Open"), next.step.as_str(), next.message);
         ctx.event(e, EventType::Normal, next.step.as_str(), "Close", note).await;
@@ -217,7 +229,9 @@ async fn observe(
     }
     for ep in &votes {
         o.votes.push(match ctx.poller.status::<VoteStatus>(ep).await {
-            Ok(s) => Seen::Answered(VoteView { name: ep.service.clone(), closed: s.closed, pending: s.ballots_pending }),
+            Ok(s) => {
+                Seen::Answered(VoteView { name: ep.service.clone(), closed: s.closed, pending: s.ballots_pending })
+            }
             Err(err) => Seen::Unreachable(format!("{}: {err}", ep.service)),
         });
     }
@@ -278,10 +292,10 @@ pub fn job_state(job: &Job) -> JobState {
 
 /// `POST path` with the election's internal token; the answer's body is not needed (the next status says).
 async fn post(ctx: &Context, ns: &str, election: &str, ep: &Endpoint, path: &str) -> Result<(), String> {
-    let token = super::tokens::internal_token(ctx, ns, election)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("the Secret {} does not exist yet", crate::build::election::internal_token_secret(election)))?;
+    let token =
+        super::tokens::internal_token(ctx, ns, election).await.map_err(|e| e.to_string())?.ok_or_else(|| {
+            format!("the Secret {} does not exist yet", crate::build::election::internal_token_secret(election))
+        })?;
     let url = ctx.poller.endpoints.url(ep, path);
     ctx.poller
         .client

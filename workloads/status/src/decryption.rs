@@ -35,9 +35,13 @@ pub struct DecryptionStatus {
 pub enum RecordVerification {
     Running,
     /// Every check passed; the record holds `ballots` ballots.
-    Valid { ballots: u64 },
+    Valid {
+        ballots: u64,
+    },
     /// The first failure, as `urna verify record` names it.
-    Invalid { reason: String },
+    Invalid {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -580,7 +580,8 @@ fn closing_jobs_and_services_parse_with_the_real_cli() {
             assert_eq!(flag(&args, "--shard").len(), shards.len(), "{name}");
             for s in &shards {
                 let n = s.metadata.name.clone().expect("shard name");
-                let route = format!("{n}={}", urna_operator::workload::service_url(&n, e.metadata.namespace.as_deref()));
+                let route =
+                    format!("{n}={}", urna_operator::workload::service_url(&n, e.metadata.namespace.as_deref()));
                 assert!(flag(&args, "--shard").contains(&route.as_str()), "{route}");
             }
             let ceremony = flag(&args, "--ceremony")[0];

@@ -140,8 +140,19 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
     std::fs::write(partial.join("ballots.jsonl"), "half a record\n").unwrap();
     let vote_arg = format!("remote={vote_url}");
     let export = [
-        "record", "export", "--vote", &vote_arg, "--shard", &shard_arg, "--audit", &audit_url, "--ceremony", FIXTURE,
-        "--out", path(&exported), "--idempotent",
+        "record",
+        "export",
+        "--vote",
+        &vote_arg,
+        "--shard",
+        &shard_arg,
+        "--audit",
+        &audit_url,
+        "--ceremony",
+        FIXTURE,
+        "--out",
+        path(&exported),
+        "--idempotent",
     ]
     .map(str::to_owned);
     let run_export = |args: [String; 13]| async move {

@@ -130,9 +130,7 @@ fn sync_parent(target: &std::path::Path) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => std::path::Path::new("."),
     };
-    std::fs::File::open(parent)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("syncing {}", parent.display()))
+    std::fs::File::open(parent).and_then(|d| d.sync_all()).with_context(|| format!("syncing {}", parent.display()))
 }
 
 fn fingerprints(args: &FingerprintsArgs) -> Result<()> {
