@@ -346,9 +346,10 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
     assert_eq!(st["ready"], "0/9", "vote, booth vote, audit and six shards");
     let types: Vec<&str> =
         st["conditions"].as_array().expect("conditions").iter().map(|c| c["type"].as_str().unwrap_or("")).collect();
-    assert_eq!(types, ["Ready", "Progressing", "Degraded", "Reconciling", "Stalled"]);
+    assert_eq!(types, ["Ready", "Progressing", "Degraded", "Reconciling", "Stalled", "Closing"]);
     assert_eq!(st["conditions"][3]["status"], "True", "Reconciling while workloads start");
     assert_eq!(st["conditions"][4]["status"], "False", "not Stalled");
+    assert_eq!((&st["conditions"][5]["status"], &st["conditions"][5]["reason"]), (&json!("False"), &json!("Voting")));
     assert_eq!(st["conditions"][0]["status"], "False");
     assert_eq!(st["conditions"][0]["observedGeneration"], 1);
     assert_eq!(st["conditions"][1]["status"], "True");

@@ -166,8 +166,13 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                             }
                         }
                         Workload::Audit(_) => *seen.entry("audit").or_default() += 1,
-                        Workload::Broker(_) | Workload::Booth(_) | Workload::Voters(_) => {
-                            panic!("{name}: an Election runs no fleet or voters workload")
+                        Workload::Broker(_)
+                        | Workload::Booth(_)
+                        | Workload::Voters(_)
+                        | Workload::Record(_)
+                        | Workload::Decryption(_)
+                        | Workload::Trustee(_) => {
+                            panic!("{name}: an Election's StatefulSets run no fleet, voters or closing workload")
                         }
                     }
                 }
