@@ -7,6 +7,7 @@
 #![allow(clippy::duplicated_attributes)]
 
 pub mod build;
+pub mod closing;
 pub mod crd;
 pub mod error;
 pub mod meta;

@@ -20,6 +20,9 @@ pub const LABEL_DEVICE: &str = "urna.dev/device";
 pub const ANNOTATION_RECONCILE: &str = "urna.dev/reconcile";
 /// `urna.dev/allow-delete: "true"` lets an Election go even if it holds unexported ballots.
 pub const ANNOTATION_ALLOW_DELETE: &str = "urna.dev/allow-delete";
+/// `urna.dev/certify: "true"`: the election authority certifies the results of a Decrypted Election (the
+/// operator then writes `status.certifiedAt`, once).
+pub const ANNOTATION_CERTIFY: &str = "urna.dev/certify";
 pub const ANNOTATION_MANIFEST_HASH: &str = "urna.dev/manifest-hash";
 pub const FINALIZER: &str = "urna.dev/ballot-protection";
 
@@ -42,6 +45,10 @@ pub fn child_name(parts: &[&str], max: usize) -> String {
 
 pub fn is_paused<K: Resource>(obj: &K) -> bool {
     obj.meta().annotations.as_ref().and_then(|a| a.get(ANNOTATION_RECONCILE)).is_some_and(|v| v == "paused")
+}
+
+pub fn certify_requested<K: Resource>(obj: &K) -> bool {
+    obj.meta().annotations.as_ref().and_then(|a| a.get(ANNOTATION_CERTIFY)).is_some_and(|v| v == "true")
 }
 
 pub fn allows_delete<K: Resource>(obj: &K) -> bool {

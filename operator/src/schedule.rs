@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::closing::Step;
 use crate::crd::{ElectionPhase, MesaPhase};
 
 /// When nothing is scheduled, reconcile this often anyway (drift correction, status refresh).
@@ -15,12 +16,10 @@ pub const RESYNC: Duration = Duration::from_secs(300);
 pub struct ElectionObservation {
     /// The vote and audit workloads and every shard are ready.
     pub workloads_ready: bool,
-    pub shards_total: u32,
-    pub shards_sealed: u32,
     /// A shard or workload reported an unrecoverable failure.
     pub failure: Option<String>,
-    pub results_published: bool,
-    pub certified: bool,
+    /// Where closing stands after the last closing (`closing::plan`); `None` reads as just closed.
+    pub closing: Option<Step>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,17 +49,8 @@ pub fn election_phase(
             }
         }
         (Some(_), Some(c)) if now < c => ElectionPhase::Open,
-        (Some(_), Some(_)) => {
-            if obs.certified {
-                ElectionPhase::Certified
-            } else if obs.results_published {
-                ElectionPhase::Decrypted
-            } else if obs.shards_total > 0 && obs.shards_sealed == obs.shards_total {
-                ElectionPhase::Tallying
-            } else {
-                ElectionPhase::Closed
-            }
-        }
+        // Closed → Tallying → Decrypted → Certified, as the closing plan's step says.
+        (Some(_), Some(_)) => obs.closing.filter(|s| *s > Step::Voting).map_or(ElectionPhase::Closed, Step::phase),
         _ => ElectionPhase::Pending,
     };
     Schedule { phase, next }
@@ -145,17 +135,29 @@ mod tests {
     }
 
     #[test]
-    fn after_closing_follows_shards_results_and_certification() {
+    fn after_closing_follows_the_closing_steps() {
         let now = t("2024-06-03T00:00:00Z");
-        let mut obs = ElectionObservation { shards_total: 2, shards_sealed: 1, ..Default::default() };
+        let mut obs = ElectionObservation::default();
         let s = election_phase(now, &windows(), &obs);
         assert_eq!((s.phase, s.next), (ElectionPhase::Closed, None));
-        obs.shards_sealed = 2;
-        assert_eq!(election_phase(now, &windows(), &obs).phase, ElectionPhase::Tallying);
-        obs.results_published = true;
-        assert_eq!(election_phase(now, &windows(), &obs).phase, ElectionPhase::Decrypted);
-        obs.certified = true;
-        assert_eq!(election_phase(now, &windows(), &obs).phase, ElectionPhase::Certified);
+        // A step computed a moment before the clock passed closesAt is still Closed.
+        obs.closing = Some(Step::Voting);
+        assert_eq!(election_phase(now, &windows(), &obs).phase, ElectionPhase::Closed);
+        for (step, phase) in [
+            (Step::Draining, ElectionPhase::Closed),
+            (Step::Sealing, ElectionPhase::Closed),
+            (Step::ClosingLog, ElectionPhase::Closed),
+            (Step::Exporting, ElectionPhase::Tallying),
+            (Step::Decrypting, ElectionPhase::Tallying),
+            (Step::Verifying, ElectionPhase::Tallying),
+            (Step::Decrypted, ElectionPhase::Decrypted),
+            (Step::Certified, ElectionPhase::Certified),
+        ] {
+            obs.closing = Some(step);
+            assert_eq!(election_phase(now, &windows(), &obs).phase, phase, "{step:?}");
+        }
+        // Before the last closing the clock rules, whatever a step says.
+        assert_eq!(election_phase(t("2024-06-02T15:00:00Z"), &windows(), &obs).phase, ElectionPhase::Open);
     }
 
     #[test]

@@ -341,3 +341,46 @@ pub fn monitor_args(b: &BackendArgs, sinks: &MonitorSinks) -> Vec<String> {
     }
     args
 }
+
+/// Where the record volume is mounted in the export Job and the decryption service.
+pub const RECORD_MOUNT: &str = "/var/lib/urna";
+/// The record directory inside it (a subdirectory: a fresh volume's root may hold `lost+found`).
+pub const RECORD_DIR: &str = "/var/lib/urna/record";
+/// Where the export Job finds the key ceremony's public outputs (`spec.record.ceremony`).
+pub const CEREMONY_DIR: &str = "/var/run/urna/ceremony";
+
+/// What `urna record export` reads from: every vote replica (`MODALITY=URL`), every shard (`NAME=URL`), the
+/// audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportArgs {
+    pub votes: Vec<(String, String)>,
+    pub shards: Vec<(String, String)>,
+    pub audit: String,
+}
+
+/// `urna record export` (`workloads/urna/src/cmd/record.rs`) with `--idempotent`: a retried pod finds a
+/// complete record and exits 0, or exports again through a fresh staging directory.
+pub fn export_args(a: &ExportArgs) -> Vec<String> {
+    let mut args: Vec<String> = vec!["record".into(), "export".into()];
+    for (modality, url) in &a.votes {
+        args.extend(["--vote".into(), format!("{modality}={url}")]);
+    }
+    for (name, url) in &a.shards {
+        args.extend(["--shard".into(), format!("{name}={url}")]);
+    }
+    args.extend([
+        "--audit".into(),
+        a.audit.clone(),
+        "--ceremony".into(),
+        CEREMONY_DIR.into(),
+        "--out".into(),
+        RECORD_DIR.into(),
+        "--idempotent".into(),
+    ]);
+    args
+}
+
+/// `urna decryption serve` (`workloads/urna/src/cmd/decryption.rs`) over the exported record.
+pub fn decryption_args() -> Vec<String> {
+    vec!["decryption".into(), "serve".into(), "--record".into(), RECORD_DIR.into(), "--listen".into(), listen()]
+}

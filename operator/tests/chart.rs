@@ -51,6 +51,22 @@ fn rbac_covers_exactly_what_the_controllers_touch() {
         let set = common::example(name);
         for e in &set.elections {
             kinds.extend(urna_operator::build::election::build(e, &d).expect("build").into_iter().map(|c| c.kind));
+            // Closing's objects (controller::closing), with a ceremony so the export Job is built.
+            let mut closing = e.clone();
+            closing.spec.record.ceremony = Some("ceremony".into());
+            let shards = urna_operator::build::election::tally_shards(e);
+            let job = urna_operator::build::record::export_job(&closing, &d.image, &shards).expect("a Job");
+            let (deployment, service) = urna_operator::build::record::decryption_service(e, &d.image);
+            for child in [
+                urna_operator::build::Child::new(&urna_operator::build::record::record_volume(e)).expect("pvc"),
+                urna_operator::build::Child::new(&job).expect("job"),
+                urna_operator::build::Child::new(&deployment).expect("deployment"),
+                urna_operator::build::Child::new(&service).expect("service"),
+                urna_operator::build::Child::new(&urna_operator::build::record::results_config_map(e, "{}"))
+                    .expect("configmap"),
+            ] {
+                kinds.insert(child.kind);
+            }
             for s in urna_operator::build::election::tally_shards(e) {
                 kinds.extend(
                     urna_operator::build::tallyshard::build(&s, e, &d).expect("build").into_iter().map(|c| c.kind),

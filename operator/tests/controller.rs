@@ -48,6 +48,9 @@ struct FakeApi {
     /// Refuse every child apply (not status) with this code, reason and message, as an apiserver's RBAC,
     /// schema validation or an admission webhook does.
     refuse_applies: Option<(u16, &'static str, &'static str)>,
+    /// Writes still answered; once 0, every write fails with 503 and nothing is stored: the operator's
+    /// process is gone from the apiserver's point of view (the closing tests' "killed" operator).
+    writes_left: Arc<Mutex<Option<usize>>>,
 }
 
 impl FakeApi {
@@ -78,6 +81,14 @@ impl FakeApi {
         let query = req.uri().query().unwrap_or_default().to_owned();
         let content_type =
             req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        if method != Method::GET
+            && let Some(left) = self.writes_left.lock().expect("lock").as_mut()
+        {
+            if *left == 0 {
+                return Response::builder().status(503).body(Body::from(b"killed".to_vec())).expect("resp");
+            }
+            *left -= 1;
+        }
         let bytes = req.into_body().collect_bytes().await.expect("body");
         let body: Value =
             if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
@@ -335,9 +346,10 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
     assert_eq!(st["ready"], "0/9", "vote, booth vote, audit and six shards");
     let types: Vec<&str> =
         st["conditions"].as_array().expect("conditions").iter().map(|c| c["type"].as_str().unwrap_or("")).collect();
-    assert_eq!(types, ["Ready", "Progressing", "Degraded", "Reconciling", "Stalled"]);
+    assert_eq!(types, ["Ready", "Progressing", "Degraded", "Reconciling", "Stalled", "Closing"]);
     assert_eq!(st["conditions"][3]["status"], "True", "Reconciling while workloads start");
     assert_eq!(st["conditions"][4]["status"], "False", "not Stalled");
+    assert_eq!((&st["conditions"][5]["status"], &st["conditions"][5]["reason"]), (&json!("False"), &json!("Voting")));
     assert_eq!(st["conditions"][0]["status"], "False");
     assert_eq!(st["conditions"][0]["observedGeneration"], 1);
     assert_eq!(st["conditions"][1]["status"], "True");
@@ -783,11 +795,15 @@ async fn election_counters_are_aggregated_from_shards() {
             serde_json::to_value(&s).expect("json"),
         );
     }
-    // After both windows closed, every shard sealed: Tallying.
+    // After both windows closed, every shard sealed by its own status: still Closed, because closing goes on
+    // what the workloads answer (none does here: the vote services' drain is awaited, and named).
     controller::election::reconcile(Arc::new(e), context(&api, "2027-06-07T00:00:00Z")).await.expect("reconcile");
     let seen = api.take();
     let st = &seen.iter().find(|s| s.path.ends_with("/status")).expect("status").body["status"];
-    assert_eq!(st["phase"], "Tallying");
+    assert_eq!(st["phase"], "Closed");
+    let closing = st["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "Closing")).expect("Closing");
+    assert_eq!((closing["status"].as_str(), closing["reason"].as_str()), (Some("True"), Some("Draining")));
+    assert!(closing["message"].as_str().is_some_and(|m| m.contains("ciudad-2027-vote-0")), "{closing}");
     assert_eq!(st["shards"], json!({"total": 6, "ready": 0, "sealed": 6}));
     let modalities = st["modalities"].as_array().expect("modalities");
     assert_eq!(modalities.len(), 2);
@@ -1043,6 +1059,379 @@ async fn a_mesa_in_an_inner_district_degrades_the_election_and_leaves_the_booth_
     assert!(seen.iter().any(|s| s.is_event() && s.body["type"] == "Warning" && s.body["reason"] == "InvalidSpec"));
 }
 
+/// The election's workloads as the closing controller sees them, behind one loopback HTTP server (each
+/// workload under `/<its service name>`), answering with the real `urna-status` types. Its writes check the
+/// election's internal token as the real ones do (401 without it) and are idempotent as theirs are.
+mod closing_workloads {
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::extract::{Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, post};
+    use sha2::{Digest, Sha256};
+    use urna_status::Modality;
+    use urna_status::audit::AuditStatus;
+    use urna_status::decryption::{DecryptionStatus, RecordVerification, ResultsHead};
+    use urna_status::tally::{LogHead, ShardStatus};
+    use urna_status::vote::VoteStatus;
+    use urna_status::window::{WindowState, WindowStatus};
+
+    #[derive(Debug, Default)]
+    pub struct World {
+        pub token: String,
+        pub sealed: BTreeSet<String>,
+        pub seals: u32,
+        pub log_closed: bool,
+        pub closes: u32,
+        /// The decryption service answers once the operator deployed it (the test says so).
+        pub decryption_up: bool,
+        pub accepted: Vec<u32>,
+        pub refused: u64,
+        pub results: Option<Vec<u8>>,
+        pub verified: bool,
+    }
+
+    pub type Shared = Arc<Mutex<World>>;
+
+    fn closed_window() -> WindowStatus {
+        WindowStatus {
+            opens_at: Some("2027-06-01T14:00:00Z".into()),
+            closes_at: Some("2027-06-07T00:00:00Z".into()),
+            state: WindowState::Closed,
+        }
+    }
+
+    async fn status(State(w): State<Shared>, Path(svc): Path<String>) -> Response {
+        let w = w.lock().expect("lock");
+        let json = |v: serde_json::Value| (StatusCode::OK, axum::Json(v)).into_response();
+        if svc.contains("-vote") {
+            let modality = if svc.contains("booth") { Modality::Booth } else { Modality::Remote };
+            return json(
+                serde_json::to_value(VoteStatus {
+                    election_id: "ciudad-2027".into(),
+                    modality,
+                    partition: 0,
+                    partitions: 1,
+                    census: 3,
+                    rights_issued: 2,
+                    rights_by_style: Default::default(),
+                    voters_voted: 2,
+                    ballots_recorded: 2,
+                    ballots_pending: 0,
+                    closed: true,
+                    window: closed_window(),
+                    mesas: vec![],
+                })
+                .expect("json"),
+            );
+        }
+        if svc.ends_with("-audit") {
+            return json(
+                serde_json::to_value(AuditStatus {
+                    origin: "urna.dev/ciudad-2027".into(),
+                    public_key: [1; 32],
+                    tree_size: 4,
+                    root: [2; 32],
+                    checkpoint: None,
+                    closed: w.log_closed,
+                })
+                .expect("json"),
+            );
+        }
+        if svc.ends_with("-decryption") {
+            if !w.decryption_up {
+                return (StatusCode::SERVICE_UNAVAILABLE, "no endpoints").into_response();
+            }
+            let results = w.results.as_ref().map(|r| ResultsHead {
+                digest: Sha256::digest(r).into(),
+                trustees_used: w.accepted.clone(),
+                ballots: 6,
+            });
+            return json(
+                serde_json::to_value(DecryptionStatus {
+                    election_id: "ciudad-2027".into(),
+                    request_hash: [3; 32],
+                    trustees: 5,
+                    threshold: 3,
+                    accepted: w.accepted.clone(),
+                    refused: w.refused,
+                    last_refusal: (w.refused > 0).then(|| "trustee 9: unknown_trustee: not one of the key's".into()),
+                    verification: results.as_ref().map(|_| {
+                        if w.verified { RecordVerification::Valid { ballots: 2 } } else { RecordVerification::Running }
+                    }),
+                    results,
+                })
+                .expect("json"),
+            );
+        }
+        // A tally shard.
+        json(
+            serde_json::to_value(ShardStatus {
+                shard: svc.clone(),
+                election_id: "ciudad-2027".into(),
+                manifest_hash: [0; 32],
+                public_key_fingerprint: [0; 32],
+                districts: vec![],
+                modality: Modality::Remote,
+                accepted: 1,
+                rejected: 0,
+                duplicates: 0,
+                log_head: LogHead { sequence: 1, hash: [0; 32] },
+                totals_digest: [0; 32],
+                sealed: w.sealed.contains(&svc),
+                sealed_at: None,
+                window: closed_window(),
+                failure: None,
+            })
+            .expect("json"),
+        )
+    }
+
+    fn authorized(w: &World, headers: &HeaderMap) -> bool {
+        headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {}", w.token))
+    }
+
+    async fn seal(State(w): State<Shared>, Path(svc): Path<String>, headers: HeaderMap) -> Response {
+        let mut w = w.lock().expect("lock");
+        if !authorized(&w, &headers) {
+            return (StatusCode::UNAUTHORIZED, "{}").into_response();
+        }
+        w.seals += 1;
+        w.sealed.insert(svc);
+        axum::Json(serde_json::json!({"sealed": true})).into_response()
+    }
+
+    async fn close(State(w): State<Shared>, headers: HeaderMap) -> Response {
+        let mut w = w.lock().expect("lock");
+        if !authorized(&w, &headers) {
+            return (StatusCode::UNAUTHORIZED, "{}").into_response();
+        }
+        w.closes += 1;
+        w.log_closed = true;
+        axum::Json(serde_json::json!({"closed": true})).into_response()
+    }
+
+    async fn results(State(w): State<Shared>) -> Response {
+        match &w.lock().expect("lock").results {
+            Some(r) => (StatusCode::OK, r.clone()).into_response(),
+            None => (StatusCode::NOT_FOUND, "{}").into_response(),
+        }
+    }
+
+    /// Serves the world; returns its base URL.
+    pub async fn serve(world: Shared) -> String {
+        let app = Router::new()
+            .route("/{svc}/v1/status", get(status))
+            .route("/{svc}/v1/seal", post(seal))
+            .route("/{svc}/v1/close", post(close))
+            .route("/{svc}/v1/results", get(results))
+            .with_state(world);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+}
+
+const AFTER_CLOSE: &str = "2027-06-07T12:00:00Z";
+const JOB_PATH: &str = "/apis/batch/v1/namespaces/ciudad/jobs/ciudad-2027-record-export";
+
+/// A fresh operator (its own client, cache and poller) against the same mock API and workloads: what a
+/// restarted operator is.
+fn closing_context(api: &FakeApi, base: &str) -> Arc<Context> {
+    let now: jiff::Timestamp = AFTER_CLOSE.parse().expect("timestamp");
+    let base = base.to_owned();
+    let endpoints = urna_operator::workloads::Endpoints::new(move |ep| format!("{base}/{}", ep.service));
+    let poller = urna_operator::workloads::Poller::new(
+        urna_operator::workloads::WorkloadClient::default(),
+        endpoints,
+        std::time::Duration::ZERO,
+    );
+    Arc::new(
+        Context::new(api.client(), Arc::new(Metrics::default()), Defaults::default(), Arc::new(move || now))
+            .with_poller(poller),
+    )
+}
+
+/// One reconcile of the Election as stored, by `ctx` (an error only when the operator was "killed"); returns
+/// the stored status after it.
+async fn reconcile_stored(api: &FakeApi, ctx: Arc<Context>, killed: bool) -> Value {
+    let e: Election = serde_json::from_value(api.get(ELECTION_PATH)).expect("election");
+    let result = controller::election::reconcile(Arc::new(e), ctx).await;
+    assert!(killed || result.is_ok(), "{result:?}");
+    api.get(ELECTION_PATH)["status"].clone()
+}
+
+fn closing_reason(status: &Value) -> String {
+    status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Closing")
+        .and_then(|c| c["reason"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The closing steps the test plays for the world between reconciles: the Job's pod completing, the
+/// decryption pod starting, the trustees answering, the service verifying, the authority certifying.
+fn world_moves(api: &FakeApi, world: &closing_workloads::Shared) {
+    let job = api.get(JOB_PATH);
+    if !job.is_null() && job["status"].is_null() {
+        let mut done = job.clone();
+        done["status"] = json!({"succeeded": 1});
+        api.put(JOB_PATH, done);
+        return;
+    }
+    let deployed = !api.get("/apis/apps/v1/namespaces/ciudad/deployments/ciudad-2027-decryption").is_null();
+    let mut w = world.lock().expect("lock");
+    if deployed && !w.decryption_up {
+        w.decryption_up = true;
+    } else if w.decryption_up && w.accepted.len() < 3 {
+        if w.refused == 0 {
+            w.refused = 1;
+        }
+        let next = w.accepted.len() as u32 + 1;
+        w.accepted.push(next);
+        if w.accepted.len() == 3 {
+            w.results = Some(br#"{"electionId":"ciudad-2027","totals":[]}"#.to_vec());
+        }
+    } else if w.results.is_some() && !w.verified {
+        w.verified = true;
+    } else if !api.get(ELECTION_PATH)["status"]["results"].is_null() {
+        drop(w);
+        let mut e = api.get(ELECTION_PATH);
+        e["metadata"]["annotations"]["urna.dev/certify"] = json!("true");
+        api.put(ELECTION_PATH, e);
+    }
+}
+
+/// Runs reconciles until Certified; with `kill = (round, writes)`, the operator of reconcile `round` dies
+/// after `writes` apiserver writes (the rest of that reconcile is lost) and a fresh one takes over. Returns the
+/// phases seen and the requests the mock API saw.
+async fn close_to_certified(kill: Option<(usize, usize)>) -> (Vec<String>, Vec<Seen>, closing_workloads::Shared) {
+    let api = FakeApi::default();
+    let mut e = with_finalizer(election());
+    e.spec.record.ceremony = Some("ciudad-2027-ceremony".into());
+    e.status = Some(urna_operator::crd::ElectionStatus { phase: Some(ElectionPhase::Open), ..Default::default() });
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    let world = closing_workloads::Shared::default();
+    let base = closing_workloads::serve(world.clone()).await;
+    let mut ctx = closing_context(&api, &base);
+    // The first reconcile creates the internal token Secret; the workloads learn it as the pods would.
+    let mut phases = vec![];
+    let mut seen = vec![];
+    for round in 0..30 {
+        let killed = kill.is_some_and(|(r, _)| r == round);
+        if let Some((_, writes)) = kill.filter(|_| killed) {
+            *api.writes_left.lock().expect("lock") = Some(writes);
+        }
+        let status = reconcile_stored(&api, ctx.clone(), killed).await;
+        if killed {
+            *api.writes_left.lock().expect("lock") = None;
+            ctx = closing_context(&api, &base);
+        }
+        if world.lock().expect("lock").token.is_empty() {
+            let secret = api.get("/api/v1/namespaces/ciudad/secrets/ciudad-2027-internal-token");
+            let token = urna_operator::token::from_secret_data(
+                serde_json::from_value::<k8s_openapi::api::core::v1::Secret>(secret).expect("secret").data.as_ref(),
+            )
+            .expect("token");
+            world.lock().expect("lock").token = token;
+        }
+        seen.extend(api.take());
+        let phase = status["phase"].as_str().unwrap_or_default().to_owned();
+        phases.push(format!("{phase}/{}", closing_reason(&status)));
+        if phase == "Certified" {
+            return (phases, seen, world);
+        }
+        world_moves(&api, &world);
+    }
+    panic!("not Certified after 30 reconciles: {phases:?}");
+}
+
+/// Closed → Tallying → Decrypted → Certified, each step once, in order, with its Event, and the acts sent to
+/// the workloads with the internal token.
+#[tokio::test]
+async fn closing_runs_an_election_from_closed_to_certified() {
+    let (phases, seen, world) = close_to_certified(None).await;
+    let mut steps: Vec<&String> = phases.iter().collect();
+    steps.dedup();
+    let expected = [
+        "Closed/Sealing",
+        "Closed/ClosingLog",
+        "Tallying/Exporting",
+        "Tallying/Decrypting",
+        "Tallying/Verifying",
+        "Decrypted/Decrypted",
+        "Certified/Certified",
+    ];
+    assert_eq!(steps, expected, "{phases:?}");
+    let w = world.lock().expect("lock");
+    assert_eq!(w.sealed.len(), 6, "every shard sealed");
+    assert!(w.log_closed);
+    // The record volume and the Job: created once each, the volume with no owner (it outlives the Election).
+    let creates = |path: &str| seen.iter().filter(|s| s.method == Method::POST && s.path == path).count();
+    assert_eq!(creates("/apis/batch/v1/namespaces/ciudad/jobs"), 1);
+    assert_eq!(creates("/api/v1/namespaces/ciudad/persistentvolumeclaims"), 1);
+    let pvc = seen.iter().find(|s| s.path == "/api/v1/namespaces/ciudad/persistentvolumeclaims").expect("pvc");
+    assert!(pvc.body["metadata"]["ownerReferences"].is_null());
+    let job = seen.iter().find(|s| s.path == "/apis/batch/v1/namespaces/ciudad/jobs").expect("job");
+    assert_eq!(job.body["metadata"]["ownerReferences"][0]["uid"], "e-uid");
+    // The status the operator wrote, step by step.
+    let status = |field: &str| {
+        seen.iter()
+            .filter(|s| s.path == format!("{ELECTION_PATH}/status"))
+            .filter_map(|s| s.body["status"].get(field).cloned())
+            .collect::<Vec<Value>>()
+    };
+    let exported = status("recordExportedAt");
+    assert!(exported.windows(2).all(|w| w[0] == w[1]), "recordExportedAt written once and kept: {exported:?}");
+    let results = status("results");
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(br#"{"electionId":"ciudad-2027","totals":[]}"#));
+    assert_eq!(results.last(), Some(&json!({"digest": digest, "configMap": "ciudad-2027-results"})));
+    assert_eq!(status("certifiedAt").last(), Some(&json!(AFTER_CLOSE)));
+    assert_eq!(status("decryption").last().map(|d| d["accepted"].clone()), Some(json!([1, 2, 3])));
+    let cm = seen
+        .iter()
+        .find(|s| s.is_apply() && s.path.ends_with("/configmaps/ciudad-2027-results"))
+        .expect("results ConfigMap");
+    assert_eq!(cm.body["data"]["results.json"], r#"{"electionId":"ciudad-2027","totals":[]}"#);
+    // Events: each step, the export, the refused partial (once), the results and the certification.
+    let events: Vec<&str> = seen.iter().filter(|s| s.is_event()).filter_map(|s| s.body["reason"].as_str()).collect();
+    for reason in ["Sealing", "ClosingLog", "RecordExportStarted", "RecordExported", "ResultsPublished", "Certified"] {
+        assert!(events.contains(&reason), "{reason} in {events:?}");
+    }
+    assert_eq!(events.iter().filter(|r| **r == "PartialRefused").count(), 1, "{events:?}");
+    // Decrypted, then Certified: no more polling once certified.
+    assert!(phases.last().is_some_and(|p| p == "Certified/Certified"));
+}
+
+/// The operator killed in every reconcile of the closing after each of its first writes (so after creating
+/// the volume but before the Job, after the Job, after an Event but before the status...), then a fresh
+/// Context against the same API state and workloads: every run ends Certified, and nothing that must happen
+/// once happens twice (one Job, one volume, one certifiedAt).
+#[tokio::test]
+async fn closing_resumes_after_the_operator_is_killed_at_any_step() {
+    let (reference, _, _) = close_to_certified(None).await;
+    for restart in (1..reference.len()).flat_map(|r| (0..4).map(move |w| (r, w))) {
+        let (phases, seen, world) = close_to_certified(Some(restart)).await;
+        assert!(phases.last().is_some_and(|p| p == "Certified/Certified"), "{restart:?}: {phases:?}");
+        let creates = |path: &str| seen.iter().filter(|s| s.method == Method::POST && s.path == path).count();
+        assert_eq!(creates("/apis/batch/v1/namespaces/ciudad/jobs"), 1, "{restart:?}");
+        assert_eq!(creates("/api/v1/namespaces/ciudad/persistentvolumeclaims"), 1, "{restart:?}");
+        let certified: Vec<Value> = seen
+            .iter()
+            .filter(|s| s.path == format!("{ELECTION_PATH}/status"))
+            .filter_map(|s| s.body["status"].get("certifiedAt").cloned())
+            .collect();
+        assert!(certified.windows(2).all(|w| w[0] == w[1]), "{restart:?}: {certified:?}");
+        assert!(world.lock().expect("lock").log_closed);
+    }
+}
 // --- Observation: the workloads' `GET /v1/status` in the statuses ---------------------------------------------
 
 /// The `urna` binary beside this test's (`target/<profile>/urna`, built by `cargo test --workspace`); built

@@ -102,6 +102,21 @@ fn snapshots_of_built_manifests() {
                     .collect();
                 insta::assert_yaml_snapshot!(format!("{name}-booth-vote-{}", e.name_any()), (booth, secrets));
             }
+            // What closing creates (controller::closing), with the ceremony ConfigMap named.
+            let mut closing = e.clone();
+            closing.spec.record.ceremony = Some(format!("{}-ceremony", e.name_any()));
+            let shards = build::election::tally_shards(&closing);
+            let (deployment, service) = build::record::decryption_service(&closing, &defaults.image);
+            let closing_children = vec![
+                build::Child::new(&build::record::record_volume(&closing)).expect("pvc"),
+                build::Child::new(&build::record::export_job(&closing, &defaults.image, &shards).expect("job"))
+                    .expect("job"),
+                build::Child::new(&deployment).expect("deployment"),
+                build::Child::new(&service).expect("service"),
+                build::Child::new(&build::record::results_config_map(&closing, "{\"electionId\": \"...\"}\n"))
+                    .expect("configmap"),
+            ];
+            insta::assert_yaml_snapshot!(format!("{name}-closing-{}", e.name_any()), closing_children);
             // One generated shard's own children (they all share one shape).
             if let Some(shard) = build::election::tally_shards(&e).into_iter().next() {
                 let shard = with_uid(shard);

@@ -345,6 +345,24 @@ enum Source<'a> {
     /// Prometheus, in any namespace: pods labelled `app.kubernetes.io/name: prometheus`, as the Prometheus
     /// Operator and kube-prometheus-stack label them.
     Prometheus,
+    /// The operator, in any namespace (the chart labels its pods `app.kubernetes.io/name: urna-operator`):
+    /// it polls each shard's status and seals it at the close.
+    Operator,
+}
+
+/// The chart's `app.kubernetes.io/name` label of the operator's pods.
+pub const OPERATOR_POD_NAME: &str = "urna-operator";
+
+/// Pods labelled `app.kubernetes.io/name: <name>`, in any namespace.
+fn any_namespace(name: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector::default()),
+        pod_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(meta::LABEL_NAME.into(), name.into())])),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 fn policy(e: &Election, suffix: &str, target: &str, from: &[Source]) -> NetworkPolicy {
@@ -362,14 +380,8 @@ fn policy(e: &Election, suffix: &str, target: &str, from: &[Source]) -> NetworkP
             Source::Components(c) => {
                 Some(vec![NetworkPolicyPeer { pod_selector: Some(component_selector(&name, c)), ..Default::default() }])
             }
-            Source::Prometheus => Some(vec![NetworkPolicyPeer {
-                namespace_selector: Some(LabelSelector::default()),
-                pod_selector: Some(LabelSelector {
-                    match_labels: Some(BTreeMap::from([(meta::LABEL_NAME.into(), "prometheus".into())])),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
+            Source::Prometheus => Some(vec![any_namespace("prometheus")]),
+            Source::Operator => Some(vec![any_namespace(OPERATOR_POD_NAME)]),
         },
         ports: http(),
     };
@@ -385,7 +397,9 @@ fn policy(e: &Election, suffix: &str, target: &str, from: &[Source]) -> NetworkP
 }
 
 /// The vote service is the public front door; tally shards accept ballots only from the vote services and
-/// the booth brokers; the audit log only from the election's own workloads. The booth vote service (with
+/// the booth brokers, and reads from the record-export Job and the operator (status, seal). The decryption
+/// service admits anyone: trustees submit their
+/// partials from their own machines, and every answer is verified on arrival. The booth vote service (with
 /// `spec.vote.booth`) is reached by the Mesa consoles at the polling stations, from outside the cluster like
 /// remote voters, and by the fleet's collector (the bridge), so it admits any source as the remote one does;
 /// both of its write endpoints need a bearer token (the Mesa's console token, the bridge token).
@@ -397,8 +411,18 @@ fn policy(e: &Election, suffix: &str, target: &str, from: &[Source]) -> NetworkP
 pub fn network_policies(e: &Election) -> Vec<NetworkPolicy> {
     let mut out = vec![
         policy(e, "vote-ingress", VOTE, &[Source::Anyone]),
-        policy(e, "tally-ingress", TALLY, &[Source::Components(&[VOTE, BOOTH_VOTE, "broker"]), Source::Prometheus]),
+        policy(
+            e,
+            "tally-ingress",
+            TALLY,
+            &[
+                Source::Components(&[VOTE, BOOTH_VOTE, "broker", super::record::RECORD]),
+                Source::Prometheus,
+                Source::Operator,
+            ],
+        ),
         policy(e, "audit-ingress", AUDIT, &[Source::Anyone]),
+        policy(e, "decryption-ingress", super::record::DECRYPTION, &[Source::Anyone]),
     ];
     if super::booth_vote::booth_spec(e).is_some() {
         out.push(policy(e, "vote-booth-ingress", BOOTH_VOTE, &[Source::Anyone]));

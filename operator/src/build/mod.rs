@@ -7,6 +7,7 @@ pub mod boothfleet;
 pub mod election;
 pub mod mesa;
 pub mod pod;
+pub mod record;
 pub mod tallyshard;
 
 use kube::Resource;

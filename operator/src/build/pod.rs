@@ -188,17 +188,22 @@ pub fn writer_set(
             },
             volume_claim_templates: Some(vec![PersistentVolumeClaim {
                 metadata: ObjectMeta { name: Some(DATA_VOLUME.into()), ..Default::default() },
-                spec: Some(PersistentVolumeClaimSpec {
-                    access_modes: Some(vec!["ReadWriteOnce".into()]),
-                    storage_class_name: storage.storage_class_name.clone(),
-                    resources: Some(VolumeResourceRequirements {
-                        requests: Some(BTreeMap::from([("storage".into(), Quantity(storage.size.clone()))])),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
+                spec: Some(claim_spec(storage)),
                 ..Default::default()
             }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A single-writer volume of `storage`'s size and class.
+pub fn claim_spec(storage: &StorageSpec) -> PersistentVolumeClaimSpec {
+    PersistentVolumeClaimSpec {
+        access_modes: Some(vec!["ReadWriteOnce".into()]),
+        storage_class_name: storage.storage_class_name.clone(),
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(BTreeMap::from([("storage".into(), Quantity(storage.size.clone()))])),
             ..Default::default()
         }),
         ..Default::default()

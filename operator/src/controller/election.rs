@@ -114,23 +114,33 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
         info!(sent, total = children.len(), "applied children");
     }
 
-    let observed = observe(e, ctx, &ns).await?;
+    let mut observed = observe(e, ctx, &ns).await?;
+    // Closing (docs/operator.md, "Closing"): the close, seal, export, decryption and certification steps.
+    let past_close = super::closing::last_close(e).is_some_and(|c| now >= c);
+    let shards = if past_close { election_shards(e, ctx, &ns).await? } else { vec![] };
+    observed.closed = super::closing::reconcile(e, ctx, &ns, &shards, past_close).await?;
+    let closed = &observed.closed;
+    observed.obs.closing = closed.step;
     let windows: Vec<_> = e.spec.modalities.iter().map(|m| (m.opens_at.0, m.closes_at.0)).collect();
     let s = schedule::election_phase(now, &windows, &observed.obs);
     let ready_msg = format!("{} of {} workloads ready", observed.ready, observed.total);
     let degraded = observed.obs.failure.clone().map(|f| ("WorkloadFailed", f)).or(booth_problem);
+    let degraded = degraded.or(closed.blocked.clone());
     let mut conds = conditions::standard(observed.obs.workloads_ready, &ready_msg, degraded);
     if let Some((reason, msg)) = crate::observe::degraded(&observed.unanswered) {
         conditions::degrade(&mut conds, reason, msg);
     }
+    conds.push(super::closing::condition(closed));
     let previous = e.phase();
+    let poll = closed.poll;
     write_status(api, e, ctx, s.phase, &conds, s.next, &observed).await?;
     if s.phase != previous || e.status.as_ref().and_then(|st| st.phase).is_none() {
         let type_ = if s.phase == ElectionPhase::Failed { EventType::Warning } else { EventType::Normal };
         ctx.event(e, type_, s.phase.as_str(), "Transition", format!("{} → {}", previous.as_str(), s.phase.as_str()))
             .await;
     }
-    Ok(Action::requeue(super::observe::requeue(ctx, Some(s.phase), schedule::requeue_after(now, s.next))))
+    let wait = super::observe::requeue(ctx, Some(s.phase), schedule::requeue_after(now, s.next));
+    Ok(Action::requeue(if poll { wait.min(ctx.poller.interval) } else { wait }))
 }
 
 /// The Election's Mesas.
@@ -184,6 +194,8 @@ struct Observed {
     audit_log_head: Option<AuditLogHead>,
     /// Workloads that gave no usable status this round.
     unanswered: Vec<crate::observe::Unanswered>,
+    /// Closing's step and the status fields it owns.
+    closed: super::closing::Outcome,
 }
 
 impl Observed {
@@ -197,6 +209,7 @@ impl Observed {
             modalities: st.modalities,
             shards: st.shards.unwrap_or_default(),
             audit_log_head: st.audit_log_head,
+            closed: super::closing::Outcome::kept(e),
             ..Self::default()
         }
     }
@@ -248,12 +261,7 @@ async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
     );
     o.total = 2 + u32::from(booth.is_some()) + o.shards.total;
     o.ready = u32::from(vote_ready) + u32::from(audit_ready) + u32::from(booth == Some(true)) + o.shards.ready;
-    let status = e.status.clone().unwrap_or_default();
     o.obs.workloads_ready = o.ready == o.total;
-    o.obs.shards_total = o.shards.total;
-    o.obs.shards_sealed = o.shards.sealed;
-    o.obs.results_published = status.results.is_some();
-    o.obs.certified = status.certified_at.is_some();
     Ok(o)
 }
 
@@ -282,6 +290,10 @@ async fn write_status(
         "census": o.census,
         "votersVoted": o.voters_voted,
         "auditLogHead": o.audit_log_head,
+        "recordExportedAt": o.closed.record_exported_at,
+        "results": o.closed.results,
+        "certifiedAt": o.closed.certified_at,
+        "decryption": o.closed.decryption,
     });
     super::status::apply(api, &e.name_any(), e.status.as_ref(), owned).await?;
     Ok(())
@@ -289,7 +301,10 @@ async fn write_status(
 
 /// The Warning a refused deletion raises; returns its note.
 async fn refuse(e: &Election, ctx: &Context, why: &str) -> String {
-    let note = format!("{why}; export the record (`urna export`) or set {}: \"true\"", meta::ANNOTATION_ALLOW_DELETE);
+    let note = format!(
+        "{why}; the operator exports the record after the close (status.recordExportedAt), or set {}: \"true\"",
+        meta::ANNOTATION_ALLOW_DELETE
+    );
     ctx.event(e, EventType::Warning, "DeletionRefused", "Delete", note.clone()).await;
     note
 }

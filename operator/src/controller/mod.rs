@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod boothfleet;
+pub mod closing;
 pub mod conditions;
 pub mod election;
 pub mod mesa;

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use kube::api::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
@@ -133,6 +134,9 @@ pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
         .owns(api::<StatefulSet>(&client, ns), owned.clone())
         .owns(api::<TallyShard>(&client, ns), owned.clone())
         .owns(api::<ConfigMap>(&client, ns), owned.clone())
+        // Closing: the export Job's completion and the decryption service's rollout move it on.
+        .owns(api::<Job>(&client, ns), owned.clone())
+        .owns(api::<Deployment>(&client, ns), owned.clone())
         .shutdown_on_signal()
         .run(super::election::reconcile, error_policy, ctx.clone())
         .for_each(|_| futures::future::ready(()));

@@ -87,6 +87,9 @@ pub struct ElectionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 512))]
     pub image: Option<String>,
+    /// The election record, exported by the operator after the close (docs/record.md).
+    #[serde(default)]
+    pub record: RecordSpec,
     /// Bits per counter slot (default 20, up to 1,048,575 ballots per tally shard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 32))]
@@ -234,6 +237,21 @@ fn default_batch_size() -> u32 {
     1000
 }
 
+/// Where the record-export Job writes the election record, and what it needs besides the workloads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordSpec {
+    /// A ConfigMap holding the key ceremony's public outputs, keys `public.json` and `transcript.json`
+    /// (`urna ceremony --out DIR` writes both; nothing secret). The record carries them so anyone can check
+    /// the threshold key. Without it the election stops at `Tallying` with `Degraded` reason `NoCeremony`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
+    pub ceremony: Option<String>,
+    /// The record's volume (PVC `<election>-record`, retained when the Election is deleted).
+    #[serde(default)]
+    pub storage: StorageSpec,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ShardingPolicy {
@@ -289,10 +307,10 @@ impl ElectionPhase {
     }
 }
 
-/// Status. The operator writes phase, conditions, readiness, and what it observes of the workloads through
-/// their `GET /v1/status` (turnout, ballots per modality, the audit log's head; docs/operator.md,
-/// "Observation"); the tools write their own fields (results, certifiedAt, recordExportedAt) under their own
-/// field managers, so server-side apply never makes the two fight.
+/// Status. The operator writes phase, conditions, readiness, what it observes of the workloads through their
+/// `GET /v1/status` (turnout, ballots per modality, the audit log's head; docs/operator.md, "Observation")
+/// and the closing fields (recordExportedAt, decryption, results, certifiedAt; "Closing"); other writers
+/// apply theirs under their own field managers, so server-side apply never makes them fight.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ElectionStatus {
@@ -327,15 +345,20 @@ pub struct ElectionStatus {
     /// The audit log's head as its `GET /v1/status` reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_log_head: Option<AuditLogHead>,
-    /// Written by `urna decrypt`: where the combined results are published, and their digest.
+    /// The verified results: their digest and the ConfigMap holding `results.json`. Written by the operator
+    /// once the decryption service combined `threshold` partials and verified the finished record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<ResultsRef>,
-    /// Written by `urna certify`.
+    /// When the authority certified the results (annotation `urna.dev/certify: "true"` on a Decrypted
+    /// Election).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certified_at: Option<Time>,
-    /// Written by `urna export` once the full election record is stored outside the cluster.
+    /// When the record-export Job finished writing the election record to the PVC `<election>-record`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_exported_at: Option<Time>,
+    /// The trustees' partial decryptions as the decryption service reports them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<DecryptionSummary>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -386,6 +409,17 @@ pub struct ShardSummary {
     pub total: u32,
     pub ready: u32,
     pub sealed: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DecryptionSummary {
+    pub trustees: u32,
+    pub threshold: u32,
+    /// Trustees whose partials were verified and stored.
+    pub accepted: Vec<u32>,
+    /// Submissions the service refused (each reported as a Warning Event `PartialRefused`).
+    pub refused: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

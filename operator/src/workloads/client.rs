@@ -90,6 +90,11 @@ impl WorkloadClient {
         serde_json::from_slice(&bytes).map_err(|e| CallError::body(url, e))
     }
 
+    /// `GET url`: the body exactly as sent (a document whose digest is checked, such as `results.json`).
+    pub async fn get_bytes(&self, url: &str) -> Result<Bytes, CallError> {
+        self.call(Method::GET, url, None, None).await
+    }
+
     /// `POST url` with `body` as JSON and `Authorization: Bearer <token>`; parse the JSON answer as `T`.
     pub async fn post_json<B: Serialize, T: DeserializeOwned>(
         &self,

@@ -76,6 +76,7 @@ pub struct Intake {
     accepted: BTreeMap<u32, TrusteePartials>,
     results: Option<ResultsHead>,
     refused: u64,
+    last_refusal: Option<String>,
 }
 
 impl Intake {
@@ -97,6 +98,7 @@ impl Intake {
             accepted: BTreeMap::new(),
             results: None,
             refused: 0,
+            last_refusal: None,
         };
         for answer in read_answers(&intake.record)? {
             let path = answer.path.display().to_string();
@@ -163,6 +165,7 @@ impl Intake {
         match verdict {
             Err(r) => {
                 self.refused += 1;
+                self.last_refusal = Some(format!("trustee {trustee}: {}: {r}", r.code()));
                 Err(r.into())
             }
             Ok(Some(repeat)) => {
@@ -201,7 +204,9 @@ impl Intake {
             threshold: self.public.threshold(),
             accepted: self.accepted.keys().copied().collect(),
             refused: self.refused,
+            last_refusal: self.last_refusal.clone(),
             results: self.results.clone(),
+            verification: None,
         }
     }
 }

@@ -17,9 +17,31 @@ pub struct DecryptionStatus {
     pub accepted: Vec<u32>,
     /// Submissions refused since start (bad proof, unknown trustee, another request, conflicting answer).
     pub refused: u64,
+    /// The latest refusal since start: the trustee (when the answer named one), the code and the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_refusal: Option<String>,
     /// Set once `t` valid partials combined and `results.json` was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<ResultsHead>,
+    /// The finished record's verification (`urna verify record`, run by the service once the results are
+    /// written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<RecordVerification>,
+}
+
+/// Where the verification of the finished record stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum RecordVerification {
+    Running,
+    /// Every check passed; the record holds `ballots` ballots.
+    Valid {
+        ballots: u64,
+    },
+    /// The first failure, as `urna verify record` names it.
+    Invalid {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

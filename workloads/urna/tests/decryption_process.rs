@@ -13,6 +13,7 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 use support::spawn_listening;
+use urna_status::decryption::RecordVerification;
 use urna_tally::TallyClient;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crypto/tests/fixtures/ceremony-3072");
@@ -148,6 +149,9 @@ async fn trustees_answer_over_http_bad_answers_are_refused_and_results_match_urn
     assert!(!record.join("decryption/trustee-3.json").exists());
     let st = status(&url).await;
     assert_eq!((st.accepted.clone(), st.refused), (vec![1], 4));
+    // The latest refusal the operator turns into an Event: the conflicting second answer of trustee 1.
+    assert!(st.last_refusal.as_deref().is_some_and(|r| r.starts_with("trustee 1: conflicting_answer: ")), "{st:?}");
+    assert_eq!(st.verification, None, "nothing to verify before the results");
 
     // Trustee 2 answers, then the service is killed (SIGKILL) and restarted on the same record.
     let second = trustee(&url, 2, &passphrases);
@@ -180,6 +184,17 @@ async fn trustees_answer_over_http_bad_answers_are_refused_and_results_match_urn
     let out = urna(&["results", "--record", s(&record), "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), ours);
-    let out = urna(&["verify", "record", s(&record)]);
+    let out = urna(&["verify", "record", s(&record), "--json"]);
     assert!(out.status.success(), "the record verifies: {}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The service verified the finished record itself, as `urna verify record` just did (what the operator
+    // waits for before it publishes). It reports `running` until then; the loop ends on the first other state.
+    let verified = loop {
+        match status(&url).await.verification {
+            Some(RecordVerification::Running) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            other => break other,
+        }
+    };
+    let ballots = summary["ballots"].as_u64().unwrap();
+    assert_eq!(verified, Some(RecordVerification::Valid { ballots }), "the service verifies the record it finished");
 }

@@ -32,6 +32,9 @@ enum Workload {
     Broker(urna::cmd::broker::Args),
     Booth(urna::cmd::booth::Args),
     Voters(urna::cmd::voters::Args),
+    Record(urna::cmd::record::Args),
+    Decryption(urna::cmd::decryption::Args),
+    Trustee(urna::cmd::trustee::Args),
 }
 
 const EXAMPLES: [&str; 3] = ["university", "municipal", "federal"];
@@ -163,8 +166,13 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                             }
                         }
                         Workload::Audit(_) => *seen.entry("audit").or_default() += 1,
-                        Workload::Broker(_) | Workload::Booth(_) | Workload::Voters(_) => {
-                            panic!("{name}: an Election runs no fleet or voters workload")
+                        Workload::Broker(_)
+                        | Workload::Booth(_)
+                        | Workload::Voters(_)
+                        | Workload::Record(_)
+                        | Workload::Decryption(_)
+                        | Workload::Trustee(_) => {
+                            panic!("{name}: an Election's StatefulSets run no fleet, voters or closing workload")
                         }
                     }
                 }
@@ -513,49 +521,102 @@ fn opts(client_id: &str) -> urna_broker::client::Options<'_> {
     urna_broker::client::Options { client_id, keep_alive_secs: 30, clean_session: true, will: None }
 }
 
-/// The e2e suite's election Job (`e2e/election-job.yaml`, run by `e2e/run.sh` on kind, not here) parses with
-/// the real `urna voters run` and names exactly what the operator builds for the municipal example: every
-/// vote partition's URL in order, every tally shard's Service, the audit Service, and the Secrets the script
-/// creates (the admin token is the Election's own `spec.vote.adminToken`).
+/// The e2e suite's Jobs (run by `e2e/run.sh` on kind, not here) parse with the real CLI and name what the
+/// operator builds for the municipal example: the ballots Job (`e2e/election-job.yaml`, `urna voters cast`)
+/// every vote partition's URL in order; the trustees' Job (`e2e/trustees-job.yaml`) the decryption
+/// service's URL, three trustees, each with its own share and passphrase from the mounted Secret.
 #[test]
-fn e2e_election_job_matches_the_municipal_election() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e/election-job.yaml");
-    let text = std::fs::read_to_string(&path).expect("e2e/election-job.yaml");
-    let job: Value = serde_yaml::from_str(&text).expect("yaml");
-    let c = &job["spec"]["template"]["spec"]["containers"][0];
-    let args: Vec<String> = serde_json::from_value(c["args"].clone()).expect("args");
-    assert!(matches!(parse(&args), Workload::Voters(_)), "{args:?}");
+fn e2e_jobs_match_the_municipal_election() {
+    let read = |name: &str| -> Value {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e").join(name);
+        serde_yaml::from_str(&std::fs::read_to_string(&path).expect("e2e job")).expect("yaml")
+    };
     let set = example("municipal");
     let e = &set.elections[0];
     let ns = e.metadata.namespace.as_deref().expect("namespace");
+
+    let job = read("election-job.yaml");
     assert_eq!(job["metadata"]["namespace"], ns);
+    let c = &job["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<String> = serde_json::from_value(c["args"].clone()).expect("args");
+    assert!(matches!(parse(&args), Workload::Voters(_)), "{args:?}");
+    assert_eq!(&args[..2], ["voters", "cast"]);
     assert_eq!(flag(&args, "--vote"), build::election::vote_urls(e));
-    let mut want: Vec<String> = build::election::tally_shards(e)
-        .iter()
-        .map(|s| {
-            let n = s.metadata.name.clone().expect("shard name");
-            format!("{n}={}", urna_operator::workload::service_url(&n, Some(ns)))
-        })
-        .collect();
-    let mut got: Vec<String> = flag(&args, "--shard").into_iter().map(str::to_owned).collect();
-    want.sort();
-    got.sort();
-    assert_eq!(got, want);
-    let audit = build::election::build(e, &Defaults::default())
-        .expect("builds")
-        .into_iter()
-        .find(|c| c.kind == "StatefulSet" && c.name.ends_with("-audit"))
-        .expect("audit");
-    assert_eq!(flag(&args, "--audit"), [urna_operator::workload::service_url(&audit.name, Some(ns))]);
-    let admin = e.spec.vote.admin_token.as_ref().expect("the example has an admin token");
-    let volumes = job["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes");
-    let token_file = flag(&args, "--admin-token-file")[0];
-    assert!(token_file.ends_with(&format!("/{}", admin.key)), "{token_file}");
-    assert!(volumes.iter().any(|v| v["secret"]["secretName"] == admin.name.as_str()), "admin token Secret");
-    // The pod carries the labels the tally and audit NetworkPolicies admit (the vote component's).
-    let labels = &job["spec"]["template"]["metadata"]["labels"];
-    assert_eq!(labels["urna.dev/election"], e.metadata.name.as_deref().expect("name"));
-    assert_eq!(labels["app.kubernetes.io/component"], "vote");
+
+    let job = read("trustees-job.yaml");
+    assert_eq!(job["metadata"]["namespace"], ns);
+    let containers = job["spec"]["template"]["spec"]["containers"].as_array().expect("containers");
+    assert_eq!(containers.len(), 3);
+    for (i, c) in containers.iter().enumerate() {
+        let args: Vec<String> = serde_json::from_value(c["args"].clone()).expect("args");
+        assert!(matches!(parse(&args), Workload::Trustee(_)), "{args:?}");
+        assert_eq!(flag(&args, "--election"), [build::record::decryption_url(e)]);
+        assert!(flag(&args, "--share")[0].ends_with(&format!("/trustee-{}.share.json", i + 1)));
+        assert!(flag(&args, "--passphrase-file")[0].ends_with(&format!("/trustee-{}.passphrase", i + 1)));
+    }
+}
+
+/// What closing runs for every example: the record-export Job's arguments parse with the real `urna record
+/// export` and name every vote replica (partitions in order, then the booth vote service), every shard's
+/// Service and the audit log; the ceremony ConfigMap's two files are mounted where `--ceremony` points; the
+/// record volume is mounted where `--out` writes and where the decryption service (whose arguments parse
+/// with `urna decryption serve`) reads.
+#[test]
+fn closing_jobs_and_services_parse_with_the_real_cli() {
+    let d = Defaults::default();
+    for name in EXAMPLES {
+        let set = example(name);
+        for e in &set.elections {
+            let mut e = e.clone();
+            e.spec.record.ceremony = Some("ceremony".into());
+            let shards = build::election::tally_shards(&e);
+            let job = build::record::export_job(&e, &d.image, &shards).expect("a Job with a ceremony");
+            let job = serde_json::to_value(&job).expect("json");
+            let args = expanded_args(&job, 0);
+            assert!(matches!(parse(&args), Workload::Record(_)), "{args:?}");
+            let mut votes: Vec<String> = build::election::vote_urls(&e)
+                .into_iter()
+                .map(|u| format!("{}={u}", build::election::vote_modality(&e).expect("modality").kind))
+                .collect();
+            if build::booth_vote::booth_spec(&e).is_some() {
+                votes.push(format!("booth={}", build::booth_vote::booth_vote_url(&e)));
+            }
+            assert_eq!(flag(&args, "--vote"), votes, "{name}");
+            assert_eq!(flag(&args, "--shard").len(), shards.len(), "{name}");
+            for s in &shards {
+                let n = s.metadata.name.clone().expect("shard name");
+                let route =
+                    format!("{n}={}", urna_operator::workload::service_url(&n, e.metadata.namespace.as_deref()));
+                assert!(flag(&args, "--shard").contains(&route.as_str()), "{route}");
+            }
+            let ceremony = flag(&args, "--ceremony")[0];
+            let (cm, items) = mounted_source(&job, &format!("{ceremony}/public.json"));
+            assert_eq!(cm["name"], "ceremony");
+            assert_eq!(items, ["public.json", "transcript.json"]);
+            let out = flag(&args, "--out")[0];
+            assert!(args.iter().any(|a| a == "--idempotent"));
+            let (deployment, _) = build::record::decryption_service(&e, &d.image);
+            let deployment = serde_json::to_value(&deployment).expect("json");
+            let serve = expanded_args(&deployment, 0);
+            assert!(matches!(parse(&serve), Workload::Decryption(_)), "{serve:?}");
+            assert_eq!(flag(&serve, "--record"), [out]);
+            let claim = |w: &Value, path: &str| -> String {
+                let pod = &w["spec"]["template"]["spec"];
+                let mount = pod["containers"][0]["volumeMounts"]
+                    .as_array()
+                    .expect("mounts")
+                    .iter()
+                    .find(|m| m["mountPath"].as_str().is_some_and(|d| path.starts_with(&format!("{d}/"))))
+                    .unwrap_or_else(|| panic!("{path} is not mounted"))
+                    .clone();
+                let v = pod["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == mount["name"]);
+                v.and_then(|v| v["persistentVolumeClaim"]["claimName"].as_str()).expect("a claim").to_owned()
+            };
+            let volume = build::record::record_volume_name(e.metadata.name.as_deref().expect("name"));
+            assert_eq!(claim(&job, out), volume);
+            assert_eq!(claim(&deployment, out), volume);
+        }
+    }
 }
 
 /// The monitor's sinks follow the BoothFleet's `alerts`: by default Events on the fleet (`--fleet-object`,

@@ -130,5 +130,44 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
     // The record verifies again from its files alone, with the standalone verifier.
     let out = urna(&["verify", "record", path(&record)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // `urna record export --idempotent`, as the operator's export Job runs it (a pod retried after a crash):
+    // a staging directory left by a killed attempt is replaced, the record appears whole under its name, and
+    // a second run finds it complete and leaves it alone.
+    let exported = dir.path().join("exported");
+    let partial = dir.path().join("exported.partial");
+    std::fs::create_dir_all(partial.join("shards")).unwrap();
+    std::fs::write(partial.join("ballots.jsonl"), "half a record\n").unwrap();
+    let vote_arg = format!("remote={vote_url}");
+    let export = [
+        "record",
+        "export",
+        "--vote",
+        &vote_arg,
+        "--shard",
+        &shard_arg,
+        "--audit",
+        &audit_url,
+        "--ceremony",
+        FIXTURE,
+        "--out",
+        path(&exported),
+        "--idempotent",
+    ]
+    .map(str::to_owned);
+    let run_export = |args: [String; 13]| async move {
+        tokio::task::spawn_blocking(move || urna(&args.each_ref().map(String::as_str))).await.unwrap()
+    };
+    let out = run_export(export.clone()).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!partial.exists(), "the staging directory became the record");
+    assert!(exported.join("index.json").exists());
+    let ballots = std::fs::read(exported.join("ballots.jsonl")).unwrap();
+    assert_eq!(ballots, std::fs::read(record.join("ballots.jsonl")).unwrap(), "the same ballots as voters run's");
+    let index = std::fs::read(exported.join("index.json")).unwrap();
+    let out = run_export(export).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("alreadyExported"));
+    assert_eq!(std::fs::read(exported.join("index.json")).unwrap(), index, "a complete record is left alone");
     drop(vote);
 }

@@ -24,7 +24,7 @@ use serde_json::json;
 use urna_record::RecordDir;
 use urna_record::intake::{Intake, Intook, SubmitError};
 use urna_record::model::TrusteePartials;
-use urna_status::decryption::DecryptionStatus;
+use urna_status::decryption::{DecryptionStatus, RecordVerification};
 
 const LONG_ABOUT: &str = "\
 Serves an exported election record's decryption request to the trustees and collects their partial
@@ -34,6 +34,11 @@ batched proof must verify. A refused answer gets a reason and nothing is stored;
 to DIR/decryption/trustee-<i>.json (synced) before the 200. The same answer again gets the same 200; a
 different answer from a trustee who already answered gets 409. Once THRESHOLD answers are stored, they are
 combined and DIR/results.json is written (as `urna results`).
+
+Once the results are written, the service verifies the finished record as `urna verify record DIR` does
+(consistency with its own keys) and reports the outcome in GET /v1/status (`verification`: running, valid
+with the ballots counted, or invalid with the first failure): the operator publishes results only from a
+record that verified.
 
 Once listening it prints one JSON line on stdout: {\"listening\":\"ADDR\"}.
 
@@ -103,14 +108,55 @@ struct App {
     request: Bytes,
     key: String,
     results_path: PathBuf,
+    record_dir: PathBuf,
+    /// The finished record's verification; `None` until the results are written.
+    verification: Arc<Mutex<Option<RecordVerification>>>,
     metrics: Arc<Metrics>,
 }
 
 impl App {
     fn publish(&self, intake: &Intake) {
-        let status = intake.status();
+        let mut status = intake.status();
         self.metrics.results_written.set(i64::from(status.results.is_some()));
+        let written = status.results.is_some();
+        status.verification = self.verification.lock().unwrap_or_else(PoisonError::into_inner).clone();
         *self.status.lock().unwrap_or_else(PoisonError::into_inner) = status;
+        if written {
+            self.verify_once();
+        }
+    }
+
+    /// Starts verifying the finished record (once per process: the record does not change after the results
+    /// are written, and a restarted service verifies again).
+    fn verify_once(&self) {
+        {
+            let mut v = self.verification.lock().unwrap_or_else(PoisonError::into_inner);
+            if v.is_some() {
+                return;
+            }
+            *v = Some(RecordVerification::Running);
+        }
+        self.set_verification(RecordVerification::Running);
+        let app = self.clone();
+        std::thread::spawn(move || {
+            let progress = |step: &str, done: u64, total: u64| tracing::debug!(step, done, total, "verifying");
+            let outcome = match urna_record::verify_record(&RecordDir::new(&app.record_dir), None, &progress) {
+                Ok(summary) => {
+                    tracing::info!(ballots = summary.ballots, "the finished record verifies");
+                    RecordVerification::Valid { ballots: summary.ballots }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the finished record does not verify");
+                    RecordVerification::Invalid { reason: e.to_string() }
+                }
+            };
+            *app.verification.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome.clone());
+            app.set_verification(outcome);
+        });
+    }
+
+    fn set_verification(&self, v: RecordVerification) {
+        self.status.lock().unwrap_or_else(PoisonError::into_inner).verification = Some(v);
     }
 }
 
@@ -132,6 +178,8 @@ fn serve(args: ServeArgs) -> Result<()> {
         request: Bytes::copy_from_slice(intake.request_bytes()),
         key: intake.public_key().to_json(),
         results_path: intake.record().results(),
+        record_dir: args.record.clone(),
+        verification: Arc::new(Mutex::new(None)),
         status: Arc::new(Mutex::new(status)),
         intake: Arc::new(Mutex::new(intake)),
         metrics: Arc::new(Metrics::new()),

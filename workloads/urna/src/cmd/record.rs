@@ -50,6 +50,12 @@ struct ExportArgs {
     /// The record directory to write (must not exist or be empty).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Safe to run again (the operator's export Job, retried after a crash): when DIR already holds a
+    /// complete record (its index.json, written last, exists) exit 0 without touching it; otherwise export
+    /// into DIR.partial (emptied first, if an earlier attempt left it) and rename it to DIR at the end, so DIR
+    /// never holds half a record.
+    #[arg(long)]
+    idempotent: bool,
 }
 
 /// `KEY=URL` from a repeated flag, both sides non-empty.
@@ -65,7 +71,22 @@ pub fn run(args: Args) -> Result<()> {
         RecordCommand::Export(a) => a,
         RecordCommand::Fingerprints(f) => return fingerprints(&f),
     };
-    super::local::check_empty(&a.out)?;
+    let target = a.out.clone();
+    let out = if a.idempotent {
+        if RecordDir::new(&target).index().exists() {
+            println!("{}", serde_json::json!({ "alreadyExported": target.display().to_string() }));
+            return Ok(());
+        }
+        super::local::check_empty(&target)?;
+        let staging = staging_dir(&target)?;
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
+        }
+        staging
+    } else {
+        super::local::check_empty(&target)?;
+        target.clone()
+    };
     let read = |name: &str| {
         let p = a.ceremony.join(name);
         std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
@@ -81,9 +102,35 @@ pub fn run(args: Args) -> Result<()> {
     let shards = a.shards.iter().map(|s| pair(s, "--shard")).collect::<Result<Vec<_>>>()?;
     let sources = Sources { vote, shards, audit: a.audit, public, transcript };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let report = runtime.block_on(export(&RecordDir::new(&a.out), &sources))?;
+    let report = runtime.block_on(export(&RecordDir::new(&out), &sources))?;
+    if out != target {
+        if target.exists() {
+            // Empty (checked above): rename needs it gone.
+            std::fs::remove_dir(&target).with_context(|| format!("removing the empty {}", target.display()))?;
+        }
+        std::fs::rename(&out, &target)
+            .with_context(|| format!("renaming {} to {}", out.display(), target.display()))?;
+        sync_parent(&target)?;
+    }
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
+}
+
+/// `DIR.partial`, beside DIR (the same file system, so the final rename is atomic).
+fn staging_dir(target: &std::path::Path) -> Result<PathBuf> {
+    let name = target.file_name().with_context(|| format!("--out {} has no final component", target.display()))?;
+    let mut staged = name.to_owned();
+    staged.push(".partial");
+    Ok(target.with_file_name(staged))
+}
+
+/// Makes the rename durable.
+fn sync_parent(target: &std::path::Path) -> Result<()> {
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    std::fs::File::open(parent).and_then(|d| d.sync_all()).with_context(|| format!("syncing {}", parent.display()))
 }
 
 fn fingerprints(args: &FingerprintsArgs) -> Result<()> {
