@@ -432,13 +432,15 @@ fn network_policies_open_metrics_and_the_public_audit_log() {
     };
     let tally = get("ciudad-2027-tally-ingress");
     let rules = tally["spec"]["ingress"].as_array().expect("rules");
-    assert_eq!(rules.len(), 2);
+    assert_eq!(rules.len(), 3);
     assert_eq!(
         rules[0]["from"][0]["podSelector"]["matchExpressions"][0]["values"],
-        serde_json::json!(["vote", "vote-booth", "broker"])
+        serde_json::json!(["vote", "vote-booth", "broker", "record"])
     );
     assert_eq!(rules[1]["from"][0]["namespaceSelector"], serde_json::json!({}));
     assert_eq!(rules[1]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "prometheus");
+    // The operator polls the shards' status and seals them (with the internal token) wherever it runs.
+    assert_eq!(rules[2]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "urna-operator");
     let audit = get("ciudad-2027-audit-ingress");
     let rules = audit["spec"]["ingress"].as_array().expect("rules");
     assert_eq!(rules.len(), 1);
