@@ -161,13 +161,13 @@ async fn voters_run_drives_a_running_election_to_a_verified_record() {
     let out = run_export(export.clone()).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!partial.exists(), "the staging directory became the record");
-    assert!(exported.join("index.json").exists());
+    assert!(exported.join("record.json").exists());
     let ballots = std::fs::read(exported.join("ballots.jsonl")).unwrap();
     assert_eq!(ballots, std::fs::read(record.join("ballots.jsonl")).unwrap(), "the same ballots as voters run's");
-    let index = std::fs::read(exported.join("index.json")).unwrap();
+    let index = std::fs::read(exported.join("record.json")).unwrap();
     let out = run_export(export).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("alreadyExported"));
-    assert_eq!(std::fs::read(exported.join("index.json")).unwrap(), index, "a complete record is left alone");
+    assert_eq!(std::fs::read(exported.join("record.json")).unwrap(), index, "a complete record is left alone");
     drop(vote);
 }

@@ -51,7 +51,7 @@ struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Safe to run again (the operator's export Job, retried after a crash): when DIR already holds a
-    /// complete record (its index.json, written last, exists) exit 0 without touching it; otherwise export
+    /// complete record (its record.json, written last, exists) exit 0 without touching it; otherwise export
     /// into DIR.partial (emptied first, if an earlier attempt left it) and rename it to DIR at the end, so DIR
     /// never holds half a record.
     #[arg(long)]
