@@ -16,6 +16,15 @@ use urna_operator::controller::{self, Context};
 use urna_operator::crd::{Election, ElectionPhase, Mesa};
 use urna_operator::metrics::Metrics;
 
+const MESAS: &str = "/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas";
+
+/// Puts the example's Mesas into the fake API.
+fn put_mesas(api: &FakeApi, mesas: &[Mesa]) {
+    for m in mesas {
+        api.put(&format!("{MESAS}/{}", m.name_any()), serde_json::to_value(m).expect("json"));
+    }
+}
+
 /// One request as the apiserver saw it.
 #[derive(Debug, Clone)]
 struct Seen {
@@ -740,13 +749,7 @@ async fn boothfleet_reads_its_mesas_and_reports_each_shard() {
         urna_operator::crd::boothfleet::BrokerShard { name: "norte".into(), districts: vec!["norte".into()] },
         urna_operator::crd::boothfleet::BrokerShard { name: "resto".into(), districts: vec![] },
     ];
-    for m in &set.mesas {
-        let name = m.metadata.name.clone().expect("name");
-        api.put(
-            &format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas/{name}"),
-            serde_json::to_value(m).expect("json"),
-        );
-    }
+    put_mesas(&api, &set.mesas);
     // The norte shard's StatefulSet reports both replicas ready.
     api.put(
         "/apis/apps/v1/namespaces/ciudad/statefulsets/ciudad-booths-broker-norte",
@@ -902,10 +905,7 @@ async fn booth_vote_service_gets_tokens_once_a_mesas_file_of_their_hashes_and_th
     let set = common::example("municipal");
     let e = with_finalizer(election());
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
-    let mesas_path = "/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas";
-    for m in &set.mesas {
-        api.put(&format!("{mesas_path}/{}", m.name_any()), serde_json::to_value(m).expect("json"));
-    }
+    put_mesas(&api, &set.mesas);
     let mut f = set.fleets[0].clone();
     f.meta_mut().uid = Some("f-uid".into());
     let fleet_path = "/apis/urna.dev/v1alpha1/namespaces/ciudad/boothfleets/ciudad-booths";
@@ -997,7 +997,7 @@ async fn booth_vote_service_gets_tokens_once_a_mesas_file_of_their_hashes_and_th
     let mut extra = set.mesas[0].clone();
     extra.meta_mut().name = Some("mesa-centro-3".into());
     extra.spec.booths = None;
-    api.put(&format!("{mesas_path}/mesa-centro-3"), serde_json::to_value(&extra).expect("json"));
+    api.put(&format!("{MESAS}/mesa-centro-3"), serde_json::to_value(&extra).expect("json"));
     controller::election::reconcile(Arc::new(again), ctx.clone()).await.expect("reconcile");
     let seen = api.take();
     let created: Vec<&str> = seen
@@ -1573,7 +1573,6 @@ fn status_of(api: &FakeApi, path: &str) -> Value {
 
 const SHARDS: &str = "/apis/urna.dev/v1alpha1/namespaces/ciudad/tallyshards";
 const STS: &str = "/apis/apps/v1/namespaces/ciudad/statefulsets";
-const MESAS: &str = "/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas";
 
 /// The Election's vote partitions, booth vote service, audit log and one tally shard run as real `urna`
 /// processes started with the arguments the operator built for the municipal example (every other shard is
@@ -1586,9 +1585,7 @@ async fn statuses_come_from_real_vote_tally_and_audit_processes() {
     let set = common::example("municipal");
     let e = with_finalizer(election());
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
-    for m in &set.mesas {
-        api.put(&format!("{MESAS}/{}", m.name_any()), serde_json::to_value(m).expect("json"));
-    }
+    put_mesas(&api, &set.mesas);
     let fleet = &set.fleets[0];
     api.put(
         &format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/boothfleets/{}", fleet.name_any()),
@@ -1889,9 +1886,7 @@ async fn fleet_and_mesa_booths_come_from_the_monitor_and_brokers() {
     let set = common::example("municipal");
     let e = with_finalizer(election());
     api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
-    for m in &set.mesas {
-        api.put(&format!("{MESAS}/{}", m.name_any()), serde_json::to_value(m).expect("json"));
-    }
+    put_mesas(&api, &set.mesas);
     let mut f = set.fleets[0].clone();
     f.meta_mut().uid = Some("f-uid".into());
     let fleet = f.name_any();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use http::Method;
 use serde_json::{Value, json};
 use urna_audit::witness::{TrustedWitness, WitnessState};
-use urna_audit::{AuditLog, LogConfig, LogKey};
+use urna_audit::{LogConfig, LogKey};
 use urna_tally::TallyClient;
 
 const ORIGIN: &str = "urna.test/witnessed";
@@ -23,11 +23,7 @@ async fn log(dir: &Path, witnesses: Vec<TrustedWitness>) -> String {
     let mut config = LogConfig::new(ORIGIN);
     config.checkpoint_interval = Duration::from_secs(1);
     config.witnesses = witnesses;
-    let log = AuditLog::open(&dir.join("audit.redb"), LogKey::from_seed(&LOG_SEED), config).expect("test setup");
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("test setup");
-    let url = format!("http://{}", l.local_addr().expect("test setup"));
-    tokio::spawn(log.serve(l, support::internal_auth(), std::future::pending()));
-    url
+    support::audit_log_signed_by(&dir.join("audit.redb"), LogKey::from_seed(&LOG_SEED), config).await
 }
 
 async fn call(url: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {

@@ -56,7 +56,12 @@ pub async fn audit_log(path: &Path, origin: &str) -> String {
 
 /// Starts an audit log on `path` with `config`; returns its base URL.
 pub async fn audit_log_with(path: &Path, config: urna_audit::LogConfig) -> String {
-    let log = urna_audit::AuditLog::open(path, urna_audit::LogKey::generate().unwrap(), config).unwrap();
+    audit_log_signed_by(path, urna_audit::LogKey::generate().unwrap(), config).await
+}
+
+/// Starts an audit log on `path` signing with `key`; returns its base URL.
+pub async fn audit_log_signed_by(path: &Path, key: urna_audit::LogKey, config: urna_audit::LogConfig) -> String {
+    let log = urna_audit::AuditLog::open(path, key, config).unwrap();
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
     tokio::spawn(log.serve(l, internal_auth(), std::future::pending()));
