@@ -10,6 +10,7 @@ pub mod build;
 pub mod closing;
 pub mod crd;
 pub mod error;
+pub mod fingerprints;
 pub mod meta;
 pub mod observe;
 pub mod pki;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
@@ -17,7 +18,7 @@ use super::conditions::{self, Desired};
 use super::{Context, namespace, reconciled, tokens};
 use crate::build::election as build;
 use crate::build::{Child, booth_vote};
-use crate::crd::election::{AuditLogHead, ModalityCounters, ShardSummary, ShardingPolicy};
+use crate::crd::election::{AuditLogHead, KeyFingerprints, ModalityCounters, ShardSummary, ShardingPolicy};
 use crate::crd::{BoothFleet, Election, ElectionPhase, Mesa, TallyShard};
 use crate::error::{Error, Result};
 use crate::meta::{self, FINALIZER};
@@ -130,6 +131,9 @@ async fn apply(api: &Api<Election>, e: &Election, ctx: &Context) -> Result<Actio
     if let Some((reason, msg)) = crate::observe::degraded(&observed.unanswered) {
         conditions::degrade(&mut conds, reason, msg);
     }
+    if let Some(why) = &observed.keys_unreadable {
+        conditions::degrade(&mut conds, "KeyUnreadable", why.clone());
+    }
     conds.push(super::closing::condition(closed));
     let previous = e.phase();
     let poll = closed.poll;
@@ -196,6 +200,10 @@ struct Observed {
     unanswered: Vec<crate::observe::Unanswered>,
     /// Closing's step and the status fields it owns.
     closed: super::closing::Outcome,
+    /// `status.keyFingerprints` (the last written while a key is not known yet).
+    key_fingerprints: Option<KeyFingerprints>,
+    /// A key source that is there but unreadable (the ceremony's public.json, the signing key).
+    keys_unreadable: Option<String>,
 }
 
 impl Observed {
@@ -210,6 +218,7 @@ impl Observed {
             shards: st.shards.unwrap_or_default(),
             audit_log_head: st.audit_log_head,
             closed: super::closing::Outcome::kept(e),
+            key_fingerprints: st.key_fingerprints,
             ..Self::default()
         }
     }
@@ -252,6 +261,8 @@ async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
     let served = super::observe::served(e);
     (o.census, o.voters_voted, o.ballots) =
         crate::observe::totals(&o.modalities, &served, (last.census, last.voters_voted, last.ballots_recorded));
+    let audit_log = crate::fingerprints::audit_log_key(&name, &polls.audit);
+    (o.key_fingerprints, o.keys_unreadable) = key_fingerprints(e, ctx, ns, audit_log, &served).await?;
     o.audit_log_head = crate::observe::audit_head(
         &name,
         &polls.audit_url,
@@ -263,6 +274,40 @@ async fn observe(e: &Election, ctx: &Context, ns: &str) -> Result<Observed> {
     o.ready = u32::from(vote_ready) + u32::from(audit_ready) + u32::from(booth == Some(true)) + o.shards.ready;
     o.obs.workloads_ready = o.ready == o.total;
     Ok(o)
+}
+
+/// `status.keyFingerprints`: fixed once settled ([`crate::fingerprints::settled`]); else from the ceremony
+/// ConfigMap, the signing-key Secret and the audit log's answer, the last written while one is missing.
+async fn key_fingerprints(
+    e: &Election,
+    ctx: &Context,
+    ns: &str,
+    audit_log: Option<urna_record::TrustedLogKey>,
+    served: &[crate::crd::common::ModalityKind],
+) -> Result<(Option<KeyFingerprints>, Option<String>)> {
+    let last = e.status.as_ref().and_then(|s| s.key_fingerprints.clone());
+    if crate::fingerprints::settled(e) {
+        return Ok((last, None));
+    }
+    let threshold_public = match &e.spec.record.ceremony {
+        Some(cm) => Api::<ConfigMap>::namespaced(ctx.client.clone(), ns)
+            .get_opt(cm)
+            .await?
+            .and_then(|c| c.data?.remove(crate::fingerprints::CEREMONY_PUBLIC_KEY)),
+        None => None,
+    };
+    let key = &e.spec.vote.signing_key;
+    let signing_key = Api::<Secret>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&key.name)
+        .await?
+        .and_then(|s| s.data?.remove(&key.key))
+        .and_then(|b| String::from_utf8(b.0).ok());
+    let sources = crate::fingerprints::KeySources { threshold_public, signing_key, audit_log };
+    Ok(match crate::fingerprints::key_fingerprints(e, &sources, served) {
+        Ok(Some(fp)) => (Some(fp), None),
+        Ok(None) => (last, None),
+        Err(why) => (last, Some(why)),
+    })
 }
 
 async fn write_status(
@@ -294,6 +339,7 @@ async fn write_status(
         "results": o.closed.results,
         "certifiedAt": o.closed.certified_at,
         "decryption": o.closed.decryption,
+        "keyFingerprints": o.key_fingerprints,
     });
     super::status::apply(api, &e.name_any(), e.status.as_ref(), owned).await?;
     Ok(())
