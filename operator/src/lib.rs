@@ -1,5 +1,6 @@
 //! Urna's Kubernetes operator: the `Election`, `Mesa`, `BoothFleet` and `TallyShard` resources, their
-//! controllers (fetch → validate → build → apply → status), the examples loader and the CRD generator.
+//! controllers (dereference → validate → build → apply → observe → status), the examples loader and the CRD
+//! generator.
 
 #![forbid(unsafe_code)]
 // `#[kube(printcolumn(type_ = "string", ...))]` repeats an argument across columns, which this lint reads
