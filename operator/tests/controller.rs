@@ -1961,3 +1961,54 @@ async fn fleet_and_mesa_booths_come_from_the_monitor_and_brokers() {
         (Some("True"), Some("StatusUnparseable"))
     );
 }
+
+/// The Election's status publishes its keys' fingerprints once every key is known (the threshold key from
+/// the ceremony ConfigMap, the voting-right key from its Secret, the audit log's from its status), as the
+/// trust file the record tool computes for those keys: `urna verify record --trust` reads it as it is.
+#[tokio::test]
+async fn key_fingerprints_appear_once_every_key_is_known_as_the_record_tool_names_them() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/crypto/tests/fixtures");
+    let public = std::fs::read_to_string(fixtures.join("ceremony-3072/public.json")).expect("public.json");
+    let pem = std::fs::read_to_string(fixtures.join("voting-right-3072.pem")).expect("pem");
+    let api = FakeApi::default();
+    let mut e = with_finalizer(election());
+    e.spec.record.ceremony = Some("ciudad-2027-ceremony".into());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    controller::election::reconcile(Arc::new(e.clone()), context(&api, NOW)).await.expect("reconcile");
+    mark_ready(&api, &format!("{STS}/ciudad-2027-audit"), 1);
+    let (audit, _) = status_endpoint(audit_status(3)).await;
+    let ctx = answered_by(&api, Arc::new(Mutex::new(BTreeMap::from([("ciudad-2027-audit".to_owned(), audit)]))));
+    let round = || async {
+        let current: Election = serde_json::from_value(api.get(ELECTION_PATH)).expect("election");
+        controller::election::reconcile(Arc::new(current), ctx.clone()).await.expect("reconcile");
+        status_of(&api, ELECTION_PATH)
+    };
+    assert!(round().await["keyFingerprints"].is_null(), "neither the ceremony nor the signing key exists yet");
+    let ceremony = k8s_openapi::api::core::v1::ConfigMap {
+        metadata: kube::api::ObjectMeta { name: Some("ciudad-2027-ceremony".into()), ..Default::default() },
+        data: Some(BTreeMap::from([("public.json".to_owned(), public.clone())])),
+        ..Default::default()
+    };
+    api.put("/api/v1/namespaces/ciudad/configmaps/ciudad-2027-ceremony", serde_json::to_value(&ceremony).expect("j"));
+    assert!(round().await["keyFingerprints"].is_null(), "the signing key's Secret does not exist yet");
+    let secret = k8s_openapi::api::core::v1::Secret {
+        metadata: kube::api::ObjectMeta { name: Some("ciudad-2027-vote-signing-key".into()), ..Default::default() },
+        data: Some(BTreeMap::from([("signing-key.pem".to_owned(), k8s_openapi::ByteString(pem.clone().into_bytes()))])),
+        ..Default::default()
+    };
+    api.put("/api/v1/namespaces/ciudad/secrets/ciudad-2027-vote-signing-key", serde_json::to_value(&secret).expect("j"));
+    let st = round().await;
+    let published = urna_record::TrustFile::from_json(&st["keyFingerprints"].to_string()).expect("a trust file");
+
+    // What the record tool computes for the same keys (a record of this election names each of them).
+    let threshold = urna_crypto::threshold::ThresholdPublicKey::from_json(&public).expect("public key");
+    let signing = urna_crypto::blind::BlindSigningKey::from_pkcs8_pem(&pem).expect("signing key");
+    let log = urna_record::TrustedLogKey { origin: "urna.dev/ciudad-2027".into(), public_key: [1; 32] };
+    let rights = [urna_status::Modality::Remote, urna_status::Modality::Booth].map(|m| (m, signing.verifying_key()));
+    let manifest_hash = urna_ballot::manifest_hash(&e.manifest());
+    let expected = urna_record::TrustFile::from_keys("ciudad-2027", manifest_hash, &threshold, log, rights);
+    assert_eq!(published, expected);
+    assert_eq!(st["keyFingerprints"]["thresholdKey"], hex::encode(threshold.fingerprint()));
+    assert_eq!(st["keyFingerprints"]["votingRightKeys"][0]["fingerprint"], hex::encode(signing.verifying_key().fingerprint()));
+    assert_eq!(st["keyFingerprints"]["manifestHash"], st["manifestHash"]);
+}

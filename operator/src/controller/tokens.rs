@@ -18,11 +18,22 @@ use crate::error::{Error, Result};
 use crate::meta::{LABEL_COMPONENT, LABEL_ELECTION};
 use crate::token;
 
-/// Creates the missing token Secrets of `wanted`; returns each Mesa's console token hash (hex), by Mesa.
-pub async fn ensure(e: &Election, ctx: &Context, ns: &str, wanted: &[TokenSecret]) -> Result<BTreeMap<String, String>> {
+/// The Election's token Secrets that exist (by their labels).
+pub async fn existing(e: &Election, ctx: &Context, ns: &str) -> Result<Vec<Secret>> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let selector = format!("{LABEL_ELECTION}={},{LABEL_COMPONENT}={TOKEN_COMPONENT}", e.name_any());
-    let existing = api.list(&ListParams::default().labels(&selector)).await?.items;
+    Ok(api.list(&ListParams::default().labels(&selector)).await?.items)
+}
+
+/// Creates the token Secrets of `wanted` missing from `existing` ([`existing`]); returns each Mesa's console
+/// token hash (hex), by Mesa.
+pub async fn ensure(
+    ctx: &Context,
+    ns: &str,
+    existing: &[Secret],
+    wanted: &[TokenSecret],
+) -> Result<BTreeMap<String, String>> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let by_name: BTreeMap<String, &Secret> = existing.iter().map(|s| (s.name_any(), s)).collect();
     let pp = PostParams { field_manager: Some(crate::workload::FIELD_MANAGER.into()), ..Default::default() };
     let mut hashes = BTreeMap::new();

@@ -359,6 +359,44 @@ pub struct ElectionStatus {
     /// The trustees' partial decryptions as the decryption service reports them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decryption: Option<DecryptionSummary>,
+    /// The fingerprints of the election's keys, as a trust file for `urna verify record --trust` (the
+    /// fields and values `urna record fingerprints` prints for the exported record): written once every key
+    /// is known, and fixed from `Open` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_fingerprints: Option<KeyFingerprints>,
+}
+
+/// A trust file (`urna_record::TrustFile`, format `urna-trust/1`) as it appears in the status: every value
+/// hex, so `kubectl get election <e> -o jsonpath='{.status.keyFingerprints}' > trust.json` is a file
+/// `urna verify record DIR --trust trust.json` reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyFingerprints {
+    /// `urna-trust/1`.
+    pub format: String,
+    pub election_id: String,
+    /// The manifest hash (as `status.manifestHash`).
+    pub manifest_hash: String,
+    /// Fingerprint of the threshold public key (the ceremony's `public.json`).
+    pub threshold_key: String,
+    /// The audit log's checkpoint origin and Ed25519 public key.
+    pub audit_log: TrustedLogKey,
+    /// Each modality's voting-right key: SHA-256 of its DER SubjectPublicKeyInfo.
+    pub voting_right_keys: Vec<TrustedRightKey>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedLogKey {
+    pub origin: String,
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedRightKey {
+    pub modality: String,
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
