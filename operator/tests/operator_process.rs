@@ -9,6 +9,8 @@
 //! authority (the certify annotation). Nothing in the closing is a stand-in: the vote services, tally shards,
 //! audit log, record export and decryption service are the real binaries, sealing, closing and verifying for
 //! real. What the test does not run: the BoothFleet's brokers and monitor (the closing does not ask them).
+//! The one change to the pods' arguments: the tally shards run without `--closes-at` (passed an hour ago, it
+//! would make each seal itself at startup, and the operator's Sealing step would have nothing to do).
 //!
 //! The operator is killed with SIGKILL once at each closing step it writes (the fake apiserver freezes the
 //! moment the step's status is stored, so the kill lands exactly there), and once between creating the
@@ -250,7 +252,7 @@ impl World {
         let shards: Vec<String> =
             build::tally_shards(&e).iter().map(|s| tallyshard::workload_name(&s.name_any())).collect();
         // Those the others name first: the vote services' arguments route to the shards and the audit log.
-        let mut sets = shards;
+        let mut sets = shards.clone();
         sets.extend([build::audit_name(NAME), build::vote_name(NAME), booth_vote::booth_vote_name(NAME)]);
         if sets.iter().any(|s| api.get(&format!("{STS}/{s}")).is_null()) {
             return false;
@@ -261,11 +263,19 @@ impl World {
             for i in 0..replicas {
                 let pod = format!("{set}-{i}");
                 let root = self.dir.join("pods").join(&pod);
-                let args: Vec<String> = self
+                let mut args: Vec<String> = self
                     .mount(api, &root, &sts["spec"]["template"]["spec"])
                     .iter()
                     .map(|a| a.replace("$(URNA_VOTE_PARTITION)", &i.to_string()))
                     .collect();
+                if shards.contains(set) {
+                    // The one change to a pod's arguments: a shard seals itself at its `--closes-at`, an hour ago
+                    // here, so it would start sealed and the operator's seal (the Sealing step) would never be
+                    // needed. Without it the shard waits for the operator's `POST /v1/seal`.
+                    if let Some(at) = args.iter().position(|a| a == "--closes-at") {
+                        args.drain(at..at + 2);
+                    }
+                }
                 let (process, url) = start_workload(&root, &args, |_, _| None).await;
                 self.processes.push(process);
                 // The vote partitions answer under `<pod>.<headless service>`, the single replicas under theirs.
@@ -436,7 +446,9 @@ async fn the_operator_process_closes_an_election_to_certified_killed_at_every_st
     let started = Instant::now();
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().to_path_buf();
-    let api = FakeApi::default();
+    // With its journal from the start: the test's own writes (the kubelet's, the authority's) are watch events
+    // with resource versions too.
+    let api = FakeApi { journal: Some(Arc::default()), ..Default::default() };
     seed(&api);
     // Freeze at each closing step the first time the operator stores it, and once between the record volume
     // and the export Job.
