@@ -14,7 +14,7 @@ use tracing::{Instrument, info_span};
 use super::conditions::{self, Desired};
 use super::{Context, namespace, reconciled};
 use crate::crd::common::ModalityKind;
-use crate::crd::mesa::ActaKind;
+use crate::crd::mesa::Acta;
 use crate::crd::{Election, Mesa, MesaPhase};
 use crate::error::Result;
 use crate::meta;
@@ -74,12 +74,7 @@ async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Act
     };
     let mut unanswered = Vec::new();
     let counts = observe(m, &election, ctx, ns, &mut unanswered).await?;
-    let transmitted = m.acta(ActaKind::Results).is_some_and(|a| a.transmitted_at.is_some());
-    let obs = MesaObservation {
-        constituted: m.acta(ActaKind::Constitution).is_some(),
-        counted: m.acta(ActaKind::Results).is_some(),
-        transmitted,
-    };
+    let obs = MesaObservation::from_actas(&counts.actas);
     let s = schedule::mesa_phase(now, (window.opens_at.0, window.closes_at.0), obs);
     // Past opening without a constitution acta: the Mesa cannot open; say so.
     let late = s.phase == MesaPhase::Scheduled && now >= window.opens_at.0;
@@ -106,6 +101,7 @@ struct Counts {
     ballots_cast: Option<u64>,
     booths_online: Option<u32>,
     incidents: Option<u32>,
+    actas: Vec<Acta>,
 }
 
 impl Counts {
@@ -116,6 +112,7 @@ impl Counts {
             ballots_cast: st.ballots_cast,
             booths_online: st.booths_online,
             incidents: st.incidents,
+            actas: st.actas,
         }
     }
 }
@@ -159,6 +156,7 @@ async fn observe(
     let booth = crate::observe::vote(&e.name_any(), poll, unanswered);
     (counts.admissions, counts.ballots_cast) =
         crate::observe::mesa_counts(&m.name_any(), booth.as_ref(), (counts.admissions, counts.ballots_cast));
+    counts.actas = crate::observe::mesa_actas(&m.name_any(), booth.as_ref(), &counts.actas);
     Ok(counts)
 }
 
@@ -188,6 +186,7 @@ async fn write(
         "ballotsCast": counts.ballots_cast,
         "boothsOnline": counts.booths_online,
         "incidents": counts.incidents,
+        "actas": counts.actas,
     });
     super::status::apply(api, &m.name_any(), m.status.as_ref(), owned).await?;
     Ok(())
