@@ -333,6 +333,14 @@ async fn members_sign_and_submit_every_acta_and_bad_ones_are_refused() {
     assert_eq!(results_status.sha256, hex::encode(results_doc.document.digest()));
     assert_eq!(results_status.signers, ["ana", "bea"]);
 
+    // Anyone reads the accepted signed acta back (it names no voter).
+    let vote_addr = vote_url.trim_start_matches("http://");
+    let (code, body) = support::http(vote_addr, "GET", "/v1/mesas/town-1/actas/results", None).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(serde_json::from_str::<SignedActa>(&body).unwrap(), results_doc);
+    let (code, _) = support::http(vote_addr, "GET", "/v1/mesas/town-2/actas/results", None).await;
+    assert_eq!(code, 404);
+
     // --- The audit log holds exactly one acta event per accepted acta (five: four here, one at town-2).
     let addr = audit_url.trim_start_matches("http://");
     let (code, body) = support::http(addr, "GET", "/v1/entries?start=0&end=100", None).await;
