@@ -180,6 +180,18 @@ pub fn mesa(m: &Mesa, e: Option<&Election>) -> Result<()> {
     if !m.spec.members.iter().any(|x| x.role == crate::crd::mesa::MemberRole::President) {
         return Err(invalid("spec.members: a Mesa needs a president"));
     }
+    // The booth vote service verifies acta signatures with these keys and refuses a mesas file it cannot
+    // read: the form is checked here so a mistyped key is this Mesa's error, not the service's.
+    for x in &m.spec.members {
+        let k = x.signing_key.trim();
+        let hex64 = k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex64 && !(k.starts_with("-----BEGIN PUBLIC KEY-----") && k.ends_with("-----END PUBLIC KEY-----")) {
+            return Err(invalid(format!(
+                "spec.members[{}].signingKey: an Ed25519 public key, as 64 hex characters or a PEM PUBLIC KEY",
+                x.id
+            )));
+        }
+    }
     if let Some(w) = &m.spec.window
         && w.closes_at <= w.opens_at
     {

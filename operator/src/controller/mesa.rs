@@ -14,7 +14,7 @@ use super::conditions::{self, Desired};
 use super::Context;
 use super::reconcile::{Outcome, Reconciler};
 use crate::crd::common::ModalityKind;
-use crate::crd::mesa::ActaKind;
+use crate::crd::mesa::Acta;
 use crate::crd::{Election, Mesa, MesaPhase};
 use crate::error::Result;
 use crate::schedule::{self, MesaObservation};
@@ -63,12 +63,7 @@ async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Out
     };
     let mut unanswered = Vec::new();
     let counts = observe(m, &election, ctx, ns, &mut unanswered).await?;
-    let transmitted = m.acta(ActaKind::Results).is_some_and(|a| a.transmitted_at.is_some());
-    let obs = MesaObservation {
-        constituted: m.acta(ActaKind::Constitution).is_some(),
-        counted: m.acta(ActaKind::Results).is_some(),
-        transmitted,
-    };
+    let obs = MesaObservation::from_actas(&counts.actas);
     let s = schedule::mesa_phase(now, (window.opens_at.0, window.closes_at.0), obs);
     // Past opening without a constitution acta: the Mesa cannot open; say so.
     let late = s.phase == MesaPhase::Scheduled && now >= window.opens_at.0;
@@ -95,6 +90,7 @@ struct Counts {
     ballots_cast: Option<u64>,
     booths_online: Option<u32>,
     incidents: Option<u32>,
+    actas: Vec<Acta>,
 }
 
 impl Counts {
@@ -105,6 +101,7 @@ impl Counts {
             ballots_cast: st.ballots_cast,
             booths_online: st.booths_online,
             incidents: st.incidents,
+            actas: st.actas,
         }
     }
 }
@@ -148,6 +145,7 @@ async fn observe(
     let booth = crate::observe::vote(&e.name_any(), poll, unanswered);
     (counts.admissions, counts.ballots_cast) =
         crate::observe::mesa_counts(&m.name_any(), booth.as_ref(), (counts.admissions, counts.ballots_cast));
+    counts.actas = crate::observe::mesa_actas(&m.name_any(), booth.as_ref(), &counts.actas);
     Ok(counts)
 }
 
@@ -177,6 +175,7 @@ async fn write(
         "ballotsCast": counts.ballots_cast,
         "boothsOnline": counts.booths_online,
         "incidents": counts.incidents,
+        "actas": counts.actas,
     });
     super::status::apply(api, &m.name_any(), m.status.as_ref(), owned).await?;
     Ok(())
