@@ -568,8 +568,8 @@ mod tests {
         );
 
         let mut inner = v.clone();
-        let root = e.spec.districts.iter().find(|d| d.parent.is_none()).expect("root").id.clone();
-        inner.mesas[0].spec.district = root;
+        // A district with no ballot style (not a leaf of the Election): no booth ballot could be cast there.
+        inner.mesas[0].spec.district = "not-a-leaf".into();
         let built = build_children(&inner, &hashes, &Defaults::default()).expect("build");
         assert_eq!(built.booth_problem.as_ref().map(Error::reason), Some("InvalidSpec"));
         assert_eq!(built.children, own, "the rest of the election is still built");
