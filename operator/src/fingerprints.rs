@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(got.election_id, "ciudad-2027");
         assert_eq!(got.manifest_hash, hex::encode(urna_ballot::manifest_hash(&e.manifest())));
         assert_eq!(got.threshold_key, hex::encode(public.fingerprint()));
-        assert_eq!((got.audit_log.origin.as_str(), got.audit_log.public_key.as_str()), ("urna.dev/ciudad-2027", &*hex::encode([7; 32])));
+        assert_eq!(
+            (got.audit_log.origin.as_str(), got.audit_log.public_key.as_str()),
+            ("urna.dev/ciudad-2027", &*hex::encode([7; 32]))
+        );
         let rights: Vec<(&str, &str)> =
             got.voting_right_keys.iter().map(|k| (k.modality.as_str(), k.fingerprint.as_str())).collect();
         let fp = hex::encode(right);
@@ -158,7 +161,8 @@ mod tests {
         let mut e = election();
         assert!(!settled(&e));
         let fp = key_fingerprints(&e, &all(), &[ModalityKind::Remote]).expect("ok");
-        e.status = Some(ElectionStatus { key_fingerprints: fp, phase: Some(ElectionPhase::Scheduled), ..Default::default() });
+        e.status =
+            Some(ElectionStatus { key_fingerprints: fp, phase: Some(ElectionPhase::Scheduled), ..Default::default() });
         assert!(!settled(&e), "keys may still change before the opening");
         e.status.as_mut().expect("status").phase = Some(ElectionPhase::Open);
         assert!(settled(&e));

@@ -1668,7 +1668,10 @@ async fn key_fingerprints_appear_once_every_key_is_known_as_the_record_tool_name
         data: Some(BTreeMap::from([("signing-key.pem".to_owned(), k8s_openapi::ByteString(pem.clone().into_bytes()))])),
         ..Default::default()
     };
-    api.put("/api/v1/namespaces/ciudad/secrets/ciudad-2027-vote-signing-key", serde_json::to_value(&secret).expect("j"));
+    api.put(
+        "/api/v1/namespaces/ciudad/secrets/ciudad-2027-vote-signing-key",
+        serde_json::to_value(&secret).expect("j"),
+    );
     let st = round().await;
     let published = urna_record::TrustFile::from_json(&st["keyFingerprints"].to_string()).expect("a trust file");
 
@@ -1681,6 +1684,9 @@ async fn key_fingerprints_appear_once_every_key_is_known_as_the_record_tool_name
     let expected = urna_record::TrustFile::from_keys("ciudad-2027", manifest_hash, &threshold, log, rights);
     assert_eq!(published, expected);
     assert_eq!(st["keyFingerprints"]["thresholdKey"], hex::encode(threshold.fingerprint()));
-    assert_eq!(st["keyFingerprints"]["votingRightKeys"][0]["fingerprint"], hex::encode(signing.verifying_key().fingerprint()));
+    assert_eq!(
+        st["keyFingerprints"]["votingRightKeys"][0]["fingerprint"],
+        hex::encode(signing.verifying_key().fingerprint())
+    );
     assert_eq!(st["keyFingerprints"]["manifestHash"], st["manifestHash"]);
 }

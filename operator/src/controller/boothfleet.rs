@@ -15,8 +15,8 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tracing::info;
 
-use super::conditions::{self, Desired};
 use super::Context;
+use super::conditions::{self, Desired};
 use super::reconcile::{Outcome, Reconciler};
 use crate::build::boothfleet::{self as build, FleetInputs, FleetPlan};
 use crate::crd::boothfleet::BrokerShardStatus;

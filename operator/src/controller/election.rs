@@ -61,8 +61,14 @@ impl Reconciler for Election {
 
     async fn write_invalid(&self, api: &Api<Election>, ctx: &Context, conds: &[Desired]) -> Result<()> {
         // Nothing observed: the counters stay as last written (never reset to 0 by a spec error).
-        write_status(api, self, ctx, &Decided { phase: self.phase(), next: None, conds: conds.to_vec() }, &Observed::kept(self))
-            .await
+        write_status(
+            api,
+            self,
+            ctx,
+            &Decided { phase: self.phase(), next: None, conds: conds.to_vec() },
+            &Observed::kept(self),
+        )
+        .await
     }
 
     fn deletion_refusal(&self) -> Option<String> {
@@ -239,7 +245,11 @@ pub struct Built {
 
 /// The children of `v`: the Election's own ([`build::build_with`], routed to `v.routes`) and the booth vote
 /// service's ([`booth_vote::build`], its mesas file from the console tokens' `hashes`). Pure.
-pub fn build_children(v: &ValidatedElection<'_>, hashes: &BTreeMap<String, String>, defaults: &Defaults) -> Result<Built> {
+pub fn build_children(
+    v: &ValidatedElection<'_>,
+    hashes: &BTreeMap<String, String>,
+    defaults: &Defaults,
+) -> Result<Built> {
     let e = v.election;
     let mut children = build::build_with(e, defaults, &v.routes)?;
     if v.booth.is_none() {
@@ -304,10 +314,7 @@ impl Observed {
 /// Each routed shard as the API has it (its status written by the TallyShard controller), or as built
 /// when it is not there yet (not ready: it counts in the total).
 fn routed_shards(v: &ValidatedElection<'_>, refs: &References) -> Vec<TallyShard> {
-    v.routes
-        .iter()
-        .map(|r| refs.shards.iter().find(|s| s.name_any() == r.name_any()).unwrap_or(r).clone())
-        .collect()
+    v.routes.iter().map(|r| refs.shards.iter().find(|s| s.name_any() == r.name_any()).unwrap_or(r).clone()).collect()
 }
 
 async fn observe(v: &ValidatedElection<'_>, refs: &References, ctx: &Context, ns: &str) -> Result<Observed> {
@@ -501,7 +508,10 @@ mod tests {
         assert_eq!(names(&v.generated).len(), 6);
 
         e.spec.tally.sharding = ShardingPolicy::Manual;
-        let refs = References { shards: vec![shard("z-by-hand", "ciudad-2027"), shard("a-by-hand", "ciudad-2027")], ..References::default() };
+        let refs = References {
+            shards: vec![shard("z-by-hand", "ciudad-2027"), shard("a-by-hand", "ciudad-2027")],
+            ..References::default()
+        };
         let v = validate(&e, &refs).expect("valid");
         assert_eq!(names(&v.routes), ["a-by-hand", "z-by-hand"]);
         assert!(v.generated.is_empty());
@@ -552,11 +562,14 @@ mod tests {
         let own = build::build(&e, &Defaults::default()).expect("build");
         assert_eq!(built.children[..own.len()], own[..], "the Election's own children, as the builder makes them");
         let booth: Vec<String> = built.children[own.len()..].iter().map(Child::id).collect();
-        assert_eq!(booth, ["ConfigMap/ciudad-2027-mesas", "StatefulSet/ciudad-2027-vote-booth", "Service/ciudad-2027-vote-booth"]);
+        assert_eq!(
+            booth,
+            ["ConfigMap/ciudad-2027-mesas", "StatefulSet/ciudad-2027-vote-booth", "Service/ciudad-2027-vote-booth"]
+        );
 
         let mut inner = v.clone();
-        let root = e.spec.districts.iter().find(|d| d.parent.is_none()).expect("root").id.clone();
-        inner.mesas[0].spec.district = root;
+        // A district with no ballot style (not a leaf of the Election): no booth ballot could be cast there.
+        inner.mesas[0].spec.district = "not-a-leaf".into();
         let built = build_children(&inner, &hashes, &Defaults::default()).expect("build");
         assert_eq!(built.booth_problem.as_ref().map(Error::reason), Some("InvalidSpec"));
         assert_eq!(built.children, own, "the rest of the election is still built");

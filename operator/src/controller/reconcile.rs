@@ -53,8 +53,12 @@ pub trait Reconciler:
 
     /// The status for a spec validation refused (`conds`: not Ready, Degraded and Stalled with its reason);
     /// what was observed before stays as last written.
-    fn write_invalid(&self, api: &Api<Self>, ctx: &Context, conds: &[Desired])
-    -> impl Future<Output = Result<()>> + Send;
+    fn write_invalid(
+        &self,
+        api: &Api<Self>,
+        ctx: &Context,
+        conds: &[Desired],
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Why deleting this object must wait (with the kind's [`Self::FINALIZER`]); `None` allows it.
     fn deletion_refusal(&self) -> Option<String> {

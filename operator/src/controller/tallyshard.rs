@@ -10,8 +10,8 @@ use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
-use super::conditions::{self, Desired};
 use super::Context;
+use super::conditions::{self, Desired};
 use super::reconcile::{Outcome, Reconciler};
 use crate::crd::tallyshard::ShardPhase;
 use crate::crd::{Election, TallyShard};

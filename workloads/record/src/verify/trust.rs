@@ -19,9 +19,9 @@
 
 use serde::{Deserialize, Serialize};
 use urna_audit::Note;
+use urna_audit::witness::WitnessPolicy;
 use urna_crypto::blind::BlindVerifyingKey;
 use urna_crypto::threshold::ThresholdPublicKey;
-use urna_audit::witness::WitnessPolicy;
 use urna_tally::Modality;
 
 use super::context::Context;
