@@ -47,7 +47,8 @@ const PVCS: &str = "/api/v1/namespaces/ciudad/persistentvolumeclaims";
 const CONFIGMAPS: &str = "/api/v1/namespaces/ciudad/configmaps";
 const SECRETS: &str = "/api/v1/namespaces/ciudad/secrets";
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../workloads/crypto/tests/fixtures/ceremony-3072");
-const VOTING_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../workloads/crypto/tests/fixtures/voting-right-3072.pem");
+const VOTING_KEY: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../workloads/crypto/tests/fixtures/voting-right-3072.pem");
 /// The moment the operator is killed between creating the record volume and the export Job.
 const AFTER_VOLUME: &str = "Exporting (record volume created, export Job not yet)";
 /// Every wait of the test is bounded by this.
@@ -174,12 +175,8 @@ impl World {
     /// written as files under `root`, claims linked to one directory per claim (shared by the pods that mount
     /// it), the rest empty directories; returns the container's arguments, cluster URLs rewritten to loopback.
     fn mount(&self, api: &FakeApi, root: &Path, pod: &Value) -> Vec<String> {
-        let volumes: BTreeMap<&str, &Value> = pod["volumes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| Some((v["name"].as_str()?, v)))
-            .collect();
+        let volumes: BTreeMap<&str, &Value> =
+            pod["volumes"].as_array().into_iter().flatten().filter_map(|v| Some((v["name"].as_str()?, v))).collect();
         let container = &pod["containers"][0];
         for m in container["volumeMounts"].as_array().into_iter().flatten() {
             let at = root.join(m["mountPath"].as_str().expect("mountPath").trim_start_matches('/'));
@@ -297,7 +294,9 @@ impl World {
         let args = self.mount(api, &root, &job["spec"]["template"]["spec"]);
         let argv: Vec<String> = args
             .iter()
-            .map(|a| if a.starts_with('/') { root.join(a.trim_start_matches('/')).display().to_string() } else { a.clone() })
+            .map(|a| {
+                if a.starts_with('/') { root.join(a.trim_start_matches('/')).display().to_string() } else { a.clone() }
+            })
             .collect();
         let out = run_blocking(Command::new(urna_bin()).args(&argv)).await;
         assert!(out.status.success(), "urna {argv:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -324,7 +323,10 @@ impl World {
             std::fs::write(&pass, format!("trustee-{i}\n")).expect("passphrase");
             let share = Path::new(FIXTURE).join(format!("trustee-{i}.share.json"));
             let mut cmd = Command::new(urna_bin());
-            cmd.args(["trustee", "decrypt", "--election", url, "--share"]).arg(&share).arg("--passphrase-file").arg(&pass);
+            cmd.args(["trustee", "decrypt", "--election", url, "--share"])
+                .arg(&share)
+                .arg("--passphrase-file")
+                .arg(&pass);
             let out = run_blocking(&mut cmd).await;
             assert!(out.status.success(), "trustee {i}: {}", String::from_utf8_lossy(&out.stderr));
         }
@@ -341,7 +343,8 @@ impl World {
             self.export_ran = true;
             self.run_export(api, &job).await;
         }
-        let deployment = api.get(&format!("/apis/apps/v1/namespaces/ciudad/deployments/{}", record::decryption_name(NAME)));
+        let deployment =
+            api.get(&format!("/apis/apps/v1/namespaces/ciudad/deployments/{}", record::decryption_name(NAME)));
         if !self.decryption_started && !deployment.is_null() {
             self.decryption_started = true;
             self.start_decryption(api, &deployment).await;

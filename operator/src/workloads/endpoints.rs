@@ -90,10 +90,8 @@ impl Endpoints {
     /// `"*"`, or a file that cannot be read, resolves to cluster DNS as [`Endpoints::default`] does.
     pub fn from_file(path: std::path::PathBuf) -> Self {
         Self::new(move |ep| {
-            let map: std::collections::BTreeMap<String, String> = std::fs::read(&path)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                .unwrap_or_default();
+            let map: std::collections::BTreeMap<String, String> =
+                std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
             map.get(&ep.service).or_else(|| map.get("*")).cloned().unwrap_or_else(|| ep.cluster_url())
         })
     }

@@ -313,4 +313,3 @@ pub fn fields_v1(fields: &[String]) -> Value {
     let inner: serde_json::Map<String, Value> = fields.iter().map(|f| (format!("f:{f}"), json!({}))).collect();
     json!({ "f:status": inner })
 }
-

@@ -50,8 +50,13 @@ impl Server {
     pub async fn start(mut api: FakeApi, trigger: Option<Trigger>) -> Self {
         let journal = api.journal.get_or_insert_with(Arc::default).clone();
         let (moments_tx, moments) = unbounded();
-        let shared =
-            Arc::new(Shared { api: api.clone(), journal, frozen: AtomicBool::new(false), trigger, moments: moments_tx });
+        let shared = Arc::new(Shared {
+            api: api.clone(),
+            journal,
+            frozen: AtomicBool::new(false),
+            trigger,
+            moments: moments_tx,
+        });
         let app = axum::Router::new().fallback(handle).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -95,7 +100,10 @@ fn is_collection(path: &str) -> bool {
     segs.len() == base + 1 || (segs.len() == base + 3 && segs[base] == "namespaces")
 }
 
-async fn handle(axum::extract::State(s): axum::extract::State<Arc<Shared>>, req: axum::extract::Request) -> axum::response::Response {
+async fn handle(
+    axum::extract::State(s): axum::extract::State<Arc<Shared>>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
     if s.frozen.load(Ordering::SeqCst) {
         return json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({"kind": "Status", "code": 503}));
     }

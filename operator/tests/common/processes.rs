@@ -93,4 +93,3 @@ pub async fn start_workload(
     let addr = addr.unwrap_or_else(|| panic!("urna {argv:?} did not start: {lines:?}"));
     (child, format!("http://{addr}"))
 }
-
