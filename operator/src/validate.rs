@@ -119,10 +119,7 @@ fn vote_ingress(i: &crate::crd::election::VoteIngressSpec) -> Result<()> {
         return Err(invalid(format!("spec.vote.ingress.className: {c:?} is not an IngressClass name")));
     }
     if !dns_subdomain(&i.tls.secret_name) {
-        return Err(invalid(format!(
-            "spec.vote.ingress.tls.secretName: {:?} is not a Secret name",
-            i.tls.secret_name
-        )));
+        return Err(invalid(format!("spec.vote.ingress.tls.secretName: {:?} is not a Secret name", i.tls.secret_name)));
     }
     if let Some(k) = i.annotations.keys().find(|k| k.starts_with(crate::build::election::CERT_MANAGER_PREFIX)) {
         return Err(invalid(format!(

@@ -504,7 +504,8 @@ fn vote_ingress_exposes_the_app_and_only_its_public_routes() {
         };
         assert!(!ops.is_empty(), "{path} ({kind}) is not a route of the vote service");
         for op in ops.iter().flat_map(|o| o.as_object().expect("operations").values()) {
-            let guarded = op["security"].as_array().into_iter().flatten().flat_map(|s| s.as_object()).flat_map(|s| s.keys());
+            let guarded =
+                op["security"].as_array().into_iter().flatten().flat_map(|s| s.as_object()).flat_map(|s| s.keys());
             for scheme in guarded {
                 assert_eq!(scheme, "session", "{path} needs {scheme}: not for the public");
             }

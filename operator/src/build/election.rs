@@ -239,7 +239,11 @@ pub fn vote_ingress(e: &Election) -> Option<Ingress> {
     };
     let paths = VOTE_INGRESS_PATHS
         .iter()
-        .map(|(path, kind)| HTTPIngressPath { path: Some((*path).into()), path_type: (*kind).into(), backend: backend() })
+        .map(|(path, kind)| HTTPIngressPath {
+            path: Some((*path).into()),
+            path_type: (*kind).into(),
+            backend: backend(),
+        })
         .collect();
     Some(Ingress {
         metadata,
