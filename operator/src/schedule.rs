@@ -201,7 +201,7 @@ mod tests {
     fn mesa_phase_follows_the_observed_actas() {
         use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
         let w = (t("2027-06-06T08:00:00Z"), t("2027-06-06T18:00:00Z"));
-        let acta = |kind, log_index| Acta {
+        let acta = |kind, log_index: Option<u64>| Acta {
             kind,
             sha256: "ab".repeat(32),
             signers: vec!["ana".into(), "bea".into()],

@@ -1466,7 +1466,12 @@ fn vote_status(
             closes_at: None,
             state: urna_status::WindowState::Open,
         },
-        mesas: vec![urna_status::vote::MesaStatus { mesa: "mesa-sur-1".into(), admissions: voted, ballots: voted, actas: vec![] }],
+        mesas: vec![urna_status::vote::MesaStatus {
+            mesa: "mesa-sur-1".into(),
+            admissions: voted,
+            ballots: voted,
+            actas: vec![],
+        }],
     }
 }
 

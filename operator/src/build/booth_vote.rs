@@ -143,12 +143,8 @@ pub fn mesas_file(
         }
         let hash = hashes.get(&id).ok_or(Error::MissingField("console token of a Mesa"))?;
         let devices: Vec<&String> = booths.get(&id).map(|b| b.iter().collect()).unwrap_or_default();
-        let members: Vec<Value> = m
-            .spec
-            .members
-            .iter()
-            .map(|x| json!({ "id": x.id, "role": x.role, "publicKey": x.signing_key }))
-            .collect();
+        let members: Vec<Value> =
+            m.spec.members.iter().map(|x| json!({ "id": x.id, "role": x.role, "publicKey": x.signing_key })).collect();
         out.push(json!({
             "id": id, "district": m.spec.district, "tokenSha256": hash, "booths": devices, "members": members,
         }));

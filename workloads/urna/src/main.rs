@@ -45,9 +45,12 @@ fn main() -> anyhow::Result<()> {
     let level = match cli.command {
         // rumqttd logs a client's ordinary disconnect as an error; the broker's front reports what matters.
         Command::Local(_) => "warn,rumqttd=off",
-        Command::Results(_) | Command::Verify(_) | Command::Mesa(_) | Command::Voters(_) | Command::VotingKey(_) | Command::Bench(_) => {
-            "warn"
-        }
+        Command::Results(_)
+        | Command::Verify(_)
+        | Command::Mesa(_)
+        | Command::Voters(_)
+        | Command::VotingKey(_)
+        | Command::Bench(_) => "warn",
         _ => "info",
     };
     cmd::logging::init(cli.log_format, level);

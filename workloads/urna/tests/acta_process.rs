@@ -43,11 +43,9 @@ where
     S: AsRef<std::ffi::OsStr>,
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(URNA).args(&args).stdin(Stdio::null()).output().unwrap()
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || Command::new(URNA).args(&args).stdin(Stdio::null()).output().unwrap())
+        .await
+        .unwrap()
 }
 
 /// `urna ARGS`, which must succeed; its stdout.
@@ -218,8 +216,13 @@ async fn members_sign_and_submit_every_acta_and_bad_ones_are_refused() {
 
     // --- Constitution: drafted, signed by the president and the secretary, submitted.
     let constitution = d.join("constitution.json");
-    ok(draft("constitution", "town-1", &constitution, &["--members-present", "ana,bea,ciro", "--at", "2027-06-06T07:30:00Z"]))
-        .await;
+    ok(draft(
+        "constitution",
+        "town-1",
+        &constitution,
+        &["--members-present", "ana,bea,ciro", "--at", "2027-06-06T07:30:00Z"],
+    ))
+    .await;
     // Under-signed: the president alone (the mesa has a secretary), or the president and an observer.
     ok(sign(&constitution, "ana", &ana)).await;
     refused(submit(&constitution, &console_1), "no_quorum").await;

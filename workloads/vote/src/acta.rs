@@ -377,7 +377,9 @@ pub fn check_figures(body: &ActaBody, codec: &BallotCodec, district: &str) -> Re
     let want: Vec<&str> = style.iter().map(|c| c.contest.id.as_str()).collect();
     let got: Vec<&str> = contests.iter().map(|c| c.contest.as_str()).collect();
     if want != got {
-        return Err(malformed(format!("contests {got:?}: the ballot of district {district} has {want:?}, in that order")));
+        return Err(malformed(format!(
+            "contests {got:?}: the ballot of district {district} has {want:?}, in that order"
+        )));
     }
     for (c, cc) in contests.iter().zip(&style) {
         let want: Vec<&str> = cc.choices.iter().map(|x| x.id.as_str()).collect();
@@ -560,16 +562,25 @@ mod tests {
         assert!(matches!(verify(&moved, "e-2027", "m2", &ms), Err(ActaError::BadSignature(_))));
         let m1 = signing_message("e", "m1", ActaKind::Results, &[0; 32]);
         assert_ne!(m1, signing_message("e", "m1", ActaKind::Participants, &[0; 32]));
-        assert_ne!(signing_message("e1", "m", ActaKind::Results, &[0; 32]), signing_message("e", "1m", ActaKind::Results, &[0; 32]));
+        assert_ne!(
+            signing_message("e1", "m", ActaKind::Results, &[0; 32]),
+            signing_message("e", "1m", ActaKind::Results, &[0; 32])
+        );
     }
 
     #[test]
     fn constitution_lists_members_and_signers() {
         let ms = members();
         let d = doc(ActaBody::Constitution { members_present: vec!["ana".into(), "bea".into(), "zed".into()] });
-        assert!(matches!(verify(&signed(d, &[("ana", 1), ("bea", 2)]), "e-2027", "m1", &ms), Err(ActaError::Malformed(_))));
+        assert!(matches!(
+            verify(&signed(d, &[("ana", 1), ("bea", 2)]), "e-2027", "m1", &ms),
+            Err(ActaError::Malformed(_))
+        ));
         let d = doc(ActaBody::Constitution { members_present: vec!["ana".into(), "ciro".into()] });
-        assert!(matches!(verify(&signed(d, &[("ana", 1), ("bea", 2)]), "e-2027", "m1", &ms), Err(ActaError::Malformed(_))));
+        assert!(matches!(
+            verify(&signed(d, &[("ana", 1), ("bea", 2)]), "e-2027", "m1", &ms),
+            Err(ActaError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -600,8 +611,7 @@ mod tests {
         );
         assert_eq!(parse_public_key(&pem), Ok(pk));
         assert!(parse_public_key("abcd").is_err());
-        let m: Result<Member, _> =
-            serde_json::from_str(r#"{"id":"x","role":"president","publicKey":"zz"}"#);
+        let m: Result<Member, _> = serde_json::from_str(r#"{"id":"x","role":"president","publicKey":"zz"}"#);
         assert!(m.is_err());
     }
 }

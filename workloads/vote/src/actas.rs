@@ -95,7 +95,12 @@ pub fn facts(desk: &BoothDesk, store: &crate::ballots::BallotStore, mesa: &Mesa)
 }
 
 impl BallotBox {
-    pub async fn submit_acta(&self, desk: &Arc<BoothDesk>, mesa: &Mesa, a: SignedActa) -> Result<ActaOutcome, ApiError> {
+    pub async fn submit_acta(
+        &self,
+        desk: &Arc<BoothDesk>,
+        mesa: &Mesa,
+        a: SignedActa,
+    ) -> Result<ActaOutcome, ApiError> {
         let kind = a.document.kind();
         let election = self.codec.manifest().election_id.clone();
         let verified = acta::verify(&a, &election, &mesa.id, &mesa.members).map_err(refused)?;

@@ -22,11 +22,11 @@ use tracing::Instrument;
 use urna_ballot::BallotCodec;
 use urna_crypto::blind::{BlindVerifyingKey, BlindedMessage};
 
+use crate::acta::SignedActa;
+use crate::actas::StoredActa;
 use crate::anon::AnonId;
 use crate::ballot_box::{BallotBox, Submitted};
 use crate::ballots::BallotStore;
-use crate::acta::SignedActa;
-use crate::actas::StoredActa;
 use crate::booth_box::BoothDesk;
 use crate::census::{CensusReader, parse_voter_id};
 use crate::closing::Closing;
@@ -650,7 +650,10 @@ async fn mesa_actas(
     let (desk, mesa) = console_mesa(&s, &mesa, &headers)?;
     let store = s.ballot_store.clone();
     let (facts, actas) = blocking(&s, move || {
-        Ok((crate::actas::facts(&desk, &store, &mesa)?, store.actas(&mesa.id)?.iter().map(StoredActa::status).collect()))
+        Ok((
+            crate::actas::facts(&desk, &store, &mesa)?,
+            store.actas(&mesa.id)?.iter().map(StoredActa::status).collect(),
+        ))
     })
     .await?;
     Ok(Json(MesaActas {

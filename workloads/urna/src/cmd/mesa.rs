@@ -250,8 +250,8 @@ fn acta(c: ActaCommand) -> Result<()> {
                     let ballots = ballots.or(from_service).with_context(|| need("--ballots"))?;
                     let path = counts.context("--counts FILE: the votes per contest and choice")?;
                     let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                    let contests: Vec<ContestCount> =
-                        serde_json::from_slice(&text).with_context(|| format!("{}: not a counts list", path.display()))?;
+                    let contests: Vec<ContestCount> = serde_json::from_slice(&text)
+                        .with_context(|| format!("{}: not a counts list", path.display()))?;
                     ActaBody::Results { source, ballots, contests }
                 }
             };
@@ -313,7 +313,8 @@ fn members_from(list: &Value, key_field: &str, what: &str) -> Result<Vec<Member>
     list.iter()
         .map(|m| {
             let id = m["id"].as_str().with_context(|| format!("{what}: a member without an id"))?;
-            let role = serde_json::from_value(m["role"].clone()).with_context(|| format!("{what}: member {id}: role"))?;
+            let role =
+                serde_json::from_value(m["role"].clone()).with_context(|| format!("{what}: member {id}: role"))?;
             let key = m[key_field].as_str().with_context(|| format!("{what}: member {id}: no {key_field}"))?;
             let public_key = parse_public_key(key).map_err(|e| anyhow::anyhow!("{what}: member {id}: {e}"))?;
             Ok(Member { id: id.to_owned(), role, public_key })
