@@ -10,7 +10,7 @@ use serde_json::Value;
 use urna_audit::LogKey;
 use urna_tally::TallyClient;
 use urna_vote::acta::{
-    self, ActaBody, ActaDocument, ActaKind, ContestCount, CountSource, Member, SignedActa, parse_public_key,
+    self, ActaBody, ActaDocument, ContestCount, CountSource, Member, SignedActa, parse_public_key,
 };
 use urna_vote::client::VoterClient;
 
