@@ -400,6 +400,7 @@ async fn get(client: &TallyClient, path: &str) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use urna_vote::acta::ActaKind;
 
     #[test]
     fn kinds_match_the_document_kinds() {
