@@ -297,7 +297,7 @@ async fn members_sign_and_submit_every_acta_and_bad_ones_are_refused() {
 
     let counts = |a: u64, b: u64| {
         json!([{ "contest": "mayor", "counts": [
-            { "choice": "a", "votes": a }, { "choice": "b", "votes": b }, { "choice": "null", "votes": 0 }
+            { "choice": "a", "votes": a }, { "choice": "b", "votes": b }, { "choice": "blank", "votes": 0 }, { "choice": "null", "votes": 0 }
         ]}])
         .to_string()
     };
@@ -346,7 +346,9 @@ async fn members_sign_and_submit_every_acta_and_bad_ones_are_refused() {
 
     // --- The audit log holds exactly one acta event per accepted acta (five: four here, one at town-2).
     let addr = audit_url.trim_start_matches("http://");
-    let (code, body) = support::http(addr, "GET", "/v1/entries?start=0&end=100", None).await;
+    let (_, status) = support::http(addr, "GET", "/v1/status", None).await;
+    let size = serde_json::from_str::<Value>(&status).unwrap()["treeSize"].as_u64().unwrap();
+    let (code, body) = support::http(addr, "GET", &format!("/v1/entries?start=0&end={size}"), None).await;
     assert_eq!(code, 200, "{body}");
     let entries: Value = serde_json::from_str(&body).unwrap();
     let events: Vec<&Value> = entries["entries"]

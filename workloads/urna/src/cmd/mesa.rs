@@ -9,9 +9,7 @@ use http::Method;
 use serde_json::Value;
 use urna_audit::LogKey;
 use urna_tally::TallyClient;
-use urna_vote::acta::{
-    self, ActaBody, ActaDocument, ContestCount, CountSource, Member, SignedActa, parse_public_key,
-};
+use urna_vote::acta::{self, ActaBody, ActaDocument, ContestCount, CountSource, Member, SignedActa, parse_public_key};
 use urna_vote::client::VoterClient;
 
 const LONG_ABOUT: &str = "\
