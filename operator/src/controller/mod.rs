@@ -9,6 +9,7 @@ pub mod election;
 pub mod mesa;
 pub mod observe;
 pub mod run;
+pub mod secrets;
 pub mod status;
 pub mod tallyshard;
 pub mod tokens;

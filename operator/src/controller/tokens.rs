@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::Api;
 use tracing::info;
 
 use super::Context;
+use super::secrets::CreateOnce;
 use crate::build::booth_vote::{TOKEN_COMPONENT, TokenSecret};
 use crate::crd::Election;
 use crate::error::{Error, Result};
@@ -20,33 +21,19 @@ use crate::token;
 
 /// Creates the missing token Secrets of `wanted`; returns each Mesa's console token hash (hex), by Mesa.
 pub async fn ensure(e: &Election, ctx: &Context, ns: &str, wanted: &[TokenSecret]) -> Result<BTreeMap<String, String>> {
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let selector = format!("{LABEL_ELECTION}={},{LABEL_COMPONENT}={TOKEN_COMPONENT}", e.name_any());
-    let existing = api.list(&ListParams::default().labels(&selector)).await?.items;
-    let by_name: BTreeMap<String, &Secret> = existing.iter().map(|s| (s.name_any(), s)).collect();
-    let pp = PostParams { field_manager: Some(crate::workload::FIELD_MANAGER.into()), ..Default::default() };
+    let mut secrets = CreateOnce::list(Api::namespaced(ctx.client.clone(), ns), &selector).await?;
     let mut hashes = BTreeMap::new();
     let mut created = BTreeSet::new();
     for want in wanted {
         let name = want.meta.name.clone().unwrap_or_default();
-        let value = match by_name.get(&name) {
-            Some(s) => token::from_secret_data(s.data.as_ref()).ok_or_else(|| {
-                Error::InvalidSpec(format!("Secret {name} holds no token under key {:?}", crate::workload::TOKEN_KEY))
-            })?,
-            None => {
-                let data = token::new_secret_data()?;
-                let value = token::from_secret_data(Some(&data)).ok_or(Error::MissingField("generated token"))?;
-                let secret = Secret {
-                    metadata: want.meta.clone(),
-                    type_: Some("Opaque".into()),
-                    data: Some(data),
-                    ..Default::default()
-                };
-                api.create(&pp, &secret).await?;
-                created.insert(name);
-                value
-            }
-        };
+        let (data, new) = secrets.ensure(&want.meta, "Opaque", token::new_secret_data).await?;
+        let value = token::from_secret_data(Some(&data)).ok_or_else(|| {
+            Error::InvalidSpec(format!("Secret {name} holds no token under key {:?}", crate::workload::TOKEN_KEY))
+        })?;
+        if new {
+            created.insert(name);
+        }
         if let Some(mesa) = &want.mesa {
             hashes.insert(mesa.clone(), token::token_sha256(&value));
         }
