@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
-use urna_pki::{FleetCa, Issued};
 pub use urna_pki::{CA_CERT, CertKind, TLS_CERT, TLS_KEY};
+use urna_pki::{FleetCa, Issued};
 
 use crate::error::Result;
 

@@ -46,8 +46,12 @@ impl CreateOnce {
             return Ok((s.data.clone().unwrap_or_default(), false));
         }
         let data = make()?;
-        let secret =
-            Secret { metadata: meta.clone(), type_: Some(type_.into()), data: Some(data.clone()), ..Default::default() };
+        let secret = Secret {
+            metadata: meta.clone(),
+            type_: Some(type_.into()),
+            data: Some(data.clone()),
+            ..Default::default()
+        };
         let pp = PostParams { field_manager: Some(crate::workload::FIELD_MANAGER.into()), ..Default::default() };
         let created = self.api.create(&pp, &secret).await?;
         self.existing.insert(name, created);

@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
 use urna_crypto::paillier::Plaintext;
 use urna_crypto::threshold::{
     DecryptionContext, DecryptionGroup, DecryptionRequest, KeyShare, PartialDecryptions, ThresholdPublicKey,
     WrongPartials, decrypt,
 };
-use sha2::{Digest, Sha256};
 use urna_tally::TotalsRecord;
 
 use crate::error::{RecordError, Result};

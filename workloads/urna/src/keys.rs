@@ -54,7 +54,8 @@ pub fn open_share(share: &Path, passphrase_file: &Path, public: &ThresholdPublic
 /// against the key and opens the first `t` shares, each with trustee-<i>.passphrase or, without that file,
 /// `URNA_TRUSTEE_<i>_PASSPHRASE`.
 pub fn load_ceremony(dir: &Path) -> Result<Keys> {
-    let public = ThresholdPublicKey::from_json(&read_text(&dir.join("public.json"))?).context("decoding public.json")?;
+    let public =
+        ThresholdPublicKey::from_json(&read_text(&dir.join("public.json"))?).context("decoding public.json")?;
     let transcript =
         CeremonyTranscript::from_json(&read_text(&dir.join("transcript.json"))?).context("decoding transcript.json")?;
     transcript.verify(&public).context("the ceremony transcript does not verify against public.json")?;

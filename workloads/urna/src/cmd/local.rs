@@ -17,7 +17,9 @@ use urna_tally::Modality;
 
 use crate::keys::load_ceremony;
 use crate::local::census::{self, Voter, synthesize};
-use crate::local::{bar, cast_all, check_empty, decrypt_and_combine, fleet, fresh_ceremony, plan, services, votes_file};
+use crate::local::{
+    bar, cast_all, check_empty, decrypt_and_combine, fleet, fresh_ceremony, plan, services, votes_file,
+};
 
 const LONG_ABOUT: &str = "\
 Runs a whole election locally, on the same code the cluster runs: reads the example's Election (with the
