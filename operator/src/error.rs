@@ -28,8 +28,8 @@ pub enum Error {
     #[error("io {path}: {source}")]
     Io { path: String, source: std::io::Error },
 
-    #[error("certificate: {0}")]
-    Certificate(#[from] rcgen::Error),
+    #[error(transparent)]
+    Certificate(#[from] urna_pki::PkiError),
 
     #[error("missing field: {0}")]
     MissingField(&'static str),

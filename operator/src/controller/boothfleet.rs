@@ -3,12 +3,10 @@
 //! per-shard readiness in status. Reads the namespace's Mesas (districts, geofences, windows, census) and
 //! the fleet's Election (district tree, default windows).
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
@@ -18,6 +16,7 @@ use tracing::info;
 use super::Context;
 use super::conditions::{self, Desired};
 use super::reconcile::{Outcome, Reconciler};
+use super::secrets::{CreateOnce, SecretData};
 use crate::build::boothfleet::{self as build, FleetInputs, FleetPlan};
 use crate::crd::boothfleet::BrokerShardStatus;
 use crate::crd::{BoothFleet, Election, Mesa};
@@ -148,20 +147,12 @@ pub fn shard_status(s: &build::ShardPlan, ready: i32, desired: i32) -> BrokerSha
 /// Never rewritten: an officer may already hold the token (`kubectl get secret <fleet>-broker-admin-token`).
 async fn ensure_admin_token(ctx: &Context, ns: &str, plan: &FleetPlan) -> Result<()> {
     let Some(meta) = &plan.admin_token_secret else { return Ok(()) };
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let name = meta.name.clone().unwrap_or_default();
-    if api.get_opt(&name).await?.is_some() {
-        return Ok(());
+    let mut secrets = CreateOnce::get(Api::namespaced(ctx.client.clone(), ns), &name).await?;
+    let (_, created) = secrets.ensure(meta, "Opaque", crate::token::new_secret_data).await?;
+    if created {
+        info!(secret = %name, "created the broker admin token Secret");
     }
-    let secret = Secret {
-        metadata: meta.clone(),
-        type_: Some("Opaque".into()),
-        data: Some(crate::token::new_secret_data()?),
-        ..Default::default()
-    };
-    let pp = PostParams { field_manager: Some(crate::workload::FIELD_MANAGER.into()), ..Default::default() };
-    api.create(&pp, &secret).await?;
-    info!(secret = %name, "created the broker admin token Secret");
     Ok(())
 }
 
@@ -172,34 +163,23 @@ async fn ensure_secrets(f: &BoothFleet, ctx: &Context, ns: &str, plan: &FleetPla
         return Ok(0);
     }
     let name = f.name_any();
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    let existing = api.list(&ListParams::default().labels(&format!("{LABEL_FLEET}={name}"))).await?.items;
-    let have: BTreeSet<String> = existing.iter().map(|s| s.name_any()).collect();
-    let ca_name = build::ca_secret(&name);
-    let mut ca = existing.iter().find(|s| s.name_any() == ca_name).and_then(|s| s.data.clone());
-    let pp = PostParams { field_manager: Some(crate::workload::FIELD_MANAGER.into()), ..Default::default() };
+    let selector = format!("{LABEL_FLEET}={name}");
+    let mut secrets = CreateOnce::list(Api::namespaced(ctx.client.clone(), ns), &selector).await?;
+    // The CA comes first in the plan, so every leaf below is issued by the stored (or just created) CA.
+    let mut ca: Option<SecretData> = None;
     let mut issued = 0;
     for want in &plan.secrets {
-        let secret_name = want.meta.name.clone().unwrap_or_default();
-        if have.contains(&secret_name) {
-            continue;
-        }
-        let data = match (&want.kind, &ca) {
-            (CertKind::Ca, _) => pki::new_ca(&name)?,
-            (kind, Some(ca)) => pki::issue(&name, ca, kind)?,
-            (_, None) => return Err(crate::Error::MissingField("fleet CA secret")),
-        };
-        let secret = Secret {
-            metadata: want.meta.clone(),
-            type_: Some("kubernetes.io/tls".into()),
-            data: Some(data.clone()),
-            ..Default::default()
-        };
-        api.create(&pp, &secret).await?;
+        let (data, created) = secrets
+            .ensure(&want.meta, "kubernetes.io/tls", || match (&want.kind, &ca) {
+                (CertKind::Ca, _) => pki::new_ca(&name),
+                (kind, Some(ca)) => pki::issue(&name, ca, kind),
+                (_, None) => Err(crate::Error::MissingField("fleet CA secret")),
+            })
+            .await?;
         if want.kind == CertKind::Ca {
             ca = Some(data);
         }
-        issued += 1;
+        issued += usize::from(created);
     }
     if issued > 0 {
         info!(issued, "issued certificates");

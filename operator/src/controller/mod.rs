@@ -12,6 +12,7 @@ pub mod mesa;
 pub mod observe;
 pub mod reconcile;
 pub mod run;
+pub mod secrets;
 pub mod status;
 pub mod tallyshard;
 pub mod tokens;

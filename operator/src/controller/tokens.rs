@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams};
 use tracing::info;
 
 use super::Context;
+use super::secrets::CreateOnce;
 use crate::build::booth_vote::{TOKEN_COMPONENT, TokenSecret};
 use crate::crd::Election;
 use crate::error::{Error, Result};
@@ -33,31 +34,18 @@ pub async fn ensure(
     existing: &[Secret],
     wanted: &[TokenSecret],
 ) -> Result<BTreeMap<String, String>> {
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    let by_name: BTreeMap<String, &Secret> = existing.iter().map(|s| (s.name_any(), s)).collect();
-    let pp = PostParams { field_manager: Some(crate::workload::FIELD_MANAGER.into()), ..Default::default() };
+    let mut secrets = CreateOnce::with(Api::namespaced(ctx.client.clone(), ns), existing.to_vec());
     let mut hashes = BTreeMap::new();
     let mut created = BTreeSet::new();
     for want in wanted {
         let name = want.meta.name.clone().unwrap_or_default();
-        let value = match by_name.get(&name) {
-            Some(s) => token::from_secret_data(s.data.as_ref()).ok_or_else(|| {
-                Error::InvalidSpec(format!("Secret {name} holds no token under key {:?}", crate::workload::TOKEN_KEY))
-            })?,
-            None => {
-                let data = token::new_secret_data()?;
-                let value = token::from_secret_data(Some(&data)).ok_or(Error::MissingField("generated token"))?;
-                let secret = Secret {
-                    metadata: want.meta.clone(),
-                    type_: Some("Opaque".into()),
-                    data: Some(data),
-                    ..Default::default()
-                };
-                api.create(&pp, &secret).await?;
-                created.insert(name);
-                value
-            }
-        };
+        let (data, new) = secrets.ensure(&want.meta, "Opaque", token::new_secret_data).await?;
+        let value = token::from_secret_data(Some(&data)).ok_or_else(|| {
+            Error::InvalidSpec(format!("Secret {name} holds no token under key {:?}", crate::workload::TOKEN_KEY))
+        })?;
+        if new {
+            created.insert(name);
+        }
         if let Some(mesa) = &want.mesa {
             hashes.insert(mesa.clone(), token::token_sha256(&value));
         }

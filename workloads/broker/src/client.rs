@@ -13,9 +13,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use crate::error::{Error, Result};
 use crate::mqtt::{self, CodecError, Frame, PacketType};
-use crate::tls;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -32,18 +30,7 @@ pub enum ClientError {
 }
 
 /// Client TLS configuration: trust the fleet CA, present this device's certificate.
-pub fn tls_config(ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<ClientConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(tls::roots(ca_pem)?)
-        .with_client_auth_cert(
-            tls::certificates(cert_pem, "device certificate")?,
-            tls::private_key(key_pem, "device key")?,
-        )
-        .map_err(Error::Tls)?;
-    Ok(Arc::new(config))
-}
+pub use urna_pki::tls::client_config as tls_config;
 
 pub async fn connect_tls(
     addr: SocketAddr,

@@ -2,12 +2,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("TLS: {0}")]
-    Tls(#[from] rustls::Error),
-    #[error("client certificate verifier: {0}")]
-    Verifier(#[from] rustls::server::VerifierBuilderError),
-    #[error("PEM in {what}: {detail}")]
-    Pem { what: &'static str, detail: String },
+    #[error(transparent)]
+    Pki(#[from] urna_pki::PkiError),
     #[error("reading {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{context}: {source}")]

@@ -1,6 +1,6 @@
 //! Who is on the other end of a mutual-TLS connection, read from the certificate the fleet CA issued.
 //!
-//! Same conventions as the operator's PKI (`operator/src/pki.rs`): a device certificate's subject CN is the
+//! The fleet PKI's conventions (`urna_pki`, which the operator issues with): a device certificate's subject CN is the
 //! device id, which is also its MQTT client id. Backend consumers (the ballot bridge, the fleet monitor)
 //! hold certificates from the same CA whose CN is one of the configured backend names.
 

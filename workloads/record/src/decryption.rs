@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
 use urna_crypto::paillier::Plaintext;
 use urna_crypto::threshold::{
     DecryptionContext, DecryptionGroup, DecryptionRequest, KeyShare, PartialDecryptions, ThresholdPublicKey,
@@ -14,7 +15,7 @@ use urna_crypto::threshold::{
 use urna_tally::TotalsRecord;
 
 use crate::error::{RecordError, Result};
-use crate::files::read_json;
+use crate::files::{exists, read_bytes, read_json, write_json_new};
 use crate::layout::RecordDir;
 use crate::model::{DecryptionItem, TrusteePartials};
 
@@ -63,6 +64,30 @@ pub fn partial_decrypt(
 ) -> Result<TrusteePartials> {
     let partials = share.partial_decrypt(public, &crypto_request(items), &mut urna_crypto::os_rng())?;
     Ok(TrusteePartials { request_hash, partials })
+}
+
+/// Answers the record's decryption request with one trustee's share: writes `decryption/trustee-<i>.json` (never
+/// over an existing one) and returns its path (`urna trustee decrypt --record`, `urna local`, `urna voters run`).
+pub fn decrypt_record(record: &RecordDir, share: &KeyShare) -> Result<PathBuf> {
+    let out = record.trustee_partials(share.index().get());
+    // Refused before the work, and again at the write (create-new) should the file appear meanwhile.
+    if out.exists() {
+        return Err(exists(&out));
+    }
+    let public = crate::results::read_public_key(record)?;
+    let request_path = record.decryption_request();
+    // One read: the items decrypted and the hash the answer names are of the same bytes.
+    let bytes = read_bytes(&request_path)?;
+    let items: Vec<DecryptionItem> = serde_json::from_slice(&bytes).map_err(|e| RecordError::Malformed {
+        path: request_path.clone(),
+        line: Some(e.line()),
+        message: e.to_string(),
+    })?;
+    let request_hash: [u8; 32] = Sha256::digest(&bytes).into();
+    tracing::info!(trustee = %share.index(), totals = items.len(), key = %public.fingerprint_hex(), "decrypting the record's totals");
+    let answer = partial_decrypt(share, &public, &items, request_hash)?;
+    write_json_new(&out, &answer)?;
+    Ok(out)
 }
 
 /// One `decryption/trustee-<i>.json` found in a record: `i` from its name, and its contents or why they could

@@ -73,6 +73,24 @@ pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
     })
 }
 
+/// The refusal to overwrite a file written once.
+pub fn exists(path: &Path) -> RecordError {
+    RecordError::Invalid(format!("{} exists; refusing to overwrite it", path.display()))
+}
+
+/// Writes `value` as [`write_json`] does to a file that must not exist yet (a trustee's answer is written once).
+pub fn write_json_new<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| malformed(path, None, e))?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            exists(path)
+        } else {
+            RecordError::Io { path: path.to_owned(), source }
+        }
+    })?;
+    file.write_all(&bytes).and_then(|()| file.write_all(b"\n")).and_then(|()| file.sync_all()).map_err(io(path))
+}
+
 /// Writes text as it is (a key or transcript whose exact bytes are published).
 pub fn write_text(path: &Path, text: &str) -> Result<()> {
     write_atomically(path, |w| w.write_all(text.as_bytes()))

@@ -27,7 +27,7 @@ pub mod verify;
 pub use error::{RecordError, Result};
 pub use layout::RecordDir;
 pub use verify::trust::{TRUST_FORMAT, TrustFile, TrustedLogKey, TrustedRightKey, fingerprints};
-pub use verify::{Summary, VerifyFailure, verify_record};
+pub use verify::{Summary, VerifyFailure, verify_record, verify_record_dir};
 
 /// The `format` of `record.json`: bumped on any incompatible change of the files.
 pub const FORMAT: &str = "urna-record/1";

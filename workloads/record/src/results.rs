@@ -37,6 +37,9 @@ pub fn combine_record(record: &RecordDir) -> Result<(ResultsFile, Vec<Rejection>
     let combined = combine(&public, &items, request_hash, &answers)?;
     let results = tabulate(&codec, &items, &combined.plaintexts, combined.used)?;
     write_json(&record.results(), &results)?;
+    for r in &combined.rejected {
+        tracing::warn!(trustee = r.trustee, reason = %r.reason, "trustee answer set aside");
+    }
     Ok((results, combined.rejected))
 }
 

@@ -74,6 +74,24 @@ pub struct Summary {
 /// Progress of a long step: its name, items done and items in all.
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
+/// Verifies the record in directory `dir`; with `trust` (a trust file's path), its keys must be the file's
+/// (`urna verify record`, `urna local`, `urna voters run`).
+pub fn verify_record_dir(
+    dir: &std::path::Path,
+    trust: Option<&std::path::Path>,
+    progress: Progress<'_>,
+) -> Result<Summary, VerifyFailure> {
+    let trust = match trust {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| VerifyFailure::new("trust", format!("reading {}: {e}", path.display())))?;
+            Some(trust::TrustFile::from_json(&text)?)
+        }
+        None => None,
+    };
+    verify_record(&RecordDir::new(dir), trust.as_ref(), progress)
+}
+
 /// Verifies the record in `dir`; with `trust`, its keys must be the trusted ones.
 pub fn verify_record(
     dir: &RecordDir,

@@ -2,13 +2,14 @@
 //! offline machine. It writes the public key, the transcript and one passphrase-encrypted share file per
 //! trustee; the whole secret key exists only inside this process and is wiped before it exits.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
 use urna_crypto::paillier::KeySize;
 use urna_crypto::threshold::{CeremonyParams, KdfParams, Passphrase, ShareFile, ceremony};
+
+use crate::keys::{read_passphrase, write_new};
 
 const LONG_ABOUT: &str = "\
 Runs the threshold key ceremony: a fresh Paillier key on safe primes, split into one share per trustee
@@ -167,27 +168,4 @@ fn passphrases(args: &Args) -> Result<(Vec<Passphrase>, bool)> {
         }
     }
     Ok((list, false))
-}
-
-/// Reads a passphrase file, ignoring trailing newline characters.
-pub(crate) fn read_passphrase(path: &Path) -> Result<Passphrase> {
-    let mut text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let len = text.trim_end_matches(['\n', '\r']).len();
-    text.truncate(len);
-    Passphrase::new(text).with_context(|| format!("{} holds an empty passphrase", path.display()))
-}
-
-/// Writes a new file (never overwriting one); `private` files are readable by their owner only.
-pub(crate) fn write_new(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", path.display()))
 }

@@ -77,14 +77,14 @@ pub fn run(args: Args) -> Result<()> {
             println!("{}", serde_json::json!({ "alreadyExported": target.display().to_string() }));
             return Ok(());
         }
-        super::local::check_empty(&target)?;
+        crate::local::check_empty(&target)?;
         let staging = staging_dir(&target)?;
         if staging.exists() {
             std::fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
         }
         staging
     } else {
-        super::local::check_empty(&target)?;
+        crate::local::check_empty(&target)?;
         target.clone()
     };
     let read = |name: &str| {

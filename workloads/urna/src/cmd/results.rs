@@ -1,7 +1,7 @@
 //! `urna results --record DIR`: combines the trustees' partial decryptions of a record's sealed totals, decodes
 //! them (every counter slot checked) and writes `results.json`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use urna_record::RecordDir;
@@ -20,23 +20,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let results = combine_record(&args.record)?;
+    let (results, _set_aside) = urna_record::results::combine_record(&RecordDir::new(&args.record))
+        .with_context(|| format!("combining the trustees' answers in {}", args.record.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
         print!("{}", render(&results));
     }
     Ok(())
-}
-
-/// Combines every trustee answer present in the record and writes `results.json`.
-pub fn combine_record(dir: &Path) -> Result<ResultsFile> {
-    let (results, rejected) = urna_record::results::combine_record(&RecordDir::new(dir))
-        .with_context(|| format!("combining the trustees' answers in {}", dir.display()))?;
-    for r in &rejected {
-        tracing::warn!(trustee = r.trustee, reason = %r.reason, "trustee answer set aside");
-    }
-    Ok(results)
 }
 
 /// The results as plain-text tables: per contest in all, then per district and modality.

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, ensure};
 use sha2::{Digest, Sha256};
 use urna_crypto::paillier::Ciphertext;
-use urna_crypto::threshold::{DecryptionContext, DecryptionRequest, KeyShare, ShareFile, ThresholdPublicKey};
+use urna_crypto::threshold::{DecryptionContext, DecryptionRequest, ThresholdPublicKey};
 use urna_record::RecordDir;
 use urna_record::model::DecryptionItem;
 use urna_tally::TallyClient;
 
-use super::ceremony::{read_passphrase, write_new};
+use crate::keys::{open_share, read_text as read, write_new};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -83,36 +83,6 @@ pub fn run(args: Args) -> Result<()> {
     }
 }
 
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
-}
-
-/// Opens a trustee's share file with its passphrase; the passphrase is dropped (wiped) at once.
-pub fn open_share(share: &Path, passphrase_file: &Path, public: &ThresholdPublicKey) -> Result<KeyShare> {
-    let file = ShareFile::from_json(&read(share)?).with_context(|| format!("decoding {}", share.display()))?;
-    let passphrase = read_passphrase(passphrase_file)?;
-    file.open(&passphrase, public).with_context(|| format!("opening {}", share.display()))
-}
-
-/// Answers an election record's decryption request with one share: `decryption/trustee-<i>.json`.
-pub fn decrypt_record(dir: &Path, share: &KeyShare) -> Result<PathBuf> {
-    let record = RecordDir::new(dir);
-    let public = ThresholdPublicKey::from_json(&read(&record.threshold_public_key())?)
-        .with_context(|| format!("decoding {}", record.threshold_public_key().display()))?;
-    let request_path = record.decryption_request();
-    let bytes = std::fs::read(&request_path).with_context(|| format!("reading {}", request_path.display()))?;
-    let items: Vec<DecryptionItem> =
-        serde_json::from_slice(&bytes).with_context(|| format!("decoding {}", request_path.display()))?;
-    let request_hash: [u8; 32] = Sha256::digest(&bytes).into();
-    let out = record.trustee_partials(share.index().get());
-    ensure!(!out.exists(), "{} exists; refusing to overwrite it", out.display());
-    tracing::info!(trustee = %share.index(), totals = items.len(), key = %public.fingerprint_hex(), "decrypting the record's totals");
-    let answer = urna_record::decryption::partial_decrypt(share, &public, &items, request_hash)?;
-    let json = serde_json::to_string_pretty(&answer).context("encoding the partial decryptions")?;
-    write_new(&out, json.as_bytes(), false)?;
-    Ok(out)
-}
-
 /// Fetches `path` from the decryption service; a non-2xx answer is an error quoting the service.
 async fn fetch(client: &TallyClient, url: &str, path: &str) -> Result<Vec<u8>> {
     let (status, body) =
@@ -162,7 +132,7 @@ fn decrypt(args: DecryptArgs) -> Result<()> {
         let public = ThresholdPublicKey::from_json(&read(&public_path)?)
             .with_context(|| format!("decoding {}", public_path.display()))?;
         let share = open_share(&args.share, &args.passphrase_file, &public)?;
-        let out = decrypt_record(dir, &share)?;
+        let out = urna_record::decryption::decrypt_record(&RecordDir::new(dir), &share)?;
         println!("{}", serde_json::json!({ "written": out }));
         return Ok(());
     }

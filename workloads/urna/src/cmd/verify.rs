@@ -126,7 +126,10 @@ pub fn run(args: Args) -> Result<()> {
         }
         VerifyCommand::Challenge(a) => super::verify_challenge::run(a)?,
         VerifyCommand::Record(a) => {
-            let summary = verify_record_dir(&a.dir, a.trust.as_deref(), !a.json)?;
+            let summary = check_record(&a.dir, a.trust.as_deref())?;
+            if !a.json {
+                print_checks(&summary);
+            }
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else if summary.keys_pinned {
@@ -150,31 +153,18 @@ pub const UNPINNED: &str = "CONSISTENCY ONLY: no --trust file was given, so the 
 keys only; a record rebuilt and re-signed under other keys would pass too. Pin the keys with --trust FILE (the \
 election's published fingerprints, `urna record fingerprints`).";
 
-/// Verifies a record (against the trust file's keys when given), printing each check as it passes when
-/// `verbose`; the error names the first failure.
-pub fn verify_record_dir(
-    dir: &std::path::Path,
-    trust: Option<&std::path::Path>,
-    verbose: bool,
-) -> Result<urna_record::Summary> {
+/// Verifies a record (against the trust file's keys when given); the error names the first failure.
+pub fn check_record(dir: &std::path::Path, trust: Option<&std::path::Path>) -> Result<urna_record::Summary> {
     let progress = |step: &str, done: u64, total: u64| tracing::debug!(step, done, total, "verifying");
-    let trust = match trust {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow!("record INVALID: trust: reading {}: {e}", path.display()))?;
-            Some(urna_record::TrustFile::from_json(&text).map_err(|e| anyhow!("record INVALID: {e}"))?)
-        }
-        None => None,
-    };
-    let summary = urna_record::verify_record(&urna_record::RecordDir::new(dir), trust.as_ref(), &progress)
-        .map_err(|e| anyhow!("record INVALID: {e}"))?;
-    if verbose {
-        for line in summary.checks.iter() {
-            println!("  ok  {line}");
-        }
-        for note in &summary.notes {
-            println!("  note  {note}");
-        }
+    urna_record::verify_record_dir(dir, trust, &progress).map_err(|e| anyhow!("record INVALID: {e}"))
+}
+
+/// Prints each check that passed and each note, for people.
+pub fn print_checks(summary: &urna_record::Summary) {
+    for line in &summary.checks {
+        println!("  ok  {line}");
     }
-    Ok(summary)
+    for note in &summary.notes {
+        println!("  note  {note}");
+    }
 }

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail, ensure};
 use urna_tally::Modality;
 use urna_vote::client::{Election, VoterClient};
 
-use super::local::census::{self, Voter};
+use crate::local::census::{self, Voter};
 
 const LONG_ABOUT: &str = "\
 `urna voters census --count N --districts A,B --out DIR` draws N voters spread round-robin over the leaf
@@ -130,8 +130,8 @@ async fn run_election(a: &RunArgs) -> Result<serde_json::Value> {
     // Keys first: a wrong passphrase should fail before any ballot is cast.
     let dir = a.ceremony.clone();
     let keys =
-        tokio::task::spawn_blocking(move || super::local::load_ceremony(&dir)).await.context("ceremony task")??;
-    super::local::check_empty(&a.record)?;
+        tokio::task::spawn_blocking(move || crate::keys::load_ceremony(&dir)).await.context("ceremony task")??;
+    crate::local::check_empty(&a.record)?;
     let token = std::fs::read_to_string(&a.admin_token_file)
         .with_context(|| format!("reading {}", a.admin_token_file.display()))?
         .trim()
@@ -150,7 +150,7 @@ async fn run_election(a: &RunArgs) -> Result<serde_json::Value> {
         .unwrap_or(Modality::Remote);
     let votes: Vec<(Modality, String, String)> =
         a.cast.vote.iter().map(|u| (modality, u.clone(), token.clone())).collect();
-    super::local::services::close_election(&votes, &shards, &a.audit, &internal).await?;
+    crate::local::services::close_election(&votes, &shards, &a.audit, &internal).await?;
     let record = urna_record::RecordDir::new(&a.record);
     let sources = urna_record::export::Sources {
         vote: a.cast.vote.iter().map(|u| (modality, u.clone())).collect(),
@@ -161,17 +161,9 @@ async fn run_election(a: &RunArgs) -> Result<serde_json::Value> {
     };
     let exported = urna_record::export::export(&record, &sources).await.context("exporting the election record")?;
     ensure!(exported.ballots == cast_count, "the record holds {} ballots, {cast_count} were cast", exported.ballots);
-    for share in keys.shares {
-        let dir = a.record.clone();
-        tokio::task::spawn_blocking(move || super::trustee::decrypt_record(&dir, &share))
-            .await
-            .context("decryption task")??;
-    }
+    let results = crate::local::decrypt_and_combine(&a.record, keys.shares, || ()).await?;
     let dir = a.record.clone();
-    let results =
-        tokio::task::spawn_blocking(move || super::results::combine_record(&dir)).await.context("combining task")??;
-    let dir = a.record.clone();
-    let summary = tokio::task::spawn_blocking(move || super::verify::verify_record_dir(&dir, None, false))
+    let summary = tokio::task::spawn_blocking(move || super::verify::check_record(&dir, None))
         .await
         .context("verification task")??;
     Ok(serde_json::json!({
@@ -246,7 +238,7 @@ async fn cast(a: &CastArgs) -> Result<serde_json::Value> {
     modalities.dedup();
     ensure!(modalities.len() == 1, "voters.csv mixes modalities {modalities:?}: one vote service serves one");
     let elections = [(modalities[0], client, election)];
-    let report = super::local::cast_voters(&elections, None, &voters, &modalities, a.concurrency, a.seed, true).await?;
+    let report = crate::local::cast_voters(&elections, None, &voters, &modalities, a.concurrency, a.seed, true).await?;
     let by: serde_json::Map<String, serde_json::Value> =
         report.by_modality.iter().map(|(m, n)| (m.to_string(), (*n).into())).collect();
     Ok(serde_json::json!({ "cast": report.cast, "byModality": by }))

@@ -33,8 +33,8 @@ use urna_vote::right_keys::RightKeys;
 use urna_vote::wire::BallotPackage;
 
 use super::procs::{Service, own_cpu};
-use crate::cmd::local::census::{Voter, census_csv, random_selections, synthesize};
-use crate::cmd::local::plan::{LocalPlan, plan};
+use crate::local::census::{Voter, census_csv, random_selections, synthesize};
+use crate::local::plan::{LocalPlan, plan};
 
 #[derive(Debug, clap::Args)]
 #[command(about = "Ballots accepted per server core through the real vote service, shards and audit log")]

@@ -4,28 +4,22 @@
 //! voters cast ballots through the real HTTP APIs, the election closes, `t` trustees decrypt the exported
 //! record, the results are combined and the record is verified from its files alone.
 
-pub(crate) mod census;
-pub(crate) mod fleet;
-pub(crate) mod plan;
-pub(crate) mod services;
-mod votes_file;
-
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use anyhow::{Context, Result};
 use serde_json::json;
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
-use urna_crypto::threshold::{CeremonyParams, CeremonyTranscript, KeyShare, ThresholdPublicKey, ceremony};
 use urna_record::RecordDir;
 use urna_record::export::{Sources, export};
 use urna_tally::Modality;
-use urna_vote::client::{Election, VoterClient, cast};
 
-use self::census::{Voter, synthesize};
-use self::plan::LocalPlan;
+use crate::keys::load_ceremony;
+use crate::local::census::{self, Voter, synthesize};
+use crate::local::{
+    bar, cast_all, check_empty, decrypt_and_combine, fleet, fresh_ceremony, plan, services, votes_file,
+};
 
 const LONG_ABOUT: &str = "\
 Runs a whole election locally, on the same code the cluster runs: reads the example's Election (with the
@@ -101,13 +95,6 @@ pub struct Args {
     /// cluster (`election_not_open`), and the simulated voters wait for it. Default: at once.
     #[arg(long, value_name = "RFC3339")]
     opens_at: Option<jiff::Timestamp>,
-}
-
-pub(crate) struct Keys {
-    pub(crate) public: ThresholdPublicKey,
-    pub(crate) transcript: CeremonyTranscript,
-    /// The first `t` trustees' shares: the ones that decrypt.
-    pub(crate) shares: Vec<KeyShare>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -275,26 +262,18 @@ async fn run_async(args: Args) -> Result<()> {
 
     let t = Instant::now();
     let bar = bar(args.json, u64::from(keys.public.threshold()), "trustees decrypting");
-    for share in std::mem::take(&mut keys.shares) {
-        let dir = record_dir.clone();
-        tokio::task::spawn_blocking(move || crate::cmd::trustee::decrypt_record(&dir, &share))
-            .await
-            .context("decryption task")??;
-        bar.inc(1);
-    }
+    let results = decrypt_and_combine(&record_dir, std::mem::take(&mut keys.shares), || bar.inc(1)).await?;
     bar.finish_and_clear();
-    let dir = record_dir.clone();
-    let results = tokio::task::spawn_blocking(move || crate::cmd::results::combine_record(&dir))
-        .await
-        .context("combining task")??;
     let decrypt_secs = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     let dir = record_dir.clone();
-    let verbose = !args.json;
-    let summary = tokio::task::spawn_blocking(move || crate::cmd::verify::verify_record_dir(&dir, None, verbose))
+    let summary = tokio::task::spawn_blocking(move || crate::cmd::verify::check_record(&dir, None))
         .await
         .context("verification task")??;
+    if !args.json {
+        crate::cmd::verify::print_checks(&summary);
+    }
     let verify_secs = t.elapsed().as_secs_f64();
 
     if args.json {
@@ -361,143 +340,4 @@ async fn serve_until_stopped(
     crate::cmd::signal::shutdown().await;
     say(json, "closing the election");
     Ok(())
-}
-
-pub(crate) fn check_empty(dir: &Path) -> Result<()> {
-    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        bail!("{} exists and is not empty; choose another directory for the record", dir.display());
-    }
-    Ok(())
-}
-
-fn bar(hidden: bool, len: u64, msg: &'static str) -> ProgressBar {
-    if hidden {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template("{msg:>20} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message(msg);
-    bar
-}
-
-async fn fresh_ceremony(plan: &LocalPlan) -> Result<Keys> {
-    let params = CeremonyParams {
-        trustees: plan.trustees,
-        threshold: plan.threshold,
-        election_id: plan.election.clone(),
-        ..CeremonyParams::default_for(plan.election.clone())
-    };
-    let out = tokio::task::spawn_blocking(move || ceremony(&params, &mut urna_crypto::os_rng()))
-        .await
-        .context("ceremony task")?
-        .context("key ceremony")?;
-    let t = out.public.threshold() as usize;
-    Ok(Keys { public: out.public, transcript: out.transcript, shares: out.shares.into_iter().take(t).collect() })
-}
-
-pub(crate) fn load_ceremony(dir: &Path) -> Result<Keys> {
-    let read = |name: &str| {
-        let p = dir.join(name);
-        std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
-    };
-    let public = ThresholdPublicKey::from_json(&read("public.json")?).context("decoding public.json")?;
-    let transcript = CeremonyTranscript::from_json(&read("transcript.json")?).context("decoding transcript.json")?;
-    transcript.verify(&public).context("the ceremony transcript does not verify against public.json")?;
-    let mut shares = Vec::new();
-    for i in 1..=public.threshold() {
-        let pass_file = dir.join(format!("trustee-{i}.passphrase"));
-        let share_file = dir.join(format!("trustee-{i}.share.json"));
-        let share = if pass_file.exists() {
-            crate::cmd::trustee::open_share(&share_file, &pass_file, &public)?
-        } else {
-            let var = format!("URNA_TRUSTEE_{i}_PASSPHRASE");
-            let pass = std::env::var(&var).with_context(|| format!("no {} and no {var}", pass_file.display()))?;
-            let file = urna_crypto::threshold::ShareFile::from_json(&read(&format!("trustee-{i}.share.json"))?)
-                .with_context(|| format!("decoding {}", share_file.display()))?;
-            file.open(&urna_crypto::threshold::Passphrase::new(pass)?, &public)
-                .with_context(|| format!("opening {}", share_file.display()))?
-        };
-        shares.push(share);
-    }
-    Ok(Keys { public, transcript, shares })
-}
-
-pub(crate) struct CastReport {
-    pub(crate) cast: u64,
-    pub(crate) by_modality: Vec<(Modality, u64)>,
-}
-
-async fn cast_all(
-    services: &services::Services,
-    booths: Option<Arc<fleet::LocalFleet>>,
-    voters: &[Voter],
-    plan: &LocalPlan,
-    concurrency: usize,
-    seed: u64,
-    quiet: bool,
-) -> Result<CastReport> {
-    let mut elections = Vec::new();
-    for v in &services.votes {
-        let client = VoterClient::new(&v.url);
-        let election = Election::fetch(&client).await.with_context(|| format!("{} vote service", v.modality))?;
-        elections.push((v.modality, client, Arc::new(election)));
-    }
-    cast_voters(&elections, booths, voters, &plan.modalities, concurrency, seed, quiet).await
-}
-
-/// Casts every voter's ballot through the vote service of its modality (`elections`: each modality's client
-/// and the election it serves), `concurrency` at a time: random choices from `seed` unless the voter has
-/// its own; booth voters of a district with a Mesa vote on `booths` when given. Shared by `urna local` and
-/// `urna voters cast` (against a cluster's vote service).
-pub(crate) async fn cast_voters(
-    elections: &[(Modality, VoterClient, Arc<Election>)],
-    booths: Option<Arc<fleet::LocalFleet>>,
-    voters: &[Voter],
-    modalities: &[Modality],
-    concurrency: usize,
-    seed: u64,
-    quiet: bool,
-) -> Result<CastReport> {
-    let bar = Arc::new(bar(quiet, voters.len() as u64, "casting ballots"));
-    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, voter) in voters.iter().enumerate() {
-        let Some((_, client, election)) = elections.iter().find(|(m, _, _)| *m == voter.modality) else {
-            bail!("no vote service for modality {}", voter.modality);
-        };
-        let (client, election, voter, bar, limit) =
-            (client.clone(), election.clone(), voter.clone(), bar.clone(), limit.clone());
-        let selections = match &voter.selections {
-            Some(s) => s.clone(),
-            None => census::random_selections(&election, &voter.district, seed, i)?,
-        };
-        let booth = booths.clone().filter(|b| voter.modality == Modality::Booth && b.serves(&voter.district));
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            match booth {
-                Some(fleet) => fleet.vote(i, &voter.voter_id(), &voter.district, selections).await,
-                None => cast(&client, &election, &voter.census_voter(), Some(selections))
-                    .await
-                    .map(|_| ())
-                    .map_err(Into::into),
-            }
-            .with_context(|| format!("voter {}", voter.name))?;
-            bar.inc(1);
-            Ok::<_, anyhow::Error>(voter.modality)
-        });
-    }
-    let mut by_modality: Vec<(Modality, u64)> = modalities.iter().map(|m| (*m, 0)).collect();
-    let mut cast_count = 0;
-    while let Some(done) = tasks.join_next().await {
-        let modality = done.context("voter task")??;
-        cast_count += 1;
-        if let Some(e) = by_modality.iter_mut().find(|(m, _)| *m == modality) {
-            e.1 += 1;
-        }
-    }
-    bar.finish_and_clear();
-    Ok(CastReport { cast: cast_count, by_modality })
 }
