@@ -231,13 +231,23 @@ pub fn boothfleet(f: &BoothFleet) -> Result<()> {
     Ok(())
 }
 
-/// A fleet against its Election: every district a broker shard names exists.
+/// A fleet against its Election: every district a broker shard or a regional officer names exists (an
+/// officer of a misspelt district would never see an alert).
 pub fn boothfleet_shards(f: &BoothFleet, e: &Election) -> Result<()> {
+    let known = |d: &String| e.spec.districts.iter().any(|x| &x.id == d);
     for s in &f.spec.broker.shards {
-        if let Some(d) = s.districts.iter().find(|d| !e.spec.districts.iter().any(|x| &x.id == *d)) {
+        if let Some(d) = s.districts.iter().find(|d| !known(d)) {
             return Err(invalid(format!(
                 "spec.broker.shards[{}].districts: {d:?} is not a district of Election {}",
                 s.name, f.spec.election
+            )));
+        }
+    }
+    for o in &f.spec.officers {
+        if let Some(d) = o.districts.iter().find(|d| !known(d)) {
+            return Err(invalid(format!(
+                "spec.officers[{}].districts: {d:?} is not a district of Election {}",
+                o.id, f.spec.election
             )));
         }
     }

@@ -248,6 +248,10 @@ pub fn monitor_rules(f: &BoothFleet, inputs: FleetInputs<'_>) -> Value {
         let mesa = inputs.mesas.iter().find(|m| m.name_any() == mesa_name);
         let mut rules = serde_json::Map::new();
         rules.insert("mesa".into(), json!(mesa_name));
+        // Routes the device's alerts to the officers of its district.
+        if let Some(m) = mesa {
+            rules.insert("district".into(), json!(m.spec.district));
+        }
         if r.geofence {
             let g = mesa.and_then(|m| m.spec.location.geofence.as_ref()).or(f.spec.default_geofence.as_ref());
             if let Some(g) = g {
@@ -284,6 +288,9 @@ pub fn monitor_rules(f: &BoothFleet, inputs: FleetInputs<'_>) -> Value {
     }
     if let Some(s) = r.flap_window_seconds {
         out["flapWindowMs"] = json!(u64::from(s) * 1000);
+    }
+    if !f.spec.officers.is_empty() {
+        out["officers"] = json!(f.spec.officers);
     }
     out
 }

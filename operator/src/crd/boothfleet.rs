@@ -62,6 +62,12 @@ pub struct BoothFleetSpec {
     /// Where alerts go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertSink>,
+    /// Regional officers: each sees and handles the alerts and devices of their districts on the operations
+    /// dashboard (the fleet monitor's `/ops/`), and gets those alerts at their webhook.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 500))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"]))]
+    pub officers: Vec<RegionalOfficer>,
     /// The collector: the backend that receives every booth's ballots exactly once (`urna booth collect`).
     #[serde(default)]
     pub collector: CollectorSpec,
@@ -298,6 +304,28 @@ pub struct AlertSink {
     /// Without it the webhook must present a certificate from a public CA (the Mozilla root store).
     #[serde(default, rename = "webhookCA", skip_serializing_if = "Option::is_none")]
     pub webhook_ca: Option<super::common::KeyRef>,
+}
+
+/// One regional officer. The token itself stays with the officer: only its SHA-256 is declared (as a Mesa
+/// member's public key is), so the declaration can be public.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionalOfficer {
+    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(max = 200))]
+    pub name: String,
+    /// Districts of the Election whose alerts and devices this officer handles (a Mesa's district).
+    #[schemars(length(min = 1, max = 64))]
+    pub districts: Vec<String>,
+    /// An HTTPS webhook receiving this officer's alerts as JSON (verified as `alerts.webhookCA` says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048), regex(pattern = r"^https://"))]
+    pub webhook: Option<String>,
+    /// SHA-256 (64 hex digits) of the officer's bearer token for the dashboard and its API.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub token_sha256: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

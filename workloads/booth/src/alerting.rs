@@ -4,6 +4,10 @@
 //! ([`crate::sink`]: a webhook, Kubernetes Events). `/healthz` answers while the process serves;
 //! `/readyz` only while it is subscribed to the broker; `GET /v1/status` ([`urna_status::monitor::MonitorStatus`])
 //! gives the devices online, offline and blocked and the active alerts, for the operator.
+//!
+//! With an operations store ([`crate::ops`]) it also keeps the fleet state durably, numbers each alert and
+//! routes it to the regional officers of its district (their webhooks), serves the officers' API and the
+//! dashboard (`/ops/`), and carries out their device actions.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -15,7 +19,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info, info_span, warn};
 use urna_broker::client::{self, Client, ClientError, Options};
@@ -27,6 +31,8 @@ use crate::device::Endpoint;
 use crate::fleet::{DeviceCounts, Fleet, FleetRules};
 use crate::metrics::MonitorMetrics;
 use crate::monitor::Alert;
+use crate::ops::routing::Officer;
+use crate::ops::{DeviceCommand, Ops, OpsConfig};
 use crate::sink::{self, KubeEvents, Webhook, WebhookRoots};
 
 /// Alerts kept for the feed.
@@ -72,6 +78,8 @@ pub struct Monitor {
     pub addr: SocketAddr,
     pub feed: Arc<Feed>,
     pub metrics: Arc<MonitorMetrics>,
+    /// The operations centre, when started with an operations store.
+    pub ops: Option<Arc<Ops>>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -107,6 +115,20 @@ impl Monitor {
     /// Same, plus the Kubernetes Events sink when running in a cluster (the caller decides: see
     /// `urna booth monitor`).
     pub async fn start_with(cfg: MonitorConfig, events: Option<KubeEvents>) -> std::io::Result<Self> {
+        Self::start_full(cfg, events, None).await
+    }
+
+    /// Same, plus the operations centre ([`crate::ops`]): the state kept in `ops.store`, officers' alert
+    /// routing, API and dashboard, device actions.
+    pub async fn start_full(
+        cfg: MonitorConfig,
+        events: Option<KubeEvents>,
+        ops: Option<OpsConfig>,
+    ) -> std::io::Result<Self> {
+        let ops = match ops {
+            Some(o) => Some(Ops::open(&o, &cfg.fleet, &cfg.rules).map_err(std::io::Error::other)?),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
         let addr = listener.local_addr()?;
         let feed = Arc::new(Feed::default());
@@ -122,7 +144,7 @@ impl Monitor {
             active_alerts: 0,
             mesas: Vec::new(),
         }));
-        let app = Router::new()
+        let mut app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(render_metrics))
@@ -135,6 +157,10 @@ impl Monitor {
                 fleet: cfg.fleet.clone(),
                 counts: counts.clone(),
             });
+        if let Some(ops) = &ops {
+            app =
+                app.merge(crate::ops::api::router(ops.clone())).merge(crate::ops::dashboard::router(ops.tiles.clone()));
+        }
         let mut s = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let stopped = async move {
@@ -156,15 +182,26 @@ impl Monitor {
             sinks.push(("events", tx));
             tasks.push(task);
         }
+        // Each officer with a webhook gets their district's alerts there, through a sink of their own.
+        let mut officers = Vec::new();
+        for o in &cfg.rules.officers {
+            if let Some(url) = &o.webhook {
+                let webhook = Webhook::new(url.clone(), &cfg.webhook_roots).map_err(std::io::Error::other)?;
+                let (tx, task) = sink::spawn(webhook, metrics.clone());
+                officers.push((o.clone(), tx));
+                tasks.push(task);
+            }
+        }
         let span = info_span!("monitor", client_id = %cfg.client_id);
-        let out = Outputs { feed: feed.clone(), metrics: metrics.clone(), sinks, counts };
+        let out = Outputs { feed: feed.clone(), metrics: metrics.clone(), sinks, officers, counts, ops: ops.clone() };
         let (tx, rx) = tokio::sync::mpsc::channel(4096);
         for (broker, _) in cfg.endpoints.iter().enumerate() {
-            let read = read(cfg.clone(), broker, tx.clone(), metrics.clone(), stop_rx.clone());
+            let commands = ops.as_ref().map(|o| o.commands.clone());
+            let read = read(cfg.clone(), broker, tx.clone(), metrics.clone(), commands, stop_rx.clone());
             tasks.push(tokio::spawn(read.instrument(info_span!("monitor", client_id = %cfg.client_id, broker))));
         }
         tasks.push(tokio::spawn(run(cfg, out, rx, stop_rx).instrument(span)));
-        Ok(Self { addr, feed, metrics, stop, tasks })
+        Ok(Self { addr, feed, metrics, ops, stop, tasks })
     }
 
     pub async fn stop(self) {
@@ -227,12 +264,26 @@ struct Outputs {
     feed: Arc<Feed>,
     metrics: Arc<MonitorMetrics>,
     sinks: Vec<(&'static str, mpsc::Sender<Alert>)>,
+    /// Officers with a webhook: each gets the alerts of their districts.
+    officers: Vec<(Officer, mpsc::Sender<Alert>)>,
     counts: Arc<Mutex<Snapshot>>,
+    ops: Option<Arc<Ops>>,
 }
 
 impl Outputs {
     fn emit(&self, alerts: Vec<Alert>) {
+        // Numbered and stored first, so every other output names the alert the desk shows.
+        let alerts = match &self.ops {
+            Some(ops) => ops.on_alerts(alerts),
+            None => alerts,
+        };
         for a in alerts {
+            for (o, tx) in &self.officers {
+                if o.covers(&a.district) && tx.try_send(a.clone()).is_err() {
+                    self.metrics.drop_for("webhook");
+                    warn!(officer = %o.id, rule = a.rule, "officer webhook queue full; alert kept on the desk");
+                }
+            }
             warn!(device = %a.device, mesa = %a.mesa, rule = a.rule, evidence = %a.evidence, "alert");
             self.metrics.alert(a.rule);
             for (name, tx) in &self.sinks {
@@ -324,6 +375,7 @@ async fn run(
 ) {
     let mut fleet = Fleet::default();
     let mut tick = tokio::time::interval(cfg.tick);
+    let mut flush = tokio::time::interval(sink.ops.as_ref().map_or(Duration::from_secs(3600), |o| o.flush));
     loop {
         tokio::select! {
             Some(t) = rx.recv() => {
@@ -331,9 +383,19 @@ async fn run(
                 sink.metrics.messages.inc();
                 let alerts = match t {
                     Telemetry::Booth { device, channel, payload } => {
+                        if let Some(ops) = &sink.ops {
+                            ops.on_telemetry(&device, &channel, &payload, now);
+                        }
                         fleet.observe(&cfg.rules, &device, &channel, &payload, now)
                     }
-                    Telemetry::AuthnFailure { who, reason } => fleet.observe_refusal(&cfg.rules, &who, &reason, now),
+                    Telemetry::AuthnFailure { who, reason } => {
+                        if let Some(ops) = &sink.ops
+                            && reason == "blocked"
+                        {
+                            ops.on_blocked(&who);
+                        }
+                        fleet.observe_refusal(&cfg.rules, &who, &reason, now)
+                    }
                 };
                 sink.emit(alerts);
                 sink.gauges(&fleet, &cfg.rules, now, false);
@@ -342,6 +404,16 @@ async fn run(
                 let now = now_ms();
                 sink.emit(fleet.tick(&cfg.rules, now));
                 sink.gauges(&fleet, &cfg.rules, now, true);
+                if let Some(ops) = &sink.ops {
+                    ops.flush(now, true);
+                }
+            }
+            // Changed devices go to the store and the dashboards in batches: a flood of telemetry from one
+            // booth costs one commit and one update per batch.
+            _ = flush.tick(), if sink.ops.is_some() => {
+                if let Some(ops) = &sink.ops {
+                    ops.flush(now_ms(), false);
+                }
             }
             _ = stop.changed() => return,
         }
@@ -354,12 +426,16 @@ async fn read(
     broker: usize,
     tx: tokio::sync::mpsc::Sender<Telemetry>,
     metrics: Arc<MonitorMetrics>,
+    commands: Option<broadcast::Sender<DeviceCommand>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut attempt = 0u32;
     loop {
+        // Subscribed before the session: commands sent while it reconnects are not sent (the booth is
+        // re-sent lock and block when it reports otherwise, see `ops::state`).
+        let cmds = commands.as_ref().map(|c| c.subscribe());
         tokio::select! {
-            r = session(&cfg, &cfg.endpoints[broker], &tx, &metrics, &mut attempt) => {
+            r = session(&cfg, &cfg.endpoints[broker], &tx, &metrics, cmds, &mut attempt) => {
                 let delay = cfg.backoff.delay(attempt, rand::random::<f64>());
                 attempt = attempt.saturating_add(1);
                 info!(error = ?r.err(), ?delay, "monitor disconnected; reconnecting");
@@ -378,6 +454,7 @@ async fn session(
     e: &Endpoint,
     tx: &tokio::sync::mpsc::Sender<Telemetry>,
     metrics: &MonitorMetrics,
+    mut commands: Option<broadcast::Receiver<DeviceCommand>>,
     attempt: &mut u32,
 ) -> Result<(), ClientError> {
     let stream = client::connect_tls(e.addr, e.tls.clone(), &e.server_name).await?;
@@ -408,6 +485,27 @@ async fn session(
                 }
             }
             _ = ping.tick() => c.send(&mqtt::pingreq()).await?,
+            cmd = next_command(&mut commands) => {
+                if let Some(cmd) = cmd {
+                    c.send(&mqtt::publish(&cmd.topic, 0, None, &cmd.payload)).await?;
+                }
+            }
         }
+    }
+}
+
+/// The next officer command for the devices (`None` after falling behind: those were dropped, and the
+/// booths are re-sent what they do not report), or never without an operations centre.
+async fn next_command(rx: &mut Option<broadcast::Receiver<DeviceCommand>>) -> Option<DeviceCommand> {
+    match rx {
+        Some(rx) => match rx.recv().await {
+            Ok(c) => Some(c),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                warn!(missed = n, "officer commands dropped: the session fell behind");
+                None
+            }
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
     }
 }

@@ -3,8 +3,8 @@
 //! replays the outbox in order on every (re)connect, and obeys the backend's commands.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpStream;
@@ -81,6 +81,23 @@ struct Inner {
     locked: AtomicBool,
     blocked: AtomicBool,
     connected: AtomicBool,
+    /// Where the booth is now (starts at the configured position; [`Booth::move_to`] changes it).
+    position: Mutex<(f64, f64)>,
+}
+
+impl Inner {
+    fn position(&self) -> (f64, f64) {
+        *self.position.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a GPS fix of the current position.
+    fn queue_fix(&self) -> Result<u64> {
+        let (lat, lon) = self.position();
+        let seq =
+            self.outbox.push(&self.config.device, "gps", now_ms(), serde_json::json!({ "lat": lat, "lon": lon }))?;
+        self.queued.notify_one();
+        Ok(seq)
+    }
 }
 
 /// A running booth.
@@ -102,6 +119,7 @@ impl Booth {
             locked: AtomicBool::new(outbox.flag("locked")?),
             blocked: AtomicBool::new(outbox.flag("blocked")?),
             connected: AtomicBool::new(false),
+            position: Mutex::new(config.position),
             queued: Notify::new(),
             outbox,
             config,
@@ -133,6 +151,12 @@ impl Booth {
     /// The SOS button (booth capture, forgery): queued like a ballot, so it survives a network cut.
     pub fn sos(&self, reason: &str) -> Result<u64> {
         self.queue("sos", serde_json::json!({ "reason": reason }))
+    }
+
+    /// The machine moved (or a test says it did): later fixes report `(lat, lon)`, and one is queued now.
+    pub fn move_to(&self, lat: f64, lon: f64) -> Result<u64> {
+        *self.inner.position.lock().unwrap_or_else(|e| e.into_inner()) = (lat, lon);
+        self.inner.queue_fix()
     }
 
     fn queue(&self, kind: &str, body: serde_json::Value) -> Result<u64> {
@@ -250,8 +274,7 @@ async fn session(inner: &Inner, stop: &mut watch::Receiver<bool>) -> Result<(), 
                 c.send(&mqtt::publish(&cfg.topic("heartbeat"), 0, None, body.to_string().as_bytes())).await?;
             }
             _ = gps.tick() => {
-                let (lat, lon) = cfg.position;
-                inner.outbox.push(&cfg.device, "gps", now_ms(), serde_json::json!({ "lat": lat, "lon": lon }))?;
+                inner.queue_fix()?;
             }
             _ = ping.tick() => {
                 if last_rx.elapsed() > keep_alive + keep_alive / 2 {
@@ -341,6 +364,10 @@ async fn handle(inner: &Inner, c: &mut Conn, f: &mqtt::Frame) -> Result<bool, Se
         Command::Unlock => flag("locked", false, &inner.locked)?,
         Command::Block => flag("blocked", true, &inner.blocked)?,
         Command::Unblock => flag("blocked", false, &inner.blocked)?,
+        Command::Position => {
+            inner.queue_fix()?;
+            return Ok(false);
+        }
     }
     c.send(&mqtt::publish(&inner.config.topic("state"), 0, None, &state_body(inner))).await?;
     Ok(false)

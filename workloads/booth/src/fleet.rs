@@ -15,6 +15,9 @@ use crate::monitor::{self, Alert, Geofence, Subject};
 #[serde(rename_all = "camelCase")]
 pub struct MesaRules {
     pub mesa: String,
+    /// The Mesa's district: where its alerts are routed (the officers declared for it).
+    #[serde(default)]
+    pub district: Option<String>,
     #[serde(default)]
     pub geofence: Option<GeofenceSpec>,
     /// Voting hours, Unix milliseconds `[opensMs, closesMs)`.
@@ -59,6 +62,9 @@ pub struct FleetRules {
     pub auth_failures: usize,
     #[serde(default = "default_auth_window")]
     pub auth_failure_window_ms: u64,
+    /// Regional officers: who sees and handles the alerts of which districts (`crate::ops::routing`).
+    #[serde(default)]
+    pub officers: Vec<crate::ops::routing::Officer>,
 }
 
 fn default_auth_failures() -> usize {
@@ -120,8 +126,10 @@ pub struct DeviceCounts {
 
 impl Fleet {
     fn subject<'a>(rules: &'a FleetRules, device: &'a str, now_ms: u64) -> Subject<'a> {
-        let mesa = rules.devices.get(device).map_or("", |m| m.mesa.as_str());
-        Subject { device, mesa, now_ms }
+        let rule = rules.devices.get(device);
+        let mesa = rule.map_or("", |m| m.mesa.as_str());
+        let district = rule.and_then(|m| m.district.as_deref()).unwrap_or("");
+        Subject { device, mesa, district, now_ms }
     }
 
     /// Records `fired` for (device, rule) once per episode; clears the episode when the rule is silent.
@@ -352,6 +360,7 @@ mod tests {
                 format!("mesa-{i}-1"),
                 MesaRules {
                     mesa: format!("mesa-{i}"),
+                    district: None,
                     geofence: Some(GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 }),
                     opens_ms: Some(0),
                     closes_ms: Some(600 * MIN),
@@ -368,6 +377,7 @@ mod tests {
             flap_window_ms: 10 * MIN,
             auth_failures: 5,
             auth_failure_window_ms: MIN,
+            officers: Vec::new(),
         }
     }
 

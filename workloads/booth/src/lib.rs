@@ -19,6 +19,7 @@ pub mod inbox;
 pub mod message;
 pub mod metrics;
 pub mod monitor;
+pub mod ops;
 pub mod outbox;
 pub mod sink;
 

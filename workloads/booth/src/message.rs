@@ -25,6 +25,8 @@ pub enum Command {
     /// Stop taking ballots until `Unblock` (a forgery alert: the machine waits for the local authority).
     Block,
     Unblock,
+    /// Send a GPS fix now (an officer locating the machine).
+    Position,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +42,7 @@ pub fn parse_command(name: &str, payload: &[u8]) -> Option<Command> {
         "unlock" => Some(Command::Unlock),
         "block" => Some(Command::Block),
         "unblock" => Some(Command::Unblock),
+        "position" => Some(Command::Position),
         _ => None,
     }
 }
@@ -77,6 +80,7 @@ mod tests {
         assert_eq!(parse_command("ack", b"7"), None);
         assert_eq!(parse_command("block", b""), Some(Command::Block));
         assert_eq!(parse_command("reboot", b""), None);
+        assert_eq!(parse_command("position", b"{}"), Some(Command::Position));
         assert_eq!(receipt(0, 1), Receipt::Accept);
         assert_eq!(receipt(5, 5), Receipt::Duplicate);
         assert_eq!(receipt(5, 2), Receipt::Duplicate);

@@ -17,15 +17,41 @@ pub const RULES: [&str; 8] = [
     "sos",
 ];
 
-/// One alert: which device and mesa, which rule, the evidence that fired it, and when.
+/// One alert: which device, mesa and district, which rule and how urgent, the evidence that fired it, and
+/// when. `id` is the monitor's alert number (from 1, kept across restarts by the operations store); 0 until
+/// the monitor numbers it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
+    pub id: u64,
     pub device: String,
     pub mesa: String,
+    /// The district of the device's Mesa (empty when the rules do not say): what routes it to officers.
+    pub district: String,
     pub rule: &'static str,
+    pub priority: Priority,
     pub evidence: serde_json::Value,
     pub at_ms: u64,
+}
+
+/// How urgent an alert is, for the order of an officer's desk: an SOS before everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Normal,
+    High,
+    Critical,
+}
+
+/// A rule's priority: a person in danger (SOS) is critical; a machine that moved, a ballot-box count
+/// above its census or someone trying certificates are high; the rest (offline, rates, hours, flapping)
+/// normal.
+pub fn priority(rule: &str) -> Priority {
+    match rule {
+        "sos" => Priority::Critical,
+        "outside_geofence" | "turnout_above_census" | "auth_failure_burst" => Priority::High,
+        _ => Priority::Normal,
+    }
 }
 
 /// Who and when an evaluation is about.
@@ -33,12 +59,22 @@ pub struct Alert {
 pub struct Subject<'a> {
     pub device: &'a str,
     pub mesa: &'a str,
+    pub district: &'a str,
     pub now_ms: u64,
 }
 
 impl Subject<'_> {
     fn alert(&self, rule: &'static str, evidence: serde_json::Value) -> Alert {
-        Alert { device: self.device.to_owned(), mesa: self.mesa.to_owned(), rule, evidence, at_ms: self.now_ms }
+        Alert {
+            id: 0,
+            device: self.device.to_owned(),
+            mesa: self.mesa.to_owned(),
+            district: self.district.to_owned(),
+            rule,
+            priority: priority(rule),
+            evidence,
+            at_ms: self.now_ms,
+        }
     }
 }
 
@@ -146,7 +182,7 @@ pub fn sos(s: Subject<'_>, message: &crate::message::Envelope) -> Option<Alert> 
 mod tests {
     use super::*;
 
-    const S: Subject<'static> = Subject { device: "mesa-1-1", mesa: "mesa-1", now_ms: 1_000_000 };
+    const S: Subject<'static> = Subject { device: "mesa-1-1", mesa: "mesa-1", district: "d1", now_ms: 1_000_000 };
 
     #[test]
     fn every_rule_name_is_listed() {
@@ -225,7 +261,10 @@ mod tests {
             body: serde_json::json!({ "reason": "booth captured" }),
         };
         let a = sos(S, &m);
-        assert_eq!(a.as_ref().map(|a| (a.rule, a.mesa.as_str())), Some(("sos", "mesa-1")));
+        assert_eq!(
+            a.as_ref().map(|a| (a.rule, a.mesa.as_str(), a.priority)),
+            Some(("sos", "mesa-1", Priority::Critical))
+        );
         assert_eq!(a.map(|a| a.evidence["reason"].clone()), Some(serde_json::json!("booth captured")));
         m.kind = "gps".into();
         assert_eq!(sos(S, &m), None);

@@ -269,9 +269,12 @@ mod tests {
     #[test]
     fn notes_and_actions_fit_the_events_api() {
         let alert = Alert {
+            id: 1,
             device: "é".repeat(100),
             mesa: "mesa-1".into(),
+            district: "centro".into(),
             rule: "sos",
+            priority: crate::monitor::Priority::Critical,
             evidence: serde_json::json!({ "reason": "x".repeat(2000) }),
             at_ms: 0,
         };

@@ -197,7 +197,16 @@ async fn answer(handle: &mut std::pin::Pin<Box<Handle>>, status: u16, reply: Opt
 }
 
 fn alert(device: &str, rule: &'static str, evidence: Value) -> Alert {
-    Alert { device: device.into(), mesa: "mesa-4".into(), rule, evidence, at_ms: 1 }
+    Alert {
+        id: 0,
+        device: device.into(),
+        mesa: "mesa-4".into(),
+        district: String::new(),
+        rule,
+        priority: urna_booth::monitor::priority(rule),
+        evidence,
+        at_ms: 1,
+    }
 }
 
 #[tokio::test]

@@ -83,9 +83,12 @@ async fn webhook_server(ca: &TestCa) -> Res<(SocketAddr, Arc<Mutex<Vec<Value>>>)
 
 fn alert() -> Alert {
     Alert {
+        id: 1,
         device: "mesa-centro-1-3".into(),
         mesa: "mesa-centro-1".into(),
+        district: "centro".into(),
         rule: "geofence",
+        priority: urna_booth::monitor::priority("geofence"),
         evidence: serde_json::json!({ "distanceM": 812.5 }),
         at_ms: 1_780_000_000_000,
     }

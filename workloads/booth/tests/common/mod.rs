@@ -68,8 +68,14 @@ pub fn fast_backoff() -> Backoff {
 /// Monitor rules for `(device, mesa)` pairs, each mesa fenced at `fence`, where only the geofence, SOS and
 /// authentication bursts can fire in a test's few seconds (no offline, vote-rate or flapping alerts).
 pub fn geofence_rules(devices: &[(&str, &str)], fence: GeofenceSpec) -> FleetRules {
-    let mesa =
-        |m: &str| MesaRules { mesa: m.into(), geofence: Some(fence), opens_ms: None, closes_ms: None, census: None };
+    let mesa = |m: &str| MesaRules {
+        mesa: m.into(),
+        district: None,
+        geofence: Some(fence),
+        opens_ms: None,
+        closes_ms: None,
+        census: None,
+    };
     FleetRules {
         devices: devices.iter().map(|(d, m)| ((*d).to_owned(), mesa(m))).collect(),
         offline_after_ms: 600_000,
@@ -79,5 +85,6 @@ pub fn geofence_rules(devices: &[(&str, &str)], fence: GeofenceSpec) -> FleetRul
         flap_window_ms: 1,
         auth_failures: 5,
         auth_failure_window_ms: 60_000,
+        officers: Vec::new(),
     }
 }

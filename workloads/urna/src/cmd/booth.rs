@@ -15,7 +15,8 @@ const LONG_ABOUT: &str = "\
 `urna booth device` simulates one voting machine (EVM): it connects to the broker with its certificate
 (reconnecting with jittered exponential backoff), sends heartbeats and GPS fixes, and queues ballots and SOS
 in a durable outbox (DATA/booth.redb) with per-booth sequence numbers, replayed in order on every reconnect
-until the collector acknowledges them. It obeys lock/unlock and block/unblock commands (cmd/*).
+until the collector acknowledges them. It obeys lock/unlock, block/unblock and position commands (cmd/*).
+--sos REASON presses its SOS button (after --sos-after-ms); --lat/--lon set where it reports itself.
 
 `urna booth collect` is the backend side: with a backend certificate it reads the fleet's ballots, SOS and
 GPS through shared subscriptions, keeps each device's messages exactly once (DATA/inbox.redb) and
@@ -30,6 +31,13 @@ GET /v1/alerts, Prometheus metrics at GET /metrics and /healthz, /readyz, POSTs 
 (https:// verified against the system's CAs or --webhook-ca) and, in a cluster, raises a Warning Event per
 alert on the BoothFleet (--fleet-object NAMESPACE/NAME, else POD_NAMESPACE from the downward API and
 --fleet; --no-events turns this off).
+
+With --ops-store FILE the monitor is also the operations centre (docs/ops.md): it keeps every device's
+position, heartbeat, health, lock state and the alert history in FILE (redb), routes each alert to the
+regional officers of its district (the rules' `officers`, each with a webhook), serves the officers' API
+(/v1/ops/..., bearer token per officer, live updates as server-sent events) and the dashboard at /ops/,
+and carries out officers' lock, unlock, position (MQTT commands) and block, unblock (the brokers' blocklist
+API: --broker-admin URL per broker, token from --broker-admin-token-file).
 
 --tls-dir holds ca.crt, tls.crt and tls.key (the operator's device or backend Secret).";
 
@@ -126,6 +134,24 @@ struct MonitorArgs {
     /// client can be configured (in a cluster).
     #[arg(long, value_name = "NAMESPACE/NAME", env = "URNA_MONITOR_FLEET_OBJECT")]
     fleet_object: Option<String>,
+    /// Keep the operations state here (redb) and serve the officers' API and dashboard.
+    #[arg(long, value_name = "FILE", env = "URNA_MONITOR_OPS_STORE")]
+    ops_store: Option<PathBuf>,
+    /// A broker's status address (http://HOST:PORT) for block and unblock; repeat for every broker replica.
+    #[arg(
+        long = "broker-admin",
+        value_name = "URL",
+        env = "URNA_MONITOR_BROKER_ADMIN",
+        value_delimiter = ',',
+        requires = "ops_store"
+    )]
+    broker_admin: Vec<String>,
+    /// File holding the brokers' admin token (or env URNA_BROKER_ADMIN_TOKEN).
+    #[arg(long, value_name = "FILE", requires = "ops_store")]
+    broker_admin_token_file: Option<PathBuf>,
+    /// Map tile URL template for the dashboard (https://HOST/{z}/{x}/{y}.png); none by default.
+    #[arg(long, value_name = "URL", env = "URNA_MONITOR_TILES", requires = "ops_store")]
+    tiles: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -176,6 +202,12 @@ struct DeviceArgs {
     ballot_style: Option<String>,
     #[arg(long, default_value_t = 1_000)]
     ballot_interval_ms: u64,
+    /// Press the SOS button with this reason (queued like a ballot, delivered exactly once).
+    #[arg(long, value_name = "REASON")]
+    sos: Option<String>,
+    /// With --sos: how long after start.
+    #[arg(long, default_value_t = 0, requires = "sos")]
+    sos_after_ms: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -259,7 +291,17 @@ async fn device(a: DeviceArgs) -> Result<()> {
         ),
         _ => None,
     };
+    let sos = async {
+        if let Some(reason) = &a.sos {
+            tokio::time::sleep(Duration::from_millis(a.sos_after_ms)).await;
+            match booth.sos(reason) {
+                Ok(seq) => tracing::warn!(seq, %reason, "SOS raised"),
+                Err(e) => tracing::warn!(error = %e, "SOS not queued"),
+            }
+        }
+    };
     let cast = async {
+        sos.await;
         if let Some(machine) = &machine {
             for _ in 0..a.ballots {
                 let choices =
@@ -377,7 +419,31 @@ async fn monitor(a: MonitorArgs) -> Result<()> {
     } else {
         kube_events(a.fleet_object.as_deref(), &config.fleet).await?
     };
-    let monitor = urna_booth::alerting::Monitor::start_with(config, events).await.context("starting the monitor")?;
+    let ops = match &a.ops_store {
+        Some(store) => {
+            let token = match &a.broker_admin_token_file {
+                Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?),
+                None => std::env::var("URNA_BROKER_ADMIN_TOKEN").ok(),
+            };
+            let token = token.map(|t| urna_auth::Token::new(&t)).transpose().context("the broker admin token")?;
+            if let Some(dir) = store.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            Some(urna_booth::ops::OpsConfig {
+                store: store.clone(),
+                brokers: a
+                    .broker_admin
+                    .iter()
+                    .map(|url| urna_booth::ops::BrokerAdmin { url: url.clone(), token: token.clone() })
+                    .collect(),
+                flush: Duration::from_millis(250),
+                tiles: a.tiles.clone(),
+            })
+        }
+        None => None,
+    };
+    let monitor =
+        urna_booth::alerting::Monitor::start_full(config, events, ops).await.context("starting the monitor")?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::json!({ "listening": monitor.addr.to_string() })).context("writing to stdout")?;
     drop(out);

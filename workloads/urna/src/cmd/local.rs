@@ -41,7 +41,11 @@ Booth ballots: when the example has a BoothFleet, its broker (mutual TLS, a cert
 fleet CA) and one simulated booth per device run too; a booth voter is admitted at a Mesa's console and votes
 on one of its booths, which encrypts and proves the ballot and publishes it over MQTT; the collector and the
 bridge record it in the booth vote service, and the booth shards tally it beside the remote ones. Without a
-BoothFleet, booth voters use the booth vote service directly.";
+BoothFleet, booth voters use the booth vote service directly.
+
+The fleet monitor runs with the booths, as the operations centre (docs/ops.md): with --serve it keeps running
+with the fleet, and its dashboard's URL (--monitor-listen) and a fresh token per regional officer of the
+BoothFleet are printed.";
 
 #[derive(Debug, clap::Args)]
 #[command(about = "Run a whole election locally: keys, voting, close, threshold decryption, verified results")]
@@ -91,6 +95,9 @@ pub struct Args {
     /// With --serve: test voters (in the census, not voting by themselves) whose credentials are printed.
     #[arg(long, default_value_t = 5, requires = "serve")]
     serve_voters: usize,
+    /// With --serve: where the fleet monitor (the operations dashboard at /ops/ and its API) listens.
+    #[arg(long, default_value = "127.0.0.1:8090", requires = "serve")]
+    monitor_listen: std::net::SocketAddr,
     /// When voting opens (RFC 3339): every vote service and shard refuses ballots before it, as in the
     /// cluster (`election_not_open`), and the simulated voters wait for it. Default: at once.
     #[arg(long, value_name = "RFC3339")]
@@ -201,7 +208,10 @@ async fn run_async(args: Args) -> Result<()> {
     .await?;
     let booths = match (&plan.fleet, &authority, services.votes.iter().find(|v| v.modality == Modality::Booth)) {
         (Some(f), Some(a), Some(v)) => {
-            let fleet = fleet::LocalFleet::start(f, a, &plan.manifest, keys.public.paillier(), &v.url, &data).await?;
+            let monitor_listen = if args.serve { args.monitor_listen } else { "127.0.0.1:0".parse()? };
+            let fleet =
+                fleet::LocalFleet::start(f, a, &plan.manifest, keys.public.paillier(), &v.url, &data, monitor_listen)
+                    .await?;
             say(
                 args.json,
                 &format!(
@@ -236,16 +246,19 @@ async fn run_async(args: Args) -> Result<()> {
     let booths = booths.map(Arc::new);
     let cast_report =
         cast_all(&services, booths.clone(), &ballots, &plan, args.concurrency, args.seed, args.json).await?;
-    if let Some(fleet) = booths {
+    if let Some(fleet) = &booths {
         fleet.drain(std::time::Duration::from_secs(600)).await?;
-        if let Ok(fleet) = Arc::try_unwrap(fleet) {
-            fleet.stop().await;
-        }
     }
     let voting_secs = t.elapsed().as_secs_f64();
 
     if args.serve {
-        serve_until_stopped(&services, web_modality, &web_voters, args.json).await?;
+        serve_until_stopped(&services, web_modality, &web_voters, booths.as_deref(), args.json).await?;
+    }
+    // The fleet (and its monitor) stays up while serving, for the operations dashboard.
+    if let Some(fleet) = booths
+        && let Ok(fleet) = Arc::try_unwrap(fleet)
+    {
+        fleet.stop().await;
     }
     services.close().await?;
     let record = RecordDir::new(&record_dir);
@@ -314,10 +327,19 @@ async fn serve_until_stopped(
     services: &services::Services,
     modality: Modality,
     voters: &[Voter],
+    fleet: Option<&fleet::LocalFleet>,
     json: bool,
 ) -> Result<()> {
     let vote = services.votes.iter().find(|v| v.modality == modality).context("no vote service for the app")?;
     let url = format!("{}/", vote.url);
+    let ops = fleet.map(|f| {
+        json!({
+            "dashboard": format!("http://{}/ops/", f.monitor_addr),
+            "officers": f.officers.iter().map(|o| json!({
+                "id": o.id, "name": o.name, "districts": o.districts, "token": o.token,
+            })).collect::<Vec<_>>(),
+        })
+    });
     if json {
         // The admin token lets a script close voting (`POST /v1/close`) while the service keeps answering,
         // as a real window's end does: the browser test's ballot after close.
@@ -327,6 +349,7 @@ async fn serve_until_stopped(
             "voters": voters.iter().map(|v| json!({
                 "name": v.name, "voterId": v.voter_id(), "district": v.district, "credential": v.credential(),
             })).collect::<Vec<_>>(),
+            "operations": ops,
         });
         println!("{line}");
     } else {
@@ -334,6 +357,13 @@ async fn serve_until_stopped(
         eprintln!("Test voters ({modality}; sign in with the voter ID and the credential):");
         for v in voters {
             eprintln!("  voter ID {:<14} district {:<20} credential {}", v.name, v.district, v.credential());
+        }
+        if let Some(f) = fleet {
+            eprintln!("\nOperations dashboard (fleet map, alert desk): http://{}/ops/", f.monitor_addr);
+            eprintln!("Regional officers (sign in with the token):");
+            for o in &f.officers {
+                eprintln!("  {:<16} districts {:<20} token {}", o.id, o.districts.join(","), o.token);
+            }
         }
         eprintln!("Press Ctrl-C to close the election, decrypt and verify the results.\n");
     }

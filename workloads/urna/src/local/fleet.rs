@@ -3,6 +3,10 @@
 //! device on its own durable outbox, the collector and the bridge into the booth vote service. A booth voter
 //! is admitted at their Mesa's console (HTTP, the console token), then votes on one of that Mesa's booths,
 //! which encrypts and proves the ballot on the device and publishes it over MQTT.
+//!
+//! The fleet monitor runs too, as the operations centre (docs/ops.md): the operator's rules for the fleet,
+//! each booth placed inside its Mesa's geofence, a fresh token per regional officer (printed by
+//! `urna local --serve` with the dashboard's URL).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,8 +14,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use urna_ballot::{ElectionManifest, Selection};
+use urna_booth::alerting::{Monitor, MonitorConfig};
 use urna_booth::ballot::BallotMachine;
 use urna_booth::bridge::drained;
+use urna_booth::ops::{BrokerAdmin, OpsConfig};
 use urna_booth::{Backoff, Booth, BoothConfig, Bridge, BridgeConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::{AdminAuth, Broker, BrokerConfig};
 use urna_crypto::paillier::PublicKey;
@@ -21,6 +27,62 @@ use urna_vote::credential::generate_credential;
 use urna_vote::mesa::{Mesa, token_sha256};
 
 use super::plan::{FleetPlan, MesaPlan};
+
+/// A regional officer of the fleet and the token generated for this run.
+pub struct OfficerLogin {
+    pub id: String,
+    pub name: String,
+    pub districts: Vec<String>,
+    pub token: String,
+}
+
+/// The monitor's rules for a local run, from the operator's: voting hours dropped (a local election opens
+/// at once, `--opens-at` aside, whatever day the resources name), officers' webhooks dropped (the example's
+/// hosts are not this machine's), and each officer's declared token digest replaced by a fresh token's.
+fn local_rules(plan: &FleetPlan) -> Result<(urna_booth::fleet::FleetRules, Vec<OfficerLogin>)> {
+    let mut rules = plan.rules.clone();
+    if let Some(devices) = rules["devices"].as_object_mut() {
+        for d in devices.values_mut() {
+            if let Some(d) = d.as_object_mut() {
+                d.remove("opensMs");
+                d.remove("closesMs");
+            }
+        }
+    }
+    let mut logins = Vec::new();
+    if let Some(officers) = rules["officers"].as_array_mut() {
+        let mut rng = urna_crypto::os_rng();
+        for o in officers {
+            let token = generate_credential(&mut rng);
+            o["tokenSha256"] = serde_json::json!(urna_booth::ops::routing::token_sha256(&token));
+            if let Some(o) = o.as_object_mut() {
+                o.remove("webhook");
+            }
+            logins.push(OfficerLogin {
+                id: o["id"].as_str().unwrap_or_default().to_owned(),
+                name: o["name"].as_str().unwrap_or_default().to_owned(),
+                districts: o["districts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d.as_str().map(str::to_owned))
+                    .collect(),
+                token,
+            });
+        }
+    }
+    let rules = serde_json::from_value(rules).context("the fleet monitor's rules")?;
+    Ok((rules, logins))
+}
+
+/// Where booth `index` of its Mesa stands: on a small circle around the geofence's centre, well inside it.
+fn position_in(fence: &urna_booth::fleet::GeofenceSpec, index: usize, of: usize) -> (f64, f64) {
+    let angle = std::f64::consts::TAU * index as f64 / of.max(1) as f64;
+    let r = fence.radius_m * 0.4;
+    let dlat = r * angle.sin() / 111_320.0;
+    let dlon = r * angle.cos() / (111_320.0 * fence.lat.to_radians().cos().max(0.01));
+    (fence.lat + dlat, fence.lon + dlon)
+}
 
 /// The secrets the booth vote service checks: each Mesa's console token and the bridge's token.
 pub struct Authority {
@@ -51,6 +113,10 @@ impl Authority {
 
 pub struct LocalFleet {
     broker: Broker,
+    monitor: Monitor,
+    /// The operations dashboard's address (`http://ADDR/ops/`) and the officers who may sign in.
+    pub monitor_addr: std::net::SocketAddr,
+    pub officers: Vec<OfficerLogin>,
     collector: Collector,
     bridge: Bridge,
     booths: HashMap<String, Booth>,
@@ -75,13 +141,15 @@ impl LocalFleet {
         public_key: &PublicKey,
         vote_url: &str,
         data: &Path,
+        monitor_listen: std::net::SocketAddr,
     ) -> Result<Self> {
         let ca = FleetCa::new(&plan.name).context("creating the fleet CA")?;
         let server = ca.server(&["localhost"]).context("issuing the broker certificate")?;
         let tls = server.server_tls().context("loading the broker certificate")?;
         // Guarded like a deployed broker's, though nothing here uses it: the status port is on loopback,
         // but other users of the machine reach loopback too.
-        let admin = AdminAuth::Token(urna_auth::Token::generate().context("generating the broker admin token")?);
+        let admin_token = urna_auth::Token::generate().context("generating the broker admin token")?;
+        let admin = AdminAuth::Token(admin_token.clone());
         let broker = Broker::start(BrokerConfig::new(&plan.name, tls, admin)).await.context("starting the broker")?;
         let backoff = Backoff { min: Duration::from_millis(50), max: Duration::from_secs(2) };
 
@@ -109,6 +177,32 @@ impl LocalFleet {
             collector.wake.clone(),
         );
 
+        let (rules, officers) = local_rules(plan)?;
+        std::fs::create_dir_all(data.join("monitor")).context("creating the monitor's data directory")?;
+        let monitor = Monitor::start_full(
+            MonitorConfig {
+                fleet: plan.name.clone(),
+                client_id: format!("{}-monitor", urna_broker::DEFAULT_BACKEND),
+                endpoints: vec![endpoint(&ca, urna_broker::DEFAULT_BACKEND, &broker)?],
+                rules: rules.clone(),
+                webhook: None,
+                webhook_roots: urna_booth::sink::WebhookRoots::System,
+                listen: monitor_listen,
+                tick: Duration::from_secs(1),
+                backoff,
+            },
+            None,
+            Some(OpsConfig {
+                store: data.join("monitor/ops.redb"),
+                brokers: vec![BrokerAdmin { url: format!("http://{}", broker.status_addr), token: Some(admin_token) }],
+                flush: Duration::from_millis(250),
+                tiles: None,
+            }),
+        )
+        .await
+        .with_context(|| format!("starting the fleet monitor on {monitor_listen}"))?;
+        let monitor_addr = monitor.addr;
+
         let mut booths = HashMap::new();
         let mut machines = HashMap::new();
         let mut mesas: HashMap<String, Vec<MesaPlan>> = HashMap::new();
@@ -118,11 +212,14 @@ impl LocalFleet {
                     .with_context(|| format!("loading the election on mesa {}'s booths", m.id))?;
                 machines.insert(m.district.clone(), machine);
             }
-            for device in &m.booths {
+            for (i, device) in m.booths.iter().enumerate() {
                 let dir = data.join("booths").join(device);
                 std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
                 let mut config = BoothConfig::new(&plan.name, device, endpoint(&ca, device, &broker)?);
                 config.backoff = backoff;
+                if let Some(fence) = rules.devices.get(device).and_then(|r| r.geofence.as_ref()) {
+                    config.position = position_in(fence, i, m.booths.len());
+                }
                 config.resend_after = Duration::from_secs(2);
                 let booth = Booth::start(config, &dir.join("booth.redb"))
                     .with_context(|| format!("starting booth {device}"))?;
@@ -134,7 +231,19 @@ impl LocalFleet {
                 booths: m.booths.clone(),
             });
         }
-        Ok(Self { broker, collector, bridge, booths, mesas, machines, consoles: authority.consoles.clone(), vote })
+        Ok(Self {
+            broker,
+            monitor,
+            monitor_addr,
+            officers,
+            collector,
+            bridge,
+            booths,
+            mesas,
+            machines,
+            consoles: authority.consoles.clone(),
+            vote,
+        })
     }
 
     /// Whether booth voters of `district` have a Mesa with booths.
@@ -193,6 +302,7 @@ impl LocalFleet {
         }
         self.bridge.stop().await;
         self.collector.stop().await;
+        self.monitor.stop().await;
         self.broker.shutdown().await;
     }
 }

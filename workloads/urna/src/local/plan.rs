@@ -22,10 +22,12 @@ pub struct MesaPlan {
     pub booths: Vec<String>,
 }
 
-/// The election's BoothFleet: the broker's fleet name and the Mesas with booths from it.
+/// The election's BoothFleet: the broker's fleet name, the Mesas with booths from it, and the fleet
+/// monitor's rules as the operator writes them (devices' Mesas, districts and geofences, officers).
 pub struct FleetPlan {
     pub name: String,
     pub mesas: Vec<MesaPlan>,
+    pub rules: serde_json::Value,
 }
 
 pub struct LocalPlan {
@@ -97,7 +99,7 @@ pub fn plan(set: &ExampleSet, name: Option<&str>) -> Result<LocalPlan> {
     }
     let booths =
         set.fleets.iter().filter(|f| f.spec.election == election_name).map(|f| f.spec.device_list().len()).sum();
-    let fleet = fleet_plan(set, &election_name)?;
+    let fleet = fleet_plan(set, election)?;
     Ok(LocalPlan {
         election: election_name,
         manifest,
@@ -113,7 +115,8 @@ pub fn plan(set: &ExampleSet, name: Option<&str>) -> Result<LocalPlan> {
 
 /// The election's fleet and its Mesas' booths (a Mesa's `booths.devices`, or else the fleet devices naming
 /// it), as the operator assigns them.
-fn fleet_plan(set: &ExampleSet, election: &str) -> Result<Option<FleetPlan>> {
+fn fleet_plan(set: &ExampleSet, election_resource: &Election) -> Result<Option<FleetPlan>> {
+    let election = election_resource.metadata.name.as_deref().unwrap_or_default();
     let fleets: Vec<_> = set.fleets.iter().filter(|f| f.spec.election == election).collect();
     let fleet = match fleets.as_slice() {
         [] => return Ok(None),
@@ -135,5 +138,9 @@ fn fleet_plan(set: &ExampleSet, election: &str) -> Result<Option<FleetPlan>> {
             mesas.push(MesaPlan { id, district: m.spec.district.clone(), booths });
         }
     }
-    Ok(Some(FleetPlan { name, mesas }))
+    let election_mesas: Vec<_> = set.mesas.iter().filter(|m| m.spec.election == election).cloned().collect();
+    let inputs =
+        urna_operator::build::boothfleet::FleetInputs { mesas: &election_mesas, election: Some(election_resource) };
+    let rules = urna_operator::build::boothfleet::monitor_rules(fleet, inputs);
+    Ok(Some(FleetPlan { name, mesas, rules }))
 }

@@ -1,6 +1,7 @@
 //! `urna bench`: measurements of the real services, as an election authority sizing an election would take
 //! them (docs/performance.md).
 
+pub mod ops;
 pub mod procs;
 pub mod submit;
 
@@ -16,10 +17,13 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum BenchCommand {
     Submit(submit::Args),
+    /// The operations centre: update latency on the real broker, and memory at fleet sizes.
+    Ops(ops::Args),
 }
 
 pub fn run(args: Args) -> Result<()> {
     match args.command {
         BenchCommand::Submit(a) => submit::run(a),
+        BenchCommand::Ops(a) => ops::run(a),
     }
 }
