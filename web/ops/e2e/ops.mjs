@@ -32,7 +32,29 @@ async function signIn(page, token, lang = 'es') {
   await page.waitForSelector('#token');
   await page.fill('#token', token);
   await page.click('form button[type=submit]');
-  await page.waitForSelector('#map .leaflet-marker-icon');
+  try {
+    await page.waitForSelector('#map .leaflet-marker-icon');
+  } catch (e) {
+    // Say what the page shows instead of the markers, and what the API gave it.
+    const state = await page.evaluate(async (t) => {
+      const map = document.querySelector('#map');
+      const fleet = await fetch('../v1/ops/fleet', { headers: { authorization: `Bearer ${t}` } }).then((r) => r.text());
+      return { main: document.querySelector('main')?.textContent?.slice(0, 300), map: map ? `${String(map.clientWidth)}x${String(map.clientHeight)} ${map.innerHTML.slice(0, 600)}` : null, fleet: fleet.slice(0, 1500) };
+    }, token);
+    console.error(`signIn: no marker on the map: ${JSON.stringify(state)}`);
+    throw e;
+  }
+}
+
+/** Everything a page logs and fails on, printed to stderr (the test shows it) so a failure says why. */
+function watch(page, name) {
+  page.on('pageerror', (e) => { errors.push(String(e)); console.error(`${name} pageerror: ${String(e)}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+    console.error(`${name} console.${m.type()}: ${m.text()}`);
+  });
+  page.on('requestfailed', (r) => { console.error(`${name} request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`); });
+  page.on('response', (r) => { if (r.status() >= 300 || process.env.OPS_E2E_TRACE) console.error(`${name} HTTP ${String(r.status())}: ${r.request().method()} ${r.url()}`); });
 }
 
 /** Booths shown on the map: single markers plus the counts on clusters. */
@@ -47,8 +69,7 @@ async function boothsOnMap(page) {
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  watch(page, 'centro');
 
   // A wrong token is refused with a reason.
   await page.goto(cfg.url);
@@ -57,6 +78,8 @@ try {
   await page.click('form button[type=submit]');
   await page.waitForSelector('#token-error');
   result.badToken = await page.textContent('#token-error');
+  // The browser logs the refused requests (401) as errors: expected here, and only here.
+  errors.length = 0;
 
   await signIn(page, cfg.officers.centro);
   await page.waitForFunction(() => document.querySelectorAll('#devices-table tr.row-online').length >= 20, null, { timeout: 60_000 });
@@ -102,6 +125,7 @@ try {
   // Another region's officer: the same map, none of centro's alerts, no actions on centro's booths.
   const other = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const page2 = await other.newPage();
+  watch(page2, 'norte');
   await signIn(page2, cfg.officers.norte, 'en');
   await page2.waitForSelector('#desk-list');
   result.norteDesk = await page2.$$eval('#desk-list li.alert', (els) => els.map((e) => e.getAttribute('data-rule')));
@@ -113,6 +137,7 @@ try {
   // Phone-sized, in English.
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const page3 = await phone.newPage();
+  watch(page3, 'phone');
   await signIn(page3, cfg.officers.centro, 'en');
   await page3.waitForSelector('#desk-list li.alert');
   await page3.screenshot({ path: `${cfg.shots}/phone.png` });

@@ -89,22 +89,27 @@ function signInPage(error = ''): void {
 }
 
 async function signIn(token: string): Promise<void> {
+  let loaded: [Officer, Fleet, Alert[], Action[]];
   try {
-    const [officer, fleet, desk, actions] = await Promise.all([api.me(token), api.fleet(token), api.desk(token), api.actions(token)]);
-    sessionStorage.setItem(TOKEN_KEY, token);
-    session = {
-      token, officer, fleet, desk, actions,
-      devices: new Map(fleet.devices.map((d) => [d.id, d])),
-      selected: null, map: null, chart: null, live: false, message: '',
-    };
-    dashboard();
-    stopFollowing = follow(token, onChange, () => { void reload(); }, (live) => {
-      if (session) { session.live = live; renderHeader(); }
-    });
+    loaded = await Promise.all([api.me(token), api.fleet(token), api.desk(token), api.actions(token)]);
   } catch (e) {
+    // Only the API's failures are the officer's to read; a fault in the page below is thrown, not shown as
+    // "the monitor does not answer".
     sessionStorage.removeItem(TOKEN_KEY);
     signInPage(e instanceof ApiError && e.status === 401 ? t('badToken') : t('unreachable'));
+    return;
   }
+  const [officer, fleet, desk, actions] = loaded;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  session = {
+    token, officer, fleet, desk, actions,
+    devices: new Map(fleet.devices.map((d) => [d.id, d])),
+    selected: null, map: null, chart: null, live: false, message: '',
+  };
+  dashboard();
+  stopFollowing = follow(token, onChange, () => { void reload(); }, (live) => {
+    if (session) { session.live = live; renderHeader(); }
+  });
 }
 
 function signOut(): void {

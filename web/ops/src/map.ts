@@ -86,7 +86,8 @@ export function fleetMap(el: HTMLElement, fleet: Fleet, onSelect: (id: string) =
       const c = L.circle([m.geofence.lat, m.geofence.lon], { radius: m.geofence.radiusM, color: '#0b4f8a', weight: 2, fillOpacity: 0.06 });
       c.bindTooltip(`${m.id}${m.district ? ` · ${m.district}` : ''}`);
       fences.addLayer(c);
-      bounds.extend(c.getBounds());
+      // Not c.getBounds(): a circle only knows its bounds once the map has a view, and this sets the view.
+      bounds.extend(L.latLng(m.geofence.lat, m.geofence.lon).toBounds(2 * m.geofence.radiusM));
     }
     for (const d of f.devices) {
       place(d);
