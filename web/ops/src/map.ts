@@ -29,7 +29,8 @@ function icon(state: DeviceState, label: string): L.DivIcon {
 }
 
 export function fleetMap(el: HTMLElement, fleet: Fleet, onSelect: (id: string) => void): FleetMap {
-  const map = L.map(el, { zoomControl: true, attributionControl: fleet.tiles !== null, preferCanvas: false });
+  // markercluster needs the map's maxZoom, which otherwise only a tile layer gives (and there may be none).
+  const map = L.map(el, { zoomControl: true, attributionControl: fleet.tiles !== null, preferCanvas: false, maxZoom: 19 });
   if (fleet.tiles !== null) L.tileLayer(fleet.tiles, { maxZoom: 19 }).addTo(map);
   const clusters = L.markerClusterGroup({
     showCoverageOnHover: false,
