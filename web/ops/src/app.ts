@@ -14,6 +14,7 @@ import { fleetMap, type FleetMap } from './map.js';
 import {
   addBallot,
   countByState,
+  healthFields,
   upsertAlert,
   type Action,
   type Alert,
@@ -47,6 +48,15 @@ let stopFollowing: (() => void) | null = null;
 function time(ms: number | null): string {
   if (ms === null) return t('never');
   return new Date(ms).toLocaleTimeString(lang() === 'es' ? 'es-MX' : 'en-GB');
+}
+
+function healthText(health: unknown): string {
+  const fields = healthFields(health).map(([k, v]) => {
+    if (k === 'atMs' && Number.isFinite(Number(v))) return t('healthClock', { time: time(Number(v)) });
+    if (k === 'pending') return t('healthPending', { n: v });
+    return `${k}: ${v}`;
+  });
+  return fields.length === 0 ? '—' : fields.join(' · ');
 }
 
 function renderHeader(): void {
@@ -328,7 +338,7 @@ function renderDevice(): void {
       h('dt', {}, t('state')), h('dd', {}, h('span', { class: `swatch booth-${d.state}`, 'aria-hidden': 'true' }), t(d.state)),
       h('dt', {}, t('lastSeen')), h('dd', {}, time(d.lastSeenMs)),
       h('dt', {}, t('position')), h('dd', {}, d.position ? `${d.position.lat.toFixed(5)}, ${d.position.lon.toFixed(5)} (${time(d.position.atMs)})` : '—'),
-      h('dt', {}, t('health')), h('dd', { class: 'mono' }, d.health === null || d.health === undefined ? '—' : JSON.stringify(d.health))),
+      h('dt', {}, t('health')), h('dd', {}, healthText(d.health))),
     mine
       ? h('div', { class: 'buttons' },
         d.locked ? act('unlock', 'unlock') : act('lock', 'lock'),

@@ -161,3 +161,12 @@ export function parseSse(buffer: string): { events: SseEvent[]; rest: string } {
   }
   return { events, rest };
 }
+
+/** A heartbeat's fields as (name, value) pairs, in a stable order, for a person to read: a booth reports
+ * what it has (its clock, its queue), and fields this page does not know are still shown, as text. */
+export function healthFields(health: unknown): Array<[string, string]> {
+  if (health === null || typeof health !== 'object' || Array.isArray(health)) return [];
+  return Object.entries(health as Record<string, unknown>)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addBallot, countByState, deskOrder, parseSse, placeOf, turnoutSeries, upsertAlert, worstState, type Alert, type Device, type Mesa } from '../src/model.js';
+import { addBallot, countByState, deskOrder, healthFields, parseSse, placeOf, turnoutSeries, upsertAlert, worstState, type Alert, type Device, type Mesa } from '../src/model.js';
 
 function alert(id: number, priority: Alert['priority'], status: Alert['status'] = 'open', district = 'centro'): Alert {
   return { id, device: 'd', mesa: 'm', district, rule: 'sos', priority, evidence: {}, atMs: id, status, escalated: false, officers: [], history: [] };
@@ -55,5 +55,14 @@ describe('server-sent events', () => {
     const { events, rest } = parseSse('event: alert\ndata: {"id":1}\n\n:keep-alive\n\nevent: device\r\ndata: {"a"\r\ndata: :2}\r\n\r\nevent: dev');
     expect(events).toEqual([{ event: 'alert', data: '{"id":1}' }, { event: 'device', data: '{"a"\n:2}' }]);
     expect(rest).toBe('event: dev');
+  });
+});
+
+describe('a heartbeat', () => {
+  it('reads as sorted fields, unknown ones as text, nothing from what is not an object', () => {
+    expect(healthFields({ pending: 3, atMs: 5, radio: { dbm: -70 } })).toEqual([['atMs', '5'], ['pending', '3'], ['radio', '{"dbm":-70}']]);
+    expect(healthFields(null)).toEqual([]);
+    expect(healthFields([1, 2])).toEqual([]);
+    expect(healthFields('ok')).toEqual([]);
   });
 });

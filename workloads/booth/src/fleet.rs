@@ -3,7 +3,7 @@
 //! time), so whole scenarios are unit tests. Each condition alerts once per episode: an offline device
 //! alerts again only after it came back and went silent again.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -97,6 +97,28 @@ struct Device {
     ballots: u64,
     first_ballot_ms: Option<u64>,
     connects_ms: Vec<u64>,
+    /// Envelope numbers already counted. A booth resends its outbox until the collector acknowledges it, so
+    /// the same SOS or ballot can arrive many times; it must alert and count once.
+    seen: BTreeSet<u64>,
+}
+
+/// How many envelope numbers a device's window remembers below its highest: far more than an outbox holds
+/// in flight, so a resend is always recognised, and the memory per device stays bounded.
+const SEEN_WINDOW: u64 = 4096;
+
+impl Device {
+    /// True the first time `seq` is heard from this device.
+    fn first_time(&mut self, seq: u64) -> bool {
+        let highest = self.seen.last().copied().unwrap_or(0).max(seq);
+        if seq.saturating_add(SEEN_WINDOW) < highest || !self.seen.insert(seq) {
+            return false;
+        }
+        let floor = highest.saturating_sub(SEEN_WINDOW);
+        while self.seen.first().is_some_and(|s| *s < floor) {
+            self.seen.pop_first();
+        }
+        true
+    }
 }
 
 #[derive(Debug, Default)]
@@ -228,7 +250,9 @@ impl Fleet {
                 monitor::reconnect_flapping(s, &d.connects_ms, rules.flap_window_ms, rules.flap_connects),
             ));
         }
-        if let Ok(env) = serde_json::from_slice::<Envelope>(payload) {
+        if let Ok(env) = serde_json::from_slice::<Envelope>(payload)
+            && d.first_time(env.seq)
+        {
             match env.kind.as_str() {
                 "sos" => out.extend(monitor::sos(s, &env)),
                 "gps" => {
@@ -460,6 +484,27 @@ mod tests {
         assert!(f.tick(&r, t + 3 * MIN).iter().all(|a| a.rule != "auth_failure_burst"));
         let again: Vec<Alert> = (0..5).flat_map(|k| f.observe_auth_failure(&r, "mesa-7-1", t + 4 * MIN + k)).collect();
         assert_eq!(rules_fired(again), vec![("mesa-7-1".into(), "auth_failure_burst")]);
+    }
+
+    #[test]
+    fn a_resent_envelope_alerts_and_counts_once() {
+        let (mut f, r) = (Fleet::default(), rules());
+        let now = 120 * MIN;
+        let sos = env("mesa-2-1", 7, "sos", now, serde_json::json!({ "reason": "captured" }));
+        let fired: usize = (0..5).map(|k| f.observe(&r, "mesa-2-1", "sos", &sos, now + k).len()).sum();
+        assert_eq!(fired, 1, "the outbox resends until acknowledged: one SOS, one alert");
+        for k in 0..3 {
+            f.observe(&r, "mesa-2-1", "ballot", &env("mesa-2-1", 8, "ballot", now, serde_json::json!({})), now + k);
+        }
+        assert_eq!(f.devices["mesa-2-1"].ballots, 1);
+        // An older number not yet heard (a resend overtaken by a newer envelope) still counts.
+        f.observe(&r, "mesa-2-1", "ballot", &env("mesa-2-1", 3, "ballot", now, serde_json::json!({})), now);
+        assert_eq!(f.devices["mesa-2-1"].ballots, 2);
+        // The window stays bounded however long the booth runs.
+        for seq in 9..(9 + 3 * SEEN_WINDOW) {
+            f.observe(&r, "mesa-2-1", "heartbeat", &env("mesa-2-1", seq, "gps_none", now, serde_json::json!({})), now);
+        }
+        assert!(f.devices["mesa-2-1"].seen.len() <= usize::try_from(SEEN_WINDOW).unwrap_or(usize::MAX) + 1);
     }
 
     #[test]
