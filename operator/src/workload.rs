@@ -62,6 +62,9 @@ pub struct VoteArgs {
     pub signing_key: String,
     pub census: Option<String>,
     pub admin_token: Option<String>,
+    /// The audit log's verifier key the voter app checks checkpoints with (`--audit-log-key`), once the
+    /// Election's status publishes the log's key ([`crate::fingerprints::audit_verifier_key`]).
+    pub audit_log_key: Option<String>,
     /// The booth vote service: `--mesas` from [`MESAS_DIR`] and `--bridge-token-file` from
     /// [`BRIDGE_TOKEN_DIR`].
     pub booth_desk: bool,
@@ -110,6 +113,9 @@ pub fn vote_args(v: &VoteArgs) -> Vec<String> {
         args.extend(["--shard".into(), s.clone()]);
     }
     args.extend(["--audit".into(), v.audit.clone()]);
+    if let Some(k) = &v.audit_log_key {
+        args.extend(["--audit-log-key".into(), k.clone()]);
+    }
     args.extend(internal_token_args());
     if let Some(t) = &v.admin_token {
         args.extend(["--admin-token-file".into(), format!("{ADMIN_TOKEN_DIR}/{t}")]);

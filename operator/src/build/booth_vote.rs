@@ -201,6 +201,7 @@ fn statefulset(
         signing_key: v.signing_key.key.clone(),
         census: census.map(|(_, r)| r.key.clone()),
         admin_token: v.admin_token.as_ref().map(|r| r.key.clone()),
+        audit_log_key: crate::fingerprints::audit_verifier_key(e),
         booth_desk: true,
     };
     let extra = vec![
