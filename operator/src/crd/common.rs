@@ -16,28 +16,22 @@ pub struct Window {
     pub closes_at: Time,
 }
 
-/// How ballots reach the election.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum ModalityKind {
-    /// Voters at home or abroad, through the vote service.
-    Remote,
-    /// Voting machines at Mesas, through the booth fleet's broker.
-    Booth,
-}
+/// How ballots reach the election: the workloads' own [`urna_status::Modality`] (one type from the resources
+/// to the record), named as the resources name it.
+pub type ModalityKind = urna_status::Modality;
 
-impl ModalityKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ModalityKind::Remote => "remote",
-            ModalityKind::Booth => "booth",
-        }
+/// The CRD schema of a [`ModalityKind`] field (`#[schemars(with = "ModalitySchema")]`): `urna-status` stays
+/// free of schemars, so the operator states the schema here, its values taken from the type itself.
+pub struct ModalitySchema;
+
+impl JsonSchema for ModalitySchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ModalityKind".into()
     }
-}
 
-impl std::fmt::Display for ModalityKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let values: Vec<&str> = ModalityKind::ALL.iter().map(|m| m.as_str()).collect();
+        schemars::json_schema!({ "description": "How ballots reach the election.", "type": "string", "enum": values })
     }
 }
 

@@ -23,9 +23,9 @@ use serde_json::{Value, json};
 use urna_auth::Token;
 use urna_ballot::{ElectionManifest, EncryptedBallot, EncryptedContest};
 
-use crate::anon::AnonId;
 use crate::config::{RetryPolicy, ShardMap};
 use crate::http_client::HttpClient;
+use urna_ballot::AnonId;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ForwardError {

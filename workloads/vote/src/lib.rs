@@ -49,7 +49,6 @@
 //! router or the client ([`client::VoterClient::partitioned`]) sends each request to its partition's replica.
 //! Failover of a partition is a restart of its single writer on the same volume, not a second live writer.
 
-pub mod anon;
 pub mod app;
 pub mod ballot_box;
 pub mod ballots;
@@ -76,8 +75,8 @@ pub mod server;
 pub mod session;
 pub mod wire;
 
-pub use anon::{AnonId, anon_id};
 pub use config::{Batching, Limits, RetryPolicy, ShardMap, VoteConfig};
 pub use error::{ApiError, ClientError, VoteError};
 pub use partition::Partition;
 pub use server::VoteService;
+pub use urna_ballot::{AnonId, anon_id};

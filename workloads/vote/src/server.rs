@@ -22,7 +22,6 @@ use tracing::Instrument;
 use urna_ballot::BallotCodec;
 use urna_crypto::blind::{BlindVerifyingKey, BlindedMessage};
 
-use crate::anon::AnonId;
 use crate::ballot_box::{BallotBox, Submitted};
 use crate::ballots::BallotStore;
 use crate::booth_box::BoothDesk;
@@ -43,6 +42,7 @@ use crate::wire::{
     AdmissionRequest, AdmissionResponse, BallotsPage, BoothBallot, CloseResponse, ElectionInfo, MesaStatus,
     PublishedBallot, RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
 };
+use urna_ballot::AnonId;
 
 /// Longest credential accepted: Argon2 of a megabyte is not what a login should cost.
 const MAX_CREDENTIAL_LEN: usize = 256;
@@ -106,17 +106,14 @@ impl VoteService {
             audit_log_key,
             batching,
         } = config;
-        let kind: urna_status::Modality = modality
-            .parse()
-            .map_err(|_| VoteError::Config(format!("modality {modality:?}: expected remote or booth")))?;
         let codec = Arc::new(BallotCodec::new(manifest, public_key)?);
-        let unserved = shards.unserved(codec.manifest(), &modality);
+        let unserved = shards.unserved(codec.manifest(), modality.as_str());
         if !unserved.is_empty() {
             return Err(VoteError::Config(format!(
                 "no tally shard configured for modality {modality} in districts {unserved:?} (--shard district:{modality}=URL)"
             )));
         }
-        if !mesas.is_empty() && modality != "booth" {
+        if !mesas.is_empty() && modality != urna_status::Modality::Booth {
             return Err(VoteError::Config(format!("mesas are for the booth modality; this service is {modality}")));
         }
         if !mesas.is_empty() && partition.count > 1 {
@@ -128,7 +125,7 @@ impl VoteService {
             )));
         }
         // The voting-right keys of every ballot style (refuses a key that is not made of safe primes).
-        let rights = Arc::new(RightKeys::derive(&signing_key, codec.manifest(), &modality)?);
+        let rights = Arc::new(RightKeys::derive(&signing_key, codec.manifest(), modality)?);
         std::fs::create_dir_all(&data_dir)?;
         let key = signing_key.verifying_key().clone();
         let binding = StoreBinding {
@@ -150,18 +147,18 @@ impl VoteService {
             manifest: codec.manifest().clone(),
             public_key: codec.public_key().clone(),
             blind_key: key.clone(),
-            modality: modality.clone(),
+            modality: modality.to_string(),
             opens_at: opens_at.map(|t| t.to_string()),
             closes_at: closes_at.map(|t| t.to_string()),
             closed: false,
             partitions: partition.count,
             audit_log: audit_log_key,
         };
-        let upstreams = Upstreams::new(shards, &audit_url, retry, &modality, internal_token);
+        let upstreams = Upstreams::new(shards, &audit_url, retry, modality.as_str(), internal_token);
         let ballot_box = BallotBox::new(
             codec,
             rights.clone(),
-            modality.clone(),
+            modality,
             ballot_store.clone(),
             upstreams,
             metrics.clone(),
@@ -188,7 +185,7 @@ impl VoteService {
             closing,
             drain: Arc::new(Drain::new(drain_timeout)),
             partition,
-            modality: kind,
+            modality,
             ballot_store,
             max_ballot_bytes: limits.max_ballot_bytes,
             max_small_body_bytes: limits.max_small_body_bytes,

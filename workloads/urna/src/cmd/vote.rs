@@ -226,7 +226,7 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
             .map(urna_vote::wire::AuditLogKey::from_verifier_key)
             .transpose()
             .map_err(|e| anyhow::anyhow!("--audit-log-key: {e}"))?;
-        config.modality = s.modality.clone();
+        config.modality = s.modality.parse().map_err(anyhow::Error::msg)?;
         config.session_ttl = Duration::from_secs(s.session_ttl);
         config.drain_timeout = Duration::from_secs(s.drain_timeout_secs);
         config.limits.rate_per_second = s.rate_limit;

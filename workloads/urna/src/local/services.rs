@@ -109,7 +109,7 @@ pub async fn start(
             map.clone(),
             audit_url.clone(),
         );
-        config.modality = modality.as_str().to_owned();
+        config.modality = *modality;
         config.audit_log_key = Some(audit_log_key.clone());
         config.opens_at = opens_at;
         config.internal_token = Some(internal_token.clone());

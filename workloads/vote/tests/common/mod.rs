@@ -270,7 +270,7 @@ pub async fn start(opts: Options) -> Harness {
     config.limits.rate_burst = 3.0;
     config.limits.max_ballot_bytes = opts.max_ballot_bytes;
     config.partition = opts.partition;
-    config.modality = opts.modality.to_owned();
+    config.modality = opts.modality.parse().unwrap();
     config.mesas = urna_vote::mesa::MesaRegistry::new(opts.mesas, &manifest()).unwrap();
     config.bridge_token = Some(BRIDGE_TOKEN.to_owned());
     config.retry = RetryPolicy {
