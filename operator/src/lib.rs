@@ -1,5 +1,6 @@
 //! Urna's Kubernetes operator: the `Election`, `Mesa`, `BoothFleet` and `TallyShard` resources, their
-//! controllers (fetch → validate → build → apply → status), the examples loader and the CRD generator.
+//! controllers (dereference → validate → build → apply → observe → status), the examples loader and the CRD
+//! generator.
 
 #![forbid(unsafe_code)]
 // `#[kube(printcolumn(type_ = "string", ...))]` repeats an argument across columns, which this lint reads
@@ -10,6 +11,7 @@ pub mod build;
 pub mod closing;
 pub mod crd;
 pub mod error;
+pub mod fingerprints;
 pub mod meta;
 pub mod observe;
 pub mod pki;

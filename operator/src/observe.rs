@@ -9,10 +9,11 @@ use urna_status::audit::AuditStatus;
 use urna_status::broker::BrokerStatus;
 use urna_status::monitor::MonitorStatus;
 use urna_status::tally::ShardStatus;
-use urna_status::vote::VoteStatus;
+use urna_status::vote::{ActaKind as VoteActaKind, VoteStatus};
 
 use crate::crd::common::ModalityKind;
 use crate::crd::election::{AuditCheckpoint, AuditLogHead, ModalityCounters};
+use crate::crd::mesa::{Acta, ActaKind};
 use crate::crd::{TallyShard, TallyShardStatus};
 use crate::workloads::CallError;
 
@@ -249,6 +250,41 @@ pub fn mesa_counts(
     booth.and_then(|b| b.mesas.iter().find(|m| m.mesa == mesa)).map_or(last, |m| (Some(m.admissions), Some(m.ballots)))
 }
 
+/// A Mesa's actas from the booth vote service's answer (already checked with [`vote`]), each as the service
+/// accepted it; the last values when it did not answer or does not serve this Mesa yet. An acta whose kind or
+/// times do not parse is left out (and its kind keeps its last value): the service writes both itself.
+pub fn mesa_actas(mesa: &str, booth: Option<&VoteStatus>, last: &[Acta]) -> Vec<Acta> {
+    let Some(m) = booth.and_then(|b| b.mesas.iter().find(|m| m.mesa == mesa)) else { return last.to_vec() };
+    let mut out: Vec<Acta> = Vec::new();
+    for kind in VoteActaKind::ALL {
+        let crd_kind = acta_kind(kind);
+        let seen = m.actas.iter().find(|a| a.kind == kind).and_then(|a| {
+            Some(Acta {
+                kind: crd_kind,
+                sha256: a.sha256.clone(),
+                signers: a.signers.clone(),
+                signed_at: Time(a.signed_at.parse().ok()?),
+                transmitted_at: match &a.logged_at {
+                    Some(t) => Some(Time(t.parse().ok()?)),
+                    None => None,
+                },
+                log_index: a.log_index,
+            })
+        });
+        out.extend(seen.or_else(|| last.iter().find(|a| a.kind == crd_kind).cloned()));
+    }
+    out
+}
+
+fn acta_kind(k: VoteActaKind) -> ActaKind {
+    match k {
+        VoteActaKind::Constitution => ActaKind::Constitution,
+        VoteActaKind::Results => ActaKind::Results,
+        VoteActaKind::Participants => ActaKind::Participants,
+        VoteActaKind::AuditCodes => ActaKind::AuditCodes,
+    }
+}
+
 /// A fleet monitor's answer, if sane (it names this fleet).
 pub fn monitor(
     fleet: &str,
@@ -473,6 +509,41 @@ mod tests {
         let (reason, msg) = degraded(&[Unanswered { workload: "audit log".into(), error: refused("u") }]).expect("d");
         assert_eq!(reason, "StatusUnreachable");
         assert!(msg.starts_with("audit log: u: connection refused"), "{msg}");
+    }
+
+    #[test]
+    fn mesa_actas_follow_the_booth_service_and_keep_the_last_ones() {
+        use urna_status::vote::{ActaStatus, MesaStatus};
+        let acta = |kind, logged: Option<&str>| ActaStatus {
+            kind,
+            sha256: "ab".repeat(32),
+            signers: vec!["ana".into(), "bea".into()],
+            signed_at: "2027-06-06T08:00:00Z".into(),
+            received_at: "2027-06-06T08:00:05Z".into(),
+            log_index: logged.map(|_| 7),
+            logged_at: logged.map(str::to_owned),
+        };
+        let mut booth = vote_status(0, 3);
+        booth.mesas = vec![MesaStatus {
+            mesa: "m1".into(),
+            admissions: 3,
+            ballots: 3,
+            actas: vec![
+                acta(VoteActaKind::Constitution, Some("2027-06-06T08:00:06Z")),
+                acta(VoteActaKind::Results, None),
+            ],
+        }];
+        let got = mesa_actas("m1", Some(&booth), &[]);
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[0].kind, got[0].log_index), (ActaKind::Constitution, Some(7)));
+        assert_eq!(got[0].transmitted_at.as_ref().map(|t| t.0.to_string()).as_deref(), Some("2027-06-06T08:00:06Z"));
+        assert_eq!((got[1].kind, got[1].transmitted_at.is_none()), (ActaKind::Results, true));
+        // Not answered, or this Mesa not served yet: the last actas stay; a garbled time keeps the last one.
+        assert_eq!(mesa_actas("m1", None, &got), got);
+        assert_eq!(mesa_actas("m2", Some(&booth), &got), got);
+        let mut garbled = booth.clone();
+        garbled.mesas[0].actas[0].signed_at = "yesterday".into();
+        assert_eq!(mesa_actas("m1", Some(&garbled), &got), got);
     }
 
     #[test]

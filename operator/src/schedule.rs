@@ -6,6 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::closing::Step;
+use crate::crd::mesa::{Acta, ActaKind};
 use crate::crd::{ElectionPhase, MesaPhase};
 
 /// When nothing is scheduled, reconcile this often anyway (drift correction, status refresh).
@@ -62,6 +63,19 @@ pub struct MesaObservation {
     pub constituted: bool,
     pub counted: bool,
     pub transmitted: bool,
+}
+
+impl MesaObservation {
+    /// What the Mesa's actas say (as the booth vote service accepted them): constituted with a constitution
+    /// acta, counted with a results acta, transmitted once that results acta's event is in the audit log.
+    pub fn from_actas(actas: &[Acta]) -> Self {
+        let results = actas.iter().find(|a| a.kind == ActaKind::Results);
+        Self {
+            constituted: actas.iter().any(|a| a.kind == ActaKind::Constitution),
+            counted: results.is_some(),
+            transmitted: results.is_some_and(|a| a.log_index.is_some()),
+        }
+    }
 }
 
 /// The Mesa's phase: Scheduled until its constitution acta is signed; Open during its window once
@@ -181,6 +195,37 @@ mod tests {
         assert_eq!(mesa_phase(t("2024-06-02T19:00:00Z"), w, counted).phase, MesaPhase::Counted);
         let sent = MesaObservation { transmitted: true, ..counted };
         assert_eq!(mesa_phase(t("2024-06-02T19:00:00Z"), w, sent).phase, MesaPhase::Transmitted);
+    }
+
+    #[test]
+    fn mesa_phase_follows_the_observed_actas() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+        let w = (t("2027-06-06T08:00:00Z"), t("2027-06-06T18:00:00Z"));
+        let acta = |kind, log_index: Option<u64>| Acta {
+            kind,
+            sha256: "ab".repeat(32),
+            signers: vec!["ana".into(), "bea".into()],
+            signed_at: Time(t("2027-06-06T07:30:00Z")),
+            transmitted_at: log_index.map(|_| Time(t("2027-06-06T07:30:01Z"))),
+            log_index,
+        };
+        let phase = |now: &str, actas: &[Acta]| mesa_phase(t(now), w, MesaObservation::from_actas(actas)).phase;
+        assert_eq!(phase("2027-06-06T07:00:00Z", &[]), MesaPhase::Scheduled);
+        let constituted = [acta(ActaKind::Constitution, Some(0))];
+        assert_eq!(phase("2027-06-06T07:45:00Z", &constituted), MesaPhase::Constituted);
+        assert_eq!(phase("2027-06-06T09:00:00Z", &constituted), MesaPhase::Open);
+        assert_eq!(phase("2027-06-06T18:00:00Z", &constituted), MesaPhase::Closed);
+        // Participants and audit codes alone do not count the Mesa; a results acta does, and it is
+        // transmitted once its event has a leaf index in the audit log.
+        let mut actas = constituted.to_vec();
+        actas.push(acta(ActaKind::Participants, Some(1)));
+        actas.push(acta(ActaKind::AuditCodes, Some(2)));
+        assert_eq!(phase("2027-06-06T19:00:00Z", &actas), MesaPhase::Closed);
+        actas.push(acta(ActaKind::Results, None));
+        assert_eq!(phase("2027-06-06T19:00:00Z", &actas), MesaPhase::Counted);
+        actas.pop();
+        actas.push(acta(ActaKind::Results, Some(3)));
+        assert_eq!(phase("2027-06-06T19:00:00Z", &actas), MesaPhase::Transmitted);
     }
 
     #[test]

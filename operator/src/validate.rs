@@ -80,6 +80,52 @@ pub fn election(e: &Election) -> Result<()> {
             ));
         }
     }
+    if let Some(i) = &v.ingress {
+        if !s.modalities.iter().any(|m| m.kind == ModalityKind::Remote) {
+            return Err(invalid(
+                "spec.vote.ingress: exposes the remote vote service, and the Election has no remote modality",
+            ));
+        }
+        if v.partitions != 1 {
+            return Err(invalid(crate::crd::election::INGRESS_PARTITIONS_MESSAGE));
+        }
+        vote_ingress(i)?;
+    }
+    Ok(())
+}
+
+/// A DNS subdomain (RFC 1123): lowercase labels of letters, digits and `-`, at most 253 characters.
+fn dns_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+/// The Ingress's names, and annotations that do not fight the operator's: the cert-manager annotations come
+/// from `tls.issuer` alone, so an issuer is never named twice, differently.
+fn vote_ingress(i: &crate::crd::election::VoteIngressSpec) -> Result<()> {
+    if !dns_subdomain(&i.host) {
+        return Err(invalid(format!("spec.vote.ingress.host: {:?} is not a lowercase DNS name (no wildcard)", i.host)));
+    }
+    if let Some(c) = &i.class_name
+        && !dns_subdomain(c)
+    {
+        return Err(invalid(format!("spec.vote.ingress.className: {c:?} is not an IngressClass name")));
+    }
+    if !dns_subdomain(&i.tls.secret_name) {
+        return Err(invalid(format!("spec.vote.ingress.tls.secretName: {:?} is not a Secret name", i.tls.secret_name)));
+    }
+    if let Some(k) = i.annotations.keys().find(|k| k.starts_with(crate::build::election::CERT_MANAGER_PREFIX)) {
+        return Err(invalid(format!(
+            "spec.vote.ingress.annotations: {k:?}: set the certificate's issuer in spec.vote.ingress.tls.issuer"
+        )));
+    }
     Ok(())
 }
 
@@ -130,6 +176,18 @@ pub fn mesa(m: &Mesa, e: Option<&Election>) -> Result<()> {
     unique("spec.members", m.spec.members.iter().map(|x| x.id.as_str()))?;
     if !m.spec.members.iter().any(|x| x.role == crate::crd::mesa::MemberRole::President) {
         return Err(invalid("spec.members: a Mesa needs a president"));
+    }
+    // The booth vote service verifies acta signatures with these keys and refuses a mesas file it cannot
+    // read: the form is checked here so a mistyped key is this Mesa's error, not the service's.
+    for x in &m.spec.members {
+        let k = x.signing_key.trim();
+        let hex64 = k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex64 && !(k.starts_with("-----BEGIN PUBLIC KEY-----") && k.ends_with("-----END PUBLIC KEY-----")) {
+            return Err(invalid(format!(
+                "spec.members[{}].signingKey: an Ed25519 public key, as 64 hex characters or a PEM PUBLIC KEY",
+                x.id
+            )));
+        }
     }
     if let Some(w) = &m.spec.window
         && w.closes_at <= w.opens_at

@@ -218,3 +218,27 @@ fn booth_vote_needs_a_booth_modality_and_its_own_census() {
     let err = check("Election", &e, None).expect_err("rule must fire");
     assert!(err.contains("spec.vote.booth needs a booth modality"), "{err}");
 }
+
+#[test]
+fn vote_ingress_needs_a_remote_modality_and_one_partition() {
+    let university = || serde_json::to_value(&common::example("university").elections[0]).expect("json");
+    let e = university();
+    assert!(e["spec"]["vote"]["ingress"].is_object(), "the university example exposes the voter app");
+    check("Election", &e, None).expect("one partition, remote modality");
+
+    let mut e = university();
+    e["spec"]["vote"]["partitions"] = json!(2);
+    let err = check("Election", &e, None).expect_err("rule must fire");
+    assert!(err.contains("spec.vote.ingress needs spec.vote.partitions: 1"), "{err}");
+
+    let mut e = university();
+    e["spec"]["modalities"][0]["kind"] = json!("booth");
+    let err = check("Election", &e, None).expect_err("rule must fire");
+    assert!(err.contains("spec.vote.ingress exposes the remote vote service: it needs a remote modality"), "{err}");
+
+    // Twelve partitions and no ingress: the rule does not concern it.
+    let mut e = serde_json::to_value(&common::example("federal").elections[0]).expect("json");
+    assert!(e["spec"]["vote"].get("ingress").is_none());
+    e["spec"]["vote"]["partitions"] = json!(12);
+    check("Election", &e, None).expect("no ingress, any partitions");
+}

@@ -100,6 +100,7 @@ fn rbac_covers_exactly_what_the_controllers_touch() {
     kinds.insert("Secret".into());
     let plural = |k: &str| match k {
         "NetworkPolicy" => "networkpolicies".to_string(),
+        "Ingress" => "ingresses".to_string(),
         other => format!("{}s", other.to_lowercase()),
     };
     for k in &kinds {

@@ -6,10 +6,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use http::{Method, Request, Response, StatusCode};
-use kube::client::Body;
+use common::fake_api::{FakeApi, Seen, apply_status};
+use common::processes::start_workload;
+use http::Method;
 use kube::runtime::controller::Action;
-use kube::{Client, Resource, ResourceExt};
+use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 use urna_operator::build::Defaults;
 use urna_operator::controller::{self, Context};
@@ -23,243 +24,6 @@ fn put_mesas(api: &FakeApi, mesas: &[Mesa]) {
     for m in mesas {
         api.put(&format!("{MESAS}/{}", m.name_any()), serde_json::to_value(m).expect("json"));
     }
-}
-
-/// One request as the apiserver saw it.
-#[derive(Debug, Clone)]
-struct Seen {
-    method: Method,
-    path: String,
-    query: String,
-    content_type: String,
-    body: Value,
-}
-
-impl Seen {
-    fn is_apply(&self) -> bool {
-        self.method == Method::PATCH && self.content_type == "application/apply-patch+yaml"
-    }
-    fn is_event(&self) -> bool {
-        self.path.starts_with("/apis/events.k8s.io/")
-    }
-    fn is_write(&self) -> bool {
-        !self.is_event() && matches!(self.method, Method::PATCH | Method::POST | Method::PUT | Method::DELETE)
-    }
-}
-
-/// A tiny in-memory apiserver: GET returns what was stored (404 otherwise), LIST filters by path prefix,
-/// PATCH/POST store and echo the body. Optionally fails every apply with 500.
-#[derive(Clone, Default)]
-struct FakeApi {
-    seen: Arc<Mutex<Vec<Seen>>>,
-    objects: Arc<Mutex<BTreeMap<String, Value>>>,
-    fail_applies: bool,
-    /// Refuse every child apply (not status) with this code, reason and message, as an apiserver's RBAC,
-    /// schema validation or an admission webhook does.
-    refuse_applies: Option<(u16, &'static str, &'static str)>,
-    /// Writes still answered; once 0, every write fails with 503 and nothing is stored: the operator's
-    /// process is gone from the apiserver's point of view (the closing tests' "killed" operator).
-    writes_left: Arc<Mutex<Option<usize>>>,
-}
-
-impl FakeApi {
-    fn client(&self) -> Client {
-        let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let me = self.clone();
-        tokio::spawn(async move {
-            let mut handle = Box::pin(handle);
-            while let Some((req, send)) = handle.next_request().await {
-                let resp = me.answer(req).await;
-                send.send_response(resp);
-            }
-        });
-        Client::new(svc, "default")
-    }
-
-    fn put(&self, path: &str, v: Value) {
-        self.objects.lock().expect("lock").insert(path.into(), v);
-    }
-
-    fn get(&self, path: &str) -> Value {
-        self.objects.lock().expect("lock").get(path).cloned().unwrap_or(Value::Null)
-    }
-
-    async fn answer(&self, req: Request<Body>) -> Response<Body> {
-        let method = req.method().clone();
-        let path = req.uri().path().to_owned();
-        let query = req.uri().query().unwrap_or_default().to_owned();
-        let content_type =
-            req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        if method != Method::GET
-            && let Some(left) = self.writes_left.lock().expect("lock").as_mut()
-        {
-            if *left == 0 {
-                return Response::builder().status(503).body(Body::from(b"killed".to_vec())).expect("resp");
-            }
-            *left -= 1;
-        }
-        let bytes = req.into_body().collect_bytes().await.expect("body");
-        let body: Value =
-            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        self.seen.lock().expect("lock").push(Seen {
-            method: method.clone(),
-            path: path.clone(),
-            query: query.clone(),
-            content_type: content_type.clone(),
-            body: body.clone(),
-        });
-        let ok = |v: &Value| {
-            Response::builder().status(200).body(Body::from(serde_json::to_vec(v).expect("json"))).expect("resp")
-        };
-        let status = |code: u16, reason: &str| {
-            let s = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code, "message": reason});
-            Response::builder()
-                .status(StatusCode::from_u16(code).expect("code"))
-                .body(Body::from(serde_json::to_vec(&s).expect("json")))
-                .expect("resp")
-        };
-        let objects = self.objects.lock().expect("lock").clone();
-        match method {
-            Method::GET => {
-                if let Some(v) = objects.get(&path) {
-                    return ok(v);
-                }
-                // A list: everything stored under the collection path.
-                let items: Vec<Value> = objects
-                    .iter()
-                    .filter(|(k, _)| k.rsplit_once('/').is_some_and(|(dir, _)| dir == path))
-                    .map(|(_, v)| v.clone())
-                    .collect();
-                if ["tallyshards", "secrets", "mesas", "boothfleets"].iter().any(|c| path.ends_with(c)) {
-                    return ok(
-                        &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items}),
-                    );
-                }
-                status(404, "NotFound")
-            }
-            Method::PATCH if content_type == "application/apply-patch+yaml" && self.fail_applies => {
-                status(500, "InternalError")
-            }
-            Method::PATCH
-                if content_type == "application/apply-patch+yaml"
-                    && !path.ends_with("/status")
-                    && self.refuse_applies.is_some() =>
-            {
-                let (code, reason, message) = self.refuse_applies.unwrap_or_default();
-                let s = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code, "message": message});
-                Response::builder()
-                    .status(StatusCode::from_u16(code).expect("code"))
-                    .body(Body::from(serde_json::to_vec(&s).expect("json")))
-                    .expect("resp")
-            }
-            Method::PATCH | Method::POST | Method::PUT => {
-                let mut v = body;
-                if path.ends_with("/status") {
-                    let obj = path.trim_end_matches("/status").to_owned();
-                    let mut stored = objects.get(&obj).cloned().unwrap_or(json!({}));
-                    if content_type == "application/apply-patch+yaml" {
-                        let manager = query_param(&query, "fieldManager").unwrap_or_default();
-                        let force = query_param(&query, "force").as_deref() == Some("true");
-                        let applied = v["status"].as_object().cloned().unwrap_or_default();
-                        if let Err(conflict) = apply_status(&mut stored, &manager, force, &applied) {
-                            return status(409, &conflict);
-                        }
-                    } else {
-                        stored["status"] = v["status"].clone();
-                    }
-                    self.put(&obj, stored.clone());
-                    return ok(&stored);
-                }
-                if content_type == "application/json-patch+json" {
-                    v = objects.get(&path).cloned().unwrap_or(json!({}));
-                }
-                if v["metadata"]["name"].is_null() {
-                    v["metadata"]["name"] = json!("event");
-                }
-                if method == Method::POST && !path.starts_with("/apis/events.k8s.io/") {
-                    // A create: the object now exists under its collection.
-                    let name = v["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-                    self.put(&format!("{path}/{name}"), v.clone());
-                }
-                if content_type == "application/apply-patch+yaml" {
-                    // Server-side apply creates or updates: keep it (without status) for later reads.
-                    let mut stored = objects.get(&path).cloned().unwrap_or(json!({}));
-                    let status = stored["status"].take();
-                    stored = v.clone();
-                    if !status.is_null() {
-                        stored["status"] = status;
-                    }
-                    self.put(&path, stored);
-                }
-                ok(&v)
-            }
-            _ => status(405, "MethodNotAllowed"),
-        }
-    }
-
-    fn take(&self) -> Vec<Seen> {
-        std::mem::take(&mut *self.seen.lock().expect("lock"))
-    }
-}
-
-fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')).map(str::to_owned)
-}
-
-/// Server-side apply of a status subresource as the apiserver does it, at the granularity of status's
-/// top-level fields (lists atomic, as in these CRDs): the manager's set of owned fields becomes exactly the
-/// fields it applied; a field it owned before and no longer applies is removed unless another manager owns it
-/// too; applying a value over another manager's different value is a conflict, unless forced, which takes
-/// the field over. Ownership is kept in `metadata.managedFields` as `FieldsV1`, where the controllers read it.
-fn apply_status(
-    stored: &mut Value,
-    manager: &str,
-    force: bool,
-    applied: &serde_json::Map<String, Value>,
-) -> Result<(), String> {
-    let fields_of = |entry: &Value| -> Vec<String> {
-        entry["fieldsV1"]["f:status"]
-            .as_object()
-            .map(|m| m.keys().filter_map(|k| k.strip_prefix("f:")).map(str::to_owned).collect())
-            .unwrap_or_default()
-    };
-    let is_status = |e: &Value| e["subresource"] == "status";
-    let mut managed: Vec<Value> = stored["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
-    let mine = |e: &Value| is_status(e) && e["manager"] == manager && e["operation"] == "Apply";
-    let previous: Vec<String> = managed.iter().filter(|e| mine(e)).flat_map(fields_of).collect();
-    let mut status = stored["status"].as_object().cloned().unwrap_or_default();
-    for entry in managed.iter_mut().filter(|e| is_status(e) && !mine(e)) {
-        let mut theirs = fields_of(entry);
-        for (k, v) in applied {
-            if theirs.contains(k) && status.get(k) != Some(v) {
-                if !force {
-                    return Err(format!("conflict: status.{k} is owned by {}", entry["manager"]));
-                }
-                theirs.retain(|f| f != k);
-            }
-        }
-        entry["fieldsV1"] = fields_v1(&theirs);
-    }
-    let others: Vec<String> = managed.iter().filter(|e| is_status(e) && !mine(e)).flat_map(fields_of).collect();
-    for gone in previous.iter().filter(|f| !applied.contains_key(*f) && !others.contains(f)) {
-        status.remove(gone);
-    }
-    for (k, v) in applied {
-        status.insert(k.clone(), v.clone());
-    }
-    managed.retain(|e| !mine(e));
-    managed.push(json!({
-        "manager": manager, "operation": "Apply", "subresource": "status", "fieldsType": "FieldsV1",
-        "fieldsV1": fields_v1(&applied.keys().cloned().collect::<Vec<_>>()),
-    }));
-    stored["metadata"]["managedFields"] = Value::Array(managed);
-    stored["status"] = Value::Object(status);
-    Ok(())
-}
-
-fn fields_v1(fields: &[String]) -> Value {
-    let inner: serde_json::Map<String, Value> = fields.iter().map(|f| (format!("f:{f}"), json!({}))).collect();
-    json!({ "f:status": inner })
 }
 
 const NOW: &str = "2027-05-01T00:00:00Z";
@@ -1434,98 +1198,6 @@ async fn closing_resumes_after_the_operator_is_killed_at_any_step() {
 }
 // --- Observation: the workloads' `GET /v1/status` in the statuses ---------------------------------------------
 
-/// The `urna` binary beside this test's (`target/<profile>/urna`, built by `cargo test --workspace`); built
-/// with cargo when missing.
-fn urna_bin() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target directory").to_path_buf();
-    let bin = dir.join(format!("urna{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "urna", "--bin", "urna"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build -p urna failed");
-    }
-    bin
-}
-
-/// A workload process, killed and reaped when dropped.
-struct Workload(std::process::Child);
-
-impl Drop for Workload {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `urna` with a workload container's arguments exactly as the operator built them, every pod path
-/// under `root` (the files the pod would have mounted written from `file(flag, pod path)`), on loopback, the
-/// window opened now (the example's opens in 2027); returns the process and its base URL.
-async fn start_workload(
-    root: &std::path::Path,
-    args: &[String],
-    file: impl Fn(&str, &str) -> Option<String>,
-) -> (Workload, String) {
-    let local = |pod: &str| root.join(pod.trim_start_matches('/'));
-    let mut argv = Vec::new();
-    let mut it = args.iter().map(|a| a.replace("$(URNA_VOTE_PARTITION)", "0"));
-    while let Some(flag) = it.next() {
-        argv.push(flag.clone());
-        let Some(value) =
-            (flag.starts_with("--") && !matches!(flag.as_str(), "--create-key")).then(|| it.next()).flatten()
-        else {
-            continue;
-        };
-        let value = match flag.as_str() {
-            "--listen" => "127.0.0.1:0".to_owned(),
-            "--opens-at" => "2020-01-01T00:00:00Z".to_owned(),
-            _ if value.starts_with('/') => {
-                let path = local(&value);
-                std::fs::create_dir_all(if flag == "--data" { &path } else { path.parent().expect("parent") })
-                    .expect("mkdir");
-                if let Some(text) = file(&flag, &value) {
-                    std::fs::write(&path, text).expect("write mounted file");
-                }
-                path.display().to_string()
-            }
-            _ => value,
-        };
-        argv.push(value);
-    }
-    let mut child = std::process::Command::new(urna_bin())
-        .args(&argv)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start urna");
-    let stdout = child.stdout.take().expect("stdout");
-    let child = Workload(child);
-    // `{"listening": ADDR}` (vote, tally) or `listening on http://ADDR` (audit, after its new public key).
-    let listening = |line: &str| {
-        serde_json::from_str::<Value>(line)
-            .ok()
-            .and_then(|v| v["listening"].as_str().map(str::to_owned))
-            .or_else(|| line.trim().strip_prefix("listening on http://").map(str::to_owned))
-    };
-    let (addr, lines) = tokio::task::spawn_blocking(move || {
-        let mut lines = Vec::new();
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).take(4) {
-            let line = line.expect("read stdout");
-            if let Some(addr) = listening(&line) {
-                return (Some(addr), lines);
-            }
-            lines.push(line);
-        }
-        (None, lines)
-    })
-    .await
-    .expect("join");
-    let addr = addr.unwrap_or_else(|| panic!("urna {argv:?} did not start: {lines:?}"));
-    (child, format!("http://{addr}"))
-}
-
 fn stored_args(api: &FakeApi, path: &str) -> Vec<String> {
     container_args(&api.get(path))
 }
@@ -1794,7 +1466,12 @@ fn vote_status(
             closes_at: None,
             state: urna_status::WindowState::Open,
         },
-        mesas: vec![urna_status::vote::MesaStatus { mesa: "mesa-sur-1".into(), admissions: voted, ballots: voted }],
+        mesas: vec![urna_status::vote::MesaStatus {
+            mesa: "mesa-sur-1".into(),
+            admissions: voted,
+            ballots: voted,
+            actas: vec![],
+        }],
     }
 }
 
@@ -1960,4 +1637,61 @@ async fn fleet_and_mesa_booths_come_from_the_monitor_and_brokers() {
         (st["conditions"][2]["status"].as_str(), st["conditions"][2]["reason"].as_str()),
         (Some("True"), Some("StatusUnparseable"))
     );
+}
+
+/// The Election's status publishes its keys' fingerprints once every key is known (the threshold key from
+/// the ceremony ConfigMap, the voting-right key from its Secret, the audit log's from its status), as the
+/// trust file the record tool computes for those keys: `urna verify record --trust` reads it as it is.
+#[tokio::test]
+async fn key_fingerprints_appear_once_every_key_is_known_as_the_record_tool_names_them() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workloads/crypto/tests/fixtures");
+    let public = std::fs::read_to_string(fixtures.join("ceremony-3072/public.json")).expect("public.json");
+    let pem = std::fs::read_to_string(fixtures.join("voting-right-3072.pem")).expect("pem");
+    let api = FakeApi::default();
+    let mut e = with_finalizer(election());
+    e.spec.record.ceremony = Some("ciudad-2027-ceremony".into());
+    api.put(ELECTION_PATH, serde_json::to_value(&e).expect("json"));
+    controller::election::reconcile(Arc::new(e.clone()), context(&api, NOW)).await.expect("reconcile");
+    mark_ready(&api, &format!("{STS}/ciudad-2027-audit"), 1);
+    let (audit, _) = status_endpoint(audit_status(3)).await;
+    let ctx = answered_by(&api, Arc::new(Mutex::new(BTreeMap::from([("ciudad-2027-audit".to_owned(), audit)]))));
+    let round = || async {
+        let current: Election = serde_json::from_value(api.get(ELECTION_PATH)).expect("election");
+        controller::election::reconcile(Arc::new(current), ctx.clone()).await.expect("reconcile");
+        status_of(&api, ELECTION_PATH)
+    };
+    assert!(round().await["keyFingerprints"].is_null(), "neither the ceremony nor the signing key exists yet");
+    let ceremony = k8s_openapi::api::core::v1::ConfigMap {
+        metadata: kube::api::ObjectMeta { name: Some("ciudad-2027-ceremony".into()), ..Default::default() },
+        data: Some(BTreeMap::from([("public.json".to_owned(), public.clone())])),
+        ..Default::default()
+    };
+    api.put("/api/v1/namespaces/ciudad/configmaps/ciudad-2027-ceremony", serde_json::to_value(&ceremony).expect("j"));
+    assert!(round().await["keyFingerprints"].is_null(), "the signing key's Secret does not exist yet");
+    let secret = k8s_openapi::api::core::v1::Secret {
+        metadata: kube::api::ObjectMeta { name: Some("ciudad-2027-vote-signing-key".into()), ..Default::default() },
+        data: Some(BTreeMap::from([("signing-key.pem".to_owned(), k8s_openapi::ByteString(pem.clone().into_bytes()))])),
+        ..Default::default()
+    };
+    api.put(
+        "/api/v1/namespaces/ciudad/secrets/ciudad-2027-vote-signing-key",
+        serde_json::to_value(&secret).expect("j"),
+    );
+    let st = round().await;
+    let published = urna_record::TrustFile::from_json(&st["keyFingerprints"].to_string()).expect("a trust file");
+
+    // What the record tool computes for the same keys (a record of this election names each of them).
+    let threshold = urna_crypto::threshold::ThresholdPublicKey::from_json(&public).expect("public key");
+    let signing = urna_crypto::blind::BlindSigningKey::from_pkcs8_pem(&pem).expect("signing key");
+    let log = urna_record::TrustedLogKey { origin: "urna.dev/ciudad-2027".into(), public_key: [1; 32] };
+    let rights = [urna_status::Modality::Remote, urna_status::Modality::Booth].map(|m| (m, signing.verifying_key()));
+    let manifest_hash = urna_ballot::manifest_hash(&e.manifest());
+    let expected = urna_record::TrustFile::from_keys("ciudad-2027", manifest_hash, &threshold, log, rights);
+    assert_eq!(published, expected);
+    assert_eq!(st["keyFingerprints"]["thresholdKey"], hex::encode(threshold.fingerprint()));
+    assert_eq!(
+        st["keyFingerprints"]["votingRightKeys"][0]["fingerprint"],
+        hex::encode(signing.verifying_key().fingerprint())
+    );
+    assert_eq!(st["keyFingerprints"]["manifestHash"], st["manifestHash"]);
 }

@@ -482,3 +482,115 @@ fn every_ballot_volume_is_retained() {
         }
     }
 }
+
+/// The university example's Ingress exposes the voter app and the routes the app calls, nothing the
+/// vote service guards with a token or keeps for operators: each exposed path is a route of the vote
+/// service's OpenAPI document without `admin`, `console` or `bridge` security, and every path the app's
+/// API client calls (web/app/src/api.ts) is exposed.
+#[test]
+fn vote_ingress_exposes_the_app_and_only_its_public_routes() {
+    use urna_operator::build::election::{VOTE_INGRESS_PATHS, vote_ingress};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let openapi: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("workloads/vote/src/openapi.json")).expect("read openapi.json"),
+    )
+    .expect("openapi.json");
+    let routes = openapi["paths"].as_object().expect("paths");
+    for (path, kind) in VOTE_INGRESS_PATHS {
+        let ops: Vec<&serde_json::Value> = if *kind == "Prefix" {
+            routes.iter().filter(|(r, _)| r.starts_with(&format!("{path}/"))).map(|(_, v)| v).collect()
+        } else {
+            routes.get(*path).into_iter().collect()
+        };
+        assert!(!ops.is_empty(), "{path} ({kind}) is not a route of the vote service");
+        for op in ops.iter().flat_map(|o| o.as_object().expect("operations").values()) {
+            let guarded =
+                op["security"].as_array().into_iter().flatten().flat_map(|s| s.as_object()).flat_map(|s| s.keys());
+            for scheme in guarded {
+                assert_eq!(scheme, "session", "{path} needs {scheme}: not for the public");
+            }
+        }
+    }
+    for private in ["/v1/close", "/v1/status", "/metrics", "/healthz", "/readyz", "/v1/booth/ballots"] {
+        assert!(!VOTE_INGRESS_PATHS.iter().any(|(p, _)| p == &private), "{private} is exposed");
+    }
+    let api = std::fs::read_to_string(root.join("web/app/src/api.ts")).expect("read api.ts");
+    let called: Vec<&str> = api
+        .split("call<")
+        .skip(1)
+        .filter(|c| c.split(['\'', '`']).next().is_some_and(|head| head.ends_with(">(")))
+        .filter_map(|c| c.split(['\'', '`']).nth(3))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .collect();
+    assert!(called.len() >= 6, "the app's calls were found: {called:?}");
+    for path in called {
+        assert!(VOTE_INGRESS_PATHS.iter().any(|(p, _)| *p == format!("/{path}")), "the app calls {path}, not exposed");
+    }
+
+    let set = example("university");
+    let e = &set.elections[0];
+    let ingress = vote_ingress(e).expect("the university example has spec.vote.ingress");
+    let spec = ingress.spec.expect("spec");
+    assert_eq!(spec.ingress_class_name.as_deref(), Some("nginx"));
+    let rules = spec.rules.expect("rules");
+    let rule = &rules[0];
+    assert_eq!(rule.host.as_deref(), Some("vota.uji.es"));
+    let backends: Vec<_> = rule.http.as_ref().expect("http").paths.iter().map(|p| p.backend.service.clone()).collect();
+    assert!(backends.iter().all(|b| b.as_ref().map(|s| s.name.as_str()) == Some("uji-claustre-2027-vote")));
+    let tls = spec.tls.expect("tls");
+    let tls = &tls[0];
+    assert_eq!(tls.secret_name.as_deref(), Some("uji-claustre-2027-vote-tls"));
+    let annotations = ingress.metadata.annotations.expect("annotations");
+    assert_eq!(annotations.get("cert-manager.io/cluster-issuer").map(String::as_str), Some("letsencrypt"));
+    // The vote service admits any source, so the ingress controller's pods reach it from their namespace.
+    let vote_policy = build::election::network_policies(e)
+        .into_iter()
+        .find(|p| p.metadata.name.as_deref() == Some("uji-claustre-2027-vote-ingress"))
+        .expect("vote policy");
+    assert!(vote_policy.spec.and_then(|s| s.ingress).is_some_and(|r| r.iter().all(|r| r.from.is_none())));
+
+    // Nothing without it.
+    let mut without = e.clone();
+    without.spec.vote.ingress = None;
+    assert!(vote_ingress(&without).is_none());
+    let kinds: Vec<String> =
+        build::election::build(&without, &Defaults::default()).expect("build").into_iter().map(|c| c.kind).collect();
+    assert!(!kinds.iter().any(|k| k == "Ingress"), "{kinds:?}");
+}
+
+/// What `validate::election` says of the university example after `edit` ("" when it passes).
+fn university_refusal(edit: impl FnOnce(&mut urna_operator::crd::Election)) -> String {
+    let mut e = example("university").elections[0].clone();
+    edit(&mut e);
+    urna_operator::validate::election(&e).err().map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// Edits the university example's `spec.vote.ingress`.
+fn with_ingress(
+    edit: impl FnOnce(&mut urna_operator::crd::election::VoteIngressSpec),
+) -> impl FnOnce(&mut urna_operator::crd::Election) {
+    move |e| {
+        if let Some(i) = e.spec.vote.ingress.as_mut() {
+            edit(i);
+        }
+    }
+}
+
+#[test]
+fn vote_ingress_is_validated() {
+    assert_eq!(university_refusal(|_| {}), "", "the example validates");
+    let r = university_refusal(|e| e.spec.vote.partitions = 3);
+    assert!(r.contains("needs spec.vote.partitions: 1"), "{r}");
+    let r = university_refusal(|e| e.spec.modalities[0].kind = urna_operator::crd::common::ModalityKind::Booth);
+    assert!(r.contains("no remote modality"), "{r}");
+    let r = university_refusal(with_ingress(|i| i.host = "*.uji.es".into()));
+    assert!(r.contains("spec.vote.ingress.host: \"*.uji.es\" is not a lowercase DNS name"), "{r}");
+    let r = university_refusal(with_ingress(|i| i.class_name = Some("Nginx".into())));
+    assert!(r.contains("spec.vote.ingress.className"), "{r}");
+    let r = university_refusal(with_ingress(|i| i.tls.secret_name = "Vote_TLS".into()));
+    assert!(r.contains("spec.vote.ingress.tls.secretName"), "{r}");
+    let r = university_refusal(with_ingress(|i| {
+        i.annotations.insert("cert-manager.io/issuer".into(), "other".into());
+    }));
+    assert!(r.contains("set the certificate's issuer in spec.vote.ingress.tls.issuer"), "{r}");
+}

@@ -100,7 +100,8 @@ pub fn token_secrets(e: &Election, mesas: &[Mesa]) -> Vec<TokenSecret> {
 }
 
 /// The mesas file (`urna_vote::mesa`'s format): per Mesa of `e` its id (the Mesa's name), district, the
-/// SHA-256 of its console token (`hashes`, by Mesa) and its booths: the devices every BoothFleet of `e`
+/// SHA-256 of its console token (`hashes`, by Mesa), its members (id, role and acta signing key, which the
+/// vote service verifies actas with) and its booths: the devices every BoothFleet of `e`
 /// assigns to it, by the same assignment the monitor rules and shard map use
 /// ([`super::boothfleet::device_mesas`]). Blocked devices stay listed: the broker refuses them, and a ballot
 /// one delivered before it was blocked still needs an admitted voter at its Mesa.
@@ -142,7 +143,11 @@ pub fn mesas_file(
         }
         let hash = hashes.get(&id).ok_or(Error::MissingField("console token of a Mesa"))?;
         let devices: Vec<&String> = booths.get(&id).map(|b| b.iter().collect()).unwrap_or_default();
-        out.push(json!({ "id": id, "district": m.spec.district, "tokenSha256": hash, "booths": devices }));
+        let members: Vec<Value> =
+            m.spec.members.iter().map(|x| json!({ "id": x.id, "role": x.role, "publicKey": x.signing_key })).collect();
+        out.push(json!({
+            "id": id, "district": m.spec.district, "tokenSha256": hash, "booths": devices, "members": members,
+        }));
     }
     Ok(json!({ "mesas": out }))
 }

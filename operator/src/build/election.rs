@@ -1,5 +1,6 @@
 //! The Election's children: manifest ConfigMap, vote StatefulSet + headless Service (one replica per voter
-//! partition), audit StatefulSet + headless Service, TallyShards, NetworkPolicies and PodDisruptionBudgets.
+//! partition) and, with `spec.vote.ingress`, its Ingress; audit StatefulSet + headless Service, TallyShards,
+//! NetworkPolicies and PodDisruptionBudgets.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,9 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, ResourceRequirements, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
+    IngressTLS, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+    ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
@@ -77,6 +80,9 @@ pub fn build_with(e: &Election, defaults: &Defaults, manual_shards: &[TallyShard
     out.push(Child::new(&vote_statefulset(e, &image, routed))?);
     let vote_meta = meta::child_meta(e, vote_name(&name), meta::labels(VOTE, &vote_name(&name), &name));
     out.push(Child::new(&pod::http_service(vote_meta, meta::selector(VOTE, &vote_name(&name)), true))?);
+    if let Some(ingress) = vote_ingress(e) {
+        out.push(Child::new(&ingress)?);
+    }
     out.push(Child::new(&audit_statefulset(e, &image))?);
     let audit_meta = meta::child_meta(e, audit_name(&name), meta::labels(AUDIT, &audit_name(&name), &name));
     out.push(Child::new(&pod::http_service(audit_meta, meta::selector(AUDIT, &audit_name(&name)), true))?);
@@ -190,6 +196,72 @@ fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> Statefu
         partitions,
         true,
     )
+}
+
+/// The annotations cert-manager's ingress-shim reads; set only from `spec.vote.ingress.tls.issuer`.
+pub const CERT_MANAGER_PREFIX: &str = "cert-manager.io/";
+
+/// What the Ingress exposes of the vote service: the voter app and exactly the routes it calls
+/// (web/app/src/api.ts), each `(path, pathType)`. Left out: `/v1/close` (admin), `/v1/status`, `/metrics`,
+/// `/healthz`, `/readyz`, `/openapi.json`, `/v1/receipts/…` (the app does not call them), and the booth
+/// routes (`/v1/mesas/…`, `/v1/booth/ballots`, which the remote service does not serve anyway).
+/// `GET /v1/ballots` shares its path with the cast: it is the public bulletin board of encrypted ballots.
+pub const VOTE_INGRESS_PATHS: &[(&str, &str)] = &[
+    ("/", "Exact"),
+    ("/assets", "Prefix"),
+    ("/v1/election", "Exact"),
+    ("/v1/sessions", "Exact"),
+    ("/v1/rights", "Exact"),
+    ("/v1/ballots", "Exact"),
+    ("/audit/v1/checkpoint", "Exact"),
+    ("/audit/v1/proof/inclusion", "Exact"),
+];
+
+/// The remote vote service's Ingress, with `spec.vote.ingress`: the host's [`VOTE_INGRESS_PATHS`] to the
+/// vote Service's HTTP port, TLS from the given Secret (issued by cert-manager when `tls.issuer` is set).
+/// The vote NetworkPolicy admits any source, so the ingress controller's pods reach it from any namespace.
+pub fn vote_ingress(e: &Election) -> Option<Ingress> {
+    let spec = e.spec.vote.ingress.as_ref()?;
+    let name = e.name_any();
+    let vname = vote_name(&name);
+    let mut annotations = spec.annotations.clone();
+    if let Some(issuer) = &spec.tls.issuer {
+        let key = if issuer.kind == "ClusterIssuer" { "cluster-issuer" } else { "issuer" };
+        annotations.insert(format!("{CERT_MANAGER_PREFIX}{key}"), issuer.name.clone());
+    }
+    let mut metadata = meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name));
+    metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+    let backend = || IngressBackend {
+        service: Some(IngressServiceBackend {
+            name: vname.clone(),
+            port: Some(ServiceBackendPort { name: Some(HTTP_PORT_NAME.into()), number: None }),
+        }),
+        resource: None,
+    };
+    let paths = VOTE_INGRESS_PATHS
+        .iter()
+        .map(|(path, kind)| HTTPIngressPath {
+            path: Some((*path).into()),
+            path_type: (*kind).into(),
+            backend: backend(),
+        })
+        .collect();
+    Some(Ingress {
+        metadata,
+        spec: Some(IngressSpec {
+            ingress_class_name: spec.class_name.clone(),
+            tls: Some(vec![IngressTLS {
+                hosts: Some(vec![spec.host.clone()]),
+                secret_name: Some(spec.tls.secret_name.clone()),
+            }]),
+            rules: Some(vec![IngressRule {
+                host: Some(spec.host.clone()),
+                http: Some(HTTPIngressRuleValue { paths }),
+            }]),
+            default_backend: None,
+        }),
+        status: None,
+    })
 }
 
 /// Where a census is read from: its ConfigMap key, else its Secret key.

@@ -11,16 +11,17 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use tracing::{Instrument, info, info_span};
+use tracing::info;
 
+use super::Context;
 use super::conditions::{self, Desired};
+use super::reconcile::{Outcome, Reconciler};
 use super::secrets::{CreateOnce, SecretData};
-use super::{Context, namespace, reconciled};
 use crate::build::boothfleet::{self as build, FleetInputs, FleetPlan};
 use crate::crd::boothfleet::BrokerShardStatus;
 use crate::crd::{BoothFleet, Election, Mesa};
 use crate::error::Result;
-use crate::meta::{self, LABEL_FLEET};
+use crate::meta::LABEL_FLEET;
 use crate::pki::{self, CertKind};
 use crate::schedule::RESYNC;
 use crate::workloads::Endpoint;
@@ -28,29 +29,22 @@ use crate::workloads::Endpoint;
 pub const KIND: &str = "BoothFleet";
 
 pub async fn reconcile(f: Arc<BoothFleet>, ctx: Arc<Context>) -> Result<Action> {
-    let span = info_span!("reconcile", kind = KIND, object = %meta::key(f.as_ref()));
-    async move {
-        let _timer = ctx.metrics.start(KIND);
-        let ns = namespace(f.as_ref())?;
-        let api: Api<BoothFleet> = Api::namespaced(ctx.client.clone(), &ns);
-        if meta::is_paused(f.as_ref()) {
-            return super::status::paused(&api, f.as_ref(), &ctx).await;
-        }
-        let action = match apply(&api, &f, &ctx, &ns).await {
-            Ok(action) => action,
-            Err(err) => {
-                super::status::report_api_error(&api, f.as_ref(), &ctx, &err).await;
-                return Err(err);
-            }
-        };
-        reconciled(&ctx, f.as_ref());
-        Ok(action)
-    }
-    .instrument(span)
-    .await
+    super::reconcile::reconcile(f, ctx).await
 }
 
-async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -> Result<Action> {
+impl Reconciler for BoothFleet {
+    const KIND: &'static str = KIND;
+
+    async fn apply(&self, api: &Api<BoothFleet>, ctx: &Context, ns: &str) -> Result<Outcome> {
+        apply(api, self, ctx, ns).await
+    }
+
+    async fn write_invalid(&self, api: &Api<BoothFleet>, ctx: &Context, conds: &[Desired]) -> Result<()> {
+        write(api, self, ctx, conds, None, &[], kept_devices(self)).await
+    }
+}
+
+async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -> Result<Outcome> {
     let election = Api::<Election>::namespaced(ctx.client.clone(), ns).get_opt(&f.spec.election).await?;
     let mesas = Api::<Mesa>::namespaced(ctx.client.clone(), ns).list(&ListParams::default()).await?.items;
     let mesas: Vec<Mesa> = mesas.into_iter().filter(|m| m.spec.election == f.spec.election).collect();
@@ -60,12 +54,7 @@ async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -
         .and_then(|()| build::build(f, inputs, &ctx.defaults));
     let plan = match plan {
         Ok(p) => p,
-        Err(err @ crate::Error::InvalidSpec(_)) => {
-            ctx.event(f, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
-            let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
-            write(api, f, ctx, &conds, None, &[], kept_devices(f)).await?;
-            return Ok(Action::await_change());
-        }
+        Err(err @ crate::Error::InvalidSpec(_)) => return Ok(Outcome::Invalid(err)),
         Err(err) => return Err(err),
     };
     let owner = format!("{KIND}/{ns}/{}", f.name_any());
@@ -100,7 +89,7 @@ async fn apply(api: &Api<BoothFleet>, f: &BoothFleet, ctx: &Context, ns: &str) -
     }
     write(api, f, ctx, &conds, Some(&plan), &shards, devices).await?;
     let phase = election.as_ref().map(Election::phase);
-    Ok(Action::requeue(super::observe::requeue(ctx, phase, RESYNC)))
+    Ok(Outcome::Done(Action::requeue(super::observe::requeue(ctx, phase, RESYNC))))
 }
 
 type Devices = (Option<u32>, Option<u32>, Option<u32>);

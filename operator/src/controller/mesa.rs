@@ -9,15 +9,14 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use tracing::{Instrument, info_span};
 
+use super::Context;
 use super::conditions::{self, Desired};
-use super::{Context, namespace, reconciled};
+use super::reconcile::{Outcome, Reconciler};
 use crate::crd::common::ModalityKind;
-use crate::crd::mesa::ActaKind;
+use crate::crd::mesa::Acta;
 use crate::crd::{Election, Mesa, MesaPhase};
 use crate::error::Result;
-use crate::meta;
 use crate::schedule::{self, MesaObservation};
 use crate::workloads::Endpoint;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -27,41 +26,31 @@ pub const KIND: &str = "Mesa";
 const MISSING_ELECTION_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub async fn reconcile(m: Arc<Mesa>, ctx: Arc<Context>) -> Result<Action> {
-    let span = info_span!("reconcile", kind = KIND, object = %meta::key(m.as_ref()));
-    async move {
-        let _timer = ctx.metrics.start(KIND);
-        let ns = namespace(m.as_ref())?;
-        let api: Api<Mesa> = Api::namespaced(ctx.client.clone(), &ns);
-        if meta::is_paused(m.as_ref()) {
-            return super::status::paused(&api, m.as_ref(), &ctx).await;
-        }
-        let action = match apply(&api, &m, &ctx, &ns).await {
-            Ok(action) => action,
-            Err(err) => {
-                super::status::report_api_error(&api, m.as_ref(), &ctx, &err).await;
-                return Err(err);
-            }
-        };
-        reconciled(&ctx, m.as_ref());
-        Ok(action)
-    }
-    .instrument(span)
-    .await
+    super::reconcile::reconcile(m, ctx).await
 }
 
-async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Action> {
+impl Reconciler for Mesa {
+    const KIND: &'static str = KIND;
+
+    async fn apply(&self, api: &Api<Mesa>, ctx: &Context, ns: &str) -> Result<Outcome> {
+        apply(api, self, ctx, ns).await
+    }
+
+    async fn write_invalid(&self, api: &Api<Mesa>, ctx: &Context, conds: &[Desired]) -> Result<()> {
+        write(api, self, ctx, phase_or_scheduled(self), conds, None, &Counts::kept(self)).await
+    }
+}
+
+async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Outcome> {
     let election = Api::<Election>::namespaced(ctx.client.clone(), ns).get_opt(&m.spec.election).await?;
     let Some(election) = election else {
         let msg = format!("Election {} not found", m.spec.election);
         let conds = conditions::standard(false, "", Some(("ElectionNotFound", msg.clone())));
         write(api, m, ctx, phase_or_scheduled(m), &conds, None, &Counts::kept(m)).await?;
-        return Ok(Action::requeue(MISSING_ELECTION_RETRY));
+        return Ok(Outcome::Done(Action::requeue(MISSING_ELECTION_RETRY)));
     };
     if let Err(err) = crate::validate::mesa(m, Some(&election)) {
-        ctx.event(m, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
-        let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
-        write(api, m, ctx, phase_or_scheduled(m), &conds, None, &Counts::kept(m)).await?;
-        return Ok(Action::await_change());
+        return Ok(Outcome::Invalid(err));
     }
     let window = crate::validate::mesa_window(m, &election);
     let children = crate::build::mesa::build(m, window.as_ref())?;
@@ -70,16 +59,11 @@ async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Act
 
     let now = ctx.now();
     let Some(window) = window else {
-        return Ok(Action::await_change());
+        return Ok(Outcome::Done(Action::await_change()));
     };
     let mut unanswered = Vec::new();
     let counts = observe(m, &election, ctx, ns, &mut unanswered).await?;
-    let transmitted = m.acta(ActaKind::Results).is_some_and(|a| a.transmitted_at.is_some());
-    let obs = MesaObservation {
-        constituted: m.acta(ActaKind::Constitution).is_some(),
-        counted: m.acta(ActaKind::Results).is_some(),
-        transmitted,
-    };
+    let obs = MesaObservation::from_actas(&counts.actas);
     let s = schedule::mesa_phase(now, (window.opens_at.0, window.closes_at.0), obs);
     // Past opening without a constitution acta: the Mesa cannot open; say so.
     let late = s.phase == MesaPhase::Scheduled && now >= window.opens_at.0;
@@ -96,7 +80,7 @@ async fn apply(api: &Api<Mesa>, m: &Mesa, ctx: &Context, ns: &str) -> Result<Act
         ctx.event(m, EventType::Normal, s.phase.as_str(), "Transition", format!("{from} → {}", s.phase.as_str())).await;
     }
     let after = schedule::requeue_after(now, s.next);
-    Ok(Action::requeue(super::observe::requeue(ctx, Some(election.phase()), after)))
+    Ok(Outcome::Done(Action::requeue(super::observe::requeue(ctx, Some(election.phase()), after))))
 }
 
 /// What the workloads report of this Mesa.
@@ -106,6 +90,7 @@ struct Counts {
     ballots_cast: Option<u64>,
     booths_online: Option<u32>,
     incidents: Option<u32>,
+    actas: Vec<Acta>,
 }
 
 impl Counts {
@@ -116,6 +101,7 @@ impl Counts {
             ballots_cast: st.ballots_cast,
             booths_online: st.booths_online,
             incidents: st.incidents,
+            actas: st.actas,
         }
     }
 }
@@ -159,6 +145,7 @@ async fn observe(
     let booth = crate::observe::vote(&e.name_any(), poll, unanswered);
     (counts.admissions, counts.ballots_cast) =
         crate::observe::mesa_counts(&m.name_any(), booth.as_ref(), (counts.admissions, counts.ballots_cast));
+    counts.actas = crate::observe::mesa_actas(&m.name_any(), booth.as_ref(), &counts.actas);
     Ok(counts)
 }
 
@@ -188,6 +175,7 @@ async fn write(
         "ballotsCast": counts.ballots_cast,
         "boothsOnline": counts.booths_online,
         "incidents": counts.incidents,
+        "actas": counts.actas,
     });
     super::status::apply(api, &m.name_any(), m.status.as_ref(), owned).await?;
     Ok(())

@@ -1,5 +1,7 @@
-//! The controllers, one module per kind, each `fetch → validate → build → apply → status`, sharing the
-//! [`Context`]: client, event recorder, metrics, defaults, the apply cache and the clock.
+//! The controllers, one module per kind, each `dereference → validate → build → apply → observe → status`
+//! (the Election's in typed stages, `election`), all run by one wrapper (`reconcile`: finalizer, pause,
+//! refused specs and apiserver refusals as Events and conditions), sharing the [`Context`]: client, event
+//! recorder, metrics, defaults, the apply cache, the clock and the workloads' poller.
 
 pub mod apply;
 pub mod boothfleet;
@@ -8,6 +10,7 @@ pub mod conditions;
 pub mod election;
 pub mod mesa;
 pub mod observe;
+pub mod reconcile;
 pub mod run;
 pub mod secrets;
 pub mod status;

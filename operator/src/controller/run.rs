@@ -39,6 +39,9 @@ pub struct Settings {
     pub secret_namespaces: Vec<String>,
     /// How often the workloads' `GET /v1/status` is asked while an Election is Open or closing.
     pub observe_interval: std::time::Duration,
+    /// Where the workloads answer: cluster DNS ([`crate::workloads::Endpoints::default`]); tests running the
+    /// operator as a process map them to 127.0.0.1.
+    pub endpoints: crate::workloads::Endpoints,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +107,7 @@ pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
     let clock: super::Clock = Arc::new(jiff::Timestamp::now);
     let poller = crate::workloads::Poller::new(
         crate::workloads::WorkloadClient::default(),
-        crate::workloads::Endpoints::default(),
+        settings.endpoints.clone(),
         settings.observe_interval,
     );
     let ctx = Arc::new(

@@ -24,7 +24,12 @@ pub struct CreateOnce {
 impl CreateOnce {
     pub async fn list(api: Api<Secret>, selector: &str) -> Result<Self> {
         let items = api.list(&ListParams::default().labels(selector)).await?.items;
-        Ok(Self { api, existing: items.into_iter().map(|s| (s.name_any(), s)).collect() })
+        Ok(Self::with(api, items))
+    }
+
+    /// Over Secrets already read (a controller's dereference stage listed them).
+    pub fn with(api: Api<Secret>, existing: Vec<Secret>) -> Self {
+        Self { api, existing: existing.into_iter().map(|s| (s.name_any(), s)).collect() }
     }
 
     /// The one Secret `name`, read with a get (for a Secret no selector gathers with others).

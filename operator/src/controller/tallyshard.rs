@@ -9,14 +9,13 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use tracing::{Instrument, info_span};
 
+use super::Context;
 use super::conditions::{self, Desired};
-use super::{Context, namespace, reconciled};
+use super::reconcile::{Outcome, Reconciler};
 use crate::crd::tallyshard::ShardPhase;
 use crate::crd::{Election, TallyShard};
 use crate::error::Result;
-use crate::meta;
 use crate::observe::ShardFields;
 use crate::schedule::RESYNC;
 use crate::workloads::Endpoint;
@@ -24,42 +23,32 @@ use crate::workloads::Endpoint;
 pub const KIND: &str = "TallyShard";
 
 pub async fn reconcile(s: Arc<TallyShard>, ctx: Arc<Context>) -> Result<Action> {
-    let span = info_span!("reconcile", kind = KIND, object = %meta::key(s.as_ref()));
-    async move {
-        let _timer = ctx.metrics.start(KIND);
-        let ns = namespace(s.as_ref())?;
-        let api: Api<TallyShard> = Api::namespaced(ctx.client.clone(), &ns);
-        if meta::is_paused(s.as_ref()) {
-            return super::status::paused(&api, s.as_ref(), &ctx).await;
-        }
-        let action = match apply(&api, &s, &ctx, &ns).await {
-            Ok(action) => action,
-            Err(err) => {
-                super::status::report_api_error(&api, s.as_ref(), &ctx, &err).await;
-                return Err(err);
-            }
-        };
-        reconciled(&ctx, s.as_ref());
-        Ok(action)
-    }
-    .instrument(span)
-    .await
+    super::reconcile::reconcile(s, ctx).await
 }
 
-async fn apply(api: &Api<TallyShard>, s: &TallyShard, ctx: &Context, ns: &str) -> Result<Action> {
+impl Reconciler for TallyShard {
+    const KIND: &'static str = KIND;
+
+    async fn apply(&self, api: &Api<TallyShard>, ctx: &Context, ns: &str) -> Result<Outcome> {
+        apply(api, self, ctx, ns).await
+    }
+
+    async fn write_invalid(&self, api: &Api<TallyShard>, ctx: &Context, conds: &[Desired]) -> Result<()> {
+        write(api, self, ctx, ShardPhase::Pending, conds, "0/1", None).await
+    }
+}
+
+async fn apply(api: &Api<TallyShard>, s: &TallyShard, ctx: &Context, ns: &str) -> Result<Outcome> {
     let election = Api::<Election>::namespaced(ctx.client.clone(), ns).get_opt(&s.spec.election).await?;
     if let Err(err) = crate::validate::tallyshard(s, election.as_ref()) {
-        ctx.event(s, EventType::Warning, err.reason(), "Validate", err.to_string()).await;
-        let conds = conditions::standard(false, "", Some((err.reason(), err.to_string())));
-        write(api, s, ctx, ShardPhase::Pending, &conds, "0/1", None).await?;
-        return Ok(Action::await_change());
+        return Ok(Outcome::Invalid(err));
     }
     // The workload's arguments come from the Election (ballot styles, closing instant): wait for it.
     let Some(election) = election else {
         let msg = format!("Election {} not found", s.spec.election);
         let conds = conditions::standard(false, "", Some(("ElectionNotFound", msg)));
         write(api, s, ctx, ShardPhase::Pending, &conds, "0/1", None).await?;
-        return Ok(Action::requeue(std::time::Duration::from_secs(30)));
+        return Ok(Outcome::Done(Action::requeue(std::time::Duration::from_secs(30))));
     };
     let children = crate::build::tallyshard::build(s, &election, &ctx.defaults)?;
     let owner = format!("{KIND}/{ns}/{}", s.name_any());
@@ -91,7 +80,7 @@ async fn apply(api: &Api<TallyShard>, s: &TallyShard, ctx: &Context, ns: &str) -
         let type_ = if phase == ShardPhase::Failed { EventType::Warning } else { EventType::Normal };
         ctx.event(s, type_, &format!("{phase:?}"), "Transition", format!("shard is {phase:?}")).await;
     }
-    Ok(Action::requeue(super::observe::requeue(ctx, Some(election.phase()), RESYNC)))
+    Ok(Outcome::Done(Action::requeue(super::observe::requeue(ctx, Some(election.phase()), RESYNC))))
 }
 
 async fn write(

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
-use kube::api::Api;
+use kube::api::{Api, ListParams};
 use tracing::info;
 
 use super::Context;
@@ -19,10 +19,22 @@ use crate::error::{Error, Result};
 use crate::meta::{LABEL_COMPONENT, LABEL_ELECTION};
 use crate::token;
 
-/// Creates the missing token Secrets of `wanted`; returns each Mesa's console token hash (hex), by Mesa.
-pub async fn ensure(e: &Election, ctx: &Context, ns: &str, wanted: &[TokenSecret]) -> Result<BTreeMap<String, String>> {
+/// The Election's token Secrets that exist (by their labels).
+pub async fn existing(e: &Election, ctx: &Context, ns: &str) -> Result<Vec<Secret>> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let selector = format!("{LABEL_ELECTION}={},{LABEL_COMPONENT}={TOKEN_COMPONENT}", e.name_any());
-    let mut secrets = CreateOnce::list(Api::namespaced(ctx.client.clone(), ns), &selector).await?;
+    Ok(api.list(&ListParams::default().labels(&selector)).await?.items)
+}
+
+/// Creates the token Secrets of `wanted` missing from `existing` ([`existing`]); returns each Mesa's console
+/// token hash (hex), by Mesa.
+pub async fn ensure(
+    ctx: &Context,
+    ns: &str,
+    existing: &[Secret],
+    wanted: &[TokenSecret],
+) -> Result<BTreeMap<String, String>> {
+    let mut secrets = CreateOnce::with(Api::namespaced(ctx.client.clone(), ns), existing.to_vec());
     let mut hashes = BTreeMap::new();
     let mut created = BTreeSet::new();
     for want in wanted {

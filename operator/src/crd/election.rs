@@ -1,6 +1,8 @@
 //! `Election`: what an electoral authority declares. The districts and contests are the ballot crate's own
 //! manifest types, so the operator, the workloads and the public verifier read one definition.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -17,6 +19,8 @@ const LOCKED: &str =
 /// The longest Election name: it prefixes its children's names and label values, and `<name>-manifest` (the
 /// manifest ConfigMap's `app.kubernetes.io/instance` label) must fit a label value's 63 characters.
 pub const MAX_NAME: usize = 54;
+/// Why `spec.vote.ingress` needs one partition (the CEL rule's message and [`crate::validate`]'s).
+pub const INGRESS_PARTITIONS_MESSAGE: &str = "spec.vote.ingress needs spec.vote.partitions: 1: a voter's session, voting right and ballot belong to her partition's replica, and the voter app does not route to partitions";
 const NAME_MESSAGE: &str =
     "metadata.name must be at most 54 characters: it prefixes child names and label values (63 at most)";
 
@@ -46,6 +50,8 @@ const NAME_MESSAGE: &str =
     validation = Rule::new("self.districts.all(d, !has(d.parent) || self.districts.exists(x, x.id == d.parent))").message("every district parent must be one of spec.districts"),
     validation = Rule::new("!has(self.vote.booth) || self.modalities.exists(m, m.kind == 'booth')").message("spec.vote.booth needs a booth modality"),
     validation = Rule::new("!has(self.vote.booth) || self.vote.booth.census != self.census").message("spec.vote.booth.census must not be spec.census: each vote service keeps its own voting rights"),
+    validation = Rule::new("!has(self.vote.ingress) || self.modalities.exists(m, m.kind == 'remote')").message("spec.vote.ingress exposes the remote vote service: it needs a remote modality"),
+    validation = Rule::new("!has(self.vote.ingress) || self.vote.partitions == 1").message(INGRESS_PARTITIONS_MESSAGE),
 )]
 pub struct ElectionSpec {
     #[schemars(length(min = 1, max = 256))]
@@ -193,6 +199,52 @@ pub struct VoteSpec {
     /// collector bridges. Needs a booth modality. Without it booth ballots are collected but not recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booth: Option<BoothVoteSpec>,
+    /// An Ingress (`<election>-vote`) that exposes the voter web app and the public API it calls to voters'
+    /// browsers; none without it. Needs a remote modality and one partition (the app talks to one replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<VoteIngressSpec>,
+}
+
+/// The remote vote service's Ingress (networking.k8s.io/v1): the app (`/`, `/assets/`) and the routes it
+/// calls (`/v1/election`, `/v1/sessions`, `/v1/rights`, `/v1/ballots`, the audit relay's
+/// `/audit/v1/checkpoint` and `/audit/v1/proof/inclusion`), each by exact path; never `/v1/close`,
+/// `/v1/status`, `/metrics` or the booth routes. Served at the host's root: the app's URLs are relative, but
+/// the vote service serves its routes at `/`, and stripping a prefix is an ingress controller's own extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VoteIngressSpec {
+    /// The voters' host name (`vota.example.org`): a DNS name, lowercase, no wildcard.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub host: String,
+    /// `spec.ingressClassName` (the cluster's default IngressClass without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
+    pub class_name: Option<String>,
+    /// TLS, required: the app's cryptography (WebCrypto) runs only in a secure context, and the voter's
+    /// credential travels in the page's requests.
+    pub tls: VoteIngressTls,
+    /// Annotations for the ingress controller (rate limits, body size, timeouts). The cert-manager ones are
+    /// set from `tls.issuer`, not here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 32, "additionalProperties" = { "type": "string", "maxLength": 4096 }))]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VoteIngressTls {
+    /// The Secret (type kubernetes.io/tls) holding the host's certificate and key: given, or written by
+    /// cert-manager when `issuer` is set.
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
+    pub secret_name: String,
+    /// A cert-manager Issuer or ClusterIssuer: the Ingress gets its `cert-manager.io/issuer` or
+    /// `cert-manager.io/cluster-issuer` annotation and cert-manager's ingress-shim issues the certificate
+    /// into `secretName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<super::boothfleet::IssuerRef>,
 }
 
 /// The booth-modality vote service: one replica (a Mesa's admissions and its booth ballots are counted
@@ -360,6 +412,44 @@ pub struct ElectionStatus {
     /// The trustees' partial decryptions as the decryption service reports them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decryption: Option<DecryptionSummary>,
+    /// The fingerprints of the election's keys, as a trust file for `urna verify record --trust` (the
+    /// fields and values `urna record fingerprints` prints for the exported record): written once every key
+    /// is known, and fixed from `Open` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_fingerprints: Option<KeyFingerprints>,
+}
+
+/// A trust file (`urna_record::TrustFile`, format `urna-trust/1`) as it appears in the status: every value
+/// hex, so `kubectl get election <e> -o jsonpath='{.status.keyFingerprints}' > trust.json` is a file
+/// `urna verify record DIR --trust trust.json` reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyFingerprints {
+    /// `urna-trust/1`.
+    pub format: String,
+    pub election_id: String,
+    /// The manifest hash (as `status.manifestHash`).
+    pub manifest_hash: String,
+    /// Fingerprint of the threshold public key (the ceremony's `public.json`).
+    pub threshold_key: String,
+    /// The audit log's checkpoint origin and Ed25519 public key.
+    pub audit_log: TrustedLogKey,
+    /// Each modality's voting-right key: SHA-256 of its DER SubjectPublicKeyInfo.
+    pub voting_right_keys: Vec<TrustedRightKey>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedLogKey {
+    pub origin: String,
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedRightKey {
+    pub modality: String,
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -76,7 +76,8 @@ pub struct MesaMember {
     #[schemars(length(min = 1, max = 256))]
     pub name: String,
     pub role: MemberRole,
-    /// The member's public signing key for actas (PEM or hex).
+    /// The member's Ed25519 public key for actas: 64 hex characters or a PEM `PUBLIC KEY` block
+    /// (`urna mesa keygen` prints the hex form). The booth vote service verifies acta signatures with it.
     #[schemars(length(min = 1, max = 4096))]
     pub signing_key: String,
 }
@@ -119,33 +120,39 @@ impl MesaPhase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ActaKind {
-    /// Signed when the Mesa is set up (members present, booths sealed).
+    /// Signed when the Mesa is set up: the members present and the time.
     Constitution,
-    /// Per-contest counts after closing.
+    /// Votes per contest and choice after closing, as the Mesa counted them (booths or paper).
     Results,
-    /// Who voted at this Mesa (not how).
+    /// How many voted at this Mesa (never who).
     Participants,
-    /// Voter-checkable audit codes.
+    /// Voter-checkable audit codes: the receipts (AnonIDs) of the booth ballots recorded at this Mesa.
     AuditCodes,
 }
 
-/// A signed minute, by hash: the document itself lives in the audit log.
+/// A signed acta, by hash, as the booth vote service accepted it (`POST /v1/mesas/{mesa}/actas`, the
+/// members' signatures verified there) and reports it in its `GET /v1/status`; the document is kept by that
+/// service and its SHA-256 is an `acta` event in the audit log (docs/record.md, "Actas").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Acta {
     pub kind: ActaKind,
-    /// SHA-256 of the acta (hex).
+    /// SHA-256 of the acta's canonical document (hex).
     pub sha256: String,
     /// Member ids whose signatures verified.
     pub signers: Vec<String>,
+    /// The time the document states.
     pub signed_at: Time,
-    /// Set once the acta reached the election's audit log.
+    /// Set once the acta's event is in the election's audit log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transmitted_at: Option<Time>,
+    /// The event's leaf index in the audit log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
 }
 
 /// Status: the operator writes phase, conditions and ready, and copies what the booth vote service's
-/// `GET /v1/status` reports of this Mesa (admissions, ballotsCast) and what the fleet monitor's reports of its
+/// `GET /v1/status` reports of this Mesa (admissions, ballotsCast, actas) and what the fleet monitor's reports of its
 /// booths (boothsOnline, incidents).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -175,10 +182,4 @@ pub struct MesaStatus {
     pub incidents: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actas: Vec<Acta>,
-}
-
-impl Mesa {
-    pub fn acta(&self, kind: ActaKind) -> Option<&Acta> {
-        self.status.as_ref().and_then(|s| s.actas.iter().find(|a| a.kind == kind))
-    }
 }

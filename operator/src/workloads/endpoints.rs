@@ -1,6 +1,7 @@
 //! Where each workload answers: the Service (or a StatefulSet pod's name under its headless Service) and
 //! port, named by the same functions the builders use, resolved to a base URL. By default cluster DNS
-//! (`http://<service>.<ns>.svc:<port>`); tests map them to 127.0.0.1 ports with [`Endpoints::new`].
+//! (`http://<service>.<ns>.svc:<port>`); tests map them to 127.0.0.1 ports with [`Endpoints::new`], or, for
+//! the operator as a process, with [`Endpoints::from_file`] (`urna operator --test-workload-endpoints`).
 
 use std::sync::Arc;
 
@@ -82,6 +83,19 @@ impl Endpoints {
         Self(Arc::new(resolve))
     }
 
+    /// TESTS ONLY (`urna operator --test-workload-endpoints FILE`): the base URL of each workload from a JSON
+    /// object, `{"<service>": "http://127.0.0.1:PORT", "*": "<for every other one>"}`, keyed by
+    /// [`Endpoint::service`]. The file is read again at every resolution, so a test can add a workload it
+    /// started later (write a new file, then rename it over this one). A name neither listed nor covered by
+    /// `"*"`, or a file that cannot be read, resolves to cluster DNS as [`Endpoints::default`] does.
+    pub fn from_file(path: std::path::PathBuf) -> Self {
+        Self::new(move |ep| {
+            let map: std::collections::BTreeMap<String, String> =
+                std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
+            map.get(&ep.service).or_else(|| map.get("*")).cloned().unwrap_or_else(|| ep.cluster_url())
+        })
+    }
+
     pub fn base(&self, e: &Endpoint) -> String {
         (self.0)(e).trim_end_matches('/').to_owned()
     }
@@ -116,5 +130,21 @@ mod tests {
         assert_eq!(d.url(&Endpoint::audit(&ns, e), "/v1/status"), "http://ciudad-2027-audit.ciudad.svc:8080/v1/status");
         let local = Endpoints::new(|ep| format!("http://127.0.0.1:{}/", 9000 + ep.port));
         assert_eq!(local.url(&Endpoint::monitor("x", "f"), "/v1/status"), "http://127.0.0.1:17080/v1/status");
+    }
+
+    #[test]
+    fn a_test_endpoints_file_is_read_at_every_resolution() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("endpoints.json");
+        let from = Endpoints::from_file(path.clone());
+        let audit = Endpoint::new("ciudad", "ciudad-2027-audit", HTTP_PORT);
+        assert_eq!(from.base(&audit), "http://ciudad-2027-audit.ciudad.svc:8080", "no file: cluster DNS");
+        let write = |text: &str| std::fs::write(&path, text).unwrap_or_else(|e| panic!("write: {e}"));
+        write(r#"{"ciudad-2027-audit": "http://127.0.0.1:9001/", "*": "http://127.0.0.1:1"}"#);
+        assert_eq!(from.base(&audit), "http://127.0.0.1:9001");
+        assert_eq!(from.base(&Endpoint::new("ciudad", "other", HTTP_PORT)), "http://127.0.0.1:1");
+        write(r#"{"ciudad-2027-audit": "http://127.0.0.1:9002"}"#);
+        assert_eq!(from.base(&audit), "http://127.0.0.1:9002", "read again");
+        assert_eq!(from.base(&Endpoint::new("ciudad", "other", HTTP_PORT)), "http://other.ciudad.svc:8080");
     }
 }

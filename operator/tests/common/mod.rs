@@ -1,6 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod fake_api;
+pub mod fake_apiserver;
+pub mod processes;
+
 use std::path::PathBuf;
 
 use urna_operator::examples::{ExampleSet, load_dir};

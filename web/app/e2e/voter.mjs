@@ -3,17 +3,19 @@
 // workloads/urna/tests/voter_app.rs, which starts the election, reads this script's JSON summary on stdout,
 // then closes the election and checks that the results count exactly these ballots.
 //
-// Environment: URNA_APP_URL (the app), URNA_VOTERS (JSON: [{name, credential, district}], at least 3),
-// OUT_DIR (challenge files), SCREENSHOTS (optional: a directory for docs/img screenshots), CHROMIUM.
+// Environment: URNA_APP_URL (the app), URNA_VOTERS (JSON: [{name, credential, district}], at least 4),
+// URNA_ADMIN_TOKEN (the vote service's, to close voting before the last voter casts), OUT_DIR (challenge
+// files), SCREENSHOTS (optional: a directory for docs/img screenshots), CHROMIUM.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { castAndReceipt, launch, mark, reviewAndEncrypt, signIn as signInAt, waitPrecomputed } from './steps.mjs';
 
 const url = process.env.URNA_APP_URL;
 const voters = JSON.parse(process.env.URNA_VOTERS ?? '[]');
 const out = process.env.OUT_DIR ?? '.';
 const shots = process.env.SCREENSHOTS;
-if (!url || voters.length < 3) throw new Error('URNA_APP_URL and URNA_VOTERS (3 voters or more) are required');
+const adminToken = process.env.URNA_ADMIN_TOKEN;
+if (!url || voters.length < 4 || !adminToken) throw new Error('URNA_APP_URL, URNA_VOTERS (4 voters or more) and URNA_ADMIN_TOKEN are required');
 if (shots) mkdirSync(shots, { recursive: true });
 
 const PHONE = { width: 390, height: 844 };
@@ -25,10 +27,8 @@ function check(name, ok, detail = '') {
   if (!ok) throw new Error(`check failed: ${name}${detail ? `: ${detail}` : ''}`);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-});
+const browser = await launch();
+const signIn = (page, voter, credential = voter.credential) => signInAt(page, url, voter, credential);
 
 async function context(viewport, locale) {
   const ctx = await browser.newContext({ viewport, locale, acceptDownloads: true, deviceScaleFactor: 1 });
@@ -42,53 +42,16 @@ async function shot(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
-async function signIn(page, voter, credential = voter.credential) {
-  await page.goto(url);
-  await page.waitForSelector('#voter-id');
-  await page.fill('#voter-id', voter.name);
-  await page.fill('#credential', credential);
-  await page.click('form button[type=submit]');
-}
-
 async function alertText(page) {
   const el = await page.waitForSelector('[role=alert]', { timeout: 30_000 });
   return (await el.textContent()) ?? '';
 }
 
-/** Marks the ballot: `plan` maps contest ids to choice ids (and a write-in name); other contests get `null`. */
-async function mark(page, plan) {
-  await page.waitForSelector('fieldset.contest');
-  const contests = await page.$$eval('fieldset.contest input:is([type=radio],[type=checkbox])', (inputs) => [...new Set(inputs.map((i) => i.name))]);
-  const chosen = {};
-  for (const c of contests) {
-    const p = plan[c] ?? { choices: ['null'] };
-    for (const id of p.choices) await page.click(`label[for="${c}--${id}"]`);
-    if (p.writeIn) await page.fill(`#${c}-write-in-name`, p.writeIn);
-    chosen[c] = p;
-  }
-  return chosen;
-}
-
-async function waitPrecomputed(page) {
-  await page.waitForSelector('.precompute[data-done=true]', { timeout: 300_000 });
-}
-
-async function reviewAndEncrypt(page) {
-  await page.click('form.ballot button[type=submit]');
-  await page.waitForSelector('.review-item');
-  await page.click('button.primary:not([disabled])');
-  const fp = await page.waitForSelector('[data-testid=fingerprint]', { timeout: 120_000 });
-  return (await fp.textContent()) ?? '';
-}
-
-async function castAndReceipt(page) {
-  const started = Date.now();
-  await page.click('button.primary');
-  const r = await page.waitForSelector('[data-testid=anon-id]', { timeout: 120_000 });
-  const ms = Date.now() - started;
-  const anonId = await r.getAttribute('data-value');
-  const logIndex = Number(await page.textContent('[data-testid=log-index]'));
-  return { anonId, logIndex, ms };
+/** The vote service's counters (`GET /v1/status`). */
+async function voteStatus() {
+  const r = await fetch(new URL('v1/status', url), { cache: 'no-store' });
+  if (!r.ok) throw new Error(`GET v1/status: ${String(r.status)}`);
+  return r.json();
 }
 
 async function checkReceiptPage(page, anonId, index) {
@@ -106,7 +69,7 @@ async function checkReceiptPage(page, anonId, index) {
 }
 
 try {
-  const [a, b, c] = voters;
+  const [a, b, c, d] = voters;
 
   // 1. Wrong credential (Spanish, phone): refused with a clear message, nothing issued.
   {
@@ -262,6 +225,34 @@ try {
     const receipt = { anonId: await r.getAttribute('data-value'), logIndex: Number(await page.textContent('[data-testid=log-index]')), ms: Date.now() - started };
     check('the retry returns the receipt of the ballot the service recorded', recorded?.anonId === receipt.anonId, JSON.stringify({ recorded, receipt }));
     summary.ballots.push({ voter: c.name, district: c.district, chosen, ...receipt });
+    await ctx.close();
+  }
+
+  // 6. Voter D (Spanish, phone) signs in and encrypts a ballot while voting is open; then voting closes (the
+  // authority's POST /v1/close, what the window's end does) and Cast is refused with the app's message. Nothing
+  // is recorded: no voting right (the service refuses it first), no ballot, nothing kept on the device.
+  {
+    const { ctx, page } = await context(PHONE, 'es-MX');
+    await signIn(page, d);
+    await mark(page, { president: { choices: ['morena'] } });
+    await waitPrecomputed(page);
+    await reviewAndEncrypt(page);
+    const before = await voteStatus();
+    check('voting is open while voter D prepares the ballot', before.closed === false, JSON.stringify(before));
+    const closed = await fetch(new URL('v1/close', url), { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+    check('the authority closes voting', closed.ok, String(closed.status));
+    await page.click('button.primary');
+    await page.waitForSelector('ol.steps');
+    const text = await alertText(page);
+    check('a ballot after close is refused with the app\'s message, in Spanish', text.includes('La votación ha cerrado: ya no se aceptan boletas.'), text);
+    check('no receipt after close', (await page.$('[data-testid=anon-id]')) === null);
+    check('no "Reintentar" after a final refusal', (await page.$('button.primary:has-text("Reintentar")')) === null);
+    const kept = await page.evaluate(() => Object.keys(globalThis.localStorage).filter((k) => k.startsWith('urna.pending.')).length);
+    check('the refused cast is not kept on the device', kept === 0, String(kept));
+    await shot(page, 'phone-10-after-close');
+    const after = await voteStatus();
+    check('nothing recorded after close', after.closed === true && after.ballotsRecorded === before.ballotsRecorded && after.rightsIssued === before.rightsIssued, JSON.stringify({ before, after }));
+    summary.afterClose = { message: text, ballotsRecorded: after.ballotsRecorded, rightsIssued: after.rightsIssued };
     await ctx.close();
   }
 } finally {

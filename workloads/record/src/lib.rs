@@ -26,7 +26,7 @@ pub mod verify;
 
 pub use error::{RecordError, Result};
 pub use layout::RecordDir;
-pub use verify::trust::{TrustFile, fingerprints};
+pub use verify::trust::{TRUST_FORMAT, TrustFile, TrustedLogKey, TrustedRightKey, fingerprints};
 pub use verify::{Summary, VerifyFailure, verify_record, verify_record_dir};
 
 /// The `format` of `record.json`: bumped on any incompatible change of the files.

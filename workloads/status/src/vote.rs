@@ -46,4 +46,59 @@ pub struct MesaStatus {
     pub admissions: u64,
     /// Booth ballots recorded for this mesa (never more than its admissions).
     pub ballots: u64,
+    /// The signed actas this service accepted for the mesa, at most one per kind (docs/record.md, "Actas").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actas: Vec<ActaStatus>,
+}
+
+/// The four actas a mesa signs (docs/record.md, "Actas").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ActaKind {
+    /// Members present and the time the mesa was set up.
+    Constitution,
+    /// Votes per contest and choice, as the mesa counted them.
+    Results,
+    /// How many voted at the mesa (never who).
+    Participants,
+    /// The receipts (AnonIDs) of the ballots recorded at the mesa, for voters to find theirs.
+    AuditCodes,
+}
+
+impl ActaKind {
+    pub const ALL: [ActaKind; 4] = [Self::Constitution, Self::Results, Self::Participants, Self::AuditCodes];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Constitution => "constitution",
+            Self::Results => "results",
+            Self::Participants => "participants",
+            Self::AuditCodes => "auditCodes",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One accepted acta of a mesa, by hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActaStatus {
+    pub kind: ActaKind,
+    /// SHA-256 of the acta's canonical document (hex).
+    pub sha256: String,
+    /// The members whose signatures verified, sorted.
+    pub signers: Vec<String>,
+    /// The time the document states (RFC 3339).
+    pub signed_at: String,
+    /// When this service accepted it (RFC 3339).
+    pub received_at: String,
+    /// Its event's leaf index in the audit log, once appended (absent while the append is retried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
+    /// When the audit log returned that index (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logged_at: Option<String>,
 }

@@ -32,6 +32,7 @@ enum Command {
     Record(cmd::record::Args),
     Broker(cmd::broker::Args),
     Booth(cmd::booth::Args),
+    Mesa(cmd::mesa::Args),
     Voters(cmd::voters::Args),
     VotingKey(cmd::voting_key::Args),
     Witness(cmd::witness::Args),
@@ -44,9 +45,12 @@ fn main() -> anyhow::Result<()> {
     let level = match cli.command {
         // rumqttd logs a client's ordinary disconnect as an error; the broker's front reports what matters.
         Command::Local(_) => "warn,rumqttd=off",
-        Command::Results(_) | Command::Verify(_) | Command::Voters(_) | Command::VotingKey(_) | Command::Bench(_) => {
-            "warn"
-        }
+        Command::Results(_)
+        | Command::Verify(_)
+        | Command::Mesa(_)
+        | Command::Voters(_)
+        | Command::VotingKey(_)
+        | Command::Bench(_) => "warn",
         _ => "info",
     };
     cmd::logging::init(cli.log_format, level);
@@ -64,6 +68,7 @@ fn main() -> anyhow::Result<()> {
         Command::Record(args) => cmd::record::run(args),
         Command::Broker(args) => cmd::broker::run(args),
         Command::Booth(args) => cmd::booth::run(args),
+        Command::Mesa(args) => cmd::mesa::run(args),
         Command::Voters(args) => cmd::voters::run(args),
         Command::VotingKey(args) => cmd::voting_key::run(args),
         Command::Witness(args) => cmd::witness::run(args),

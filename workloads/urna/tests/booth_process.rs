@@ -96,6 +96,7 @@ async fn booth_ballots_survive_a_killed_collector_exactly_once() {
         district: "town".into(),
         token_sha256: token_sha256("console"),
         booths: devices.iter().map(|d| (*d).to_owned()).collect(),
+        members: vec![],
     };
     let mut shards = ShardMap::new();
     shards.insert("town", "booth", &shard_url);

@@ -2,7 +2,9 @@
 //! 3072-bit fixture ceremony, no simulated ballots) keeps the election open; web/app/e2e/voter.mjs
 //! (playwright-core driving Debian's /usr/bin/chromium) signs voters in, is refused a wrong credential and a
 //! second voting right, marks coalitions and a write-in, challenges a ballot and checks it on a second device,
-//! casts, and checks each receipt against the audit log in the browser. Then this test checks the challenged
+//! casts, and checks each receipt against the audit log in the browser; a fourth voter encrypts a ballot while
+//! voting is open, voting closes (`POST /v1/close` with the admin token `--serve --json` prints), and her
+//! Cast is refused with the app's message, nothing recorded. Then this test checks the challenged
 //! ballot with `urna verify challenge`, closes the election (SIGINT), and requires the published results to
 //! count exactly the browser's ballots, and `urna verify record` to accept the record.
 //!
@@ -81,7 +83,7 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
     let data = dir.path().join("data");
     let mut child = Command::new(env!("CARGO_BIN_EXE_urna"))
         .args(["local", FEDERAL, "--ceremony", FIXTURE, "--ballots", "0", "--serve", "--listen", "127.0.0.1:0"])
-        .args(["--serve-voters", "3", "--json", "--record", record.to_str().expect("utf-8"), "--data"])
+        .args(["--serve-voters", "4", "--json", "--record", record.to_str().expect("utf-8"), "--data"])
         .arg(&data)
         .env("URNA_TRUSTEE_1_PASSPHRASE", "trustee-1")
         .env("URNA_TRUSTEE_2_PASSPHRASE", "trustee-2")
@@ -97,7 +99,8 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
     let serving: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("serving line {line:?}: {e}"));
     let url = serving["serving"].as_str().expect("serving URL").to_owned();
     let voters = serving["voters"].clone();
-    assert_eq!(voters.as_array().map(Vec::len), Some(3));
+    assert_eq!(voters.as_array().map(Vec::len), Some(4));
+    let admin_token = serving["adminToken"].as_str().expect("the serving line has the admin token").to_owned();
 
     // The app is embedded and served at / with its assets.
     let info: Value = {
@@ -118,6 +121,7 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
         .current_dir(Path::new(WEB).join("app"))
         .env("URNA_APP_URL", &url)
         .env("URNA_VOTERS", voters.to_string())
+        .env("URNA_ADMIN_TOKEN", &admin_token)
         .env("OUT_DIR", &out_dir)
         .env("CHROMIUM", &chromium)
         .stderr(Stdio::inherit());
@@ -130,6 +134,8 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
     assert!(e2e.status.success(), "browser test failed: {}", String::from_utf8_lossy(&e2e.stdout));
     let summary: Value = serde_json::from_slice(&e2e.stdout).expect("browser summary");
     eprintln!("browser timings: {}", summary["timings"]);
+    assert_eq!(summary["afterClose"]["ballotsRecorded"], 3, "the ballot after close was not recorded: {summary}");
+    assert_eq!(summary["afterClose"]["rightsIssued"], 3, "nor its voting right: {summary}");
 
     // The challenged ballot, checked by the Rust implementation from the file the app offered.
     let manifest = dir.path().join("manifest.json");
@@ -161,6 +167,7 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
     assert!(exit.success(), "urna local failed after close");
     let results: Value = serde_json::from_str(&rest).unwrap_or_else(|e| panic!("results {rest:?}: {e}"));
     assert_eq!(results["ballots"]["cast"], 0, "no simulated ballots");
+    // The three browser ballots cast while open; the fourth voter's, refused after close, is not among them.
     assert_eq!(results["verification"]["ballots"], 3, "the three browser ballots: {}", results["verification"]);
     let president = counts(&results, "president");
     let mut expected = vec![("mc".to_owned(), 1), ("null".to_owned(), 1), ("pan+pri".to_owned(), 1)];

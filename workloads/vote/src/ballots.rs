@@ -10,6 +10,8 @@
 //! - `ciphertexts`: weeding key of every ciphertext of every recorded ballot → its AnonID
 //!   ([`urna_ballot::weeding`]): a ballot repeating one is a copy and is refused, in the transaction that
 //!   would record it;
+//! - `actas`: (mesa id, acta kind) → the accepted signed acta and its progress to the audit log (JSON,
+//!   [`crate::actas::StoredActa`]): one per kind, never replaced;
 //! - `meta`: `binding` (as for the voter store) and `closedAt`.
 
 use std::path::Path;
@@ -18,6 +20,8 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableM
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::acta::ActaKind;
+use crate::actas::{ActaRecorded, StoredActa};
 use crate::error::VoteError;
 use crate::rights::StoreBinding;
 use crate::wire::BallotPackage;
@@ -30,6 +34,7 @@ const BOOTH: TableDefinition<(&str, u64), [u8; 32]> = TableDefinition::new("boot
 const MESA_BALLOTS: TableDefinition<&str, u64> = TableDefinition::new("mesaBallots");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const CIPHERTEXTS: TableDefinition<[u8; 32], [u8; 32]> = TableDefinition::new("ciphertexts");
+const ACTAS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("actas");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,6 +99,7 @@ impl BallotStore {
             txn.open_table(BOOTH)?;
             txn.open_table(MESA_BALLOTS)?;
             txn.open_table(CIPHERTEXTS)?;
+            txn.open_table(ACTAS)?;
             let mut meta = txn.open_table(META)?;
             let stored = meta.get("binding")?.map(|v| v.value().to_vec());
             match stored {
@@ -308,6 +314,95 @@ impl BallotStore {
     pub fn counts(&self) -> Result<(u64, u64), VoteError> {
         let txn = self.db.begin_read()?;
         Ok((txn.open_table(BALLOTS)?.len()?, txn.open_table(PENDING)?.len()?))
+    }
+
+    /// The AnonIDs of the booth ballots recorded from `devices` (a mesa's booths), sorted.
+    pub fn booth_anon_ids(&self, devices: &[String]) -> Result<Vec<AnonId>, VoteError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BOOTH)?;
+        let mut out = Vec::new();
+        for d in devices {
+            for row in table.range((d.as_str(), 0u64)..=(d.as_str(), u64::MAX))? {
+                out.push(AnonId(row?.1.value()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The acta of `kind` accepted for `mesa`, if any.
+    pub fn acta(&self, mesa: &str, kind: ActaKind) -> Result<Option<StoredActa>, VoteError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ACTAS)?;
+        let v = table.get((mesa, kind.as_str()))?;
+        v.map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt("acta", e))).transpose()
+    }
+
+    /// Every acta accepted for `mesa`, in [`ActaKind::ALL`] order.
+    pub fn actas(&self, mesa: &str) -> Result<Vec<StoredActa>, VoteError> {
+        let mut out = Vec::new();
+        for kind in ActaKind::ALL {
+            out.extend(self.acta(mesa, kind)?);
+        }
+        Ok(out)
+    }
+
+    /// Records `acta` as `mesa`'s acta of its kind, durably, unless one is there: then the same digest is
+    /// [`ActaRecorded::Existing`] (an idempotent resubmission) and another is [`ActaRecorded::Conflict`].
+    pub fn record_acta(&self, mesa: &str, acta: &StoredActa) -> Result<ActaRecorded, VoteError> {
+        let kind = acta.acta.document.kind();
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(ACTAS)?;
+            let existing = table.get((mesa, kind.as_str()))?.map(|v| v.value().to_vec());
+            if let Some(bytes) = existing {
+                let first: StoredActa = serde_json::from_slice(&bytes).map_err(|e| corrupt("acta", e))?;
+                return Ok(if first.sha256 == acta.sha256 {
+                    ActaRecorded::Existing(first)
+                } else {
+                    ActaRecorded::Conflict(first)
+                });
+            }
+            let bytes = serde_json::to_vec(acta).map_err(|e| corrupt("acta", e))?;
+            table.insert((mesa, kind.as_str()), bytes.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(ActaRecorded::New)
+    }
+
+    /// Notes the audit log's leaf index of `mesa`'s acta of `kind` (durably: the Mesa's phase reads it).
+    pub fn mark_acta_logged(&self, mesa: &str, kind: ActaKind, index: u64, now: &str) -> Result<StoredActa, VoteError> {
+        let txn = self.db.begin_write()?;
+        let stored;
+        {
+            let mut table = txn.open_table(ACTAS)?;
+            let bytes = table.get((mesa, kind.as_str()))?.map(|v| v.value().to_vec());
+            let bytes = bytes.ok_or_else(|| VoteError::Corrupt("log index of an unknown acta".into()))?;
+            let mut a: StoredActa = serde_json::from_slice(&bytes).map_err(|e| corrupt("acta", e))?;
+            if a.log_index.is_none() {
+                a.log_index = Some(index);
+                a.logged_at = Some(now.to_owned());
+                let bytes = serde_json::to_vec(&a).map_err(|e| corrupt("acta", e))?;
+                table.insert((mesa, kind.as_str()), bytes.as_slice())?;
+            }
+            stored = a;
+        }
+        txn.commit()?;
+        Ok(stored)
+    }
+
+    /// The (mesa, kind) of every acta whose audit log index is not known yet.
+    pub fn actas_unlogged(&self) -> Result<Vec<(String, ActaKind)>, VoteError> {
+        let txn = self.db.begin_read()?;
+        let mut out = Vec::new();
+        for row in txn.open_table(ACTAS)?.iter()? {
+            let (k, v) = row?;
+            let a: StoredActa = serde_json::from_slice(v.value()).map_err(|e| corrupt("acta", e))?;
+            if a.log_index.is_none() {
+                out.push((k.value().0.to_owned(), a.acta.document.kind()));
+            }
+        }
+        Ok(out)
     }
 
     pub fn closed_at(&self) -> Result<Option<String>, VoteError> {

@@ -153,6 +153,23 @@ impl VoterClient {
         self.call(Method::POST, format!("{base}/v1/mesas/{mesa}/admissions"), Some(console_token), Some(&body)).await
     }
 
+    /// Mesa console: submits a signed acta ([`crate::actas`]); the same acta again answers as before.
+    pub async fn submit_acta(
+        &self,
+        mesa: &str,
+        console_token: &str,
+        acta: &crate::acta::SignedActa,
+    ) -> Result<crate::wire::ActaStatus, ClientError> {
+        let base = self.base(0);
+        self.call(Method::POST, format!("{base}/v1/mesas/{mesa}/actas"), Some(console_token), Some(acta)).await
+    }
+
+    /// Mesa console: the figures the mesa's actas must state, and its accepted actas.
+    pub async fn mesa_actas(&self, mesa: &str, console_token: &str) -> Result<crate::wire::MesaActas, ClientError> {
+        let base = self.base(0);
+        self.call(Method::GET, format!("{base}/v1/mesas/{mesa}/actas"), Some(console_token), None::<&()>).await
+    }
+
     /// Bridge: submits a booth's ballot; an identical resubmission returns the first receipt.
     pub async fn submit_booth(&self, bridge_token: &str, ballot: &BoothBallot) -> Result<Receipt, ClientError> {
         let base = self.base(0);

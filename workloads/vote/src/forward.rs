@@ -5,7 +5,7 @@
 //!   `{"items": [{"status": "accepted"|"duplicate"|"rejected", "sequence"?, "reason"?}]}`, one per item, in
 //!   order, acknowledged only once durable. `duplicate` means an earlier attempt got through: success.
 //! - audit: `POST {audit}/v1/entries` `{"entries": [urna_audit::LogEntry::Ballot]}` (`{"type": "ballot",
-//!   "anon_id": hex}`) → `{"indices": [i]}`;
+//!   "anon_id": hex}`, or an acta's `event`) → `{"indices": [i]}`;
 //!   `GET {audit}/v1/checkpoint`; `GET {audit}/v1/proof/inclusion?index=I&size=N`.
 //!
 //! Both writes carry the election's internal token (`Authorization: Bearer`, [`urna_auth`]); a 401 is not
@@ -181,9 +181,14 @@ impl Upstreams {
 
     /// Appends the AnonID to the audit log; returns its leaf index.
     pub async fn append(&self, anon: &AnonId) -> Result<u64, ForwardError> {
+        self.append_entry(&urna_audit::LogEntry::Ballot { anon_id: anon.0 }).await
+    }
+
+    /// Appends `entry` (a ballot, or an event such as an acta's) to the audit log; returns its leaf index. The
+    /// log answers an entry it holds already with its existing index, so a retry appends nothing twice.
+    pub async fn append_entry(&self, entry: &urna_audit::LogEntry) -> Result<u64, ForwardError> {
         let url = format!("{}/v1/entries", self.audit);
         // The entry as the audit log's own type serializes it, so the spelling cannot drift.
-        let entry = urna_audit::LogEntry::Ballot { anon_id: anon.0 };
         let body = serde_json::to_vec(&json!({ "entries": [entry] }))
             .map_err(|e| ForwardError::Protocol { service: "audit", message: e.to_string() })?;
         self.with_retries("audit", Method::POST, &url, Some(body), |_, bytes| {

@@ -49,6 +49,8 @@
 //! router or the client ([`client::VoterClient::partitioned`]) sends each request to its partition's replica.
 //! Failover of a partition is a restart of its single writer on the same volume, not a second live writer.
 
+pub mod acta;
+pub mod actas;
 pub mod app;
 pub mod ballot_box;
 pub mod ballots;

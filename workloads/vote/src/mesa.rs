@@ -14,8 +14,12 @@
 //! The file (`urna vote --mesas FILE`, generated from the Mesa and BoothFleet resources):
 //! ```json
 //! {"mesas": [{"id": "centro-1", "district": "centro",
-//!             "tokenSha256": "<64 hex: SHA-256 of the console token>", "booths": ["centro-1-b1"]}]}
+//!             "tokenSha256": "<64 hex: SHA-256 of the console token>", "booths": ["centro-1-b1"],
+//!             "members": [{"id": "ana", "role": "president", "publicKey": "<64 hex or PEM>"}]}]}
 //! ```
+//!
+//! `members` (the Mesa resource's members and their Ed25519 keys) verify the mesa's signed actas
+//! ([`crate::acta`]); a mesa without members can admit voters but have no acta accepted.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -36,6 +40,9 @@ pub struct Mesa {
     #[serde(with = "hex::serde")]
     pub token_sha256: [u8; 32],
     pub booths: Vec<String>,
+    /// The members who sign the mesa's actas, with their public keys.
+    #[serde(default)]
+    pub members: Vec<crate::acta::Member>,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +75,11 @@ impl MesaRegistry {
                     "mesa {}: district {:?} has sub-districts; a mesa belongs to a leaf district",
                     mesa.id, mesa.district
                 )));
+            }
+            let mut ids: Vec<&str> = mesa.members.iter().map(|m| m.id.as_str()).collect();
+            ids.sort_unstable();
+            if ids.windows(2).any(|w| w[0] == w[1]) {
+                return Err(bad(&format!("mesa {}: a member id appears twice", mesa.id)));
             }
             for booth in &mesa.booths {
                 if let Some(other) = out.by_device.insert(booth.clone(), mesa.id.clone()) {
@@ -148,6 +160,7 @@ mod tests {
             district: district.into(),
             token_sha256: token_sha256(&format!("token-{id}")),
             booths: booths.iter().map(|b| (*b).to_owned()).collect(),
+            members: vec![],
         }
     }
 

@@ -24,6 +24,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/receipts/{anonId}"),
     ("post", "/v1/close"),
     ("post", "/v1/mesas/{mesa}/admissions"),
+    ("post", "/v1/mesas/{mesa}/actas"),
+    ("get", "/v1/mesas/{mesa}/actas"),
+    ("get", "/v1/mesas/{mesa}/actas/{kind}"),
     ("post", "/v1/booth/ballots"),
 ];
 
@@ -78,6 +81,8 @@ mod tests {
             include_str!("server.rs"),
             include_str!("ballot_box.rs"),
             include_str!("booth_box.rs"),
+            include_str!("actas.rs"),
+            include_str!("acta.rs"),
             include_str!("intake.rs"),
             include_str!("error.rs"),
             include_str!("json.rs"),

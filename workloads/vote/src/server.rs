@@ -22,6 +22,8 @@ use tracing::Instrument;
 use urna_ballot::BallotCodec;
 use urna_crypto::blind::{BlindVerifyingKey, BlindedMessage};
 
+use crate::acta::SignedActa;
+use crate::actas::StoredActa;
 use crate::ballot_box::{BallotBox, Submitted};
 use crate::ballots::BallotStore;
 use crate::booth_box::BoothDesk;
@@ -32,6 +34,7 @@ use crate::credential;
 use crate::drain::Drain;
 use crate::error::{ApiError, VoteError};
 use crate::forward::Upstreams;
+use crate::mesa::Mesa;
 use crate::metrics::{Metrics, ReasonLabels, RequestLabels};
 use crate::partition::Partition;
 use crate::ratelimit::RateLimiter;
@@ -39,7 +42,7 @@ use crate::right_keys::RightKeys;
 use crate::rights::{Admission, ImportReport, Issue, StoreBinding, VoterStore};
 use crate::session::Sessions;
 use crate::wire::{
-    AdmissionRequest, AdmissionResponse, BallotsPage, BoothBallot, CloseResponse, ElectionInfo, MesaStatus,
+    AdmissionRequest, AdmissionResponse, BallotsPage, BoothBallot, CloseResponse, ElectionInfo, MesaActas, MesaStatus,
     PublishedBallot, RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
 };
 use urna_ballot::AnonId;
@@ -221,6 +224,11 @@ impl VoteService {
             .route("/v1/receipts/{anon_id}", get(receipt))
             .route("/v1/close", post(close))
             .route("/v1/mesas/{mesa}/admissions", post(admit))
+            .route(
+                "/v1/mesas/{mesa}/actas",
+                post(submit_acta).get(mesa_actas).layer(DefaultBodyLimit::max(MAX_ACTA_BYTES)),
+            )
+            .route("/v1/mesas/{mesa}/actas/{kind}", get(signed_acta))
             .route("/v1/booth/ballots", post(submit_booth_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)))
             .fallback(not_found)
             .layer(DefaultBodyLimit::max(s.max_small_body_bytes))
@@ -247,6 +255,13 @@ impl VoteService {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(ballots = n, "pending ballots acknowledged upstream"),
                     Err(e) => tracing::error!(error = %e, "resuming pending ballots"),
+                }
+                if state.booth.is_some() {
+                    match state.ballot_box.resume_actas().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(actas = n, "actas appended to the audit log"),
+                        Err(e) => tracing::error!(error = %e, "resuming actas"),
+                    }
                 }
             }
         });
@@ -371,7 +386,12 @@ async fn status(State(s): State<Arc<AppState>>) -> Result<Json<VoteStatus>, ApiE
         let mesas = mesa_ids
             .into_iter()
             .map(|mesa| {
-                Ok(MesaStatus { admissions: voters.admitted(&mesa)?, ballots: store.mesa_ballots(&mesa)?, mesa })
+                Ok(MesaStatus {
+                    admissions: voters.admitted(&mesa)?,
+                    ballots: store.mesa_ballots(&mesa)?,
+                    actas: store.actas(&mesa)?.iter().map(StoredActa::status).collect(),
+                    mesa,
+                })
             })
             .collect::<Result<Vec<_>, VoteError>>()?;
         Ok::<_, VoteError>((
@@ -588,6 +608,77 @@ async fn admit(
         }
     };
     Ok(Json(AdmissionResponse { mesa: mesa.id, status: status.into(), admitted: outcome.1 }))
+}
+
+/// Largest `POST /v1/mesas/{mesa}/actas` body: an audit-codes acta lists every booth ballot of the mesa
+/// (about 70 bytes each), and a results acta every choice of every contest.
+pub const MAX_ACTA_BYTES: usize = 1 << 20;
+
+/// The mesa named in the path, if the request carries its console token.
+fn console_mesa(s: &AppState, mesa: &str, headers: &HeaderMap) -> Result<(Arc<BoothDesk>, Mesa), ApiError> {
+    let desk = booth_desk(s)?;
+    let m = bearer(headers)
+        .and_then(|t| desk.mesas().authenticate(mesa, t))
+        .cloned()
+        .ok_or_else(|| ApiError::unauthorized("this mesa's console token is required (Authorization: Bearer ...)"))?;
+    Ok((desk.clone(), m))
+}
+
+/// `POST /v1/mesas/{mesa}/actas` (mesa console): a signed acta ([`crate::actas`]).
+async fn submit_acta(
+    State(s): State<Arc<AppState>>,
+    Path(mesa): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (desk, mesa) = console_mesa(&s, &mesa, &headers)?;
+    let acta: SignedActa = crate::json::parse(body)?;
+    let outcome = s.ballot_box.submit_acta(&desk, &mesa, acta).await?;
+    Ok((outcome.http_status(), Json(outcome.status)).into_response())
+}
+
+/// `GET /v1/mesas/{mesa}/actas` (mesa console): what the members need to draft the participants,
+/// audit-codes and booth results actas, and the actas accepted so far.
+async fn mesa_actas(
+    State(s): State<Arc<AppState>>,
+    Path(mesa): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<MesaActas>, ApiError> {
+    let (desk, mesa) = console_mesa(&s, &mesa, &headers)?;
+    let store = s.ballot_store.clone();
+    let (facts, actas) = blocking(&s, move || {
+        Ok((
+            crate::actas::facts(&desk, &store, &mesa)?,
+            store.actas(&mesa.id)?.iter().map(StoredActa::status).collect(),
+        ))
+    })
+    .await?;
+    Ok(Json(MesaActas {
+        election_id: s.info.election_id.clone(),
+        closed: s.closing.is_closed(),
+        admissions: facts.admissions,
+        booth_ballots: facts.booth_ballots,
+        audit_codes: facts.audit_codes,
+        actas,
+    }))
+}
+
+/// `GET /v1/mesas/{mesa}/actas/{kind}` (public): the accepted signed acta, for anyone to verify with `urna
+/// mesa acta verify`. An acta names no voter: participants is a count, audit codes are public AnonIDs.
+async fn signed_acta(
+    State(s): State<Arc<AppState>>,
+    Path((mesa, kind)): Path<(String, String)>,
+) -> Result<Json<SignedActa>, ApiError> {
+    let desk = booth_desk(&s)?;
+    let kind = crate::acta::ActaKind::parse(&kind)
+        .ok_or_else(|| ApiError::malformed("kind", "constitution, results, participants or auditCodes"))?;
+    let none = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such acta");
+    if desk.mesas().get(&mesa).is_none() {
+        return Err(none());
+    }
+    let store = s.ballot_store.clone();
+    let found = blocking(&s, move || Ok(store.acta(&mesa, kind)?)).await?;
+    found.map(|a| Json(a.acta)).ok_or_else(none)
 }
 
 /// `POST /v1/booth/ballots` (the broker's bridge): a booth's ballot, authorized by its mesa's admissions.

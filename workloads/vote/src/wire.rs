@@ -128,7 +128,22 @@ pub struct Receipt {
 }
 
 /// `GET /v1/status`: defined in `urna-status`, which the operator reads it through.
-pub use urna_status::vote::{MesaStatus, VoteStatus};
+pub use urna_status::vote::{ActaStatus, MesaStatus, VoteStatus};
+
+/// `GET /v1/mesas/{mesa}/actas` (console token): the figures a mesa's participants, audit-codes and booth
+/// results actas must state, and the actas accepted so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MesaActas {
+    pub election_id: String,
+    /// The booth modality has closed: results, participants and audit codes may be submitted.
+    pub closed: bool,
+    pub admissions: u64,
+    pub booth_ballots: u64,
+    /// AnonIDs of the booth ballots recorded at the mesa, sorted.
+    pub audit_codes: Vec<String>,
+    pub actas: Vec<ActaStatus>,
+}
 
 /// `POST /v1/close` response.
 #[derive(Debug, Clone, Serialize, Deserialize)]

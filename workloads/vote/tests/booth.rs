@@ -19,6 +19,7 @@ fn mesa(id: &str, district: &str, booths: &[&str]) -> Mesa {
         district: district.into(),
         token_sha256: token_sha256(&console(id)),
         booths: booths.iter().map(|b| (*b).to_owned()).collect(),
+        members: vec![],
     }
 }
 

@@ -20,6 +20,8 @@
 use serde::{Deserialize, Serialize};
 use urna_audit::Note;
 use urna_audit::witness::WitnessPolicy;
+use urna_crypto::blind::BlindVerifyingKey;
+use urna_crypto::threshold::ThresholdPublicKey;
 use urna_tally::Modality;
 
 use super::context::Context;
@@ -82,23 +84,44 @@ impl TrustFile {
         Ok(trust)
     }
 
-    fn of(ctx: &Context) -> Self {
+    /// The trust file of an election with these keys: the one rule for what is pinned and how each key is
+    /// named, followed by `urna record fingerprints` (the keys of a record) and by the operator (the keys in
+    /// the cluster, published as the Election's `status.keyFingerprints`). A voting-right key is named once
+    /// per modality it signs for, however many vote services (partitions) hold it.
+    pub fn from_keys<'a>(
+        election_id: &str,
+        manifest_hash: [u8; 32],
+        threshold: &ThresholdPublicKey,
+        audit_log: TrustedLogKey,
+        rights: impl IntoIterator<Item = (Modality, &'a BlindVerifyingKey)>,
+    ) -> Self {
         let mut keys: Vec<TrustedRightKey> = Vec::new();
-        for s in &ctx.services {
-            let k = TrustedRightKey { modality: s.modality, fingerprint: s.blind_key.fingerprint() };
+        for (modality, key) in rights {
+            let k = TrustedRightKey { modality, fingerprint: key.fingerprint() };
             if !keys.contains(&k) {
                 keys.push(k);
             }
         }
         Self {
             format: TRUST_FORMAT.into(),
-            election_id: ctx.index.election_id.clone(),
-            manifest_hash: ctx.index.manifest_hash,
-            threshold_key: ctx.public.fingerprint(),
-            audit_log: TrustedLogKey { origin: ctx.audit_key.origin.clone(), public_key: ctx.audit_key.public_key },
+            election_id: election_id.to_owned(),
+            manifest_hash,
+            threshold_key: threshold.fingerprint(),
+            audit_log,
             voting_right_keys: keys,
             witnesses: None,
         }
+    }
+
+    fn of(ctx: &Context) -> Self {
+        let log = TrustedLogKey { origin: ctx.audit_key.origin.clone(), public_key: ctx.audit_key.public_key };
+        Self::from_keys(
+            &ctx.index.election_id,
+            ctx.index.manifest_hash,
+            &ctx.public,
+            log,
+            ctx.services.iter().map(|s| (s.modality, &s.blind_key)),
+        )
     }
 
     /// Compares the record's keys with these, naming the first that differs.

@@ -34,7 +34,8 @@ per option of a multi-choice contest); choices are the manifest's ids.
 --serve keeps the election open for people: after the simulated ballots, the remote vote service (and the voter
 web app it serves at /) listens on --listen, and the URL and --serve-voters test voters' ids and credentials are
 printed. Vote in a browser; Ctrl-C (or SIGTERM) then closes the election and decryption and verification run
-as usual, counting the browser's ballots with the others.
+as usual, counting the browser's ballots with the others. With --json the serving line also has the vote
+service's admin token, with which a script can close voting early (POST /v1/close) while the app still answers.
 
 Booth ballots: when the example has a BoothFleet, its broker (mutual TLS, a certificate per device from a
 fleet CA) and one simulated booth per device run too; a booth voter is admitted at a Mesa's console and votes
@@ -315,15 +316,14 @@ async fn serve_until_stopped(
     voters: &[Voter],
     json: bool,
 ) -> Result<()> {
-    let url = services
-        .votes
-        .iter()
-        .find(|v| v.modality == modality)
-        .map(|v| format!("{}/", v.url))
-        .context("no vote service for the app")?;
+    let vote = services.votes.iter().find(|v| v.modality == modality).context("no vote service for the app")?;
+    let url = format!("{}/", vote.url);
     if json {
+        // The admin token lets a script close voting (`POST /v1/close`) while the service keeps answering,
+        // as a real window's end does: the browser test's ballot after close.
         let line = json!({
             "serving": url,
+            "adminToken": vote.admin_token(),
             "voters": voters.iter().map(|v| json!({
                 "name": v.name, "voterId": v.voter_id(), "district": v.district, "credential": v.credential(),
             })).collect::<Vec<_>>(),

@@ -8,6 +8,7 @@ pub mod ceremony;
 pub mod decryption;
 pub mod local;
 pub mod logging;
+pub mod mesa;
 pub mod operator;
 pub mod record;
 pub mod results;

@@ -37,6 +37,11 @@ pub struct Args {
     /// Tallying (the counters, shards' seals and the audit log's head in the status).
     #[arg(long, env = "URNA_OBSERVE_INTERVAL_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     observe_interval_seconds: u64,
+    /// TESTS ONLY: resolve the workloads' status endpoints from this JSON file (`{"<service>": "<base URL>",
+    /// "*": "<any other>"}`, read again at every request) instead of cluster DNS, to run the operator against
+    /// workloads on 127.0.0.1 (operator/tests/operator_process.rs). Never set in a cluster.
+    #[arg(long, value_name = "FILE", hide = true)]
+    test_workload_endpoints: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -64,6 +69,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             leader_election: !args.no_leader_election,
             secret_namespaces: args.secret_namespaces,
             observe_interval: Duration::from_secs(args.observe_interval_seconds),
+            endpoints: args
+                .test_workload_endpoints
+                .map(urna_operator::workloads::Endpoints::from_file)
+                .unwrap_or_default(),
         };
         run_operator(client, settings).await.map_err(|e| anyhow!("{e}"))
     })

@@ -41,6 +41,7 @@ impl Authority {
                 district: m.district.clone(),
                 token_sha256: token_sha256(&token),
                 booths: m.booths.clone(),
+                members: vec![],
             });
             consoles.insert(m.id.clone(), token);
         }

@@ -27,6 +27,13 @@ pub struct VoteEndpoint {
     stop: oneshot::Sender<()>,
 }
 
+impl VoteEndpoint {
+    /// The service's admin token (`POST /v1/close`), which `--serve --json` prints for scripts.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+}
+
 pub struct Services {
     /// The election's internal token: the shards and the log ask for it, the vote services present it,
     /// and closing the election uses it to seal and close.
