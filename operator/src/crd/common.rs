@@ -20,8 +20,7 @@ pub struct Window {
 /// to the record), named as the resources name it.
 pub type ModalityKind = urna_status::Modality;
 
-/// The CRD schema of a [`ModalityKind`] field (`#[schemars(with = "ModalitySchema")]`): `urna-status` stays
-/// free of schemars, so the operator states the schema here, its values taken from the type itself.
+/// The CRD schema of a [`ModalityKind`] field (`#[schemars(with = "ModalitySchema")]`).
 pub struct ModalitySchema;
 
 impl JsonSchema for ModalitySchema {
@@ -30,8 +29,17 @@ impl JsonSchema for ModalitySchema {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let values: Vec<&str> = ModalityKind::ALL.iter().map(|m| m.as_str()).collect();
-        schemars::json_schema!({ "description": "How ballots reach the election.", "type": "string", "enum": values })
+        string_enum(Some("How ballots reach the election."), ModalityKind::ALL.map(ModalityKind::as_str))
+    }
+}
+
+/// The schema of a string enum the workloads define (in `urna-status`, which stays free of schemars): the
+/// operator states it here, its values taken from the type itself so the two cannot drift.
+pub fn string_enum(description: Option<&str>, values: impl IntoIterator<Item = &'static str>) -> schemars::Schema {
+    let values: Vec<&str> = values.into_iter().collect();
+    match description {
+        Some(d) => schemars::json_schema!({ "description": d, "type": "string", "enum": values }),
+        None => schemars::json_schema!({ "type": "string", "enum": values }),
     }
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use urna_ballot::EncryptedContest;
 use urna_crypto::transcript::Transcript;
 
-pub use urna_ballot::AnonId;
+use urna_ballot::AnonId;
 pub use urna_status::Modality;
 
 /// What a data directory was created for; checked on every start so that a shard never folds ballots of one

@@ -99,7 +99,7 @@ async fn booth_ballots_survive_a_killed_collector_exactly_once() {
         members: vec![],
     };
     let mut shards = ShardMap::new();
-    shards.insert("town", "booth", &shard_url);
+    shards.insert("town", urna_status::Modality::Booth, &shard_url);
     let signing = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
     let mut config =
         VoteConfig::new(manifest.clone(), pk.clone(), signing, dir.path().join("vote"), shards, audit_url.clone());

@@ -128,7 +128,8 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                         Workload::Vote(_) => {
                             *seen.entry("vote").or_default() += 1;
                             assert_eq!(flag(&args, "--partition"), [format!("{ordinal}/{replicas}")]);
-                            let modality = flag(&args, "--modality")[0];
+                            let modality: urna_status::Modality =
+                                flag(&args, "--modality")[0].parse().unwrap_or_else(|e| panic!("{name}: {e}"));
                             let mut shards = urna_vote::ShardMap::new();
                             for s in flag(&args, "--shard") {
                                 shards.parse_entry(s).unwrap_or_else(|err| panic!("{name}: {err}"));

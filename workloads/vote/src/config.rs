@@ -145,7 +145,7 @@ impl Default for RetryPolicy {
 /// state serves its municipalities); failing that, the `*:modality` entry.
 #[derive(Debug, Clone, Default)]
 pub struct ShardMap {
-    entries: Vec<(String, String, String)>,
+    entries: Vec<(String, Modality, String)>,
 }
 
 impl ShardMap {
@@ -153,9 +153,9 @@ impl ShardMap {
         Self::default()
     }
 
-    pub fn insert(&mut self, district: &str, modality: &str, url: &str) {
-        self.entries.retain(|(d, m, _)| !(d == district && m == modality));
-        self.entries.push((district.to_owned(), modality.to_owned(), url.trim_end_matches('/').to_owned()));
+    pub fn insert(&mut self, district: &str, modality: Modality, url: &str) {
+        self.entries.retain(|(d, m, _)| !(d == district && *m == modality));
+        self.entries.push((district.to_owned(), modality, url.trim_end_matches('/').to_owned()));
     }
 
     /// Parses one `district:modality=URL`.
@@ -163,9 +163,9 @@ impl ShardMap {
         let (key, url) = s.split_once('=').ok_or_else(|| format!("shard {s:?}: expected district:modality=URL"))?;
         let (district, modality) =
             key.split_once(':').ok_or_else(|| format!("shard {s:?}: expected district:modality=URL"))?;
-        if !matches!(modality, "remote" | "booth") {
+        let Ok(modality) = modality.parse::<Modality>() else {
             return Err(format!("shard {s:?}: modality must be remote or booth"));
-        }
+        };
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!("shard {s:?}: URL must start with http:// or https://"));
         }
@@ -173,8 +173,8 @@ impl ShardMap {
         Ok(())
     }
 
-    pub fn lookup(&self, manifest: &ElectionManifest, district: &str, modality: &str) -> Option<&str> {
-        let find = |d: &str| self.entries.iter().find(|(ed, em, _)| ed == d && em == modality).map(|e| e.2.as_str());
+    pub fn lookup(&self, manifest: &ElectionManifest, district: &str, modality: Modality) -> Option<&str> {
+        let find = |d: &str| self.entries.iter().find(|(ed, em, _)| ed == d && *em == modality).map(|e| e.2.as_str());
         Districts::new(&manifest.districts)
             .self_and_ancestors(district)
             .into_iter()
@@ -184,7 +184,7 @@ impl ShardMap {
 
     /// The leaf districts of the manifest (where ballots are cast; the census refuses the others) that no
     /// shard serves for `modality` (checked at start-up).
-    pub fn unserved(&self, manifest: &ElectionManifest, modality: &str) -> Vec<String> {
+    pub fn unserved(&self, manifest: &ElectionManifest, modality: Modality) -> Vec<String> {
         Districts::new(&manifest.districts)
             .leaves()
             .into_iter()

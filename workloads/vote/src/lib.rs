@@ -81,4 +81,3 @@ pub use config::{Batching, Limits, RetryPolicy, ShardMap, VoteConfig};
 pub use error::{ApiError, ClientError, VoteError};
 pub use partition::Partition;
 pub use server::VoteService;
-pub use urna_ballot::{AnonId, anon_id};

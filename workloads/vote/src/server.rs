@@ -110,7 +110,7 @@ impl VoteService {
             batching,
         } = config;
         let codec = Arc::new(BallotCodec::new(manifest, public_key)?);
-        let unserved = shards.unserved(codec.manifest(), modality.as_str());
+        let unserved = shards.unserved(codec.manifest(), modality);
         if !unserved.is_empty() {
             return Err(VoteError::Config(format!(
                 "no tally shard configured for modality {modality} in districts {unserved:?} (--shard district:{modality}=URL)"
@@ -157,7 +157,7 @@ impl VoteService {
             partitions: partition.count,
             audit_log: audit_log_key,
         };
-        let upstreams = Upstreams::new(shards, &audit_url, retry, modality.as_str(), internal_token);
+        let upstreams = Upstreams::new(shards, &audit_url, retry, modality, internal_token);
         let ballot_box = BallotBox::new(
             codec,
             rights.clone(),
@@ -209,9 +209,7 @@ impl VoteService {
             .route("/assets/{name}", get(crate::app::asset))
             .route("/audit/v1/checkpoint", get(audit_checkpoint))
             .route("/audit/v1/proof/inclusion", get(audit_inclusion))
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
-            .route("/metrics", get(metrics))
+            .merge(urna_service::probes(readyz, metrics))
             .route("/openapi.json", get(openapi))
             .route("/v1/election", get(election))
             .route("/v1/status", get(status))
@@ -340,10 +338,6 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
     response
 }
 
-async fn healthz() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok" }))
-}
-
 async fn readyz(State(s): State<Arc<AppState>>) -> Response {
     if s.drain.is_draining() {
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "draining", "shutting down").into_response();
@@ -354,14 +348,14 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
         .await
         .unwrap_or(false);
     if ok {
-        Json(serde_json::json!({ "status": "ready" })).into_response()
+        urna_service::ready().into_response()
     } else {
         ApiError::unavailable("stores are not readable").into_response()
     }
 }
 
-async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    urna_service::openmetrics(s.metrics.encode())
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -11,7 +11,7 @@ use urna_ballot::EncryptedContest;
 use urna_crypto::blind::{DerivedVerifyingKey, voting_right_info};
 use urna_tally::Modality;
 use urna_vote::wire::PublishedBallot;
-use urna_vote::{AnonId, anon_id};
+use urna_ballot::{AnonId, anon_id};
 
 use super::context::Context;
 use super::{Checked, Progress, Summary, VerifyFailure};

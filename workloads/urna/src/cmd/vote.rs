@@ -199,7 +199,7 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
         }
         None => {
             // Import only: nothing is contacted, but the service checks that every district has a shard.
-            shards.insert("*", "remote", "http://127.0.0.1:9");
+            shards.insert("*", urna_status::Modality::Remote, "http://127.0.0.1:9");
             "http://127.0.0.1:9".into()
         }
     };

@@ -99,7 +99,7 @@ pub async fn start(
         let running =
             shard.start(listener, auth.clone()).await.with_context(|| format!("starting shard {}", s.name))?;
         for d in &s.districts {
-            map.insert(d, s.modality.as_str(), &url);
+            map.insert(d, s.modality, &url);
         }
         shards.push((s.name.clone(), url, running));
     }
