@@ -518,10 +518,7 @@ mod tests {
             mesa: "m1".into(),
             admissions: 3,
             ballots: 3,
-            actas: vec![
-                acta(ActaKind::Constitution, Some("2027-06-06T08:00:06Z")),
-                acta(ActaKind::Results, None),
-            ],
+            actas: vec![acta(ActaKind::Constitution, Some("2027-06-06T08:00:06Z")), acta(ActaKind::Results, None)],
         }];
         let got = mesa_actas("m1", Some(&booth), &[]);
         assert_eq!(got.len(), 2);

@@ -19,10 +19,10 @@ use urna_crypto::paillier::PublicKey;
 
 use crate::error::{Result, TallyError, storage};
 use crate::record::{LogRecord, ShardIdentity, record_hash};
-use urna_ballot::AnonId;
 use crate::store::{CIPHERTEXTS, DEDUP, META, META_CHECKPOINT, META_HEAD, META_IDENTITY, META_SEALED, RECORDS, Store};
 use crate::totals::{ContestTotals, FoldError, Totals, max_ballots};
 use crate::wire::{LogHead, TotalsRecord};
+use urna_ballot::AnonId;
 
 /// The stored `head`: rewritten by every commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,9 +21,9 @@ use urna_status::window::Refusal;
 use crate::batcher::{Job, Msg, Reply};
 use crate::ledger::{Outcome, Pending, RejectKind};
 use crate::record::{contest_digest, format_time};
-use urna_ballot::AnonId;
 use crate::state::Shared;
 use crate::wire::{ErrorBody, ItemResult, ItemStatus, MAX_RECORDS_PAGE, SubmitItem, SubmitResponse};
+use urna_ballot::AnonId;
 
 #[derive(Clone)]
 struct App {

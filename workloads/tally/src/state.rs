@@ -41,7 +41,13 @@ struct Snapshot {
 
 impl Shared {
     /// The shared state of a shard whose ledger was just recovered, its snapshot published from it.
-    pub fn new(config: ShardConfig, identity: ShardIdentity, codec: BallotCodec, store: Arc<Store>, ledger: &Ledger) -> Self {
+    pub fn new(
+        config: ShardConfig,
+        identity: ShardIdentity,
+        codec: BallotCodec,
+        store: Arc<Store>,
+        ledger: &Ledger,
+    ) -> Self {
         let snapshot = Snapshot {
             head: ledger.head(),
             totals_digest: ledger.totals_digest(),

@@ -60,14 +60,7 @@ enum Attempt<T> {
 
 impl Upstreams {
     pub fn new(shards: ShardMap, audit: &str, retry: RetryPolicy, modality: Modality, token: Option<Token>) -> Self {
-        Self {
-            http: HttpClient::new(),
-            token,
-            shards,
-            audit: audit.trim_end_matches('/').to_owned(),
-            retry,
-            modality,
-        }
+        Self { http: HttpClient::new(), token, shards, audit: audit.trim_end_matches('/').to_owned(), retry, modality }
     }
 
     pub fn shard_for(&self, manifest: &ElectionManifest, district: &str) -> Result<&str, ForwardError> {

@@ -66,6 +66,7 @@
 //! the protocol (`protocol.rs`), strict DER through RustCrypto's `pkcs1`/`pkcs8` (`encoding.rs`); the four RFC 9474
 //! test vectors (`tests/blind.rs`) pin it down.
 
+mod encoding;
 #[doc(hidden)]
 pub mod hazmat;
 mod keys;
@@ -73,7 +74,6 @@ mod params;
 mod partially;
 mod protocol;
 mod pss;
-mod encoding;
 
 pub use keys::{BlindSigningKey, BlindVerifyingKey};
 pub use params::{BlindKeySize, PREFIX_LEN, Variant};

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use urna_ballot::AnonId;
-use urna_tally::totals::max_ballots;
 use urna_tally::totals::Totals;
+use urna_tally::totals::max_ballots;
 use urna_tally::{LogRecord, Modality, ShardIdentity, TotalsRecord};
 
 use super::ballots::BallotBook;
