@@ -1029,17 +1029,6 @@ async fn reconcile_stored(api: &FakeApi, ctx: Arc<Context>, killed: bool) -> Val
     api.get(ELECTION_PATH)["status"].clone()
 }
 
-fn closing_reason(status: &Value) -> String {
-    status["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["type"] == "Closing")
-        .and_then(|c| c["reason"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// The closing steps the test plays for the world between reconciles: the Job's pod completing, the
 /// decryption pod starting, the trustees answering, the service verifying, the authority certifying.
 fn world_moves(api: &FakeApi, world: &closing_workloads::Shared) {
@@ -1108,7 +1097,7 @@ async fn close_to_certified(kill: Option<(usize, usize)>) -> (Vec<String>, Vec<S
         }
         seen.extend(api.take());
         let phase = status["phase"].as_str().unwrap_or_default().to_owned();
-        phases.push(format!("{phase}/{}", closing_reason(&status)));
+        phases.push(format!("{phase}/{}", common::closing_reason(&status)));
         if phase == "Certified" {
             return (phases, seen, world);
         }

@@ -54,17 +54,6 @@ const AFTER_VOLUME: &str = "Exporting (record volume created, export Job not yet
 /// Every wait of the test is bounded by this.
 const DEADLINE: Duration = Duration::from_secs(300);
 
-fn closing_reason(status: &Value) -> String {
-    status["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["type"] == "Closing")
-        .and_then(|c| c["reason"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// The municipal Election, closed an hour ago, keyed by the committed fixture ceremony (whose shares the
 /// trustees hold) and naming its ceremony ConfigMap, as an authority would have applied it.
 fn closed_election() -> Value {
@@ -463,7 +452,7 @@ async fn the_operator_process_closes_an_election_to_certified_killed_at_every_st
         if seen.path != format!("{ELECTION_PATH}/status") {
             return None;
         }
-        let reason = closing_reason(&api.get(ELECTION_PATH)["status"]);
+        let reason = common::closing_reason(&api.get(ELECTION_PATH)["status"]);
         (!reason.is_empty() && stepped.lock().expect("lock").insert(reason.clone())).then_some(reason)
     });
     let mut server = Server::start(api.clone(), Some(trigger)).await;

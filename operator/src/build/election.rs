@@ -18,6 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use serde_json::json;
+use urna_ballot::Districts;
 
 use super::booth_vote::BOOTH_VOTE;
 use super::pod::{self, KeySource};
@@ -335,29 +336,12 @@ fn audit_statefulset(e: &Election, image: &str) -> StatefulSet {
 
 /// The leaf districts at or under `district` (all leaves when `None`): the ballot styles a shard holds.
 pub fn leaves_under(e: &Election, district: Option<&str>) -> Vec<String> {
-    let under = |leaf: &str| {
-        let Some(root) = district else { return true };
-        let mut cur = Some(leaf);
-        let mut steps = 0;
-        while let Some(d) = cur {
-            if d == root {
-                return true;
-            }
-            steps += 1;
-            if steps > e.spec.districts.len() {
-                return false;
-            }
-            cur = e.spec.districts.iter().find(|x| x.id == d).and_then(|x| x.parent.as_deref());
-        }
-        false
-    };
-    leaf_districts(e).into_iter().filter(|l| under(l)).map(str::to_owned).collect()
+    Districts::new(&e.spec.districts).leaves_under(district).into_iter().map(str::to_owned).collect()
 }
 
 /// Districts where ballots are cast: those no other district names as parent.
 pub fn leaf_districts(e: &Election) -> Vec<&str> {
-    let d = &e.spec.districts;
-    d.iter().filter(|x| !d.iter().any(|y| y.parent.as_deref() == Some(x.id.as_str()))).map(|x| x.id.as_str()).collect()
+    Districts::new(&e.spec.districts).leaves()
 }
 
 /// The generated shards, per the sharding policy.

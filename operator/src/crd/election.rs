@@ -110,6 +110,7 @@ fn default_publication_interval() -> u32 {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.closesAt > self.opensAt").message("closesAt must be after opensAt"))]
 pub struct Modality {
+    #[schemars(with = "super::common::ModalitySchema")]
     pub kind: ModalityKind,
     pub opens_at: Time,
     pub closes_at: Time,

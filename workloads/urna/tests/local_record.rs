@@ -307,7 +307,7 @@ fn a_copied_ballot_in_the_record_is_detected() {
             prepared.extend_from_slice(&hash);
             b.package.prepared_message = urna_crypto::blind::PreparedMessage::from_bytes(prepared);
             b.package.ballot = copied;
-            b.anon_id = urna_vote::anon_id(&hash, &b.package.prepared_message, &b.package.signature);
+            b.anon_id = urna_ballot::anon_id(&hash, &b.package.prepared_message, &b.package.signature);
             ballots.sort_by_key(|b| b.anon_id);
             let out: Vec<String> = ballots.iter().map(|b| serde_json::to_string(b).expect("json")).collect();
             write_lines(&path, &out);

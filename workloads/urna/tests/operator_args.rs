@@ -128,7 +128,8 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                         Workload::Vote(_) => {
                             *seen.entry("vote").or_default() += 1;
                             assert_eq!(flag(&args, "--partition"), [format!("{ordinal}/{replicas}")]);
-                            let modality = flag(&args, "--modality")[0];
+                            let modality: urna_status::Modality =
+                                flag(&args, "--modality")[0].parse().unwrap_or_else(|e| panic!("{name}: {e}"));
                             let mut shards = urna_vote::ShardMap::new();
                             for s in flag(&args, "--shard") {
                                 shards.parse_entry(s).unwrap_or_else(|err| panic!("{name}: {err}"));
@@ -149,7 +150,7 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                             let (opens, closes) = (at("--opens-at"), at("--closes-at"));
                             assert_eq!(opens.len(), closes.len(), "{name}: {args:?}");
                             assert!(opens.iter().zip(&closes).all(|(o, c)| o < c), "{name}: {args:?}");
-                            let m = e.spec.modalities.iter().find(|m| m.kind.as_str() == modality);
+                            let m = e.spec.modalities.iter().find(|m| m.kind == modality);
                             assert_eq!(opens.len(), usize::from(m.is_some()), "{name}: {modality}: {args:?}");
                         }
                         Workload::Tally(_) => {
@@ -260,7 +261,10 @@ fn booth_vote_service_parses_with_the_real_cli_and_loads_its_mesas() {
     for s in flag(&args, "--shard") {
         shards.parse_entry(s).expect("shard route");
     }
-    assert!(shards.unserved(&manifest, "booth").is_empty(), "every leaf district has a booth shard");
+    assert!(
+        shards.unserved(&manifest, urna_status::Modality::Booth).is_empty(),
+        "every leaf district has a booth shard"
+    );
 
     // The mesas file, from the ConfigMap key the StatefulSet mounts.
     let mesas_path = flag(&args, "--mesas")[0];

@@ -17,7 +17,6 @@ use urna_ballot::{BallotCodec, ContestKind, EncryptedBallot, Selection};
 use urna_crypto::blind::{BlindSignature, PreparedMessage, Signature, voting_right_info};
 use urna_crypto::paillier::RandomnessPool;
 
-use crate::anon::{AnonId, anon_id};
 use crate::census::parse_voter_id;
 use crate::error::{ClientError, ErrorBody};
 use crate::http_client::HttpClient;
@@ -26,6 +25,7 @@ use crate::wire::{
     AdmissionRequest, AdmissionResponse, BallotPackage, BoothBallot, CloseResponse, ElectionInfo, Receipt,
     RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
 };
+use urna_ballot::{AnonId, anon_id};
 
 /// Talks to the vote service: one base URL, or one per partition (index = partition).
 #[derive(Clone)]

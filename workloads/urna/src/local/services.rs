@@ -99,7 +99,7 @@ pub async fn start(
         let running =
             shard.start(listener, auth.clone()).await.with_context(|| format!("starting shard {}", s.name))?;
         for d in &s.districts {
-            map.insert(d, s.modality.as_str(), &url);
+            map.insert(d, s.modality, &url);
         }
         shards.push((s.name.clone(), url, running));
     }
@@ -116,7 +116,7 @@ pub async fn start(
             map.clone(),
             audit_url.clone(),
         );
-        config.modality = modality.as_str().to_owned();
+        config.modality = *modality;
         config.audit_log_key = Some(audit_log_key.clone());
         config.opens_at = opens_at;
         config.internal_token = Some(internal_token.clone());

@@ -411,7 +411,7 @@ async fn physical_limit(
     let sample: Vec<BallotPackage> =
         prepared.iter().filter(|p| !p.invalid).take(n.max(1)).map(|p| p.package.clone()).collect();
     ensure!(!sample.is_empty(), "no valid ballot to measure the limit on");
-    let rights = RightKeys::derive(signing_key, election.codec.manifest(), "remote")?;
+    let rights = RightKeys::derive(signing_key, election.codec.manifest(), Modality::Remote)?;
     let codec = election.codec.clone();
     tokio::task::spawn_blocking(move || {
         let ballots: Vec<&urna_ballot::EncryptedBallot> = sample.iter().map(|p| &p.ballot).collect();
