@@ -182,7 +182,8 @@ pub fn mesa(m: &Mesa, e: Option<&Election>) -> Result<()> {
     for x in &m.spec.members {
         let k = x.signing_key.trim();
         let hex64 = k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit());
-        if !hex64 && !(k.starts_with("-----BEGIN PUBLIC KEY-----") && k.ends_with("-----END PUBLIC KEY-----")) {
+        let pem = k.starts_with("-----BEGIN PUBLIC KEY-----") && k.ends_with("-----END PUBLIC KEY-----");
+        if !(hex64 || pem) {
             return Err(invalid(format!(
                 "spec.members[{}].signingKey: an Ed25519 public key, as 64 hex characters or a PEM PUBLIC KEY",
                 x.id
