@@ -13,6 +13,7 @@
 //! - [`intake`]: the decryption service's state: answers verified on arrival, stored, combined at `t`.
 //! - [`results`]: decoding combined plaintexts into counts per contest × district × modality.
 //! - [`verify`]: `urna verify record`, one module per kind of check.
+//! - [`site`]: the public results site's data (`site.json`), every figure traced to its record file.
 
 pub mod decryption;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod intake;
 pub mod layout;
 pub mod model;
 pub mod results;
+pub mod site;
 pub mod verify;
 
 pub use error::{RecordError, Result};

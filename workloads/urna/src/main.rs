@@ -36,6 +36,7 @@ enum Command {
     Voters(cmd::voters::Args),
     VotingKey(cmd::voting_key::Args),
     Witness(cmd::witness::Args),
+    Site(cmd::site::Args),
     Bench(cmd::bench::Args),
 }
 
@@ -72,6 +73,7 @@ fn main() -> anyhow::Result<()> {
         Command::Voters(args) => cmd::voters::run(args),
         Command::VotingKey(args) => cmd::voting_key::run(args),
         Command::Witness(args) => cmd::witness::run(args),
+        Command::Site(args) => cmd::site::run(args),
         Command::Bench(args) => cmd::bench::run(args),
     }
 }

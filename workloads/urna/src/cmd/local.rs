@@ -41,7 +41,12 @@ Booth ballots: when the example has a BoothFleet, its broker (mutual TLS, a cert
 fleet CA) and one simulated booth per device run too; a booth voter is admitted at a Mesa's console and votes
 on one of its booths, which encrypts and proves the ballot and publishes it over MQTT; the collector and the
 bridge record it in the booth vote service, and the booth shards tally it beside the remote ones. Without a
-BoothFleet, booth voters use the booth vote service directly.";
+BoothFleet, booth voters use the booth vote service directly.
+
+--site ADDR: once the record is verified, the public results site (`urna site`) serves it on ADDR until Ctrl-C
+or SIGTERM: turnout, results per contest, district and modality, the record's files and key fingerprints, and
+the receipt check for the browser's (or any) ballots. With --serve the first Ctrl-C closes the election and
+the second stops the site.";
 
 #[derive(Debug, clap::Args)]
 #[command(about = "Run a whole election locally: keys, voting, close, threshold decryption, verified results")]
@@ -91,6 +96,10 @@ pub struct Args {
     /// With --serve: test voters (in the census, not voting by themselves) whose credentials are printed.
     #[arg(long, default_value_t = 5, requires = "serve")]
     serve_voters: usize,
+    /// Once the record is verified, serve the public results site for it here (turnout, results, the record
+    /// for download, its key fingerprints, the receipt check; docs/site.md) until Ctrl-C or SIGTERM.
+    #[arg(long, value_name = "ADDR")]
+    site: Option<std::net::SocketAddr>,
     /// When voting opens (RFC 3339): every vote service and shard refuses ballots before it, as in the
     /// cluster (`election_not_open`), and the simulated voters wait for it. Default: at once.
     #[arg(long, value_name = "RFC3339")]
@@ -276,6 +285,16 @@ async fn run_async(args: Args) -> Result<()> {
     }
     let verify_secs = t.elapsed().as_secs_f64();
 
+    // Bound before the summary is printed, so the summary can say where the site is.
+    let site = match args.site {
+        Some(addr) => {
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the site to {addr}"))?;
+            let url = format!("http://{}/", listener.local_addr().context("the site's address")?);
+            Some((listener, url))
+        }
+        None => None,
+    };
     if args.json {
         let out = json!({
             "election": plan.election,
@@ -289,6 +308,7 @@ async fn run_async(args: Args) -> Result<()> {
             "verification": summary,
             "record": record_dir,
             "seconds": { "keys": keys_secs, "voting": voting_secs, "decryption": decrypt_secs, "verification": verify_secs, "total": started.elapsed().as_secs_f64() },
+            "site": site.as_ref().map(|(_, url)| url),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -305,6 +325,11 @@ async fn run_async(args: Args) -> Result<()> {
         if args.record.is_none() {
             println!("(the record is removed at exit; pass --record DIR to keep it)");
         }
+    }
+    if let Some((listener, url)) = site {
+        say(args.json, &format!("\nThe results site is at {url}; press Ctrl-C to stop it."));
+        let config = crate::site::SiteConfig { record: record_dir.clone(), trust: None, snapshots: None };
+        crate::site::serve(config, listener, crate::cmd::signal::shutdown()).await?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod operator;
 pub mod record;
 pub mod results;
 pub mod signal;
+pub mod site;
 pub mod tally;
 pub mod token;
 pub mod trustee;
