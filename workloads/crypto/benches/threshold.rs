@@ -33,9 +33,11 @@ use urna_crypto::threshold::{
 /// fifty show the per-ciphertext rate (the proof's fixed part included) without ten-minute samples; the proof's
 /// part at 10,000 is measured apart.
 const PROVE: usize = 50;
-/// Ciphertexts in the batch of the proof, the verifier and the combination.
+/// Ciphertexts in the batch of the proof, the verifier and the combination; `URNA_BENCH_BATCH` overrides it
+/// (a quick look on a busy machine, or `cargo test --bench threshold` checking the setup).
 const BATCH: usize = 10_000;
-/// Ciphertexts of the robust decryption with a wrong partial (locating costs the same per ciphertext at any size).
+/// Ciphertexts of the robust decryption with a wrong partial (locating costs the same per ciphertext at any
+/// size), at most the batch's.
 const LOCATE: usize = 1_000;
 /// Fresh ciphertexts every other one is a product of.
 const SEEDS: usize = 16;
@@ -152,7 +154,8 @@ fn batched_decryption(c: &mut Criterion) {
         b.iter(|| pool.install(|| shares[0].partial_decrypt(public, &prove_request, &mut rng).expect("answer")))
     });
 
-    let cts = ciphertexts(BATCH);
+    let batch = std::env::var("URNA_BENCH_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(BATCH).max(SEEDS + 1);
+    let cts = ciphertexts(batch);
     let request = DecryptionRequest::single(&context, &cts);
     // Three answers, set up on every core, once.
     let answers: Vec<PartialDecryptions> = shares[..3].iter().map(|s| answer(s, &request, &cts)).collect();
@@ -163,26 +166,27 @@ fn batched_decryption(c: &mut Criterion) {
         let group = json["values"][0].as_array().expect("values");
         vec![group.iter().map(|v| Integer::from_str_radix(v.as_str().expect("hex"), 16).expect("hex")).collect()]
     };
-    g.bench_function(format!("batched proof of computed partials, {BATCH} ciphertexts"), |b| {
+    g.bench_function(format!("batched proof of computed partials, {batch} ciphertexts"), |b| {
         b.iter_batched(
             || values.clone(),
             |values| pool.install(|| shares[0].prove_partials(public, &request, values, &mut rng).expect("proven")),
             BatchSize::PerIteration,
         )
     });
-    g.bench_function(format!("verify one trustee's answer, {BATCH} ciphertexts"), |b| {
+    g.bench_function(format!("verify one trustee's answer, {batch} ciphertexts"), |b| {
         b.iter(|| pool.install(|| verify_decryption(public, &request, &answers[0]).expect("valid")))
     });
-    g.bench_function(format!("combine three answers, {BATCH} ciphertexts"), |b| {
+    g.bench_function(format!("combine three answers, {batch} ciphertexts"), |b| {
         b.iter(|| pool.install(|| combine(public, &request, &verified).expect("combine")))
     });
 
     // Four answers, the first with one wrong partial: rejected, its wrong partial located, the others combined.
-    let cts = &cts[..LOCATE];
+    let locate = LOCATE.min(batch);
+    let cts = &cts[..locate];
     let request = DecryptionRequest::single(&context, cts);
     let mut answers: Vec<PartialDecryptions> = shares.iter().map(|s| answer(s, &request, cts)).collect();
     let mut json = serde_json::to_value(&answers[0]).expect("json");
-    let wrong = LOCATE / 3;
+    let wrong = locate / 3;
     let x = Integer::from_str_radix(json["values"][0][wrong].as_str().expect("hex"), 16).expect("hex");
     let tampered = Integer::from(&x * 3u32) % n_squared();
     json["values"][0][wrong] = serde_json::Value::String(canonical_hex(&tampered));
@@ -191,7 +195,7 @@ fn batched_decryption(c: &mut Criterion) {
     assert!(out.plaintexts.is_ok());
     assert_eq!(out.rejected.len(), 1);
     assert_eq!(out.rejected[0].wrong, Some(WrongPartials::Exactly(vec![(0, wrong)])));
-    g.bench_function(format!("robust decryption, 4 answers, one wrong partial located, {LOCATE} ciphertexts"), |b| {
+    g.bench_function(format!("robust decryption, 4 answers, one wrong partial located, {locate} ciphertexts"), |b| {
         b.iter(|| pool.install(|| decrypt(public, &request, &answers)))
     });
     g.finish();
