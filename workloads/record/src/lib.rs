@@ -13,7 +13,10 @@
 //! - [`intake`]: the decryption service's state: answers verified on arrival, stored, combined at `t`.
 //! - [`results`]: decoding combined plaintexts into counts per contest × district × modality.
 //! - [`verify`]: `urna verify record`, one module per kind of check.
+//! - [`capture`]: PREP double entry of the mesas' results sheets; [`snapshot`]: the PREP snapshots' format,
+//!   their tabulation from the captured sheets, writing, and `urna verify snapshots`.
 
+pub mod capture;
 pub mod decryption;
 pub mod error;
 pub mod export;
@@ -22,6 +25,7 @@ pub mod intake;
 pub mod layout;
 pub mod model;
 pub mod results;
+pub mod snapshot;
 pub mod verify;
 
 pub use error::{RecordError, Result};
