@@ -19,6 +19,7 @@
 pub mod capture;
 pub mod decryption;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod files;
 pub mod intake;

@@ -105,7 +105,10 @@ pub fn check_actas(manifest: &ElectionManifest, actas: &ActasFile) -> Result<(),
         return Err(format!("actas.json: format {:?}, expected {ACTAS_FORMAT:?}", actas.format));
     }
     if actas.election_id != manifest.election_id {
-        return Err(format!("actas.json: election {:?}, the manifest's is {:?}", actas.election_id, manifest.election_id));
+        return Err(format!(
+            "actas.json: election {:?}, the manifest's is {:?}",
+            actas.election_id, manifest.election_id
+        ));
     }
     if let Some(w) = actas.mesas.windows(2).find(|w| w[0].mesa >= w[1].mesa) {
         return Err(format!("actas.json: mesas must be sorted and unique ({:?} before {:?})", w[0].mesa, w[1].mesa));
@@ -315,7 +318,8 @@ pub fn tabulate(manifest: &ElectionManifest, actas: &ActasFile) -> Vec<(String, 
         }
         for d in &c.districts {
             for (t, v) in c.counts.iter().zip(&d.votes) {
-                let _ = writeln!(district_results, "{},{},{},{v}", field(&d.district), field(&c.contest), field(&t.choice));
+                let _ =
+                    writeln!(district_results, "{},{},{},{v}", field(&d.district), field(&c.contest), field(&t.choice));
             }
         }
     }
@@ -340,7 +344,8 @@ pub fn tabulate(manifest: &ElectionManifest, actas: &ActasFile) -> Vec<(String, 
     let mut mesa_results = String::from("mesa,contest,choice,votes\n");
     for m in &actas.mesas {
         let photo = m.captures.first().map(|c| c.photo_sha256.as_str()).unwrap_or_default();
-        let (voted, ballots) = m.figures.as_ref().map(|f| (f.voted.to_string(), f.ballots.to_string())).unwrap_or_default();
+        let (voted, ballots) =
+            m.figures.as_ref().map(|f| (f.voted.to_string(), f.ballots.to_string())).unwrap_or_default();
         let _ = writeln!(
             mesas,
             "{},{},{},{},{},{voted},{ballots}",
@@ -352,7 +357,8 @@ pub fn tabulate(manifest: &ElectionManifest, actas: &ActasFile) -> Vec<(String, 
         );
         for c in m.figures.iter().flat_map(|f| &f.contests) {
             for x in &c.counts {
-                let _ = writeln!(mesa_results, "{},{},{},{}", field(&m.mesa), field(&c.contest), field(&x.choice), x.votes);
+                let _ =
+                    writeln!(mesa_results, "{},{},{},{}", field(&m.mesa), field(&c.contest), field(&x.choice), x.votes);
             }
         }
     }
@@ -530,8 +536,8 @@ pub fn last(out: &Path) -> Result<Option<(u64, [u8; 32])>, SnapshotError> {
     let Some(seq) = sequences(out)?.into_iter().last() else { return Ok(None) };
     let path = out.join(dir_name(seq)).join(SNAPSHOT_FILE);
     let bytes = std::fs::read(&path).map_err(io(&path))?;
-    let s: SignedSnapshot = serde_json::from_slice(&bytes)
-        .map_err(|e| SnapshotError::Invalid(format!("{}: {e}", path.display())))?;
+    let s: SignedSnapshot =
+        serde_json::from_slice(&bytes).map_err(|e| SnapshotError::Invalid(format!("{}: {e}", path.display())))?;
     Ok(Some((s.body.sequence, s.body.digest())))
 }
 
@@ -706,7 +712,10 @@ fn verify_one(
     let manifest: ElectionManifest =
         serde_json::from_slice(get(MANIFEST_FILE)?).map_err(|e| format!("{MANIFEST_FILE}: {e}"))?;
     if hex::encode(manifest_hash(&manifest)) != b.manifest_hash || manifest.election_id != b.election_id {
-        return Err(format!("{MANIFEST_FILE} is not the election {} with manifest hash {}", b.election_id, b.manifest_hash));
+        return Err(format!(
+            "{MANIFEST_FILE} is not the election {} with manifest hash {}",
+            b.election_id, b.manifest_hash
+        ));
     }
     let actas: ActasFile = serde_json::from_slice(get(ACTAS_FILE)?).map_err(|e| format!("{ACTAS_FILE}: {e}"))?;
     check_actas(&manifest, &actas)?;
@@ -863,9 +872,8 @@ mod tests {
             f(t.path());
             verify_dir(t.path(), Some(pk)).expect_err("tampering refused").to_string()
         };
-        let modified = copy(&|p| {
-            std::fs::write(p.join("000002/contests.csv"), "contest,choice,label,votes\n").expect("write")
-        });
+        let modified =
+            copy(&|p| std::fs::write(p.join("000002/contests.csv"), "contest,choice,label,votes\n").expect("write"));
         assert!(modified.contains("snapshot 000002") && modified.contains("contests.csv"), "{modified}");
         let deleted = copy(&|p| std::fs::remove_dir_all(p.join("000002")).expect("rm"));
         assert!(deleted.contains("snapshot 000003") && deleted.contains("gap"), "{deleted}");

@@ -36,6 +36,8 @@ enum Command {
     Voters(cmd::voters::Args),
     VotingKey(cmd::voting_key::Args),
     Witness(cmd::witness::Args),
+    Capture(cmd::capture::Args),
+    Publish(cmd::publish::Args),
     Bench(cmd::bench::Args),
 }
 
@@ -72,6 +74,8 @@ fn main() -> anyhow::Result<()> {
         Command::Voters(args) => cmd::voters::run(args),
         Command::VotingKey(args) => cmd::voting_key::run(args),
         Command::Witness(args) => cmd::witness::run(args),
+        Command::Capture(args) => cmd::capture::run(args),
+        Command::Publish(args) => cmd::publish::run(args),
         Command::Bench(args) => cmd::bench::run(args),
     }
 }
