@@ -161,9 +161,10 @@ async fn publish_loop(
             "snapshot written"
         );
         if let Some(audit) = audit {
+            let entries = [event(sequence, snap.digest)];
             let index = tokio::select! {
                 () = &mut shutdown => return Ok(()),
-                r = crate::log_events::append(audit, &[event(sequence, snap.digest)]) => r?[0],
+                r = crate::log_events::append(audit, &entries) => r?[0],
             };
             tracing::info!(sequence, index, "snapshot event logged");
         }
