@@ -569,3 +569,12 @@ fn results_combine_any_t_valid_trustees_and_name_the_invalid_ones() {
     assert!(stdout.contains("record VALID"), "{stdout}");
     assert!(stdout.contains("trustee 2:") && stdout.contains("ciphertext 0"), "{stdout}");
 }
+
+#[test]
+fn the_election_events_are_in_the_log_in_a_legal_order() {
+    let (_, summary) = election();
+    let checks = summary["verification"]["checks"].as_array().expect("checks");
+    let events = checks.iter().filter_map(Value::as_str).find(|c| c.starts_with("events:")).expect("an events check");
+    // Manifest, ceremony, one opening and one closing per modality, one seal per shard: all there, in order.
+    assert!(events.contains("in a legal order (manifest and ceremony before the openings"), "{events}");
+}

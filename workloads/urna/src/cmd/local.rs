@@ -244,6 +244,16 @@ async fn run_async(args: Args) -> Result<()> {
         }
         _ => None,
     };
+    // The acts this harness performs, in the log before any ballot: the manifest and the ceremony here, each
+    // modality's opening once its window opens (urna_record::events).
+    let manifest_hash = urna_ballot::manifest_hash(&plan.manifest);
+    services
+        .log(&[
+            urna_record::events::manifest(manifest_hash),
+            urna_record::events::ceremony(keys.transcript.to_json().as_bytes()),
+        ])
+        .await
+        .context("logging the manifest and the ceremony")?;
     say(
         args.json,
         &format!(
@@ -263,6 +273,9 @@ async fn run_async(args: Args) -> Result<()> {
             tokio::time::sleep(wait.unsigned_abs()).await;
         }
     }
+    let openings: Vec<_> =
+        services.votes.iter().map(|v| urna_record::events::open(manifest_hash, v.modality)).collect();
+    services.log(&openings).await.context("logging the openings")?;
     // The simulated voters and booths (their encryption and proofs, which a real election's devices do) run
     // on a runtime of their own, so their CPU time is told apart from the services'.
     let clients = tokio::runtime::Builder::new_multi_thread()

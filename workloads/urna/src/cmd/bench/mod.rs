@@ -2,6 +2,7 @@
 //! them (docs/performance.md).
 
 pub mod procs;
+pub mod snapshot;
 pub mod submit;
 
 use anyhow::Result;
@@ -16,10 +17,12 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum BenchCommand {
     Submit(submit::Args),
+    Snapshot(snapshot::Args),
 }
 
 pub fn run(args: Args) -> Result<()> {
     match args.command {
         BenchCommand::Submit(a) => submit::run(a),
+        BenchCommand::Snapshot(a) => snapshot::run(a),
     }
 }
