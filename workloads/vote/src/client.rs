@@ -46,6 +46,12 @@ impl VoterClient {
         Self { bases, http: HttpClient::new(), timeout: Duration::from_secs(120) }
     }
 
+    /// The same replicas, reached from the local address `local` (on loopback, any 127.0.0.0/8 address):
+    /// to a per-IP rate limit, another client.
+    pub fn bound_to(&self, local: std::net::IpAddr) -> Self {
+        Self { bases: self.bases.clone(), http: HttpClient::bound(local), timeout: self.timeout }
+    }
+
     fn count(&self) -> u32 {
         u32::try_from(self.bases.len()).unwrap_or(u32::MAX).max(1)
     }
