@@ -16,13 +16,14 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum BenchCommand {
-    Submit(submit::Args),
+    // Boxed: its many options make it far larger than the other variant.
+    Submit(Box<submit::Args>),
     Snapshot(snapshot::Args),
 }
 
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        BenchCommand::Submit(a) => submit::run(a),
+        BenchCommand::Submit(a) => submit::run(*a),
         BenchCommand::Snapshot(a) => snapshot::run(a),
     }
 }
