@@ -756,6 +756,7 @@ fn continuity(pb: &SnapshotBody, pa: &ActasFile, b: &SnapshotBody, a: &ActasFile
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use ed25519_dalek::{Signer, SigningKey};
     use urna_ballot::Contest;

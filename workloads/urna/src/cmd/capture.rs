@@ -275,11 +275,12 @@ struct App {
 }
 
 impl App {
-    fn who(&self, headers: &HeaderMap, role: Role) -> Result<String, Response> {
+    /// Whose token this request carries, if it is one of `role`'s.
+    fn who(&self, headers: &HeaderMap, role: Role) -> Option<String> {
         let found = urna_auth::bearer(headers)
             .and_then(|t| self.tokens.get(&<[u8; 32]>::from(Sha256::digest(t.as_bytes()))))
             .filter(|(_, r)| *r == role);
-        found.map(|(id, _)| id.clone()).ok_or_else(urna_auth::unauthorized)
+        found.map(|(id, _)| id.clone())
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -288,8 +289,8 @@ impl App {
 }
 
 async fn put_photo(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = app.who(&headers, Role::Capturist) {
-        return r;
+    if app.who(&headers, Role::Capturist).is_none() {
+        return urna_auth::unauthorized();
     }
     if body.is_empty() {
         return ApiError::new(StatusCode::BAD_REQUEST, "empty_photo", "the photo has no bytes").into_response();
@@ -310,9 +311,8 @@ async fn get_photo(State(app): State<App>, UrlPath(sha): UrlPath<String>) -> Res
 }
 
 async fn post_capture(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let capturist = match app.who(&headers, Role::Capturist) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(capturist) = app.who(&headers, Role::Capturist) else {
+        return urna_auth::unauthorized();
     };
     let req: CaptureRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -337,8 +337,8 @@ async fn post_capture(State(app): State<App>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn get_captures(State(app): State<App>, headers: HeaderMap) -> Response {
-    if let Err(r) = app.who(&headers, Role::Publisher) {
-        return r;
+    if app.who(&headers, Role::Publisher).is_none() {
+        return urna_auth::unauthorized();
     }
     let actas = app.store().actas();
     axum::Json(actas).into_response()
