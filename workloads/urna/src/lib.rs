@@ -8,5 +8,5 @@
 pub mod cmd;
 pub mod keys;
 pub mod local;
-pub mod site;
 pub mod log_events;
+pub mod site;
