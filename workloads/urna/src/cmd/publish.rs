@@ -25,7 +25,8 @@ chained to the snapshot before; then OUT/latest.json. With --audit, each snapsho
 audit log as a `snapshot` event before the next snapshot is written. Snapshots are static files: serve or
 mirror OUT as they are. Check them with `urna verify snapshots OUT`.
 
-Create the key first with `urna publish keygen --out FILE` (it prints the public key to pin).";
+Create the key first with `urna publish keygen --out FILE` (it prints the public key to pin), or let
+--create-key create it on the first start (as the operator's site pod does).";
 
 #[derive(Debug, clap::Args)]
 #[command(about = "PREP publisher: signed, chained snapshots of the preliminary results", long_about = LONG_ABOUT)]
