@@ -175,8 +175,11 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                         | Workload::Voters(_)
                         | Workload::Record(_)
                         | Workload::Decryption(_)
-                        | Workload::Trustee(_) => {
-                            panic!("{name}: an Election's StatefulSets run no fleet, voters or closing workload")
+                        | Workload::Trustee(_)
+                        | Workload::Site(_)
+                        | Workload::Capture(_)
+                        | Workload::Publish(_) => {
+                            panic!("{name}: an Election's StatefulSets run no fleet, voters, closing or site workload")
                         }
                     }
                 }
