@@ -60,7 +60,7 @@ pub fn internal_token_secret_meta(e: &Election) -> super::booth_vote::TokenSecre
     let name = e.name_any();
     let secret = internal_token_secret(&name);
     let labels = meta::labels(super::booth_vote::TOKEN_COMPONENT, &secret, &name);
-    super::booth_vote::TokenSecret { meta: meta::child_meta(e, secret, labels), mesa: None }
+    super::booth_vote::TokenSecret { meta: meta::child_meta(e, secret, labels), hash_key: None }
 }
 
 /// Every child object of `e`, in apply order (configuration before the workloads that mount it). The vote

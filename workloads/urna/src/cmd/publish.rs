@@ -25,7 +25,8 @@ chained to the snapshot before; then OUT/latest.json. With --audit, each snapsho
 audit log as a `snapshot` event before the next snapshot is written. Snapshots are static files: serve or
 mirror OUT as they are. Check them with `urna verify snapshots OUT`.
 
-Create the key first with `urna publish keygen --out FILE` (it prints the public key to pin).";
+Create the key first with `urna publish keygen --out FILE` (it prints the public key to pin), or let
+--create-key create it on the first start (as the operator's site pod does).";
 
 #[derive(Debug, clap::Args)]
 #[command(about = "PREP publisher: signed, chained snapshots of the preliminary results", long_about = LONG_ABOUT)]
@@ -44,6 +45,12 @@ pub struct Args {
     /// The publisher's Ed25519 key file (from `urna publish keygen`).
     #[arg(long, env = "URNA_PUBLISH_KEY")]
     key: Option<PathBuf>,
+    /// Create the key file (as `keygen` does) when it does not exist yet. In a cluster the key lives on the
+    /// publisher's own volume beside the snapshots it signs (a mounted Secret is group-readable, which the key
+    /// loader refuses), so the pod creates it on its first start and keeps it after; its public key is in
+    /// every snapshot and in the log line below.
+    #[arg(long)]
+    create_key: bool,
     /// The snapshots' directory.
     #[arg(long, env = "URNA_PUBLISH_OUT")]
     out: Option<PathBuf>,
@@ -84,6 +91,13 @@ pub fn run(args: Args) -> Result<()> {
     };
     ensure!(args.interval >= 1, "--interval must be at least 1 second");
     let manifest = super::vote::read_manifest(manifest)?;
+    if args.create_key && !key.exists() {
+        if let Some(dir) = key.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let new = LogKey::generate().context("generating the publisher key")?;
+        new.write_new(key).with_context(|| format!("writing {}", key.display()))?;
+    }
     let key = LogKey::load(key).with_context(|| format!("loading the publisher key {}", key.display()))?;
     let token = super::token::from_file_or_env(Some(token_file), "URNA_PUBLISH_TOKEN")?
         .context("the publisher token is required")?;
@@ -99,6 +113,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => None,
     };
+    tracing::info!(public_key = %hex::encode(key.public_key()), "publisher key loaded");
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(publish_loop(&args, &manifest, &key, &capture, audit.as_ref(), out))
