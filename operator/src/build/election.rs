@@ -14,7 +14,7 @@ use k8s_openapi::api::networking::v1::{
     ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use serde_json::json;
@@ -25,7 +25,7 @@ use super::pod::{self, KeySource};
 use super::{Child, Defaults};
 use crate::crd::common::KeyRef;
 use crate::crd::common::ModalityKind;
-use crate::crd::election::{CensusSource, ShardingPolicy, VoteSpec};
+use crate::crd::election::{CensusSource, ShardingPolicy, VoteIngressSpec, VoteSpec};
 use crate::crd::{Election, ElectionPhase, TallyShard, TallyShardSpec};
 use crate::error::Result;
 use crate::meta::{self, LABEL_COMPONENT, LABEL_ELECTION, LABEL_SHARD, MAX_WORKLOAD_NAME};
@@ -225,21 +225,33 @@ pub fn vote_ingress(e: &Election) -> Option<Ingress> {
     let spec = e.spec.vote.ingress.as_ref()?;
     let name = e.name_any();
     let vname = vote_name(&name);
+    let metadata = meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name));
+    Some(ingress_to(metadata, spec, &vname, VOTE_INGRESS_PATHS))
+}
+
+/// An Ingress on `spec`'s host routing `paths` (path, pathType) to `service`'s HTTP port, with TLS from the
+/// given Secret and cert-manager's issuer annotation when `tls.issuer` is set: the one shape of the vote
+/// service's and the public site's Ingresses.
+pub(crate) fn ingress_to(
+    mut metadata: ObjectMeta,
+    spec: &VoteIngressSpec,
+    service: &str,
+    paths: &[(&str, &str)],
+) -> Ingress {
     let mut annotations = spec.annotations.clone();
     if let Some(issuer) = &spec.tls.issuer {
         let key = if issuer.kind == "ClusterIssuer" { "cluster-issuer" } else { "issuer" };
         annotations.insert(format!("{CERT_MANAGER_PREFIX}{key}"), issuer.name.clone());
     }
-    let mut metadata = meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name));
     metadata.annotations = (!annotations.is_empty()).then_some(annotations);
     let backend = || IngressBackend {
         service: Some(IngressServiceBackend {
-            name: vname.clone(),
+            name: service.to_owned(),
             port: Some(ServiceBackendPort { name: Some(HTTP_PORT_NAME.into()), number: None }),
         }),
         resource: None,
     };
-    let paths = VOTE_INGRESS_PATHS
+    let paths = paths
         .iter()
         .map(|(path, kind)| HTTPIngressPath {
             path: Some((*path).into()),
@@ -247,7 +259,7 @@ pub fn vote_ingress(e: &Election) -> Option<Ingress> {
             backend: backend(),
         })
         .collect();
-    Some(Ingress {
+    Ingress {
         metadata,
         spec: Some(IngressSpec {
             ingress_class_name: spec.class_name.clone(),
@@ -262,7 +274,7 @@ pub fn vote_ingress(e: &Election) -> Option<Ingress> {
             default_backend: None,
         }),
         status: None,
-    })
+    }
 }
 
 /// Where a census is read from: its ConfigMap key, else its Secret key.

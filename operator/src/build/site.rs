@@ -19,8 +19,7 @@ use k8s_openapi::api::core::v1::{
     Probe, ServicePort, Volume,
 };
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
-    IngressTLS, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec, ServiceBackendPort,
+    Ingress, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -29,7 +28,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::booth_vote::{TOKEN_COMPONENT, TokenSecret, mesas_config_name};
-use super::election::{CERT_MANAGER_PREFIX, audit_name, manifest_name};
+use super::election::{audit_name, manifest_name};
 use super::pod::{self, KeySource};
 use super::{Child, Defaults};
 use crate::crd::Election;
@@ -317,38 +316,8 @@ pub fn site_ingress(e: &Election) -> Option<Ingress> {
     let spec = site_spec(e)?.ingress.as_ref()?;
     let name = e.name_any();
     let sname = site_name(&name);
-    let mut annotations = spec.annotations.clone();
-    if let Some(issuer) = &spec.tls.issuer {
-        let key = if issuer.kind == "ClusterIssuer" { "cluster-issuer" } else { "issuer" };
-        annotations.insert(format!("{CERT_MANAGER_PREFIX}{key}"), issuer.name.clone());
-    }
-    let mut metadata = meta::child_meta(e, sname.clone(), meta::labels(SITE, &sname, &name));
-    metadata.annotations = (!annotations.is_empty()).then_some(annotations);
-    let backend = IngressBackend {
-        service: Some(IngressServiceBackend {
-            name: sname,
-            port: Some(ServiceBackendPort { name: Some(HTTP_PORT_NAME.into()), number: None }),
-        }),
-        resource: None,
-    };
-    Some(Ingress {
-        metadata,
-        spec: Some(IngressSpec {
-            ingress_class_name: spec.class_name.clone(),
-            tls: Some(vec![IngressTLS {
-                hosts: Some(vec![spec.host.clone()]),
-                secret_name: Some(spec.tls.secret_name.clone()),
-            }]),
-            rules: Some(vec![IngressRule {
-                host: Some(spec.host.clone()),
-                http: Some(HTTPIngressRuleValue {
-                    paths: vec![HTTPIngressPath { path: Some("/".into()), path_type: "Prefix".into(), backend }],
-                }),
-            }]),
-            default_backend: None,
-        }),
-        status: None,
-    })
+    let metadata = meta::child_meta(e, sname.clone(), meta::labels(SITE, &sname, &name));
+    Some(crate::build::election::ingress_to(metadata, spec, &sname, &[("/", "Prefix")]))
 }
 
 #[cfg(test)]
