@@ -323,19 +323,7 @@ pub fn site_ingress(e: &Election) -> Option<Ingress> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::examples::ExampleSet;
-
-    fn municipal() -> ExampleSet {
-        let mut set = ExampleSet::default();
-        for (file, text) in [
-            ("10-election.yaml", include_str!("../../../examples/municipal/10-election.yaml")),
-            ("20-mesas.yaml", include_str!("../../../examples/municipal/20-mesas.yaml")),
-            ("30-boothfleet.yaml", include_str!("../../../examples/municipal/30-boothfleet.yaml")),
-        ] {
-            set.add_yaml(file, text).expect("example");
-        }
-        set
-    }
+    use crate::examples::municipal;
 
     fn hashes(e: &Election) -> BTreeMap<String, String> {
         token_secrets(e)

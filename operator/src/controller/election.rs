@@ -516,19 +516,7 @@ async fn cleanup(e: &Election, ctx: &Context) -> Result<Action> {
 mod tests {
     use super::*;
     use crate::crd::TallyShardSpec;
-    use crate::examples::ExampleSet;
-
-    fn municipal() -> ExampleSet {
-        let mut set = ExampleSet::default();
-        for (file, text) in [
-            ("10-election.yaml", include_str!("../../../examples/municipal/10-election.yaml")),
-            ("20-mesas.yaml", include_str!("../../../examples/municipal/20-mesas.yaml")),
-            ("30-boothfleet.yaml", include_str!("../../../examples/municipal/30-boothfleet.yaml")),
-        ] {
-            set.add_yaml(file, text).expect("example");
-        }
-        set
-    }
+    use crate::examples::municipal;
 
     fn shard(name: &str, election: &str) -> TallyShard {
         TallyShard::new(

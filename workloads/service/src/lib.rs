@@ -5,9 +5,12 @@
 //!   readiness handler) and `GET /metrics` (its OpenMetrics text, through [`openmetrics`]);
 //! - [`ready`]: the readiness body when nothing is wrong (`{"status": "ready"}`);
 //! - [`error_response`]: an error as every workload answers it, the status code and
-//!   [`urna_status::error::ErrorBody`].
+//!   [`urna_status::error::ErrorBody`];
+//! - [`web_dist`]: a web page's committed build, compiled into the binary and served with its security headers.
 //!
 //! Only the routes and bodies live here; what "ready" means and which metrics exist are each workload's.
+
+pub mod web_dist;
 
 use axum::Json;
 use axum::Router;

@@ -127,21 +127,24 @@ async fn double_capture_snapshots_and_their_verification() {
     })
     .await;
 
-    let (_capture, url) = support::spawn_listening(args(&[
-        "capture",
-        "serve",
-        "--manifest",
-        &s(&manifest_path),
-        "--mesas",
-        &s(&mesas_path),
-        "--tokens",
-        &s(&tokens_path),
-        "--data",
-        &s(&d.join("capture")),
-        "--listen",
-        "127.0.0.1:0",
-    ]))
-    .await;
+    // The capture service over its data directory: started here, and again below to show a restart loses nothing.
+    let capture_serve = || {
+        args(&[
+            "capture",
+            "serve",
+            "--manifest",
+            &s(&manifest_path),
+            "--mesas",
+            &s(&mesas_path),
+            "--tokens",
+            &s(&tokens_path),
+            "--data",
+            &s(&d.join("capture")),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+    };
+    let (_capture, url) = support::spawn_listening(capture_serve()).await;
     let key_path = d.join("publisher.key");
     let out = ok(args(&["publish", "keygen", "--out", &s(&key_path)])).await;
     let publisher_key = out.trim().strip_prefix("public key: ").unwrap().to_owned();
@@ -359,21 +362,7 @@ async fn double_capture_snapshots_and_their_verification() {
     };
     let before = state(url.clone()).await;
     drop(_capture);
-    let (_capture, url) = support::spawn_listening(args(&[
-        "capture",
-        "serve",
-        "--manifest",
-        &s(&manifest_path),
-        "--mesas",
-        &s(&mesas_path),
-        "--tokens",
-        &s(&tokens_path),
-        "--data",
-        &s(&d.join("capture")),
-        "--listen",
-        "127.0.0.1:0",
-    ]))
-    .await;
+    let (_capture, url) = support::spawn_listening(capture_serve()).await;
     let after = state(url).await;
     assert_eq!(before, after);
     assert_eq!(after["mesas"][1]["captures"].as_array().unwrap().len(), 3);
