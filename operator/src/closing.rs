@@ -28,6 +28,10 @@ pub struct VoteView {
     pub closed: bool,
     /// Ballots it accepted that their shard or the audit log has not acknowledged yet (being retried).
     pub pending: u64,
+    /// The mesas it serves (the booth vote service) that have not submitted their results acta yet: the
+    /// acta's hash goes into the audit log, so the log is closed only once they are in (or the authority
+    /// closes without them).
+    pub awaiting_results: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +93,9 @@ pub struct Observed {
     /// Refusals already reported as Events (`status.decryption.refused`).
     pub refusals_reported: u64,
     pub certify_requested: bool,
+    /// The authority closes the log without the results actas still missing (the annotation
+    /// [`crate::meta::ANNOTATION_CLOSE_WITHOUT_ACTAS`]).
+    pub close_without_actas: bool,
     pub certified: bool,
 }
 
@@ -267,6 +274,19 @@ fn exporting(o: &Observed) -> Plan {
     match &o.audit {
         Seen::Unreachable(why) => return Plan::at(Step::ClosingLog, format!("audit log unreachable: {why}")),
         Seen::Answered(a) if !a.closed => {
+            let awaiting: Vec<&str> =
+                votes.iter().flat_map(|v| v.awaiting_results.iter()).map(String::as_str).collect();
+            if !awaiting.is_empty() && !o.close_without_actas {
+                return Plan::at(
+                    Step::ClosingLog,
+                    format!(
+                        "waiting for the results actas of mesas {} before the log's closing checkpoint; to close \
+                         without them the authority annotates the Election {}: \"true\"",
+                        awaiting.join(", "),
+                        crate::meta::ANNOTATION_CLOSE_WITHOUT_ACTAS
+                    ),
+                );
+            }
             let mut p = Plan::at(Step::ClosingLog, "writing the audit log's closing checkpoint");
             p.acts.push(Act::CloseLog);
             return p;
@@ -386,6 +406,9 @@ mod tests {
         refusals_reported: u64,
         certify: bool,
         certified: bool,
+        /// Mesas of the first vote service without a results acta.
+        awaiting_results: Vec<String>,
+        close_without_actas: bool,
         /// Acts performed, in order.
         log: Vec<Act>,
     }
@@ -411,6 +434,8 @@ mod tests {
                 refusals_reported: 0,
                 certify: false,
                 certified: false,
+                awaiting_results: vec![],
+                close_without_actas: false,
                 log: vec![],
             }
         }
@@ -424,7 +449,12 @@ mod tests {
                     .iter()
                     .enumerate()
                     .map(|(i, (closed, pending))| {
-                        Seen::Answered(VoteView { name: format!("vote-{i}"), closed: *closed, pending: *pending })
+                        Seen::Answered(VoteView {
+                            name: format!("vote-{i}"),
+                            closed: *closed,
+                            pending: *pending,
+                            awaiting_results: if i == 0 { self.awaiting_results.clone() } else { vec![] },
+                        })
                     })
                     .collect(),
                 shards: self
@@ -454,6 +484,7 @@ mod tests {
                 results_published: self.published.clone(),
                 refusals_reported: self.refusals_reported,
                 certify_requested: self.certify,
+                close_without_actas: self.close_without_actas,
                 certified: self.certified,
             }
         }
@@ -576,6 +607,29 @@ mod tests {
                 assert_eq!(once(|a| matches!(a, Act::PublishResults { .. })), 1);
             }
         }
+    }
+
+    /// The log's closing checkpoint waits for every mesa's results acta (its hash is a log entry), unless the
+    /// authority closes without them; a log already closed is not waited on.
+    #[test]
+    fn the_log_closes_once_the_mesas_results_actas_are_in() {
+        let mut w = World::closed();
+        w.shards.iter_mut().for_each(|s| s.0 = true);
+        w.awaiting_results = vec!["m-7".into(), "m-9".into()];
+        let p = plan(&w.observe());
+        assert_eq!((p.step, p.acts.len(), p.poll), (Step::ClosingLog, 0, true));
+        assert!(p.message.contains("m-7, m-9") && p.message.contains(crate::meta::ANNOTATION_CLOSE_WITHOUT_ACTAS));
+
+        w.close_without_actas = true;
+        assert_eq!(plan(&w.observe()).acts, [Act::CloseLog]);
+
+        w.close_without_actas = false;
+        w.awaiting_results.clear();
+        assert_eq!(plan(&w.observe()).acts, [Act::CloseLog]);
+
+        w.awaiting_results = vec!["m-7".into()];
+        w.audit_closed = true;
+        assert_eq!(plan(&w.observe()).step, Step::Exporting, "an acta after the close no longer holds it");
     }
 
     /// Every intermediate state a restarted operator can find, named: the step it reports and what it does.

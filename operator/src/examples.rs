@@ -118,6 +118,12 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<ExampleSet> {
     Ok(set)
 }
 
+/// The municipal example as a unit test reads it.
+#[cfg(test)]
+pub(crate) fn municipal() -> ExampleSet {
+    load_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/municipal")).unwrap_or_else(|e| panic!("example: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

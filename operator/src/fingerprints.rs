@@ -47,6 +47,16 @@ pub fn audit_log_key(election: &str, polled: &Polled<AuditStatus>) -> Option<Tru
         .then(|| TrustedLogKey { origin: a.origin.clone(), public_key: a.public_key })
 }
 
+/// The audit log's verifier key for the vote services (`--audit-log-key`), from the key the Election's status
+/// publishes: the voter app's receipt check then verifies checkpoints under the published key rather than
+/// under whatever key the log presents. `None` until `status.keyFingerprints` is written (the pods then
+/// restart once with it, before the opening in any election whose keys are in place when it is applied).
+pub fn audit_verifier_key(e: &Election) -> Option<String> {
+    let log = &e.status.as_ref()?.key_fingerprints.as_ref()?.audit_log;
+    let public_key = hex::decode(&log.public_key).ok()?.try_into().ok()?;
+    Some(TrustedLogKey { origin: log.origin.clone(), public_key }.verifier_key())
+}
+
 /// The fingerprints of `e`'s keys once every source is there (`Ok(None)` before), for the modalities whose
 /// vote services hold the signing key (`served`). A source that is there but unreadable is an error naming it.
 pub fn key_fingerprints(
@@ -166,5 +176,26 @@ mod tests {
         assert!(!settled(&e), "keys may still change before the opening");
         e.status.as_mut().expect("status").phase = Some(ElectionPhase::Open);
         assert!(settled(&e));
+    }
+
+    #[test]
+    fn the_vote_services_pin_the_published_log_key_once_there_is_one() {
+        let mut e = election();
+        let args = |e: &Election| {
+            let children = crate::build::election::build(e, &crate::build::Defaults::default()).expect("build");
+            let vote = children.iter().find(|c| c.kind == "StatefulSet" && c.name == "ciudad-2027-vote").expect("vote");
+            vote.body["spec"]["template"]["spec"]["containers"][0]["args"].clone()
+        };
+        assert_eq!(audit_verifier_key(&e), None);
+        assert!(!args(&e).to_string().contains("--audit-log-key"));
+
+        let fp = key_fingerprints(&e, &all(), &[ModalityKind::Remote]).expect("ok");
+        e.status = Some(ElectionStatus { key_fingerprints: fp, ..Default::default() });
+        let key = log().verifier_key();
+        assert!(key.starts_with("urna.dev/ciudad-2027+"), "{key}");
+        assert_eq!(audit_verifier_key(&e).as_deref(), Some(key.as_str()));
+        let args: Vec<String> = serde_json::from_value(args(&e)).expect("args");
+        let at = args.iter().position(|a| a == "--audit-log-key").expect("pinned");
+        assert_eq!(args[at + 1], key);
     }
 }

@@ -23,6 +23,8 @@ pub const ANNOTATION_ALLOW_DELETE: &str = "urna.dev/allow-delete";
 /// `urna.dev/certify: "true"`: the election authority certifies the results of a Decrypted Election (the
 /// operator then writes `status.certifiedAt`, once).
 pub const ANNOTATION_CERTIFY: &str = "urna.dev/certify";
+/// The authority's act closing the audit log without the results actas some mesas never submitted.
+pub const ANNOTATION_CLOSE_WITHOUT_ACTAS: &str = "urna.dev/close-without-actas";
 pub const ANNOTATION_MANIFEST_HASH: &str = "urna.dev/manifest-hash";
 pub const FINALIZER: &str = "urna.dev/ballot-protection";
 
@@ -49,6 +51,10 @@ pub fn is_paused<K: Resource>(obj: &K) -> bool {
 
 pub fn certify_requested<K: Resource>(obj: &K) -> bool {
     obj.meta().annotations.as_ref().and_then(|a| a.get(ANNOTATION_CERTIFY)).is_some_and(|v| v == "true")
+}
+
+pub fn close_without_actas<K: Resource>(obj: &K) -> bool {
+    obj.meta().annotations.as_ref().and_then(|a| a.get(ANNOTATION_CLOSE_WITHOUT_ACTAS)).is_some_and(|v| v == "true")
 }
 
 pub fn allows_delete<K: Resource>(obj: &K) -> bool {

@@ -9,7 +9,7 @@ use urna_status::audit::AuditStatus;
 use urna_status::broker::BrokerStatus;
 use urna_status::monitor::MonitorStatus;
 use urna_status::tally::ShardStatus;
-use urna_status::vote::{ActaKind as VoteActaKind, VoteStatus};
+use urna_status::vote::VoteStatus;
 
 use crate::crd::common::ModalityKind;
 use crate::crd::election::{AuditCheckpoint, AuditLogHead, ModalityCounters};
@@ -256,11 +256,10 @@ pub fn mesa_counts(
 pub fn mesa_actas(mesa: &str, booth: Option<&VoteStatus>, last: &[Acta]) -> Vec<Acta> {
     let Some(m) = booth.and_then(|b| b.mesas.iter().find(|m| m.mesa == mesa)) else { return last.to_vec() };
     let mut out: Vec<Acta> = Vec::new();
-    for kind in VoteActaKind::ALL {
-        let crd_kind = acta_kind(kind);
+    for kind in ActaKind::ALL {
         let seen = m.actas.iter().find(|a| a.kind == kind).and_then(|a| {
             Some(Acta {
-                kind: crd_kind,
+                kind,
                 sha256: a.sha256.clone(),
                 signers: a.signers.clone(),
                 signed_at: Time(a.signed_at.parse().ok()?),
@@ -271,18 +270,9 @@ pub fn mesa_actas(mesa: &str, booth: Option<&VoteStatus>, last: &[Acta]) -> Vec<
                 log_index: a.log_index,
             })
         });
-        out.extend(seen.or_else(|| last.iter().find(|a| a.kind == crd_kind).cloned()));
+        out.extend(seen.or_else(|| last.iter().find(|a| a.kind == kind).cloned()));
     }
     out
-}
-
-fn acta_kind(k: VoteActaKind) -> ActaKind {
-    match k {
-        VoteActaKind::Constitution => ActaKind::Constitution,
-        VoteActaKind::Results => ActaKind::Results,
-        VoteActaKind::Participants => ActaKind::Participants,
-        VoteActaKind::AuditCodes => ActaKind::AuditCodes,
-    }
 }
 
 /// A fleet monitor's answer, if sane (it names this fleet).
@@ -528,10 +518,7 @@ mod tests {
             mesa: "m1".into(),
             admissions: 3,
             ballots: 3,
-            actas: vec![
-                acta(VoteActaKind::Constitution, Some("2027-06-06T08:00:06Z")),
-                acta(VoteActaKind::Results, None),
-            ],
+            actas: vec![acta(ActaKind::Constitution, Some("2027-06-06T08:00:06Z")), acta(ActaKind::Results, None)],
         }];
         let got = mesa_actas("m1", Some(&booth), &[]);
         assert_eq!(got.len(), 2);

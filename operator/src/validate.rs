@@ -89,9 +89,26 @@ pub fn election(e: &Election) -> Result<()> {
         if v.partitions != 1 {
             return Err(invalid(crate::crd::election::INGRESS_PARTITIONS_MESSAGE));
         }
-        vote_ingress(i)?;
+        ingress("spec.vote.ingress", i)?;
+    }
+    if let Some(site) = &s.site {
+        if !site.capturists.is_empty() && v.booth.is_none() {
+            return Err(invalid(crate::crd::election::SITE_CAPTURISTS_MESSAGE));
+        }
+        unique("spec.site.capturists", site.capturists.iter().map(String::as_str))?;
+        if let Some(c) = site.capturists.iter().find(|c| !capturist_id(c)) {
+            return Err(invalid(format!("spec.site.capturists: {c:?} is not a DNS label of at most 40 characters")));
+        }
+        if let Some(i) = &site.ingress {
+            ingress("spec.site.ingress", i)?;
+        }
     }
     Ok(())
+}
+
+/// A capturist id: a DNS label of at most 40 characters (it names the capturist's token Secret).
+fn capturist_id(s: &str) -> bool {
+    (1..=40).contains(&s.len()) && !s.contains('.') && dns_subdomain(s)
 }
 
 /// A DNS subdomain (RFC 1123): lowercase labels of letters, digits and `-`, at most 253 characters.
@@ -109,22 +126,20 @@ fn dns_subdomain(s: &str) -> bool {
 
 /// The Ingress's names, and annotations that do not fight the operator's: the cert-manager annotations come
 /// from `tls.issuer` alone, so an issuer is never named twice, differently.
-fn vote_ingress(i: &crate::crd::election::VoteIngressSpec) -> Result<()> {
+fn ingress(path: &str, i: &crate::crd::election::VoteIngressSpec) -> Result<()> {
     if !dns_subdomain(&i.host) {
-        return Err(invalid(format!("spec.vote.ingress.host: {:?} is not a lowercase DNS name (no wildcard)", i.host)));
+        return Err(invalid(format!("{path}.host: {:?} is not a lowercase DNS name (no wildcard)", i.host)));
     }
     if let Some(c) = &i.class_name
         && !dns_subdomain(c)
     {
-        return Err(invalid(format!("spec.vote.ingress.className: {c:?} is not an IngressClass name")));
+        return Err(invalid(format!("{path}.className: {c:?} is not an IngressClass name")));
     }
     if !dns_subdomain(&i.tls.secret_name) {
-        return Err(invalid(format!("spec.vote.ingress.tls.secretName: {:?} is not a Secret name", i.tls.secret_name)));
+        return Err(invalid(format!("{path}.tls.secretName: {:?} is not a Secret name", i.tls.secret_name)));
     }
     if let Some(k) = i.annotations.keys().find(|k| k.starts_with(crate::build::election::CERT_MANAGER_PREFIX)) {
-        return Err(invalid(format!(
-            "spec.vote.ingress.annotations: {k:?}: set the certificate's issuer in spec.vote.ingress.tls.issuer"
-        )));
+        return Err(invalid(format!("{path}.annotations: {k:?}: set the certificate's issuer in {path}.tls.issuer")));
     }
     Ok(())
 }
@@ -182,7 +197,8 @@ pub fn mesa(m: &Mesa, e: Option<&Election>) -> Result<()> {
     for x in &m.spec.members {
         let k = x.signing_key.trim();
         let hex64 = k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit());
-        if !hex64 && !(k.starts_with("-----BEGIN PUBLIC KEY-----") && k.ends_with("-----END PUBLIC KEY-----")) {
+        let pem = k.starts_with("-----BEGIN PUBLIC KEY-----") && k.ends_with("-----END PUBLIC KEY-----");
+        if !(hex64 || pem) {
             return Err(invalid(format!(
                 "spec.members[{}].signingKey: an Ed25519 public key, as 64 hex characters or a PEM PUBLIC KEY",
                 x.id

@@ -62,6 +62,9 @@ pub struct VoteArgs {
     pub signing_key: String,
     pub census: Option<String>,
     pub admin_token: Option<String>,
+    /// The audit log's verifier key the voter app checks checkpoints with (`--audit-log-key`), once the
+    /// Election's status publishes the log's key ([`crate::fingerprints::audit_verifier_key`]).
+    pub audit_log_key: Option<String>,
     /// The booth vote service: `--mesas` from [`MESAS_DIR`] and `--bridge-token-file` from
     /// [`BRIDGE_TOKEN_DIR`].
     pub booth_desk: bool,
@@ -110,6 +113,9 @@ pub fn vote_args(v: &VoteArgs) -> Vec<String> {
         args.extend(["--shard".into(), s.clone()]);
     }
     args.extend(["--audit".into(), v.audit.clone()]);
+    if let Some(k) = &v.audit_log_key {
+        args.extend(["--audit-log-key".into(), k.clone()]);
+    }
     args.extend(internal_token_args());
     if let Some(t) = &v.admin_token {
         args.extend(["--admin-token-file".into(), format!("{ADMIN_TOKEN_DIR}/{t}")]);
@@ -383,4 +389,78 @@ pub fn export_args(a: &ExportArgs) -> Vec<String> {
 /// `urna decryption serve` (`workloads/urna/src/cmd/decryption.rs`) over the exported record.
 pub fn decryption_args() -> Vec<String> {
     vec!["decryption".into(), "serve".into(), "--record".into(), RECORD_DIR.into(), "--listen".into(), listen()]
+}
+
+// ---- the public site and PREP (one pod: `<election>-site`) ----
+
+/// The capture service's port in the site pod (the site has [`HTTP_PORT`]).
+pub const CAPTURE_PORT: i32 = 8081;
+pub const CAPTURE_PORT_NAME: &str = "capture";
+/// On the site pod's own volume ([`DATA_DIR`]): the capture journal and photos, the snapshots, and the
+/// publisher's key (created there on the first start, kept with the snapshots it signs).
+pub const CAPTURE_DATA_DIR: &str = "/var/lib/urna/capture";
+pub const SNAPSHOTS_DIR: &str = "/var/lib/urna/snapshots";
+pub const PUBLISHER_KEY_FILE: &str = "/var/lib/urna/publisher/publisher.key";
+/// Where the site pod mounts the exported record volume (read-only), and the record directory in it.
+pub const SITE_RECORD_MOUNT: &str = "/var/run/urna/record";
+pub const SITE_RECORD_DIR: &str = "/var/run/urna/record/record";
+/// The capture service's tokens file (the `<election>-capture-tokens` ConfigMap: token hashes only).
+pub const CAPTURE_TOKENS_DIR: &str = "/var/run/urna/capture-tokens";
+pub const CAPTURE_TOKENS_FILE: &str = "tokens.json";
+/// The publisher's capture token (the `<election>-publisher-token` Secret, key [`TOKEN_KEY`]).
+pub const PUBLISHER_TOKEN_DIR: &str = "/var/run/urna/publisher-token";
+
+/// `urna site` (`workloads/urna/src/cmd/site.rs`): the public results site over the record (absent until the
+/// export: the site shows PREP and waits for it) and, with PREP, the snapshots.
+pub fn site_args(snapshots: bool) -> Vec<String> {
+    let mut args = vec!["site".into(), "--record".into(), SITE_RECORD_DIR.into()];
+    if snapshots {
+        args.extend(["--snapshots".into(), SNAPSHOTS_DIR.into()]);
+    }
+    args.extend(["--listen".into(), listen()]);
+    args
+}
+
+/// `urna capture serve` (`workloads/urna/src/cmd/capture.rs`): double entry of the Mesas' tally sheets, over
+/// the booth vote service's mesas file.
+pub fn capture_args() -> Vec<String> {
+    vec![
+        "capture".into(),
+        "serve".into(),
+        "--manifest".into(),
+        manifest(),
+        "--mesas".into(),
+        format!("{MESAS_DIR}/{MESAS_FILE}"),
+        "--tokens".into(),
+        format!("{CAPTURE_TOKENS_DIR}/{CAPTURE_TOKENS_FILE}"),
+        "--data".into(),
+        CAPTURE_DATA_DIR.into(),
+        "--listen".into(),
+        format!("0.0.0.0:{CAPTURE_PORT}"),
+    ]
+}
+
+/// `urna publish` (`workloads/urna/src/cmd/publish.rs`): a snapshot every `interval` seconds from the capture
+/// service beside it (loopback), each appended to the audit log (`audit`, with the internal token).
+pub fn publish_args(interval: u32, audit: &str) -> Vec<String> {
+    vec![
+        "publish".into(),
+        "--capture".into(),
+        format!("http://127.0.0.1:{CAPTURE_PORT}"),
+        "--token-file".into(),
+        format!("{PUBLISHER_TOKEN_DIR}/{TOKEN_KEY}"),
+        "--manifest".into(),
+        manifest(),
+        "--key".into(),
+        PUBLISHER_KEY_FILE.into(),
+        "--create-key".into(),
+        "--out".into(),
+        SNAPSHOTS_DIR.into(),
+        "--interval".into(),
+        interval.to_string(),
+        "--audit".into(),
+        audit.into(),
+        "--audit-token-file".into(),
+        format!("{INTERNAL_TOKEN_DIR}/{TOKEN_KEY}"),
+    ]
 }

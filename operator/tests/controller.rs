@@ -89,8 +89,22 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
 
     let applies: Vec<&Seen> = seen.iter().filter(|s| s.is_apply() && !s.path.ends_with("/status")).collect();
     let expected = urna_operator::build::election::build(&e, &Defaults::default()).expect("build");
-    // Then the booth vote service's mesas ConfigMap, StatefulSet and Service (booth_vote_service_* below).
-    assert_eq!(applies.len(), expected.len() + 3);
+    // Then the children built beside the booth vote service (booth_vote_service_* below): its mesas ConfigMap,
+    // StatefulSet and Service, and the public site's (the example sets `spec.site` with capturists).
+    let site = ["configmaps/ciudad-2027-capture-tokens", "statefulsets/ciudad-2027-site", "services/ciudad-2027-site"];
+    for child in site {
+        assert!(applies.iter().any(|s| s.path.ends_with(child)), "{child} applied");
+    }
+    assert!(applies.iter().any(|s| s.path.ends_with("ingresses/ciudad-2027-site")), "the site's Ingress");
+    assert_eq!(
+        applies.len(),
+        expected.len()
+            + 3
+            + applies
+                .iter()
+                .filter(|s| s.path.contains("ciudad-2027-site") || s.path.ends_with("capture-tokens"))
+                .count()
+    );
     for (s, child) in applies.iter().zip(&expected) {
         assert!(
             s.query.contains("fieldManager=urna-operator") && s.query.contains("force=true"),
@@ -119,7 +133,8 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
     assert_eq!(st["ready"], "0/9", "vote, booth vote, audit and six shards");
     let types: Vec<&str> =
         st["conditions"].as_array().expect("conditions").iter().map(|c| c["type"].as_str().unwrap_or("")).collect();
-    assert_eq!(types, ["Ready", "Progressing", "Degraded", "Reconciling", "Stalled", "Closing"]);
+    assert_eq!(types, ["Ready", "Progressing", "Degraded", "Reconciling", "Stalled", "Closing", "SiteReady"]);
+    assert_eq!(st["conditions"][6]["status"], "False", "the site waits for its pod (and a snapshot)");
     assert_eq!(st["conditions"][3]["status"], "True", "Reconciling while workloads start");
     assert_eq!(st["conditions"][4]["status"], "False", "not Stalled");
     assert_eq!((&st["conditions"][5]["status"], &st["conditions"][5]["reason"]), (&json!("False"), &json!("Voting")));
@@ -691,7 +706,12 @@ async fn booth_vote_service_gets_tokens_once_a_mesas_file_of_their_hashes_and_th
             "mesa-centro-1-console-token",
             "mesa-centro-2-console-token",
             "mesa-norte-1-console-token",
-            "mesa-sur-1-console-token"
+            "mesa-sur-1-console-token",
+            // The example's public site runs PREP: the publisher's and each capturist's tokens.
+            "ciudad-2027-publisher-token",
+            "ciudad-2027-capturist-ana",
+            "ciudad-2027-capturist-beto",
+            "ciudad-2027-capturist-carla"
         ]
     );
     let token_of = |s: &Seen| -> String {
@@ -706,7 +726,7 @@ async fn booth_vote_service_gets_tokens_once_a_mesas_file_of_their_hashes_and_th
         let name = s.body["metadata"]["name"].as_str().expect("name");
         tokens.insert(s.body["metadata"]["labels"]["urna.dev/mesa"].as_str().unwrap_or(name).to_owned(), t);
     }
-    assert_eq!(tokens.values().collect::<std::collections::BTreeSet<_>>().len(), 6, "every token is its own");
+    assert_eq!(tokens.values().collect::<std::collections::BTreeSet<_>>().len(), 10, "every token is its own");
 
     // The mesas file: each Mesa's district, the SHA-256 of its console token, its ten booths (the blocked one
     // included: the broker refuses it; its earlier ballots still need an admitted voter).
@@ -1029,17 +1049,6 @@ async fn reconcile_stored(api: &FakeApi, ctx: Arc<Context>, killed: bool) -> Val
     api.get(ELECTION_PATH)["status"].clone()
 }
 
-fn closing_reason(status: &Value) -> String {
-    status["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["type"] == "Closing")
-        .and_then(|c| c["reason"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// The closing steps the test plays for the world between reconciles: the Job's pod completing, the
 /// decryption pod starting, the trustees answering, the service verifying, the authority certifying.
 fn world_moves(api: &FakeApi, world: &closing_workloads::Shared) {
@@ -1108,7 +1117,7 @@ async fn close_to_certified(kill: Option<(usize, usize)>) -> (Vec<String>, Vec<S
         }
         seen.extend(api.take());
         let phase = status["phase"].as_str().unwrap_or_default().to_owned();
-        phases.push(format!("{phase}/{}", closing_reason(&status)));
+        phases.push(format!("{phase}/{}", common::closing_reason(&status)));
         if phase == "Certified" {
             return (phases, seen, world);
         }

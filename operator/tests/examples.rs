@@ -102,6 +102,20 @@ fn snapshots_of_built_manifests() {
                     .collect();
                 insta::assert_yaml_snapshot!(format!("{name}-booth-vote-{}", e.name_any()), (booth, secrets));
             }
+            // The public site (and with capturists PREP), with fixed stand-ins for the tokens' hashes.
+            if e.spec.site.is_some() {
+                let mut hashes = booth_token_hashes(&set.mesas);
+                let secrets = build::site::token_secrets(&e);
+                for s in &secrets {
+                    let key = s.hash_key.clone().expect("listed");
+                    hashes.insert(key.clone(), urna_operator::token::token_sha256(&format!("token-{key}")));
+                }
+                let file = build::booth_vote::booth_spec(&e)
+                    .map(|_| build::booth_vote::mesas_file(&e, &set.mesas, &set.fleets, &hashes).expect("mesas"));
+                let site = build::site::build(&e, &defaults, file.as_ref(), &hashes).expect("site builds");
+                let secrets: Vec<_> = secrets.into_iter().map(|s| (s.meta.name, s.meta.labels)).collect();
+                insta::assert_yaml_snapshot!(format!("{name}-site-{}", e.name_any()), (site, secrets));
+            }
             // What closing creates (controller::closing), with the ceremony ConfigMap named.
             let mut closing = e.clone();
             closing.spec.record.ceremony = Some(format!("{}-ceremony", e.name_any()));

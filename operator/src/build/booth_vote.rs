@@ -64,8 +64,10 @@ pub fn booth_spec(e: &Election) -> Option<&BoothVoteSpec> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenSecret {
     pub meta: ObjectMeta,
-    /// The Mesa whose console uses it; `None` for the bridge token.
-    pub mesa: Option<String>,
+    /// The key its token's SHA-256 is returned under by the controller (`controller::tokens::ensure`), for
+    /// the files that list token hashes: a Mesa's name for its console token, [`super::site::capturist_key`]
+    /// and [`super::site::PUBLISHER_KEY`] for PREP's; `None` for a token no file lists (internal, bridge).
+    pub hash_key: Option<String>,
 }
 
 /// The Mesas of `e`, by name.
@@ -87,13 +89,14 @@ pub fn token_secrets(e: &Election, mesas: &[Mesa]) -> Vec<TokenSecret> {
         l
     };
     let bridge = bridge_token_secret(&name);
-    let mut out = vec![TokenSecret { meta: meta::child_meta(e, bridge.clone(), labels(&bridge, None)), mesa: None }];
+    let mut out =
+        vec![TokenSecret { meta: meta::child_meta(e, bridge.clone(), labels(&bridge, None)), hash_key: None }];
     for m in election_mesas(e, mesas) {
         let mesa = m.name_any();
         let secret = console_token_secret(&mesa);
         out.push(TokenSecret {
             meta: meta::child_meta(e, secret.clone(), labels(&secret, Some(&mesa))),
-            mesa: Some(mesa),
+            hash_key: Some(mesa),
         });
     }
     out
@@ -201,6 +204,7 @@ fn statefulset(
         signing_key: v.signing_key.key.clone(),
         census: census.map(|(_, r)| r.key.clone()),
         admin_token: v.admin_token.as_ref().map(|r| r.key.clone()),
+        audit_log_key: crate::fingerprints::audit_verifier_key(e),
         booth_desk: true,
     };
     let extra = vec![

@@ -19,6 +19,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use urna_ballot::Districts;
 
 use super::{Child, Defaults};
 use super::{booth_vote, pod};
@@ -145,20 +146,7 @@ pub fn device_mesas(f: &BoothFleet, mesas: &[Mesa]) -> BTreeMap<String, String> 
 
 /// `district` and its ancestors in the Election's tree (itself only without the Election).
 fn district_and_ancestors<'a>(district: &'a str, e: Option<&'a Election>) -> Vec<&'a str> {
-    let mut out = vec![district];
-    let Some(e) = e else { return out };
-    let mut cur = district;
-    // Bounded by the tree size: a cycle (refused by validation) cannot loop forever.
-    for _ in 0..e.spec.districts.len() {
-        match e.spec.districts.iter().find(|x| x.id == cur).and_then(|x| x.parent.as_deref()) {
-            Some(p) => {
-                out.push(p);
-                cur = p;
-            }
-            None => break,
-        }
-    }
-    out
+    e.map_or_else(|| vec![district], |e| Districts::new(&e.spec.districts).self_and_ancestors(district))
 }
 
 /// Assigns every device to a broker shard, deterministically from the specs alone: a device goes to the

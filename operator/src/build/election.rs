@@ -14,17 +14,18 @@ use k8s_openapi::api::networking::v1::{
     ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use serde_json::json;
+use urna_ballot::Districts;
 
 use super::booth_vote::BOOTH_VOTE;
 use super::pod::{self, KeySource};
 use super::{Child, Defaults};
 use crate::crd::common::KeyRef;
 use crate::crd::common::ModalityKind;
-use crate::crd::election::{CensusSource, ShardingPolicy, VoteSpec};
+use crate::crd::election::{CensusSource, ShardingPolicy, VoteIngressSpec, VoteSpec};
 use crate::crd::{Election, ElectionPhase, TallyShard, TallyShardSpec};
 use crate::error::Result;
 use crate::meta::{self, LABEL_COMPONENT, LABEL_ELECTION, LABEL_SHARD, MAX_WORKLOAD_NAME};
@@ -59,7 +60,7 @@ pub fn internal_token_secret_meta(e: &Election) -> super::booth_vote::TokenSecre
     let name = e.name_any();
     let secret = internal_token_secret(&name);
     let labels = meta::labels(super::booth_vote::TOKEN_COMPONENT, &secret, &name);
-    super::booth_vote::TokenSecret { meta: meta::child_meta(e, secret, labels), mesa: None }
+    super::booth_vote::TokenSecret { meta: meta::child_meta(e, secret, labels), hash_key: None }
 }
 
 /// Every child object of `e`, in apply order (configuration before the workloads that mount it). The vote
@@ -181,6 +182,7 @@ fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> Statefu
         signing_key: v.signing_key.key.clone(),
         census: census.map(|(_, r)| r.key.clone()),
         admin_token: v.admin_token.as_ref().map(|r| r.key.clone()),
+        audit_log_key: crate::fingerprints::audit_verifier_key(e),
         booth_desk: false,
     };
     let (c, volumes) =
@@ -223,21 +225,33 @@ pub fn vote_ingress(e: &Election) -> Option<Ingress> {
     let spec = e.spec.vote.ingress.as_ref()?;
     let name = e.name_any();
     let vname = vote_name(&name);
+    let metadata = meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name));
+    Some(ingress_to(metadata, spec, &vname, VOTE_INGRESS_PATHS))
+}
+
+/// An Ingress on `spec`'s host routing `paths` (path, pathType) to `service`'s HTTP port, with TLS from the
+/// given Secret and cert-manager's issuer annotation when `tls.issuer` is set: the one shape of the vote
+/// service's and the public site's Ingresses.
+pub(crate) fn ingress_to(
+    mut metadata: ObjectMeta,
+    spec: &VoteIngressSpec,
+    service: &str,
+    paths: &[(&str, &str)],
+) -> Ingress {
     let mut annotations = spec.annotations.clone();
     if let Some(issuer) = &spec.tls.issuer {
         let key = if issuer.kind == "ClusterIssuer" { "cluster-issuer" } else { "issuer" };
         annotations.insert(format!("{CERT_MANAGER_PREFIX}{key}"), issuer.name.clone());
     }
-    let mut metadata = meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name));
     metadata.annotations = (!annotations.is_empty()).then_some(annotations);
     let backend = || IngressBackend {
         service: Some(IngressServiceBackend {
-            name: vname.clone(),
+            name: service.to_owned(),
             port: Some(ServiceBackendPort { name: Some(HTTP_PORT_NAME.into()), number: None }),
         }),
         resource: None,
     };
-    let paths = VOTE_INGRESS_PATHS
+    let paths = paths
         .iter()
         .map(|(path, kind)| HTTPIngressPath {
             path: Some((*path).into()),
@@ -245,7 +259,7 @@ pub fn vote_ingress(e: &Election) -> Option<Ingress> {
             backend: backend(),
         })
         .collect();
-    Some(Ingress {
+    Ingress {
         metadata,
         spec: Some(IngressSpec {
             ingress_class_name: spec.class_name.clone(),
@@ -260,7 +274,7 @@ pub fn vote_ingress(e: &Election) -> Option<Ingress> {
             default_backend: None,
         }),
         status: None,
-    })
+    }
 }
 
 /// Where a census is read from: its ConfigMap key, else its Secret key.
@@ -334,29 +348,12 @@ fn audit_statefulset(e: &Election, image: &str) -> StatefulSet {
 
 /// The leaf districts at or under `district` (all leaves when `None`): the ballot styles a shard holds.
 pub fn leaves_under(e: &Election, district: Option<&str>) -> Vec<String> {
-    let under = |leaf: &str| {
-        let Some(root) = district else { return true };
-        let mut cur = Some(leaf);
-        let mut steps = 0;
-        while let Some(d) = cur {
-            if d == root {
-                return true;
-            }
-            steps += 1;
-            if steps > e.spec.districts.len() {
-                return false;
-            }
-            cur = e.spec.districts.iter().find(|x| x.id == d).and_then(|x| x.parent.as_deref());
-        }
-        false
-    };
-    leaf_districts(e).into_iter().filter(|l| under(l)).map(str::to_owned).collect()
+    Districts::new(&e.spec.districts).leaves_under(district).into_iter().map(str::to_owned).collect()
 }
 
 /// Districts where ballots are cast: those no other district names as parent.
 pub fn leaf_districts(e: &Election) -> Vec<&str> {
-    let d = &e.spec.districts;
-    d.iter().filter(|x| !d.iter().any(|y| y.parent.as_deref() == Some(x.id.as_str()))).map(|x| x.id.as_str()).collect()
+    Districts::new(&e.spec.districts).leaves()
 }
 
 /// The generated shards, per the sharding policy.

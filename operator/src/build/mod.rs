@@ -8,6 +8,7 @@ pub mod election;
 pub mod mesa;
 pub mod pod;
 pub mod record;
+pub mod site;
 pub mod tallyshard;
 
 use kube::Resource;

@@ -201,6 +201,7 @@ async fn observe(
         results_published: kept.results.as_ref().map(|r| r.digest.clone()),
         refusals_reported: kept.decryption.as_ref().map_or(0, |d| d.refused),
         certify_requested: crate::meta::certify_requested(e),
+        close_without_actas: crate::meta::close_without_actas(e),
         certified: kept.certified_at.is_some(),
     };
     if o.certified || o.results_published.is_some() {
@@ -229,9 +230,12 @@ async fn observe(
     }
     for ep in &votes {
         o.votes.push(match ctx.poller.status::<VoteStatus>(ep).await {
-            Ok(s) => {
-                Seen::Answered(VoteView { name: ep.service.clone(), closed: s.closed, pending: s.ballots_pending })
-            }
+            Ok(s) => Seen::Answered(VoteView {
+                name: ep.service.clone(),
+                closed: s.closed,
+                pending: s.ballots_pending,
+                awaiting_results: awaiting_results(&s),
+            }),
             Err(err) => Seen::Unreachable(format!("{}: {err}", ep.service)),
         });
     }
@@ -352,4 +356,13 @@ pub fn condition(o: &Outcome) -> Desired {
 /// The last `closesAt` of the Election's modalities.
 pub fn last_close(e: &Election) -> Option<Timestamp> {
     e.spec.modalities.iter().map(|m| m.closes_at.0).max()
+}
+
+/// The mesas a vote service serves without an accepted results acta.
+fn awaiting_results(s: &VoteStatus) -> Vec<String> {
+    s.mesas
+        .iter()
+        .filter(|m| !m.actas.iter().any(|a| a.kind == urna_status::vote::ActaKind::Results))
+        .map(|m| m.mesa.clone())
+        .collect()
 }

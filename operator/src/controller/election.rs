@@ -211,6 +211,7 @@ pub fn validate<'a>(e: &'a Election, refs: &References) -> Result<ValidatedElect
     if booth.is_some() {
         tokens.extend(booth_vote::token_secrets(e, &mesas));
     }
+    tokens.extend(crate::build::site::token_secrets(e));
     Ok(ValidatedElection {
         election: e,
         generated,
@@ -243,8 +244,9 @@ pub struct Built {
     pub booth_problem: Option<Error>,
 }
 
-/// The children of `v`: the Election's own ([`build::build_with`], routed to `v.routes`) and the booth vote
-/// service's ([`booth_vote::build`], its mesas file from the console tokens' `hashes`). Pure.
+/// The children of `v`: the Election's own ([`build::build_with`], routed to `v.routes`), the booth vote
+/// service's ([`booth_vote::build`], its mesas file from the console tokens' `hashes`) and the public site's
+/// ([`crate::build::site::build`]: PREP over the same mesas file, its tokens' hashes from `hashes`). Pure.
 pub fn build_children(
     v: &ValidatedElection<'_>,
     hashes: &BTreeMap<String, String>,
@@ -252,19 +254,23 @@ pub fn build_children(
 ) -> Result<Built> {
     let e = v.election;
     let mut children = build::build_with(e, defaults, &v.routes)?;
-    if v.booth.is_none() {
-        return Ok(Built { children, booth_problem: None });
-    }
-    let booth = booth_vote::mesas_file(e, &v.mesas, &v.fleets, hashes)
-        .and_then(|file| booth_vote::build(e, defaults, &v.routes, &file));
-    match booth {
-        Ok(booth) => {
-            children.extend(booth);
-            Ok(Built { children, booth_problem: None })
+    let mut booth_problem = None;
+    let mut mesas = None;
+    if v.booth.is_some() {
+        let booth = booth_vote::mesas_file(e, &v.mesas, &v.fleets, hashes)
+            .and_then(|file| Ok((booth_vote::build(e, defaults, &v.routes, &file)?, file)));
+        match booth {
+            Ok((booth, file)) => {
+                children.extend(booth);
+                mesas = Some(file);
+            }
+            // PREP waits with the booth vote service: the capture service reads the same mesas file.
+            Err(err @ Error::InvalidSpec(_)) => booth_problem = Some(err),
+            Err(err) => return Err(err),
         }
-        Err(err @ Error::InvalidSpec(_)) => Ok(Built { children, booth_problem: Some(err) }),
-        Err(err) => Err(err),
     }
+    children.extend(crate::build::site::build(e, defaults, mesas.as_ref(), hashes)?);
+    Ok(Built { children, booth_problem })
 }
 
 // ---- observe ----
@@ -291,6 +297,16 @@ struct Observed {
     key_fingerprints: Option<KeyFingerprints>,
     /// A key source that is there but unreadable (the ceremony's public.json, the signing key).
     keys_unreadable: Option<String>,
+    /// The public site's pod (with PREP's capture service and publisher): `None` without `spec.site`.
+    site: Option<SiteObserved>,
+}
+
+/// What the site's StatefulSet reports: its pod's readiness (every container: the site, and with PREP the
+/// capture service and the publisher) and whether PREP runs in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SiteObserved {
+    ready: bool,
+    prep: bool,
 }
 
 impl Observed {
@@ -332,7 +348,22 @@ async fn observe(v: &ValidatedElection<'_>, refs: &References, ctx: &Context, ns
         None => None,
     };
 
-    let mut o = Observed { shards: routed_shards(v, refs), ..Observed::default() };
+    // The site is reported on its own condition, not among the workloads Ready counts: it is ready only once
+    // it has a snapshot or the record to show, which must not hold the election's phase back.
+    let site = match crate::build::site::site_spec(e) {
+        Some(_) => {
+            let sts = sts.get_opt(&crate::build::site::site_name(&name)).await?;
+            let prep = sts
+                .as_ref()
+                .and_then(|s| s.spec.as_ref())
+                .and_then(|s| s.template.spec.as_ref())
+                .is_some_and(|p| p.containers.iter().any(|c| c.name == crate::build::site::PUBLISH));
+            Some(SiteObserved { ready: ready_replicas(sts) >= 1, prep })
+        }
+        None => None,
+    };
+
+    let mut o = Observed { shards: routed_shards(v, refs), site, ..Observed::default() };
     o.summary.total = o.shards.len() as u32;
     for s in &o.shards {
         o.summary.ready += u32::from(s.is_ready());
@@ -405,7 +436,28 @@ fn decide(v: &ValidatedElection<'_>, o: &Observed, booth_problem: Option<&Error>
         conditions::degrade(&mut conds, "KeyUnreadable", why.clone());
     }
     conds.push(super::closing::condition(&o.closed));
+    conds.extend(o.site.map(site_condition));
     Decided { phase, next, conds }
+}
+
+/// The `SiteReady` condition type: the public site's pod is ready (with PREP, its capture service and
+/// publisher too).
+pub const SITE_READY: &str = "SiteReady";
+
+/// `SiteReady` from what the site's StatefulSet reports. Pure.
+fn site_condition(s: SiteObserved) -> Desired {
+    let what = if s.prep { "the site, the capture service and the publisher" } else { "the site" };
+    if s.ready {
+        Desired::new(SITE_READY, true, "Serving", format!("{what}: ready"))
+    } else {
+        // The site's /readyz waits for a snapshot or the record: before the first snapshot this is expected.
+        Desired::new(
+            SITE_READY,
+            false,
+            "NotReady",
+            format!("{what}: not ready yet (the site waits for a snapshot or the record)"),
+        )
+    }
 }
 
 async fn write_status(api: &Api<Election>, e: &Election, ctx: &Context, d: &Decided, o: &Observed) -> Result<()> {
@@ -464,19 +516,7 @@ async fn cleanup(e: &Election, ctx: &Context) -> Result<Action> {
 mod tests {
     use super::*;
     use crate::crd::TallyShardSpec;
-    use crate::examples::ExampleSet;
-
-    fn municipal() -> ExampleSet {
-        let mut set = ExampleSet::default();
-        for (file, text) in [
-            ("10-election.yaml", include_str!("../../../examples/municipal/10-election.yaml")),
-            ("20-mesas.yaml", include_str!("../../../examples/municipal/20-mesas.yaml")),
-            ("30-boothfleet.yaml", include_str!("../../../examples/municipal/30-boothfleet.yaml")),
-        ] {
-            set.add_yaml(file, text).expect("example");
-        }
-        set
-    }
+    use crate::examples::municipal;
 
     fn shard(name: &str, election: &str) -> TallyShard {
         TallyShard::new(
@@ -529,17 +569,56 @@ mod tests {
         assert_eq!(names(&v.mesas), mesas);
         let tokens: Vec<String> = v.tokens.iter().filter_map(|t| t.meta.name.clone()).collect();
         assert_eq!(tokens[..2], ["ciudad-2027-internal-token".to_owned(), "ciudad-2027-bridge-token".to_owned()]);
-        assert_eq!(tokens.len(), 2 + mesas.len(), "one console token per Mesa");
+        let prep = 1 + e.spec.site.as_ref().map_or(0, |s| s.capturists.len());
+        assert_eq!(tokens.len(), 2 + mesas.len() + prep, "one console token per Mesa, PREP's publisher and capturists");
         assert_eq!(v.served, [ModalityKind::Remote, ModalityKind::Booth]);
         assert_eq!(v.last_close, e.spec.modalities.iter().map(|m| m.closes_at.0).max());
 
         // Without spec.vote.booth: neither Mesas nor fleets nor their tokens.
         let mut e = e;
         e.spec.vote.booth = None;
+        let err = validate(&e, &refs).expect_err("capturists need the booth vote service's mesas");
+        assert!(err.to_string().contains("spec.site.capturists"), "{err}");
+        e.spec.site = None;
         let v = validate(&e, &refs).expect("valid");
         assert!(v.booth.is_none() && v.mesas.is_empty() && v.fleets.is_empty());
         assert_eq!(v.tokens.len(), 1);
         assert_eq!(v.served, [ModalityKind::Remote]);
+    }
+
+    #[test]
+    fn site_ready_follows_the_site_pod_and_names_prep() {
+        let ready = site_condition(SiteObserved { ready: true, prep: true });
+        assert_eq!((ready.type_, ready.status, ready.reason.as_str()), (SITE_READY, true, "Serving"));
+        assert!(ready.message.contains("publisher"));
+        let waiting = site_condition(SiteObserved { ready: false, prep: false });
+        assert_eq!((waiting.status, waiting.reason.as_str()), (false, "NotReady"));
+        assert!(!waiting.message.contains("publisher"));
+    }
+
+    #[test]
+    fn prep_tokens_are_decided_with_capturists_and_the_site_built_beside_the_booth_vote_service() {
+        let set = municipal();
+        let e = set.elections[0].clone();
+        let refs = References { mesas: set.mesas.clone(), fleets: set.fleets.clone(), ..References::default() };
+        let v = validate(&e, &refs).expect("valid");
+        let keys: Vec<String> = v.tokens.iter().filter_map(|t| t.hash_key.clone()).collect();
+        assert!(keys.contains(&crate::build::site::PUBLISHER_KEY.to_owned()));
+        assert!(keys.contains(&crate::build::site::capturist_key("ana")));
+        let hashes: BTreeMap<String, String> = keys.iter().map(|k| (k.clone(), "00".repeat(32))).collect();
+        let built = build_children(&v, &hashes, &Defaults::default()).expect("build");
+        let ids: Vec<String> = built.children.iter().map(Child::id).collect();
+        assert!(ids.contains(&"ConfigMap/ciudad-2027-capture-tokens".to_owned()), "{ids:?}");
+        assert!(ids.contains(&"StatefulSet/ciudad-2027-site".to_owned()));
+
+        // A Mesa set aside: the site still runs, PREP waits with the booth vote service.
+        let mut inner = v.clone();
+        inner.mesas[0].spec.district = "not-a-leaf".into();
+        let built = build_children(&inner, &hashes, &Defaults::default()).expect("build");
+        assert!(built.booth_problem.is_some());
+        let ids: Vec<String> = built.children.iter().map(Child::id).collect();
+        assert!(ids.contains(&"StatefulSet/ciudad-2027-site".to_owned()));
+        assert!(!ids.contains(&"ConfigMap/ciudad-2027-capture-tokens".to_owned()));
     }
 
     #[test]
@@ -556,12 +635,13 @@ mod tests {
         let e = set.elections[0].clone();
         let refs = References { mesas: set.mesas.clone(), fleets: set.fleets.clone(), ..References::default() };
         let v = validate(&e, &refs).expect("valid");
-        let hashes: BTreeMap<String, String> = v.mesas.iter().map(|m| (m.name_any(), "00".repeat(32))).collect();
+        let hashes: BTreeMap<String, String> =
+            v.tokens.iter().filter_map(|t| t.hash_key.clone()).map(|k| (k, "00".repeat(32))).collect();
         let built = build_children(&v, &hashes, &Defaults::default()).expect("build");
         assert!(built.booth_problem.is_none());
         let own = build::build(&e, &Defaults::default()).expect("build");
         assert_eq!(built.children[..own.len()], own[..], "the Election's own children, as the builder makes them");
-        let booth: Vec<String> = built.children[own.len()..].iter().map(Child::id).collect();
+        let booth: Vec<String> = built.children[own.len()..own.len() + 3].iter().map(Child::id).collect();
         assert_eq!(
             booth,
             ["ConfigMap/ciudad-2027-mesas", "StatefulSet/ciudad-2027-vote-booth", "Service/ciudad-2027-vote-booth"]
@@ -572,6 +652,9 @@ mod tests {
         inner.mesas[0].spec.district = "not-a-leaf".into();
         let built = build_children(&inner, &hashes, &Defaults::default()).expect("build");
         assert_eq!(built.booth_problem.as_ref().map(Error::reason), Some("InvalidSpec"));
-        assert_eq!(built.children, own, "the rest of the election is still built");
+        assert_eq!(built.children[..own.len()], own[..], "the rest of the election is still built");
+        assert!(
+            built.children[own.len()..].iter().all(|c| c.name.ends_with("-site") || c.name.ends_with("-site-ingress"))
+        );
     }
 }

@@ -26,8 +26,8 @@ pub async fn existing(e: &Election, ctx: &Context, ns: &str) -> Result<Vec<Secre
     Ok(api.list(&ListParams::default().labels(&selector)).await?.items)
 }
 
-/// Creates the token Secrets of `wanted` missing from `existing` ([`existing`]); returns each Mesa's console
-/// token hash (hex), by Mesa.
+/// Creates the token Secrets of `wanted` missing from `existing` ([`existing`]); returns the hash (hex) of each
+/// token a file lists, by its [`TokenSecret::hash_key`] (a Mesa's console token under the Mesa's name).
 pub async fn ensure(
     ctx: &Context,
     ns: &str,
@@ -46,8 +46,8 @@ pub async fn ensure(
         if new {
             created.insert(name);
         }
-        if let Some(mesa) = &want.mesa {
-            hashes.insert(mesa.clone(), token::token_sha256(&value));
+        if let Some(key) = &want.hash_key {
+            hashes.insert(key.clone(), token::token_sha256(&value));
         }
     }
     if !created.is_empty() {

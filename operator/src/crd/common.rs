@@ -16,28 +16,30 @@ pub struct Window {
     pub closes_at: Time,
 }
 
-/// How ballots reach the election.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum ModalityKind {
-    /// Voters at home or abroad, through the vote service.
-    Remote,
-    /// Voting machines at Mesas, through the booth fleet's broker.
-    Booth,
-}
+/// How ballots reach the election: the workloads' own [`urna_status::Modality`] (one type from the resources
+/// to the record), named as the resources name it.
+pub type ModalityKind = urna_status::Modality;
 
-impl ModalityKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ModalityKind::Remote => "remote",
-            ModalityKind::Booth => "booth",
-        }
+/// The CRD schema of a [`ModalityKind`] field (`#[schemars(with = "ModalitySchema")]`).
+pub struct ModalitySchema;
+
+impl JsonSchema for ModalitySchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ModalityKind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        string_enum(Some("How ballots reach the election."), ModalityKind::ALL.map(ModalityKind::as_str))
     }
 }
 
-impl std::fmt::Display for ModalityKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+/// The schema of a string enum the workloads define (in `urna-status`, which stays free of schemars): the
+/// operator states it here, its values taken from the type itself so the two cannot drift.
+pub fn string_enum(description: Option<&str>, values: impl IntoIterator<Item = &'static str>) -> schemars::Schema {
+    let values: Vec<&str> = values.into_iter().collect();
+    match description {
+        Some(d) => schemars::json_schema!({ "description": d, "type": "string", "enum": values }),
+        None => schemars::json_schema!({ "type": "string", "enum": values }),
     }
 }
 

@@ -21,6 +21,8 @@ const LOCKED: &str =
 pub const MAX_NAME: usize = 54;
 /// Why `spec.vote.ingress` needs one partition (the CEL rule's message and [`crate::validate`]'s).
 pub const INGRESS_PARTITIONS_MESSAGE: &str = "spec.vote.ingress needs spec.vote.partitions: 1: a voter's session, voting right and ballot belong to her partition's replica, and the voter app does not route to partitions";
+/// Why `spec.site.capturists` needs the booth vote service (the CEL rule's message and [`crate::validate`]'s).
+pub const SITE_CAPTURISTS_MESSAGE: &str = "spec.site.capturists needs spec.vote.booth: PREP captures the tally sheets of the Mesas the booth vote service serves";
 const NAME_MESSAGE: &str =
     "metadata.name must be at most 54 characters: it prefixes child names and label values (63 at most)";
 
@@ -52,6 +54,7 @@ const NAME_MESSAGE: &str =
     validation = Rule::new("!has(self.vote.booth) || self.vote.booth.census != self.census").message("spec.vote.booth.census must not be spec.census: each vote service keeps its own voting rights"),
     validation = Rule::new("!has(self.vote.ingress) || self.modalities.exists(m, m.kind == 'remote')").message("spec.vote.ingress exposes the remote vote service: it needs a remote modality"),
     validation = Rule::new("!has(self.vote.ingress) || self.vote.partitions == 1").message(INGRESS_PARTITIONS_MESSAGE),
+    validation = Rule::new("!has(self.site) || !has(self.site.capturists) || has(self.vote.booth)").message(SITE_CAPTURISTS_MESSAGE),
 )]
 pub struct ElectionSpec {
     #[schemars(length(min = 1, max = 256))]
@@ -96,6 +99,10 @@ pub struct ElectionSpec {
     /// The election record, exported by the operator after the close (docs/record.md).
     #[serde(default)]
     pub record: RecordSpec,
+    /// The public results site (`<election>-site`, docs/site.md) and, with `capturists`, PREP's capture
+    /// service and publisher in the same pod (docs/operator.md, "Publication"); none without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteSpec>,
     /// Bits per counter slot (default 20, up to 1,048,575 ballots per tally shard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 32))]
@@ -110,6 +117,7 @@ fn default_publication_interval() -> u32 {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.closesAt > self.opensAt").message("closesAt must be after opensAt"))]
 pub struct Modality {
+    #[schemars(with = "super::common::ModalitySchema")]
     pub kind: ModalityKind,
     pub opens_at: Time,
     pub closes_at: Time,
@@ -200,6 +208,27 @@ pub struct VoteSpec {
     pub booth: Option<BoothVoteSpec>,
     /// An Ingress (`<election>-vote`) that exposes the voter web app and the public API it calls to voters'
     /// browsers; none without it. Needs a remote modality and one partition (the app talks to one replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<VoteIngressSpec>,
+}
+
+/// The public results site and PREP (docs/operator.md, "Publication").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteSpec {
+    /// PREP's capturists, by id (docs/record.md, "PREP"): with any, the site's pod also runs the capture
+    /// service (double entry of the Mesas' tally sheets) and the publisher (a signed snapshot every
+    /// `publicationIntervalSeconds`). Each capturist's token is a Secret `<election>-capturist-<id>` (key
+    /// `token`) the operator creates once. Double entry needs two; a third settles a mismatch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64), extend("x-kubernetes-list-type" = "set"))]
+    #[schemars(inner(length(min = 1, max = 40), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")))]
+    pub capturists: Vec<String>,
+    /// The site pod's volume: the capture journal, the sheets' photos and the snapshots.
+    #[serde(default)]
+    pub storage: StorageSpec,
+    /// An Ingress (`<election>-site`) that exposes the site (only the site: not the capture API) at `host`.
+    /// Same fields as `spec.vote.ingress`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<VoteIngressSpec>,
 }

@@ -117,17 +117,21 @@ impl MesaPhase {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum ActaKind {
-    /// Signed when the Mesa is set up: the members present and the time.
-    Constitution,
-    /// Votes per contest and choice after closing, as the Mesa counted them (booths or paper).
-    Results,
-    /// How many voted at this Mesa (never who).
-    Participants,
-    /// Voter-checkable audit codes: the receipts (AnonIDs) of the booth ballots recorded at this Mesa.
-    AuditCodes,
+/// The kind of a signed acta: the vote service's own [`urna_status::vote::ActaKind`] (one type from the
+/// booth's status to the resource).
+pub use urna_status::vote::ActaKind;
+
+/// The CRD schema of an [`ActaKind`] field (`#[schemars(with = "ActaKindSchema")]`).
+pub struct ActaKindSchema;
+
+impl JsonSchema for ActaKindSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ActaKind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        super::common::string_enum(None, ActaKind::ALL.map(ActaKind::as_str))
+    }
 }
 
 /// A signed acta, by hash, as the booth vote service accepted it (`POST /v1/mesas/{mesa}/actas`, the
@@ -136,6 +140,7 @@ pub enum ActaKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Acta {
+    #[schemars(with = "ActaKindSchema")]
     pub kind: ActaKind,
     /// SHA-256 of the acta's canonical document (hex).
     pub sha256: String,

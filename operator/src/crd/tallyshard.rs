@@ -37,6 +37,7 @@ pub struct TallyShardSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 63))]
     pub district: Option<String>,
+    #[schemars(with = "super::common::ModalitySchema")]
     pub modality: ModalityKind,
     #[serde(default)]
     pub storage: StorageSpec,

@@ -112,8 +112,7 @@ mod tests {
 
     #[test]
     fn cluster_dns_names_match_what_the_builders_route_to() {
-        let set = crate::examples::load_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/municipal"))
-            .unwrap_or_else(|e| panic!("example: {e}"));
+        let set = crate::examples::municipal();
         let e = &set.elections[0];
         let ns = e.namespace().unwrap_or_else(|| "ciudad".into());
         let d = Endpoints::default();

@@ -18,3 +18,15 @@ pub fn example(name: &str) -> ExampleSet {
 }
 
 pub const EXAMPLES: [&str; 3] = ["university", "municipal", "federal"];
+
+/// The reason of an Election status's `Closing` condition (empty without one).
+pub fn closing_reason(status: &serde_json::Value) -> String {
+    status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Closing")
+        .and_then(|c| c["reason"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -12,7 +12,7 @@ import { check, type Checked, coalitionOf, emptyMarks, isSpecial, markName, type
 import { finishCast, loadPending, type PendingCast, startCast, type Step } from './cast.js';
 import { download, grouped, h, show } from './dom.js';
 import { type Key, type Lang, lang, setLang, t } from './i18n.js';
-import { checkReceipt, LogAnswerError } from './log.js';
+import { checkReceipt, LogAnswerError } from '@urna/crypto/log';
 
 interface Election {
   info: ElectionInfo;

@@ -311,7 +311,7 @@ function renderDevice(): void {
   if (!s || !el) return;
   const d = s.selected === null ? undefined : s.devices.get(s.selected);
   if (!d) {
-    el.replaceChildren(h('p', { class: 'hint' }, t('devicesTitle')));
+    el.replaceChildren(h('p', { class: 'hint' }, t('selectHint')));
     return;
   }
   const mine = s.officer.districts.includes(d.district);

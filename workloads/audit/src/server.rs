@@ -30,6 +30,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 use urna_auth::ServiceAuth;
 use urna_status::audit::{AuditStatus, CheckpointHead};
+use urna_status::error::ErrorBody;
 
 use crate::checkpoint::{Cosignature, key_id, validate_name, verifier_key};
 use crate::entry::LogEntry;
@@ -72,8 +73,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        urna_service::error_response(self.status, ErrorBody::new(self.code, self.message))
     }
 }
 
@@ -188,9 +188,7 @@ impl AuditLog {
             .route("/v1/witness/cosign", post(cosign))
             .route("/v1/status", get(status))
             .route("/v1/close", post(close).route_layer(guard()))
-            .route("/metrics", get(metrics))
-            .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
-            .route("/readyz", get(ready))
+            .merge(urna_service::probes(ready, metrics))
             .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(middleware::from_fn(trace))
@@ -526,7 +524,7 @@ async fn metrics(State(log): State<AuditLog>) -> Result<Response, ApiError> {
         .metrics
         .encode()
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())
+    Ok(urna_service::openmetrics(text))
 }
 
 async fn ready(State(log): State<AuditLog>) -> Result<Json<Value>, ApiError> {

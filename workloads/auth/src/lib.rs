@@ -116,6 +116,9 @@ pub fn unauthorized() -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
     headers.insert(header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer realm=\"urna\""));
+    // The refusal comes before the body is read, so the server drops the connection after it; saying so keeps
+    // a client's pool from sending its next request down a socket that is closing.
+    headers.insert(header::CONNECTION, http::HeaderValue::from_static("close"));
     response
 }
 
@@ -168,5 +171,6 @@ mod tests {
         let r = unauthorized();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
+        assert_eq!(r.headers()[header::CONNECTION], "close", "the unread body ends the connection");
     }
 }

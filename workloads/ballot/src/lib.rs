@@ -2,10 +2,12 @@
 //! Paillier plaintexts (with chunking when a contest does not fit one), whole-ballot encryption with validity
 //! proofs, and decoding decrypted totals back to per-choice counts (PROTOCOL §2–3).
 
+pub mod anon;
 pub mod challenge;
 pub mod choices;
 mod codec;
 mod decode;
+pub mod districts;
 mod encrypted;
 pub mod error;
 mod hash;
@@ -16,9 +18,11 @@ mod statements;
 pub mod validate;
 pub mod weeding;
 
+pub use anon::{AnonId, anon_id};
 pub use challenge::{ChallengeReport, ChallengedBallot, check_challenge};
 pub use codec::{BallotCodec, ContestCodec, write_in_name, write_in_plaintext};
 pub use decode::{ChoiceCount, ContestResult};
+pub use districts::Districts;
 pub use encrypted::{EncryptedBallot, EncryptedContest, EncryptedWriteIn};
 pub use error::{BallotError, Result};
 pub use hash::manifest_hash;
@@ -28,14 +32,6 @@ pub use validate::validate_manifest;
 
 /// The contests on the ballot of a voter in `district`: those declared for the district or any ancestor.
 pub fn contests_for_district<'a>(m: &'a ElectionManifest, district: &str) -> Vec<&'a Contest> {
-    let mut chain = Vec::new();
-    let mut cur = Some(district);
-    while let Some(d) = cur {
-        if chain.contains(&d) {
-            break;
-        }
-        chain.push(d);
-        cur = m.districts.iter().find(|x| x.id == d).and_then(|x| x.parent.as_deref());
-    }
+    let chain = Districts::new(&m.districts).self_and_ancestors(district);
     m.contests.iter().filter(|c| c.districts.iter().any(|d| chain.contains(&d.as_str()))).collect()
 }

@@ -345,6 +345,60 @@ fn a_wrong_partial_among_many_is_located() {
     assert_eq!(out.rejected[0].wrong, Some(WrongPartials::AtLeast(vec![(0, 3), (1, 30)])));
 }
 
+/// Partials computed apart (here: a product ciphertext's partial is the product of its factors' partials, as
+/// chunks computed elsewhere would arrive) are proven with one proof that verifies and decrypts like
+/// `partial_decrypt`'s; a wrong value, one out of range, or a shape unlike the request's is refused before any
+/// answer exists.
+#[test]
+fn partials_computed_apart_are_proven_in_one_proof() {
+    let n2 = {
+        let n = num_from_hex(&public().paillier().modulus_hex());
+        Integer::from(n.square_ref())
+    };
+    let factors = [encrypt(5), encrypt(11)];
+    let context = ctx();
+    let factor_answers = answers_for(&DecryptionRequest::single(&context, &factors));
+    let product = public().paillier().add(&factors[0], &factors[1]);
+    let cs = [factors[0].clone(), factors[1].clone(), product];
+    let request = DecryptionRequest::single(&context, &cs);
+    let values_of = |answer: &PartialDecryptions| -> Vec<Vec<Integer>> {
+        let json = serde_json::to_value(answer).expect("json");
+        let vs: Vec<Integer> = json["values"][0]
+            .as_array()
+            .expect("values")
+            .iter()
+            .map(|v| num_from_hex(v.as_str().expect("hex")))
+            .collect();
+        vec![vec![vs[0].clone(), vs[1].clone(), Integer::from(&vs[0] * &vs[1]) % &n2]]
+    };
+    let mut rng = urna_crypto::os_rng();
+    let proven: Vec<PartialDecryptions> = shares()
+        .iter()
+        .zip(&factor_answers)
+        .map(|(s, a)| s.prove_partials(public(), &request, values_of(a), &mut rng).expect("proven"))
+        .collect();
+    for answer in &proven {
+        verify_decryption(public(), &request, answer).expect("verifies");
+    }
+    let out = decrypt(public(), &request, &proven);
+    let plain: Vec<u64> = out.plaintexts.expect("decrypts")[0].iter().map(|p| p.to_u64().expect("small")).collect();
+    assert_eq!(plain, [5, 11, 16]);
+
+    let share = &shares()[0];
+    let mut wrong = values_of(&factor_answers[0]);
+    wrong[0][2] = Integer::from(&wrong[0][2] * 3u32) % &n2;
+    let err = share.prove_partials(public(), &request, wrong, &mut rng).expect_err("a wrong partial");
+    assert!(err.to_string().contains("self-check"), "{err}");
+    let mut unreduced = values_of(&factor_answers[0]);
+    unreduced[0][1] += &n2;
+    let err = share.prove_partials(public(), &request, unreduced, &mut rng).expect_err("out of range");
+    assert!(err.to_string().contains("partial of tally/president/shard-0 ciphertext 1"), "{err}");
+    let mut short = values_of(&factor_answers[0]);
+    short[0].pop();
+    let err = share.prove_partials(public(), &request, short, &mut rng).expect_err("wrong shape");
+    assert!(err.to_string().contains("group sizes"), "{err}");
+}
+
 /// `Z*_{n²}` has elements of order two (−1 among them). The statement is about squares, so the per-partial
 /// check judges a partial off by such a factor right (combining raises it to an even power, so it is
 /// harmless); but the Fiat-Shamir seed hashes the exact values, so nobody but the trustee can flip one after

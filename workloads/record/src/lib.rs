@@ -13,15 +13,22 @@
 //! - [`intake`]: the decryption service's state: answers verified on arrival, stored, combined at `t`.
 //! - [`results`]: decoding combined plaintexts into counts per contest × district × modality.
 //! - [`verify`]: `urna verify record`, one module per kind of check.
+//! - [`site`]: the public results site's data (`site.json`), every figure traced to its record file.
+//! - [`capture`]: PREP double entry of the mesas' results sheets; [`snapshot`]: the PREP snapshots' format,
+//!   their tabulation from the captured sheets, writing, and `urna verify snapshots`.
 
+pub mod capture;
 pub mod decryption;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod files;
 pub mod intake;
 pub mod layout;
 pub mod model;
 pub mod results;
+pub mod site;
+pub mod snapshot;
 pub mod verify;
 
 pub use error::{RecordError, Result};

@@ -13,11 +13,14 @@
 //! | fleet monitor (`urna booth monitor`) | [`monitor::MonitorStatus`] |
 //! | decryption service (`urna decryption serve`) | [`decryption::DecryptionStatus`] |
 //!
+//! [`error::ErrorBody`] is the body of every error answer of the vote, tally and audit APIs.
+//!
 //! [`window`] holds the one rule for when a modality accepts ballots, shared by the vote services and shards.
 
 pub mod audit;
 pub mod broker;
 pub mod decryption;
+pub mod error;
 pub mod modality;
 pub mod monitor;
 pub mod tally;

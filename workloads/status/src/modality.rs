@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// How the ballots of a shard were cast: a shard holds one modality, so results can be reported per modality.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Modality {
     Remote,
@@ -14,6 +14,16 @@ pub enum Modality {
 }
 
 impl Modality {
+    pub const ALL: [Modality; 2] = [Self::Remote, Self::Booth];
+
+    /// The modality that is not this one.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Remote => Self::Booth,
+            Self::Booth => Self::Remote,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Remote => "remote",

@@ -21,7 +21,7 @@ use tracing::{Instrument, debug, error, info_span};
 use urna_ballot::EncryptedContest;
 
 use crate::ledger::{Ledger, Outcome, Pending, RejectKind};
-use crate::shard::Shared;
+use crate::state::Shared;
 use crate::wire::TotalsRecord;
 
 pub(crate) type SealReply = oneshot::Sender<Result<TotalsRecord, String>>;

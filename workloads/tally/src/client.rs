@@ -92,7 +92,7 @@ impl TallyClient {
         let mut out = Vec::new();
         let mut from = 1;
         loop {
-            let page = self.records(from, crate::server::MAX_RECORDS_PAGE).await?;
+            let page = self.records(from, crate::wire::MAX_RECORDS_PAGE).await?;
             out.extend(page.records);
             match page.next {
                 Some(n) => from = n,

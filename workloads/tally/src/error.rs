@@ -12,6 +12,7 @@ pub enum TallyError {
     Config(String),
 
     /// The embedded store failed (I/O, corruption detected by redb, lock held by another process).
+    #[cfg(feature = "server")]
     #[error("storage: {context}: {source}")]
     Storage {
         context: &'static str,
@@ -60,6 +61,7 @@ impl TallyError {
 }
 
 /// Maps any redb error (they all convert into `redb::Error`) to [`TallyError::Storage`] with a context.
+#[cfg(feature = "server")]
 pub(crate) fn storage<E: Into<redb::Error>>(context: &'static str) -> impl FnOnce(E) -> TallyError {
     move |e| TallyError::Storage { context, source: Box::new(e.into()) }
 }

@@ -18,10 +18,11 @@ use urna_ballot::{BallotCodec, EncryptedContest};
 use urna_crypto::paillier::PublicKey;
 
 use crate::error::{Result, TallyError, storage};
-use crate::record::{AnonId, LogRecord, ShardIdentity, record_hash};
+use crate::record::{LogRecord, ShardIdentity, record_hash};
 use crate::store::{CIPHERTEXTS, DEDUP, META, META_CHECKPOINT, META_HEAD, META_IDENTITY, META_SEALED, RECORDS, Store};
-use crate::totals::{ContestTotals, FoldError, Totals};
+use crate::totals::{ContestTotals, FoldError, Totals, max_ballots};
 use crate::wire::{LogHead, TotalsRecord};
+use urna_ballot::AnonId;
 
 /// The stored `head`: rewritten by every commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -475,10 +476,6 @@ fn copied(weeds: &redb::Table<'_, [u8; 32], (&'static str, &'static str)>, p: &P
         }
     }
     Ok(None)
-}
-
-pub fn max_ballots(slot_bits: u32) -> u64 {
-    if slot_bits >= 64 { u64::MAX } else { (1u64 << slot_bits) - 1 }
 }
 
 fn fold_kind(e: &FoldError) -> RejectKind {

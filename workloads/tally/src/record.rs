@@ -10,32 +10,12 @@
 //! - `record hash_i = H("tally/record", hash_{i-1}, i, anonId, receivedAt, contest digest_i)`: the log head after
 //!   record `i`. A changed, dropped, reordered or inserted record changes every later head.
 
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use urna_ballot::EncryptedContest;
 use urna_crypto::transcript::Transcript;
 
+use urna_ballot::AnonId;
 pub use urna_status::Modality;
-
-/// An anonymous ballot id: SHA-256 of the ballot package (32 bytes, lowercase hex on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AnonId(pub [u8; 32]);
-
-impl AnonId {
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
-impl FromStr for AnonId {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut bytes = [0u8; 32];
-        hex::decode_to_slice(s, &mut bytes).map_err(|e| format!("anonId must be 64 hex digits (32 bytes): {e}"))?;
-        Ok(Self(bytes))
-    }
-}
 
 /// What a data directory was created for; checked on every start so that a shard never folds ballots of one
 /// election, manifest or key into a log of another.

@@ -20,12 +20,10 @@ use urna_status::window::Refusal;
 
 use crate::batcher::{Job, Msg, Reply};
 use crate::ledger::{Outcome, Pending, RejectKind};
-use crate::record::{AnonId, contest_digest, format_time};
-use crate::shard::Shared;
-use crate::wire::{ErrorBody, ErrorDetail, ItemResult, ItemStatus, SubmitItem, SubmitResponse};
-
-/// Most records per `GET /v1/records` page.
-pub const MAX_RECORDS_PAGE: usize = 1000;
+use crate::record::{contest_digest, format_time};
+use crate::state::Shared;
+use crate::wire::{ErrorBody, ItemResult, ItemStatus, MAX_RECORDS_PAGE, SubmitItem, SubmitResponse};
+use urna_ballot::AnonId;
 
 #[derive(Clone)]
 struct App {
@@ -45,9 +43,7 @@ pub(crate) fn router(shared: Arc<Shared>, tx: mpsc::Sender<Msg>, auth: ServiceAu
         .route("/v1/totals", get(totals))
         .route("/v1/records", get(records))
         .route("/v1/seal", post(seal).route_layer(guard()))
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .merge(urna_service::probes(readyz, metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(App { shared, tx })
@@ -71,8 +67,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
-        (self.status, Json(body)).into_response()
+        urna_service::error_response(self.status, ErrorBody::new(self.code, self.message))
     }
 }
 
@@ -348,21 +343,13 @@ async fn seal(State(app): State<App>) -> Response {
 }
 
 async fn metrics(State(app): State<App>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        app.shared.metrics.render(),
-    )
-        .into_response()
-}
-
-async fn healthz() -> Response {
-    Json(serde_json::json!({ "status": "ok" })).into_response()
+    urna_service::openmetrics(app.shared.metrics.render())
 }
 
 /// Ready while the shard can record contests (a sealed shard stays ready: it still serves its totals).
 async fn readyz(State(app): State<App>) -> Response {
     match app.shared.failure() {
-        None => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        None => urna_service::ready().into_response(),
         Some(f) => ApiError::unavailable(f).into_response(),
     }
 }

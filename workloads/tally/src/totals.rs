@@ -164,3 +164,9 @@ impl Totals {
         Ok(Self { entries })
     }
 }
+
+/// The most ballots a contest's totals hold at `slot_bits` bits per counter: one more would carry a counter
+/// slot into its neighbour (the shard refuses it; the verifier checks the same bound).
+pub fn max_ballots(slot_bits: u32) -> u64 {
+    if slot_bits >= 64 { u64::MAX } else { (1u64 << slot_bits) - 1 }
+}

@@ -82,6 +82,9 @@ pub struct TotalsRecord {
     pub contests: Vec<ContestTotals>,
 }
 
+/// Most records per `GET /v1/records` page.
+pub const MAX_RECORDS_PAGE: usize = 1000;
+
 /// `GET /v1/records`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,16 +95,7 @@ pub struct RecordsPage {
     pub next: Option<u64>,
 }
 
-/// Every error response: `{"error": {"code": "...", "message": "..."}}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ErrorDetail {
-    /// Stable, machine-readable: `malformed`, `too_large`, `election_not_open` (before the window opens),
-    /// `sealed` (sealed, or the window closed), `not_sealed`, `unavailable`, `not_found`.
-    pub code: String,
-    pub message: String,
-}
+/// Every error response: `{"error": {"code": "...", "message": "..."}}`, the workloads' one error body. The
+/// tally's codes: `malformed`, `too_large`, `election_not_open` (before the window opens), `sealed` (sealed,
+/// or the window closed), `not_sealed`, `unavailable`, `not_found`.
+pub use urna_status::error::{ErrorBody, ErrorDetail};

@@ -36,6 +36,9 @@ enum Command {
     Voters(cmd::voters::Args),
     VotingKey(cmd::voting_key::Args),
     Witness(cmd::witness::Args),
+    Site(cmd::site::Args),
+    Capture(cmd::capture::Args),
+    Publish(cmd::publish::Args),
     Bench(cmd::bench::Args),
 }
 
@@ -72,6 +75,9 @@ fn main() -> anyhow::Result<()> {
         Command::Voters(args) => cmd::voters::run(args),
         Command::VotingKey(args) => cmd::voting_key::run(args),
         Command::Witness(args) => cmd::witness::run(args),
+        Command::Site(args) => cmd::site::run(args),
+        Command::Capture(args) => cmd::capture::run(args),
+        Command::Publish(args) => cmd::publish::run(args),
         Command::Bench(args) => cmd::bench::run(args),
     }
 }

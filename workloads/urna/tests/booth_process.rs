@@ -99,11 +99,11 @@ async fn booth_ballots_survive_a_killed_collector_exactly_once() {
         members: vec![],
     };
     let mut shards = ShardMap::new();
-    shards.insert("town", "booth", &shard_url);
+    shards.insert("town", urna_status::Modality::Booth, &shard_url);
     let signing = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
     let mut config =
         VoteConfig::new(manifest.clone(), pk.clone(), signing, dir.path().join("vote"), shards, audit_url.clone());
-    config.modality = "booth".into();
+    config.modality = "booth".parse().unwrap();
     config.mesas = MesaRegistry::new(vec![mesa], &manifest).unwrap();
     config.bridge_token = Some("bridge-secret".into());
     config.internal_token = Some(urna_auth::Token::new(support::INTERNAL_TOKEN).unwrap());

@@ -307,7 +307,7 @@ fn a_copied_ballot_in_the_record_is_detected() {
             prepared.extend_from_slice(&hash);
             b.package.prepared_message = urna_crypto::blind::PreparedMessage::from_bytes(prepared);
             b.package.ballot = copied;
-            b.anon_id = urna_vote::anon_id(&hash, &b.package.prepared_message, &b.package.signature);
+            b.anon_id = urna_ballot::anon_id(&hash, &b.package.prepared_message, &b.package.signature);
             ballots.sort_by_key(|b| b.anon_id);
             let out: Vec<String> = ballots.iter().map(|b| serde_json::to_string(b).expect("json")).collect();
             write_lines(&path, &out);
@@ -568,4 +568,13 @@ fn results_combine_any_t_valid_trustees_and_name_the_invalid_ones() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("record VALID"), "{stdout}");
     assert!(stdout.contains("trustee 2:") && stdout.contains("ciphertext 0"), "{stdout}");
+}
+
+#[test]
+fn the_election_events_are_in_the_log_in_a_legal_order() {
+    let (_, summary) = election();
+    let checks = summary["verification"]["checks"].as_array().expect("checks");
+    let events = checks.iter().filter_map(Value::as_str).find(|c| c.starts_with("events:")).expect("an events check");
+    // Manifest, ceremony, one opening and one closing per modality, one seal per shard: all there, in order.
+    assert!(events.contains("in a legal order (manifest and ceremony before the openings"), "{events}");
 }

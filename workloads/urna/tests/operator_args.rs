@@ -35,6 +35,9 @@ enum Workload {
     Record(urna::cmd::record::Args),
     Decryption(urna::cmd::decryption::Args),
     Trustee(urna::cmd::trustee::Args),
+    Site(urna::cmd::site::Args),
+    Capture(urna::cmd::capture::Args),
+    Publish(urna::cmd::publish::Args),
 }
 
 const EXAMPLES: [&str; 3] = ["university", "municipal", "federal"];
@@ -128,7 +131,8 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                         Workload::Vote(_) => {
                             *seen.entry("vote").or_default() += 1;
                             assert_eq!(flag(&args, "--partition"), [format!("{ordinal}/{replicas}")]);
-                            let modality = flag(&args, "--modality")[0];
+                            let modality: urna_status::Modality =
+                                flag(&args, "--modality")[0].parse().unwrap_or_else(|e| panic!("{name}: {e}"));
                             let mut shards = urna_vote::ShardMap::new();
                             for s in flag(&args, "--shard") {
                                 shards.parse_entry(s).unwrap_or_else(|err| panic!("{name}: {err}"));
@@ -149,7 +153,7 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                             let (opens, closes) = (at("--opens-at"), at("--closes-at"));
                             assert_eq!(opens.len(), closes.len(), "{name}: {args:?}");
                             assert!(opens.iter().zip(&closes).all(|(o, c)| o < c), "{name}: {args:?}");
-                            let m = e.spec.modalities.iter().find(|m| m.kind.as_str() == modality);
+                            let m = e.spec.modalities.iter().find(|m| m.kind == modality);
                             assert_eq!(opens.len(), usize::from(m.is_some()), "{name}: {modality}: {args:?}");
                         }
                         Workload::Tally(_) => {
@@ -171,8 +175,11 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                         | Workload::Voters(_)
                         | Workload::Record(_)
                         | Workload::Decryption(_)
-                        | Workload::Trustee(_) => {
-                            panic!("{name}: an Election's StatefulSets run no fleet, voters or closing workload")
+                        | Workload::Trustee(_)
+                        | Workload::Site(_)
+                        | Workload::Capture(_)
+                        | Workload::Publish(_) => {
+                            panic!("{name}: an Election's StatefulSets run no fleet, voters, closing or site workload")
                         }
                     }
                 }
@@ -260,7 +267,10 @@ fn booth_vote_service_parses_with_the_real_cli_and_loads_its_mesas() {
     for s in flag(&args, "--shard") {
         shards.parse_entry(s).expect("shard route");
     }
-    assert!(shards.unserved(&manifest, "booth").is_empty(), "every leaf district has a booth shard");
+    assert!(
+        shards.unserved(&manifest, urna_status::Modality::Booth).is_empty(),
+        "every leaf district has a booth shard"
+    );
 
     // The mesas file, from the ConfigMap key the StatefulSet mounts.
     let mesas_path = flag(&args, "--mesas")[0];
@@ -662,4 +672,113 @@ fn monitor_sinks_follow_the_boothfleet_alerts_and_parse_with_the_real_cli() {
     assert_eq!(cm["name"], "alertas-ca");
     assert_eq!(items, ["ca.pem"]);
     assert!(ca.ends_with("/ca.pem"));
+}
+
+/// The site pod of the municipal example (PREP: capture and publisher beside the site) and of the
+/// university's (the site alone): each container's arguments parse with the real `urna site`, `urna capture
+/// serve` and `urna publish`; the capture service loads the mesas file and the tokens file exactly as mounted,
+/// and the publisher's token is one the tokens file lists as a publisher; the publisher reads the capture
+/// service beside it, logs to the Election's audit log and writes where the site serves snapshots from.
+#[test]
+fn site_pod_parses_with_the_real_cli_and_finds_its_files() {
+    let set = example("municipal");
+    let e = &set.elections[0];
+    let mut hashes: BTreeMap<String, String> = set
+        .mesas
+        .iter()
+        .map(|m| (m.metadata.name.clone().expect("name"), urna_operator::token::token_sha256("console")))
+        .collect();
+    let secrets = build::site::token_secrets(e);
+    assert_eq!(secrets.len(), 1 + e.spec.site.as_ref().expect("site").capturists.len());
+    for s in &secrets {
+        let key = s.hash_key.clone().expect("a listed token");
+        hashes.insert(key.clone(), urna_operator::token::token_sha256(&format!("token of {key}")));
+    }
+    let file = build::booth_vote::mesas_file(e, &set.mesas, &set.fleets, &hashes).expect("mesas file");
+    let d = Defaults::default();
+    let children: Vec<Value> =
+        build::site::build(e, &d, Some(&file), &hashes).expect("site builds").into_iter().map(|c| c.body).collect();
+    let kinds: Vec<&str> = children.iter().filter_map(|c| c["kind"].as_str()).collect();
+    assert_eq!(kinds, ["ConfigMap", "StatefulSet", "Service", "NetworkPolicy", "Ingress"]);
+    let sts = &children[1];
+    let pod = &sts["spec"]["template"]["spec"];
+    let container = |name: &str| -> (Vec<String>, &Value) {
+        let c = pod["containers"].as_array().expect("containers").iter().find(|c| c["name"] == name).expect(name);
+        let args = c["args"].as_array().expect("args").iter().map(|a| a.as_str().expect("arg").to_owned()).collect();
+        (args, c)
+    };
+    // The file behind `path` as the container mounts it: the ConfigMap key's text among the children, or the
+    // booth vote service's mesas ConfigMap (built by its own builder) for the mesas file.
+    let mounted = |c: &Value, path: &str| -> (String, String) {
+        let mount = c["volumeMounts"]
+            .as_array()
+            .expect("mounts")
+            .iter()
+            .find(|m| m["mountPath"].as_str().is_some_and(|dir| path.starts_with(&format!("{dir}/"))))
+            .unwrap_or_else(|| panic!("{path} is not mounted"));
+        let v = pod["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == mount["name"]).expect("vol");
+        let source = if v["secret"].is_object() { &v["secret"]["secretName"] } else { &v["configMap"]["name"] };
+        let key = path.rsplit('/').next().expect("file");
+        assert!(
+            v["secret"]["items"]
+                .as_array()
+                .or(v["configMap"]["items"].as_array())
+                .into_iter()
+                .flatten()
+                .any(|i| i["path"] == key),
+            "{path}: the key is projected"
+        );
+        (source.as_str().expect("source").to_owned(), key.to_owned())
+    };
+
+    let (site_args, _) = container("site");
+    assert!(matches!(parse(&site_args), Workload::Site(_)), "{site_args:?}");
+    let (capture_args, capture) = container("capture");
+    assert!(matches!(parse(&capture_args), Workload::Capture(_)), "{capture_args:?}");
+    let (publish_args, publish) = container("publish");
+    assert!(matches!(parse(&publish_args), Workload::Publish(_)), "{publish_args:?}");
+    assert_eq!(flag(&publish_args, "--out"), flag(&site_args, "--snapshots"));
+    let listen = flag(&capture_args, "--listen")[0].rsplit(':').next().expect("port").to_owned();
+    assert_eq!(flag(&publish_args, "--capture"), [format!("http://127.0.0.1:{listen}").as_str()]);
+    let audit = build::election::audit_name(e.metadata.name.as_deref().expect("name"));
+    let audit_url = urna_operator::workload::service_url(&audit, e.metadata.namespace.as_deref());
+    assert_eq!(flag(&publish_args, "--audit"), [audit_url.as_str()]);
+    assert_eq!(flag(&publish_args, "--interval"), [e.spec.publication_interval_seconds.to_string().as_str()]);
+    assert!(publish_args.iter().any(|a| a == "--create-key"), "the key is made on the pod's own volume");
+
+    // The mesas file is the booth vote service's ConfigMap; the tokens file ours.
+    let (mesas_cm, mesas_key) = mounted(capture, flag(&capture_args, "--mesas")[0]);
+    let booth: Vec<Value> = build::booth_vote::build(e, &d, &build::election::tally_shards(e), &file)
+        .expect("booth vote builds")
+        .into_iter()
+        .map(|c| c.body)
+        .collect();
+    let mesas_text = config_key(&booth, &mesas_cm, &mesas_key);
+    let (tokens_cm, tokens_key) = mounted(capture, flag(&capture_args, "--tokens")[0]);
+    let tokens_text = config_key(&children, &tokens_cm, &tokens_key);
+    let tokens: Value = serde_json::from_str(tokens_text).expect("tokens json");
+    assert_eq!(tokens["capturists"].as_array().expect("capturists").len(), secrets.len() - 1);
+    assert_eq!(tokens["publishers"][0]["tokenSha256"], hashes[build::site::PUBLISHER_KEY]);
+    let (publisher_secret, _) = mounted(publish, flag(&publish_args, "--token-file")[0]);
+    assert_eq!(publisher_secret, build::site::publisher_token_secret(e.metadata.name.as_deref().expect("name")));
+
+    // The capture service starts from these files and refuses nothing the operator wrote.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::write(tmp.path().join("mesas.json"), mesas_text).expect("write");
+    std::fs::write(tmp.path().join("tokens.json"), tokens_text).expect("write");
+    let registry = urna_vote::mesa::MesaRegistry::load(&tmp.path().join("mesas.json"), &e.manifest());
+    assert!(registry.is_ok(), "the capture service loads the mesas as the vote service does");
+
+    // The university: the site alone, no PREP (no booth vote service), no Ingress.
+    let set = example("university");
+    let e = &set.elections[0];
+    let children: Vec<Value> =
+        build::site::build(e, &d, None, &BTreeMap::new()).expect("site builds").into_iter().map(|c| c.body).collect();
+    let kinds: Vec<&str> = children.iter().filter_map(|c| c["kind"].as_str()).collect();
+    assert_eq!(kinds, ["StatefulSet", "Service", "NetworkPolicy"]);
+    let containers = children[0]["spec"]["template"]["spec"]["containers"].as_array().expect("containers");
+    assert_eq!(containers.len(), 1);
+    let args = expanded_args(&children[0], 0);
+    assert!(matches!(parse(&args), Workload::Site(_)), "{args:?}");
+    assert!(flag(&args, "--snapshots").is_empty());
 }

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,25 +29,12 @@ use urna_booth::{Backoff, Booth, BoothConfig, Endpoint};
 use urna_broker::{AdminAuth, Broker, BrokerConfig};
 use urna_pki::FleetCa;
 
-const WEB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web");
+mod browser;
+use browser::{WEB, browser_tools};
+
 const FLEET: &str = "ciudad-booths";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
-
-fn browser_tools() -> Result<PathBuf, String> {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    if !chromium.exists() {
-        return Err(format!("no Chromium at {} (apt-get install chromium)", chromium.display()));
-    }
-    match Command::new("node").arg("--version").output() {
-        Ok(o) if o.status.success() => {}
-        _ => return Err("no node on PATH".into()),
-    }
-    if !Path::new(WEB).join("node_modules/playwright-core").exists() {
-        return Err("web/node_modules has no playwright-core (run `npm ci` in web/)".into());
-    }
-    Ok(chromium)
-}
 
 /// A webhook receiver: every POSTed JSON body.
 async fn webhook() -> Result<(String, Arc<Mutex<Vec<Value>>>), Error> {

@@ -12,31 +12,17 @@
 //! under CI (`CI` set) it fails instead, since `.ci/run` installs them.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod browser;
+use browser::{WEB, browser_tools};
+
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crypto/tests/fixtures/ceremony-3072");
 const FEDERAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/federal");
-const WEB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web");
-
-/// What the browser test needs, or why it cannot run.
-fn browser_tools() -> Result<PathBuf, String> {
-    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    if !chromium.exists() {
-        return Err(format!("no Chromium at {} (apt-get install chromium)", chromium.display()));
-    }
-    match Command::new("node").arg("--version").output() {
-        Ok(o) if o.status.success() => {}
-        _ => return Err("no node on PATH".into()),
-    }
-    if !Path::new(WEB).join("node_modules/playwright-core").exists() {
-        return Err("web/node_modules has no playwright-core (run `npm ci` in web/)".into());
-    }
-    Ok(chromium)
-}
 
 /// Kills the election if the test fails half-way.
 struct Election(Child);

@@ -19,7 +19,6 @@ use tokio::sync::{Mutex, Semaphore};
 use urna_ballot::BallotCodec;
 use urna_crypto::blind::PREFIX_LEN;
 
-use crate::anon::{AnonId, anon_id};
 use crate::ballots::{BallotRecord, BallotStore, Recorded, signature_key};
 use crate::closing::Closing;
 use crate::config::Batching;
@@ -30,6 +29,7 @@ use crate::metrics::Metrics;
 use crate::partition::Partition;
 use crate::right_keys::{Mismatch, RightKeys};
 use crate::wire::{BallotPackage, Receipt};
+use urna_ballot::{AnonId, anon_id};
 
 /// Serialises the completion of one ballot (striped by AnonID): two concurrent identical submissions must not
 /// both append the AnonID to the audit log.
@@ -38,7 +38,7 @@ const LOCK_STRIPES: usize = 64;
 pub struct BallotBox {
     pub(crate) codec: Arc<BallotCodec>,
     pub(crate) rights: Arc<RightKeys>,
-    pub(crate) modality: String,
+    pub(crate) modality: urna_status::Modality,
     pub(crate) store: Arc<BallotStore>,
     pub(crate) upstreams: Upstreams,
     pub(crate) metrics: Arc<Metrics>,
@@ -64,7 +64,7 @@ impl BallotBox {
     pub(crate) fn new(
         codec: Arc<BallotCodec>,
         rights: Arc<RightKeys>,
-        modality: String,
+        modality: urna_status::Modality,
         store: Arc<BallotStore>,
         upstreams: Upstreams,
         metrics: Arc<Metrics>,
@@ -149,7 +149,7 @@ impl BallotBox {
         }
         let rights = self.rights.clone();
         let (prepared, signature) = (package.prepared_message.clone(), package.signature.clone());
-        let modality = self.modality.clone();
+        let modality = self.modality;
         self.blocking(move || {
             let verifier = rights.verifier(&style).ok_or_else(ApiError::internal)?;
             if verifier.verify(&prepared, &signature).is_ok() {

@@ -22,10 +22,10 @@ use sha2::{Digest, Sha256};
 
 use crate::acta::ActaKind;
 use crate::actas::{ActaRecorded, StoredActa};
-use crate::anon::AnonId;
 use crate::error::VoteError;
 use crate::rights::StoreBinding;
 use crate::wire::BallotPackage;
+use urna_ballot::AnonId;
 
 const SIGNATURES: TableDefinition<[u8; 32], [u8; 32]> = TableDefinition::new("signatures");
 const BALLOTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("ballots");

@@ -13,9 +13,8 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use urna_ballot::EncryptedBallot;
+use urna_ballot::{AnonId, EncryptedBallot, anon_id};
 
-use crate::anon::anon_id;
 use crate::ballot_box::{BallotBox, Submitted};
 use crate::ballots::{BoothOrigin, BoothRecorded, signature_key};
 use crate::error::ApiError;
@@ -130,7 +129,7 @@ impl BallotBox {
     }
 
     /// A message recorded before: its receipt if it carried this ballot, else a refusal.
-    async fn replay(&self, anon: crate::AnonId, ballot_hash: &[u8; 32]) -> Result<Submitted, ApiError> {
+    async fn replay(&self, anon: AnonId, ballot_hash: &[u8; 32]) -> Result<Submitted, ApiError> {
         let record = self.load(anon).await?.ok_or_else(ApiError::internal)?;
         if record.package.ballot.hash() != *ballot_hash {
             return Err(refused(

@@ -249,7 +249,7 @@ fn validate(
     if !manifest.districts.iter().any(|d| d.id == district) {
         return Err(CensusError::new(line, Some(FIELD_DISTRICT), format!("unknown district {district:?}")));
     }
-    if manifest.districts.iter().any(|d| d.parent.as_deref() == Some(district)) {
+    if !urna_ballot::Districts::new(&manifest.districts).is_leaf(district) {
         return Err(CensusError::new(
             line,
             Some(FIELD_DISTRICT),

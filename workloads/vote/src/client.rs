@@ -17,7 +17,6 @@ use urna_ballot::{BallotCodec, ContestKind, EncryptedBallot, Selection};
 use urna_crypto::blind::{BlindSignature, PreparedMessage, Signature, voting_right_info};
 use urna_crypto::paillier::RandomnessPool;
 
-use crate::anon::{AnonId, anon_id};
 use crate::census::parse_voter_id;
 use crate::error::{ClientError, ErrorBody};
 use crate::http_client::HttpClient;
@@ -26,6 +25,7 @@ use crate::wire::{
     AdmissionRequest, AdmissionResponse, BallotPackage, BoothBallot, CloseResponse, ElectionInfo, Receipt,
     RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
 };
+use urna_ballot::{AnonId, anon_id};
 
 /// Talks to the vote service: one base URL, or one per partition (index = partition).
 #[derive(Clone)]
@@ -44,6 +44,12 @@ impl VoterClient {
     pub fn partitioned(bases: Vec<String>) -> Self {
         let bases = bases.into_iter().map(|b| b.trim_end_matches('/').to_owned()).collect();
         Self { bases, http: HttpClient::new(), timeout: Duration::from_secs(120) }
+    }
+
+    /// The same replicas, reached from the local address `local` (on loopback, any 127.0.0.0/8 address):
+    /// to a per-IP rate limit, another client.
+    pub fn bound_to(&self, local: std::net::IpAddr) -> Self {
+        Self { bases: self.bases.clone(), http: HttpClient::bound(local), timeout: self.timeout }
     }
 
     fn count(&self) -> u32 {

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use urna_auth::Token;
-use urna_ballot::ElectionManifest;
+use urna_ballot::{Districts, ElectionManifest};
 use urna_crypto::blind::BlindSigningKey;
 use urna_crypto::paillier::PublicKey;
+use urna_status::Modality;
 
 use crate::mesa::MesaRegistry;
 use crate::partition::Partition;
@@ -16,8 +17,8 @@ pub struct VoteConfig {
     pub public_key: PublicKey,
     pub signing_key: BlindSigningKey,
     pub data_dir: PathBuf,
-    /// `remote` or `booth`: the modality of every ballot this service records (it picks the shard).
-    pub modality: String,
+    /// The modality of every ballot this service records (it picks the shard).
+    pub modality: Modality,
     pub shards: ShardMap,
     /// Base URL of the audit log (`http://host:port`).
     pub audit_url: String,
@@ -63,7 +64,7 @@ impl VoteConfig {
             public_key,
             signing_key,
             data_dir,
-            modality: "remote".into(),
+            modality: Modality::Remote,
             shards,
             audit_url,
             opens_at: None,
@@ -144,7 +145,7 @@ impl Default for RetryPolicy {
 /// state serves its municipalities); failing that, the `*:modality` entry.
 #[derive(Debug, Clone, Default)]
 pub struct ShardMap {
-    entries: Vec<(String, String, String)>,
+    entries: Vec<(String, Modality, String)>,
 }
 
 impl ShardMap {
@@ -152,9 +153,9 @@ impl ShardMap {
         Self::default()
     }
 
-    pub fn insert(&mut self, district: &str, modality: &str, url: &str) {
-        self.entries.retain(|(d, m, _)| !(d == district && m == modality));
-        self.entries.push((district.to_owned(), modality.to_owned(), url.trim_end_matches('/').to_owned()));
+    pub fn insert(&mut self, district: &str, modality: Modality, url: &str) {
+        self.entries.retain(|(d, m, _)| !(d == district && *m == modality));
+        self.entries.push((district.to_owned(), modality, url.trim_end_matches('/').to_owned()));
     }
 
     /// Parses one `district:modality=URL`.
@@ -162,9 +163,9 @@ impl ShardMap {
         let (key, url) = s.split_once('=').ok_or_else(|| format!("shard {s:?}: expected district:modality=URL"))?;
         let (district, modality) =
             key.split_once(':').ok_or_else(|| format!("shard {s:?}: expected district:modality=URL"))?;
-        if !matches!(modality, "remote" | "booth") {
+        let Ok(modality) = modality.parse::<Modality>() else {
             return Err(format!("shard {s:?}: modality must be remote or booth"));
-        }
+        };
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!("shard {s:?}: URL must start with http:// or https://"));
         }
@@ -172,32 +173,23 @@ impl ShardMap {
         Ok(())
     }
 
-    pub fn lookup(&self, manifest: &ElectionManifest, district: &str, modality: &str) -> Option<&str> {
-        let find = |d: &str| self.entries.iter().find(|(ed, em, _)| ed == d && em == modality).map(|e| e.2.as_str());
-        let mut cur = Some(district);
-        let mut seen = 0;
-        while let Some(d) = cur {
-            if let Some(url) = find(d) {
-                return Some(url);
-            }
-            seen += 1;
-            if seen > manifest.districts.len() {
-                break; // a cycle in a manifest that was not validated
-            }
-            cur = manifest.districts.iter().find(|x| x.id == d).and_then(|x| x.parent.as_deref());
-        }
-        find("*")
+    pub fn lookup(&self, manifest: &ElectionManifest, district: &str, modality: Modality) -> Option<&str> {
+        let find = |d: &str| self.entries.iter().find(|(ed, em, _)| ed == d && *em == modality).map(|e| e.2.as_str());
+        Districts::new(&manifest.districts)
+            .self_and_ancestors(district)
+            .into_iter()
+            .find_map(find)
+            .or_else(|| find("*"))
     }
 
     /// The leaf districts of the manifest (where ballots are cast; the census refuses the others) that no
     /// shard serves for `modality` (checked at start-up).
-    pub fn unserved(&self, manifest: &ElectionManifest, modality: &str) -> Vec<String> {
-        let is_leaf = |id: &str| !manifest.districts.iter().any(|x| x.parent.as_deref() == Some(id));
-        manifest
-            .districts
-            .iter()
-            .filter(|d| is_leaf(&d.id) && self.lookup(manifest, &d.id, modality).is_none())
-            .map(|d| d.id.clone())
+    pub fn unserved(&self, manifest: &ElectionManifest, modality: Modality) -> Vec<String> {
+        Districts::new(&manifest.districts)
+            .leaves()
+            .into_iter()
+            .filter(|d| self.lookup(manifest, d, modality).is_none())
+            .map(str::to_owned)
             .collect()
     }
 }

@@ -4,10 +4,8 @@
 //! Error messages follow the crate rule (lib.rs): nothing on the rights path names a voter, nothing on the
 //! ballot path names anything but fields of the submitted package.
 
-use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VoteError {
@@ -45,24 +43,8 @@ store_error_from!(
     redb::SetDurabilityError
 );
 
-/// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorDetail {
-    /// Stable and machine-readable (the list is in `openapi.json`, `components.schemas.Error`).
-    pub code: String,
-    pub message: String,
-    /// The request field at fault, as a path (`ballot.contests[0].proofs`), when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// With `wrong_partition`: the partition that serves this request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partition: Option<u32>,
-}
+/// The body of every error response, shared with the other workloads.
+pub use urna_status::error::{ErrorBody, ErrorDetail};
 
 /// An error as the HTTP API reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +122,7 @@ impl From<VoteError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry = self.status == StatusCode::SERVICE_UNAVAILABLE;
-        let mut response = (self.status, Json(ErrorBody { error: self.detail })).into_response();
+        let mut response = urna_service::error_response(self.status, ErrorBody { error: self.detail });
         if retry {
             // Every 503 of this service is retryable (an upstream down, a drain, a store not readable yet):
             // say when.

@@ -1,9 +1,9 @@
 //! Forwarding an accepted ballot: its contests to their tally shard, its AnonID to the audit log.
 //!
 //! Contracts (the other services' APIs, as this client speaks them):
-//! - shard: `POST {shard}/v1/contests` `{"items": [{"anonId", "ballotStyle", "contest"}]}` →
-//!   `{"items": [{"status": "accepted"|"duplicate"|"rejected", "sequence"?, "reason"?}]}`, one per item, in
-//!   order, acknowledged only once durable. `duplicate` means an earlier attempt got through: success.
+//! - shard: `POST {shard}/v1/contests` with the tally's own bodies ([`urna_tally::wire`], the crate without
+//!   its server): one result per item, in order, acknowledged only once durable. `duplicate` means an
+//!   earlier attempt got through: success.
 //! - audit: `POST {audit}/v1/entries` `{"entries": [urna_audit::LogEntry::Ballot]}` (`{"type": "ballot",
 //!   "anon_id": hex}`, or an acta's `event`) → `{"indices": [i]}`;
 //!   `GET {audit}/v1/checkpoint`; `GET {audit}/v1/proof/inclusion?index=I&size=N`.
@@ -18,19 +18,20 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 use rand_core::Rng;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use urna_auth::Token;
-use urna_ballot::{ElectionManifest, EncryptedBallot, EncryptedContest};
+use urna_ballot::{ElectionManifest, EncryptedBallot};
+use urna_status::Modality;
+use urna_tally::wire::{ItemStatus, SubmitItem, SubmitRequest, SubmitResponse};
 
-use crate::anon::AnonId;
 use crate::config::{RetryPolicy, ShardMap};
 use crate::http_client::HttpClient;
+use urna_ballot::AnonId;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ForwardError {
     #[error("no tally shard is configured for district {district:?} and modality {modality}")]
-    NoShard { district: String, modality: String },
+    NoShard { district: String, modality: Modality },
     /// Still failing after every retry; the ballot stays pending and is retried later.
     #[error("{service} unavailable: {message}")]
     Unavailable { service: &'static str, message: String },
@@ -41,26 +42,6 @@ pub enum ForwardError {
     Protocol { service: &'static str, message: String },
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ShardItem<'a> {
-    anon_id: String,
-    ballot_style: &'a str,
-    contest: &'a EncryptedContest,
-}
-
-#[derive(Deserialize)]
-struct ShardResponse {
-    items: Vec<ShardItemResult>,
-}
-
-#[derive(Deserialize)]
-struct ShardItemResult {
-    status: String,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
 pub struct Upstreams {
     http: HttpClient,
     /// The election's internal token, presented on every write to a shard or the log.
@@ -68,7 +49,7 @@ pub struct Upstreams {
     shards: ShardMap,
     audit: String,
     retry: RetryPolicy,
-    modality: String,
+    modality: Modality,
 }
 
 enum Attempt<T> {
@@ -78,21 +59,14 @@ enum Attempt<T> {
 }
 
 impl Upstreams {
-    pub fn new(shards: ShardMap, audit: &str, retry: RetryPolicy, modality: &str, token: Option<Token>) -> Self {
-        Self {
-            http: HttpClient::new(),
-            token,
-            shards,
-            audit: audit.trim_end_matches('/').to_owned(),
-            retry,
-            modality: modality.to_owned(),
-        }
+    pub fn new(shards: ShardMap, audit: &str, retry: RetryPolicy, modality: Modality, token: Option<Token>) -> Self {
+        Self { http: HttpClient::new(), token, shards, audit: audit.trim_end_matches('/').to_owned(), retry, modality }
     }
 
     pub fn shard_for(&self, manifest: &ElectionManifest, district: &str) -> Result<&str, ForwardError> {
         self.shards
-            .lookup(manifest, district, &self.modality)
-            .ok_or_else(|| ForwardError::NoShard { district: district.to_owned(), modality: self.modality.clone() })
+            .lookup(manifest, district, self.modality)
+            .ok_or_else(|| ForwardError::NoShard { district: district.to_owned(), modality: self.modality })
     }
 
     /// Sends `body` to `url` until `judge` says done or fail, or the attempts run out. Transport errors,
@@ -146,15 +120,23 @@ impl Upstreams {
         ballot: &EncryptedBallot,
     ) -> Result<(), ForwardError> {
         let url = format!("{}/v1/contests", self.shard_for(manifest, &ballot.ballot_style)?);
-        let items: Vec<ShardItem<'_>> = ballot
-            .contests
-            .iter()
-            .map(|c| ShardItem { anon_id: anon.to_hex(), ballot_style: &ballot.ballot_style, contest: c })
-            .collect();
-        let body = serde_json::to_vec(&json!({ "items": items }))
+        let request = SubmitRequest {
+            items: ballot
+                .contests
+                .iter()
+                .map(|c| SubmitItem {
+                    anon_id: anon.to_hex(),
+                    ballot_style: ballot.ballot_style.clone(),
+                    contest: c.clone(),
+                    election_id: None,
+                    modality: None,
+                })
+                .collect(),
+        };
+        let body = serde_json::to_vec(&request)
             .map_err(|e| ForwardError::Protocol { service: "shard", message: e.to_string() })?;
         self.with_retries("shard", Method::POST, &url, Some(body), |_, bytes| {
-            let resp: ShardResponse = match serde_json::from_slice(bytes) {
+            let resp: SubmitResponse = match serde_json::from_slice(bytes) {
                 Ok(r) => r,
                 Err(e) => {
                     return Attempt::Fail(ForwardError::Protocol { service: "shard", message: e.to_string() });
@@ -167,10 +149,10 @@ impl Upstreams {
                 });
             }
             for (r, c) in resp.items.iter().zip(&ballot.contests) {
-                if !matches!(r.status.as_str(), "accepted" | "duplicate") {
+                if r.status == ItemStatus::Rejected {
                     return Attempt::Fail(ForwardError::Rejected {
                         contest: c.contest_id.clone(),
-                        reason: r.reason.clone().unwrap_or_else(|| r.status.clone()),
+                        reason: r.reason.clone().unwrap_or_else(|| "rejected".to_owned()),
                     });
                 }
             }

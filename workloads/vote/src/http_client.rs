@@ -34,7 +34,18 @@ pub(crate) struct HttpClient {
 
 impl HttpClient {
     pub(crate) fn new() -> Self {
+        Self::with_local(None)
+    }
+
+    /// Connections from this local address (a benchmark's second client on loopback, seen by the server's
+    /// per-IP rate limit as another peer).
+    pub(crate) fn bound(local: std::net::IpAddr) -> Self {
+        Self::with_local(Some(local))
+    }
+
+    fn with_local(local: Option<std::net::IpAddr>) -> Self {
         let mut connector = HttpConnector::new();
+        connector.set_local_address(local);
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
         Self {

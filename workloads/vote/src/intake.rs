@@ -24,13 +24,13 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, oneshot};
 use urna_ballot::BallotCodec;
 
-use crate::anon::AnonId;
 use crate::ballot_box::invalid;
 use crate::ballots::{BallotStore, Recorded};
 use crate::config::Batching;
 use crate::error::{ApiError, VoteError};
 use crate::metrics::Metrics;
 use crate::wire::BallotPackage;
+use urna_ballot::AnonId;
 
 /// Ballots queued at most, per batch the intake may take at once: beyond this, submitters wait before
 /// queueing (backpressure on the HTTP handlers, not an unbounded queue).

@@ -51,7 +51,6 @@
 
 pub mod acta;
 pub mod actas;
-pub mod anon;
 pub mod app;
 pub mod ballot_box;
 pub mod ballots;
@@ -78,7 +77,6 @@ pub mod server;
 pub mod session;
 pub mod wire;
 
-pub use anon::{AnonId, anon_id};
 pub use config::{Batching, Limits, RetryPolicy, ShardMap, VoteConfig};
 pub use error::{ApiError, ClientError, VoteError};
 pub use partition::Partition;

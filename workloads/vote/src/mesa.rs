@@ -70,7 +70,7 @@ impl MesaRegistry {
             let Some(d) = manifest.districts.iter().find(|d| d.id == mesa.district) else {
                 return Err(bad(&format!("mesa {}: district {:?} is not in the manifest", mesa.id, mesa.district)));
             };
-            if manifest.districts.iter().any(|c| c.parent.as_deref() == Some(d.id.as_str())) {
+            if !urna_ballot::Districts::new(&manifest.districts).is_leaf(&d.id) {
                 return Err(bad(&format!(
                     "mesa {}: district {:?} has sub-districts; a mesa belongs to a leaf district",
                     mesa.id, mesa.district

@@ -13,18 +13,17 @@ use urna_ballot::ElectionManifest;
 use urna_crypto::blind::{
     BlindSigningKey, DerivedSigningKey, DerivedVerifyingKey, PreparedMessage, Signature, voting_right_info,
 };
+use urna_status::Modality;
 
 use crate::error::VoteError;
 
 /// The modalities a vote service can have (`VoteConfig::modality`).
-pub const MODALITIES: [&str; 2] = ["remote", "booth"];
-
 /// At most this many other ballot styles are tried to explain a refused signature: the diagnosis is a courtesy
 /// to an honest client, and must not let a bad package cost the service a verification per district.
 const MAX_STYLES_DIAGNOSED: usize = 64;
 
 pub struct RightKeys {
-    modality: String,
+    modality: Modality,
     signing: HashMap<String, DerivedSigningKey>,
     /// Verifying keys of the *other* modality, by style: only to name a modality mismatch.
     other_modality: HashMap<String, DerivedVerifyingKey>,
@@ -44,7 +43,7 @@ pub enum Mismatch {
 impl RightKeys {
     /// Derives the keys of every district of `manifest` for `modality`. The key must be made of safe primes
     /// (the draft's requirement for partially blind RSA; `urna voting-key` makes such keys).
-    pub fn derive(key: &BlindSigningKey, manifest: &ElectionManifest, modality: &str) -> Result<Self, VoteError> {
+    pub fn derive(key: &BlindSigningKey, manifest: &ElectionManifest, modality: Modality) -> Result<Self, VoteError> {
         if !key.has_safe_primes() {
             return Err(VoteError::Config(
                 "the voting-right signing key is not made of safe primes, which partially blind signatures require \
@@ -52,19 +51,19 @@ impl RightKeys {
                     .into(),
             ));
         }
-        let other = MODALITIES.iter().find(|m| **m != modality).copied().unwrap_or("booth");
+        let other = modality.other();
         let mut signing = HashMap::new();
         let mut other_modality = HashMap::new();
         for d in &manifest.districts {
-            let info = voting_right_info(&manifest.election_id, modality, &d.id);
+            let info = voting_right_info(&manifest.election_id, modality.as_str(), &d.id);
             let derived = key.derive(&info).map_err(|e| VoteError::Config(format!("voting-right key: {e}")))?;
             signing.insert(d.id.clone(), derived);
-            let info = voting_right_info(&manifest.election_id, other, &d.id);
+            let info = voting_right_info(&manifest.election_id, other.as_str(), &d.id);
             let derived =
                 key.verifying_key().derive(&info).map_err(|e| VoteError::Config(format!("voting-right key: {e}")))?;
             other_modality.insert(d.id.clone(), derived);
         }
-        Ok(Self { modality: modality.to_owned(), signing, other_modality })
+        Ok(Self { modality, signing, other_modality })
     }
 
     /// The key that signs rights for ballots of `style` (`None`: not a district of the manifest).
@@ -80,8 +79,7 @@ impl RightKeys {
     /// Explains why `sig` is not a right for `style` in this modality (call only after that check failed).
     pub fn diagnose(&self, prepared: &PreparedMessage, sig: &Signature, style: &str) -> Mismatch {
         if self.other_modality.get(style).is_some_and(|k| k.verify(prepared, sig).is_ok()) {
-            let other = MODALITIES.iter().find(|m| **m != self.modality).copied().unwrap_or("booth");
-            return Mismatch::Modality(other.to_owned());
+            return Mismatch::Modality(self.modality.other().to_string());
         }
         let mut styles: Vec<&String> = self.signing.keys().filter(|s| s.as_str() != style).collect();
         styles.sort();

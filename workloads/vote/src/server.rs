@@ -24,7 +24,6 @@ use urna_crypto::blind::{BlindVerifyingKey, BlindedMessage};
 
 use crate::acta::SignedActa;
 use crate::actas::StoredActa;
-use crate::anon::AnonId;
 use crate::ballot_box::{BallotBox, Submitted};
 use crate::ballots::BallotStore;
 use crate::booth_box::BoothDesk;
@@ -46,6 +45,7 @@ use crate::wire::{
     AdmissionRequest, AdmissionResponse, BallotsPage, BoothBallot, CloseResponse, ElectionInfo, MesaActas, MesaStatus,
     PublishedBallot, RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
 };
+use urna_ballot::AnonId;
 
 /// Longest credential accepted: Argon2 of a megabyte is not what a login should cost.
 const MAX_CREDENTIAL_LEN: usize = 256;
@@ -109,17 +109,14 @@ impl VoteService {
             audit_log_key,
             batching,
         } = config;
-        let kind: urna_status::Modality = modality
-            .parse()
-            .map_err(|_| VoteError::Config(format!("modality {modality:?}: expected remote or booth")))?;
         let codec = Arc::new(BallotCodec::new(manifest, public_key)?);
-        let unserved = shards.unserved(codec.manifest(), &modality);
+        let unserved = shards.unserved(codec.manifest(), modality);
         if !unserved.is_empty() {
             return Err(VoteError::Config(format!(
                 "no tally shard configured for modality {modality} in districts {unserved:?} (--shard district:{modality}=URL)"
             )));
         }
-        if !mesas.is_empty() && modality != "booth" {
+        if !mesas.is_empty() && modality != urna_status::Modality::Booth {
             return Err(VoteError::Config(format!("mesas are for the booth modality; this service is {modality}")));
         }
         if !mesas.is_empty() && partition.count > 1 {
@@ -131,7 +128,7 @@ impl VoteService {
             )));
         }
         // The voting-right keys of every ballot style (refuses a key that is not made of safe primes).
-        let rights = Arc::new(RightKeys::derive(&signing_key, codec.manifest(), &modality)?);
+        let rights = Arc::new(RightKeys::derive(&signing_key, codec.manifest(), modality)?);
         std::fs::create_dir_all(&data_dir)?;
         let key = signing_key.verifying_key().clone();
         let binding = StoreBinding {
@@ -153,18 +150,18 @@ impl VoteService {
             manifest: codec.manifest().clone(),
             public_key: codec.public_key().clone(),
             blind_key: key.clone(),
-            modality: modality.clone(),
+            modality: modality.to_string(),
             opens_at: opens_at.map(|t| t.to_string()),
             closes_at: closes_at.map(|t| t.to_string()),
             closed: false,
             partitions: partition.count,
             audit_log: audit_log_key,
         };
-        let upstreams = Upstreams::new(shards, &audit_url, retry, &modality, internal_token);
+        let upstreams = Upstreams::new(shards, &audit_url, retry, modality, internal_token);
         let ballot_box = BallotBox::new(
             codec,
             rights.clone(),
-            modality.clone(),
+            modality,
             ballot_store.clone(),
             upstreams,
             metrics.clone(),
@@ -191,7 +188,7 @@ impl VoteService {
             closing,
             drain: Arc::new(Drain::new(drain_timeout)),
             partition,
-            modality: kind,
+            modality,
             ballot_store,
             max_ballot_bytes: limits.max_ballot_bytes,
             max_small_body_bytes: limits.max_small_body_bytes,
@@ -212,9 +209,7 @@ impl VoteService {
             .route("/assets/{name}", get(crate::app::asset))
             .route("/audit/v1/checkpoint", get(audit_checkpoint))
             .route("/audit/v1/proof/inclusion", get(audit_inclusion))
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
-            .route("/metrics", get(metrics))
+            .merge(urna_service::probes(readyz, metrics))
             .route("/openapi.json", get(openapi))
             .route("/v1/election", get(election))
             .route("/v1/status", get(status))
@@ -343,10 +338,6 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
     response
 }
 
-async fn healthz() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok" }))
-}
-
 async fn readyz(State(s): State<Arc<AppState>>) -> Response {
     if s.drain.is_draining() {
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "draining", "shutting down").into_response();
@@ -357,14 +348,14 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
         .await
         .unwrap_or(false);
     if ok {
-        Json(serde_json::json!({ "status": "ready" })).into_response()
+        urna_service::ready().into_response()
     } else {
         ApiError::unavailable("stores are not readable").into_response()
     }
 }
 
-async fn metrics(State(s): State<Arc<AppState>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    urna_service::openmetrics(s.metrics.encode())
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -5,7 +5,7 @@ use urna_ballot::{ElectionManifest, EncryptedBallot};
 use urna_crypto::blind::{BlindSignature, BlindVerifyingKey, BlindedMessage, PreparedMessage, Signature};
 use urna_crypto::paillier::PublicKey;
 
-use crate::anon::AnonId;
+use urna_ballot::AnonId;
 
 /// `GET /v1/election`: everything a voting client needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]

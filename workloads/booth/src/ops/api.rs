@@ -52,9 +52,9 @@ fn ok(body: serde_json::Value) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-/// The officer presenting the request's bearer token, or the 401 to answer.
-fn officer(ops: &Ops, headers: &HeaderMap) -> Result<Officer, Response> {
-    urna_auth::bearer(headers).and_then(|t| authenticate(&ops.officers, t)).cloned().ok_or_else(urna_auth::unauthorized)
+/// The officer presenting the request's bearer token (`None`: answer [`urna_auth::unauthorized`]).
+fn officer(ops: &Ops, headers: &HeaderMap) -> Option<Officer> {
+    urna_auth::bearer(headers).and_then(|t| authenticate(&ops.officers, t)).cloned()
 }
 
 fn now_ms() -> u64 {
@@ -63,14 +63,14 @@ fn now_ms() -> u64 {
 
 async fn me(State(ops): State<Arc<Ops>>, headers: HeaderMap) -> Response {
     match officer(&ops, &headers) {
-        Ok(o) => ok(json!({ "id": o.id, "name": o.name, "districts": o.districts, "fleet": ops.fleet() })),
-        Err(r) => r,
+        Some(o) => ok(json!({ "id": o.id, "name": o.name, "districts": o.districts, "fleet": ops.fleet() })),
+        None => urna_auth::unauthorized(),
     }
 }
 
 async fn fleet(State(ops): State<Arc<Ops>>, headers: HeaderMap) -> Response {
-    if let Err(r) = officer(&ops, &headers) {
-        return r;
+    if officer(&ops, &headers).is_none() {
+        return urna_auth::unauthorized();
     }
     let (devices, turnout) = {
         let mut s = ops.state();
@@ -101,18 +101,18 @@ async fn fleet(State(ops): State<Arc<Ops>>, headers: HeaderMap) -> Response {
 
 async fn desk(State(ops): State<Arc<Ops>>, headers: HeaderMap) -> Response {
     match officer(&ops, &headers) {
-        Ok(o) => ok(json!({ "alerts": ops.state().desk(&o) })),
-        Err(r) => r,
+        Some(o) => ok(json!({ "alerts": ops.state().desk(&o) })),
+        None => urna_auth::unauthorized(),
     }
 }
 
 async fn actions(State(ops): State<Arc<Ops>>, headers: HeaderMap) -> Response {
     match officer(&ops, &headers) {
-        Ok(o) => {
+        Some(o) => {
             let mine: Vec<_> = ops.state().actions.iter().filter(|a| o.covers(&a.district)).cloned().collect();
             ok(json!({ "actions": mine }))
         }
-        Err(r) => r,
+        None => urna_auth::unauthorized(),
     }
 }
 
@@ -126,9 +126,8 @@ fn for_officer(officer: &Officer, change: &Change) -> bool {
 }
 
 async fn events(State(ops): State<Arc<Ops>>, headers: HeaderMap) -> Response {
-    let o = match officer(&ops, &headers) {
-        Ok(o) => o,
-        Err(r) => return r,
+    let Some(o) = officer(&ops, &headers) else {
+        return urna_auth::unauthorized();
     };
     let rx = ops.events.subscribe();
     let stream = futures::stream::unfold((rx, o), |(mut rx, o)| async move {
@@ -162,13 +161,14 @@ struct NoteBody {
     note: String,
 }
 
-fn note_of(body: &Bytes) -> Result<String, Response> {
+/// The note of an action's body (none when the body is empty), or the 400 to answer.
+fn note_of(body: &Bytes) -> Result<String, Box<Response>> {
     if body.is_empty() {
         return Ok(String::new());
     }
-    serde_json::from_slice::<NoteBody>(body)
-        .map(|b| b.note)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid_body", format!("expected {{\"note\": \"...\"}}: {e}")))
+    serde_json::from_slice::<NoteBody>(body).map(|b| b.note).map_err(|e| {
+        Box::new(error(StatusCode::BAD_REQUEST, "invalid_body", format!("expected {{\"note\": \"...\"}}: {e}")))
+    })
 }
 
 fn refused(e: ActionError) -> Response {
@@ -191,9 +191,8 @@ async fn alert_action(
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let o = match officer(&ops, &headers) {
-        Ok(o) => o,
-        Err(r) => return r,
+    let Some(o) = officer(&ops, &headers) else {
+        return urna_auth::unauthorized();
     };
     let Some(action) = AlertAction::parse(&action) else {
         return error(StatusCode::NOT_FOUND, "unknown_action", format!("{action:?}: acknowledge, resolve or escalate"));
@@ -203,7 +202,7 @@ async fn alert_action(
     };
     let note = match note_of(&body) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match ops.alert_action(&o, id, action, &note, now_ms()) {
         Ok(record) => ok(json!({ "alert": record })),
@@ -217,9 +216,8 @@ async fn device_action(
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let o = match officer(&ops, &headers) {
-        Ok(o) => o,
-        Err(r) => return r,
+    let Some(o) = officer(&ops, &headers) else {
+        return urna_auth::unauthorized();
     };
     let Some(action) = DeviceAction::parse(&action) else {
         return error(
@@ -230,7 +228,7 @@ async fn device_action(
     };
     let note = match note_of(&body) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match ops.device_action(&o, &id, action, &note, now_ms()).await {
         Ok(record) => ok(json!({ "action": record })),

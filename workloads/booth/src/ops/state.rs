@@ -575,8 +575,15 @@ mod tests {
         assert_eq!(d.position, Some(Position { lat: 19.4, lon: -99.1, at_ms: 7 }));
         assert_eq!((d.health["battery"].as_f64(), d.locked, d.state.as_str()), (Some(0.8), true, "locked"));
         assert_eq!(s.devices["n-1"].state(40, 1000), "offline", "never heard from");
+        // The documented order (alerting, blocked, locked, offline, online): a lock outranks silence, and a
+        // silent booth is flagged anyway by the monitor's offline alert, which outranks both.
+        assert_eq!(s.devices["c-1"].state(2000, 1000), "locked", "locked, then silent");
+        s.observe("c-1", "state", br#"{"online":true,"locked":false,"blocked":false}"#, 50);
+        assert_eq!(s.devices["c-1"].state(60, 1000), "online");
         assert_eq!(s.devices["c-1"].state(2000, 1000), "offline", "silent too long");
-        assert!(s.take_dirty(40, 1000).0.is_empty());
+        let (dirty, _) = s.take_dirty(60, 1000);
+        assert_eq!(dirty.len(), 1, "unlocking changed c-1 again");
+        assert!(s.take_dirty(70, 1000).0.is_empty());
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl BlindVerifyingKey {
             public_exponent(e).ok_or_else(|| invalid("public exponent not an odd integer in (2^16, 2^32)".into()))?;
         let params = BoxedMontyParams::new_vartime(n.clone());
         let mut key = Self { n, e: BoxedUint::from(e), n_bits, params, variant: Variant::default(), spki: Vec::new() };
-        key.spki = super::wire::encode_spki(&key)?;
+        key.spki = super::encoding::encode_spki(&key)?;
         Ok(key)
     }
 

@@ -36,7 +36,7 @@
 //! time. Secret integers owned by this module are wiped on drop; `crypto-bigint`'s own Montgomery values are
 //! only wiped if that crate's `zeroize` feature is enabled.
 //!
-//! # Encodings (details in `wire.rs`)
+//! # Encodings (details in `encoding.rs`)
 //!
 //! - [`BlindVerifyingKey`]: DER `SubjectPublicKeyInfo` (`rsaEncryption`), exactly one accepted encoding per
 //!   key; PEM `PUBLIC KEY`; in JSON the lowercase hex of the DER. The variant is not encoded: it is a
@@ -63,9 +63,10 @@
 //!    `crypto-bigint`'s internal sampling, and its key generation refuses the insecure test sizes.
 //!
 //! The RFC is small: EMSA-PSS and MGF1 on `sha2` (`pss.rs`), RSAVP1/RSASP1 on `crypto-bigint` (`keys.rs`),
-//! the protocol (`protocol.rs`), strict DER through RustCrypto's `pkcs1`/`pkcs8` (`wire.rs`); the four RFC 9474
+//! the protocol (`protocol.rs`), strict DER through RustCrypto's `pkcs1`/`pkcs8` (`encoding.rs`); the four RFC 9474
 //! test vectors (`tests/blind.rs`) pin it down.
 
+mod encoding;
 #[doc(hidden)]
 pub mod hazmat;
 mod keys;
@@ -73,7 +74,6 @@ mod params;
 mod partially;
 mod protocol;
 mod pss;
-mod wire;
 
 pub use keys::{BlindSigningKey, BlindVerifyingKey};
 pub use params::{BlindKeySize, PREFIX_LEN, Variant};

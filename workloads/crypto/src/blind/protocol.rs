@@ -59,7 +59,7 @@ macro_rules! modulus_sized_bytes {
 
             /// Strict lowercase hex of exactly `modulus_len` bytes, below the modulus.
             pub fn from_hex(key: &BlindVerifyingKey, s: &str) -> Result<Self> {
-                let bytes = super::wire::bytes_from_hex($field, s)?;
+                let bytes = super::encoding::bytes_from_hex($field, s)?;
                 Self::from_bytes(key, &bytes)
             }
 

@@ -274,6 +274,11 @@ impl std::fmt::Debug for DecryptionProof {
     }
 }
 
+/// Every value with its (group, position).
+fn positioned(values: &[Vec<Integer>]) -> Vec<((usize, usize), &Integer)> {
+    values.iter().enumerate().flat_map(|(g, vs)| vs.iter().enumerate().map(move |(k, v)| ((g, k), v))).collect()
+}
+
 /// Bits of the prover's random exponent: `|n²| + 2·256`.
 pub(crate) fn nonce_bits(public: &ThresholdPublicKey) -> u32 {
     public.paillier().n_squared().significant_bits() + 2 * CHALLENGE_BITS
@@ -372,9 +377,8 @@ fn check_proof(
 
 impl KeyShare {
     /// Trustee `i`'s partial decryption of every ciphertext of `request`, with one proof for all of them.
-    /// The partials use GMP's constant-time `powm_sec` with the share, in parallel across cores; so do the
-    /// proof's two exponentiations with its random exponent. The answer is verified before it is returned: a
-    /// fault while computing must not publish partials that would name this trustee a cheater.
+    /// The partials use GMP's constant-time `powm_sec` with the share, in parallel across cores; then
+    /// [`KeyShare::prove_partials`] proves them.
     ///
     /// Fails when the share was dealt for another key or a ciphertext is not in `Z*_{n²}`.
     pub fn partial_decrypt<R: CryptoRng + ?Sized>(
@@ -386,23 +390,52 @@ impl KeyShare {
         self.check_binding(public)?;
         request.check(public)?;
         let n2 = public.paillier().n_squared();
-
-        // The witness x = Δ·s_i; each partial is c^(2x).
-        let mut x = Integer::from(&self.secret * &delta(public.trustees()));
-        if x <= 0 {
-            wipe(&mut x);
-            return Err(CryptoError::invalid_key("key_share", "share is not positive"));
-        }
-        let mut two_x = Integer::from(&x << 1u32);
+        let mut two_x = self.two_x(public)?;
         let ciphertexts: Vec<&Integer> = request.positions().map(|(_, c)| &c.0).collect();
         let flat: Vec<Integer> = ciphertexts.par_iter().map(|c| arith::pow_mod_secret(c, &two_x, n2)).collect();
         wipe(&mut two_x);
+        let mut flat = flat.into_iter();
+        let values = request.groups().iter().map(|g| flat.by_ref().take(g.ciphertexts.len()).collect()).collect();
+        self.prove_partials(public, request, values, rng)
+    }
 
-        let refs: Vec<&Integer> = flat.iter().collect();
+    /// One proof for partials already computed, `values[g][k] = c^(2Δ·s_i)` for ciphertext `k` of group `g`:
+    /// how a trustee with more ciphertexts than one machine decrypts in a sitting proves the partials it
+    /// computed in chunks (on several machines, or resumed after a stop), and what
+    /// [`KeyShare::partial_decrypt`] does after computing them. The proof's fixed part is a few exponentiations
+    /// (`powm_sec` with the random exponent) and two 128-bit multi-exponentiations over the partials
+    /// (docs/protocol.md §6).
+    ///
+    /// The answer is verified before it is returned, so a wrong value (a fault, a chunk computed with another
+    /// share) is refused here instead of publishing partials that would name this trustee a cheater; that
+    /// check is the batch's, sound up to `2^-128`.
+    pub fn prove_partials<R: CryptoRng + ?Sized>(
+        &self,
+        public: &ThresholdPublicKey,
+        request: &DecryptionRequest<'_>,
+        values: Vec<Vec<Integer>>,
+        rng: &mut R,
+    ) -> Result<PartialDecryptions> {
+        self.check_binding(public)?;
+        request.check(public)?;
+        let n2 = public.paillier().n_squared();
+        let expected: Vec<usize> = request.groups().iter().map(|g| g.ciphertexts.len()).collect();
+        let shape: Vec<usize> = values.iter().map(Vec::len).collect();
+        if shape != expected {
+            return Err(CryptoError::Mismatch(format!(
+                "partials of group sizes {shape:?} for a request of group sizes {expected:?}"
+            )));
+        }
+        let positioned = positioned(&values);
+        check_units(public, &positioned, |at| format!("partial of {}", request.describe(at)))?;
+        let ciphertexts: Vec<&Integer> = request.positions().map(|(_, c)| &c.0).collect();
+        let refs: Vec<&Integer> = positioned.iter().map(|(_, v)| *v).collect();
         let seed = seed(public, request, self.index(), &refs);
         let weights = weights(&seed, refs.len());
         let (big_c, big_ci) = combinations(public, &ciphertexts, &refs, &weights);
 
+        // The witness x = Δ·s_i; each partial is c^(2x).
+        let mut x = self.x(public)?;
         let c4 = arith::pow_mod(&big_c, &Integer::from(4), n2);
         let mut r = loop {
             let r = arith::random_bits(rng, nonce_bits(public));
@@ -420,10 +453,25 @@ impl KeyShare {
         let proof = DecryptionProof { challenge: e, response: z };
         check_proof(public, self.index(), &seed, (&big_c, &big_ci), &proof)
             .map_err(|e| CryptoError::Mismatch(format!("self-check of the partial decryptions failed: {e}")))?;
-
-        let mut flat = flat.into_iter();
-        let values = request.groups().iter().map(|g| flat.by_ref().take(g.ciphertexts.len()).collect()).collect();
         Ok(PartialDecryptions { trustee: self.index(), values, proof })
+    }
+
+    /// The witness `x = Δ·s_i`.
+    fn x(&self, public: &ThresholdPublicKey) -> Result<Integer> {
+        let mut x = Integer::from(&self.secret * &delta(public.trustees()));
+        if x <= 0 {
+            wipe(&mut x);
+            return Err(CryptoError::invalid_key("key_share", "share is not positive"));
+        }
+        Ok(x)
+    }
+
+    /// The partials' exponent `2x = 2Δ·s_i`.
+    fn two_x(&self, public: &ThresholdPublicKey) -> Result<Integer> {
+        let mut x = self.x(public)?;
+        let two_x = Integer::from(&x << 1u32);
+        wipe(&mut x);
+        Ok(two_x)
     }
 }
 
@@ -450,12 +498,7 @@ pub(crate) fn verify(
             expected.len()
         )));
     }
-    let positioned: Vec<((usize, usize), &Integer)> = answer
-        .values
-        .iter()
-        .enumerate()
-        .flat_map(|(g, vs)| vs.iter().enumerate().map(move |(k, v)| ((g, k), v)))
-        .collect();
+    let positioned = positioned(&answer.values);
     check_units(public, &positioned, |at| format!("trustee {trustee}: partial of {}", request.describe(at)))?;
     let DecryptionProof { challenge: e, response: z } = &answer.proof;
     if *e < 0 || e.significant_bits() > CHALLENGE_BITS {

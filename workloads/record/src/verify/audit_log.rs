@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use urna_audit::checkpoint::open_checkpoint;
 use urna_audit::merkle::MemoryTree;
 use urna_audit::{LogEntry, leaf_hash};
-use urna_vote::AnonId;
+use urna_ballot::AnonId;
 
 use super::ballots::BallotBook;
 use super::context::Context;

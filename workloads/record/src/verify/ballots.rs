@@ -8,10 +8,10 @@ use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use urna_ballot::EncryptedContest;
+use urna_ballot::{AnonId, anon_id};
 use urna_crypto::blind::{DerivedVerifyingKey, voting_right_info};
 use urna_tally::Modality;
 use urna_vote::wire::PublishedBallot;
-use urna_vote::{AnonId, anon_id};
 
 use super::context::Context;
 use super::{Checked, Progress, Summary, VerifyFailure};

@@ -14,12 +14,15 @@
 //! 6. [`tabulation`]: the published results are the decoded plaintexts (counter slots checked).
 //! 7. [`equalities`]: ballots tallied = AnonIDs logged = ballots recorded by the vote services, and no more
 //!    ballots than voting rights, per modality and in all.
+//! 8. [`events`]: the election events in the log carry the record's digests, in a legal order
+//!    (`crate::events`), each breach named by its log position.
 
 mod audit_log;
 mod ballots;
 mod context;
 mod decryption;
 mod equalities;
+mod events;
 mod shards;
 mod tabulation;
 pub mod trust;
@@ -116,5 +119,6 @@ pub fn verify_record(
     let combined = decryption::check(&ctx, dir, &tallied.totals, progress, &mut summary)?;
     tabulation::check(&ctx, dir, &combined, &mut summary)?;
     equalities::check(&ctx, &book, &tallied, &mut summary)?;
+    events::check(&ctx, dir, &book, &tallied, &mut summary)?;
     Ok(summary)
 }

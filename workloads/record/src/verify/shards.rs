@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use urna_tally::ledger::max_ballots;
+use urna_ballot::AnonId;
 use urna_tally::totals::Totals;
+use urna_tally::totals::max_ballots;
 use urna_tally::{LogRecord, Modality, ShardIdentity, TotalsRecord};
-use urna_vote::AnonId;
 
 use super::ballots::BallotBook;
 use super::context::Context;

@@ -58,6 +58,14 @@ pub struct TrustedLogKey {
     pub public_key: [u8; 32],
 }
 
+impl TrustedLogKey {
+    /// The log's signed-note verifier key (`<origin>+<key id>+<base64 key>`), as `urna vote --audit-log-key`
+    /// takes it and the voter app checks checkpoints with it.
+    pub fn verifier_key(&self) -> String {
+        urna_audit::checkpoint::verifier_key(&self.origin, &self.public_key)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TrustedRightKey {

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -15,6 +15,7 @@ use urna_record::RecordDir;
 use urna_record::export::{Sources, export};
 use urna_tally::Modality;
 
+use crate::cmd::bench::procs::{own_cpu, threads_cpu};
 use crate::keys::load_ceremony;
 use crate::local::census::{self, Voter, synthesize};
 use crate::local::{
@@ -45,7 +46,12 @@ BoothFleet, booth voters use the booth vote service directly.
 
 The fleet monitor runs with the booths, as the operations centre (docs/ops.md): with --serve it keeps running
 with the fleet, and its dashboard's URL (--monitor-listen) and a fresh token per regional officer of the
-BoothFleet are printed.";
+BoothFleet are printed.
+
+--site ADDR: once the record is verified, the public results site (`urna site`) serves it on ADDR until Ctrl-C
+or SIGTERM: turnout, results per contest, district and modality, the record's files and key fingerprints, and
+the receipt check for the browser's (or any) ballots. With --serve the first Ctrl-C closes the election and
+the second stops the site.";
 
 #[derive(Debug, clap::Args)]
 #[command(about = "Run a whole election locally: keys, voting, close, threshold decryption, verified results")]
@@ -98,6 +104,10 @@ pub struct Args {
     /// With --serve: where the fleet monitor (the operations dashboard at /ops/ and its API) listens.
     #[arg(long, default_value = "127.0.0.1:8090", requires = "serve")]
     monitor_listen: std::net::SocketAddr,
+    /// Once the record is verified, serve the public results site for it here (turnout, results, the record
+    /// for download, its key fingerprints, the receipt check; docs/site.md) until Ctrl-C or SIGTERM.
+    #[arg(long, value_name = "ADDR")]
+    site: Option<std::net::SocketAddr>,
     /// When voting opens (RFC 3339): every vote service and shard refuses ballots before it, as in the
     /// cluster (`election_not_open`), and the simulated voters wait for it. Default: at once.
     #[arg(long, value_name = "RFC3339")]
@@ -140,31 +150,49 @@ async fn run_async(args: Args) -> Result<()> {
         ),
     );
 
-    let t = Instant::now();
-    let mut keys = match &args.ceremony {
-        Some(dir) => load_ceremony(dir)?,
-        None => {
-            say(args.json, "key ceremony: generating a 3072-bit threshold key (safe primes take seconds to a minute)");
-            fresh_ceremony(&plan).await?
-        }
+    // The threshold key and the voting-right key are independent safe-prime searches: run side by side, the
+    // one that finds its primes first leaves the cores to the other instead of waiting its turn.
+    let clock = Clock::start();
+    let threshold_key = async {
+        let t = Instant::now();
+        let keys = match &args.ceremony {
+            Some(dir) => load_ceremony(dir)?,
+            None => {
+                say(
+                    args.json,
+                    "key ceremony: generating a 3072-bit threshold key (safe primes take seconds to a minute)",
+                );
+                fresh_ceremony(&plan).await?
+            }
+        };
+        Ok::<_, anyhow::Error>((keys, t.elapsed().as_secs_f64()))
     };
-    let signing_key = match &args.voting_key {
-        Some(path) => {
-            let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            BlindSigningKey::from_pkcs8_pem(&pem).with_context(|| format!("{}: not a signing key", path.display()))?
-        }
-        None => {
-            say(args.json, "voting-right key: generating a 3072-bit RSA key of safe primes");
-            tokio::task::spawn_blocking(|| {
-                BlindSigningKey::generate_safe(BlindKeySize::default(), &mut urna_crypto::os_rng())
-            })
-            .await
-            .context("key generation task")?
-            .context("generating the voting-right key")?
-        }
+    let voting_key = async {
+        let t = Instant::now();
+        let key = match &args.voting_key {
+            Some(path) => {
+                let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                BlindSigningKey::from_pkcs8_pem(&pem)
+                    .with_context(|| format!("{}: not a signing key", path.display()))?
+            }
+            None => {
+                say(args.json, "voting-right key: generating a 3072-bit RSA key of safe primes");
+                tokio::task::spawn_blocking(|| {
+                    BlindSigningKey::generate_safe(BlindKeySize::default(), &mut urna_crypto::os_rng())
+                })
+                .await
+                .context("key generation task")?
+                .context("generating the voting-right key")?
+            }
+        };
+        Ok::<_, anyhow::Error>((key, t.elapsed().as_secs_f64()))
     };
-    let keys_secs = t.elapsed().as_secs_f64();
-    say(args.json, &format!("keys ready in {keys_secs:.1} s: threshold key {}", &keys.public.fingerprint_hex()[..16]));
+    let ((mut keys, ceremony_secs), (signing_key, voting_key_secs)) = tokio::try_join!(threshold_key, voting_key)?;
+    let keys_time = clock.lap();
+    say(
+        args.json,
+        &format!("keys ready in {:.1} s: threshold key {}", keys_time.wall, &keys.public.fingerprint_hex()[..16]),
+    );
 
     let ballots = match &args.votes {
         Some(path) => census::scripted(votes_file::read(path, &plan.manifest, &plan.modalities)?),
@@ -194,6 +222,7 @@ async fn run_async(args: Args) -> Result<()> {
     };
     let everyone: Vec<Voter> = ballots.iter().chain(&web_voters).cloned().collect();
     let censuses = census::censuses(&plan, &everyone)?;
+    let clock = Clock::start();
     let authority = plan.fleet.as_ref().map(fleet::Authority::generate);
     let listen = args.serve.then_some((web_modality, args.listen));
     let services = services::start(
@@ -225,6 +254,16 @@ async fn run_async(args: Args) -> Result<()> {
         }
         _ => None,
     };
+    // The acts this harness performs, in the log before any ballot: the manifest and the ceremony here, each
+    // modality's opening once its window opens (urna_record::events).
+    let manifest_hash = urna_ballot::manifest_hash(&plan.manifest);
+    services
+        .log(&[
+            urna_record::events::manifest(manifest_hash),
+            urna_record::events::ceremony(keys.transcript.to_json().as_bytes()),
+        ])
+        .await
+        .context("logging the manifest and the ceremony")?;
     say(
         args.json,
         &format!(
@@ -235,6 +274,8 @@ async fn run_async(args: Args) -> Result<()> {
         ),
     );
 
+    let start_time = clock.lap();
+
     if let Some(at) = args.opens_at {
         let wait = at.duration_since(jiff::Timestamp::now());
         if wait.is_positive() {
@@ -242,14 +283,43 @@ async fn run_async(args: Args) -> Result<()> {
             tokio::time::sleep(wait.unsigned_abs()).await;
         }
     }
-    let t = Instant::now();
+    let openings: Vec<_> =
+        services.votes.iter().map(|v| urna_record::events::open(manifest_hash, v.modality)).collect();
+    services.log(&openings).await.context("logging the openings")?;
+    // The simulated voters and booths (their encryption and proofs, which a real election's devices do) run
+    // on a runtime of their own, so their CPU time is told apart from the services'.
+    let clients = tokio::runtime::Builder::new_multi_thread()
+        .thread_name(CLIENT_THREADS)
+        // Blocking threads that exited would take their CPU time with them before it is read.
+        .thread_keep_alive(Duration::from_secs(24 * 3600))
+        .enable_all()
+        .build()
+        .context("starting the voters' runtime")?;
+    let clock = Clock::start();
+    let clients_cpu_before = threads_cpu(CLIENT_THREADS).ok();
     let booths = booths.map(Arc::new);
-    let cast_report =
-        cast_all(&services, booths.clone(), &ballots, &plan, args.concurrency, args.seed, args.json).await?;
+    let cast_report = clients
+        .spawn(cast_all(
+            services.votes.iter().map(|v| (v.modality, v.url.clone())).collect(),
+            booths.clone(),
+            ballots,
+            plan.modalities.clone(),
+            args.concurrency,
+            args.seed,
+            args.json,
+        ))
+        .await
+        .context("voters task")??;
     if let Some(fleet) = &booths {
         fleet.drain(std::time::Duration::from_secs(600)).await?;
     }
-    let voting_secs = t.elapsed().as_secs_f64();
+    let voting_time = clock.lap();
+    let clients_cpu = match (clients_cpu_before, threads_cpu(CLIENT_THREADS).ok()) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before).as_secs_f64()),
+        _ => None,
+    };
+    clients.shutdown_background();
+    let voting_secs = voting_time.wall;
 
     if args.serve {
         serve_until_stopped(&services, web_modality, &web_voters, booths.as_deref(), args.json).await?;
@@ -260,6 +330,7 @@ async fn run_async(args: Args) -> Result<()> {
     {
         fleet.stop().await;
     }
+    let clock = Clock::start();
     services.close().await?;
     let record = RecordDir::new(&record_dir);
     let sources = Sources {
@@ -271,15 +342,16 @@ async fn run_async(args: Args) -> Result<()> {
     };
     let exported = export(&record, &sources).await.context("exporting the election record")?;
     services.stop().await?;
+    let close_time = clock.lap();
     say(args.json, &format!("closed; record exported to {} ({} ballots)", record_dir.display(), exported.ballots));
 
-    let t = Instant::now();
+    let clock = Clock::start();
     let bar = bar(args.json, u64::from(keys.public.threshold()), "trustees decrypting");
     let results = decrypt_and_combine(&record_dir, std::mem::take(&mut keys.shares), || bar.inc(1)).await?;
     bar.finish_and_clear();
-    let decrypt_secs = t.elapsed().as_secs_f64();
+    let decrypt_time = clock.lap();
 
-    let t = Instant::now();
+    let clock = Clock::start();
     let dir = record_dir.clone();
     let summary = tokio::task::spawn_blocking(move || crate::cmd::verify::check_record(&dir, None))
         .await
@@ -287,8 +359,18 @@ async fn run_async(args: Args) -> Result<()> {
     if !args.json {
         crate::cmd::verify::print_checks(&summary);
     }
-    let verify_secs = t.elapsed().as_secs_f64();
+    let verify_time = clock.lap();
 
+    // Bound before the summary is printed, so the summary can say where the site is.
+    let site = match args.site {
+        Some(addr) => {
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the site to {addr}"))?;
+            let url = format!("http://{}/", listener.local_addr().context("the site's address")?);
+            Some((listener, url))
+        }
+        None => None,
+    };
     if args.json {
         let out = json!({
             "election": plan.election,
@@ -301,7 +383,20 @@ async fn run_async(args: Args) -> Result<()> {
             "trustees": results.trustees,
             "verification": summary,
             "record": record_dir,
-            "seconds": { "keys": keys_secs, "voting": voting_secs, "decryption": decrypt_secs, "verification": verify_secs, "total": started.elapsed().as_secs_f64() },
+            "seconds": {
+                "keys": keys_time.wall, "ceremony": ceremony_secs, "votingKey": voting_key_secs,
+                "servicesStart": start_time.wall, "voting": voting_time.wall, "close": close_time.wall,
+                "decryption": decrypt_time.wall, "verification": verify_time.wall,
+                "total": started.elapsed().as_secs_f64(),
+            },
+            "cpuSeconds": {
+                "keys": keys_time.cpu, "servicesStart": start_time.cpu,
+                "voting": { "all": voting_time.cpu, "clients": clients_cpu,
+                    "services": voting_time.cpu.zip(clients_cpu).map(|(all, c)| (all - c).max(0.0)) },
+                "close": close_time.cpu, "decryption": decrypt_time.cpu, "verification": verify_time.cpu,
+                "total": Clock::process_cpu(),
+            },
+            "site": site.as_ref().map(|(_, url)| url),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -315,11 +410,64 @@ async fn run_async(args: Args) -> Result<()> {
             summary.checks.len(),
             record_dir.display()
         );
+        let cpu = |c: Option<f64>| c.map_or_else(|| "?".to_owned(), |c| format!("{c:.1}"));
+        println!(
+            "{:.1} s in all: keys {:.1} s (ceremony {ceremony_secs:.1} s beside the voting-right key {voting_key_secs:.1} s), \
+             services started {:.1} s, voting {:.1} s (CPU: voters {} s, services {} s), close {:.1} s, \
+             decryption {:.1} s, verification {:.1} s",
+            started.elapsed().as_secs_f64(),
+            keys_time.wall,
+            start_time.wall,
+            voting_time.wall,
+            cpu(clients_cpu),
+            cpu(voting_time.cpu.zip(clients_cpu).map(|(all, c)| (all - c).max(0.0))),
+            close_time.wall,
+            decrypt_time.wall,
+            verify_time.wall,
+        );
         if args.record.is_none() {
             println!("(the record is removed at exit; pass --record DIR to keep it)");
         }
     }
+    if let Some((listener, url)) = site {
+        say(args.json, &format!("\nThe results site is at {url}; press Ctrl-C to stop it."));
+        let config = crate::site::SiteConfig { record: record_dir.clone(), trust: None, snapshots: None };
+        crate::site::serve(config, listener, crate::cmd::signal::shutdown()).await?;
+    }
     Ok(())
+}
+
+/// The name of the simulated voters' runtime threads (at most 15 bytes: `/proc` truncates thread names).
+const CLIENT_THREADS: &str = "urna-voter";
+
+/// Wall-clock and CPU time (this process, every thread) of one step of the run, for the summary's
+/// `seconds` and `cpuSeconds`: where the time goes.
+struct Clock {
+    wall: Instant,
+    cpu: Option<Duration>,
+}
+
+/// What a [`Clock`] read at the end of its step; `cpu` is `None` where `/proc` cannot be read.
+#[derive(Debug, Clone, Copy)]
+struct Lap {
+    wall: f64,
+    cpu: Option<f64>,
+}
+
+impl Clock {
+    fn start() -> Self {
+        Self { wall: Instant::now(), cpu: own_cpu().ok() }
+    }
+
+    fn lap(&self) -> Lap {
+        let cpu = self.cpu.zip(own_cpu().ok()).map(|(before, now)| now.saturating_sub(before).as_secs_f64());
+        Lap { wall: self.wall.elapsed().as_secs_f64(), cpu }
+    }
+
+    /// CPU seconds of the whole process so far.
+    fn process_cpu() -> Option<f64> {
+        own_cpu().ok().map(|c| c.as_secs_f64())
+    }
 }
 
 /// Prints where to vote and the test voters' credentials, and waits for Ctrl-C or SIGTERM.

@@ -47,7 +47,7 @@ enum MesaCommand {
     },
     /// Actas: draft, sign, submit, verify.
     #[command(subcommand)]
-    Acta(ActaCommand),
+    Acta(Box<ActaCommand>),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -161,7 +161,7 @@ pub fn run(args: Args) -> Result<()> {
             println!("public key: {}", hex::encode(key.public_key()));
             Ok(())
         }
-        MesaCommand::Acta(c) => acta(c),
+        MesaCommand::Acta(c) => acta(*c),
     }
 }
 

@@ -199,7 +199,7 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
         }
         None => {
             // Import only: nothing is contacted, but the service checks that every district has a shard.
-            shards.insert("*", "remote", "http://127.0.0.1:9");
+            shards.insert("*", urna_status::Modality::Remote, "http://127.0.0.1:9");
             "http://127.0.0.1:9".into()
         }
     };
@@ -226,7 +226,7 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
             .map(urna_vote::wire::AuditLogKey::from_verifier_key)
             .transpose()
             .map_err(|e| anyhow::anyhow!("--audit-log-key: {e}"))?;
-        config.modality = s.modality.clone();
+        config.modality = s.modality.parse().map_err(anyhow::Error::msg)?;
         config.session_ttl = Duration::from_secs(s.session_ttl);
         config.drain_timeout = Duration::from_secs(s.drain_timeout_secs);
         config.limits.rate_per_second = s.rate_limit;

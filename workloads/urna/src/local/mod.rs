@@ -88,23 +88,25 @@ pub struct CastReport {
     pub by_modality: Vec<(Modality, u64)>,
 }
 
-/// Casts every voter's ballot through the local services (`booths` for booth voters of a district with a Mesa).
+/// Casts every voter's ballot through the local vote services (`votes`: each modality's URL; `booths` for
+/// booth voters of a district with a Mesa). It owns its inputs, so `urna local` can run the simulated voters on
+/// a runtime of their own and tell their CPU time from the services'.
 pub async fn cast_all(
-    services: &services::Services,
+    votes: Vec<(Modality, String)>,
     booths: Option<Arc<fleet::LocalFleet>>,
-    voters: &[Voter],
-    plan: &LocalPlan,
+    voters: Vec<Voter>,
+    modalities: Vec<Modality>,
     concurrency: usize,
     seed: u64,
     quiet: bool,
 ) -> Result<CastReport> {
     let mut elections = Vec::new();
-    for v in &services.votes {
-        let client = VoterClient::new(&v.url);
-        let election = Election::fetch(&client).await.with_context(|| format!("{} vote service", v.modality))?;
-        elections.push((v.modality, client, Arc::new(election)));
+    for (modality, url) in votes {
+        let client = VoterClient::new(&url);
+        let election = Election::fetch(&client).await.with_context(|| format!("{modality} vote service"))?;
+        elections.push((modality, client, Arc::new(election)));
     }
-    cast_voters(&elections, booths, voters, &plan.modalities, concurrency, seed, quiet).await
+    cast_voters(&elections, booths, &voters, &modalities, concurrency, seed, quiet).await
 }
 
 /// Casts every voter's ballot through the vote service of its modality (`elections`: each modality's client

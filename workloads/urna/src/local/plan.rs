@@ -43,13 +43,6 @@ pub struct LocalPlan {
     pub fleet: Option<FleetPlan>,
 }
 
-fn modality(kind: urna_operator::crd::common::ModalityKind) -> Modality {
-    match kind.as_str() {
-        "booth" => Modality::Booth,
-        _ => Modality::Remote,
-    }
-}
-
 /// Picks the election (the only one, or the one named) and derives everything else from it.
 pub fn plan(set: &ExampleSet, name: Option<&str>) -> Result<LocalPlan> {
     let election: &Election = match name {
@@ -71,7 +64,7 @@ pub fn plan(set: &ExampleSet, name: Option<&str>) -> Result<LocalPlan> {
     if districts.is_empty() {
         bail!("election {election_name}: no district has a contest");
     }
-    let mut modalities: Vec<Modality> = election.spec.modalities.iter().map(|m| modality(m.kind)).collect();
+    let mut modalities: Vec<Modality> = election.spec.modalities.iter().map(|m| m.kind).collect();
     modalities.sort_by_key(|m| m.as_str());
     let mut shards: Vec<ShardPlan> = tally_shards(election)
         .into_iter()
@@ -81,7 +74,7 @@ pub fn plan(set: &ExampleSet, name: Option<&str>) -> Result<LocalPlan> {
                 Some(d) => vec![d.clone()],
                 None => leaves.clone(),
             },
-            modality: modality(t.spec.modality),
+            modality: t.spec.modality,
         })
         .collect();
     // Manual sharding: the example's own TallyShard resources.
@@ -91,7 +84,7 @@ pub fn plan(set: &ExampleSet, name: Option<&str>) -> Result<LocalPlan> {
             Some(d) => vec![d.clone()],
             None => leaves.clone(),
         },
-        modality: modality(t.spec.modality),
+        modality: t.spec.modality,
     }));
     for s in &mut shards {
         s.districts.sort();

@@ -12,6 +12,7 @@ use urna_audit::{AuditLog, LogConfig, LogKey};
 use urna_auth::{ServiceAuth, Token};
 use urna_crypto::blind::BlindSigningKey;
 use urna_crypto::paillier::PublicKey;
+use urna_record::events;
 use urna_tally::{Modality, RunningShard, Shard, ShardConfig, TallyClient};
 use urna_vote::client::VoterClient;
 use urna_vote::mesa::MesaRegistry;
@@ -99,7 +100,7 @@ pub async fn start(
         let running =
             shard.start(listener, auth.clone()).await.with_context(|| format!("starting shard {}", s.name))?;
         for d in &s.districts {
-            map.insert(d, s.modality.as_str(), &url);
+            map.insert(d, s.modality, &url);
         }
         shards.push((s.name.clone(), url, running));
     }
@@ -116,7 +117,7 @@ pub async fn start(
             map.clone(),
             audit_url.clone(),
         );
-        config.modality = modality.as_str().to_owned();
+        config.modality = *modality;
         config.audit_log_key = Some(audit_log_key.clone());
         config.opens_at = opens_at;
         config.internal_token = Some(internal_token.clone());
@@ -158,6 +159,12 @@ impl Services {
         close_election(&votes, &shards, &self.audit_url, &self.internal_token).await
     }
 
+    /// Appends election events to the audit log (the harness's own acts: manifest, ceremony, openings).
+    pub async fn log(&self, entries: &[urna_audit::LogEntry]) -> Result<Vec<u64>> {
+        let log = TallyClient::new(self.audit_url.as_str()).with_token(self.internal_token.clone());
+        crate::log_events::append(&log, entries).await
+    }
+
     pub async fn stop(self) -> Result<()> {
         for v in self.votes {
             let _ = v.stop.send(());
@@ -170,43 +177,65 @@ impl Services {
     }
 }
 
-/// Closes an election, local or in a cluster: each vote service (`modality, URL, admin token`) stops
-/// accepting and every ballot it recorded reaches its shard and the log, then the shards seal and the log
-/// writes its closing checkpoint (both with the election's internal `token`).
+/// Closes an election, local or in a cluster: each modality's vote services (`modality, URL, admin token`)
+/// stop accepting and every ballot they recorded reaches its shard and the log, and the modality's closing
+/// is logged (`urna_record::events::close`, what its services recorded); then each shard seals and its seal
+/// is logged (its totals digest), and the log writes its closing checkpoint (all with the election's
+/// internal `token`).
 pub async fn close_election(
     votes: &[(Modality, String, String)],
     shards: &[(String, String)],
     audit: &str,
     token: &Token,
 ) -> Result<()> {
-    for (modality, url, token) in votes {
-        let client = VoterClient::new(url);
-        client.close(token).await.with_context(|| format!("closing the {modality} vote service at {url}"))?;
-        let mut waited = 0;
-        loop {
-            let status = client.status(0).await.with_context(|| format!("{modality} vote service status"))?;
-            if status.ballots_pending == 0 {
-                break;
-            }
-            waited += 1;
-            if waited > 600 {
-                bail!("{} ballots of the {modality} vote service never reached their shard", status.ballots_pending);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    let log = TallyClient::new(audit).with_token(token.clone());
+    let mut modalities: Vec<Modality> = Vec::new();
+    for (m, _, _) in votes {
+        if !modalities.contains(m) {
+            modalities.push(*m);
         }
     }
+    for modality in modalities {
+        let mut closed = Vec::new();
+        for (_, url, token) in votes.iter().filter(|v| v.0 == modality) {
+            let client = VoterClient::new(url);
+            client.close(token).await.with_context(|| format!("closing the {modality} vote service at {url}"))?;
+            let mut waited = 0;
+            let status = loop {
+                let status = client.status(0).await.with_context(|| format!("{modality} vote service status"))?;
+                if status.ballots_pending == 0 {
+                    break status;
+                }
+                waited += 1;
+                if waited > 600 {
+                    bail!(
+                        "{} ballots of the {modality} vote service never reached their shard",
+                        status.ballots_pending
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            closed.push(events::ClosedService {
+                partition: status.partition,
+                ballots_recorded: status.ballots_recorded,
+                rights_issued: status.rights_issued,
+            });
+        }
+        crate::log_events::append(&log, &[events::close(modality, &closed)])
+            .await
+            .with_context(|| format!("logging the {modality} closing"))?;
+    }
     for (name, url) in shards {
-        TallyClient::new(url.as_str())
+        let sealed = TallyClient::new(url.as_str())
             .with_token(token.clone())
             .seal()
             .await
             .with_context(|| format!("sealing shard {name}"))?;
+        crate::log_events::append(&log, &[events::shard_sealed(name, sealed.totals_digest)])
+            .await
+            .with_context(|| format!("logging shard {name}'s seal"))?;
     }
-    let (status, body) = TallyClient::new(audit)
-        .with_token(token.clone())
-        .raw(http::Method::POST, "/v1/close", None)
-        .await
-        .context("closing the audit log")?;
+    let (status, body) = log.raw(http::Method::POST, "/v1/close", None).await.context("closing the audit log")?;
     if !status.is_success() {
         bail!("closing the audit log: {status}: {}", String::from_utf8_lossy(&body));
     }

@@ -17,6 +17,8 @@ use tokio::net::TcpListener;
 use urna_ballot::{Contest, ContestKind, ContestOption, District, ElectionManifest, Party};
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::paillier::{KeySize, PublicKey, generate_keypair};
+use urna_status::error::ErrorBody;
+use urna_tally::wire::{ItemResult, ItemStatus, SubmitRequest, SubmitResponse};
 use urna_vote::client::{Election, Voter, VoterClient};
 use urna_vote::credential::{hash_credential, insecure_fast_params};
 use urna_vote::{RetryPolicy, ShardMap, VoteConfig, VoteService};
@@ -98,32 +100,31 @@ pub struct FakeShard {
     pub down: AtomicBool,
 }
 
-async fn shard_contests(State(s): State<Arc<FakeShard>>, Json(body): Json<Value>) -> (http::StatusCode, Json<Value>) {
+/// Speaks the tally's own wire ([`urna_tally::wire`]): a body the real shard would refuse is refused here.
+async fn shard_contests(
+    State(s): State<Arc<FakeShard>>,
+    Json(body): Json<SubmitRequest>,
+) -> (http::StatusCode, Json<Value>) {
     s.requests.fetch_add(1, Ordering::SeqCst);
     if s.down.load(Ordering::SeqCst)
         || s.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     {
-        return (
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"error": {"code": "unavailable", "message": "down"}})),
-        );
+        return (http::StatusCode::SERVICE_UNAVAILABLE, Json(json!(ErrorBody::new("unavailable", "down"))));
     }
     let mut records = s.records.lock().unwrap();
     let mut out = Vec::new();
-    for item in body["items"].as_array().cloned().unwrap_or_default() {
-        let anon = item["anonId"].as_str().unwrap_or_default().to_owned();
-        let contest = item["contest"]["contestId"].as_str().unwrap_or_default().to_owned();
-        assert!(item["ballotStyle"].is_string());
+    for item in body.items {
+        let key = (item.anon_id, item.contest.contest_id);
         let next = records.len() as u64 + 1;
-        match records.get(&(anon.clone(), contest.clone())) {
-            Some(seq) => out.push(json!({"status": "duplicate", "sequence": seq})),
+        match records.get(&key) {
+            Some(seq) => out.push(ItemResult { status: ItemStatus::Duplicate, sequence: Some(*seq), reason: None }),
             None => {
-                records.insert((anon, contest), next);
-                out.push(json!({"status": "accepted", "sequence": next}));
+                records.insert(key, next);
+                out.push(ItemResult { status: ItemStatus::Accepted, sequence: Some(next), reason: None });
             }
         }
     }
-    (http::StatusCode::OK, Json(json!({ "items": out })))
+    (http::StatusCode::OK, Json(json!(SubmitResponse { items: out })))
 }
 
 // ---------------------------------------------------------------- fake audit log
@@ -270,7 +271,7 @@ pub async fn start(opts: Options) -> Harness {
     config.limits.rate_burst = 3.0;
     config.limits.max_ballot_bytes = opts.max_ballot_bytes;
     config.partition = opts.partition;
-    config.modality = opts.modality.to_owned();
+    config.modality = opts.modality.parse().unwrap();
     config.mesas = urna_vote::mesa::MesaRegistry::new(opts.mesas, &manifest()).unwrap();
     config.bridge_token = Some(BRIDGE_TOKEN.to_owned());
     config.retry = RetryPolicy {

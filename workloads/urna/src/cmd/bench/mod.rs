@@ -3,6 +3,7 @@
 
 pub mod ops;
 pub mod procs;
+pub mod snapshot;
 pub mod submit;
 
 use anyhow::Result;
@@ -16,14 +17,17 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum BenchCommand {
-    Submit(submit::Args),
+    // Boxed: its many options make it far larger than the other variants.
+    Submit(Box<submit::Args>),
+    Snapshot(snapshot::Args),
     /// The operations centre: update latency on the real broker, and memory at fleet sizes.
     Ops(ops::Args),
 }
 
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        BenchCommand::Submit(a) => submit::run(a),
+        BenchCommand::Submit(a) => submit::run(*a),
+        BenchCommand::Snapshot(a) => snapshot::run(a),
         BenchCommand::Ops(a) => ops::run(a),
     }
 }

@@ -73,6 +73,27 @@ pub fn own_cpu() -> Result<Duration> {
     Ok(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second()))
 }
 
+/// CPU time so far of this process's threads whose name (`/proc/self/task/<tid>/comm`, at most 15 bytes)
+/// starts with `prefix`. A thread that has exited no longer counts: name threads that must be counted so
+/// that they outlive the measurement.
+pub fn threads_cpu(prefix: &str) -> Result<Duration> {
+    let mut ticks = 0u64;
+    for entry in std::fs::read_dir("/proc/self/task").context("listing /proc/self/task")? {
+        let path = entry.context("listing /proc/self/task")?.path();
+        // A thread may exit between the listing and the read: it is then simply not counted.
+        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else { continue };
+        if thread_name(&stat).is_some_and(|name| name.starts_with(prefix)) {
+            ticks += cpu_ticks(&stat).with_context(|| format!("{}: unexpected format", path.display()))?;
+        }
+    }
+    Ok(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second()))
+}
+
+/// The command (thread) name of a `/proc/.../stat` line: field 2, between the first `(` and the last `)`.
+fn thread_name(stat: &str) -> Option<&str> {
+    stat.get(stat.find('(')? + 1..stat.rfind(')')?)
+}
+
 /// The base URL in a service's first line of output.
 pub fn listening_url(line: &str) -> Option<String> {
     let line = line.trim();
@@ -118,6 +139,35 @@ mod tests {
         let stat = "4242 (urna (vote) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 1234 56 0 0 20 0 9 0 100 0 0";
         assert_eq!(cpu_ticks(stat), Some(1234 + 56));
         assert_eq!(cpu_ticks("4242 (urna) S 1"), None);
+        assert_eq!(thread_name(stat), Some("urna (vote) x"));
+    }
+
+    /// Only the threads of that name count: a named thread that burns CPU until the reading shows it, and no
+    /// thread of a name nobody uses.
+    #[test]
+    fn named_threads_are_counted() {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (burnt_enough, done) = std::sync::mpsc::channel::<()>();
+        let burner = std::thread::Builder::new()
+            .name("cpu-burn-test".to_owned())
+            .spawn(move || {
+                let mut x = 0u64;
+                while threads_cpu("cpu-burn-test").unwrap() < Duration::from_millis(50) {
+                    for _ in 0..1_000_000 {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+                    }
+                }
+                burnt_enough.send(()).unwrap();
+                wait.recv().ok();
+            })
+            .unwrap();
+        done.recv().unwrap();
+        let burnt = threads_cpu("cpu-burn-test").unwrap();
+        let whole = own_cpu().unwrap();
+        release.send(()).unwrap();
+        burner.join().unwrap();
+        assert!(burnt >= Duration::from_millis(50) && burnt <= whole, "{burnt:?} of {whole:?}");
+        assert_eq!(threads_cpu("no-such-thread").unwrap(), Duration::ZERO);
     }
 
     #[test]

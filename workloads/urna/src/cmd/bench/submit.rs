@@ -13,6 +13,15 @@
 //!    latency from each ballot's scheduled arrival to its receipt (so a slow server is not excused by
 //!    having delayed the next arrivals).
 //!
+//! 4. `flood` (`--flood K`): the honest closed loop again while a second client, from another loopback
+//!    address (127.0.0.2), keeps K requests in flight with a package that must be refused: the vote
+//!    service's per-IP rate limit (`--rate-limit`) refuses most of them before reading their body, and the
+//!    honest throughput is compared with the saturation phase's.
+//!
+//! With `--curve 1,2,4`, the scale-out curve follows: for every P and S in the list, fresh services with P
+//! vote partitions and S shards, each its own process, and the saturation phase's ballots submitted again
+//! (the same signatures are new to fresh services), to show where throughput stops growing.
+//!
 //! Per phase: accepted ballots/s and per server core, p50/p99 latency to receipt, and the CPU seconds per
 //! accepted ballot of each process (`/proc/<pid>/stat`, user + system). In the same run, the physical
 //! limit: the CPU time of batch-verifying the proofs of `--limit-ballots` of these ballots at once, plus one
@@ -60,6 +69,23 @@ pub struct Args {
     /// Tally shard processes; the remote modality's districts are spread over them.
     #[arg(long, default_value_t = 1)]
     shards: usize,
+    /// Vote service processes (partitions `I/P`); a ballot goes to the partition of its signature.
+    #[arg(long, default_value_t = 1)]
+    partitions: usize,
+    /// The scale-out curve after the phases: saturating throughput for P vote partitions × S shards, every P
+    /// and S in this list (empty: no curve).
+    #[arg(long, value_delimiter = ',')]
+    curve: Vec<usize>,
+    /// Requests in flight from the flooding client in the flood phase (0: no such phase).
+    #[arg(long, default_value_t = 8)]
+    flood: usize,
+    /// The vote service's rate limit per client IP, requests/s (0: none); the honest clients share
+    /// 127.0.0.1, so keep it above their total rate.
+    #[arg(long, default_value_t = 100.0)]
+    rate_limit: f64,
+    /// The rate limit's burst.
+    #[arg(long, default_value_t = 200.0)]
+    rate_burst: f64,
     /// Ballots verified as one batch to measure the physical limit.
     #[arg(long, default_value_t = 64)]
     limit_ballots: usize,
@@ -87,7 +113,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    ensure!(args.ballots >= 1 && args.concurrency >= 1 && args.shards >= 1, "--ballots, --concurrency, --shards >= 1");
+    ensure!(
+        args.ballots >= 1 && args.concurrency >= 1 && args.shards >= 1 && args.partitions >= 1,
+        "--ballots, --concurrency, --shards, --partitions >= 1"
+    );
+    ensure!(args.curve.iter().all(|n| *n >= 1), "--curve counts must be >= 1");
     ensure!(args.levels.iter().all(|l| *l > 0.0), "--levels must be positive fractions");
     ensure!((0.0..100.0).contains(&args.invalid_percent), "--invalid-percent must be in [0, 100)");
     let runtime =
@@ -119,7 +149,7 @@ async fn run_async(args: Args) -> Result<()> {
     say("keys: Paillier public key and voting-right key (fresh ones take seconds to a minute)");
     let (public_key, signing_key) = keys(&args).await?;
     let bad_count = bad_count(args.ballots, args.invalid_percent);
-    let phases = 1 + usize::from(bad_count > 0) + args.levels.len();
+    let phases = 1 + usize::from(bad_count > 0) + args.levels.len() + usize::from(args.flood > 0);
     let total = args.ballots * phases;
     // Remote voters only: booth ballots come through the booths and the bridge, not this front door.
     let voters: Vec<Voter> = synthesize(&plan, total, 2027)
@@ -129,9 +159,10 @@ async fn run_async(args: Args) -> Result<()> {
             v
         })
         .collect();
-    let services = start_services(&args, &plan, &data, &public_key, &signing_key, &voters)?;
-    let vote_url = services.last().map(|s| s.url.clone()).context("no vote service")?;
-    let client = VoterClient::new(&vote_url);
+    let files = Files::write(&plan, &data, &public_key, &signing_key, &voters)?;
+    let cluster = Cluster::start(&args, &plan, &files, &data.join("main"), args.partitions, args.shards)?;
+    let services = &cluster.services;
+    let client = VoterClient::partitioned(cluster.vote_urls.clone());
     let election = Arc::new(Election::fetch(&client).await.context("fetching the election")?);
 
     say(&format!("preparing {total} ballots (encryption, proofs, rights): the client's cost, timed apart"));
@@ -146,21 +177,72 @@ async fn run_async(args: Args) -> Result<()> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut reports = Vec::new();
     let clean: Vec<Prepared> = prepared.drain(..args.ballots).collect();
+    let again: Vec<BallotPackage> = clean.iter().map(|p| p.package.clone()).collect();
     say(&format!("phase saturation: {} ballots, {} in flight", clean.len(), args.concurrency));
-    let saturation = run_phase("saturation", &client, &services, clean, Load::Closed(args.concurrency)).await?;
+    let saturation = run_phase("saturation", &client, services, clean, Load::Closed(args.concurrency)).await?;
     let saturating = saturation.accepted_per_second();
     reports.push(saturation);
     if bad_count > 0 {
         let batch: Vec<Prepared> = prepared.drain(..args.ballots).collect();
         say(&format!("phase bad-input: {bad_count} invalid among {}", batch.len()));
-        reports.push(run_phase("bad-input", &client, &services, batch, Load::Closed(args.concurrency)).await?);
+        reports.push(run_phase("bad-input", &client, services, batch, Load::Closed(args.concurrency)).await?);
     }
     for level in &args.levels {
         let batch: Vec<Prepared> = prepared.drain(..args.ballots).collect();
         let rate = saturating * level;
         say(&format!("phase {:.0}%: {} ballots offered at {rate:.2}/s", level * 100.0, batch.len()));
         let name = format!("open-{:.0}%", level * 100.0);
-        reports.push(run_phase(&name, &client, &services, batch, Load::Open(rate)).await?);
+        reports.push(run_phase(&name, &client, services, batch, Load::Open(rate)).await?);
+    }
+    let mut flood = None;
+    if args.flood > 0 {
+        let batch: Vec<Prepared> = prepared.drain(..args.ballots).collect();
+        // An accepted package with its prepared message's last byte changed: refused whatever gets through.
+        let mut junk = again.first().context("no ballot")?.clone();
+        let mut bytes = junk.prepared_message.as_bytes().to_vec();
+        if let Some(last) = bytes.last_mut() {
+            *last ^= 1;
+        }
+        junk.prepared_message = urna_crypto::blind::PreparedMessage::from_bytes(bytes);
+        let flooder = client.bound_to(std::net::IpAddr::from([127, 0, 0, 2]));
+        say(&format!(
+            "phase flood: {} ballots, {} in flight, {} flooding requests in flight",
+            batch.len(),
+            args.concurrency,
+            args.flood
+        ));
+        let (report, sent) =
+            flood_phase(&client, &flooder, services, batch, args.concurrency, args.flood, junk).await?;
+        flood = Some(json!({
+            "requestsInFlight": args.flood,
+            "requests": sent.total(),
+            "requestsPerSecond": sent.total() as f64 / report.seconds.max(1e-9),
+            "answers": sent.codes,
+            "honestThroughputOverSaturation": report.accepted_per_second() / saturating.max(1e-9),
+        }));
+        reports.push(report);
+    }
+    drop(cluster);
+
+    let mut curve = Vec::new();
+    for p in &args.curve {
+        for s in &args.curve {
+            let dir = data.join(format!("curve-p{p}-s{s}"));
+            let cluster = Cluster::start(&args, &plan, &files, &dir, *p, *s)?;
+            let client = VoterClient::partitioned(cluster.vote_urls.clone());
+            let batch = again.iter().map(|package| Prepared { package: package.clone(), invalid: false }).collect();
+            say(&format!(
+                "curve: {p} vote partitions × {s} shards, {} ballots, {} in flight",
+                again.len(),
+                args.concurrency
+            ));
+            let name = format!("P{p}×S{s}");
+            let report = run_phase(&name, &client, &cluster.services, batch, Load::Closed(args.concurrency)).await?;
+            let mut entry = report.to_json(cores, limit.cpu_per_ballot);
+            entry["partitions"] = json!(p);
+            entry["shards"] = json!(s);
+            curve.push(entry);
+        }
     }
 
     let report = json!({
@@ -171,16 +253,19 @@ async fn run_async(args: Args) -> Result<()> {
         "proofsPerBallot": limit.proofs_per_ballot,
         "voteBatching": { "max": args.batch_max, "waitMs": args.batch_wait_ms },
         "shardProcesses": args.shards,
+        "votePartitions": args.partitions,
+        "rateLimit": { "perSecond": args.rate_limit, "burst": args.rate_burst },
         "client": { "ballots": total, "seconds": prepare_secs, "secondsPerBallot": prepare_secs / total as f64 },
         "limit": limit.to_json(),
         "phases": reports.iter().map(|r| r.to_json(cores, limit.cpu_per_ballot)).collect::<Vec<_>>(),
+        "flood": flood,
+        "curve": curve,
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", render(&report));
     }
-    drop(services);
     Ok(())
 }
 
@@ -236,109 +321,150 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<String> {
     Ok(path.display().to_string())
 }
 
-/// The audit log, the remote shards and the remote vote service, each its own process; the vote service
-/// last.
-fn start_services(
-    args: &Args,
-    plan: &LocalPlan,
-    data: &Path,
-    public_key: &PublicKey,
-    signing_key: &BlindSigningKey,
-    voters: &[Voter],
-) -> Result<Vec<Service>> {
-    let s = |p: &Path| p.display().to_string();
-    let manifest = write(data, "manifest.json", &serde_json::to_string(&plan.manifest)?)?;
-    let public = write(data, "public.json", &serde_json::to_string(public_key)?)?;
-    let signing = write(data, "signing.pem", &signing_key.to_pkcs8_pem().context("encoding the signing key")?)?;
-    let token = urna_auth::Token::generate().context("generating the internal token")?;
-    let token = write(data, "internal.token", token.expose())?;
-    let census = write(data, "census.csv", &census_csv(voters, Modality::Remote)?)?;
+/// The files every configuration's services read, written once (the census's credential hashes are the
+/// slow part).
+struct Files {
+    manifest: String,
+    public: String,
+    signing: String,
+    token: String,
+    census: String,
+}
 
-    let mut services = Vec::new();
-    let audit = [
-        "audit",
-        "--data",
-        &s(&data.join("audit")),
-        "--key",
-        &s(&data.join("audit.key")),
-        "--create-key",
-        "--listen",
-        "127.0.0.1:0",
-        "--batch-wait-ms",
-        &args.audit_batch_wait_ms.to_string(),
-        "--internal-token-file",
-        &token,
-    ]
-    .map(str::to_owned);
-    services.push(Service::spawn("audit", &audit, &data.join("audit.log"))?);
-    let audit_url = services[0].url.clone();
+impl Files {
+    fn write(
+        plan: &LocalPlan,
+        data: &Path,
+        public_key: &PublicKey,
+        signing_key: &BlindSigningKey,
+        voters: &[Voter],
+    ) -> Result<Self> {
+        let token = urna_auth::Token::generate().context("generating the internal token")?;
+        Ok(Self {
+            manifest: write(data, "manifest.json", &serde_json::to_string(&plan.manifest)?)?,
+            public: write(data, "public.json", &serde_json::to_string(public_key)?)?,
+            signing: write(data, "signing.pem", &signing_key.to_pkcs8_pem().context("encoding the signing key")?)?,
+            token: write(data, "internal.token", token.expose())?,
+            census: write(data, "census.csv", &census_csv(voters, Modality::Remote)?)?,
+        })
+    }
+}
 
-    let districts: Vec<String> = plan
-        .shards
-        .iter()
-        .filter(|p| p.modality == Modality::Remote)
-        .flat_map(|p| p.districts.iter().cloned())
-        .collect();
-    let mut shard_entries = Vec::new();
-    for (i, chunk) in districts.chunks(districts.len().div_ceil(args.shards).max(1)).enumerate() {
-        let name = format!("remote-{i}");
-        let shard = [
-            "tally",
-            "--shard",
-            &name,
-            "--manifest",
-            &manifest,
-            "--public-key",
-            &public,
-            "--districts",
-            &chunk.join(","),
-            "--modality",
-            "remote",
+/// One configuration's processes: the audit log, the remote shards and the vote partitions (last), killed
+/// when dropped.
+struct Cluster {
+    services: Vec<Service>,
+    /// Partition `i`'s address at index `i`.
+    vote_urls: Vec<String>,
+}
+
+impl Cluster {
+    fn start(
+        args: &Args,
+        plan: &LocalPlan,
+        files: &Files,
+        data: &Path,
+        partitions: usize,
+        shards: usize,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+        let s = |p: &Path| p.display().to_string();
+        let mut services = Vec::new();
+        let audit = [
+            "audit",
             "--data",
-            &s(&data.join("tally").join(&name)),
+            &s(&data.join("audit")),
+            "--key",
+            &s(&data.join("audit.key")),
+            "--create-key",
             "--listen",
             "127.0.0.1:0",
+            "--batch-wait-ms",
+            &args.audit_batch_wait_ms.to_string(),
             "--internal-token-file",
-            &token,
+            &files.token,
         ]
         .map(str::to_owned);
-        let service = Service::spawn(&format!("tally {name}"), &shard, &data.join(format!("{name}.log")))?;
-        shard_entries.extend(chunk.iter().map(|d| format!("{d}:remote={}", service.url)));
-        services.push(service);
-    }
+        services.push(Service::spawn("audit", &audit, &data.join("audit.log"))?);
+        let audit_url = services[0].url.clone();
 
-    let mut vote: Vec<String> = [
-        "vote",
-        "--manifest",
-        &manifest,
-        "--public-key",
-        &public,
-        "--signing-key",
-        &signing,
-        "--data",
-        &s(&data.join("vote")),
-        "--census",
-        &census,
-        "--listen",
-        "127.0.0.1:0",
-        "--audit",
-        &audit_url,
-        "--rate-limit",
-        "0",
-        "--internal-token-file",
-        &token,
-        "--batch-max",
-        &args.batch_max.to_string(),
-        "--batch-wait-ms",
-        &args.batch_wait_ms.to_string(),
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    for e in shard_entries {
-        vote.extend(["--shard".to_owned(), e]);
+        let districts: Vec<String> = plan
+            .shards
+            .iter()
+            .filter(|p| p.modality == Modality::Remote)
+            .flat_map(|p| p.districts.iter().cloned())
+            .collect();
+        let mut shard_entries = Vec::new();
+        for (i, chunk) in districts.chunks(districts.len().div_ceil(shards).max(1)).enumerate() {
+            let name = format!("remote-{i}");
+            let shard = [
+                "tally",
+                "--shard",
+                &name,
+                "--manifest",
+                &files.manifest,
+                "--public-key",
+                &files.public,
+                "--districts",
+                &chunk.join(","),
+                "--modality",
+                "remote",
+                "--data",
+                &s(&data.join("tally").join(&name)),
+                "--listen",
+                "127.0.0.1:0",
+                "--internal-token-file",
+                &files.token,
+            ]
+            .map(str::to_owned);
+            let service = Service::spawn(&format!("tally {name}"), &shard, &data.join(format!("{name}.log")))?;
+            shard_entries.extend(chunk.iter().map(|d| format!("{d}:remote={}", service.url)));
+            services.push(service);
+        }
+
+        let mut vote_urls = Vec::new();
+        for i in 0..partitions {
+            let mut vote: Vec<String> = [
+                "vote",
+                "--manifest",
+                &files.manifest,
+                "--public-key",
+                &files.public,
+                "--signing-key",
+                &files.signing,
+                "--data",
+                &s(&data.join(format!("vote-{i}"))),
+                "--census",
+                &files.census,
+                "--partition",
+                &format!("{i}/{partitions}"),
+                "--listen",
+                "127.0.0.1:0",
+                "--audit",
+                &audit_url,
+                "--rate-limit",
+                &args.rate_limit.to_string(),
+                "--rate-burst",
+                &args.rate_burst.to_string(),
+                "--internal-token-file",
+                &files.token,
+                "--batch-max",
+                &args.batch_max.to_string(),
+                "--batch-wait-ms",
+                &args.batch_wait_ms.to_string(),
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            for e in &shard_entries {
+                vote.extend(["--shard".to_owned(), e.clone()]);
+            }
+            let name = if partitions == 1 { "vote".to_owned() } else { format!("vote {i}/{partitions}") };
+            let service = Service::spawn(&name, &vote, &data.join(format!("vote-{i}.log")))?;
+            vote_urls.push(service.url.clone());
+            services.push(service);
+        }
+        Ok(Self { services, vote_urls })
     }
-    services.push(Service::spawn("vote", &vote, &data.join("vote.log"))?);
-    Ok(services)
 }
 
 /// Encrypts, proves and obtains the right of every voter's ballot, as many at once as there are cores; the
@@ -411,7 +537,7 @@ async fn physical_limit(
     let sample: Vec<BallotPackage> =
         prepared.iter().filter(|p| !p.invalid).take(n.max(1)).map(|p| p.package.clone()).collect();
     ensure!(!sample.is_empty(), "no valid ballot to measure the limit on");
-    let rights = RightKeys::derive(signing_key, election.codec.manifest(), "remote")?;
+    let rights = RightKeys::derive(signing_key, election.codec.manifest(), Modality::Remote)?;
     let codec = election.codec.clone();
     tokio::task::spawn_blocking(move || {
         let ballots: Vec<&urna_ballot::EncryptedBallot> = sample.iter().map(|p| &p.ballot).collect();
@@ -594,6 +720,57 @@ async fn run_phase(
     Ok(report)
 }
 
+/// What the flooding client got back, by answer (`accepted`, an error code, or `transport`).
+#[derive(Default)]
+struct Sent {
+    codes: BTreeMap<String, usize>,
+}
+
+impl Sent {
+    fn total(&self) -> usize {
+        self.codes.values().sum()
+    }
+}
+
+/// The honest closed loop over `batch` while `flood` tasks on `flooder` send `junk` back to back until the
+/// honest loop is done.
+async fn flood_phase(
+    client: &VoterClient,
+    flooder: &VoterClient,
+    services: &[Service],
+    batch: Vec<Prepared>,
+    concurrency: usize,
+    flood: usize,
+    junk: BallotPackage,
+) -> Result<(PhaseReport, Sent)> {
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let junk = Arc::new(junk);
+    let mut flooders = tokio::task::JoinSet::new();
+    for _ in 0..flood {
+        let (flooder, done, junk) = (flooder.clone(), done.clone(), junk.clone());
+        flooders.spawn(async move {
+            let mut sent = BTreeMap::<String, usize>::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let code = match flooder.submit(&junk).await {
+                    Ok(_) => "accepted".to_owned(),
+                    Err(e) => e.code().unwrap_or("transport").to_owned(),
+                };
+                *sent.entry(code).or_default() += 1;
+            }
+            sent
+        });
+    }
+    let report = run_phase("flood", client, services, batch, Load::Closed(concurrency)).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut sent = Sent::default();
+    while let Some(codes) = flooders.join_next().await {
+        for (code, n) in codes.context("flooding task")? {
+            *sent.codes.entry(code).or_default() += n;
+        }
+    }
+    Ok((report?, sent))
+}
+
 /// The human-readable report.
 fn render(report: &Value) -> String {
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
@@ -649,6 +826,29 @@ fn render(report: &Value) -> String {
         if p["wrongVerdicts"].as_u64() != Some(0) || p["refused"].as_object().is_some_and(|r| !r.is_empty()) {
             out.push_str(&format!("             refused {}, wrong verdicts {}\n", p["refused"], p["wrongVerdicts"]));
         }
+    }
+    let flood = &report["flood"];
+    if flood.is_object() {
+        out.push_str(&format!(
+            "flood: {} requests from 127.0.0.2 ({:.0}/s), answered {}; honest throughput {:.2}× saturation's\n",
+            flood["requests"],
+            f(&flood["requestsPerSecond"]),
+            flood["answers"],
+            f(&flood["honestThroughputOverSaturation"]),
+        ));
+    }
+    for c in report["curve"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "curve {:<8} {:>8} {:>9.2} ballots/s, {:.2} per core, p50 {:.0} ms, p99 {:.0} ms, cpu {:.1} ms/ballot ({:.2}× limit)\n",
+            c["phase"].as_str().unwrap_or("?"),
+            format!("{}/{}", c["accepted"], c["offered"]),
+            f(&c["acceptedPerSecond"]),
+            f(&c["acceptedPerSecondPerCore"]),
+            f(&c["p50Ms"]),
+            f(&c["p99Ms"]),
+            f(&c["serverCpuSecondsPerBallot"]) * 1e3,
+            f(&c["serverCpuPerBallotOverLimit"]),
+        ));
     }
     out
 }

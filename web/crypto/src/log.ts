@@ -1,12 +1,13 @@
 /**
- * The receipt check, done in the browser against the audit log's own answers (workloads/audit): the ballot's
+ * The receipt check, shared by the voter app (web/app) and the results site (web/site), done in the browser
+ * against the audit log's own answers (workloads/audit, or `urna site` serving the record's log): the ballot's
  * leaf is recomputed from the AnonID, the log's latest checkpoint is verified as a C2SP signed note (Ed25519
  * over its body, under the log's origin and key), and the log's inclusion proof is verified against the signed
- * root (RFC 6962 / RFC 9162 §2.1.3.2). Nothing the vote service says is trusted for it.
+ * root (RFC 6962 / RFC 9162 §2.1.3.2). Nothing the server says is trusted for it.
  */
 
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, hexToBytes } from '@urna/crypto';
+import { bytesToHex, hexToBytes } from './math/bytes.js';
 
 /** Entry encoding of a ballot (workloads/audit/src/entry.rs): version 0x01, type 0x01, the 32-byte AnonID. */
 export function ballotLeafHash(anonId: Uint8Array): Uint8Array {

@@ -1,13 +1,15 @@
-// Checks that the committed build (dist/, embedded in the `urna` binary) is exactly what a fresh build of the
-// sources gives: builds into a temporary directory and compares every file byte for byte.
+// Checks that a page's committed build (dist/, embedded in the `urna` binary) is exactly what a fresh build of
+// its sources gives: builds into a temporary directory and compares every file byte for byte. Run from the
+// page's package (`npm run check-dist -w @urna/<page>`), whose directory it checks.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { build } from 'vite';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = process.cwd();
+const page = basename(root);
 const committed = join(root, 'dist');
-const fresh = mkdtempSync(join(tmpdir(), 'urna-ops-dist-'));
+const fresh = mkdtempSync(join(tmpdir(), `urna-${page}-dist-`));
 
 function files(dir) {
   return readdirSync(dir, { recursive: true })
@@ -28,10 +30,10 @@ try {
     else if (!readFileSync(join(committed, f)).equals(readFileSync(join(fresh, f)))) problems.push(`${f}: differs from a fresh build`);
   }
   if (problems.length > 0) {
-    console.error(`web/ops/dist is stale; run \`npm run build -w @urna/ops\` in web/ and commit dist/:\n  ${problems.join('\n  ')}`);
+    console.error(`web/${page}/dist is stale; run \`npm run build -w @urna/${page}\` in web/ and commit dist/:\n  ${problems.join('\n  ')}`);
     process.exitCode = 1;
   } else {
-    console.log(`web/ops/dist: ${String(a.length)} files identical to a fresh build`);
+    console.log(`web/${page}/dist: ${String(a.length)} files identical to a fresh build`);
   }
 } finally {
   rmSync(fresh, { recursive: true, force: true });

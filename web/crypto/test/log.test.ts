@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@urna/crypto';
+import { bytesToHex } from '../src/math/bytes.js';
 import { ballotLeafHash, checkReceipt, keyId, LogAnswerError, type LogSource, parseCheckpointBody, rootFromInclusion, verifyCheckpointNote } from '../src/log.js';
 
 // An independent RFC 6962 tree (MTH and PATH as the RFC defines them, recursively).
