@@ -29,6 +29,7 @@ use urna_status::monitor::MonitorStatus;
 use crate::backoff::Backoff;
 use crate::device::Endpoint;
 use crate::fleet::{DeviceCounts, Fleet, FleetRules};
+use crate::heard::Resends;
 use crate::metrics::MonitorMetrics;
 use crate::monitor::Alert;
 use crate::ops::routing::Officer;
@@ -374,6 +375,7 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut fleet = Fleet::default();
+    let mut resends = Resends::default();
     let mut tick = tokio::time::interval(cfg.tick);
     let mut flush = tokio::time::interval(sink.ops.as_ref().map_or(Duration::from_secs(3600), |o| o.flush));
     loop {
@@ -383,10 +385,11 @@ async fn run(
                 sink.metrics.messages.inc();
                 let alerts = match t {
                     Telemetry::Booth { device, channel, payload } => {
+                        let heard = resends.hear(&device, &channel, &payload);
                         if let Some(ops) = &sink.ops {
-                            ops.on_telemetry(&device, &channel, &payload, now);
+                            ops.on_telemetry(&device, &heard, now);
                         }
-                        fleet.observe(&cfg.rules, &device, &channel, &payload, now)
+                        fleet.observe(&cfg.rules, &device, &heard, now)
                     }
                     Telemetry::AuthnFailure { who, reason } => {
                         if let Some(ops) = &sink.ops

@@ -3,11 +3,11 @@
 //! time), so whole scenarios are unit tests. Each condition alerts once per episode: an offline device
 //! alerts again only after it came back and went silent again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
 
-use crate::message::Envelope;
+use crate::heard::Heard;
 use crate::monitor::{self, Alert, Geofence, Subject};
 
 /// One mesa's rules, as the BoothFleet and Mesa resources give them.
@@ -97,28 +97,6 @@ struct Device {
     ballots: u64,
     first_ballot_ms: Option<u64>,
     connects_ms: Vec<u64>,
-    /// Envelope numbers already counted. A booth resends its outbox until the collector acknowledges it, so
-    /// the same SOS or ballot can arrive many times; it must alert and count once.
-    seen: BTreeSet<u64>,
-}
-
-/// How many envelope numbers a device's window remembers below its highest: far more than an outbox holds
-/// in flight, so a resend is always recognised, and the memory per device stays bounded.
-const SEEN_WINDOW: u64 = 4096;
-
-impl Device {
-    /// True the first time `seq` is heard from this device.
-    fn first_time(&mut self, seq: u64) -> bool {
-        let highest = self.seen.last().copied().unwrap_or(0).max(seq);
-        if seq.saturating_add(SEEN_WINDOW) < highest || !self.seen.insert(seq) {
-            return false;
-        }
-        let floor = highest.saturating_sub(SEEN_WINDOW);
-        while self.seen.first().is_some_and(|s| *s < floor) {
-            self.seen.pop_first();
-        }
-        true
-    }
 }
 
 #[derive(Debug, Default)]
@@ -223,16 +201,9 @@ impl Fleet {
             .count()
     }
 
-    /// A message on `urna/<fleet>/booth/<device>/<channel>`: heartbeats and state count as signs of life,
-    /// numbered envelopes are checked by kind.
-    pub fn observe(
-        &mut self,
-        rules: &FleetRules,
-        device: &str,
-        channel: &str,
-        payload: &[u8],
-        now_ms: u64,
-    ) -> Vec<Alert> {
+    /// A message from a booth: every copy counts as a sign of life, an envelope heard for the first time
+    /// is checked by kind.
+    pub fn observe(&mut self, rules: &FleetRules, device: &str, msg: &Heard, now_ms: u64) -> Vec<Alert> {
         let mut out = Vec::new();
         let s = Self::subject(rules, device, now_ms);
         let mesa = rules.devices.get(device);
@@ -241,7 +212,8 @@ impl Fleet {
         let d = self.devices.entry(device.to_owned()).or_default();
         d.last_seen_ms = Some(now_ms);
         let mut edges: Vec<(&'static str, Option<Alert>)> = vec![("offline", None)];
-        if channel == "state" && serde_json::from_slice::<serde_json::Value>(payload).is_ok_and(|v| v["online"] == true)
+        if msg.channel == "state"
+            && serde_json::from_slice::<serde_json::Value>(msg.payload).is_ok_and(|v| v["online"] == true)
         {
             d.connects_ms.push(now_ms);
             d.connects_ms.retain(|t| now_ms.saturating_sub(*t) <= rules.flap_window_ms);
@@ -250,11 +222,9 @@ impl Fleet {
                 monitor::reconnect_flapping(s, &d.connects_ms, rules.flap_window_ms, rules.flap_connects),
             ));
         }
-        if let Ok(env) = serde_json::from_slice::<Envelope>(payload)
-            && d.first_time(env.seq)
-        {
+        if let Some(env) = &msg.fresh {
             match env.kind.as_str() {
-                "sos" => out.extend(monitor::sos(s, &env)),
+                "sos" => out.extend(monitor::sos(s, env)),
                 "gps" => {
                     if let (Some(f), Some(lat), Some(lon)) =
                         (mesa.and_then(|m| m.geofence), env.body["lat"].as_f64(), env.body["lon"].as_f64())
@@ -374,6 +344,8 @@ impl Fleet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::heard::Resends;
+    use crate::message::Envelope;
 
     const MIN: u64 = 60_000;
 
@@ -410,9 +382,9 @@ mod tests {
         let r = rules();
         let mut f = Fleet::default();
         let t = 60 * MIN;
-        f.observe(&r, "mesa-1-1", "heartbeat", b"{}", t);
-        f.observe(&r, "mesa-2-1", "heartbeat", b"{}", t - 3 * MIN);
-        f.observe(&r, "unlisted-9", "heartbeat", b"{}", t);
+        hear(&mut f, &r, "mesa-1-1", "heartbeat", b"{}", t);
+        hear(&mut f, &r, "mesa-2-1", "heartbeat", b"{}", t - 3 * MIN);
+        hear(&mut f, &r, "unlisted-9", "heartbeat", b"{}", t);
         f.observe_refusal(&r, "mesa-3-1", "blocked", t);
         f.observe_refusal(&r, "peer:10.0.0.9", "blocked", t);
         f.observe_refusal(&r, "mesa-4-1", "unknown_certificate", t);
@@ -424,11 +396,15 @@ mod tests {
         assert_eq!((per_mesa[1].mesa.as_str(), per_mesa[1].online), ("mesa-2", 0));
         assert_eq!(per_mesa.iter().map(|m| m.online).sum::<u64>(), 1);
         // Unblocked and heard from again: online, no longer blocked.
-        f.observe(&r, "mesa-3-1", "heartbeat", b"{}", t + 1);
+        hear(&mut f, &r, "mesa-3-1", "heartbeat", b"{}", t + 1);
         assert_eq!(f.device_counts(&r, t + 1), DeviceCounts { expected: 8, online: 2, offline: 6, blocked: 0 });
         // A refusal as blocked long ago no longer counts.
         f.observe_refusal(&r, "mesa-5-1", "blocked", t);
         assert_eq!(f.device_counts(&r, t + 3 * MIN).blocked, 0);
+    }
+
+    fn hear(f: &mut Fleet, r: &FleetRules, device: &str, channel: &str, payload: &[u8], now_ms: u64) -> Vec<Alert> {
+        f.observe(r, device, &Heard::first(channel, payload), now_ms)
     }
 
     fn env(device: &str, seq: u64, kind: &str, at_ms: u64, body: serde_json::Value) -> Vec<u8> {
@@ -446,12 +422,12 @@ mod tests {
             }
             for i in 1..=8u64 {
                 let d = format!("mesa-{i}-1");
-                alerts.extend(f.observe(r, &d, "heartbeat", b"{}", now));
+                alerts.extend(hear(f, r, &d, "heartbeat", b"{}", now));
                 let gps = env(&d, minute * 2, "gps", now, serde_json::json!({ "lat": 19.4301, "lon": -99.1302 }));
-                alerts.extend(f.observe(r, &d, "gps", &gps, now));
+                alerts.extend(hear(f, r, &d, "gps", &gps, now));
                 if (minute + i) % 2 == 0 {
                     let b = env(&d, minute * 2 + 1, "ballot", now, serde_json::json!({}));
-                    alerts.extend(f.observe(r, &d, "ballot", &b, now));
+                    alerts.extend(hear(f, r, &d, "ballot", &b, now));
                 }
             }
             alerts.extend(f.tick(r, now));
@@ -488,23 +464,18 @@ mod tests {
 
     #[test]
     fn a_resent_envelope_alerts_and_counts_once() {
-        let (mut f, r) = (Fleet::default(), rules());
+        let (mut f, r, mut resends) = (Fleet::default(), rules(), Resends::default());
         let now = 120 * MIN;
         let sos = env("mesa-2-1", 7, "sos", now, serde_json::json!({ "reason": "captured" }));
-        let fired: usize = (0..5).map(|k| f.observe(&r, "mesa-2-1", "sos", &sos, now + k).len()).sum();
+        let fired: usize =
+            (0..5).map(|k| f.observe(&r, "mesa-2-1", &resends.hear("mesa-2-1", "sos", &sos), now + k).len()).sum();
         assert_eq!(fired, 1, "the outbox resends until acknowledged: one SOS, one alert");
+        let ballot = env("mesa-2-1", 8, "ballot", now, serde_json::json!({}));
         for k in 0..3 {
-            f.observe(&r, "mesa-2-1", "ballot", &env("mesa-2-1", 8, "ballot", now, serde_json::json!({})), now + k);
+            f.observe(&r, "mesa-2-1", &resends.hear("mesa-2-1", "ballot", &ballot), now + 10 * MIN + k);
         }
         assert_eq!(f.devices["mesa-2-1"].ballots, 1);
-        // An older number not yet heard (a resend overtaken by a newer envelope) still counts.
-        f.observe(&r, "mesa-2-1", "ballot", &env("mesa-2-1", 3, "ballot", now, serde_json::json!({})), now);
-        assert_eq!(f.devices["mesa-2-1"].ballots, 2);
-        // The window stays bounded however long the booth runs.
-        for seq in 9..(9 + 3 * SEEN_WINDOW) {
-            f.observe(&r, "mesa-2-1", "heartbeat", &env("mesa-2-1", seq, "gps_none", now, serde_json::json!({})), now);
-        }
-        assert!(f.devices["mesa-2-1"].seen.len() <= usize::try_from(SEEN_WINDOW).unwrap_or(usize::MAX) + 1);
+        assert_eq!(f.devices["mesa-2-1"].last_seen_ms, Some(now + 10 * MIN + 2), "each copy is a sign of life");
     }
 
     #[test]
@@ -518,19 +489,19 @@ mod tests {
         // mesa-1-1 moved 2 km.
         let far = env("mesa-1-1", 500, "gps", now, serde_json::json!({ "lat": 19.45, "lon": -99.13 }));
         assert_eq!(
-            rules_fired(f.observe(&r, "mesa-1-1", "gps", &far, now)),
+            rules_fired(hear(&mut f, &r, "mesa-1-1", "gps", &far, now)),
             vec![("mesa-1-1".into(), "outside_geofence")]
         );
-        assert_eq!(f.observe(&r, "mesa-1-1", "gps", &far, now), vec![], "same excursion");
+        assert_eq!(hear(&mut f, &r, "mesa-1-1", "gps", &far, now), vec![], "same excursion");
 
         // mesa-2-1 pressed SOS.
         let sos = env("mesa-2-1", 501, "sos", now, serde_json::json!({ "reason": "captured" }));
-        assert_eq!(rules_fired(f.observe(&r, "mesa-2-1", "sos", &sos, now)), vec![("mesa-2-1".into(), "sos")]);
+        assert_eq!(rules_fired(hear(&mut f, &r, "mesa-2-1", "sos", &sos, now)), vec![("mesa-2-1".into(), "sos")]);
 
         // mesa-3-1 votes after closing.
         let late = env("mesa-3-1", 502, "ballot", 601 * MIN, serde_json::json!({}));
         assert_eq!(
-            rules_fired(f.observe(&r, "mesa-3-1", "ballot", &late, now)),
+            rules_fired(hear(&mut f, &r, "mesa-3-1", "ballot", &late, now)),
             vec![("mesa-3-1".into(), "outside_hours")]
         );
 
@@ -538,7 +509,7 @@ mod tests {
         let mut stuffed = Vec::new();
         for k in 0..400 {
             let b = env("mesa-4-1", 1000 + k, "ballot", now, serde_json::json!({}));
-            stuffed.extend(f.observe(&r, "mesa-4-1", "ballot", &b, now));
+            stuffed.extend(hear(&mut f, &r, "mesa-4-1", "ballot", &b, now));
         }
         assert_eq!(rules_fired(stuffed), vec![("mesa-4-1".into(), "turnout_above_census")]);
         let ticked = rules_fired(f.tick(&r, now));
@@ -547,7 +518,7 @@ mod tests {
         // mesa-5-1 flaps.
         let mut flaps = Vec::new();
         for k in 0..4 {
-            flaps.extend(f.observe(&r, "mesa-5-1", "state", br#"{"online":true}"#, now + k * 1000));
+            flaps.extend(hear(&mut f, &r, "mesa-5-1", "state", br#"{"online":true}"#, now + k * 1000));
         }
         assert_eq!(rules_fired(flaps), vec![("mesa-5-1".into(), "reconnect_flapping")]);
 
@@ -557,14 +528,14 @@ mod tests {
         for k in 1..=5 {
             let at = now + k * MIN;
             for d in &others {
-                f.observe(&r, d, "heartbeat", b"{}", at);
+                hear(&mut f, &r, d, "heartbeat", b"{}", at);
             }
             offline.extend(f.tick(&r, at).into_iter().filter(|a| a.rule == "offline"));
         }
         assert_eq!(rules_fired(offline), vec![("mesa-6-1".into(), "offline")]);
         assert_eq!((f.devices_seen(), f.devices_online(&r, now + 5 * MIN)), (8, 7));
         assert!(f.active_alerts() >= 1);
-        assert_eq!(f.observe(&r, "mesa-6-1", "heartbeat", b"{}", now + 6 * MIN), vec![]);
+        assert_eq!(hear(&mut f, &r, "mesa-6-1", "heartbeat", b"{}", now + 6 * MIN), vec![]);
         let again = f.tick(&r, now + 9 * MIN).into_iter().filter(|a| a.device == "mesa-6-1").count();
         assert_eq!(again, 1);
     }

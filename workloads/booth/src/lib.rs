@@ -15,6 +15,7 @@ pub mod collector;
 pub mod device;
 mod error;
 pub mod fleet;
+pub mod heard;
 pub mod inbox;
 pub mod message;
 pub mod metrics;

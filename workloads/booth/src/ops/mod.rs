@@ -28,6 +28,7 @@ use self::state::{ActionRecord, Change, DeviceAction, OpsState};
 use self::store::OpsStore;
 use crate::error::Result;
 use crate::fleet::FleetRules;
+use crate::heard::Heard;
 use crate::monitor::Alert;
 
 /// One broker's blocklist admin API: its status address (`http://HOST:PORT`) and the admin token.
@@ -123,8 +124,8 @@ impl Ops {
 
     /// A booth message: kept in the state (sent on the next flush); commands the booth should have obeyed
     /// and reports it has not are sent again.
-    pub fn on_telemetry(&self, device: &str, channel: &str, payload: &[u8], now_ms: u64) {
-        let resend = self.state().observe(device, channel, payload, now_ms);
+    pub fn on_telemetry(&self, device: &str, msg: &Heard, now_ms: u64) {
+        let resend = self.state().observe(device, msg, now_ms);
         for action in resend {
             info!(%device, action = action.as_str(), "re-sending an officer's command the booth has not applied");
             self.publish(device, action);

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::fleet::FleetRules;
-use crate::message::Envelope;
+use crate::heard::Heard;
 use crate::monitor::{Alert, Priority};
 use crate::ops::routing::{Officer, officers_for};
 
@@ -259,23 +259,23 @@ impl OpsState {
         self.actions.last().map_or(1, |a| a.seq + 1)
     }
 
-    /// A message on `urna/<fleet>/booth/<device>/<channel>`. Returns the commands to re-send to the
-    /// device (a lock or block an officer asked for that the booth does not report yet). Unlisted devices
-    /// are not shown (the alert rules still judge them).
-    pub fn observe(&mut self, device: &str, channel: &str, payload: &[u8], now_ms: u64) -> Vec<DeviceAction> {
+    /// A message from a booth (a resent envelope is a sign of life, not a new ballot). Returns the commands
+    /// to re-send to the device (a lock or block an officer asked for that the booth does not report yet).
+    /// Unlisted devices are not shown (the alert rules still judge them).
+    pub fn observe(&mut self, device: &str, msg: &Heard, now_ms: u64) -> Vec<DeviceAction> {
         let Some(d) = self.devices.get_mut(device) else { return Vec::new() };
         d.last_seen_ms = Some(now_ms);
         let mut resend = Vec::new();
-        match channel {
+        match msg.channel {
             "heartbeat" => {
                 d.last_heartbeat_ms = Some(now_ms);
                 d.connected = true;
-                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(msg.payload) {
                     d.health = v;
                 }
             }
             "state" => {
-                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(msg.payload) {
                     d.connected = v["online"] == true;
                     if d.connected {
                         d.locked = v["locked"] == true;
@@ -291,7 +291,7 @@ impl OpsState {
             }
             _ => {
                 d.connected = true;
-                if let Ok(env) = serde_json::from_slice::<Envelope>(payload) {
+                if let Some(env) = &msg.fresh {
                     match env.kind.as_str() {
                         "gps" => {
                             if let (Some(lat), Some(lon)) = (env.body["lat"].as_f64(), env.body["lon"].as_f64())
@@ -512,6 +512,7 @@ mod tests {
 
     use super::*;
     use crate::fleet::MesaRules;
+    use crate::heard::Resends;
     use crate::monitor::priority;
     use crate::ops::routing::token_sha256;
 
@@ -561,14 +562,18 @@ mod tests {
         }
     }
 
+    fn hear(s: &mut OpsState, device: &str, channel: &str, payload: &[u8], now_ms: u64) -> Vec<DeviceAction> {
+        s.observe(device, &Heard::first(channel, payload), now_ms)
+    }
+
     #[test]
     fn devices_keep_position_health_and_state() {
         let mut s = OpsState::seeded(&rules());
         let gps = serde_json::json!({ "device": "c-1", "seq": 1, "kind": "gps", "atMs": 7, "body": { "lat": 19.4, "lon": -99.1 } });
-        s.observe("c-1", "gps", gps.to_string().as_bytes(), 10);
-        s.observe("c-1", "heartbeat", br#"{"pending":3,"battery":0.8}"#, 20);
-        s.observe("c-1", "state", br#"{"online":true,"locked":true,"blocked":false}"#, 30);
-        s.observe("ghost", "heartbeat", b"{}", 30);
+        hear(&mut s, "c-1", "gps", gps.to_string().as_bytes(), 10);
+        hear(&mut s, "c-1", "heartbeat", br#"{"pending":3,"battery":0.8}"#, 20);
+        hear(&mut s, "c-1", "state", br#"{"online":true,"locked":true,"blocked":false}"#, 30);
+        hear(&mut s, "ghost", "heartbeat", b"{}", 30);
         let (dirty, _) = s.take_dirty(40, 1000);
         assert_eq!(dirty.len(), 1, "the unlisted device is not on the map");
         let d = &dirty[0];
@@ -578,7 +583,7 @@ mod tests {
         // The documented order (alerting, blocked, locked, offline, online): a lock outranks silence, and a
         // silent booth is flagged anyway by the monitor's offline alert, which outranks both.
         assert_eq!(s.devices["c-1"].state(2000, 1000), "locked", "locked, then silent");
-        s.observe("c-1", "state", br#"{"online":true,"locked":false,"blocked":false}"#, 50);
+        hear(&mut s, "c-1", "state", br#"{"online":true,"locked":false,"blocked":false}"#, 50);
         assert_eq!(s.devices["c-1"].state(60, 1000), "online");
         assert_eq!(s.devices["c-1"].state(2000, 1000), "offline", "silent too long");
         let (dirty, _) = s.take_dirty(60, 1000);
@@ -628,9 +633,9 @@ mod tests {
         let act = s.device_action(&oc, "c-1", DeviceAction::Lock, "", 1)?;
         assert_eq!((act.action.as_str(), act.district.as_str()), ("lock", "centro"));
         // The booth was offline: when it reports itself unlocked, the lock goes again.
-        let resend = s.observe("c-1", "state", br#"{"online":true,"locked":false,"blocked":false}"#, 2);
+        let resend = hear(&mut s, "c-1", "state", br#"{"online":true,"locked":false,"blocked":false}"#, 2);
         assert_eq!(resend, vec![DeviceAction::Lock]);
-        assert!(s.observe("c-1", "state", br#"{"online":true,"locked":true,"blocked":false}"#, 3).is_empty());
+        assert!(hear(&mut s, "c-1", "state", br#"{"online":true,"locked":true,"blocked":false}"#, 3).is_empty());
         Ok(())
     }
 
@@ -639,11 +644,24 @@ mod tests {
         let mut s = OpsState::seeded(&rules());
         for (i, at) in [(1, 60_000), (2, 61_000), (3, 125_000)] {
             let b = serde_json::json!({ "device": "c-1", "seq": i, "kind": "ballot", "atMs": at, "body": {} });
-            s.observe("c-1", "ballot", b.to_string().as_bytes(), at);
+            hear(&mut s, "c-1", "ballot", b.to_string().as_bytes(), at);
         }
         let series: Vec<(u64, u64)> = s.turnout["centro"].iter().map(|(k, v)| (*k, *v)).collect();
         assert_eq!(series, [(60_000, 2), (120_000, 1)]);
         assert_eq!(s.devices["c-1"].ballots, 3);
         assert!(s.take_dirty(0, 1).1);
+    }
+
+    #[test]
+    fn a_resent_ballot_is_a_sign_of_life_not_a_new_vote() {
+        let (mut s, mut resends) = (OpsState::seeded(&rules()), Resends::default());
+        let b = serde_json::json!({ "device": "c-1", "seq": 1, "kind": "ballot", "atMs": 60_000, "body": {} });
+        let b = b.to_string();
+        for k in 0..4 {
+            s.observe("c-1", &resends.hear("c-1", "ballot", b.as_bytes()), 60_000 + k);
+        }
+        assert_eq!(s.devices["c-1"].ballots, 1);
+        assert_eq!(s.turnout["centro"].values().sum::<u64>(), 1, "the district's turnout counts it once");
+        assert_eq!(s.devices["c-1"].last_seen_ms, Some(60_003));
     }
 }

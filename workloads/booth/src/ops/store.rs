@@ -100,6 +100,7 @@ impl OpsStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::heard::Heard;
     use crate::monitor::{Alert, priority};
     use crate::ops::routing::Officer;
     use crate::ops::state::{AlertAction, AlertStatus};
@@ -121,7 +122,7 @@ mod tests {
             s.devices
                 .insert("c-1".into(), DeviceView { id: "c-1".into(), district: "centro".into(), ..Default::default() });
             let b = serde_json::json!({ "device": "c-1", "seq": 1, "kind": "ballot", "atMs": 60_000, "body": {} });
-            s.observe("c-1", "ballot", b.to_string().as_bytes(), 60_000);
+            s.observe("c-1", &Heard::first("ballot", b.to_string().as_bytes()), 60_000);
             let alert = Alert {
                 id: 0,
                 device: "c-1".into(),

@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use urna_booth::alerting::{Monitor, MonitorConfig};
 use urna_booth::fleet::{Fleet, FleetRules, GeofenceSpec, MesaRules};
+use urna_booth::heard::Heard;
 use urna_booth::ops::routing::{Officer, token_sha256};
 use urna_booth::ops::state::OpsState;
 use urna_booth::ops::store::OpsStore;
@@ -117,13 +118,15 @@ fn memory(n: usize) -> Result<serde_json::Value> {
     let now = now_ms();
     for (i, id) in rules.devices.keys().enumerate() {
         let hb = serde_json::json!({ "atMs": now, "pending": 0 }).to_string();
-        fleet.observe(&rules, id, "heartbeat", hb.as_bytes(), now);
-        ops.observe(id, "heartbeat", hb.as_bytes(), now);
+        let heard = Heard::first("heartbeat", hb.as_bytes());
+        fleet.observe(&rules, id, &heard, now);
+        ops.observe(id, &heard, now);
         let gps = serde_json::json!({ "device": id, "seq": i + 1, "kind": "gps", "atMs": now,
             "body": { "lat": 19.43 + (i % 100) as f64 * 1e-4, "lon": -99.13 } })
         .to_string();
-        fleet.observe(&rules, id, "gps", gps.as_bytes(), now);
-        ops.observe(id, "gps", gps.as_bytes(), now);
+        let heard = Heard::first("gps", gps.as_bytes());
+        fleet.observe(&rules, id, &heard, now);
+        ops.observe(id, &heard, now);
     }
     let observe_s = t.elapsed().as_secs_f64();
     let after = rss_kib();
