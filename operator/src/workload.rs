@@ -315,8 +315,22 @@ pub struct MonitorSinks {
 /// Where the monitor finds the webhook's private CA (`spec.alerts.webhookCA`).
 pub const WEBHOOK_CA_DIR: &str = "/var/run/urna/webhook-ca";
 
-/// `urna booth monitor`: the fleet's anomaly rules over every booth's telemetry; alerts at `GET /v1/alerts`.
-pub fn monitor_args(b: &BackendArgs, sinks: &MonitorSinks) -> Vec<String> {
+/// The monitor's operations centre (docs/ops.md): its store on the monitor's volume, every broker replica's
+/// blocklist API for officers' block and unblock (the admin token from [`BROKER_ADMIN_TOKEN_ENV`]), and the
+/// dashboard's optional tile server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitorOps {
+    /// Each broker replica's status address (`http://HOST:PORT`).
+    pub broker_admin: Vec<String>,
+    pub tiles: Option<String>,
+}
+
+/// The monitor's operations store, on its own volume ([`DATA_DIR`]).
+pub const OPS_STORE: &str = "/var/lib/urna/ops.redb";
+
+/// `urna booth monitor`: the fleet's anomaly rules over every booth's telemetry (alerts at `GET /v1/alerts`)
+/// and the operations centre.
+pub fn monitor_args(b: &BackendArgs, sinks: &MonitorSinks, ops: &MonitorOps) -> Vec<String> {
     let mut args: Vec<String> = vec!["booth".into(), "monitor".into(), "--fleet".into(), b.fleet.clone()];
     // Every replica of every shard, as for the collector: the rules judge the whole fleet.
     for broker in &b.brokers {
@@ -344,6 +358,13 @@ pub fn monitor_args(b: &BackendArgs, sinks: &MonitorSinks) -> Vec<String> {
         if let Some(ca) = &sinks.webhook_ca {
             args.extend(["--webhook-ca".into(), format!("{WEBHOOK_CA_DIR}/{ca}")]);
         }
+    }
+    args.extend(["--ops-store".into(), OPS_STORE.into()]);
+    for url in &ops.broker_admin {
+        args.extend(["--broker-admin".into(), url.clone()]);
+    }
+    if let Some(t) = &ops.tiles {
+        args.extend(["--tiles".into(), t.clone()]);
     }
     args
 }

@@ -1582,7 +1582,7 @@ async fn fleet_and_mesa_booths_come_from_the_monitor_and_brokers() {
     let replicas = f.spec.broker.overrides.replicas.unwrap_or(f.spec.broker.replicas);
     let broker = urna_operator::build::boothfleet::broker_name(&fleet, None);
     mark_ready(&api, &format!("{STS}/{broker}"), replicas);
-    mark_ready(&api, &format!("/apis/apps/v1/namespaces/ciudad/deployments/{fleet}-monitor"), 1);
+    mark_ready(&api, &format!("/apis/apps/v1/namespaces/ciudad/statefulsets/{fleet}-monitor"), 1);
     let monitor = urna_status::monitor::MonitorStatus {
         fleet: fleet.clone(),
         devices_expected: 40,

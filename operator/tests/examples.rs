@@ -374,7 +374,12 @@ fn broker_shards_split_devices_by_mesa_district() {
     };
     assert_eq!(
         names("StatefulSet"),
-        ["ciudad-booths-broker-centro", "ciudad-booths-broker-resto", "ciudad-booths-collector"]
+        [
+            "ciudad-booths-broker-centro",
+            "ciudad-booths-broker-resto",
+            "ciudad-booths-collector",
+            "ciudad-booths-monitor"
+        ]
     );
     assert!(names("Service").contains(&"ciudad-booths-broker-resto-1".to_string()));
     let server_certs =

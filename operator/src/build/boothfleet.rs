@@ -7,12 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath,
     ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, SecretKeySelector, SecretVolumeSource, Service,
     ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -30,7 +31,7 @@ use crate::meta::{self, LABEL_DEVICE, LABEL_FLEET, MAX_WORKLOAD_NAME};
 use crate::pki::CertKind;
 use crate::workload::{
     self, BLOCKLIST_FILE, BRIDGE_TOKEN_DIR, BROKER_ADMIN_TOKEN_ENV, BackendArgs, BrokerArgs, FLEET_CONFIG_DIR,
-    FLEET_FILE, HTTP_PORT, HTTP_PORT_NAME, MonitorSinks, RULES_FILE, TLS_DIR, TOKEN_KEY, WEBHOOK_CA_DIR,
+    FLEET_FILE, HTTP_PORT, HTTP_PORT_NAME, MonitorOps, MonitorSinks, RULES_FILE, TLS_DIR, TOKEN_KEY, WEBHOOK_CA_DIR,
 };
 
 pub const BROKER: &str = "broker";
@@ -334,6 +335,7 @@ pub fn build(f: &BoothFleet, inputs: FleetInputs<'_>, defaults: &Defaults) -> Re
     let server_name = fleet_server_name(&name, &ns);
     let mut wanted = Vec::new();
     let mut brokers = Vec::new();
+    let mut broker_admin = Vec::new();
     for s in &shards {
         let labels = fleet_labels(BROKER, &s.broker);
         children.push(Child::new(&broker_statefulset(f, &s.broker, &labels, replicas, defaults))?);
@@ -349,7 +351,9 @@ pub fn build(f: &BoothFleet, inputs: FleetInputs<'_>, defaults: &Defaults) -> Re
         }
         wanted.push((meta::child_meta(f, broker_tls_secret(b), labels.clone()), CertKind::Server(dns)));
         for i in 0..replicas {
-            brokers.push(format!("{}.{ns}.svc:{}", broker_replica_service(b, i), f.spec.broker.port));
+            let replica = broker_replica_service(b, i);
+            brokers.push(format!("{replica}.{ns}.svc:{}", f.spec.broker.port));
+            broker_admin.push(format!("http://{replica}.{ns}.svc:{HTTP_PORT}"));
         }
     }
     let backend = BackendArgs { fleet: name.clone(), brokers, server_name };
@@ -365,9 +369,13 @@ pub fn build(f: &BoothFleet, inputs: FleetInputs<'_>, defaults: &Defaults) -> Re
         children.push(Child::new(&role)?);
         children.push(Child::new(&binding)?);
     }
-    let (monitor, monitor_svc) = monitor(f, &backend, &rules, &fleet_labels, defaults);
+    let ops = MonitorOps { broker_admin, tiles: f.spec.monitor.tiles.clone() };
+    let (monitor, monitor_svc) = monitor(f, &backend, &ops, &rules, &fleet_labels, defaults);
     children.push(Child::new(&monitor)?);
     children.push(Child::new(&monitor_svc)?);
+    if let Some(ingress) = monitor_ingress(f, fleet_labels(MONITOR, &monitor_name(&name))) {
+        children.push(Child::new(&ingress)?);
+    }
 
     let secret_meta = |secret: String, device: Option<&str>| {
         let mut l = fleet_labels(BROKER, &broker_name(&name, None));
@@ -444,6 +452,23 @@ fn pod_spec(containers: Vec<Container>, volumes: Vec<Volume>) -> PodSpec {
     }
 }
 
+/// The brokers' admin token in [`BROKER_ADMIN_TOKEN_ENV`], for the brokers and the monitor that calls them:
+/// the fleet's own token Secret, else the one the operator generates, so the admin API is never open.
+fn broker_admin_token_env(f: &BoothFleet) -> EnvVar {
+    let (token_secret, token_key) = match &f.spec.broker.admin_token {
+        Some(t) => (t.name.clone(), t.key.clone()),
+        None => (broker_admin_token_secret(&f.name_any()), TOKEN_KEY.into()),
+    };
+    EnvVar {
+        name: BROKER_ADMIN_TOKEN_ENV.into(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector { name: token_secret, key: token_key, optional: Some(false) }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// One broker shard: a StatefulSet so each replica has a stable name the backends can address (see
 /// [`broker_replica_service`]). The broker keeps nothing on disk (booths and collector hold the durable
 /// copies), so there is no volume claim, and replicas start in parallel.
@@ -463,19 +488,7 @@ fn broker_statefulset(
         container_port: f.spec.broker.port,
         ..Default::default()
     });
-    // The fleet's own token Secret, else the one the operator generates: never an open admin API.
-    let (token_secret, token_key) = match &f.spec.broker.admin_token {
-        Some(t) => (t.name.clone(), t.key.clone()),
-        None => (broker_admin_token_secret(&f.name_any()), TOKEN_KEY.into()),
-    };
-    c.env = Some(vec![EnvVar {
-        name: BROKER_ADMIN_TOKEN_ENV.into(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector { name: token_secret, key: token_key, optional: Some(false) }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }]);
+    c.env = Some(vec![broker_admin_token_env(f)]);
     c.volume_mounts = Some(mounts());
     StatefulSet {
         metadata: meta::child_meta(f, broker.into(), labels.clone()),
@@ -530,19 +543,18 @@ fn broker_service(f: &BoothFleet, broker: &str, labels: &BTreeMap<String, String
     }
 }
 
-/// One replica's own Service (see [`broker_replica_service`]): MQTT only, for the backends.
+/// One replica's own Service (see [`broker_replica_service`]), for the backends: MQTT for the collector and
+/// monitor, and the status port, where the operator reads the replica's connections and the monitor sends
+/// officers' blocks to this replica's blocklist.
 fn broker_replica(f: &BoothFleet, broker: &str, ordinal: i32, labels: &BTreeMap<String, String>) -> Service {
     let name = broker_replica_service(broker, ordinal);
+    let mut ports = broker_ports();
+    ports[0].port = f.spec.broker.port;
     Service {
         metadata: meta::child_meta(f, name.clone(), labels.clone()),
         spec: Some(ServiceSpec {
             selector: Some(BTreeMap::from([(STS_POD_NAME_LABEL.into(), name)])),
-            ports: Some(vec![ServicePort {
-                name: Some(MQTT_PORT_NAME.into()),
-                port: f.spec.broker.port,
-                target_port: Some(IntOrString::String(MQTT_PORT_NAME.into())),
-                ..Default::default()
-            }]),
+            ports: Some(ports),
             ..Default::default()
         }),
         ..Default::default()
@@ -663,19 +675,23 @@ const WEBHOOK_CA_VOLUME: &str = "webhook-ca";
 /// both probes use it). It reads its rules once at start, so the pod template carries their hash: a change
 /// (a Mesa moved, a threshold edited) rolls the monitor. Alerts also go to the HTTPS webhook and, unless
 /// `alerts.events: false`, to Events on the BoothFleet under its own ServiceAccount ([`monitor_rbac`]); only
-/// then does the pod get a service-account token.
+/// then does the pod get a service-account token. It is also the operations centre: one writer of its
+/// store on a retained volume (a StatefulSet of one, as the collector), calling every broker replica's
+/// blocklist API with the brokers' admin token.
 fn monitor(
     f: &BoothFleet,
     backend: &BackendArgs,
+    ops: &MonitorOps,
     rules: &str,
     labels: &dyn Fn(&str, &str) -> BTreeMap<String, String>,
     defaults: &Defaults,
-) -> (Deployment, Service) {
+) -> (StatefulSet, Service) {
     let fleet = f.name_any();
     let name = monitor_name(&fleet);
     let sinks = monitor_sinks(f);
-    let mut c = pod::container(MONITOR, &defaults.image, workload::monitor_args(backend, &sinks), None);
-    c.env = Some(downward_env());
+    let args = workload::monitor_args(backend, &sinks, ops);
+    let mut c = pod::container(MONITOR, &defaults.image, args, f.spec.monitor.overrides.resources.clone());
+    c.env = Some([downward_env(), vec![broker_admin_token_env(f)]].concat());
     let healthz = Probe {
         http_get: Some(HTTPGetAction {
             path: Some("/healthz".into()),
@@ -687,40 +703,44 @@ fn monitor(
     };
     c.readiness_probe = Some(healthz.clone());
     c.liveness_probe = Some(healthz);
-    let mut mounts = mounts();
+    let mut mounts = [mounts(), vec![pod::data_mount()]].concat();
     let mut volumes = vec![tls_volume(backend_tls_secret(&fleet)), fleet_volume(&fleet, &[RULES_FILE])];
     if let Some(r) = f.spec.alerts.as_ref().filter(|_| sinks.webhook_ca.is_some()).and_then(|a| a.webhook_ca.as_ref()) {
         mounts.push(pod::read_only_mount(WEBHOOK_CA_VOLUME, WEBHOOK_CA_DIR));
         volumes.push(pod::key_volume(WEBHOOK_CA_VOLUME, pod::KeySource::ConfigMap, &r.name, &r.key));
     }
     c.volume_mounts = Some(mounts);
-    let mut spec = pod_spec(vec![c], volumes);
-    if sinks.events {
-        spec.service_account_name = Some(name.clone());
-        spec.automount_service_account_token = Some(true);
-    }
     let l = labels(MONITOR, &name);
-    let rules_hash = hex::encode(Sha256::digest(rules.as_bytes()));
-    let deployment = Deployment {
-        metadata: meta::child_meta(f, name.clone(), l.clone()),
-        spec: Some(DeploymentSpec {
-            // One monitor sees the whole fleet; two would alert twice.
-            replicas: Some(1),
-            selector: LabelSelector { match_labels: Some(meta::selector(MONITOR, &name)), ..Default::default() },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(l.clone()),
-                    annotations: Some(BTreeMap::from([(RULES_HASH_ANNOTATION.into(), rules_hash)])),
-                    ..Default::default()
-                }),
-                spec: Some(spec),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    // One monitor sees the whole fleet; two would alert twice.
+    let mut set = pod::writer_set(
+        meta::child_meta(f, name.clone(), l.clone()),
+        meta::selector(MONITOR, &name),
+        c,
+        &f.spec.monitor.storage,
+        volumes,
+        1,
+        false,
+    );
+    if let Some(template) = set.spec.as_mut().map(|s| &mut s.template) {
+        let rules_hash = hex::encode(Sha256::digest(rules.as_bytes()));
+        template.metadata.get_or_insert_default().annotations =
+            Some(BTreeMap::from([(RULES_HASH_ANNOTATION.into(), rules_hash)]));
+        if let Some(spec) = template.spec.as_mut().filter(|_| sinks.events) {
+            spec.service_account_name = Some(name.clone());
+            spec.automount_service_account_token = Some(true);
+        }
+    }
     let svc = pod::http_service(meta::child_meta(f, name.clone(), l), meta::selector(MONITOR, &name), false);
-    (deployment, svc)
+    (set, svc)
+}
+
+/// `spec.monitor.ingress`: the dashboard and the officers' API (every route of which needs an officer's
+/// token), never the monitor's alert feed, probes or metrics.
+fn monitor_ingress(f: &BoothFleet, labels: BTreeMap<String, String>) -> Option<Ingress> {
+    let spec = f.spec.monitor.ingress.as_ref()?;
+    let name = monitor_name(&f.name_any());
+    let metadata = meta::child_meta(f, name.clone(), labels);
+    Some(crate::build::election::ingress_to(metadata, spec, &name, &[("/ops/", "Prefix"), ("/v1/ops/", "Prefix")]))
 }
 
 /// A cert-manager `Certificate` (cert-manager.io/v1) writing the same Secret the fleet CA would.

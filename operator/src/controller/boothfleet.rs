@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -112,7 +112,7 @@ async fn observe(
 ) -> Result<Devices> {
     let fleet = f.name_any();
     let last = f.status.clone().unwrap_or_default();
-    let monitor = Api::<Deployment>::namespaced(ctx.client.clone(), ns).get_opt(&build::monitor_name(&fleet)).await?;
+    let monitor = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns).get_opt(&build::monitor_name(&fleet)).await?;
     let monitor_ready = monitor.and_then(|d| d.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);
     let (url, polled) = super::observe::ask(ctx, &Endpoint::monitor(ns, &fleet), monitor_ready).await;
     let answer = crate::observe::monitor(&fleet, &url, polled, unanswered);

@@ -19,7 +19,7 @@ use crate::crd::{Election, Mesa, MesaPhase};
 use crate::error::Result;
 use crate::schedule::{self, MesaObservation};
 use crate::workloads::Endpoint;
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::StatefulSet;
 
 pub const KIND: &str = "Mesa";
 /// How often to look again for a missing Election (Elections are not watched by this controller).
@@ -117,7 +117,7 @@ async fn observe(
 ) -> Result<Counts> {
     let mut counts = Counts::kept(m);
     if let Some(fleet) = m.spec.booths.as_ref().map(|b| b.fleet.as_str()) {
-        let monitor = Api::<Deployment>::namespaced(ctx.client.clone(), ns)
+        let monitor = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns)
             .get_opt(&crate::build::boothfleet::monitor_name(fleet))
             .await?;
         let ready = monitor.and_then(|d| d.status).is_some_and(|s| s.ready_replicas.unwrap_or(0) >= 1);

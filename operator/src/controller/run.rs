@@ -158,7 +158,6 @@ pub async fn run(client: Client, settings: Settings) -> Result<(), RunError> {
         })
         .owns(api::<StatefulSet>(&client, ns), owned.clone())
         .owns(api::<ConfigMap>(&client, ns), owned.clone())
-        .owns(api::<Deployment>(&client, ns), owned.clone())
         .owns(api::<Service>(&client, ns), owned.clone());
     // Least privilege: with `secret_namespaces` the operator holds no cluster-wide Secret access, so it
     // watches the Secrets of those namespaces only.

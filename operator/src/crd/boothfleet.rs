@@ -71,6 +71,10 @@ pub struct BoothFleetSpec {
     /// The collector: the backend that receives every booth's ballots exactly once (`urna booth collect`).
     #[serde(default)]
     pub collector: CollectorSpec,
+    /// The fleet monitor and operations centre (`urna booth monitor`): alert rules, the officers' dashboard
+    /// and API, and their device actions.
+    #[serde(default)]
+    pub monitor: MonitorSpec,
 }
 
 /// The collector keeps each booth's messages in a redb inbox on its own volume (one writer).
@@ -80,6 +84,28 @@ pub struct CollectorSpec {
     #[serde(default)]
     pub storage: StorageSpec,
     /// Resources (replicas are ignored: the inbox has a single writer).
+    #[serde(default)]
+    pub overrides: WorkloadOverrides,
+}
+
+/// The monitor keeps the operations state (every device's position, health and lock state, the alert history
+/// and the officers' actions) in a redb file on its own volume (one writer).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MonitorSpec {
+    #[serde(default)]
+    pub storage: StorageSpec,
+    /// A map tile URL template for the dashboard (`https://HOST/{z}/{x}/{y}.png`); its origin becomes the one
+    /// image source the page may load besides itself. None: the map draws the fleet's own districts and
+    /// geofences, with no internet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048), regex(pattern = r"^https://[^/;\s]+/\S*$"))]
+    pub tiles: Option<String>,
+    /// An Ingress (`<fleet>-monitor`) that exposes the operations dashboard (`/ops/`) and the officers' API
+    /// (`/v1/ops/`) at `host`, and nothing else of the monitor (not its alert feed or metrics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<super::election::VoteIngressSpec>,
+    /// Resources (replicas are ignored: one monitor judges the whole fleet, two would alert twice).
     #[serde(default)]
     pub overrides: WorkloadOverrides,
 }

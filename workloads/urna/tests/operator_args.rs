@@ -411,6 +411,29 @@ fn boothfleet_workloads_parse_with_the_real_cli_and_find_their_files() {
                     let g = d.geofence.expect("geofence");
                     assert!((g.lat - 19.45).abs() < 1e-9 && (g.radius_m - 150.0).abs() < 1e-9);
                     assert!(d.opens_ms.is_some_and(|o| d.closes_ms.is_some_and(|c| c > o)));
+                    // The operations centre: its store on the retained volume, and every broker replica's
+                    // blocklist API on a Service port that exists, with the brokers' own admin token.
+                    let store = flag(&args, "--ops-store")[0];
+                    let mount = &w["spec"]["template"]["spec"]["containers"][0]["volumeMounts"];
+                    let data = mount.as_array().expect("mounts").iter().find(|m| m["name"] == "data").expect("data");
+                    assert!(store.starts_with(data["mountPath"].as_str().expect("path")), "{store}");
+                    assert_eq!(w["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "data");
+                    let admin = flag(&args, "--broker-admin");
+                    assert_eq!(admin.len(), 2, "one per broker replica");
+                    for url in admin {
+                        let (host, port) = url.trim_start_matches("http://").rsplit_once(':').expect("host:port");
+                        let svc = host.split('.').next().expect("service");
+                        let service = children
+                            .iter()
+                            .find(|c| c["kind"] == "Service" && c["metadata"]["name"] == svc)
+                            .unwrap_or_else(|| panic!("{url}: no Service {svc}"));
+                        let ports = service["spec"]["ports"].as_array().expect("ports");
+                        assert!(ports.iter().any(|p| p["port"].to_string() == port), "{url}: {ports:?}");
+                    }
+                    let env = w["spec"]["template"]["spec"]["containers"][0]["env"].as_array().expect("env");
+                    let token = env.iter().find(|e| e["name"] == "URNA_BROKER_ADMIN_TOKEN").expect("admin token");
+                    let secret = &token["valueFrom"]["secretKeyRef"]["name"];
+                    assert_eq!(secret, "ciudad-booths-broker-admin-token");
                 } else {
                     assert_eq!(flag(&args, "--data"), ["/var/lib/urna"]);
                     let pvc = &w["spec"]["volumeClaimTemplates"][0]["metadata"]["name"];
@@ -490,7 +513,11 @@ fn broker_starts_from_the_operator_secrets_and_admits_the_backend() {
     let config = build::boothfleet::fleet_config_name(&fleet);
     let blocklist = tmp.path().join("blocklist.txt");
     std::fs::write(&blocklist, config_key(&children, &config, "blocklist.txt")).expect("write");
-    let monitor = children.iter().find(|c| c["kind"] == "Deployment").expect("monitor");
+    let monitor_name = build::boothfleet::monitor_name(&fleet);
+    let monitor = children
+        .iter()
+        .find(|c| c["kind"] == "StatefulSet" && c["metadata"]["name"] == monitor_name.as_str())
+        .expect("monitor");
     let monitor_args = expanded_args(monitor, 0);
     let server_name = flag(&monitor_args, "--server-name")[0].to_owned();
 
@@ -639,7 +666,12 @@ fn monitor_sinks_follow_the_boothfleet_alerts_and_parse_with_the_real_cli() {
     let monitor_of = |f: &urna_operator::crd::BoothFleet| {
         let plan = fleet_plan(&set, f);
         let children: Vec<Value> = plan.children.iter().map(|c| c.body.clone()).collect();
-        let m = children.iter().find(|c| c["kind"] == "Deployment").expect("monitor").clone();
+        let name = build::boothfleet::monitor_name(&f.metadata.name.clone().expect("name"));
+        let m = children
+            .iter()
+            .find(|c| c["kind"] == "StatefulSet" && c["metadata"]["name"] == name.as_str())
+            .expect("monitor")
+            .clone();
         let args = expanded_args(&m, 0);
         assert!(matches!(parse(&args), Workload::Booth(_)), "{args:?}");
         (children, m, args)
@@ -653,7 +685,7 @@ fn monitor_sinks_follow_the_boothfleet_alerts_and_parse_with_the_real_cli() {
     assert_eq!(pod["automountServiceAccountToken"], true);
     let env: Vec<&str> =
         pod["containers"][0]["env"].as_array().expect("env").iter().filter_map(|e| e["name"].as_str()).collect();
-    assert_eq!(env, ["POD_NAMESPACE", "POD_NAME"]);
+    assert_eq!(env, ["POD_NAMESPACE", "POD_NAME", "URNA_BROKER_ADMIN_TOKEN"]);
     for kind in ["ServiceAccount", "Role", "RoleBinding"] {
         assert!(children.iter().any(|c| c["kind"] == kind && c["metadata"]["name"] == "ciudad-booths-monitor"));
     }
