@@ -428,7 +428,8 @@ fn boothfleet_workloads_parse_with_the_real_cli_and_find_their_files() {
                             .find(|c| c["kind"] == "Service" && c["metadata"]["name"] == svc)
                             .unwrap_or_else(|| panic!("{url}: no Service {svc}"));
                         let ports = service["spec"]["ports"].as_array().expect("ports");
-                        assert!(ports.iter().any(|p| p["port"].to_string() == port), "{url}: {ports:?}");
+                        let port: i64 = port.parse().expect("port number");
+                        assert!(ports.iter().any(|p| p["port"] == port), "{url}: {ports:?}");
                     }
                     let env = w["spec"]["template"]["spec"]["containers"][0]["env"].as_array().expect("env");
                     let token = env.iter().find(|e| e["name"] == "URNA_BROKER_ADMIN_TOKEN").expect("admin token");
