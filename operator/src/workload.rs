@@ -316,12 +316,15 @@ pub struct MonitorSinks {
 pub const WEBHOOK_CA_DIR: &str = "/var/run/urna/webhook-ca";
 
 /// The monitor's operations centre (docs/ops.md): its store on the monitor's volume, every broker replica's
-/// blocklist API for officers' block and unblock (the admin token from [`BROKER_ADMIN_TOKEN_ENV`]), and the
+/// blocklist API for officers' block and unblock (the admin token from [`BROKER_ADMIN_TOKEN_ENV`]), the
+/// Election's audit log for officers' actions (the internal token in [`INTERNAL_TOKEN_DIR`]), and the
 /// dashboard's optional tile server.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MonitorOps {
     /// Each broker replica's status address (`http://HOST:PORT`).
     pub broker_admin: Vec<String>,
+    /// The audit log's base URL.
+    pub audit: String,
     pub tiles: Option<String>,
 }
 
@@ -363,6 +366,12 @@ pub fn monitor_args(b: &BackendArgs, sinks: &MonitorSinks, ops: &MonitorOps) -> 
     for url in &ops.broker_admin {
         args.extend(["--broker-admin".into(), url.clone()]);
     }
+    args.extend([
+        "--audit".into(),
+        ops.audit.clone(),
+        "--audit-token-file".into(),
+        format!("{INTERNAL_TOKEN_DIR}/{TOKEN_KEY}"),
+    ]);
     if let Some(t) = &ops.tiles {
         args.extend(["--tiles".into(), t.clone()]);
     }

@@ -369,7 +369,8 @@ pub fn build(f: &BoothFleet, inputs: FleetInputs<'_>, defaults: &Defaults) -> Re
         children.push(Child::new(&role)?);
         children.push(Child::new(&binding)?);
     }
-    let ops = MonitorOps { broker_admin, tiles: f.spec.monitor.tiles.clone() };
+    let audit = workload::service_url(&super::election::audit_name(election), f.namespace().as_deref());
+    let ops = MonitorOps { broker_admin, audit, tiles: f.spec.monitor.tiles.clone() };
     let (monitor, monitor_svc) = monitor(f, &backend, &ops, &rules, &fleet_labels, defaults);
     children.push(Child::new(&monitor)?);
     children.push(Child::new(&monitor_svc)?);
@@ -677,7 +678,8 @@ const WEBHOOK_CA_VOLUME: &str = "webhook-ca";
 /// `alerts.events: false`, to Events on the BoothFleet under its own ServiceAccount ([`monitor_rbac`]); only
 /// then does the pod get a service-account token. It is also the operations centre: one writer of its
 /// store on a retained volume (a StatefulSet of one, as the collector), calling every broker replica's
-/// blocklist API with the brokers' admin token.
+/// blocklist API with the brokers' admin token, and appending officers' actions to the Election's audit log
+/// with its internal token.
 fn monitor(
     f: &BoothFleet,
     backend: &BackendArgs,
@@ -703,8 +705,12 @@ fn monitor(
     };
     c.readiness_probe = Some(healthz.clone());
     c.liveness_probe = Some(healthz);
-    let mut mounts = [mounts(), vec![pod::data_mount()]].concat();
-    let mut volumes = vec![tls_volume(backend_tls_secret(&fleet)), fleet_volume(&fleet, &[RULES_FILE])];
+    let mut mounts = [mounts(), vec![pod::data_mount(), pod::internal_token_mount()]].concat();
+    let mut volumes = vec![
+        tls_volume(backend_tls_secret(&fleet)),
+        fleet_volume(&fleet, &[RULES_FILE]),
+        pod::internal_token_volume(&f.spec.election),
+    ];
     if let Some(r) = f.spec.alerts.as_ref().filter(|_| sinks.webhook_ca.is_some()).and_then(|a| a.webhook_ca.as_ref()) {
         mounts.push(pod::read_only_mount(WEBHOOK_CA_VOLUME, WEBHOOK_CA_DIR));
         volumes.push(pod::key_volume(WEBHOOK_CA_VOLUME, pod::KeySource::ConfigMap, &r.name, &r.key));

@@ -7,8 +7,8 @@
 //! ```
 //!
 //! Event kinds: `0x01` open, `0x02` close, `0x03` manifest, `0x04` ceremony-transcript, `0x05` acta,
-//! `0x06` snapshot, `0x07` shard-sealed. Every field is fixed-width except `detail`, which is last and
-//! length-prefixed, so the encoding is injective; [`LogEntry::decode`] accepts exactly the bytes
+//! `0x06` snapshot, `0x07` shard-sealed, `0x08` officer-action. Every field is fixed-width except `detail`,
+//! which is last and length-prefixed, so the encoding is injective; [`LogEntry::decode`] accepts exactly the bytes
 //! [`LogEntry::encode`] produces (no trailing bytes, no unknown codes, no invalid UTF-8), so one entry has
 //! one encoding and one leaf hash.
 
@@ -53,6 +53,8 @@ pub enum EventKind {
     Acta,
     Snapshot,
     ShardSealed,
+    /// A regional officer's action on the operations centre (a device locked, an alert resolved...).
+    OfficerAction,
 }
 
 impl EventKind {
@@ -65,6 +67,7 @@ impl EventKind {
             Self::Acta => 0x05,
             Self::Snapshot => 0x06,
             Self::ShardSealed => 0x07,
+            Self::OfficerAction => 0x08,
         }
     }
 
@@ -77,6 +80,7 @@ impl EventKind {
             0x05 => Self::Acta,
             0x06 => Self::Snapshot,
             0x07 => Self::ShardSealed,
+            0x08 => Self::OfficerAction,
             _ => return None,
         })
     }

@@ -9,7 +9,7 @@
 //! **Entries** ([`entry`]): `0x01 || type || body`; a ballot is `0x01 0x01 || anon_id[32]`; an event is
 //! `0x01 0x02 || kind:u8 || digest[32] || len(detail):u32be || detail(UTF-8)`, kinds `0x01` open,
 //! `0x02` close, `0x03` manifest, `0x04` ceremony-transcript, `0x05` acta, `0x06` snapshot,
-//! `0x07` shard-sealed.
+//! `0x07` shard-sealed, `0x08` officer-action.
 //!
 //! **Tree** ([`merkle`]): leaf `SHA-256(0x00 || entry)`, node `SHA-256(0x01 || left || right)`, the root of
 //! `n > 1` leaves splits at the largest power of two below `n`, the empty root is `SHA-256("")`.

@@ -193,6 +193,12 @@ impl Monitor {
                 tasks.push(task);
             }
         }
+        if let Some(o) = &ops
+            && let Some(log) = o.audit.clone()
+        {
+            let run = crate::ops::audit_log::run(o.clone(), log, o.logged.clone(), stop_rx.clone());
+            tasks.push(tokio::spawn(run.instrument(info_span!("audit_log"))));
+        }
         let span = info_span!("monitor", client_id = %cfg.client_id);
         let out = Outputs { feed: feed.clone(), metrics: metrics.clone(), sinks, officers, counts, ops: ops.clone() };
         let (tx, rx) = tokio::sync::mpsc::channel(4096);

@@ -2,7 +2,8 @@
 //! kept and served (and kept across a restart of the monitor), alerts routed to the officers of their
 //! district (desk, live events and webhook) and to no other, SOS as a critical alert, and officers' device
 //! actions through the existing channels (MQTT commands, the broker's blocklist API), each checked
-//! (authentication, region, known device, known alert) and recorded with who and when.
+//! (authentication, region, known device, known alert) and recorded with who and when, in the monitor's store
+//! and as `officer-action` events of a real audit log.
 
 mod common;
 
@@ -15,7 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use urna_booth::alerting::{Monitor, MonitorConfig};
 use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
+use urna_booth::ops::audit_log::AuditLogConfig;
 use urna_booth::ops::routing::{Officer, token_sha256};
+use urna_booth::ops::state::ActionRecord;
 use urna_booth::ops::{BrokerAdmin, OpsConfig};
 
 use common::{FLEET, Net, fast_backoff};
@@ -195,11 +198,23 @@ async fn officers_see_their_region_and_act_through_the_fleet_channels() -> Res {
             backoff: fast_backoff(),
         })
     };
+    // The election's audit log, as `urna audit` serves it, guarded by the election's internal token.
+    let internal = urna_auth::Token::generate()?;
+    let mut log_config = urna_audit::LogConfig::new("urna.test/ops");
+    log_config.batch_wait = Duration::from_millis(20);
+    let log = urna_audit::AuditLog::open(&dir.path().join("log.redb"), urna_audit::LogKey::generate()?, log_config)?;
+    let log_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let log_addr = log_listener.local_addr()?;
+    let (log_stop, log_stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(log.serve(log_listener, urna_auth::ServiceAuth::Token(internal.clone()), async move {
+        let _ = log_stopped.await;
+    }));
     let ops = OpsConfig {
         store: dir.path().join("ops.redb"),
         brokers: vec![BrokerAdmin { url: format!("http://{}", broker.status_addr), token: None }],
         flush: Duration::from_millis(100),
         tiles: None,
+        audit: Some(AuditLogConfig { url: format!("http://{log_addr}"), token: internal.clone() }),
     };
     let monitor = Monitor::start_full(config()?, None, Some(ops.clone())).await?;
     let addr = monitor.addr;
@@ -336,6 +351,7 @@ async fn officers_see_their_region_and_act_through_the_fleet_channels() -> Res {
         .collect();
     assert_eq!(done, expect);
     assert!(actions["actions"][0]["atMs"].as_u64().is_some_and(|t| t > 0));
+    assert_logged(addr, &[tc, tn], log_addr, 7).await?;
 
     // The monitor restarts: the same desk, handling, record and numbering.
     c1.stop().await;
@@ -361,7 +377,46 @@ async fn officers_see_their_region_and_act_through_the_fleet_channels() -> Res {
             .await?;
     assert_eq!((status, resolved["alert"]["status"].as_str()), (200, Some("resolved")));
     assert_eq!(call(addr, "POST", &path(geofence_id, "acknowledge"), Some(tc), None).await?.0, 409);
+    assert_logged(addr, &[tc, tn], log_addr, 8).await?;
+    // Voting is over and the log closed: an action is still taken and recorded, just not in the log.
+    assert_eq!(call(log_addr, "POST", "/v1/close", Some(internal.expose()), None).await?.0, 200);
+    assert_eq!(call(addr, "POST", "/v1/ops/devices/c-1/lock", Some(tc), None).await?.0, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, body) = call(addr, "GET", "/v1/ops/actions", Some(tc), None).await?;
+    let last = body["actions"].as_array().and_then(|a| a.last()).cloned().unwrap_or_default();
+    assert_eq!((last["action"].as_str(), last["logIndex"].is_null()), (Some("lock"), true), "{last}");
+    assert_eq!(call(log_addr, "GET", "/v1/status", None, None).await?.1["treeSize"], 8);
     monitor.stop().await;
     broker.shutdown().await;
+    let _ = log_stop.send(());
+    Ok(())
+}
+
+/// Every one of the `n` actions the officers see (each their own region's) is, at its `logIndex`, an
+/// `officer-action` event of the log naming its officer, action and target, with the digest of the record as
+/// served; the log holds nothing else.
+async fn assert_logged(addr: SocketAddr, tokens: &[&str], log: SocketAddr, n: usize) -> Res {
+    let mut actions = std::collections::BTreeMap::new();
+    eventually("every officer action in the audit log", async || {
+        for token in tokens {
+            let (_, body) = call(addr, "GET", "/v1/ops/actions", Some(token), None).await?;
+            for a in serde_json::from_value::<Vec<ActionRecord>>(body["actions"].clone())? {
+                actions.insert(a.seq, a);
+            }
+        }
+        Ok(actions.len() == n && actions.values().all(|a| a.log_index.is_some()))
+    })
+    .await?;
+    let (status, entries) = call(log, "GET", &format!("/v1/entries?start=0&end={n}"), None, None).await?;
+    assert_eq!(status, 200, "{entries}");
+    let entries = entries["entries"].as_array().cloned().unwrap_or_default();
+    let (_, status) = call(log, "GET", "/v1/status", None, None).await?;
+    assert_eq!((entries.len(), status["treeSize"].as_u64()), (n, Some(n as u64)), "one event per action, none twice");
+    for a in actions.values() {
+        let e = &entries[usize::try_from(a.log_index.unwrap_or(u64::MAX))?]["entry"];
+        assert_eq!(e["kind"], "officer-action");
+        assert_eq!(e["detail"], format!("officer {} {} {}", a.officer, a.action, a.target));
+        assert_eq!(e["digest"], hex::encode(a.digest()));
+    }
     Ok(())
 }

@@ -11,11 +11,12 @@
 //! | a shard sealed | `shard-sealed` | its totals digest | `shard <name> sealed` |
 //! | a mesa acta accepted | `acta` | SHA-256 of the acta document | `mesa <mesa> acta <kind>` (`urna_vote::acta`) |
 //! | a PREP snapshot written | `snapshot` | the snapshot's digest (`urna_record::snapshot`) | `prep snapshot <n>` |
+//! | a regional officer's action | `officer-action` | SHA-256 of the action's record (`urna_booth::ops`) | `officer <id> <action> <target>` |
 //!
 //! **Legal order** ([`check_order`]), each breach reported by its position (log index): the manifest and
 //! ceremony before any opening; at most one opening and one closing per modality, the opening first; no ballot
 //! of a modality before its opening or after its closing; each shard sealed once, after its modality closed;
-//! snapshots numbered 1, 2, 3… in log order. An event whose detail is not one of the forms above is refused.
+//! snapshots numbered 1, 2, 3… in log order; officers' actions at any point. An event whose detail is not one of the forms above is refused.
 //! A log with opening events must also be complete: the manifest, the ceremony, an opening and a closing for
 //! every modality of the record's vote services, and a seal for every shard.
 
@@ -77,6 +78,16 @@ pub fn snapshot(sequence: u64, digest: [u8; 32]) -> LogEntry {
     LogEntry::Event { kind: EventKind::Snapshot, digest, detail: format!("prep snapshot {sequence}") }
 }
 
+/// `officer` did `action` (`lock`, `resolve`...) to `target` (`device:<id>` or `alert:<n>`); `record_sha256`
+/// is the digest of the action as the operations centre keeps and serves it. None of the three may hold a space.
+pub fn officer_action(officer: &str, action: &str, target: &str, record_sha256: [u8; 32]) -> LogEntry {
+    LogEntry::Event {
+        kind: EventKind::OfficerAction,
+        digest: record_sha256,
+        detail: format!("officer {officer} {action} {target}"),
+    }
+}
+
 /// An event read back from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ElectionEvent {
@@ -87,6 +98,7 @@ pub enum ElectionEvent {
     ShardSealed(String),
     Acta { mesa: String, kind: String },
     Snapshot(u64),
+    OfficerAction { officer: String, action: String, target: String },
 }
 
 fn modality(s: &str) -> Option<Modality> {
@@ -107,6 +119,15 @@ pub fn parse(kind: EventKind, detail: &str) -> Option<ElectionEvent> {
         }
         (EventKind::Snapshot, ["prep", "snapshot", n]) if !n.starts_with('0') => {
             ElectionEvent::Snapshot(n.parse().ok()?)
+        }
+        (EventKind::OfficerAction, ["officer", officer, action, target])
+            if ![officer, action, target].iter().any(|w| w.is_empty()) =>
+        {
+            ElectionEvent::OfficerAction {
+                officer: (*officer).to_owned(),
+                action: (*action).to_owned(),
+                target: (*target).to_owned(),
+            }
         }
         _ => return None,
     })
@@ -137,6 +158,7 @@ pub struct OrderSummary {
     pub events: u64,
     pub actas: u64,
     pub snapshots: u64,
+    pub officer_actions: u64,
 }
 
 /// The legal-order check (module docs) over `items` in log order, each with its log index. The error names the
@@ -242,6 +264,7 @@ pub fn check_order<'a>(
                 sealed.insert(s, *pos);
             }
             ElectionEvent::Acta { .. } => summary.actas += 1,
+            ElectionEvent::OfficerAction { .. } => summary.officer_actions += 1,
             ElectionEvent::Snapshot(n) => {
                 if n != summary.snapshots + 1 {
                     return Err(at(format!(
@@ -367,5 +390,17 @@ mod tests {
         );
         assert_eq!(parse(EventKind::Snapshot, "prep snapshot 01"), None);
         assert_eq!(parse(EventKind::Open, "open postal"), None);
+    }
+
+    #[test]
+    fn officers_act_at_any_time_in_their_own_form() {
+        let lock = officer_action("oficial-centro", "lock", "device:mesa-centro-1-3", [7; 32]);
+        let mut log = honest();
+        log.insert(0, lock.clone());
+        log.insert(5, officer_action("oficial-centro", "resolve", "alert:4", [8; 32]));
+        log.push(lock);
+        assert_eq!(run(&log).expect("legal").officer_actions, 3);
+        log.push(LogEntry::Event { kind: EventKind::OfficerAction, digest: [7; 32], detail: "officer oc lock".into() });
+        assert!(run(&log).unwrap_err().contains("OfficerAction event with detail \"officer oc lock\""));
     }
 }

@@ -435,6 +435,19 @@ fn boothfleet_workloads_parse_with_the_real_cli_and_find_their_files() {
                     let token = env.iter().find(|e| e["name"] == "URNA_BROKER_ADMIN_TOKEN").expect("admin token");
                     let secret = &token["valueFrom"]["secretKeyRef"]["name"];
                     assert_eq!(secret, "ciudad-booths-broker-admin-token");
+                    // Officers' actions go to the Election's audit log, with the Election's internal token.
+                    let election = &set.elections[0];
+                    let audit = urna_operator::workload::service_url(
+                        &build::election::audit_name(&election.metadata.name.clone().expect("name")),
+                        election.metadata.namespace.as_deref(),
+                    );
+                    assert_eq!(flag(&args, "--audit"), [audit.as_str()]);
+                    let token = flag(&args, "--audit-token-file")[0];
+                    let (secret, items) = mounted_source(w, token);
+                    assert_eq!(
+                        (secret["secretName"].as_str(), items),
+                        (Some("ciudad-2027-internal-token"), vec!["token".to_owned()])
+                    );
                 } else {
                     assert_eq!(flag(&args, "--data"), ["/var/lib/urna"]);
                     let pvc = &w["spec"]["volumeClaimTemplates"][0]["metadata"]["name"];

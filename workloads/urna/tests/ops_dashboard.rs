@@ -164,6 +164,7 @@ async fn officers_handle_alerts_and_booths_on_the_dashboard() -> Result<(), Erro
             brokers: vec![BrokerAdmin { url: format!("http://{}", broker.status_addr), token: None }],
             flush: Duration::from_millis(200),
             tiles: None,
+            audit: None,
         }),
     )
     .await?;

@@ -6,6 +6,7 @@
 //! publish there), block and unblock through the brokers' blocklist admin API (with its bearer token).
 
 pub mod api;
+pub mod audit_log;
 pub mod dashboard;
 pub mod routing;
 pub mod state;
@@ -49,6 +50,9 @@ pub struct OpsConfig {
     /// A map tile URL template (`https://host/{z}/{x}/{y}.png`) for the dashboard; without it the map
     /// draws the resources' geofences on a blank background.
     pub tiles: Option<String>,
+    /// The election's audit log, where officers' actions are appended ([`audit_log`]); without it they are
+    /// kept in the store only.
+    pub audit: Option<audit_log::AuditLogConfig>,
 }
 
 /// A command for one device, published by every broker session of the monitor (the device is connected to
@@ -85,6 +89,9 @@ pub struct Ops {
     pub(crate) rules: FleetRules,
     pub flush: Duration,
     pub(crate) tiles: Option<String>,
+    pub(crate) audit: Option<audit_log::AuditLogConfig>,
+    /// Wakes the audit log task when an action is recorded.
+    pub(crate) logged: Arc<tokio::sync::Notify>,
 }
 
 impl Ops {
@@ -107,6 +114,8 @@ impl Ops {
             rules: rules.clone(),
             flush: cfg.flush,
             tiles: cfg.tiles.clone(),
+            audit: cfg.audit.clone(),
+            logged: Arc::new(tokio::sync::Notify::new()),
         }))
     }
 
@@ -205,6 +214,7 @@ impl Ops {
     ) -> std::result::Result<ActionRecord, ActionError> {
         let record = self.state().device_action(officer, device, action, note, now_ms)?;
         self.store.save(&[], &[], std::slice::from_ref(&record), None)?;
+        self.logged.notify_one();
         tracing::warn!(target: "urna::audit", officer = %officer.id, %device, action = action.as_str(), at_ms = now_ms, "officer action");
         match action {
             DeviceAction::Block => {
@@ -235,6 +245,7 @@ impl Ops {
     ) -> std::result::Result<state::AlertRecord, ActionError> {
         let (record, act) = self.state().handle_alert(officer, id, action, note, now_ms)?;
         self.store.save(&[], std::slice::from_ref(&record), std::slice::from_ref(&act), None)?;
+        self.logged.notify_one();
         tracing::warn!(target: "urna::audit", officer = %officer.id, alert = id, action = action.as_str(), at_ms = now_ms, "officer action");
         let _ = self.events.send(Change::Alert(record.clone()));
         let _ = self.events.send(Change::Action(act));

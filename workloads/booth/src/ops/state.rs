@@ -186,6 +186,9 @@ pub struct ActionRecord {
     pub district: String,
     #[serde(default)]
     pub note: String,
+    /// Where the election's audit log holds it (an `officer-action` event), once appended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -372,6 +375,7 @@ impl OpsState {
             target,
             district: district.to_owned(),
             note: note.to_owned(),
+            log_index: None,
         };
         self.actions.push(a.clone());
         a

@@ -62,8 +62,8 @@ pub(crate) fn check(
         summary.checks.push(format!(
             "events: {} election events in a legal order (manifest and ceremony before the openings, every ballot \
              between its modality's opening and closing, every shard sealed after its modality closed; {} actas, \
-             {} PREP snapshots in sequence)",
-            order.events, order.actas, order.snapshots
+             {} PREP snapshots in sequence, {} officers' actions)",
+            order.events, order.actas, order.snapshots, order.officer_actions
         ));
     } else {
         summary.checks.push(format!(

@@ -37,7 +37,8 @@ position, heartbeat, health, lock state and the alert history in FILE (redb), ro
 regional officers of its district (the rules' `officers`, each with a webhook), serves the officers' API
 (/v1/ops/..., bearer token per officer, live updates as server-sent events) and the dashboard at /ops/,
 and carries out officers' lock, unlock, position (MQTT commands) and block, unblock (the brokers' blocklist
-API: --broker-admin URL per broker, token from --broker-admin-token-file).
+API: --broker-admin URL per broker, token from --broker-admin-token-file). With --audit, every officer's
+action is also appended to the election's audit log as an `officer-action` event.
 
 --tls-dir holds ca.crt, tls.crt and tls.key (the operator's device or backend Secret).";
 
@@ -152,6 +153,13 @@ struct MonitorArgs {
     /// Map tile URL template for the dashboard (https://HOST/{z}/{x}/{y}.png); none by default.
     #[arg(long, value_name = "URL", env = "URNA_MONITOR_TILES", requires = "ops_store")]
     tiles: Option<String>,
+    /// The election's audit log (base URL): each officer's action is appended as an `officer-action` event.
+    #[arg(long, value_name = "URL", env = "URNA_MONITOR_AUDIT", requires = "ops_store")]
+    audit: Option<String>,
+    /// File holding the election's internal token for the audit log's POST /v1/entries (or env
+    /// URNA_INTERNAL_TOKEN).
+    #[arg(long, value_name = "FILE", requires = "audit")]
+    audit_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -438,6 +446,19 @@ async fn monitor(a: MonitorArgs) -> Result<()> {
                     .collect(),
                 flush: Duration::from_millis(250),
                 tiles: a.tiles.clone(),
+                audit: match &a.audit {
+                    Some(url) => {
+                        let token = super::token::from_file_or_env(
+                            a.audit_token_file.as_deref(),
+                            "URNA_INTERNAL_TOKEN",
+                        )?
+                        .context(
+                            "--audit needs the election's internal token (--audit-token-file or URNA_INTERNAL_TOKEN)",
+                        )?;
+                        Some(urna_booth::ops::audit_log::AuditLogConfig { url: url.clone(), token })
+                    }
+                    None => None,
+                },
             })
         }
         None => None,

@@ -238,9 +238,16 @@ async fn run_async(args: Args) -> Result<()> {
     let booths = match (&plan.fleet, &authority, services.votes.iter().find(|v| v.modality == Modality::Booth)) {
         (Some(f), Some(a), Some(v)) => {
             let monitor_listen = if args.serve { args.monitor_listen } else { "127.0.0.1:0".parse()? };
-            let fleet =
-                fleet::LocalFleet::start(f, a, &plan.manifest, keys.public.paillier(), &v.url, &data, monitor_listen)
-                    .await?;
+            let fleet = fleet::LocalFleet::start(
+                f,
+                a,
+                &plan.manifest,
+                keys.public.paillier(),
+                fleet::Upstream { vote: &v.url, audit: services.audit_log() },
+                &data,
+                monitor_listen,
+            )
+            .await?;
             say(
                 args.json,
                 &format!(

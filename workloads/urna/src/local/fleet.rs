@@ -17,6 +17,7 @@ use urna_ballot::{ElectionManifest, Selection};
 use urna_booth::alerting::{Monitor, MonitorConfig};
 use urna_booth::ballot::BallotMachine;
 use urna_booth::bridge::drained;
+use urna_booth::ops::audit_log::AuditLogConfig;
 use urna_booth::ops::{BrokerAdmin, OpsConfig};
 use urna_booth::{Backoff, Booth, BoothConfig, Bridge, BridgeConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::{AdminAuth, Broker, BrokerConfig};
@@ -127,6 +128,13 @@ pub struct LocalFleet {
     vote: VoterClient,
 }
 
+/// The election services the fleet's backends call: the booth vote service (the bridge) and the audit log
+/// (officers' actions).
+pub struct Upstream<'a> {
+    pub vote: &'a str,
+    pub audit: AuditLogConfig,
+}
+
 fn endpoint(ca: &FleetCa, id: &str, broker: &Broker) -> Result<Endpoint> {
     let c = ca.client(id).with_context(|| format!("issuing the certificate of {id}"))?;
     let tls = c.client_tls().with_context(|| format!("loading the certificate of {id}"))?;
@@ -139,7 +147,7 @@ impl LocalFleet {
         authority: &Authority,
         manifest: &ElectionManifest,
         public_key: &PublicKey,
-        vote_url: &str,
+        upstream: Upstream<'_>,
         data: &Path,
         monitor_listen: std::net::SocketAddr,
     ) -> Result<Self> {
@@ -165,7 +173,7 @@ impl LocalFleet {
             &data.join("collector/inbox.redb"),
         )
         .context("starting the collector")?;
-        let vote = VoterClient::new(vote_url);
+        let vote = VoterClient::new(upstream.vote);
         let bridge = Bridge::start(
             BridgeConfig {
                 vote: vote.clone(),
@@ -197,6 +205,7 @@ impl LocalFleet {
                 brokers: vec![BrokerAdmin { url: format!("http://{}", broker.status_addr), token: Some(admin_token) }],
                 flush: Duration::from_millis(250),
                 tiles: None,
+                audit: Some(upstream.audit),
             }),
         )
         .await

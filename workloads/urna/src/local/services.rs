@@ -159,6 +159,11 @@ impl Services {
         close_election(&votes, &shards, &self.audit_url, &self.internal_token).await
     }
 
+    /// The audit log as the operations centre appends officers' actions to it.
+    pub fn audit_log(&self) -> urna_booth::ops::audit_log::AuditLogConfig {
+        urna_booth::ops::audit_log::AuditLogConfig { url: self.audit_url.clone(), token: self.internal_token.clone() }
+    }
+
     /// Appends election events to the audit log (the harness's own acts: manifest, ceremony, openings).
     pub async fn log(&self, entries: &[urna_audit::LogEntry]) -> Result<Vec<u64>> {
         let log = TallyClient::new(self.audit_url.as_str()).with_token(self.internal_token.clone());

@@ -175,6 +175,7 @@ async fn latency(a: &Args) -> Result<serde_json::Value> {
             brokers: vec![BrokerAdmin { url: format!("http://{}", broker.status_addr), token: None }],
             flush: Duration::from_millis(250),
             tiles: None,
+            audit: None,
         }),
     )
     .await?;
