@@ -36,7 +36,7 @@ function watch(page, name) {
 }
 
 async function newPage(viewport, lang) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, locale: lang === 'es' ? 'es-MX' : 'en-GB' });
   const page = await context.newPage();
   watch(page, `${lang} ${String(viewport.width)}`);
   await page.goto(cfg.url);
@@ -146,7 +146,9 @@ try {
     await phone.context().close();
   }
   result.errors = errors;
-  console.log(`result ${JSON.stringify(result)}`);
 } finally {
   await browser.close();
 }
+console.log(`result ${JSON.stringify(result)}`);
+// stdin (the step protocol) would keep node running.
+process.exit(0);

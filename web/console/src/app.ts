@@ -138,6 +138,7 @@ async function refresh(): Promise<void> {
   renderFigures();
   renderActas();
   renderClose();
+  if (accepted('constitution') && document.getElementById('constituted') === null) renderConstitute();
 }
 
 function section(id: string, title: Key, ...children: (Node | null)[]): HTMLElement {
@@ -240,6 +241,11 @@ function renderConstitute(): void {
   const s = session;
   const el = document.getElementById('constitute-body');
   if (!s || !el) return;
+  const done = s.facts.actas.find((a) => a.kind === 'constitution');
+  if (done) {
+    el.replaceChildren(h('p', { class: 'message ok', id: 'constituted' }, t('constituted', { at: done.signedAt, signers: done.signers.join(', ') })));
+    return;
+  }
   const boxes = s.facts.members.map((m) => h('input', { type: 'checkbox', id: `present-${m.id}`, value: m.id }));
   el.replaceChildren(
     h('p', { class: 'hint' }, t('constituteIntro')),
@@ -269,6 +275,10 @@ function renderClose(): void {
   const state = `${lang()}|${String(f.closed)}|${f.actas.map((a) => a.kind).join(',')}|${String(f.admissions)}|${String(f.auditCodes.length)}`;
   if (el.dataset.state === state) return;
   el.dataset.state = state;
+  if (accepted('participants') && accepted('auditCodes')) {
+    el.replaceChildren(h('p', { class: 'message ok', id: 'mesa-closed' }, t('mesaClosed')), resultsHint());
+    return;
+  }
   el.replaceChildren(
     h('p', { class: 'hint' }, t('closeIntro')),
     ...(f.closed ? [] : [h('p', { class: 'notice', id: 'close-not-yet' }, t('closeNotYet'))]),
@@ -282,8 +292,12 @@ function renderClose(): void {
         onclick: () => { void startDraft({ kind: 'auditCodes', codes: f.auditCodes }); },
       }, t('draftAuditCodes')),
     ),
-    h('p', { class: 'hint' }, t('resultsHint')),
+    resultsHint(),
   );
+}
+
+function resultsHint(): HTMLElement {
+  return h('p', { class: 'hint' }, t('resultsHint'), ' ', h('code', {}, 'urna mesa acta draft --kind results'));
 }
 
 async function startDraft(body: ActaBody): Promise<void> {
