@@ -227,6 +227,13 @@ async fn mesa_members_admit_constitute_and_close_in_the_console() {
     assert_eq!(kinds, ["constitution", "participants", "auditCodes"]);
     assert!(facts.actas.iter().all(|a| a.signers == ["ana", "bea"]));
     assert_eq!((facts.admissions, facts.booth_ballots), (1, 1));
+    // What the console API adds for the page: the district, the members with their keys, ballots per booth.
+    assert_eq!(facts.district, "centro");
+    let members: Vec<(&str, String)> =
+        facts.members.iter().map(|m| (m.id.as_str(), hex::encode(m.public_key))).collect();
+    assert_eq!(members, [("ana", ana_pk.clone()), ("bea", bea_pk.clone()), ("ciro", ciro_pk.clone())]);
+    let booths: Vec<(&str, u64)> = facts.booths.iter().map(|b| (b.id.as_str(), b.ballots)).collect();
+    assert_eq!(booths, [("centro-1-b1", 0), ("centro-1-b2", 1)]);
     let addr = vote_url.trim_start_matches("http://");
     for kind in ["constitution", "participants", "auditCodes"] {
         let (code, body) = support::http(addr, "GET", &format!("/v1/mesas/centro-1/actas/{kind}"), None).await;
