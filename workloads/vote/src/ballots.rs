@@ -330,6 +330,22 @@ impl BallotStore {
         Ok(out)
     }
 
+    /// Booth ballots recorded from each of `devices`, in that order.
+    pub fn booth_ballot_counts(&self, devices: &[String]) -> Result<Vec<u64>, VoteError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BOOTH)?;
+        let mut out = Vec::with_capacity(devices.len());
+        for d in devices {
+            let mut n = 0u64;
+            for row in table.range((d.as_str(), 0u64)..=(d.as_str(), u64::MAX))? {
+                row?;
+                n += 1;
+            }
+            out.push(n);
+        }
+        Ok(out)
+    }
+
     /// The acta of `kind` accepted for `mesa`, if any.
     pub fn acta(&self, mesa: &str, kind: ActaKind) -> Result<Option<StoredActa>, VoteError> {
         let txn = self.db.begin_read()?;

@@ -59,6 +59,7 @@ pub mod census;
 pub mod client;
 pub mod closing;
 pub mod config;
+pub mod console;
 pub mod credential;
 pub mod drain;
 pub mod error;

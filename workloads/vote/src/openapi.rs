@@ -9,6 +9,9 @@ pub const DOCUMENT: &str = include_str!("openapi.json");
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/"),
     ("get", "/assets/{name}"),
+    ("get", "/mesa"),
+    ("get", "/mesa/"),
+    ("get", "/mesa/assets/{name}"),
     ("get", "/audit/v1/checkpoint"),
     ("get", "/audit/v1/proof/inclusion"),
     ("get", "/healthz"),

@@ -42,8 +42,8 @@ use crate::right_keys::RightKeys;
 use crate::rights::{Admission, ImportReport, Issue, StoreBinding, VoterStore};
 use crate::session::Sessions;
 use crate::wire::{
-    AdmissionRequest, AdmissionResponse, BallotsPage, BoothBallot, CloseResponse, ElectionInfo, MesaActas, MesaStatus,
-    PublishedBallot, RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
+    AdmissionRequest, AdmissionResponse, BallotsPage, BoothBallot, CloseResponse, ElectionInfo, MesaActas, MesaBooth,
+    MesaStatus, PublishedBallot, RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
 };
 use urna_ballot::AnonId;
 
@@ -207,6 +207,9 @@ impl VoteService {
         Router::new()
             .route("/", get(crate::app::index))
             .route("/assets/{name}", get(crate::app::asset))
+            .route("/mesa", get(|| async { axum::response::Redirect::permanent("/mesa/") }))
+            .route("/mesa/", get(console_page))
+            .route("/mesa/assets/{name}", get(console_asset))
             .route("/audit/v1/checkpoint", get(audit_checkpoint))
             .route("/audit/v1/proof/inclusion", get(audit_inclusion))
             .merge(urna_service::probes(readyz, metrics))
@@ -549,6 +552,18 @@ fn booth_desk(s: &AppState) -> Result<&Arc<BoothDesk>, ApiError> {
     })
 }
 
+/// `GET /mesa/`: the mesa console ([`crate::console`]), where this service serves mesas.
+async fn console_page(State(s): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    booth_desk(&s)?;
+    Ok(crate::console::page())
+}
+
+/// `GET /mesa/assets/{name}`: the console's script and styles.
+async fn console_asset(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    booth_desk(&s)?;
+    Ok(crate::console::asset(&name))
+}
+
 /// `Authorization: Bearer T` where SHA-256(T) is `expected`.
 fn token_matches(headers: &HeaderMap, expected: &[u8; 32]) -> bool {
     bearer(headers).is_some_and(|t| bool::from(Sha256::digest(t.as_bytes()).as_slice().ct_eq(expected)))
@@ -632,7 +647,8 @@ async fn submit_acta(
 }
 
 /// `GET /v1/mesas/{mesa}/actas` (mesa console): what the members need to draft the participants,
-/// audit-codes and booth results actas, and the actas accepted so far.
+/// audit-codes and booth results actas, the actas accepted so far, and the mesa as the console shows it (its
+/// district, its members with their public keys, its booths with the ballots each recorded).
 async fn mesa_actas(
     State(s): State<Arc<AppState>>,
     Path(mesa): Path<String>,
@@ -640,10 +656,13 @@ async fn mesa_actas(
 ) -> Result<Json<MesaActas>, ApiError> {
     let (desk, mesa) = console_mesa(&s, &mesa, &headers)?;
     let store = s.ballot_store.clone();
-    let (facts, actas) = blocking(&s, move || {
+    let (facts, actas, booths, mesa) = blocking(&s, move || {
+        let booths = store.booth_ballot_counts(&mesa.booths)?;
         Ok((
             crate::actas::facts(&desk, &store, &mesa)?,
             store.actas(&mesa.id)?.iter().map(StoredActa::status).collect(),
+            booths,
+            mesa,
         ))
     })
     .await?;
@@ -654,6 +673,9 @@ async fn mesa_actas(
         booth_ballots: facts.booth_ballots,
         audit_codes: facts.audit_codes,
         actas,
+        district: mesa.district,
+        members: mesa.members,
+        booths: mesa.booths.into_iter().zip(booths).map(|(id, ballots)| MesaBooth { id, ballots }).collect(),
     }))
 }
 

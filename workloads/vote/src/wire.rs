@@ -143,6 +143,25 @@ pub struct MesaActas {
     /// AnonIDs of the booth ballots recorded at the mesa, sorted.
     pub audit_codes: Vec<String>,
     pub actas: Vec<ActaStatus>,
+    /// The mesa's district (its ballot style).
+    #[serde(default)]
+    pub district: String,
+    /// The members who sign its actas, with their roles and public keys (public: they verify the actas).
+    #[serde(default)]
+    pub members: Vec<crate::acta::Member>,
+    /// Its booths, in the mesas file's order, with the booth ballots each recorded.
+    #[serde(default)]
+    pub booths: Vec<MesaBooth>,
+}
+
+/// One booth of a mesa in `GET /v1/mesas/{mesa}/actas`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MesaBooth {
+    /// The booth's device id.
+    pub id: String,
+    /// Booth ballots recorded from it.
+    pub ballots: u64,
 }
 
 /// `POST /v1/close` response.
