@@ -14,13 +14,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use urna_ballot::{Contest, ElectionManifest, Selection};
+use urna_ballot::Selection;
 use urna_booth::ballot::BallotMachine;
-use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
-use urna_crypto::paillier::{KeySize, generate_keypair};
 use urna_vote::acta::SignedActa;
 use urna_vote::client::VoterClient;
-use urna_vote::credential::{hash_credential, insecure_fast_params};
 use urna_vote::wire::BoothBallot;
 
 const URNA: &str = env!("CARGO_BIN_EXE_urna");
@@ -29,12 +26,6 @@ const CONSOLE_1: &str = "console-town-1";
 const CONSOLE_2: &str = "console-town-2";
 const BRIDGE: &str = "bridge-secret";
 const ADMIN: &str = "let-me-close";
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 /// Runs `urna ARGS` to completion off the async threads.
 async fn urna<I, S>(args: I) -> Output
@@ -88,25 +79,9 @@ fn s(p: &Path) -> String {
 async fn members_sign_and_submit_every_acta_and_bad_ones_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut rng = urna_crypto::os_rng();
-    let (pk, _sk) = generate_keypair(KeySize::InsecureTest1024, &mut rng).unwrap();
-    let blind = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
-    let mut manifest = ElectionManifest::single_district(
-        ELECTION,
-        "town",
-        vec![Contest::single_choice("mayor", &["town"], &["a", "b"], true)],
-    );
-    manifest.slot_bits = 16;
-    let manifest_path = write(d, "manifest.json", &serde_json::to_string(&manifest).unwrap());
-    let pk_path = write(d, "public.json", &serde_json::to_string(&pk).unwrap());
-    let sk_path = write(d, "signing.pem", &blind.to_pkcs8_pem().unwrap());
-    let voter = |i: usize| format!("{:064x}", 9000 + i);
-    let mut census = String::from("voterIdHash,district,credentialHash\n");
-    for i in 0..3 {
-        let h = hash_credential("unused", Some(insecure_fast_params()), &mut rng).unwrap();
-        census.push_str(&format!("{},town,{}\n", voter(i), urna_vote::census::csv_field(&h)));
-    }
-    let census_path = write(d, "census.csv", &census);
+    let e = support::BoothElection::write(d, ELECTION, "town", "mayor", 9000);
+    let (manifest, pk) = (e.manifest.clone(), e.public_key.clone());
+    let voter = |i: usize| e.voters[i].clone();
     let internal = support::internal_token_file(d);
 
     // The audit log, a real process with its own key.
@@ -151,24 +126,24 @@ async fn members_sign_and_submit_every_acta_and_bad_ones_are_refused() {
             { "id": "dora", "role": "president", "publicKey": dora_pk },
         ]},
     ]});
-    let mesas_path = write(d, "mesas.json", &mesas.to_string());
-    let console_1 = write(d, "console-1.token", CONSOLE_1);
-    let console_2 = write(d, "console-2.token", CONSOLE_2);
-    let bridge = write(d, "bridge.token", BRIDGE);
-    let admin = write(d, "admin.token", ADMIN);
+    let mesas_path = support::write(d, "mesas.json", &mesas.to_string());
+    let console_1 = support::write(d, "console-1.token", CONSOLE_1);
+    let console_2 = support::write(d, "console-2.token", CONSOLE_2);
+    let bridge = support::write(d, "bridge.token", BRIDGE);
+    let admin = support::write(d, "admin.token", ADMIN);
 
     let (_vote, vote_url) = support::spawn_listening([
         "vote",
         "--manifest",
-        &s(&manifest_path),
+        &s(&e.manifest_path),
         "--public-key",
-        &s(&pk_path),
+        &s(&e.public_key_path),
         "--signing-key",
-        &s(&sk_path),
+        &s(&e.signing_key_path),
         "--data",
         &s(&d.join("vote")),
         "--census",
-        &s(&census_path),
+        &s(&e.census_path),
         "--listen",
         "127.0.0.1:0",
         "--modality",
@@ -301,7 +276,7 @@ async fn members_sign_and_submit_every_acta_and_bad_ones_are_refused() {
         ]}])
         .to_string()
     };
-    let counts_ok = write(d, "counts.json", &counts(1, 1));
+    let counts_ok = support::write(d, "counts.json", &counts(1, 1));
     let results = d.join("results.json");
     let mut extra = vec!["--source", "booths", "--counts"];
     let counts_arg = s(&counts_ok);
@@ -316,7 +291,7 @@ async fn members_sign_and_submit_every_acta_and_bad_ones_are_refused() {
     let r2: Value = serde_json::from_str(&ok(submit(&results, &console_1)).await).unwrap();
     assert_eq!(r2, r, "idempotent");
     // Other figures for the same kind: 409, and the first stays.
-    let counts_other = write(d, "counts-other.json", &counts(2, 0));
+    let counts_other = support::write(d, "counts-other.json", &counts(2, 0));
     let conflicting = d.join("conflicting.json");
     let counts_arg = s(&counts_other);
     ok(draft("results", "town-1", &conflicting, &["--source", "booths", "--ballots", "2", "--counts", &counts_arg]))

@@ -21,12 +21,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use urna_ballot::{Contest, ElectionManifest, Selection};
+use urna_ballot::Selection;
 use urna_booth::ballot::BallotMachine;
-use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
-use urna_crypto::paillier::{KeySize, generate_keypair};
 use urna_vote::client::VoterClient;
-use urna_vote::credential::{hash_credential, insecure_fast_params};
 use urna_vote::wire::BoothBallot;
 
 use browser::{WEB, browser_tools};
@@ -36,12 +33,6 @@ const ELECTION: &str = "console-proc";
 const CONSOLE: &str = "console-centro-1";
 const BRIDGE: &str = "bridge-secret";
 const ADMIN: &str = "let-me-close";
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn s(p: &Path) -> String {
     p.display().to_string()
@@ -74,25 +65,9 @@ async fn mesa_members_admit_constitute_and_close_in_the_console() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut rng = urna_crypto::os_rng();
-    let (pk, _sk) = generate_keypair(KeySize::InsecureTest1024, &mut rng).unwrap();
-    let blind = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
-    let mut manifest = ElectionManifest::single_district(
-        ELECTION,
-        "centro",
-        vec![Contest::single_choice("alcaldia", &["centro"], &["a", "b"], true)],
-    );
-    manifest.slot_bits = 16;
-    let manifest_path = write(d, "manifest.json", &serde_json::to_string(&manifest).unwrap());
-    let pk_path = write(d, "public.json", &serde_json::to_string(&pk).unwrap());
-    let sk_path = write(d, "signing.pem", &blind.to_pkcs8_pem().unwrap());
-    let voter = |i: usize| format!("{:064x}", 7000 + i);
-    let mut census = String::from("voterIdHash,district,credentialHash\n");
-    for i in 0..3 {
-        let h = hash_credential("unused", Some(insecure_fast_params()), &mut rng).unwrap();
-        census.push_str(&format!("{},centro,{}\n", voter(i), urna_vote::census::csv_field(&h)));
-    }
-    let census_path = write(d, "census.csv", &census);
+    let e = support::BoothElection::write(d, ELECTION, "centro", "alcaldia", 7000);
+    let (manifest, pk) = (e.manifest.clone(), e.public_key.clone());
+    let voter = |i: usize| e.voters[i].clone();
     let internal = support::internal_token_file(d);
     let audit_url = support::audit_log(&d.join("audit"), "urna.test/console").await;
     let shard_url =
@@ -111,21 +86,21 @@ async fn mesa_members_admit_constitute_and_close_in_the_console() {
             { "id": "ciro", "role": "observer", "publicKey": ciro_pk },
         ]},
     ]});
-    let mesas_path = write(d, "mesas.json", &mesas.to_string());
-    let bridge = write(d, "bridge.token", BRIDGE);
-    let admin = write(d, "admin.token", ADMIN);
+    let mesas_path = support::write(d, "mesas.json", &mesas.to_string());
+    let bridge = support::write(d, "bridge.token", BRIDGE);
+    let admin = support::write(d, "admin.token", ADMIN);
     let (_vote, vote_url) = support::spawn_listening([
         "vote",
         "--manifest",
-        &s(&manifest_path),
+        &s(&e.manifest_path),
         "--public-key",
-        &s(&pk_path),
+        &s(&e.public_key_path),
         "--signing-key",
-        &s(&sk_path),
+        &s(&e.signing_key_path),
         "--data",
         &s(&d.join("vote")),
         "--census",
-        &s(&census_path),
+        &s(&e.census_path),
         "--listen",
         "127.0.0.1:0",
         "--modality",
@@ -238,7 +213,7 @@ async fn mesa_members_admit_constitute_and_close_in_the_console() {
     for kind in ["constitution", "participants", "auditCodes"] {
         let (code, body) = support::http(addr, "GET", &format!("/v1/mesas/centro-1/actas/{kind}"), None).await;
         assert_eq!(code, 200, "{body}");
-        let file = write(d, &format!("{kind}.json"), &body);
+        let file = support::write(d, &format!("{kind}.json"), &body);
         let out =
             urna(&["mesa", "acta", "verify", "--acta", &s(&file), "--mesas", &s(&mesas_path), "--election", ELECTION]);
         assert!(out.contains("signed by ana, bea"), "{out}");

@@ -122,3 +122,56 @@ pub async fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> 
     let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     (status, body)
 }
+
+/// A booth election's files on `dir`, as the operator would mount them for the booth vote service: one
+/// district with one two-choice contest, the voting key (test size), the voting-right signing key, and a
+/// census of `voters` voters (ids counted from `first_voter`) whose credentials are never used (booth voters
+/// are admitted by their mesa).
+pub struct BoothElection {
+    pub manifest: ElectionManifest,
+    pub public_key: PublicKey,
+    pub manifest_path: std::path::PathBuf,
+    pub public_key_path: std::path::PathBuf,
+    pub signing_key_path: std::path::PathBuf,
+    pub census_path: std::path::PathBuf,
+    pub voters: Vec<String>,
+}
+
+impl BoothElection {
+    pub fn write(dir: &Path, election: &str, district: &str, contest: &str, first_voter: usize) -> Self {
+        use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
+        use urna_crypto::paillier::{KeySize, generate_keypair};
+        let mut rng = urna_crypto::os_rng();
+        let (public_key, _) = generate_keypair(KeySize::InsecureTest1024, &mut rng).unwrap();
+        let blind = BlindSigningKey::generate_safe(BlindKeySize::InsecureTest1024, &mut rng).unwrap();
+        let mut manifest = ElectionManifest::single_district(
+            election,
+            district,
+            vec![urna_ballot::Contest::single_choice(contest, &[district], &["a", "b"], true)],
+        );
+        manifest.slot_bits = 16;
+        let voters: Vec<String> = (0..3).map(|i| format!("{:064x}", first_voter + i)).collect();
+        let mut census = String::from("voterIdHash,district,credentialHash\n");
+        for v in &voters {
+            let params = Some(urna_vote::credential::insecure_fast_params());
+            let h = urna_vote::credential::hash_credential("unused", params, &mut rng).unwrap();
+            census.push_str(&format!("{v},{district},{}\n", urna_vote::census::csv_field(&h)));
+        }
+        Self {
+            manifest_path: write(dir, "manifest.json", &serde_json::to_string(&manifest).unwrap()),
+            public_key_path: write(dir, "public.json", &serde_json::to_string(&public_key).unwrap()),
+            signing_key_path: write(dir, "signing.pem", &blind.to_pkcs8_pem().unwrap()),
+            census_path: write(dir, "census.csv", &census),
+            manifest,
+            public_key,
+            voters,
+        }
+    }
+}
+
+/// Writes `text` to `dir/name`; returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
