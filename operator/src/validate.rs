@@ -79,6 +79,9 @@ pub fn election(e: &Election) -> Result<()> {
                  so a voter in both censuses could vote twice",
             ));
         }
+        if let Some(i) = &b.ingress {
+            ingress("spec.vote.booth.ingress", i)?;
+        }
     }
     if let Some(i) = &v.ingress {
         if !s.modalities.iter().any(|m| m.kind == ModalityKind::Remote) {

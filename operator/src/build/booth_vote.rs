@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use serde_json::{Value, json};
@@ -176,7 +177,26 @@ pub fn build(e: &Election, defaults: &Defaults, shards: &[TallyShard], mesas: &V
     let image = e.spec.image.clone().unwrap_or_else(|| defaults.image.clone());
     let sts = statefulset(e, spec, &image, shards, &hex::encode(Sha256::digest(text.as_bytes())));
     let svc = pod::http_service(meta::child_meta(e, vname.clone(), labels), meta::selector(BOOTH_VOTE, &vname), true);
-    Ok(vec![Child::new(&cm)?, Child::new(&sts)?, Child::new(&svc)?])
+    let mut out = vec![Child::new(&cm)?, Child::new(&sts)?, Child::new(&svc)?];
+    if let Some(ingress) = console_ingress(e) {
+        out.push(Child::new(&ingress)?);
+    }
+    Ok(out)
+}
+
+/// What `spec.vote.booth.ingress` exposes of the booth vote service: the mesa console's page and assets, and
+/// the console API under `/v1/mesas/` (admissions, actas).
+pub const CONSOLE_INGRESS_PATHS: &[(&str, &str)] = &[("/mesa", "Prefix"), ("/v1/mesas", "Prefix")];
+
+/// The mesa console's Ingress, with `spec.vote.booth.ingress`: the host's [`CONSOLE_INGRESS_PATHS`] to the
+/// booth vote Service's HTTP port, TLS as the vote service's Ingress. The booth vote NetworkPolicy admits any
+/// source, so the ingress controller's pods reach it from any namespace.
+pub fn console_ingress(e: &Election) -> Option<Ingress> {
+    let spec = booth_spec(e)?.ingress.as_ref()?;
+    let name = e.name_any();
+    let vname = booth_vote_name(&name);
+    let metadata = meta::child_meta(e, vname.clone(), meta::labels(BOOTH_VOTE, &vname, &name));
+    Some(super::election::ingress_to(metadata, spec, &vname, CONSOLE_INGRESS_PATHS))
 }
 
 /// One replica (partition 0/1): a Mesa's admissions and its booth ballots are counted against each other in
@@ -232,4 +252,49 @@ fn statefulset(
         t.annotations = Some(BTreeMap::from([(MESAS_HASH_ANNOTATION.into(), mesas_hash.into())]));
     }
     sts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::examples::municipal;
+    use crate::workload::HTTP_PORT_NAME;
+
+    /// Kubernetes' `Prefix` matching, element by element: `/mesa` covers `/mesa/x`, not `/mesas`.
+    fn exposed(path: &str) -> bool {
+        CONSOLE_INGRESS_PATHS.iter().any(|(p, _)| path == *p || path.starts_with(&format!("{p}/")))
+    }
+
+    #[test]
+    fn the_console_ingress_exposes_the_console_and_its_api_only() {
+        let set = municipal();
+        let e = &set.elections[0];
+        let ingress = console_ingress(e).expect("spec.vote.booth.ingress");
+        assert_eq!(ingress.metadata.name.as_deref(), Some(booth_vote_name(&e.name_any()).as_str()));
+        let spec = ingress.spec.expect("spec");
+        let rule = &spec.rules.expect("rules")[0];
+        assert_eq!(rule.host.as_deref(), Some("mesas.ciudad.example"));
+        for p in &rule.http.as_ref().expect("http").paths {
+            let backend = p.backend.service.as_ref().expect("a Service backend");
+            assert_eq!(backend.name, booth_vote_name(&e.name_any()));
+            assert_eq!(backend.port.as_ref().and_then(|p| p.name.as_deref()), Some(HTTP_PORT_NAME));
+        }
+        assert_eq!(spec.tls.expect("tls")[0].secret_name.as_deref(), Some("ciudad-2027-mesas-tls"));
+        for path in ["/mesa/", "/mesa/assets/console.js", "/v1/mesas/m-1/admissions", "/v1/mesas/m-1/actas"] {
+            assert!(exposed(path), "{path} is what the console loads or calls");
+        }
+        for path in ["/v1/booth/ballots", "/v1/close", "/metrics", "/readyz", "/v1/status", "/v1/ballots", "/"] {
+            assert!(!exposed(path), "{path} must stay inside the cluster");
+        }
+    }
+
+    #[test]
+    fn no_ingress_without_its_spec() {
+        let set = municipal();
+        let mut e = set.elections[0].clone();
+        if let Some(b) = e.spec.vote.booth.as_mut() {
+            b.ingress = None;
+        }
+        assert!(console_ingress(&e).is_none());
+    }
 }

@@ -289,6 +289,11 @@ pub struct BoothVoteSpec {
     pub storage: StorageSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
+    /// An Ingress (`<election>-vote-booth`) that exposes the mesa console (`/mesa/`) and the console API it
+    /// calls (`/v1/mesas/`) to the polling stations' browsers; nothing else of the service (the bridge's
+    /// ballots, the close, the probes and metrics stay inside the cluster). Same fields as `spec.vote.ingress`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<VoteIngressSpec>,
 }
 
 fn default_partitions() -> u32 {

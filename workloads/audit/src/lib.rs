@@ -21,21 +21,39 @@
 //! seconds>\n` (plus `closed\n` in the final one), signed as a C2SP signed note by the log key under the
 //! origin and by witnesses under their names.
 
+//!
+//! # Features
+//!
+//! Without features the crate is the log's contract (everything above, and [`wire`]'s bodies), which a
+//! verifier links without a server. `server` adds the log itself ([`AuditLog`]: store, sequencer, HTTP API,
+//! metrics); `client` adds [`client::AuditClient`], which the services and tools that write events use.
+
 pub mod checkpoint;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod entry;
 pub mod key;
 pub mod merkle;
+#[cfg(feature = "server")]
 pub mod metrics;
 pub mod proof;
+#[cfg(feature = "server")]
 pub mod sequencer;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 pub mod store;
+pub mod wire;
 pub mod witness;
 
 pub use checkpoint::{Checkpoint, Cosignature, Note};
+#[cfg(feature = "client")]
+pub use client::AuditClient;
 pub use entry::{EventKind, LogEntry};
 pub use key::LogKey;
 pub use merkle::{Hash, leaf_hash, node_hash, root};
 pub use proof::{consistency_proof, inclusion_proof, verify_consistency, verify_inclusion};
+#[cfg(feature = "server")]
 pub use sequencer::LogConfig;
+#[cfg(feature = "server")]
 pub use server::AuditLog;

@@ -30,7 +30,6 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 use urna_auth::ServiceAuth;
 use urna_status::audit::{AuditStatus, CheckpointHead};
-use urna_status::error::ErrorBody;
 
 use crate::checkpoint::{Cosignature, key_id, validate_name, verifier_key};
 use crate::entry::LogEntry;
@@ -39,12 +38,10 @@ use crate::merkle::Hash;
 use crate::metrics::Metrics;
 use crate::sequencer::{AppendError, LogConfig, Sequencer};
 use crate::store::{Snapshot, Store, StoreError, StoredCheckpoint};
+use crate::wire::{AppendRequest, AppendResponse, CosignRequest, LOG_CLOSED};
 use crate::witness::TrustedWitness;
 
-/// The most entries one append request may carry.
-pub const MAX_ENTRIES_PER_REQUEST: usize = 1024;
-/// The most entries one `GET /v1/entries` returns.
-pub const MAX_ENTRIES_PER_READ: u64 = 1000;
+pub use crate::wire::{MAX_ENTRIES_PER_READ, MAX_ENTRIES_PER_REQUEST};
 /// Most checkpoints one `GET /v1/checkpoints` returns.
 pub const MAX_CHECKPOINTS_PER_READ: usize = 500;
 /// The most cosignatures one checkpoint keeps: witnesses are outside parties and the endpoint is open, so
@@ -53,34 +50,13 @@ pub const MAX_COSIGNATURES: usize = 16;
 /// Request bodies beyond this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// A JSON error response.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
-    }
-
-    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        urna_service::error_response(self.status, ErrorBody::new(self.code, self.message))
-    }
-}
+/// The workloads' one JSON error type.
+pub use urna_service::ApiError;
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Closed => Self::new(StatusCode::CONFLICT, "log_closed", e.to_string()),
+            StoreError::Closed => Self::new(StatusCode::CONFLICT, LOG_CLOSED, e.to_string()),
             StoreError::BeyondSize { .. } | StoreError::IndexOutOfRange { .. } | StoreError::SizesOutOfOrder { .. } => {
                 Self::bad_request("out_of_range", e.to_string())
             }
@@ -102,28 +78,11 @@ impl From<StoreError> for ApiError {
 impl From<AppendError> for ApiError {
     fn from(e: AppendError) -> Self {
         match e {
-            AppendError::Closed => Self::new(StatusCode::CONFLICT, "log_closed", e.to_string()),
+            AppendError::Closed => Self::new(StatusCode::CONFLICT, LOG_CLOSED, e.to_string()),
             AppendError::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()),
             AppendError::Stopped => Self::new(StatusCode::SERVICE_UNAVAILABLE, "stopped", e.to_string()),
             AppendError::Storage(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", e.to_string()),
         }
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        let code = match r.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            _ => "invalid_body",
-        };
-        Self::new(r.status(), code, r.body_text())
-    }
-}
-
-impl From<QueryRejection> for ApiError {
-    fn from(r: QueryRejection) -> Self {
-        Self::bad_request("invalid_query", r.body_text())
     }
 }
 
@@ -264,16 +223,10 @@ fn hexes(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(hex::encode).collect()
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AppendBody {
-    entries: Vec<LogEntry>,
-}
-
 async fn append(
     State(log): State<AuditLog>,
-    body: Result<Json<AppendBody>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+    body: Result<Json<AppendRequest>, JsonRejection>,
+) -> Result<Json<AppendResponse>, ApiError> {
     let started = Instant::now();
     let Json(body) = body?;
     if body.entries.is_empty() || body.entries.len() > MAX_ENTRIES_PER_REQUEST {
@@ -296,7 +249,7 @@ async fn append(
         indices.push(rx.await.map_err(|_| ApiError::from(AppendError::Stopped))??);
     }
     log.inner.metrics.append_latency.observe(started.elapsed().as_secs_f64());
-    Ok(Json(json!({ "indices": indices, "leaf_hashes": hexes(&leaf_hashes) })))
+    Ok(Json(AppendResponse { indices, leaf_hashes: hexes(&leaf_hashes) }))
 }
 
 #[derive(Deserialize)]
@@ -446,22 +399,9 @@ async fn consistency(
     })))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CosignBody {
-    /// The witness's note name.
-    name: String,
-    /// Its Ed25519 public key, hex.
-    public_key: String,
-    /// The checkpoint body it signed, exactly as served in `body` by `GET /v1/checkpoint`.
-    checkpoint: String,
-    /// Ed25519 signature over `checkpoint`, hex.
-    signature: String,
-}
-
 async fn cosign(
     State(log): State<AuditLog>,
-    body: Result<Json<CosignBody>, JsonRejection>,
+    body: Result<Json<CosignRequest>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(b) = body?;
     validate_name(&b.name).map_err(|e| ApiError::bad_request("invalid_name", e.to_string()))?;
@@ -531,6 +471,6 @@ async fn ready(State(log): State<AuditLog>) -> Result<Json<Value>, ApiError> {
     let (size, closed) = log
         .read(|s| Ok((s.size(), s.closed())))
         .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.message))?;
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.detail.message))?;
     Ok(Json(json!({ "status": "ready", "size": size, "closed": closed })))
 }

@@ -194,9 +194,9 @@ impl Monitor {
             }
         }
         if let Some(o) = &ops
-            && let Some(log) = o.audit.clone()
+            && o.audit.is_some()
         {
-            let run = crate::ops::audit_log::run(o.clone(), log, o.logged.clone(), stop_rx.clone());
+            let run = crate::ops::audit_log::run(o.clone(), stop_rx.clone());
             tasks.push(tokio::spawn(run.instrument(info_span!("audit_log"))));
         }
         let span = info_span!("monitor", client_id = %cfg.client_id);

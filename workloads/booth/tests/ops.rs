@@ -16,7 +16,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use urna_booth::alerting::{Monitor, MonitorConfig};
 use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
-use urna_booth::ops::audit_log::AuditLogConfig;
 use urna_booth::ops::routing::{Officer, token_sha256};
 use urna_booth::ops::state::ActionRecord;
 use urna_booth::ops::{BrokerAdmin, OpsConfig};
@@ -214,7 +213,7 @@ async fn officers_see_their_region_and_act_through_the_fleet_channels() -> Res {
         brokers: vec![BrokerAdmin { url: format!("http://{}", broker.status_addr), token: None }],
         flush: Duration::from_millis(100),
         tiles: None,
-        audit: Some(AuditLogConfig { url: format!("http://{log_addr}"), token: internal.clone() }),
+        audit: Some(urna_audit::AuditClient::new(&format!("http://{log_addr}")).with_token(internal.clone())),
     };
     let monitor = Monitor::start_full(config()?, None, Some(ops.clone())).await?;
     let addr = monitor.addr;

@@ -35,17 +35,11 @@ pub struct ExportReport {
 }
 
 async fn get<T: DeserializeOwned>(base: &str, path: &str) -> Result<T> {
-    let (status, body) = TallyClient::new(base)
-        .raw(http::Method::GET, path, None)
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    urna_http::HttpClient::new()
+        .call(http::Method::GET, &url, None, None, urna_http::DEFAULT_TIMEOUT)
         .await
-        .map_err(|e| RecordError::Invalid(format!("GET {base}{path}: {e}")))?;
-    if !status.is_success() {
-        return Err(RecordError::Invalid(format!(
-            "GET {base}{path}: {status}: {}",
-            String::from_utf8_lossy(&body).chars().take(300).collect::<String>()
-        )));
-    }
-    serde_json::from_slice(&body).map_err(|e| RecordError::Invalid(format!("GET {base}{path}: {e}")))
+        .map_err(|e| RecordError::Invalid(format!("GET {url}: {e}")))
 }
 
 /// Exports the whole record into `dir` (created; it should be empty), without the trustees' partials and the
@@ -114,7 +108,7 @@ pub async fn export(dir: &RecordDir, sources: &Sources) -> Result<ExportReport> 
     let mut entries: Vec<AuditEntryRow> = Vec::new();
     while (entries.len() as u64) < size {
         let start = entries.len() as u64;
-        let end = (start + urna_audit::server::MAX_ENTRIES_PER_READ).min(size);
+        let end = (start + urna_audit::wire::MAX_ENTRIES_PER_READ).min(size);
         let page: serde_json::Value = get(&sources.audit, &format!("/v1/entries?start={start}&end={end}")).await?;
         let rows: Vec<AuditEntryRow> = serde_json::from_value(page["entries"].clone())
             .map_err(|e| RecordError::Invalid(format!("audit log entries: {e}")))?;

@@ -4,13 +4,16 @@
 //! - [`probes`]: `GET /healthz` (the process answers: `{"status": "ok"}`), `GET /readyz` (the workload's own
 //!   readiness handler) and `GET /metrics` (its OpenMetrics text, through [`openmetrics`]);
 //! - [`ready`]: the readiness body when nothing is wrong (`{"status": "ready"}`);
-//! - [`error_response`]: an error as every workload answers it, the status code and
+//! - [`ApiError`] and [`error_response`]: an error as every workload answers it, the status code and
 //!   [`urna_status::error::ErrorBody`];
 //! - [`web_dist`]: a web page's committed build, compiled into the binary and served with its security headers.
 //!
 //! Only the routes and bodies live here; what "ready" means and which metrics exist are each workload's.
 
+pub mod error;
 pub mod web_dist;
+
+pub use error::ApiError;
 
 use axum::Json;
 use axum::Router;

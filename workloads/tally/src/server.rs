@@ -22,7 +22,7 @@ use crate::batcher::{Job, Msg, Reply};
 use crate::ledger::{Outcome, Pending, RejectKind};
 use crate::record::{contest_digest, format_time};
 use crate::state::Shared;
-use crate::wire::{ErrorBody, ItemResult, ItemStatus, MAX_RECORDS_PAGE, SubmitItem, SubmitResponse};
+use crate::wire::{ItemResult, ItemStatus, MAX_RECORDS_PAGE, SubmitItem, SubmitResponse};
 use urna_ballot::AnonId;
 
 #[derive(Clone)]
@@ -49,27 +49,7 @@ pub(crate) fn router(shared: Arc<Shared>, tx: mpsc::Sender<Msg>, auth: ServiceAu
         .with_state(App { shared, tx })
 }
 
-pub(crate) struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
-    }
-
-    fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        urna_service::error_response(self.status, ErrorBody::new(self.code, self.message))
-    }
-}
+use urna_service::ApiError;
 
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")

@@ -16,8 +16,8 @@ use serde_json::Value;
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_operator::build::{self, Defaults};
 use urna_operator::workload::{DATA_DIR, MANIFEST_DIR};
+use urna_vote::ClientError;
 use urna_vote::client::VoterClient;
-use urna_vote::error::ClientError;
 
 use support::spawn_listening;
 

@@ -90,7 +90,7 @@ impl BallotBox {
         let sig_bytes = package.signature.as_bytes().to_vec();
         let owner = Partition::of_signature(&sig_bytes, self.partition.count);
         if owner != self.partition.index {
-            return Err(ApiError::wrong_partition(owner));
+            return Err(crate::error::wrong_partition(owner));
         }
         let sig_key = signature_key(&sig_bytes);
         let ballot_hash = package.ballot.hash();

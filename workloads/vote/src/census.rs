@@ -24,6 +24,7 @@ use serde::Deserialize;
 use urna_ballot::ElectionManifest;
 
 use crate::credential;
+use crate::wire::parse_voter_id;
 
 pub const FIELD_VOTER: &str = "voterIdHash";
 pub const FIELD_DISTRICT: &str = "district";
@@ -259,16 +260,6 @@ fn validate(
     credential::validate_hash(credential_hash)
         .map_err(|e| CensusError::new(line, Some(FIELD_CREDENTIAL), e.to_string()))?;
     Ok(CensusRecord { line, voter_id, district: district.to_owned(), credential_hash: credential_hash.to_owned() })
-}
-
-/// 64 lowercase hex digits.
-pub fn parse_voter_id(s: &str) -> Result<[u8; 32], String> {
-    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return Err(format!("expected 64 lowercase hex digits, got {} characters", s.len()));
-    }
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).map_err(|e| e.to_string())?;
-    Ok(out)
 }
 
 /// Quotes a CSV field when needed (for writers of census files: tests, `urna local`).

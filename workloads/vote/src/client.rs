@@ -17,15 +17,15 @@ use urna_ballot::{BallotCodec, ContestKind, EncryptedBallot, Selection};
 use urna_crypto::blind::{BlindSignature, PreparedMessage, Signature, voting_right_info};
 use urna_crypto::paillier::RandomnessPool;
 
-use crate::census::parse_voter_id;
-use crate::error::{ClientError, ErrorBody};
-use crate::http_client::HttpClient;
 use crate::partition::Partition;
+use crate::wire::parse_voter_id;
 use crate::wire::{
     AdmissionRequest, AdmissionResponse, BallotPackage, BoothBallot, CloseResponse, ElectionInfo, Receipt,
     RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
 };
 use urna_ballot::{AnonId, anon_id};
+use urna_http::HttpClient;
+use urna_status::error::ErrorBody;
 
 /// Talks to the vote service: one base URL, or one per partition (index = partition).
 #[derive(Clone)]
@@ -352,4 +352,31 @@ pub fn random_selections<R: Rng + ?Sized>(
         out.push((cc.contest.id.clone(), selection));
     }
     Ok(out)
+}
+
+/// Errors of the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("HTTP {status}: {code}: {message}")]
+    Api { status: u16, code: String, message: String, field: Option<String>, partition: Option<u32> },
+    #[error("transport: {0}")]
+    Transport(String),
+    #[error("unexpected response: {0}")]
+    Protocol(String),
+    #[error(transparent)]
+    Crypto(#[from] urna_crypto::CryptoError),
+    #[error(transparent)]
+    Ballot(#[from] urna_ballot::BallotError),
+    #[error("receipt does not match the ballot: {0}")]
+    BadReceipt(String),
+}
+
+impl ClientError {
+    /// The API error code, when the server answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
 }

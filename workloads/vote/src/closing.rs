@@ -29,8 +29,8 @@ impl Closing {
     /// `election_closed` after it or once closed.
     pub fn check(&self) -> Result<(), ApiError> {
         self.window.check(jiff::Timestamp::now(), self.closed_by_hand()).map_err(|r| match r {
-            Refusal::NotYetOpen { opens_at } => ApiError::not_open(opens_at),
-            Refusal::Closed { .. } => ApiError::closed(),
+            Refusal::NotYetOpen { opens_at } => crate::error::not_open(opens_at),
+            Refusal::Closed { .. } => crate::error::closed(),
         })
     }
 

@@ -49,36 +49,70 @@
 //! router or the client ([`client::VoterClient::partitioned`]) sends each request to its partition's replica.
 //! Failover of a partition is a restart of its single writer on the same volume, not a second live writer.
 
+//!
+//! # Features
+//!
+//! Without features the crate is the vote API's contract ([`wire`], [`acta`], [`partition`]), which readers
+//! of the record link. `client` adds [`client::VoterClient`]; `server` adds the service itself.
+
 pub mod acta;
+#[cfg(feature = "server")]
 pub mod actas;
+#[cfg(feature = "server")]
 pub mod app;
+#[cfg(feature = "server")]
 pub mod ballot_box;
+#[cfg(feature = "server")]
 pub mod ballots;
+#[cfg(feature = "server")]
 pub mod booth_box;
+#[cfg(feature = "server")]
 pub mod census;
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "server")]
 pub mod closing;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
 pub mod console;
+#[cfg(feature = "server")]
 pub mod credential;
+#[cfg(feature = "server")]
 pub mod drain;
+#[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
 pub mod forward;
-mod http_client;
+#[cfg(feature = "server")]
 pub mod intake;
+#[cfg(feature = "server")]
 mod json;
+#[cfg(feature = "server")]
 pub mod mesa;
+#[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
 pub mod openapi;
 pub mod partition;
+#[cfg(feature = "server")]
 mod ratelimit;
+#[cfg(feature = "server")]
 pub mod right_keys;
+#[cfg(feature = "server")]
 pub mod rights;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 pub mod session;
 pub mod wire;
 
+#[cfg(feature = "client")]
+pub use client::ClientError;
+#[cfg(feature = "server")]
 pub use config::{Batching, Limits, RetryPolicy, ShardMap, VoteConfig};
-pub use error::{ApiError, ClientError, VoteError};
+#[cfg(feature = "server")]
+pub use error::{ApiError, VoteError};
 pub use partition::Partition;
+#[cfg(feature = "server")]
 pub use server::VoteService;

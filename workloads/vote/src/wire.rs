@@ -219,3 +219,13 @@ pub struct AdmissionResponse {
     /// Voters admitted at this mesa so far.
     pub admitted: u64,
 }
+
+/// A voter id as the API and the census write it: 64 lowercase hex digits.
+pub fn parse_voter_id(s: &str) -> Result<[u8; 32], String> {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(format!("expected 64 lowercase hex digits, got {} characters", s.len()));
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}

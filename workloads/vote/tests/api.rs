@@ -160,7 +160,7 @@ async fn partitions_send_voters_to_their_replica() {
     let h = start(Options { partition: "0/2".parse().unwrap(), voters: 8, ..Options::default() }).await;
     let mut served = 0;
     for (v, _) in &h.voters {
-        let id = urna_vote::census::parse_voter_id(&v.voter_id).unwrap();
+        let id = urna_vote::wire::parse_voter_id(&v.voter_id).unwrap();
         let owner = urna_vote::Partition::of_voter(&id, 2);
         match h.client.authenticate(&v.voter_id, &v.credential).await {
             Ok(_) => {

@@ -10,24 +10,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tracing::{info, warn};
 use urna_audit::LogEntry;
 
 use super::Ops;
 use super::state::{ActionRecord, Change};
-
-/// The election's audit log: its base URL and the election's internal token, which its appends require.
-#[derive(Clone, Debug)]
-pub struct AuditLogConfig {
-    pub url: String,
-    pub token: urna_auth::Token,
-}
 
 /// The most actions one append carries.
 const BATCH: usize = 256;
@@ -45,10 +33,11 @@ impl ActionRecord {
     }
 }
 
-/// Appends every unlogged action, woken by each new one and retried with a growing pause while the log does
-/// not take them; ends when `stop` turns true.
-pub async fn run(ops: Arc<Ops>, log: AuditLogConfig, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-    let http: HttpClient<HttpConnector, Full<Bytes>> = HttpClient::builder(TokioExecutor::new()).build_http();
+/// Appends every unlogged action to the operations centre's audit log (`ops.audit`; nothing to do without
+/// one), woken by each new action and retried with a growing pause while the log does not take them; ends
+/// when `stop` turns true.
+pub async fn run(ops: Arc<Ops>, mut stop: watch::Receiver<bool>) {
+    let Some(log) = ops.audit.clone() else { return };
     let mut pause = Duration::from_millis(200);
     loop {
         let pending: Vec<ActionRecord> =
@@ -56,7 +45,8 @@ pub async fn run(ops: Arc<Ops>, log: AuditLogConfig, wake: Arc<Notify>, mut stop
         let wait = if pending.is_empty() {
             None
         } else {
-            match append(&http, &log, &pending).await {
+            let entries: Vec<LogEntry> = pending.iter().map(ActionRecord::log_entry).collect();
+            match log.append(&entries).await {
                 Ok(indices) => {
                     info!(actions = pending.len(), "officers' actions appended to the audit log");
                     ops.logged(&pending, &indices);
@@ -64,11 +54,11 @@ pub async fn run(ops: Arc<Ops>, log: AuditLogConfig, wake: Arc<Notify>, mut stop
                     continue;
                 }
                 // A closed log takes nothing more: say so once per new action rather than every few seconds.
-                Err(Failure::Closed(e)) => {
+                Err(e) if urna_audit::client::is_closed(&e) => {
                     warn!(error = %e, actions = pending.len(), "the audit log is closed; officers' actions stay in the store only");
                     None
                 }
-                Err(Failure::Retry(e)) => {
+                Err(e) => {
                     warn!(error = %e, actions = pending.len(), "officers' actions not yet in the audit log; retrying");
                     pause = (pause * 2).min(Duration::from_secs(30));
                     Some(pause)
@@ -77,54 +67,10 @@ pub async fn run(ops: Arc<Ops>, log: AuditLogConfig, wake: Arc<Notify>, mut stop
         };
         tokio::select! {
             _ = stop.changed() => return,
-            _ = wake.notified() => {}
+            _ = ops.logged.notified() => {}
             _ = async { tokio::time::sleep(wait.unwrap_or(Duration::from_secs(3600))).await } => {}
         }
     }
-}
-
-enum Failure {
-    /// The log was closed at the end of voting (409).
-    Closed(String),
-    Retry(String),
-}
-
-impl From<String> for Failure {
-    fn from(e: String) -> Self {
-        Self::Retry(e)
-    }
-}
-
-async fn append(
-    http: &HttpClient<HttpConnector, Full<Bytes>>,
-    log: &AuditLogConfig,
-    actions: &[ActionRecord],
-) -> Result<Vec<u64>, Failure> {
-    let entries: Vec<LogEntry> = actions.iter().map(ActionRecord::log_entry).collect();
-    let body = serde_json::to_vec(&serde_json::json!({ "entries": entries })).map_err(|e| e.to_string())?;
-    let url = format!("{}/v1/entries", log.url.trim_end_matches('/'));
-    let req = http::Request::post(&url)
-        .header(http::header::AUTHORIZATION, log.token.authorization())
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
-    let res = tokio::time::timeout(Duration::from_secs(30), http.request(req))
-        .await
-        .map_err(|_| format!("{url}: no answer in 30 s"))?
-        .map_err(|e| format!("{url}: {e}"))?;
-    let status = res.status();
-    let bytes = res.into_body().collect().await.map_err(|e| format!("{url}: {e}"))?.to_bytes();
-    if !status.is_success() {
-        let e = format!("{url}: {status}: {}", String::from_utf8_lossy(&bytes));
-        return Err(if status == http::StatusCode::CONFLICT { Failure::Closed(e) } else { Failure::Retry(e) });
-    }
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("{url}: {e}"))?;
-    let indices: Vec<u64> =
-        v["indices"].as_array().map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect()).unwrap_or_default();
-    if indices.len() != actions.len() {
-        return Err(format!("{url}: {} indices for {} entries", indices.len(), actions.len()).into());
-    }
-    Ok(indices)
 }
 
 impl Ops {

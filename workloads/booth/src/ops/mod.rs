@@ -17,10 +17,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::broadcast;
 use tracing::{info, warn};
 
@@ -52,7 +48,7 @@ pub struct OpsConfig {
     pub tiles: Option<String>,
     /// The election's audit log, where officers' actions are appended ([`audit_log`]); without it they are
     /// kept in the store only.
-    pub audit: Option<audit_log::AuditLogConfig>,
+    pub audit: Option<urna_audit::AuditClient>,
 }
 
 /// A command for one device, published by every broker session of the monitor (the device is connected to
@@ -85,11 +81,11 @@ pub struct Ops {
     pub(crate) events: broadcast::Sender<Change>,
     pub(crate) commands: broadcast::Sender<DeviceCommand>,
     brokers: Vec<BrokerAdmin>,
-    http: HttpClient<HttpConnector, Empty<Bytes>>,
+    http: urna_http::HttpClient,
     pub(crate) rules: FleetRules,
     pub flush: Duration,
     pub(crate) tiles: Option<String>,
-    pub(crate) audit: Option<audit_log::AuditLogConfig>,
+    pub(crate) audit: Option<urna_audit::AuditClient>,
     /// Wakes the audit log task when an action is recorded.
     pub(crate) logged: Arc<tokio::sync::Notify>,
 }
@@ -110,7 +106,7 @@ impl Ops {
             events: broadcast::channel(EVENTS).0,
             commands: broadcast::channel(1024).0,
             brokers: cfg.brokers.clone(),
-            http: HttpClient::builder(TokioExecutor::new()).build_http(),
+            http: urna_http::HttpClient::new(),
             rules: rules.clone(),
             flush: cfg.flush,
             tiles: cfg.tiles.clone(),
@@ -259,18 +255,12 @@ impl Ops {
         }
         for b in &self.brokers {
             let url = format!("{}/v1/blocklist/{device}", b.url.trim_end_matches('/'));
-            let mut req =
-                http::Request::builder().method(if block { http::Method::PUT } else { http::Method::DELETE }).uri(&url);
-            if let Some(t) = &b.token {
-                req = req.header(http::header::AUTHORIZATION, t.authorization());
-            }
-            let req = req.body(Empty::new()).map_err(|e| ActionError::Broker(e.to_string()))?;
-            let res = tokio::time::timeout(Duration::from_secs(10), self.http.request(req))
+            let method = if block { http::Method::PUT } else { http::Method::DELETE };
+            let (status, _) = self
+                .http
+                .send(method, &url, b.token.as_ref().map(urna_auth::Token::expose), None, Duration::from_secs(10))
                 .await
-                .map_err(|_| ActionError::Broker(format!("{}: no answer in 10 s", b.url)))?
-                .map_err(|e| ActionError::Broker(format!("{}: {e}", b.url)))?;
-            let status = res.status();
-            let _ = res.into_body().collect().await;
+                .map_err(|e| ActionError::Broker(e.to_string()))?;
             if !status.is_success() {
                 return Err(ActionError::Broker(format!("{}: status {status}", b.url)));
             }

@@ -455,7 +455,7 @@ async fn monitor(a: MonitorArgs) -> Result<()> {
                         .context(
                             "--audit needs the election's internal token (--audit-token-file or URNA_INTERNAL_TOKEN)",
                         )?;
-                        Some(urna_booth::ops::audit_log::AuditLogConfig { url: url.clone(), token })
+                        Some(urna_audit::AuditClient::new(url).with_token(token))
                     }
                     None => None,
                 },

@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use urna_service::ApiError;
 
 use anyhow::{Context, Result, bail};
 use axum::Router;
@@ -250,24 +251,6 @@ impl Store {
     }
 }
 
-struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, axum::Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
-    }
-}
-
 #[derive(Clone)]
 struct App {
     store: Arc<Mutex<Store>>,
@@ -330,7 +313,7 @@ async fn post_capture(State(app): State<App>, headers: HeaderMap, body: Bytes) -
             (status, axum::Json(sheet)).into_response()
         }
         Err(e) => {
-            tracing::warn!(%mesa, %capturist, code = e.code, message = %e.message, "capture refused");
+            tracing::warn!(%mesa, %capturist, code = e.code(), message = %e.detail.message, "capture refused");
             e.into_response()
         }
     }

@@ -46,7 +46,7 @@ BoothFleet, booth voters use the booth vote service directly.
 
 The fleet monitor runs with the booths, as the operations centre (docs/ops.md): with --serve it keeps running
 with the fleet, and its dashboard's URL (--monitor-listen) and a fresh token per regional officer of the
-BoothFleet are printed.
+BoothFleet are printed, with the mesa console's URL (on the booth vote service) and each Mesa's console token.
 
 --site ADDR: once the record is verified, the public results site (`urna site`) serves it on ADDR until Ctrl-C
 or SIGTERM: turnout, results per contest, district and modality, the record's files and key fingerprints, and
@@ -495,6 +495,14 @@ async fn serve_until_stopped(
             })).collect::<Vec<_>>(),
         })
     });
+    let console = fleet.map(|f| {
+        json!({
+            "url": f.console_url(),
+            "mesas": f.mesa_logins().iter().map(|m| json!({
+                "id": m.id, "district": m.district, "token": m.token,
+            })).collect::<Vec<_>>(),
+        })
+    });
     if json {
         // The admin token lets a script close voting (`POST /v1/close`) while the service keeps answering,
         // as a real window's end does: the browser test's ballot after close.
@@ -505,6 +513,7 @@ async fn serve_until_stopped(
                 "name": v.name, "voterId": v.voter_id(), "district": v.district, "credential": v.credential(),
             })).collect::<Vec<_>>(),
             "operations": ops,
+            "console": console,
         });
         println!("{line}");
     } else {
@@ -518,6 +527,11 @@ async fn serve_until_stopped(
             eprintln!("Regional officers (sign in with the token):");
             for o in &f.officers {
                 eprintln!("  {:<16} districts {:<20} token {}", o.id, o.districts.join(","), o.token);
+            }
+            eprintln!("\nMesa console (constitute the mesa, admit voters, sign actas): {}", f.console_url());
+            eprintln!("Mesas (sign in with the mesa and its console token):");
+            for m in f.mesa_logins() {
+                eprintln!("  {:<16} district  {:<20} token {}", m.id, m.district, m.token);
             }
         }
         eprintln!("Press Ctrl-C to close the election, decrypt and verify the results.\n");

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use http::Method;
 use serde_json::Value;
+use urna_audit::AuditClient;
 use urna_audit::LogKey;
-use urna_tally::TallyClient;
 use urna_vote::acta::{self, ActaBody, ActaDocument, ContestCount, CountSource, Member, SignedActa, parse_public_key};
 use urna_vote::client::VoterClient;
 
@@ -351,7 +351,7 @@ fn mesa_from_file(path: &Path, mesa: &str) -> Result<Vec<Member>> {
 /// Finds the acta's event in the audit log and checks its inclusion proof against the latest checkpoint
 /// (whose signature is checked when `log_key` is given); returns the leaf index and the checkpoint's size.
 async fn in_log(url: &str, log_key: Option<&str>, a: &SignedActa) -> Result<(u64, u64)> {
-    let client = TallyClient::new(url.trim_end_matches('/'));
+    let client = AuditClient::new(url);
     let d = &a.document;
     let leaf = acta::log_event(&d.mesa, d.kind(), d.digest()).leaf_hash();
     let cp = get(&client, "/v1/checkpoint").await?;
@@ -387,30 +387,6 @@ fn hash(v: &Value) -> Result<[u8; 32]> {
     Ok(out)
 }
 
-async fn get(client: &TallyClient, path: &str) -> Result<Value> {
-    let (status, body) = client.raw(Method::GET, path, None).await.map_err(|e| anyhow::anyhow!("GET {path}: {e}"))?;
-    if !status.is_success() {
-        bail!("GET {path}: {status}: {}", String::from_utf8_lossy(&body));
-    }
-    serde_json::from_slice(&body).with_context(|| format!("GET {path}: the answer is not JSON"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use urna_vote::acta::ActaKind;
-
-    #[test]
-    fn kinds_match_the_document_kinds() {
-        // The CLI's kind names are the documents' (kebab-case on the command line).
-        for (k, want) in [
-            (Kind::Constitution, ActaKind::Constitution),
-            (Kind::Results, ActaKind::Results),
-            (Kind::Participants, ActaKind::Participants),
-            (Kind::AuditCodes, ActaKind::AuditCodes),
-        ] {
-            let name = clap::ValueEnum::to_possible_value(&k).map(|p| p.get_name().to_owned()).unwrap_or_default();
-            assert_eq!(name.replace('-', ""), want.as_str().to_lowercase());
-        }
-    }
+async fn get(client: &AuditClient, path: &str) -> Result<Value> {
+    client.call(Method::GET, path).await.map_err(|e| anyhow::anyhow!("GET {path}: {e}"))
 }

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use http::Method;
+use urna_audit::AuditClient;
 use urna_audit::LogKey;
 use urna_record::events::snapshot as event;
 use urna_record::snapshot::{self, ActasFile, GENESIS};
-use urna_tally::TallyClient;
+use urna_http::ServiceClient;
 
 const LONG_ABOUT: &str = "\
 PREP's publisher (docs/record.md, \"PREP\"). Every --interval seconds it reads the capture state
@@ -101,11 +102,11 @@ pub fn run(args: Args) -> Result<()> {
     let key = LogKey::load(key).with_context(|| format!("loading the publisher key {}", key.display()))?;
     let token = super::token::from_file_or_env(Some(token_file), "URNA_PUBLISH_TOKEN")?
         .context("the publisher token is required")?;
-    let capture = TallyClient::new(capture.as_str()).with_token(token);
+    let capture = ServiceClient::new(capture.as_str()).with_token(token);
     let audit = match &args.audit {
         Some(url) => {
             let t = super::token::from_file_or_env(args.audit_token_file.as_deref(), "URNA_INTERNAL_TOKEN")?;
-            let c = TallyClient::new(url.as_str());
+            let c = AuditClient::new(url);
             Some(match t {
                 Some(t) => c.with_token(t),
                 None => c,
@@ -119,7 +120,7 @@ pub fn run(args: Args) -> Result<()> {
     runtime.block_on(publish_loop(&args, &manifest, &key, &capture, audit.as_ref(), out))
 }
 
-async fn fetch(capture: &TallyClient) -> Result<ActasFile> {
+async fn fetch(capture: &ServiceClient) -> Result<ActasFile> {
     let (status, bytes) =
         capture.raw(Method::GET, "/v1/captures", None).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     ensure!(status.is_success(), "GET /v1/captures: {status}: {}", String::from_utf8_lossy(&bytes));
@@ -130,8 +131,8 @@ async fn publish_loop(
     args: &Args,
     manifest: &urna_ballot::ElectionManifest,
     key: &LogKey,
-    capture: &TallyClient,
-    audit: Option<&TallyClient>,
+    capture: &ServiceClient,
+    audit: Option<&AuditClient>,
     out: &Path,
 ) -> Result<()> {
     let mut last = snapshot::last(out)?;

@@ -6,9 +6,9 @@ use anyhow::{Context, Result, ensure};
 use sha2::{Digest, Sha256};
 use urna_crypto::paillier::Ciphertext;
 use urna_crypto::threshold::{DecryptionContext, DecryptionRequest, ThresholdPublicKey};
+use urna_http::HttpClient;
 use urna_record::RecordDir;
 use urna_record::model::DecryptionItem;
-use urna_tally::TallyClient;
 
 use crate::keys::{open_share, read_text as read, write_new};
 
@@ -84,9 +84,11 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// Fetches `path` from the decryption service; a non-2xx answer is an error quoting the service.
-async fn fetch(client: &TallyClient, url: &str, path: &str) -> Result<Vec<u8>> {
-    let (status, body) =
-        client.raw(http::Method::GET, path, None).await.map_err(|e| anyhow::anyhow!("GET {url}{path}: {e}"))?;
+async fn fetch(client: &HttpClient, url: &str, path: &str) -> Result<Vec<u8>> {
+    let (status, body) = client
+        .send(http::Method::GET, &format!("{url}{path}"), None, None, urna_http::DEFAULT_TIMEOUT)
+        .await
+        .map_err(|e| anyhow::anyhow!("GET {url}{path}: {e}"))?;
     ensure!(status.is_success(), "GET {url}{path}: {status}: {}", String::from_utf8_lossy(&body));
     Ok(body.to_vec())
 }
@@ -94,7 +96,8 @@ async fn fetch(client: &TallyClient, url: &str, path: &str) -> Result<Vec<u8>> {
 /// Answers the request a decryption service serves: the partials are computed here and only they are sent.
 pub fn decrypt_remote(url: &str, share_path: &Path, passphrase_file: &Path) -> Result<serde_json::Value> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let client = TallyClient::new(url);
+    let url = url.trim_end_matches('/');
+    let client = HttpClient::new();
     let (key, request) = runtime.block_on(async {
         Ok::<_, anyhow::Error>((
             fetch(&client, url, "/v1/decryption/key").await?,
@@ -113,7 +116,13 @@ pub fn decrypt_remote(url: &str, share_path: &Path, passphrase_file: &Path) -> R
     let body = serde_json::to_vec(&answer).context("encoding the partial decryptions")?;
     let path = "/v1/decryption/partials";
     let (status, reply) = runtime
-        .block_on(client.raw(http::Method::POST, path, Some(body)))
+        .block_on(client.send(
+            http::Method::POST,
+            &format!("{url}{path}"),
+            None,
+            Some(body),
+            urna_http::DEFAULT_TIMEOUT,
+        ))
         .map_err(|e| anyhow::anyhow!("POST {url}{path}: {e}"))?;
     let reply: serde_json::Value = serde_json::from_slice(&reply)
         .unwrap_or_else(|_| serde_json::json!({ "raw": String::from_utf8_lossy(&reply) }));

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use http::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
+use urna_audit::AuditClient;
+use urna_audit::wire::CosignRequest;
 use urna_audit::witness::{Verdict, WitnessState, judge};
 use urna_audit::{Hash, LogKey};
-use urna_tally::TallyClient;
 
 const LONG_ABOUT: &str = "\
 A witness of an election's audit log. Every INTERVAL seconds it fetches the log's latest checkpoint,
@@ -86,7 +87,7 @@ pub fn run(args: Args) -> Result<()> {
     hex::decode_to_slice(&log_key, &mut pinned).context("--log-key must be 64 hex characters")?;
     let key = LogKey::load(&key_path).with_context(|| format!("loading the witness key {}", key_path.display()))?;
     let mut state = load_state(&state_path, &origin, pinned)?;
-    let client = TallyClient::new(log.trim_end_matches('/'));
+    let client = AuditClient::new(&log);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting tokio")?;
     loop {
         match runtime.block_on(step(&client, &state, &name, &key)) {
@@ -131,7 +132,7 @@ enum Step {
 }
 
 /// One check: fetch, judge, and post the cosignature (idempotent on the log's side).
-async fn step(client: &TallyClient, state: &WitnessState, name: &str, key: &LogKey) -> Result<Step> {
+async fn step(client: &AuditClient, state: &WitnessState, name: &str, key: &LogKey) -> Result<Step> {
     let checkpoint = get(client, "/v1/checkpoint").await?;
     let note = checkpoint["note"].as_str().context("the log's checkpoint has no note")?;
     let size = checkpoint["size"].as_u64().context("the log's checkpoint has no size")?;
@@ -146,31 +147,21 @@ async fn step(client: &TallyClient, state: &WitnessState, name: &str, key: &LogK
         Verdict::Unchanged => Ok(Step::Unchanged),
         Verdict::Fork { state } => Ok(Step::Fork(state)),
         Verdict::Cosign { state, cosignature, body } => {
-            let request = json!({
-                "name": cosignature.name,
-                "public_key": hex::encode(cosignature.public_key),
-                "checkpoint": body,
-                "signature": hex::encode(cosignature.signature),
-            });
-            let (status, answer) = client
-                .raw(Method::POST, "/v1/witness/cosign", Some(request.to_string().into_bytes()))
-                .await
-                .map_err(|e| anyhow::anyhow!("POST /v1/witness/cosign: {e}"))?;
-            if !status.is_success() {
-                bail!("the log refused the cosignature: {status}: {}", String::from_utf8_lossy(&answer));
-            }
+            let request = CosignRequest {
+                name: cosignature.name,
+                public_key: hex::encode(cosignature.public_key),
+                checkpoint: body.clone(),
+                signature: hex::encode(cosignature.signature),
+            };
+            client.cosign(&request).await.map_err(|e| anyhow::anyhow!("the log refused the cosignature: {e}"))?;
             let cp = urna_audit::checkpoint::Checkpoint::parse(&body).context("the cosigned body")?;
             Ok(Step::Cosigned(state, cp.size))
         }
     }
 }
 
-async fn get(client: &TallyClient, path: &str) -> Result<Value> {
-    let (status, body) = client.raw(Method::GET, path, None).await.map_err(|e| anyhow::anyhow!("GET {path}: {e}"))?;
-    if !status.is_success() {
-        bail!("GET {path}: {status}: {}", String::from_utf8_lossy(&body));
-    }
-    serde_json::from_slice(&body).with_context(|| format!("GET {path}: the answer is not JSON"))
+async fn get(client: &AuditClient, path: &str) -> Result<Value> {
+    client.call(Method::GET, path).await.map_err(|e| anyhow::anyhow!("GET {path}: {e}"))
 }
 
 fn hashes(v: &Value) -> Result<Vec<Hash>> {

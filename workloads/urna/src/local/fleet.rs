@@ -13,11 +13,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use urna_audit::AuditClient;
 use urna_ballot::{ElectionManifest, Selection};
 use urna_booth::alerting::{Monitor, MonitorConfig};
 use urna_booth::ballot::BallotMachine;
 use urna_booth::bridge::drained;
-use urna_booth::ops::audit_log::AuditLogConfig;
 use urna_booth::ops::{BrokerAdmin, OpsConfig};
 use urna_booth::{Backoff, Booth, BoothConfig, Bridge, BridgeConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::{AdminAuth, Broker, BrokerConfig};
@@ -34,6 +34,13 @@ pub struct OfficerLogin {
     pub id: String,
     pub name: String,
     pub districts: Vec<String>,
+    pub token: String,
+}
+
+/// A Mesa's console sign-in for this run: the mesa id and the console token generated for it.
+pub struct MesaLogin {
+    pub id: String,
+    pub district: String,
     pub token: String,
 }
 
@@ -126,13 +133,15 @@ pub struct LocalFleet {
     machines: HashMap<String, BallotMachine>,
     consoles: HashMap<String, String>,
     vote: VoterClient,
+    /// The booth vote service's base URL, which serves the mesa console at `/mesa/`.
+    vote_url: String,
 }
 
 /// The election services the fleet's backends call: the booth vote service (the bridge) and the audit log
 /// (officers' actions).
 pub struct Upstream<'a> {
     pub vote: &'a str,
-    pub audit: AuditLogConfig,
+    pub audit: AuditClient,
 }
 
 fn endpoint(ca: &FleetCa, id: &str, broker: &Broker) -> Result<Endpoint> {
@@ -252,7 +261,28 @@ impl LocalFleet {
             machines,
             consoles: authority.consoles.clone(),
             vote,
+            vote_url: upstream.vote.trim_end_matches('/').to_owned(),
         })
+    }
+
+    /// The mesa console's address on the booth vote service.
+    pub fn console_url(&self) -> String {
+        format!("{}/mesa/", self.vote_url)
+    }
+
+    /// Every Mesa's console sign-in, by mesa id.
+    pub fn mesa_logins(&self) -> Vec<MesaLogin> {
+        let mut logins: Vec<MesaLogin> = self
+            .mesas
+            .values()
+            .flatten()
+            .filter_map(|m| {
+                let token = self.consoles.get(&m.id)?.clone();
+                Some(MesaLogin { id: m.id.clone(), district: m.district.clone(), token })
+            })
+            .collect();
+        logins.sort_by(|a, b| a.id.cmp(&b.id));
+        logins
     }
 
     /// Whether booth voters of `district` have a Mesa with booths.

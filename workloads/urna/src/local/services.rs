@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use urna_audit::AuditClient;
 use urna_audit::{AuditLog, LogConfig, LogKey};
 use urna_auth::{ServiceAuth, Token};
 use urna_crypto::blind::BlindSigningKey;
@@ -160,14 +161,13 @@ impl Services {
     }
 
     /// The audit log as the operations centre appends officers' actions to it.
-    pub fn audit_log(&self) -> urna_booth::ops::audit_log::AuditLogConfig {
-        urna_booth::ops::audit_log::AuditLogConfig { url: self.audit_url.clone(), token: self.internal_token.clone() }
+    pub fn audit_log(&self) -> AuditClient {
+        AuditClient::new(&self.audit_url).with_token(self.internal_token.clone())
     }
 
     /// Appends election events to the audit log (the harness's own acts: manifest, ceremony, openings).
     pub async fn log(&self, entries: &[urna_audit::LogEntry]) -> Result<Vec<u64>> {
-        let log = TallyClient::new(self.audit_url.as_str()).with_token(self.internal_token.clone());
-        crate::log_events::append(&log, entries).await
+        crate::log_events::append(&self.audit_log(), entries).await
     }
 
     pub async fn stop(self) -> Result<()> {
@@ -193,7 +193,7 @@ pub async fn close_election(
     audit: &str,
     token: &Token,
 ) -> Result<()> {
-    let log = TallyClient::new(audit).with_token(token.clone());
+    let log = AuditClient::new(audit).with_token(token.clone());
     let mut modalities: Vec<Modality> = Vec::new();
     for (m, _, _) in votes {
         if !modalities.contains(m) {
@@ -240,7 +240,7 @@ pub async fn close_election(
             .await
             .with_context(|| format!("logging shard {name}'s seal"))?;
     }
-    let (status, body) = log.raw(http::Method::POST, "/v1/close", None).await.context("closing the audit log")?;
+    let (status, body) = log.raw(http::Method::POST, "/v1/close").await.context("closing the audit log")?;
     if !status.is_success() {
         bail!("closing the audit log: {status}: {}", String::from_utf8_lossy(&body));
     }

@@ -22,6 +22,9 @@ enum BenchCommand {
     Snapshot(snapshot::Args),
     /// The operations centre: update latency on the real broker, and memory at fleet sizes.
     Ops(ops::Args),
+    /// One share of `bench ops`'s simulated booths, in a process of its own (started by `bench ops`).
+    #[command(hide = true)]
+    OpsBooths(ops::BoothsArgs),
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -29,5 +32,6 @@ pub fn run(args: Args) -> Result<()> {
         BenchCommand::Submit(a) => submit::run(*a),
         BenchCommand::Snapshot(a) => snapshot::run(a),
         BenchCommand::Ops(a) => ops::run(a),
+        BenchCommand::OpsBooths(a) => ops::booths(a),
     }
 }

@@ -6,12 +6,18 @@
 //! booth stamped in the heartbeat it carries (`health.atMs`): booth → broker → monitor → store → dashboard
 //! stream, the batching included.
 //!
+//! Every booth holds a socket and an outbox file, and the broker the other end of the socket: one process
+//! may hold 20,000 open files on these machines, so `--booth-processes K` runs the booths in K child
+//! processes of this binary (`urna bench ops-booths`, each issuing its booths' certificates from the run's
+//! CA), the broker and the monitor staying in this one.
+//!
 //! Memory: the monitor's state for `--devices` devices (the alert rules' and the operations centre's, both
 //! fed one heartbeat and one GPS fix per device, no sockets), as the process's resident memory grows, and the
 //! store's size once every device is written.
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -37,12 +43,16 @@ pub struct Args {
     /// How long the latency run measures, after every booth is online.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Child processes the booths run in (1: in this process, with the broker and the monitor).
+    #[arg(long, default_value_t = 1)]
+    booth_processes: usize,
     /// Fleet sizes for the memory run.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
     devices: Vec<usize>,
 }
 
 const TOKEN: &str = "bench-officer";
+const BACKOFF: Backoff = Backoff { min: Duration::from_millis(100), max: Duration::from_secs(2) };
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -151,7 +161,6 @@ async fn latency(a: &Args) -> Result<serde_json::Value> {
     let mut bc = BrokerConfig::new("bench", tls, AdminAuth::InsecureNoAuth);
     bc.listen = "127.0.0.1:0".parse()?;
     let broker = Broker::start(bc).await.context("starting the broker")?;
-    let backoff = Backoff { min: Duration::from_millis(100), max: Duration::from_secs(2) };
     let endpoint = |id: &str| -> Result<Endpoint> {
         Ok(Endpoint { addr: broker.mqtt_addr, server_name: "localhost".into(), tls: ca.client(id)?.client_tls()? })
     };
@@ -167,7 +176,7 @@ async fn latency(a: &Args) -> Result<serde_json::Value> {
             webhook_roots: urna_booth::sink::WebhookRoots::System,
             listen: "127.0.0.1:0".parse()?,
             tick: Duration::from_secs(1),
-            backoff,
+            backoff: BACKOFF,
         },
         None,
         Some(OpsConfig {
@@ -179,23 +188,49 @@ async fn latency(a: &Args) -> Result<serde_json::Value> {
         }),
     )
     .await?;
-    let mut booths = Vec::new();
-    for id in rules.devices.keys() {
-        let mut cfg = BoothConfig::new("bench", id, endpoint(id)?);
-        cfg.heartbeat = Duration::from_millis(a.heartbeat_ms);
-        cfg.gps = Duration::from_secs(3600);
-        cfg.position = (19.43, -99.13);
-        cfg.backoff = backoff;
-        booths.push(Booth::start(cfg, &dir.path().join(format!("{id}.redb")))?);
-    }
     let t0 = Instant::now();
-    loop {
-        let online = booths.iter().filter(|b| b.status().map(|s| s.connected).unwrap_or(false)).count();
-        if online == booths.len() {
-            break;
+    let mut children = Vec::new();
+    let mut booths = Vec::new();
+    if a.booth_processes <= 1 {
+        let ids: Vec<String> = rules.devices.keys().cloned().collect();
+        booths = start_booths(&ca, broker.mqtt_addr, &ids, a.heartbeat_ms, dir.path())?;
+        all_online(&booths).await?;
+    } else {
+        let ca_dir = dir.path().join("ca");
+        std::fs::create_dir_all(&ca_dir)?;
+        std::fs::write(ca_dir.join("ca.pem"), &ca.own().cert_pem)?;
+        std::fs::write(ca_dir.join("ca.key"), &ca.own().key_pem)?;
+        let per = a.booths.div_ceil(a.booth_processes);
+        for (k, first) in (0..a.booths).step_by(per).enumerate() {
+            let part = dir.path().join(format!("booths-{k}"));
+            std::fs::create_dir_all(&part)?;
+            let args: Vec<String> = [
+                "bench",
+                "ops-booths",
+                "--broker",
+                &broker.mqtt_addr.to_string(),
+                "--ca-dir",
+                &ca_dir.display().to_string(),
+                "--first",
+                &first.to_string(),
+                "--count",
+                &per.min(a.booths - first).to_string(),
+                "--heartbeat-ms",
+                &a.heartbeat_ms.to_string(),
+                "--data",
+                &part.display().to_string(),
+            ]
+            .map(String::from)
+            .to_vec();
+            let log = dir.path().join(format!("booths-{k}.log"));
+            // Each child answers once all of its booths are online.
+            let online = |line: &str| {
+                serde_json::from_str::<serde_json::Value>(line).ok()?["online"].as_u64().map(|n| n.to_string())
+            };
+            children.push(tokio::task::block_in_place(|| {
+                super::procs::Service::spawn_until(&format!("booths {k}"), &args, &log, online)
+            })?);
         }
-        anyhow::ensure!(t0.elapsed() < Duration::from_secs(300), "only {online} of {} booths connected", booths.len());
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let connect_s = t0.elapsed().as_secs_f64();
     let delays = read_events(monitor.addr, Duration::from_secs(a.seconds)).await?;
@@ -205,14 +240,85 @@ async fn latency(a: &Args) -> Result<serde_json::Value> {
     for b in booths {
         b.stop().await;
     }
+    drop(children);
     monitor.stop().await;
     broker.shutdown().await;
     Ok(serde_json::json!({
-        "latency": { "booths": a.booths, "heartbeatMs": a.heartbeat_ms, "connectSeconds": connect_s,
+        "latency": { "booths": a.booths, "boothProcesses": a.booth_processes.max(1), "heartbeatMs": a.heartbeat_ms,
+            "connectSeconds": connect_s,
             "updates": sorted.len(), "updatesPerSecond": sorted.len() as f64 / a.seconds as f64,
             "p50Ms": percentile(&sorted, 0.5), "p99Ms": percentile(&sorted, 0.99), "maxMs": sorted.last().copied().unwrap_or(0),
             "processRssKiB": rss }
     }))
+}
+
+/// The booths `ids`, on the broker at `broker`, each with its certificate from `ca` and its outbox in `dir`.
+fn start_booths(ca: &FleetCa, broker: SocketAddr, ids: &[String], heartbeat_ms: u64, dir: &Path) -> Result<Vec<Booth>> {
+    ids.iter()
+        .map(|id| {
+            let endpoint =
+                Endpoint { addr: broker, server_name: "localhost".into(), tls: ca.client(id)?.client_tls()? };
+            let mut cfg = BoothConfig::new("bench", id, endpoint);
+            cfg.heartbeat = Duration::from_millis(heartbeat_ms);
+            cfg.gps = Duration::from_secs(3600);
+            cfg.position = (19.43, -99.13);
+            cfg.backoff = BACKOFF;
+            Booth::start(cfg, &dir.join(format!("{id}.redb"))).with_context(|| format!("starting booth {id}"))
+        })
+        .collect()
+}
+
+/// Waits until every booth is connected (at most five minutes).
+async fn all_online(booths: &[Booth]) -> Result<()> {
+    let t0 = Instant::now();
+    loop {
+        let online = booths.iter().filter(|b| b.status().map(|s| s.connected).unwrap_or(false)).count();
+        if online == booths.len() {
+            return Ok(());
+        }
+        anyhow::ensure!(t0.elapsed() < Duration::from_secs(300), "only {online} of {} booths connected", booths.len());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BoothsArgs {
+    /// The broker's MQTT address.
+    #[arg(long)]
+    broker: SocketAddr,
+    /// The run's CA (`ca.pem`, `ca.key`), from which this process issues its booths' certificates.
+    #[arg(long)]
+    ca_dir: PathBuf,
+    /// This share's booths: `booth-FIRST` to `booth-(FIRST+COUNT-1)`.
+    #[arg(long)]
+    first: usize,
+    #[arg(long)]
+    count: usize,
+    #[arg(long)]
+    heartbeat_ms: u64,
+    /// Where this share's outboxes are kept.
+    #[arg(long)]
+    data: PathBuf,
+}
+
+/// `urna bench ops-booths`: starts its share of the booths, prints `{"online": COUNT}` once all are connected,
+/// and runs them until it is stopped.
+pub fn booths(a: BoothsArgs) -> Result<()> {
+    let read = |f: &str| std::fs::read_to_string(a.ca_dir.join(f)).with_context(|| format!("reading {f}"));
+    let ca = FleetCa::from_pem("bench", &read("ca.pem")?, &read("ca.key")?)?;
+    let ids: Vec<String> = (a.first..a.first + a.count).map(|i| format!("booth-{i}")).collect();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let booths = start_booths(&ca, a.broker, &ids, a.heartbeat_ms, &a.data)?;
+        all_online(&booths).await?;
+        println!("{}", serde_json::json!({ "online": booths.len() }));
+        crate::cmd::signal::shutdown().await;
+        for b in booths {
+            b.stop().await;
+        }
+        Ok(())
+    })
 }
 
 /// Reads the officer's event stream for `dur`: each device update's delay since its heartbeat was stamped.

@@ -19,6 +19,16 @@ impl Service {
     /// Starts `urna ARGS` (this executable), its stderr to `log`, and waits for the line on stdout that
     /// names its address: `{"listening": "ADDR"}` or `listening on http://ADDR`.
     pub fn spawn(name: &str, args: &[String], log: &Path) -> Result<Self> {
+        Self::spawn_until(name, args, log, listening_url)
+    }
+
+    /// [`Service::spawn`], ready at the first line of stdout for which `ready` gives a value (kept as `url`).
+    pub fn spawn_until(
+        name: &str,
+        args: &[String],
+        log: &Path,
+        ready: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
         let exe = std::env::current_exe().context("locating the urna executable")?;
         let stderr = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let mut child = Command::new(exe)
@@ -39,7 +49,7 @@ impl Service {
             if read == 0 {
                 bail!("{name} exited before listening (see {})", log.display());
             }
-            if let Some(url) = listening_url(&line) {
+            if let Some(url) = ready(&line) {
                 service.url = url;
                 return Ok(service);
             }

@@ -1,18 +1,23 @@
-//! The HTTP service: routes, middleware (rate limit, metrics, tracing span), handlers.
+//! The HTTP service: the state, the routes and the middleware (rate limit, metrics, tracing span), and the
+//! operations endpoints (probes, status, close). The handlers live beside it, split as the crate's double
+//! envelope is: [`rights`] (voters) and [`ballots`] (anonymous) never share a handler, and [`booth`] serves
+//! the polling station.
+
+mod ballots;
+mod booth;
+mod rights;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -20,40 +25,30 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 use urna_ballot::BallotCodec;
-use urna_crypto::blind::{BlindVerifyingKey, BlindedMessage};
+use urna_crypto::blind::BlindVerifyingKey;
 
-use crate::acta::SignedActa;
 use crate::actas::StoredActa;
-use crate::ballot_box::{BallotBox, Submitted};
+use crate::ballot_box::BallotBox;
 use crate::ballots::BallotStore;
 use crate::booth_box::BoothDesk;
-use crate::census::{CensusReader, parse_voter_id};
+use crate::census::CensusReader;
 use crate::closing::Closing;
 use crate::config::VoteConfig;
-use crate::credential;
 use crate::drain::Drain;
 use crate::error::{ApiError, VoteError};
 use crate::forward::Upstreams;
-use crate::mesa::Mesa;
-use crate::metrics::{Metrics, ReasonLabels, RequestLabels};
+use crate::metrics::{Metrics, RequestLabels};
 use crate::partition::Partition;
 use crate::ratelimit::RateLimiter;
 use crate::right_keys::RightKeys;
-use crate::rights::{Admission, ImportReport, Issue, StoreBinding, VoterStore};
+use crate::rights::{ImportReport, StoreBinding, VoterStore};
 use crate::session::Sessions;
-use crate::wire::{
-    AdmissionRequest, AdmissionResponse, BallotsPage, BoothBallot, CloseResponse, ElectionInfo, MesaActas, MesaBooth,
-    MesaStatus, PublishedBallot, RightRequest, RightResponse, SessionRequest, SessionResponse, VoteStatus,
-};
-use urna_ballot::AnonId;
-
-/// Longest credential accepted: Argon2 of a megabyte is not what a login should cost.
-const MAX_CREDENTIAL_LEN: usize = 256;
-
-/// Verified against when the voter is unknown, so that an unknown voter costs the same time as a wrong
-/// credential and the census is not enumerable by timing.
-static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| credential::hash_credential("dummy", None, &mut urna_crypto::os_rng()).unwrap_or_default());
+use crate::wire::{CloseResponse, ElectionInfo, MesaStatus, VoteStatus};
+pub use ballots::MAX_BALLOTS_PAGE;
+use ballots::{audit_checkpoint, audit_inclusion, list_ballots, receipt, submit_ballot};
+pub use booth::MAX_ACTA_BYTES;
+use booth::{admit, console_asset, console_page, mesa_actas, signed_acta, submit_acta, submit_booth_ballot};
+use rights::{create_session, request_right};
 
 struct AppState {
     voters: Arc<VoterStore>,
@@ -335,6 +330,14 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
             }
         }
     };
+    let mut response = response;
+    // Every 503 of this service is retryable (an upstream down, a drain, a store not readable yet): say when.
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .entry(header::RETRY_AFTER)
+            .or_insert(http::HeaderValue::from(crate::drain::RETRY_AFTER_SECONDS));
+    }
     let status = response.status().as_u16();
     span.in_scope(|| tracing::debug!(status, millis = started.elapsed().as_millis() as u64, "handled"));
     s.metrics.requests.get_or_create(&RequestLabels { route, method, status }).inc();
@@ -429,380 +432,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
-/// `POST /v1/sessions`: authenticate with the one-time credential.
-async fn create_session(
-    State(s): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<SessionResponse>, ApiError> {
-    let req: SessionRequest = crate::json::parse(body)?;
-    let voter_id = parse_voter_id(&req.voter_id).map_err(|m| ApiError::malformed("voterId", m))?;
-    if req.credential.is_empty() || req.credential.len() > MAX_CREDENTIAL_LEN {
-        return Err(ApiError::malformed("credential", format!("1 to {MAX_CREDENTIAL_LEN} bytes")));
-    }
-    let owner = Partition::of_voter(&voter_id, s.partition.count);
-    if owner != s.partition.index {
-        return Err(ApiError::wrong_partition(owner));
-    }
-    s.closing.check()?;
-    let voters = s.voters.clone();
-    let credential = req.credential;
-    let found = blocking(&s, move || {
-        let voter = voters.voter(&voter_id)?;
-        let (hash, known) = match &voter {
-            Some(v) => (v.credential_hash.as_str(), true),
-            None => (DUMMY_HASH.as_str(), false),
-        };
-        let ok = credential::verify(&credential, hash) && known;
-        match voter {
-            Some(v) if ok => Ok(Some((v.district, voters.has_right(&voter_id)?))),
-            _ => Ok(None),
-        }
-    })
-    .await?;
-    let Some((district, right_issued)) = found else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "unknown voter or wrong credential",
-        ));
-    };
-    let token = s
-        .sessions
-        .create(voter_id, district.clone())
-        .ok_or_else(|| ApiError::unavailable("too many open sessions; retry later"))?;
-    Ok(Json(SessionResponse {
-        token,
-        expires_in_seconds: s.sessions.ttl().as_secs(),
-        ballot_style: district,
-        right_issued,
-    }))
-}
-
-/// `POST /v1/rights`: the voter's single blind signature.
-async fn request_right(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<RightResponse>, ApiError> {
-    let session = bearer(&headers)
-        .and_then(|t| s.sessions.get(t))
-        .ok_or_else(|| ApiError::unauthorized("a valid session token is required (Authorization: Bearer ...)"))?;
-    let req: RightRequest = crate::json::parse(body)?;
-    let blinded = BlindedMessage::from_bytes(&s.key, req.blinded_message.as_bytes())
-        .map_err(|e| ApiError::malformed("blindedMessage", e.to_string()))?;
-    if let Err(e) = s.closing.check() {
-        s.metrics.rights_refused.get_or_create(&ReasonLabels { reason: e.code().into() }).inc();
-        return Err(e);
-    }
-    let (voters, key, rights) = (s.voters.clone(), s.key.clone(), s.rights.clone());
-    let (voter_id, district) = (session.voter_id, session.district);
-    // The right is derived for the voter's own ballot style and this service's modality (crate::right_keys).
-    let outcome = blocking(&s, move || {
-        let signer = rights.signer(&district).ok_or_else(ApiError::internal)?;
-        Ok(voters.issue(&key, &voter_id, &district, &blinded, || Ok(signer.blind_sign(&blinded)?))?)
-    })
-    .await?;
-    match outcome {
-        Issue::Issued(sig) => {
-            s.metrics.rights_issued.inc();
-            Ok(Json(RightResponse { blind_signature: sig }))
-        }
-        Issue::Repeated(sig) => Ok(Json(RightResponse { blind_signature: sig })),
-        Issue::AlreadyIssued => {
-            s.metrics.rights_refused.get_or_create(&ReasonLabels { reason: "right_already_issued".into() }).inc();
-            Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "right_already_issued",
-                "this voter's voting right was already issued for another blinded message",
-            ))
-        }
-    }
-}
-
-/// `POST /v1/ballots`: anonymous.
-async fn submit_ballot(State(s): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
-    let result = match crate::json::parse(body) {
-        Ok(package) => s.ballot_box.submit(package).await,
-        Err(e) => Err(e),
-    };
-    submitted(&s, result)
-}
-
-fn submitted(s: &AppState, result: Result<Submitted, ApiError>) -> Response {
-    match result {
-        Ok(Submitted::New(receipt)) => {
-            s.metrics.ballot("accepted", "ok");
-            (StatusCode::CREATED, Json(receipt)).into_response()
-        }
-        Ok(Submitted::Identical(receipt)) => {
-            s.metrics.ballot("duplicate", "ok");
-            (StatusCode::OK, Json(receipt)).into_response()
-        }
-        Err(e) => {
-            s.metrics.ballot("rejected", e.code());
-            e.into_response()
-        }
-    }
-}
-
-/// The booth desk, or 404 when this service has no mesas.
-fn booth_desk(s: &AppState) -> Result<&Arc<BoothDesk>, ApiError> {
-    s.booth.as_ref().ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "booth_disabled", "this vote service serves no mesas (--mesas)")
-    })
-}
-
-/// `GET /mesa/`: the mesa console ([`crate::console`]), where this service serves mesas.
-async fn console_page(State(s): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    booth_desk(&s)?;
-    Ok(crate::console::page())
-}
-
-/// `GET /mesa/assets/{name}`: the console's script and styles.
-async fn console_asset(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> Result<Response, ApiError> {
-    booth_desk(&s)?;
-    Ok(crate::console::asset(&name))
-}
-
 /// `Authorization: Bearer T` where SHA-256(T) is `expected`.
 fn token_matches(headers: &HeaderMap, expected: &[u8; 32]) -> bool {
     bearer(headers).is_some_and(|t| bool::from(Sha256::digest(t.as_bytes()).as_slice().ct_eq(expected)))
-}
-
-/// `POST /v1/mesas/{mesa}/admissions` (mesa console): a mesa member admits a voter for one booth ballot.
-async fn admit(
-    State(s): State<Arc<AppState>>,
-    Path(mesa): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<AdmissionResponse>, ApiError> {
-    let desk = booth_desk(&s)?;
-    let mesa = bearer(&headers)
-        .and_then(|t| desk.mesas().authenticate(&mesa, t))
-        .cloned()
-        .ok_or_else(|| ApiError::unauthorized("this mesa's console token is required (Authorization: Bearer ...)"))?;
-    let req: AdmissionRequest = crate::json::parse(body)?;
-    let voter_id = parse_voter_id(&req.voter_id).map_err(|m| ApiError::malformed("voterId", m))?;
-    s.closing.check()?;
-    let (voters, desk, m) = (s.voters.clone(), desk.clone(), mesa.clone());
-    let outcome = blocking(&s, move || {
-        match voters.voter(&voter_id)? {
-            Some(v) if v.district == m.district => {}
-            // One answer for "not in the census" and "another district": the console learns only "not here".
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_in_mesa_census",
-                    "this voter does not vote in this mesa's district",
-                ));
-            }
-        }
-        let outcome = desk.admit(&voter_id, &m)?;
-        Ok((outcome, voters.admitted(&m.id)?))
-    })
-    .await?;
-    let status = match outcome.0 {
-        Admission::Admitted => {
-            s.metrics.rights_issued.inc();
-            "admitted"
-        }
-        Admission::AlreadyAdmitted => "alreadyAdmitted",
-        Admission::RightUsed => {
-            s.metrics.rights_refused.get_or_create(&ReasonLabels { reason: "right_already_issued".into() }).inc();
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "right_already_issued",
-                "this voter has already voted (remotely or at another mesa)",
-            ));
-        }
-    };
-    Ok(Json(AdmissionResponse { mesa: mesa.id, status: status.into(), admitted: outcome.1 }))
-}
-
-/// Largest `POST /v1/mesas/{mesa}/actas` body: an audit-codes acta lists every booth ballot of the mesa
-/// (about 70 bytes each), and a results acta every choice of every contest.
-pub const MAX_ACTA_BYTES: usize = 1 << 20;
-
-/// The mesa named in the path, if the request carries its console token.
-fn console_mesa(s: &AppState, mesa: &str, headers: &HeaderMap) -> Result<(Arc<BoothDesk>, Mesa), ApiError> {
-    let desk = booth_desk(s)?;
-    let m = bearer(headers)
-        .and_then(|t| desk.mesas().authenticate(mesa, t))
-        .cloned()
-        .ok_or_else(|| ApiError::unauthorized("this mesa's console token is required (Authorization: Bearer ...)"))?;
-    Ok((desk.clone(), m))
-}
-
-/// `POST /v1/mesas/{mesa}/actas` (mesa console): a signed acta ([`crate::actas`]).
-async fn submit_acta(
-    State(s): State<Arc<AppState>>,
-    Path(mesa): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let (desk, mesa) = console_mesa(&s, &mesa, &headers)?;
-    let acta: SignedActa = crate::json::parse(body)?;
-    let outcome = s.ballot_box.submit_acta(&desk, &mesa, acta).await?;
-    Ok((outcome.http_status(), Json(outcome.status)).into_response())
-}
-
-/// `GET /v1/mesas/{mesa}/actas` (mesa console): what the members need to draft the participants,
-/// audit-codes and booth results actas, the actas accepted so far, and the mesa as the console shows it (its
-/// district, its members with their public keys, its booths with the ballots each recorded).
-async fn mesa_actas(
-    State(s): State<Arc<AppState>>,
-    Path(mesa): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<MesaActas>, ApiError> {
-    let (desk, mesa) = console_mesa(&s, &mesa, &headers)?;
-    let store = s.ballot_store.clone();
-    let (facts, actas, booths, mesa) = blocking(&s, move || {
-        let booths = store.booth_ballot_counts(&mesa.booths)?;
-        Ok((
-            crate::actas::facts(&desk, &store, &mesa)?,
-            store.actas(&mesa.id)?.iter().map(StoredActa::status).collect(),
-            booths,
-            mesa,
-        ))
-    })
-    .await?;
-    Ok(Json(MesaActas {
-        election_id: s.info.election_id.clone(),
-        closed: s.closing.is_closed(),
-        admissions: facts.admissions,
-        booth_ballots: facts.booth_ballots,
-        audit_codes: facts.audit_codes,
-        actas,
-        district: mesa.district,
-        members: mesa.members,
-        booths: mesa.booths.into_iter().zip(booths).map(|(id, ballots)| MesaBooth { id, ballots }).collect(),
-    }))
-}
-
-/// `GET /v1/mesas/{mesa}/actas/{kind}` (public): the accepted signed acta, for anyone to verify with `urna
-/// mesa acta verify`. An acta names no voter: participants is a count, audit codes are public AnonIDs.
-async fn signed_acta(
-    State(s): State<Arc<AppState>>,
-    Path((mesa, kind)): Path<(String, String)>,
-) -> Result<Json<SignedActa>, ApiError> {
-    let desk = booth_desk(&s)?;
-    let kind = crate::acta::ActaKind::parse(&kind)
-        .ok_or_else(|| ApiError::malformed("kind", "constitution, results, participants or auditCodes"))?;
-    let none = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such acta");
-    if desk.mesas().get(&mesa).is_none() {
-        return Err(none());
-    }
-    let store = s.ballot_store.clone();
-    let found = blocking(&s, move || Ok(store.acta(&mesa, kind)?)).await?;
-    found.map(|a| Json(a.acta)).ok_or_else(none)
-}
-
-/// `POST /v1/booth/ballots` (the broker's bridge): a booth's ballot, authorized by its mesa's admissions.
-async fn submit_booth_ballot(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        let desk = booth_desk(&s)?;
-        let Some(expected) = s.bridge_token_hash else {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "bridge_disabled", "no bridge token is configured"));
-        };
-        if !token_matches(&headers, &expected) {
-            return Err(ApiError::unauthorized("the bridge token is required (Authorization: Bearer ...)"));
-        }
-        let req: BoothBallot = crate::json::parse(body)?;
-        s.ballot_box.submit_booth(desk, req).await
-    }
-    .await;
-    submitted(&s, result)
-}
-
-/// `GET /audit/v1/checkpoint`: the audit log's latest signed checkpoint, relayed as the log serves it.
-async fn audit_checkpoint(State(s): State<Arc<AppState>>) -> Response {
-    relay_audit(&s, "/v1/checkpoint").await
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InclusionQuery {
-    index: Option<u64>,
-    leaf_hash: Option<String>,
-    size: Option<u64>,
-}
-
-/// `GET /audit/v1/proof/inclusion?leaf_hash=H&size=N` (or `index=I`): the log's inclusion proof, relayed. The
-/// query is re-encoded from parsed values, so nothing but these three parameters reaches the log.
-async fn audit_inclusion(State(s): State<Arc<AppState>>, q: Result<Query<InclusionQuery>, QueryRejection>) -> Response {
-    let Ok(Query(q)) = q else {
-        return ApiError::malformed("query", "expected index or leaf_hash, and size").into_response();
-    };
-    let mut params = Vec::new();
-    if let Some(i) = q.index {
-        params.push(format!("index={i}"));
-    }
-    if let Some(h) = q.leaf_hash {
-        if AnonId::from_hex(&h).is_none() {
-            return ApiError::malformed("leaf_hash", "expected 64 lowercase hex digits").into_response();
-        }
-        params.push(format!("leaf_hash={h}"));
-    }
-    if let Some(n) = q.size {
-        params.push(format!("size={n}"));
-    }
-    relay_audit(&s, &format!("/v1/proof/inclusion?{}", params.join("&"))).await
-}
-
-async fn relay_audit(s: &AppState, path: &str) -> Response {
-    match s.ballot_box.upstreams.audit_get(path).await {
-        Ok((status, body)) => {
-            let status = if status.is_server_error() { StatusCode::BAD_GATEWAY } else { status };
-            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-        }
-        Err(e) => ApiError::unavailable(e.to_string()).into_response(),
-    }
-}
-
-async fn receipt(State(s): State<Arc<AppState>>, Path(anon): Path<String>) -> Result<Response, ApiError> {
-    let anon =
-        AnonId::from_hex(&anon).ok_or_else(|| ApiError::malformed("anonId", "expected 64 lowercase hex digits"))?;
-    Ok(Json(s.ballot_box.receipt(anon).await?).into_response())
-}
-
-/// Most ballots one `GET /v1/ballots` returns.
-pub const MAX_BALLOTS_PAGE: usize = 200;
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BallotsQuery {
-    after: Option<String>,
-    limit: Option<usize>,
-}
-
-/// `GET /v1/ballots?after=ANONID&limit=N`: the recorded ballots in AnonID order, the bulletin board the
-/// election record exports. Ballots carry no voter data, so publishing them reveals nothing about who voted.
-async fn list_ballots(
-    State(s): State<Arc<AppState>>,
-    q: Result<Query<BallotsQuery>, QueryRejection>,
-) -> Result<Json<BallotsPage>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::malformed("query", e.body_text()))?;
-    let after = match q.after.as_deref() {
-        Some(a) => {
-            Some(AnonId::from_hex(a).ok_or_else(|| ApiError::malformed("after", "expected 64 lowercase hex digits"))?)
-        }
-        None => None,
-    };
-    let limit = q.limit.unwrap_or(MAX_BALLOTS_PAGE).clamp(1, MAX_BALLOTS_PAGE);
-    let store = s.ballot_store.clone();
-    let records = tokio::task::spawn_blocking(move || store.list(after.as_ref(), limit))
-        .await
-        .map_err(|_| ApiError::internal())??;
-    let next = (records.len() == limit).then(|| records.last().map(|r| r.anon_id)).flatten();
-    let ballots = records
-        .into_iter()
-        .map(|r| PublishedBallot { anon_id: r.anon_id, log_index: r.log_index, package: r.package })
-        .collect();
-    Ok(Json(BallotsPage { ballots, next }))
 }
 
 /// `POST /v1/close` (admin): stop accepting rights and ballots, durably.
