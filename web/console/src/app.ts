@@ -8,8 +8,8 @@
 
 import { draft, KeyFileError, loadKey, missingQuorum, sign, digest, toHex, type ActaBody, type ActaKind, type SignedActa } from './acta.js';
 import { api, ApiError, type MesaActas } from './api.js';
-import { h, show } from './dom.js';
-import { DICTS, lang, setLang, t, type Key } from './i18n.js';
+import { h, show } from '@urna/ui/dom';
+import { DICTS, lang, t, toggleLang, type Key } from './i18n.js';
 
 const SESSION_KEY = 'urna.console';
 const POLL_MS = 3000;
@@ -59,8 +59,7 @@ function renderHeader(): void {
         h('button', {
           class: 'lang', type: 'button', 'aria-label': t('langSwitchLabel'),
           onclick: () => {
-            setLang(lang() === 'es' ? 'en' : 'es');
-            localStorage.setItem('urna.lang', lang());
+            toggleLang();
             if (session) consolePage(); else signInPage();
           },
         }, t('langSwitch')),

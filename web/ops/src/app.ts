@@ -8,8 +8,8 @@
 
 import { api, ApiError, follow } from './api.js';
 import { turnoutChart, type TurnoutChart } from './chart.js';
-import { h, show } from './dom.js';
-import { lang, ruleName, setLang, t, type Key } from './i18n.js';
+import { h, show } from '@urna/ui/dom';
+import { lang, ruleName, t, toggleLang, type Key } from './i18n.js';
 import { fleetMap, type FleetMap } from './map.js';
 import {
   addBallot,
@@ -71,8 +71,7 @@ function renderHeader(): void {
         h('button', {
           class: 'lang', type: 'button', 'aria-label': t('langSwitchLabel'),
           onclick: () => {
-            setLang(lang() === 'es' ? 'en' : 'es');
-            localStorage.setItem('urna.lang', lang());
+            toggleLang();
             rerender();
           },
         }, t('langSwitch')),

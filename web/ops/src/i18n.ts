@@ -1,7 +1,6 @@
 /** The dashboard's words in Spanish and English. Every key exists in both languages (a test checks it). */
 
-export type Lang = 'es' | 'en';
-export const LANGS: readonly Lang[] = ['es', 'en'];
+import { type Dicts, i18n } from '@urna/ui/i18n';
 
 const en = {
   appName: 'Urna operations centre',
@@ -153,35 +152,9 @@ const es: Record<Key, string> = {
   rule_sos: 'SOS',
 };
 
-export const DICTS: Record<Lang, Record<Key, string>> = { en, es };
+export const DICTS: Dicts<Key> = { en, es };
 
-let current: Lang = 'es';
-
-export function lang(): Lang {
-  return current;
-}
-
-export function setLang(l: Lang): void {
-  current = l;
-  document.documentElement.lang = l;
-}
-
-/** The stored choice, else the browser's first Spanish or English preference, else Spanish. */
-export function initialLang(stored: string | null, preferred: readonly string[]): Lang {
-  if (stored === 'es' || stored === 'en') return stored;
-  for (const p of preferred) {
-    const base = p.slice(0, 2).toLowerCase();
-    if (base === 'es' || base === 'en') return base;
-  }
-  return 'es';
-}
-
-export function t(key: Key, vars: Record<string, string | number> = {}): string {
-  return DICTS[current][key].replace(/\{(\w+)\}/g, (m, name: string) => {
-    const v = vars[name];
-    return v === undefined ? m : String(v);
-  });
-}
+export const { lang, other, setLang, t, startLang, toggleLang } = i18n(DICTS);
 
 /** A rule's name in the current language (the rule id itself if unknown). */
 export function ruleName(rule: string): string {
