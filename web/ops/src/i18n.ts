@@ -66,6 +66,8 @@ const en = {
   turnoutEmpty: 'No booth ballots yet.',
   actionsTitle: 'Actions in my districts',
   actionLine: '{time} · {officer} · {action} · {target}',
+  logIndex: 'log #{index}',
+  logPending: 'log pending',
   rule_offline: 'Offline',
   rule_outside_geofence: 'Outside its geofence',
   rule_vote_rate: 'Unusual vote rate',
@@ -142,6 +144,8 @@ const es: Record<Key, string> = {
   turnoutEmpty: 'Aún no hay boletas en urna.',
   actionsTitle: 'Acciones en mis distritos',
   actionLine: '{time} · {officer} · {action} · {target}',
+  logIndex: 'registro #{index}',
+  logPending: 'registro pendiente',
   rule_offline: 'Sin conexión',
   rule_outside_geofence: 'Fuera de su geocerca',
   rule_vote_rate: 'Ritmo de votación inusual',
@@ -155,6 +159,11 @@ const es: Record<Key, string> = {
 export const DICTS: Dicts<Key> = { en, es };
 
 export const { lang, other, setLang, t, startLang, toggleLang } = i18n(DICTS);
+
+/** Where an action is in the election's audit log, or that it is not there yet. */
+export function logPlace(index: number | undefined): string {
+  return index === undefined ? t('logPending') : t('logIndex', { index });
+}
 
 /** A rule's name in the current language (the rule id itself if unknown). */
 export function ruleName(rule: string): string {
