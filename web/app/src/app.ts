@@ -10,8 +10,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { api, ApiError, type ElectionInfo, type Receipt } from './api.js';
 import { check, type Checked, coalitionOf, emptyMarks, isSpecial, markName, type Marks, maxMarks, minMarks, toggle } from './ballot.js';
 import { finishCast, loadPending, type PendingCast, startCast, type Step } from './cast.js';
-import { download, grouped, h, show } from './dom.js';
-import { type Key, type Lang, lang, setLang, t } from './i18n.js';
+import { download, grouped, h, show } from '@urna/ui/dom';
+import { type Key, lang, other, t, toggleLang } from './i18n.js';
 import { checkReceipt, LogAnswerError } from '@urna/crypto/log';
 
 interface Election {
@@ -575,13 +575,10 @@ function route(): void {
 }
 
 function renderShell(): void {
-  document.documentElement.lang = lang();
   document.title = t('appName');
-  const other: Lang = lang() === 'es' ? 'en' : 'es';
-  const switcher = h('button', { type: 'button', class: 'lang', lang: other, 'aria-label': t('langSwitchLabel') }, t('langSwitch'));
+  const switcher = h('button', { type: 'button', class: 'lang', lang: other(), 'aria-label': t('langSwitchLabel') }, t('langSwitch'));
   switcher.addEventListener('click', () => {
-    setLang(other);
-    localStorage.setItem('urna.lang', other);
+    toggleLang();
     renderShell();
     route();
   });

@@ -3,8 +3,7 @@
  * as the election gives them. Every key exists in both languages (a test checks it).
  */
 
-export type Lang = 'es' | 'en';
-export const LANGS: readonly Lang[] = ['es', 'en'];
+import { type Dicts, i18n } from '@urna/ui/i18n';
 
 const en = {
   appName: 'Urna: vote online',
@@ -228,29 +227,6 @@ const es: Record<Key, string> = {
   errBrowser: 'Este navegador no tiene una función que la aplicación necesita ({detail}). Use un navegador actualizado.',
 };
 
-export const STRINGS: Record<Lang, Record<Key, string>> = { en, es };
+export const STRINGS: Dicts<Key> = { en, es };
 
-let current: Lang = 'es';
-
-export function lang(): Lang {
-  return current;
-}
-
-export function setLang(l: Lang): void {
-  current = l;
-}
-
-/** The language to start in: a saved choice, else the browser's, else Spanish. */
-export function initialLang(saved: string | null, browser: readonly string[]): Lang {
-  if (saved === 'es' || saved === 'en') return saved;
-  for (const b of browser) {
-    const base = b.toLowerCase().split('-')[0];
-    if (base === 'es' || base === 'en') return base;
-  }
-  return 'es';
-}
-
-/** The string `key` in the current language, with `{name}` placeholders filled. */
-export function t(key: Key, vars: Record<string, string | number> = {}): string {
-  return STRINGS[current][key].replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
-}
+export const { lang, other, setLang, t, startLang, toggleLang } = i18n(STRINGS);

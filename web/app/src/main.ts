@@ -1,7 +1,7 @@
 import './style.css';
 import { start } from './app.js';
-import { initialLang, setLang } from './i18n.js';
+import { startLang } from './i18n.js';
 
-setLang(initialLang(localStorage.getItem('urna.lang'), navigator.languages));
+startLang();
 const main = document.getElementById('main');
 if (main !== null) void start(main);

@@ -71,6 +71,19 @@ async function signAndSubmit(page, kind, members) {
   await page.waitForSelector(`#actas-list li[data-kind="${kind}"].accepted`, { timeout: 15_000 });
 }
 
+/** Types the results: the ballots counted and the votes of the test ballot's one contest (choices a, b, blank, null). */
+async function fillResults(page, ballots, votes) {
+  await page.fill('#results-ballots', String(ballots));
+  for (const [choice, n] of Object.entries(votes)) await page.fill(`[data-contest="alcaldia"] input[data-choice="${choice}"]`, String(n));
+}
+
+/** Asks the page to draft the results and waits for its refusal; returns what it says. */
+async function refusedResults(page) {
+  await page.click('#draft-results');
+  await page.waitForSelector('#results-problems li');
+  return page.textContent('#results-problems');
+}
+
 async function admit(page, voter) {
   await page.fill('#voter', voter);
   const before = await page.textContent('#admit-message');
@@ -129,8 +142,45 @@ try {
   await page.click('#draft-auditCodes');
   await signAndSubmit(page, 'auditCodes', ['ana', 'bea']);
   await textWith(page, '#fig-state', 'cerrada');
+
+  // The results acta: the form has the district's contest with every choice of its numbering; figures the
+  // service would refuse are refused on the page, with the reason, before anyone signs.
+  await page.waitForSelector('#results-form');
+  result.resultsChoices = await page.$$eval('[data-contest="alcaldia"] input', (xs) => xs.map((x) => x.dataset.choice));
+  result.resultsLegend = await page.textContent('[data-contest="alcaldia"] legend');
+  result.resultsLabels = await page.$$eval('[data-contest="alcaldia"] label', (xs) => xs.map((x) => x.textContent));
+  result.ballotsPrefilled = await page.inputValue('#results-ballots');
+  await fillResults(page, 1, { a: 2, b: 0, blank: 0, null: 0 });
+  result.tooMany = await refusedResults(page);
+  await page.screenshot({ path: `${cfg.shots}/results-es-desktop.png`, fullPage: true });
+  await fillResults(page, 2, { a: 1, b: 0, blank: 0, null: 0 });
+  result.boothMismatch = await refusedResults(page);
+  await page.check('#source-paper');
+  await fillResults(page, 3, { a: 1, b: 0, blank: 0, null: 0 });
+  result.paperOver = await refusedResults(page);
+
+  // Phone-sized, both languages: the results form, a refusal shown.
+  for (const lang of ['es', 'en']) {
+    const phone = await newPage({ width: 390, height: 844 }, lang);
+    await signIn(phone, cfg.token);
+    await phone.waitForSelector('#results-form');
+    await fillResults(phone, 1, { a: 1, b: 1, blank: 0, null: 0 });
+    await refusedResults(phone);
+    await phone.locator('#results').screenshot({ path: `${cfg.shots}/results-${lang}-phone.png` });
+    await phone.context().close();
+  }
+
+  // The figures as counted: a booth count of the one ballot; drafted, signed by two members, submitted.
+  await page.check('#source-booths');
+  await fillResults(page, 1, { a: 1, b: 0, blank: 0, null: 0 });
   await page.click('header button.lang');
   await textWith(page, '#fig-state', 'closed');
+  await page.screenshot({ path: `${cfg.shots}/results-en-desktop.png`, fullPage: true });
+  await page.click('#draft-results');
+  await page.waitForSelector('#draft-summary');
+  result.summary = await page.textContent('#draft-summary');
+  await signAndSubmit(page, 'results', ['ana', 'bea']);
+  result.resultsDone = await page.textContent('#results-done');
   await page.screenshot({ path: `${cfg.shots}/closed-en-desktop.png`, fullPage: true });
 
   // Phone-sized, both languages: the sign-in with its refusal, and the console.

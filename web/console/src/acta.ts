@@ -7,9 +7,19 @@
 
 export type ActaKind = 'constitution' | 'results' | 'participants' | 'auditCodes';
 
-/** The bodies the console drafts (results, a hand or tally count per choice, is drafted with the CLI). */
+/** How a results acta's votes were counted: the booths' ballots, or paper ballots counted by hand. */
+export type CountSource = 'booths' | 'paper';
+
+/** One contest's votes: every choice of its numbering (`choices` of @urna/crypto), in order. */
+export interface ContestCount {
+  contest: string;
+  counts: { choice: string; votes: number }[];
+}
+
+/** The bodies of `urna_vote::acta::ActaBody`. */
 export type ActaBody =
   | { kind: 'constitution'; membersPresent: string[] }
+  | { kind: 'results'; source: CountSource; ballots: number; contests: ContestCount[] }
   | { kind: 'participants'; voted: number }
   | { kind: 'auditCodes'; codes: string[] };
 
@@ -58,8 +68,12 @@ export function draft(electionId: string, mesa: string, at: Date, body: ActaBody
 export function canonical(doc: ActaDocument): string {
   const b = doc.body;
   const body = b.kind === 'constitution' ? { kind: b.kind, membersPresent: b.membersPresent }
-    : b.kind === 'participants' ? { kind: b.kind, voted: b.voted }
-      : { kind: b.kind, codes: b.codes };
+    : b.kind === 'results' ? {
+      kind: b.kind, source: b.source, ballots: b.ballots,
+      contests: b.contests.map((c) => ({ contest: c.contest, counts: c.counts.map((x) => ({ choice: x.choice, votes: x.votes })) })),
+    }
+      : b.kind === 'participants' ? { kind: b.kind, voted: b.voted }
+        : { kind: b.kind, codes: b.codes };
   return JSON.stringify({ format: doc.format, electionId: doc.electionId, mesa: doc.mesa, signedAt: doc.signedAt, body });
 }
 

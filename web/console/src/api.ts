@@ -1,9 +1,11 @@
 /**
  * The booth vote service's mesa console API (docs/console.md), with the mesa's console token as bearer:
  * `GET /v1/mesas/{mesa}/actas` (figures, members, booths, accepted actas), `POST .../admissions`,
- * `POST .../actas`. The page is served at `<root>/mesa/`, so the API is one level up.
+ * `POST .../actas`; and the election's manifest (`GET /v1/election`, public), for the results acta's contests.
+ * The page is served at `<root>/mesa/`, so the API is one level up.
  */
 
+import type { ElectionManifest } from '@urna/crypto/manifest';
 import type { ActaKind, SignedActa } from './acta.js';
 
 export class ApiError extends Error {
@@ -43,8 +45,9 @@ function url(path: string): string {
   return new URL(`../${path}`, document.baseURI).toString();
 }
 
-async function call<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+/** `token` null: a public endpoint, asked without the console token. */
+async function call<T>(token: string | null, method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
   const init: RequestInit = { method, headers };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
@@ -67,7 +70,14 @@ async function call<T>(token: string, method: string, path: string, body?: unkno
 
 const mesaPath = (mesa: string) => `v1/mesas/${encodeURIComponent(mesa)}`;
 
+/** What the console reads of `GET /v1/election`. */
+export interface ElectionInfo {
+  electionId: string;
+  manifest: ElectionManifest;
+}
+
 export const api = {
+  election: () => call<ElectionInfo>(null, 'GET', 'v1/election'),
   mesa: (mesa: string, token: string) => call<MesaActas>(token, 'GET', `${mesaPath(mesa)}/actas`),
   admit: (mesa: string, token: string, voterId: string) =>
     call<Admission>(token, 'POST', `${mesaPath(mesa)}/admissions`, { voterId }),

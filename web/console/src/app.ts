@@ -1,15 +1,19 @@
 /**
  * The mesa console: sign-in with the mesa id and its console token, then the mesa's figures and booths
  * (polled every few seconds), admitting a voter, and the actas: the constitution (members present) and, once
- * voting has closed, the participants and audit codes actas that close the mesa. An acta is drafted here from
- * the figures the service gives, each member signs it in turn with their own key file, and it is submitted;
- * every check (token, census, one right per voter, signatures, quorum, figures) is the service's.
+ * voting has closed, the participants and audit codes actas that close the mesa, and the results acta (the
+ * votes per choice of each contest on the district's ballot, as the members counted them). An acta is drafted
+ * here from the figures the service gives (or, for the results, the members enter), each member signs it in
+ * turn with their own key file, and it is submitted; every check (token, census, one right per voter,
+ * signatures, quorum, figures) is the service's, and the page makes the results' checks first too.
  */
 
 import { draft, KeyFileError, loadKey, missingQuorum, sign, digest, toHex, type ActaBody, type ActaKind, type SignedActa } from './acta.js';
 import { api, ApiError, type MesaActas } from './api.js';
-import { h, show } from './dom.js';
-import { DICTS, lang, setLang, t, type Key } from './i18n.js';
+import type { ElectionManifest } from '@urna/crypto/manifest';
+import { ballotOf, type BallotContest, choiceName, parseCount, resultsBody, type ResultsEntry, type ResultsProblem, total } from './results.js';
+import { h, show } from '@urna/ui/dom';
+import { DICTS, lang, t, toggleLang, type Key } from './i18n.js';
 
 const SESSION_KEY = 'urna.console';
 const POLL_MS = 3000;
@@ -22,6 +26,10 @@ interface Session {
   live: boolean;
   draft: SignedActa | null;
   draftSha: string;
+  /** The election's manifest (`GET /v1/election`), for the results acta; null until it is read. */
+  manifest: ElectionManifest | null;
+  /** The results as typed so far, kept across re-renders (a poll, the language switch). */
+  results: ResultsEntry | null;
 }
 
 let header: HTMLElement;
@@ -59,8 +67,7 @@ function renderHeader(): void {
         h('button', {
           class: 'lang', type: 'button', 'aria-label': t('langSwitchLabel'),
           onclick: () => {
-            setLang(lang() === 'es' ? 'en' : 'es');
-            localStorage.setItem('urna.lang', lang());
+            toggleLang();
             if (session) consolePage(); else signInPage();
           },
         }, t('langSwitch')),
@@ -110,10 +117,24 @@ async function signIn(mesa: string, token: string): Promise<void> {
     return;
   }
   sessionStorage.setItem(SESSION_KEY, JSON.stringify({ mesa, token }));
-  session = { mesa, token, facts, live: true, draft: null, draftSha: '' };
+  session = { mesa, token, facts, live: true, draft: null, draftSha: '', manifest: null, results: null };
   consolePage();
+  void loadManifest();
   if (timer !== null) clearInterval(timer);
   timer = setInterval(() => { void refresh(); }, POLL_MS);
+}
+
+/** Reads the manifest once; a failure is shown in the results section and the next poll tries again. */
+async function loadManifest(): Promise<void> {
+  const s = session;
+  if (!s || s.manifest) return;
+  try {
+    const info = await api.election();
+    if (session === s) s.manifest = info.manifest;
+  } catch {
+    return;
+  }
+  renderResults();
 }
 
 function signOut(): void {
@@ -138,6 +159,8 @@ async function refresh(): Promise<void> {
   renderFigures();
   renderActas();
   renderClose();
+  if (s.manifest === null) void loadManifest();
+  renderResults();
   if (accepted('constitution') && document.getElementById('constituted') === null) renderConstitute();
 }
 
@@ -160,6 +183,7 @@ function consolePage(): void {
         h('div', { id: 'draft-panel' }),
         section('constitute', 'constituteTitle', h('div', { id: 'constitute-body' })),
         section('close', 'closeTitle', h('div', { id: 'close-body' })),
+        section('results', 'resultsTitle', h('div', { id: 'results-body' })),
       ),
     ),
   );
@@ -167,6 +191,7 @@ function consolePage(): void {
   renderActas();
   renderConstitute();
   renderClose();
+  renderResults();
   renderDraft();
 }
 
@@ -276,7 +301,7 @@ function renderClose(): void {
   if (el.dataset.state === state) return;
   el.dataset.state = state;
   if (accepted('participants') && accepted('auditCodes')) {
-    el.replaceChildren(h('p', { class: 'message ok', id: 'mesa-closed' }, t('mesaClosed')), resultsHint());
+    el.replaceChildren(h('p', { class: 'message ok', id: 'mesa-closed' }, t('mesaClosed')));
     return;
   }
   el.replaceChildren(
@@ -292,19 +317,182 @@ function renderClose(): void {
         onclick: () => { void startDraft({ kind: 'auditCodes', codes: f.auditCodes }); },
       }, t('draftAuditCodes')),
     ),
-    resultsHint(),
   );
 }
 
-function resultsHint(): HTMLElement {
-  return h('p', { class: 'hint' }, t('resultsHint'), ' ', h('code', {}, 'urna mesa acta draft --kind results'));
+/** A choice's label: the manifest's names as given, or the page's word for blank, null and write-in. */
+function choiceLabel(b: BallotContest, choiceId: string): string {
+  const c = b.choices.find((x) => x.id === choiceId);
+  if (!c) return choiceId;
+  const n = choiceName(b.contest, c);
+  return 'text' in n ? n.text : t(`choice_${n.special}`);
 }
 
-async function startDraft(body: ActaBody): Promise<void> {
+function problemText(ballot: readonly BallotContest[], p: ResultsProblem): string {
+  const contest = (id: string) => ballot.find((b) => b.contest.id === id);
+  const title = (id: string) => contest(id)?.contest.title ?? id;
+  switch (p.kind) {
+    case 'ballots': return t('r_ballots');
+    case 'votes': {
+      const b = contest(p.contest);
+      return t('r_votes', { contest: title(p.contest), choices: p.choices.map((c) => (b ? choiceLabel(b, c) : c)).join(', ') });
+    }
+    case 'tooMany': {
+      const max = (BigInt(p.ballots) * BigInt(p.most)).toString();
+      return t(p.most > 1 ? 'r_tooManyMulti' : 'r_tooMany', { contest: title(p.contest), sum: p.sum, ballots: p.ballots, most: p.most, max });
+    }
+    case 'booths': return t('r_booths', { ballots: p.ballots, recorded: p.recorded });
+    case 'paper': return t('r_paper', { ballots: p.ballots, admissions: p.admissions });
+  }
+}
+
+/**
+ * The results section: after the close, the source, the ballots counted and a field per choice of each
+ * contest on the district's ballot; checked here as the service will check it, then drafted for signing.
+ */
+function renderResults(): void {
+  const s = session;
+  const el = document.getElementById('results-body');
+  if (!s || !el) return;
+  const f = s.facts;
+  const done = f.actas.find((a) => a.kind === 'results');
+  // Rebuilt only when what it shows changes: the figures typed are kept in s.results, a poll leaves the form be.
+  const state = `${lang()}|${String(f.closed)}|${done ? 'done' : ''}|${s.manifest ? 'manifest' : ''}|${String(f.boothBallots)}|${String(f.admissions)}`;
+  if (el.dataset.state === state) return;
+  el.dataset.state = state;
+  if (done) {
+    el.replaceChildren(h('p', { class: 'message ok', id: 'results-done' }, t('resultsDone', { at: done.signedAt, signers: done.signers.join(', ') })));
+    return;
+  }
+  if (!f.closed) {
+    el.replaceChildren(h('p', { class: 'hint' }, t('resultsIntro')), h('p', { class: 'notice', id: 'results-not-yet' }, t('resultsNotYet')));
+    return;
+  }
+  if (!s.manifest) {
+    el.replaceChildren(h('p', { class: 'notice', id: 'results-no-manifest' }, t('noManifest')));
+    return;
+  }
+  let ballot: BallotContest[];
+  try {
+    ballot = ballotOf(s.manifest, f.district);
+  } catch {
+    el.replaceChildren(h('p', { class: 'message error' }, t('noBallot', { district: f.district })));
+    return;
+  }
+  const entry = s.results ??= { source: 'booths', ballots: String(f.boothBallots), votes: {} };
+
+  const ballotsInput = h('input', {
+    id: 'results-ballots', type: 'text', inputmode: 'numeric', autocomplete: 'off', class: 'count-input', value: entry.ballots,
+    'aria-describedby': 'results-ballots-hint',
+    oninput: () => { entry.ballots = ballotsInput.value; totals(); },
+  });
+  const ballotsHint = h('p', { class: 'hint', id: 'results-ballots-hint' });
+  const sayHint = () => {
+    ballotsHint.textContent = entry.source === 'booths' ? t('ballotsBooths', { n: f.boothBallots }) : t('ballotsPaper', { n: f.admissions });
+  };
+  sayHint();
+  const radio = (source: 'booths' | 'paper') => h('div', { class: 'check' },
+    h('input', {
+      type: 'radio', name: 'results-source', id: `source-${source}`, value: source, checked: entry.source === source,
+      onchange: () => {
+        // The booth count's ballots are the service's figure; a hand count starts empty, to be typed.
+        if (source === 'paper' && entry.ballots === String(f.boothBallots)) entry.ballots = '';
+        if (source === 'booths' && entry.ballots.trim() === '') entry.ballots = String(f.boothBallots);
+        entry.source = source;
+        ballotsInput.value = entry.ballots;
+        sayHint();
+        totals();
+      },
+    }),
+    h('label', { for: `source-${source}` }, t(`source_${source}`)));
+
+  const totalEls: HTMLElement[] = [];
+  const totals = () => {
+    const n = parseCount(entry.ballots);
+    ballot.forEach((b, i) => {
+      const typed = entry.votes[b.contest.id] ?? {};
+      const sum = total(b.choices.map((c) => ({ votes: parseCount(typed[c.id]) ?? 0 })));
+      const el = totalEls[i];
+      if (!el) return;
+      const max = n === null ? null : BigInt(n) * BigInt(b.most);
+      el.textContent = max === null ? t('contestTotal', { sum: sum.toString() }) : t('contestTotalMax', { sum: sum.toString(), max: max.toString() });
+      el.classList.toggle('over', max !== null && sum > max);
+    });
+  };
+  const contests = ballot.map((b, ci) => {
+    const typed = entry.votes[b.contest.id] ??= {};
+    totalEls[ci] = h('p', { class: 'total', id: `results-total-${String(ci)}` });
+    return h('fieldset', { class: 'contest', 'data-contest': b.contest.id },
+      h('legend', {}, b.contest.title),
+      b.most > 1 ? h('p', { class: 'hint' }, t('contestMost', { n: b.most })) : null,
+      b.choices.map((c, i) => {
+        const id = `votes-${String(ci)}-${String(i)}`;
+        const input = h('input', {
+          id, type: 'text', inputmode: 'numeric', autocomplete: 'off', class: 'count-input', value: typed[c.id] ?? '', 'data-choice': c.id,
+          oninput: () => { typed[c.id] = input.value; input.removeAttribute('aria-invalid'); totals(); },
+        });
+        return h('div', { class: 'count' }, h('label', { for: id }, choiceLabel(b, c.id)), input);
+      }),
+      totalEls[ci]);
+  });
+  totals();
+
+  const problems = h('div', { id: 'results-problems', class: 'problems', role: 'alert' });
+  el.replaceChildren(h('form', {
+    id: 'results-form', novalidate: true,
+    onsubmit: (e: Event) => {
+      e.preventDefault();
+      const r = resultsBody(ballot, entry, f);
+      el.querySelectorAll('[aria-invalid]').forEach((x) => { x.removeAttribute('aria-invalid'); });
+      if ('problems' in r) {
+        problems.replaceChildren(h('p', {}, t('resultsProblems')), h('ul', {}, r.problems.map((p) => h('li', {}, problemText(ballot, p)))));
+        for (const p of r.problems) {
+          const bad = p.kind === 'votes'
+            ? p.choices.map((c) => el.querySelector(`[data-contest="${CSS.escape(p.contest)}"] input[data-choice="${CSS.escape(c)}"]`))
+            : p.kind === 'tooMany' ? [] : [ballotsInput];
+          for (const x of bad) x?.setAttribute('aria-invalid', 'true');
+        }
+        return;
+      }
+      problems.replaceChildren();
+      void startDraft(r.body, 'results-message');
+    },
+  },
+  h('p', { class: 'hint' }, t('resultsIntro')),
+  h('fieldset', {}, h('legend', {}, t('sourceLegend')), radio('booths'), radio('paper')),
+  h('div', { class: 'field' }, h('label', { for: 'results-ballots' }, t('ballotsCounted')), ballotsInput, ballotsHint),
+  contests,
+  problems,
+  h('button', { class: 'secondary', type: 'submit', id: 'draft-results' }, t('draftResults')),
+  h('p', { id: 'results-message', class: 'message', role: 'status' })));
+}
+
+/** What a results draft says, for the members to read before they sign it. */
+function resultsSummary(body: ActaBody): HTMLElement | null {
+  const s = session;
+  if (body.kind !== 'results' || !s?.manifest) return null;
+  let ballot: BallotContest[];
+  try {
+    ballot = ballotOf(s.manifest, s.facts.district);
+  } catch {
+    return null;
+  }
+  return h('div', { id: 'draft-summary', class: 'summary' },
+    h('p', {}, t('summaryBallots', { n: body.ballots, source: t(`source_${body.source}`) })),
+    body.contests.map((c) => {
+      const b = ballot.find((x) => x.contest.id === c.contest);
+      return h('table', {},
+        h('caption', {}, b?.contest.title ?? c.contest),
+        h('tbody', {}, c.counts.map((x) => h('tr', {}, h('th', { scope: 'row' }, b ? choiceLabel(b, x.choice) : x.choice), h('td', { class: 'num' }, String(x.votes))))));
+    }));
+}
+
+/** Opens `body` as the draft to sign; `messageId`: where to say that this browser cannot sign. */
+async function startDraft(body: ActaBody, messageId = 'constitute-message'): Promise<void> {
   const s = session;
   if (!s) return;
   if (typeof crypto === 'undefined' || typeof crypto.subtle === 'undefined') {
-    say('constitute-message', t('noCrypto'));
+    say(messageId, t('noCrypto'));
     return;
   }
   const doc = draft(s.facts.electionId, s.mesa, new Date(), body);
@@ -328,6 +516,7 @@ function renderDraft(): void {
   el.replaceChildren(h('section', { id: 'draft', class: 'card draft', 'aria-labelledby': 'draft-h' },
     h('h2', { id: 'draft-h', tabindex: -1 }, t('draftTitle', { kind: t(`kind_${d.document.body.kind}`) })),
     h('p', { class: 'mono' }, t('draftFacts', { at: d.document.signedAt, sha: s.draftSha })),
+    resultsSummary(d.document.body),
     h('p', { id: 'draft-signatures' }, signers.length === 0 ? t('noSignatures') : t('signatures', { list: signers.join(', ') })),
     h('p', { class: missing ? 'notice' : 'message ok' }, missing === 'president' ? t('needPresident') : missing === 'second' ? t('needSecond') : t('quorumOk')),
     h('div', { class: 'field' }, h('label', { for: 'signer' }, t('signer')), select),

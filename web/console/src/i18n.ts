@@ -1,6 +1,6 @@
 /** The console's words in Spanish and English. Every key exists in both languages (a test checks it). */
 
-export type Lang = 'es' | 'en';
+import { type Dicts, i18n } from '@urna/ui/i18n';
 
 const en = {
   appName: 'Urna mesa console',
@@ -63,7 +63,33 @@ const en = {
   closeNotYet: 'Voting is still open: these actas are signed once it closes.',
   draftParticipants: 'Draft the participants acta',
   draftAuditCodes: 'Draft the audit codes acta',
-  resultsHint: 'The results acta (votes per choice) is drafted once the count is known, with the command below, and signed and submitted the same way:',
+  resultsTitle: 'Results',
+  resultsIntro: 'Once the votes are counted, choose what was counted, enter the ballots counted and the votes for each choice of each contest on this mesa\'s ballot, check them, and have the members sign the results acta.',
+  resultsNotYet: 'Voting is still open: the results acta is signed once it closes and the votes are counted.',
+  resultsDone: 'The results acta is accepted: signed at {at} by {signers}.',
+  noManifest: 'The election\'s ballot could not be read from the vote service yet; trying again.',
+  noBallot: 'The election has no ballot for district {district}: the results acta cannot be drafted here.',
+  sourceLegend: 'What was counted',
+  source_booths: 'The booths\' ballots (booth count)',
+  source_paper: 'Paper ballots, counted by hand',
+  ballotsCounted: 'Ballots counted',
+  ballotsBooths: 'Ballots the booths recorded at this mesa: {n}. A booth count states exactly that.',
+  ballotsPaper: 'At most the voters admitted at this mesa: {n}.',
+  contestMost: 'Each ballot marks up to {n} choices in this contest.',
+  contestTotal: 'Votes in this contest: {sum}',
+  contestTotalMax: 'Votes in this contest: {sum} (at most {max})',
+  choice_blank: 'Blank',
+  choice_null: 'Null (spoilt)',
+  choice_writeIn: 'Write-in',
+  draftResults: 'Check and draft the results acta',
+  resultsProblems: 'Fix these figures before signing:',
+  r_ballots: 'Ballots counted: enter a whole number.',
+  r_votes: '{contest}: enter the votes for {choices} (whole numbers, 0 if none).',
+  r_tooMany: '{contest}: {sum} votes, but the ballots counted ({ballots}) hold at most {max}.',
+  r_tooManyMulti: '{contest}: {sum} votes, but the ballots counted ({ballots}, up to {most} choices each) hold at most {max}.',
+  r_booths: 'Ballots counted {ballots}: the booths of this mesa recorded {recorded}, and a booth count must state exactly that.',
+  r_paper: 'Ballots counted {ballots}: more than the voters admitted at this mesa ({admissions}).',
+  summaryBallots: 'Ballots counted: {n} · {source}',
   constituted: 'The mesa is constituted: acta signed at {at} by {signers}.',
   mesaClosed: 'The mesa is closed: its participants and audit codes actas are accepted.',
   draftTitle: 'Acta to sign: {kind}',
@@ -149,7 +175,33 @@ const es: Record<Key, string> = {
   closeNotYet: 'La votación sigue abierta: estas actas se firman al cerrar.',
   draftParticipants: 'Preparar el acta de participación',
   draftAuditCodes: 'Preparar el acta de códigos de auditoría',
-  resultsHint: 'El acta de resultados (votos por opción) se prepara cuando se conoce el cómputo, con la orden de abajo, y se firma y envía del mismo modo:',
+  resultsTitle: 'Resultados',
+  resultsIntro: 'Contados los votos, elija qué se contó, escriba las boletas contadas y los votos de cada opción de cada contienda de la boleta de esta mesa, revíselos y que los integrantes firmen el acta de resultados.',
+  resultsNotYet: 'La votación sigue abierta: el acta de resultados se firma al cerrar, una vez contados los votos.',
+  resultsDone: 'El acta de resultados fue aceptada: firmada el {at} por {signers}.',
+  noManifest: 'Aún no se pudo leer la boleta de la elección del servicio de votación; se intenta de nuevo.',
+  noBallot: 'La elección no tiene boleta para el distrito {district}: el acta de resultados no puede prepararse aquí.',
+  sourceLegend: 'Qué se contó',
+  source_booths: 'Los votos de las urnas (cómputo de urnas)',
+  source_paper: 'Boletas de papel, contadas a mano',
+  ballotsCounted: 'Boletas contadas',
+  ballotsBooths: 'Votos que registraron las urnas de esta mesa: {n}. Un cómputo de urnas dice exactamente eso.',
+  ballotsPaper: 'Como máximo, los votantes admitidos en esta mesa: {n}.',
+  contestMost: 'Cada boleta marca hasta {n} opciones en esta contienda.',
+  contestTotal: 'Votos en esta contienda: {sum}',
+  contestTotalMax: 'Votos en esta contienda: {sum} (como máximo {max})',
+  choice_blank: 'En blanco',
+  choice_null: 'Nulo',
+  choice_writeIn: 'Candidatura no registrada',
+  draftResults: 'Revisar y preparar el acta de resultados',
+  resultsProblems: 'Corrija estas cifras antes de firmar:',
+  r_ballots: 'Boletas contadas: escriba un número entero.',
+  r_votes: '{contest}: escriba los votos de {choices} (números enteros, 0 si no hay).',
+  r_tooMany: '{contest}: {sum} votos, pero las boletas contadas ({ballots}) admiten como máximo {max}.',
+  r_tooManyMulti: '{contest}: {sum} votos, pero las boletas contadas ({ballots}, hasta {most} opciones cada una) admiten como máximo {max}.',
+  r_booths: 'Boletas contadas {ballots}: las urnas de esta mesa registraron {recorded}, y un cómputo de urnas debe decir exactamente eso.',
+  r_paper: 'Boletas contadas {ballots}: más que los votantes admitidos en esta mesa ({admissions}).',
+  summaryBallots: 'Boletas contadas: {n} · {source}',
   constituted: 'La mesa está constituida: acta firmada el {at} por {signers}.',
   mesaClosed: 'La mesa está cerrada: sus actas de participación y de códigos de auditoría fueron aceptadas.',
   draftTitle: 'Acta por firmar: {kind}',
@@ -172,32 +224,6 @@ const es: Record<Key, string> = {
   submitted: 'Acta aceptada: SHA-256 {sha}.',
 };
 
-export const DICTS: Record<Lang, Record<Key, string>> = { en, es };
+export const DICTS: Dicts<Key> = { en, es };
 
-let current: Lang = 'es';
-
-export function lang(): Lang {
-  return current;
-}
-
-export function setLang(l: Lang): void {
-  current = l;
-  document.documentElement.lang = l;
-}
-
-/** The stored choice, else the browser's first Spanish or English preference, else Spanish. */
-export function initialLang(stored: string | null, preferred: readonly string[]): Lang {
-  if (stored === 'es' || stored === 'en') return stored;
-  for (const p of preferred) {
-    const base = p.slice(0, 2).toLowerCase();
-    if (base === 'es' || base === 'en') return base;
-  }
-  return 'es';
-}
-
-export function t(key: Key, vars: Record<string, string | number> = {}): string {
-  return DICTS[current][key].replace(/\{(\w+)\}/g, (m, name: string) => {
-    const v = vars[name];
-    return v === undefined ? m : String(v);
-  });
-}
+export const { lang, other, setLang, t, startLang, toggleLang } = i18n(DICTS);

@@ -8,13 +8,14 @@
 
 import { api, ApiError, follow } from './api.js';
 import { turnoutChart, type TurnoutChart } from './chart.js';
-import { h, show } from './dom.js';
-import { lang, ruleName, setLang, t, type Key } from './i18n.js';
+import { h, show } from '@urna/ui/dom';
+import { lang, logPlace, ruleName, t, toggleLang, type Key } from './i18n.js';
 import { fleetMap, type FleetMap } from './map.js';
 import {
   addBallot,
   countByState,
   healthFields,
+  upsertAction,
   upsertAlert,
   type Action,
   type Alert,
@@ -71,8 +72,7 @@ function renderHeader(): void {
         h('button', {
           class: 'lang', type: 'button', 'aria-label': t('langSwitchLabel'),
           onclick: () => {
-            setLang(lang() === 'es' ? 'en' : 'es');
-            localStorage.setItem('urna.lang', lang());
+            toggleLang();
             rerender();
           },
         }, t('langSwitch')),
@@ -176,8 +176,7 @@ function onChange(c: Change): void {
     s.desk = upsertAlert(s.desk, a, s.officer.districts);
     renderDesk();
   } else {
-    const a: Action = c;
-    if (!s.actions.some((x) => x.seq === a.seq)) s.actions = [...s.actions, a];
+    s.actions = upsertAction(s.actions, c);
     renderActions();
   }
 }
@@ -368,7 +367,10 @@ function renderActions(): void {
   const el = document.getElementById('actions-list');
   if (!s || !el) return;
   el.replaceChildren(...[...s.actions].reverse().slice(0, 50).map((a) =>
-    h('li', {}, t('actionLine', { time: time(a.atMs), officer: a.officer, action: t(a.action as Key), target: a.target }) + (a.note ? `: ${a.note}` : ''))));
+    h('li', {},
+      t('actionLine', { time: time(a.atMs), officer: a.officer, action: t(a.action as Key), target: a.target }) + (a.note ? `: ${a.note}` : ''),
+      ' · ',
+      h('span', { class: a.logIndex === undefined ? 'log pending' : 'log' }, logPlace(a.logIndex)))));
 }
 
 function rerender(): void {

@@ -1,7 +1,6 @@
 /** The dashboard's words in Spanish and English. Every key exists in both languages (a test checks it). */
 
-export type Lang = 'es' | 'en';
-export const LANGS: readonly Lang[] = ['es', 'en'];
+import { type Dicts, i18n } from '@urna/ui/i18n';
 
 const en = {
   appName: 'Urna operations centre',
@@ -67,6 +66,8 @@ const en = {
   turnoutEmpty: 'No booth ballots yet.',
   actionsTitle: 'Actions in my districts',
   actionLine: '{time} · {officer} · {action} · {target}',
+  logIndex: 'log #{index}',
+  logPending: 'log pending',
   rule_offline: 'Offline',
   rule_outside_geofence: 'Outside its geofence',
   rule_vote_rate: 'Unusual vote rate',
@@ -143,6 +144,8 @@ const es: Record<Key, string> = {
   turnoutEmpty: 'Aún no hay boletas en urna.',
   actionsTitle: 'Acciones en mis distritos',
   actionLine: '{time} · {officer} · {action} · {target}',
+  logIndex: 'registro #{index}',
+  logPending: 'registro pendiente',
   rule_offline: 'Sin conexión',
   rule_outside_geofence: 'Fuera de su geocerca',
   rule_vote_rate: 'Ritmo de votación inusual',
@@ -153,34 +156,13 @@ const es: Record<Key, string> = {
   rule_sos: 'SOS',
 };
 
-export const DICTS: Record<Lang, Record<Key, string>> = { en, es };
+export const DICTS: Dicts<Key> = { en, es };
 
-let current: Lang = 'es';
+export const { lang, other, setLang, t, startLang, toggleLang } = i18n(DICTS);
 
-export function lang(): Lang {
-  return current;
-}
-
-export function setLang(l: Lang): void {
-  current = l;
-  document.documentElement.lang = l;
-}
-
-/** The stored choice, else the browser's first Spanish or English preference, else Spanish. */
-export function initialLang(stored: string | null, preferred: readonly string[]): Lang {
-  if (stored === 'es' || stored === 'en') return stored;
-  for (const p of preferred) {
-    const base = p.slice(0, 2).toLowerCase();
-    if (base === 'es' || base === 'en') return base;
-  }
-  return 'es';
-}
-
-export function t(key: Key, vars: Record<string, string | number> = {}): string {
-  return DICTS[current][key].replace(/\{(\w+)\}/g, (m, name: string) => {
-    const v = vars[name];
-    return v === undefined ? m : String(v);
-  });
+/** Where an action is in the election's audit log, or that it is not there yet. */
+export function logPlace(index: number | undefined): string {
+  return index === undefined ? t('logPending') : t('logIndex', { index });
 }
 
 /** A rule's name in the current language (the rule id itself if unknown). */

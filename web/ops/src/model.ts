@@ -48,7 +48,17 @@ export interface Alert {
   history: Note[];
 }
 
-export interface Action { seq: number; atMs: number; officer: string; action: string; target: string; district: string; note: string }
+export interface Action {
+  seq: number;
+  atMs: number;
+  officer: string;
+  action: string;
+  target: string;
+  district: string;
+  note: string;
+  /** Its position in the election's audit log (an `officer-action` event); absent until the monitor appends it. */
+  logIndex?: number;
+}
 
 export interface Officer { id: string; name: string; districts: string[]; fleet: string }
 
@@ -83,6 +93,19 @@ export function upsertAlert(desk: Alert[], alert: Alert, districts: readonly str
   if (!districts.includes(alert.district)) return desk;
   const rest = desk.filter((a) => a.id !== alert.id);
   return [...rest, alert].sort(deskOrder);
+}
+
+/**
+ * Adds an action, or replaces the one with its `seq`: the monitor sends an action again once the audit log
+ * has taken it, with its `logIndex`. A position the page already has is kept, since the log never moves an
+ * entry, even if a copy without it comes later.
+ */
+export function upsertAction(actions: readonly Action[], action: Action): Action[] {
+  const i = actions.findIndex((a) => a.seq === action.seq);
+  if (i < 0) return [...actions, action];
+  const logIndex = action.logIndex ?? actions[i]?.logIndex;
+  const merged: Action = logIndex === undefined ? action : { ...action, logIndex };
+  return actions.map((a, j) => (j === i ? merged : a));
 }
 
 /** Devices by state. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DICTS, initialLang } from '../src/i18n.js';
+import { DICTS, logPlace, setLang } from '../src/i18n.js';
 
 describe('i18n', () => {
   it('has every key in both languages, with the same placeholders', () => {
@@ -12,9 +12,13 @@ describe('i18n', () => {
     }
   });
 
-  it('prefers the stored language, then the browser, then Spanish', () => {
-    expect(initialLang('en', ['es-MX'])).toBe('en');
-    expect(initialLang(null, ['fr', 'en-US'])).toBe('en');
-    expect(initialLang(null, ['fr'])).toBe('es');
+  it('says where an action is in the audit log, or that it is pending, in both languages', () => {
+    setLang('en');
+    expect(logPlace(123)).toBe('log #123');
+    expect(logPlace(0)).toBe('log #0');
+    expect(logPlace(undefined)).toBe('log pending');
+    setLang('es');
+    expect(logPlace(123)).toBe('registro #123');
+    expect(logPlace(undefined)).toBe('registro pendiente');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addBallot, countByState, deskOrder, healthFields, parseSse, placeOf, turnoutSeries, upsertAlert, worstState, type Alert, type Device, type Mesa } from '../src/model.js';
+import { addBallot, countByState, deskOrder, healthFields, parseSse, placeOf, turnoutSeries, upsertAction, upsertAlert, worstState, type Action, type Alert, type Device, type Mesa } from '../src/model.js';
 
 function alert(id: number, priority: Alert['priority'], status: Alert['status'] = 'open', district = 'centro'): Alert {
   return { id, device: 'd', mesa: 'm', district, rule: 'sos', priority, evidence: {}, atMs: id, status, escalated: false, officers: [], history: [] };
@@ -8,6 +8,36 @@ function alert(id: number, priority: Alert['priority'], status: Alert['status'] 
 function device(id: string, state: Device['state'], position: Device['position'] = null): Device {
   return { id, mesa: 'm1', district: 'centro', lastSeenMs: null, lastHeartbeatMs: null, position, health: null, connected: true, locked: false, blocked: false, ballots: 0, alerting: [], state };
 }
+
+function action(seq: number, logIndex?: number): Action {
+  const a: Action = { seq, atMs: seq * 1000, officer: 'ana', action: 'lock', target: `device:b${String(seq)}`, district: 'centro', note: '' };
+  return logIndex === undefined ? a : { ...a, logIndex };
+}
+
+describe('the record of actions', () => {
+  it('adds a new action and replaces one the monitor sends again with its audit log position', () => {
+    let actions = upsertAction([], action(1, 40));
+    actions = upsertAction(actions, action(2));
+    actions = upsertAction(actions, action(3));
+    expect(actions.map((a) => [a.seq, a.logIndex])).toEqual([[1, 40], [2, undefined], [3, undefined]]);
+    actions = upsertAction(actions, action(2, 41));
+    expect(actions.map((a) => [a.seq, a.logIndex])).toEqual([[1, 40], [2, 41], [3, undefined]]);
+  });
+
+  it('keeps a known position when a copy without it comes later', () => {
+    const before = [action(1, 40)];
+    const after = upsertAction(before, { ...action(1), note: 'edited' });
+    expect(after).toEqual([{ ...action(1, 40), note: 'edited' }]);
+    expect(before).toEqual([action(1, 40)]);
+  });
+
+  it('reads the position from the monitor\'s JSON, absent until logged', () => {
+    const pending = JSON.parse('{"seq":7,"atMs":1,"officer":"ana","action":"lock","target":"device:b1","district":"centro","note":""}') as Action;
+    const logged = JSON.parse('{"seq":7,"atMs":1,"officer":"ana","action":"lock","target":"device:b1","district":"centro","note":"","logIndex":123}') as Action;
+    expect(pending.logIndex).toBeUndefined();
+    expect(upsertAction([pending], logged)[0]?.logIndex).toBe(123);
+  });
+});
 
 describe('the desk', () => {
   it('puts unresolved, then critical, then newest first', () => {

@@ -6,8 +6,8 @@
 import { checkReceipt, LogAnswerError, type LogSource, type ReceiptCheck } from '@urna/crypto/log';
 import { barChart } from './chart.js';
 import { FetchError, type Figure, type ContestPart, type SiteContest, type SiteData, type SiteStatus, type TrustFile, figureHref, getJson, percent } from './data.js';
-import { append, grouped, h } from './dom.js';
-import { type Key, lang, LANGS, modalityName, num, setLang, t } from './i18n.js';
+import { append, grouped, h } from '@urna/ui/dom';
+import { type Key, lang, modalityName, num, other, t, toggleLang } from './i18n.js';
 import { loadPrep, type Prep, prepSection } from './prep.js';
 
 interface Loaded {
@@ -43,20 +43,17 @@ export async function start(header: HTMLElement, main: HTMLElement): Promise<voi
 }
 
 function renderHeader(header: HTMLElement, main: HTMLElement): void {
-  const other = LANGS.find((l) => l !== lang()) ?? 'en';
   const switchLang = () => {
-    setLang(other);
-    localStorage.setItem('urna.lang', other);
+    toggleLang();
     renderHeader(header, main);
     render(main);
   };
-  document.documentElement.lang = lang();
   document.title = loaded?.site === undefined ? t('siteName') : `${loaded.site.title} · ${t('siteName')}`;
   const nav: [string, Key][] = [['turnout', 'navTurnout'], ['results', 'navResults'], ['receipt', 'navReceipt'], ['keys', 'navKeys'], ['record', 'navRecord']];
   if (loaded?.status.snapshots === true) nav.unshift(['prep', 'navPrep']);
   header.replaceChildren(
     h('a', { class: 'skip', href: '#main' }, t('skip')),
-    h('div', { class: 'bar' }, h('span', { class: 'brand' }, t('siteName')), h('button', { class: 'lang', type: 'button', lang: other, 'aria-label': t('langSwitchLabel'), onclick: switchLang }, t('langSwitch'))),
+    h('div', { class: 'bar' }, h('span', { class: 'brand' }, t('siteName')), h('button', { class: 'lang', type: 'button', lang: other(), 'aria-label': t('langSwitchLabel'), onclick: switchLang }, t('langSwitch'))),
     h('nav', { 'aria-label': t('siteName') }, nav.map(([id, key]) => h('a', { href: `#${id}` }, t(key)))),
   );
 }

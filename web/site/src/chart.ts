@@ -6,7 +6,7 @@
 
 import { BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip } from 'chart.js';
 import type { SiteCount } from './data.js';
-import { h } from './dom.js';
+import { h } from '@urna/ui/dom';
 import { num, t } from './i18n.js';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);

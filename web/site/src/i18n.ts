@@ -3,8 +3,7 @@
  * gives them. Every key exists in both languages (a test checks it).
  */
 
-export type Lang = 'es' | 'en';
-export const LANGS: readonly Lang[] = ['es', 'en'];
+import { type Dicts, i18n } from '@urna/ui/i18n';
 
 const en = {
   siteName: 'Urna: public results',
@@ -174,32 +173,9 @@ const es: Record<Key, string> = {
   electionId: 'Elección {id}, manifiesto {hash}',
 };
 
-export const STRINGS: Record<Lang, Record<Key, string>> = { en, es };
+export const STRINGS: Dicts<Key> = { en, es };
 
-let current: Lang = 'es';
-
-export function lang(): Lang {
-  return current;
-}
-
-export function setLang(l: Lang): void {
-  current = l;
-}
-
-/** The language to start in: `?lang=` in the URL, a saved choice, else the browser's, else Spanish. */
-export function initialLang(query: string | null, saved: string | null, browser: readonly string[]): Lang {
-  for (const s of [query, saved]) if (s === 'es' || s === 'en') return s;
-  for (const b of browser) {
-    const base = b.toLowerCase().split('-')[0];
-    if (base === 'es' || base === 'en') return base;
-  }
-  return 'es';
-}
-
-/** The string `key` in the current language, with `{name}` placeholders filled. */
-export function t(key: Key, vars: Record<string, string | number> = {}): string {
-  return STRINGS[current][key].replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
-}
+export const { lang, other, setLang, t, startLang, toggleLang } = i18n(STRINGS);
 
 /** A modality's name, or the modality itself when the site does not know it. */
 export function modalityName(m: string): string {
@@ -208,5 +184,5 @@ export function modalityName(m: string): string {
 
 /** A count in the current language's digits and grouping. */
 export function num(n: number): string {
-  return new Intl.NumberFormat(current === 'es' ? 'es-MX' : 'en-US').format(n);
+  return new Intl.NumberFormat(lang() === 'es' ? 'es-MX' : 'en-US').format(n);
 }

@@ -1,8 +1,9 @@
 import './style.css';
 import { start } from './app.js';
-import { initialLang, setLang } from './i18n.js';
+import { startLang } from './i18n.js';
 
-setLang(initialLang(new URLSearchParams(location.search).get('lang'), localStorage.getItem('urna.lang'), navigator.languages));
+// Links to the results site may name the language (`?lang=en`).
+startLang({ query: true });
 const main = document.getElementById('main');
 const header = document.getElementById('header');
 if (main !== null && header !== null) void start(header, main);

@@ -8,7 +8,7 @@
 import { CategoryScale, Chart, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
 import type { Figure } from './data.js';
 import { getJson } from './data.js';
-import { h } from './dom.js';
+import { h } from '@urna/ui/dom';
 import { lang, num, t } from './i18n.js';
 
 Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip);

@@ -5,7 +5,10 @@
 //! (and is told why another is refused), constitutes the mesa (two members sign in the browser with their key
 //! files; a key that is not the chosen member's is caught), sees the booth ballots this test casts through the
 //! bridge appear, and after the admin closes voting, closes the mesa with the participants and audit codes
-//! actas. The actas the browser signed are then verified with `urna mesa acta verify`.
+//! actas, then drafts the results acta from the contest and choices of the district's ballot (figures the service
+//! would refuse are refused on the page first: more votes than ballots, a booth count that is not the booths',
+//! more paper ballots than voters admitted) and two members sign and submit it. The actas the browser signed
+//! are then verified with `urna mesa acta verify`.
 //!
 //! Needs node, web/node_modules (`npm ci` in web/) and Chromium; without them the test is skipped, loudly, and
 //! under CI (`CI` set) it fails. URNA_SCREENSHOTS=docs/img/console retakes the documentation's screenshots.
@@ -66,7 +69,15 @@ async fn mesa_members_admit_constitute_and_close_in_the_console() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let e = support::BoothElection::write(d, ELECTION, "centro", "alcaldia", 7000);
-    let (manifest, pk) = (e.manifest.clone(), e.public_key.clone());
+    // The ballot's titles and names as an election authority writes them (the console shows them as given).
+    let mut manifest = e.manifest.clone();
+    let contest = &mut manifest.contests[0];
+    contest.title = "Alcaldía de Centro".into();
+    contest.parties[0].name = "Partido Verde".into();
+    contest.parties[0].candidate = Some("Ana Ruiz".into());
+    contest.parties[1].name = "Movimiento Azul".into();
+    support::write(d, "manifest.json", &serde_json::to_string(&manifest).unwrap());
+    let pk = e.public_key.clone();
     let voter = |i: usize| e.voters[i].clone();
     let internal = support::internal_token_file(d);
     let audit_url = support::audit_log(&d.join("audit"), "urna.test/console").await;
@@ -194,12 +205,31 @@ async fn mesa_members_admit_constitute_and_close_in_the_console() {
     assert_eq!(result["ballotsShown"], "1", "{result}");
     assert_eq!(result["b2Shown"], "1", "{result}");
     assert!(result["notClosed"].as_str().is_some_and(|t| !t.is_empty()), "{result}");
+    // The results form: the contest's choices in the numbering's order, the booth ballots pre-filled, and the
+    // refusals the service would make, made on the page, in Spanish.
+    assert_eq!(result["resultsChoices"], json!(["a", "b", "blank", "null"]), "{result}");
+    assert_eq!(result["resultsLegend"], "Alcaldía de Centro", "{result}");
+    assert_eq!(
+        result["resultsLabels"],
+        json!(["Partido Verde (Ana Ruiz)", "Movimiento Azul", "En blanco", "Nulo"]),
+        "{result}"
+    );
+    assert_eq!(result["ballotsPrefilled"], "1", "{result}");
+    assert!(
+        result["tooMany"].as_str().is_some_and(|t| t.contains("2 votos") && t.contains("como máximo 1")),
+        "{result}"
+    );
+    assert!(result["boothMismatch"].as_str().is_some_and(|t| t.contains("registraron 1")), "{result}");
+    assert!(result["paperOver"].as_str().is_some_and(|t| t.contains("votantes admitidos")), "{result}");
+    assert!(result["summary"].as_str().is_some_and(|t| t.contains("Ballots counted: 1")), "{result}");
+    assert!(result["resultsDone"].as_str().is_some_and(|t| t.contains("ana, bea")), "{result}");
     assert_eq!(result["errors"], json!([]), "the page logged errors");
 
-    // What the service accepted: three actas signed in the browser by ana and bea, which the CLI verifies.
+    // What the service accepted: four actas signed in the browser by ana and bea, which the CLI verifies.
     let facts = client.mesa_actas("centro-1", CONSOLE).await.unwrap();
-    let kinds: Vec<&str> = facts.actas.iter().map(|a| a.kind.as_str()).collect();
-    assert_eq!(kinds, ["constitution", "participants", "auditCodes"]);
+    let mut kinds: Vec<&str> = facts.actas.iter().map(|a| a.kind.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["auditCodes", "constitution", "participants", "results"]);
     assert!(facts.actas.iter().all(|a| a.signers == ["ana", "bea"]));
     assert_eq!((facts.admissions, facts.booth_ballots), (1, 1));
     // What the console API adds for the page: the district, the members with their keys, ballots per booth.
@@ -210,7 +240,7 @@ async fn mesa_members_admit_constitute_and_close_in_the_console() {
     let booths: Vec<(&str, u64)> = facts.booths.iter().map(|b| (b.id.as_str(), b.ballots)).collect();
     assert_eq!(booths, [("centro-1-b1", 0), ("centro-1-b2", 1)]);
     let addr = vote_url.trim_start_matches("http://");
-    for kind in ["constitution", "participants", "auditCodes"] {
+    for kind in ["constitution", "participants", "auditCodes", "results"] {
         let (code, body) = support::http(addr, "GET", &format!("/v1/mesas/centro-1/actas/{kind}"), None).await;
         assert_eq!(code, 200, "{body}");
         let file = support::write(d, &format!("{kind}.json"), &body);
@@ -222,4 +252,62 @@ async fn mesa_members_admit_constitute_and_close_in_the_console() {
         serde_json::from_str(&support::http(addr, "GET", "/v1/mesas/centro-1/actas/constitution", None).await.1)
             .unwrap();
     assert_eq!(constitution["document"]["body"]["membersPresent"], json!(["ana", "bea", "ciro"]));
+    let results: Value =
+        serde_json::from_str(&support::http(addr, "GET", "/v1/mesas/centro-1/actas/results", None).await.1).unwrap();
+    let counts = json!([{ "choice": "a", "votes": 1 }, { "choice": "b", "votes": 0 },
+        { "choice": "blank", "votes": 0 }, { "choice": "null", "votes": 0 }]);
+    assert_eq!(
+        results["document"]["body"],
+        json!({ "kind": "results", "source": "booths", "ballots": 1, "contests": [{ "contest": "alcaldia", "counts": counts }] })
+    );
+}
+
+/// The results acta web/console/test/acta.test.ts checks the console against, written by `urna_vote::acta`: its
+/// canonical encoding, digest, signing message and two members' Ed25519 signatures (deterministic), so the
+/// browser's bytes are compared with Rust's. `URNA_FIXTURES=1` rewrites the file; otherwise it must match.
+#[test]
+fn the_console_results_fixture_is_what_urna_vote_writes() {
+    use urna_vote::acta::{
+        ActaBody, ActaDocument, ChoiceVotes, ContestCount, CountSource, SignedActa, signing_message,
+    };
+    let counts = |contest: &str, votes: &[(&str, u64)]| ContestCount {
+        contest: contest.into(),
+        counts: votes.iter().map(|(choice, votes)| ChoiceVotes { choice: (*choice).into(), votes: *votes }).collect(),
+    };
+    let body = ActaBody::Results {
+        source: CountSource::Paper,
+        ballots: 412,
+        contests: vec![
+            counts(
+                "alcaldia",
+                &[("verde", 150), ("azul", 120), ("verde+azul", 9), ("write-in", 3), ("blank", 20), ("null", 110)],
+            ),
+            counts("consulta", &[("si", 300), ("no", 0)]),
+        ],
+    };
+    // A mesa id with a quote and non-ASCII letters: the JSON escapes and the UTF-8 lengths must agree too.
+    let doc = ActaDocument::new("municipal-2027", "centro-1 \"ñandú\"", "2027-06-06T20:15:00Z".parse().unwrap(), body);
+    doc.check().unwrap();
+    let mut acta = SignedActa::unsigned(doc.clone());
+    for (member, seed) in [("bea", 2u8), ("ana", 1u8)] {
+        let key = urna_audit::LogKey::from_seed(&[seed; 32]);
+        acta.sign_with(member, |m| key.sign(m));
+    }
+    let digest = doc.digest();
+    let fixture = json!({
+        "about": "written by workloads/urna/tests/mesa_console.rs (urna_vote::acta); URNA_FIXTURES=1 rewrites it",
+        "seeds": { "ana": hex::encode([1u8; 32]), "bea": hex::encode([2u8; 32]) },
+        "acta": acta,
+        "canonical": String::from_utf8(doc.canonical()).unwrap(),
+        "sha256": hex::encode(digest),
+        "signingMessage": hex::encode(signing_message(&doc.election_id, &doc.mesa, doc.kind(), &digest)),
+    });
+    let text = format!("{}\n", serde_json::to_string_pretty(&fixture).unwrap());
+    let path = Path::new(WEB).join("console/test/fixtures/results-acta.json");
+    if std::env::var_os("URNA_FIXTURES").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == text, "{} is not what urna_vote::acta writes: rerun with URNA_FIXTURES=1", path.display());
 }

@@ -1,9 +1,17 @@
-/** A tiny DOM builder: the app is a handful of forms, no UI library needed. */
+/**
+ * A tiny DOM builder shared by Urna's pages: each is a handful of forms, lists and tables, so no UI library is
+ * needed, and what runs in a voter's browser stays small enough to read.
+ */
 
-type Child = Node | string | null | undefined | false;
-type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
+export type Child = Node | string | null | undefined | false;
+export type Children = (Child | Child[])[];
+export type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+/**
+ * An element with attributes and children. `on<event>` attributes that are functions become listeners; `true`
+ * is an empty attribute; `null`, `undefined` and `false` leave it out (so optional attributes read inline).
+ */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Children): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
@@ -15,7 +23,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   return el;
 }
 
-function append(el: Node, children: (Child | Child[])[]): void {
+/** Appends children, flattening arrays and skipping the empty ones, so `cond ? node : null` reads inline. */
+export function append(el: Node, children: Children): void {
   for (const c of children) {
     if (Array.isArray(c)) append(el, c);
     else if (c === null || c === undefined || c === false) continue;
@@ -24,7 +33,7 @@ function append(el: Node, children: (Child | Child[])[]): void {
 }
 
 /** Replaces the main region's content and moves focus to its heading, so a screen reader announces the step. */
-export function show(main: HTMLElement, ...children: (Child | Child[])[]): void {
+export function show(main: HTMLElement, ...children: Children): void {
   main.replaceChildren();
   append(main, children);
   const heading = main.querySelector('h1, h2');
@@ -41,6 +50,7 @@ export function download(name: string, text: string, type = 'application/json'):
   document.body.appendChild(a);
   a.click();
   a.remove();
+  // Revoked later, not at once: some browsers start reading the blob only after the click has returned.
   setTimeout(() => { URL.revokeObjectURL(url); }, 10_000);
 }
 

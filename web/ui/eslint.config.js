@@ -1,0 +1,3 @@
+import { urnaLint } from './eslint.base.js';
+
+export default urnaLint(import.meta.dirname, { scripts: [] });
