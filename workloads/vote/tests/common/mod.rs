@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use urna_ballot::{Contest, ContestKind, ContestOption, District, ElectionManifest, Party};
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::paillier::{KeySize, PublicKey, generate_keypair};
 use urna_status::error::ErrorBody;
@@ -37,55 +36,8 @@ pub fn signing_key() -> BlindSigningKey {
     BlindSigningKey::from_pkcs8_pem(&BLIND_PEM).expect("pem")
 }
 
-fn party(id: &str) -> Party {
-    Party { id: id.into(), name: id.to_uppercase(), candidate: None }
-}
-
 /// `city` with `north` and `south`; `mayor` (single choice) everywhere, `council` (1–2 of 4) in `north`.
-pub fn manifest() -> ElectionManifest {
-    ElectionManifest {
-        election_id: "test-2026".into(),
-        title: "Test election".into(),
-        districts: vec![
-            District { id: "city".into(), name: "City".into(), parent: None },
-            District { id: "north".into(), name: "North".into(), parent: Some("city".into()) },
-            District { id: "south".into(), name: "South".into(), parent: Some("city".into()) },
-        ],
-        contests: vec![
-            Contest {
-                id: "mayor".into(),
-                title: "Mayor".into(),
-                kind: ContestKind::SingleChoice,
-                districts: vec!["city".into()],
-                parties: vec![party("red"), party("green"), party("blue")],
-                coalitions: vec![],
-                options: vec![],
-                min_selections: None,
-                max_selections: None,
-                write_in: false,
-                blank: true,
-                null: true,
-            },
-            Contest {
-                id: "council".into(),
-                title: "Council".into(),
-                kind: ContestKind::MultiChoice,
-                districts: vec!["north".into()],
-                parties: vec![],
-                coalitions: vec![],
-                options: (1..=4)
-                    .map(|i| ContestOption { id: format!("o{i}"), name: format!("Option {i}"), list: None })
-                    .collect(),
-                min_selections: Some(1),
-                max_selections: Some(2),
-                write_in: false,
-                blank: false,
-                null: false,
-            },
-        ],
-        slot_bits: 20,
-    }
-}
+pub use urna_ballot::testkit::city as manifest;
 
 // ---------------------------------------------------------------- fake shard
 
