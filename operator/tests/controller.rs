@@ -647,7 +647,6 @@ async fn tallyshard_reports_workload_readiness_and_failure() {
 #[tokio::test]
 async fn health_and_metrics_endpoints() {
     use std::sync::atomic::AtomicBool;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let metrics = Arc::new(Metrics::default());
     metrics.start("Election");
     let ready = Arc::new(AtomicBool::new(true));
@@ -658,13 +657,9 @@ async fn health_and_metrics_endpoints() {
     for (path, expect) in
         [("/healthz", "ok"), ("/readyz", "ready"), ("/metrics", "urna_operator_reconciles_total{kind=\"Election\"} 1")]
     {
-        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-            .await
-            .expect("write");
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.expect("read");
-        assert!(out.starts_with("HTTP/1.1 200"), "{path}: {out}");
+        let r = urna_testkit::Request::get(path).send_async(addr).await.expect("GET");
+        let out = r.text();
+        assert_eq!(r.status, 200, "{path}: {out}");
         assert!(out.contains(expect), "{path}: {out}");
     }
 }

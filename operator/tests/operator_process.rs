@@ -393,12 +393,8 @@ impl Operator {
 
     /// `GET /metrics`, or nothing yet.
     async fn metrics(&self) -> Option<String> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(self.metrics).await.ok()?;
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.ok()?;
-        let mut out = String::new();
-        tokio::time::timeout(Duration::from_secs(5), s.read_to_string(&mut out)).await.ok()?.ok()?;
-        Some(out)
+        let r = urna_testkit::Request::get("/metrics").timeout(Duration::from_secs(5));
+        Some(r.send_async(self.metrics).await.ok()?.text())
     }
 }
 

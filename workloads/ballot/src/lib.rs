@@ -15,6 +15,8 @@ pub mod layout;
 pub mod manifest;
 mod selection;
 mod statements;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod validate;
 pub mod weeding;
 

@@ -15,9 +15,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use urna_ballot::challenge::ChallengedBallot;
-use urna_ballot::{
-    BallotCodec, Contest, District, ElectionManifest, EncryptedBallot, Selection, check_challenge, manifest_hash,
-};
+use urna_ballot::{BallotCodec, Contest, ElectionManifest, EncryptedBallot, Selection, check_challenge, manifest_hash};
 use urna_crypto::paillier::{PublicKey, RandomnessPool};
 use urna_crypto::threshold::ThresholdPublicKey;
 
@@ -39,42 +37,11 @@ fn production_key() -> PublicKey {
     ThresholdPublicKey::from_json(&text).expect("threshold key").paillier().clone()
 }
 
-/// The manifest the operator derives from examples/federal (`Election::manifest`: metadata.name, spec.title,
-/// spec.districts, spec.contests, spec.slotBits).
+/// The manifest the operator derives from examples/federal (`Election::manifest`).
 fn federal_manifest() -> ElectionManifest {
-    #[derive(Deserialize)]
-    struct Meta {
-        name: String,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Spec {
-        title: String,
-        districts: Vec<District>,
-        contests: Vec<Contest>,
-        slot_bits: Option<u32>,
-    }
-    #[derive(Deserialize)]
-    struct Doc {
-        kind: String,
-        metadata: Meta,
-        spec: Option<Spec>,
-    }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/federal/election.yaml");
-    let text = std::fs::read_to_string(path).expect("examples/federal/election.yaml");
-    for doc in serde_yaml::Deserializer::from_str(&text) {
-        let doc = Doc::deserialize(doc).expect("example document");
-        if let (true, Some(spec)) = (doc.kind == "Election", doc.spec) {
-            return ElectionManifest {
-                election_id: doc.metadata.name,
-                title: spec.title,
-                districts: spec.districts,
-                contests: spec.contests,
-                slot_bits: spec.slot_bits.unwrap_or(urna_ballot::manifest::DEFAULT_SLOT_BITS),
-            };
-        }
-    }
-    panic!("no Election in examples/federal/election.yaml")
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/federal");
+    let set = urna_operator::examples::load_dir(dir).expect("examples/federal");
+    set.elections.first().expect("no Election in examples/federal").manifest()
 }
 
 /// The seeds' hard cases (tests/common) plus a contest with an explicit blank vote.

@@ -30,8 +30,12 @@ fn mexico_president_and_board_at_3072_bits_with_threshold_decryption() {
         .iter()
         .map(|(president, board)| {
             let sels = vec![
-                ("president", Selection::from_ids(&common::mexico_president(), &[president], None).expect("selection")),
-                ("board", Selection::from_ids(&common::board(), board, None).expect("selection")),
+                (
+                    "president",
+                    Selection::from_ids(&urna_ballot::testkit::mexico_president(), &[president], None)
+                        .expect("selection"),
+                ),
+                ("board", Selection::from_ids(&urna_ballot::testkit::board(), board, None).expect("selection")),
             ];
             codec.encrypt_ballot("jalisco", &sels, &pool, &mut rng).expect("encrypt")
         })

@@ -38,7 +38,7 @@ fn tally(codec: &BallotCodec, ballots: &[EncryptedBallot], contest: &str) -> Vec
 
 #[test]
 fn mexico_president_numbering_is_the_documented_one() {
-    let all = choices(&common::mexico_president());
+    let all = choices(&urna_ballot::testkit::mexico_president());
     let ids: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -106,7 +106,7 @@ fn mexico_president_counts_every_valid_combination() {
 
 #[test]
 fn mexico_president_refuses_cross_coalition_and_double_marks() {
-    let c = common::mexico_president();
+    let c = urna_ballot::testkit::mexico_president();
     for bad in [&["pan+morena"][..], &["pan", "pri"], &[], &["pan+pan"], &["write-in"]] {
         assert!(Selection::from_ids(&c, bad, None).is_err(), "{bad:?} accepted");
     }
@@ -171,7 +171,7 @@ fn multi_choice_counts_and_bounds() {
     let result = codec.decode_totals("board", &tally(&codec, &ballots, "board"), 3).expect("decode");
     let votes: Vec<u64> = result.counts.iter().map(|c| c.votes).collect();
     assert_eq!(votes, [2, 1, 1, 0, 0, 2]);
-    let board = common::board();
+    let board = urna_ballot::testkit::board();
     assert!(Selection::from_ids(&board, &[], None).is_err(), "below minSelections");
     assert!(Selection::from_ids(&board, &["o0", "o1", "o2", "o3"], None).is_err(), "above maxSelections");
     assert!(Selection::from_ids(&board, &["o0", "o0"], None).is_err(), "marked twice");

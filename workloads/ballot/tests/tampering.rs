@@ -8,11 +8,17 @@ use urna_crypto::paillier::{Plaintext, RandomnessPool};
 
 fn ballot(codec: &BallotCodec, style: &str, pick: &str) -> EncryptedBallot {
     let mut sels = vec![
-        ("president", Selection::from_ids(&common::mexico_president(), &[pick], None).expect("selection")),
-        ("board", Selection::from_ids(&common::board(), &["o4"], None).expect("selection")),
+        (
+            "president",
+            Selection::from_ids(&urna_ballot::testkit::mexico_president(), &[pick], None).expect("selection"),
+        ),
+        ("board", Selection::from_ids(&urna_ballot::testkit::board(), &["o4"], None).expect("selection")),
     ];
     if style == "chiapas" {
-        sels.push(("governor", Selection::from_ids(&common::chiapas_governor(), &["p13"], None).expect("selection")));
+        sels.push((
+            "governor",
+            Selection::from_ids(&urna_ballot::testkit::chiapas_governor(), &["p13"], None).expect("selection"),
+        ));
     }
     let pool = RandomnessPool::new(codec.public_key().clone());
     codec.encrypt_ballot(style, &sels, &pool, &mut urna_crypto::os_rng()).expect("encrypt")

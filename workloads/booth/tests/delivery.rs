@@ -197,23 +197,7 @@ async fn monitor_alerts_feed_and_webhook_on_geofence_sos_and_authentication_fail
     let broker = net.broker("127.0.0.1:0".parse()?).await?;
 
     // The webhook: records every POSTed body.
-    let posted: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
-    let p = posted.clone();
-    let hook = axum::Router::new().route(
-        "/alerts",
-        axum::routing::post(move |body: String| {
-            let p = p.clone();
-            async move {
-                if let Ok(v) = serde_json::from_str(&body) {
-                    p.lock().unwrap_or_else(|e| e.into_inner()).push(v);
-                }
-                "ok"
-            }
-        }),
-    );
-    let hook_listener = TcpListener::bind("127.0.0.1:0").await?;
-    let hook_addr = hook_listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(hook_listener, hook).await });
+    let (hook, posted) = urna_testkit::webhook().await?;
 
     let fence = GeofenceSpec { lat: 19.43, lon: -99.13, radius_m: 300.0 };
     let rules = geofence_rules(&[("mesa-7-1", "mesa-7"), ("mesa-7-2", "mesa-7")], fence);
@@ -222,7 +206,7 @@ async fn monitor_alerts_feed_and_webhook_on_geofence_sos_and_authentication_fail
         client_id: "urna-bridge-monitor".into(),
         endpoints: vec![net.endpoint("urna-bridge", broker.mqtt_addr)?],
         rules,
-        webhook: Some(format!("http://{hook_addr}/alerts")),
+        webhook: Some(hook),
         webhook_roots: urna_booth::sink::WebhookRoots::System,
         listen: "127.0.0.1:0".parse()?,
         tick: Duration::from_millis(200),
@@ -269,11 +253,7 @@ async fn monitor_alerts_feed_and_webhook_on_geofence_sos_and_authentication_fail
     .await?;
 
     // The feed endpoint serves the same alerts.
-    let mut s = TcpStream::connect(monitor.addr).await?;
-    tokio::io::AsyncWriteExt::write_all(&mut s, b"GET /v1/alerts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await?;
-    let mut body = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut s, &mut body).await?;
+    let body = urna_testkit::Request::get("/v1/alerts").send_async(monitor.addr).await?.text();
     assert!(body.contains("\"rule\":\"sos\"") && body.contains("booth captured"), "{body}");
 
     moved.stop().await;

@@ -11,8 +11,6 @@ use std::time::Duration;
 use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use urna_booth::alerting::{Monitor, MonitorConfig};
 use urna_booth::fleet::GeofenceSpec;
 use urna_booth::metrics::MonitorMetrics;
@@ -37,13 +35,8 @@ async fn eventually(what: &str, mut f: impl AsyncFnMut() -> Result<bool, Box<dyn
 
 /// GET over a plain TCP connection: (status code, body).
 async fn get(addr: SocketAddr, path: &str) -> Result<(u16, String), Box<dyn std::error::Error>> {
-    let mut s = TcpStream::connect(addr).await?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).await?;
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or("no status line")?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Ok((status, body))
+    let r = urna_testkit::Request::get(path).send_async(addr).await?;
+    Ok((r.status, r.text()))
 }
 
 /// The value of one sample line (`name{labels} value`) in a Prometheus text exposition.

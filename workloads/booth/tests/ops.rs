@@ -8,7 +8,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -19,6 +18,7 @@ use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
 use urna_booth::ops::routing::{Officer, token_sha256};
 use urna_booth::ops::state::ActionRecord;
 use urna_booth::ops::{BrokerAdmin, OpsConfig};
+use urna_testkit::{Request, webhook};
 
 use common::{FLEET, Net, fast_backoff};
 
@@ -43,62 +43,13 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Result<(u16, Value), Error> {
-    let mut s = TcpStream::connect(addr).await?;
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await?;
-    s.write_all(body.as_bytes()).await?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).await?;
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or("no status line")?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
-}
-
-/// A webhook receiver: every POSTed JSON body, in order.
-async fn webhook() -> Result<(String, Arc<Mutex<Vec<Value>>>), Error> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/alerts", listener.local_addr()?);
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let sink = sink.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let Ok(n) = s.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
-                        })
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if body.len() < len {
-                        continue;
-                    }
-                    if let Ok(v) = serde_json::from_str::<Value>(&body[..len]) {
-                        sink.lock().unwrap_or_else(|e| e.into_inner()).push(v);
-                    }
-                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
-                    return;
-                }
-            });
-        }
-    });
-    Ok((url, got))
+    let r = Request::new(method, path)
+        .bearer(token)
+        .header("Content-Type", "application/json")
+        .body(body.map(|b| b.to_string()).unwrap_or_default())
+        .send_async(addr)
+        .await?;
+    Ok((r.status, r.json()))
 }
 
 fn rules(officers: Vec<Officer>) -> FleetRules {

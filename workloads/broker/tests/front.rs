@@ -13,6 +13,7 @@ use urna_broker::client::{self, Client, ClientError, Options};
 use urna_broker::mqtt::{self, PacketType};
 use urna_broker::pki::{FleetCa, Issued};
 use urna_broker::{AdminAuth, Broker, BrokerConfig, Limits, PendingLimits, RateLimit};
+use urna_testkit::Request;
 
 type Res = Result<(), Box<dyn std::error::Error>>;
 type Conn = Client<TlsStream<TcpStream>>;
@@ -116,16 +117,8 @@ async fn http_as(
     path: &str,
     token: Option<&str>,
 ) -> Result<(u16, String), Box<dyn std::error::Error>> {
-    let mut s = TcpStream::connect(addr).await?;
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let req =
-        format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\nContent-Length: 0\r\n\r\n");
-    s.write_all(req.as_bytes()).await?;
-    let mut out = String::new();
-    timeout(PATIENCE, s.read_to_string(&mut out)).await??;
-    let status = out.get(9..12).ok_or("short response")?.parse()?;
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Ok((status, body))
+    let r = Request::new(method, path).bearer(token).timeout(PATIENCE).send_async(addr).await?;
+    Ok((r.status, r.text()))
 }
 
 #[tokio::test]

@@ -7,9 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use urna_ballot::{
-    BallotCodec, Coalition, Contest, ContestKind, District, ElectionManifest, EncryptedContest, Party, Selection,
-};
+use urna_ballot::{BallotCodec, EncryptedContest, Selection};
 use urna_crypto::paillier::{KeySize, RandomnessPool, generate_keypair};
 use urna_tally::{ItemStatus, Modality, Shard, ShardConfig, SubmitItem, TallyClient};
 
@@ -18,42 +16,7 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 /// Mexico 2024's presidential contest: 7 parties, two 3-party coalitions, write-in, null (17 choices).
-fn manifest() -> ElectionManifest {
-    let party = |id: &str| Party { id: id.into(), name: id.to_uppercase(), candidate: None };
-    ElectionManifest {
-        election_id: "bench".into(),
-        title: "Bench".into(),
-        districts: vec![District { id: "mx".into(), name: "México".into(), parent: None }],
-        contests: vec![Contest {
-            id: "president".into(),
-            title: "President".into(),
-            kind: ContestKind::SingleChoice,
-            districts: vec!["mx".into()],
-            parties: ["pan", "pri", "prd", "pvem", "pt", "morena", "mc"].iter().map(|p| party(p)).collect(),
-            coalitions: vec![
-                Coalition {
-                    id: "fc".into(),
-                    name: "FC".into(),
-                    candidate: None,
-                    parties: vec!["pan".into(), "pri".into(), "prd".into()],
-                },
-                Coalition {
-                    id: "sh".into(),
-                    name: "SH".into(),
-                    candidate: None,
-                    parties: vec!["pvem".into(), "pt".into(), "morena".into()],
-                },
-            ],
-            options: vec![],
-            min_selections: None,
-            max_selections: None,
-            write_in: true,
-            blank: false,
-            null: true,
-        }],
-        slot_bits: 20,
-    }
-}
+use urna_ballot::testkit::president_only as manifest;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;

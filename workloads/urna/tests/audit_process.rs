@@ -2,8 +2,8 @@
 //! the load, restart on the same data, and nothing acknowledged lost: every acknowledged entry is at its
 //! acknowledged index, provably included under the new signed checkpoint, which extends the old one.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,27 +13,22 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use urna_audit::checkpoint::open_checkpoint;
 use urna_audit::{Hash, LogEntry, verify_consistency, verify_inclusion};
+use urna_testkit::Request;
 
-/// One HTTP/1.1 request over a fresh connection; `None` when the server is gone (refused, reset).
 /// The election's internal token this log is started with (through the environment, as a Secret's env
 /// would give it) and that every request here presents.
 const TOKEN: &str = "audit-process-internal-token";
 
+/// One HTTP/1.1 request over a fresh connection; `None` when the server is gone (refused, reset).
 fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Value)> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, serde_json::from_slice(&raw[split + 4..]).unwrap_or(Value::Null)))
+    let r = Request::new(method, path)
+        .bearer(TOKEN)
+        .header("Content-Type", "application/json")
+        .body(body.map(Value::to_string).unwrap_or_default())
+        .timeout(Duration::from_secs(30))
+        .send(addr)
+        .ok()?;
+    Some((r.status, r.json()))
 }
 
 fn hash(v: &Value) -> Hash {

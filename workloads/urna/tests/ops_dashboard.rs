@@ -15,12 +15,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use urna_booth::alerting::{Monitor, MonitorConfig};
 use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
 use urna_booth::ops::routing::{Officer, token_sha256};
@@ -28,6 +26,7 @@ use urna_booth::ops::{BrokerAdmin, OpsConfig};
 use urna_booth::{Backoff, Booth, BoothConfig, Endpoint};
 use urna_broker::{AdminAuth, Broker, BrokerConfig};
 use urna_pki::FleetCa;
+use urna_testkit::webhook;
 
 mod browser;
 use browser::{WEB, browser_tools};
@@ -35,47 +34,6 @@ use browser::{WEB, browser_tools};
 const FLEET: &str = "ciudad-booths";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
-
-/// A webhook receiver: every POSTed JSON body.
-async fn webhook() -> Result<(String, Arc<Mutex<Vec<Value>>>), Error> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/alerts", listener.local_addr()?);
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let sink = sink.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while let Ok(n) = s.read(&mut chunk).await {
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
-                        })
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if body.len() < len {
-                        continue;
-                    }
-                    if let Ok(v) = serde_json::from_str::<Value>(&body[..len]) {
-                        sink.lock().unwrap_or_else(|e| e.into_inner()).push(v);
-                    }
-                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
-                    return;
-                }
-            });
-        }
-    });
-    Ok((url, got))
-}
 
 /// The municipal example's Mesas: (mesa, district, geofence centre), 10 booths each.
 const MESAS: [(&str, &str, f64, f64); 4] = [

@@ -14,6 +14,7 @@ use std::process::Command;
 use urna_ballot::{BallotCodec, Contest, ElectionManifest, Selection};
 use urna_crypto::paillier::{KeySize, RandomnessPool, generate_keypair};
 use urna_tally::{ItemStatus, SubmitItem, TallyClient};
+use urna_testkit::Request;
 
 use support::{INTERNAL_TOKEN, http, spawn_listening};
 
@@ -180,18 +181,15 @@ async fn spawn_plain_listening(mut command: Command) -> (support::Killed, String
 
 /// A bare HTTP/1.1 POST with a JSON body and, when given, a bearer token.
 async fn post(addr: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(std::time::Duration::from_secs(30), s.read_to_string(&mut out)).await.unwrap().unwrap();
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+    let r = Request::post(path)
+        .bearer(token)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .timeout(std::time::Duration::from_secs(30))
+        .send_async(addr)
+        .await
+        .unwrap();
+    (r.status, r.text())
 }
 
 /// Runs `urna ARGS` to completion; returns whether it succeeded and its stderr.

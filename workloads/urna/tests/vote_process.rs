@@ -12,6 +12,8 @@ use std::process::Command;
 use urna_ballot::{Contest, ElectionManifest};
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::paillier::{KeySize, generate_keypair};
+use urna_testkit::Request;
+use urna_testkit::http::split_url;
 use urna_vote::client::{Election, Voter, VoterClient, cast};
 use urna_vote::credential::{hash_credential, insecure_fast_params};
 
@@ -153,22 +155,9 @@ async fn urna_vote_serves_a_remote_election() {
 
 /// A bare HTTP/1.1 POST with a bearer token (the binary under test speaks plain HTTP).
 async fn post(url: &str, token: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let (url, token) = (url.to_owned(), token.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let rest = url.strip_prefix("http://").unwrap();
-        let (host, path) = rest.split_at(rest.find('/').unwrap());
-        let mut s = std::net::TcpStream::connect(host).unwrap();
-        let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        );
-        s.write_all(req.as_bytes()).unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        (out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0), out)
-    })
-    .await
-    .unwrap()
+    let (addr, path) = split_url(url).unwrap();
+    let r = Request::post(path).bearer(token).send_async(addr).await.unwrap();
+    (r.status, r.text())
 }
 
 #[test]
@@ -299,37 +288,23 @@ enum Outcome {
 /// One `POST /v1/ballots` on a fresh connection, judged: anything but an acknowledgement or a retryable
 /// refusal fails the test.
 async fn submit_raw(addr: &str, body: &[u8]) -> Outcome {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
-        return Outcome::Retryable("connection refused".into());
+    let r = match Request::post("/v1/ballots").body(body).send_async(addr).await {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => panic!("no answer within 60 s"),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => panic!("neither acknowledged nor retryable: {e}"),
+        // Refused, or closed before an answer.
+        Err(e) => return Outcome::Retryable(e.to_string()),
     };
-    let head = format!(
-        "POST /v1/ballots HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    if s.write_all(head.as_bytes()).await.is_err() || s.write_all(body).await.is_err() {
-        return Outcome::Retryable("connection closed while sending".into());
-    }
-    let mut raw = Vec::new();
-    match tokio::time::timeout(std::time::Duration::from_secs(60), s.read_to_end(&mut raw)).await {
-        Ok(Ok(_)) if !raw.is_empty() => {}
-        Ok(_) => return Outcome::Retryable("connection closed before an answer".into()),
-        Err(_) => panic!("no answer within 60 s"),
-    }
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status: u16 = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    match status {
+    match r.status {
         200 | 201 => {
-            let r: serde_json::Value = serde_json::from_str(body).unwrap();
-            Outcome::Acknowledged(r["anonId"].as_str().unwrap().to_owned(), r["logIndex"].as_u64().unwrap())
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            Outcome::Acknowledged(v["anonId"].as_str().unwrap().to_owned(), v["logIndex"].as_u64().unwrap())
         }
         503 => {
-            let retry_after = head.lines().any(|l| l.to_ascii_lowercase().starts_with("retry-after:"));
-            assert!(retry_after, "a 503 without Retry-After: {head}");
-            Outcome::Retryable(body.to_owned())
+            assert!(r.header("retry-after").is_some(), "a 503 without Retry-After: {:?}", r.headers);
+            Outcome::Retryable(r.text())
         }
-        _ => panic!("neither acknowledged nor retryable: {text}"),
+        _ => panic!("neither acknowledged nor retryable: {} {}", r.status, r.text()),
     }
 }
 
@@ -511,18 +486,6 @@ async fn one_bad_proof_among_concurrent_ballots_refuses_that_ballot_alone() {
 
 /// A bare HTTP/1.1 GET (the binary under test speaks plain HTTP); the body.
 async fn get_body(url: &str) -> String {
-    let url = url.to_owned();
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let rest = url.strip_prefix("http://").unwrap();
-        let (host, path) = rest.split_at(rest.find('/').unwrap());
-        let mut s = std::net::TcpStream::connect(host).unwrap();
-        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
-    })
-    .await
-    .unwrap()
+    let (addr, path) = split_url(url).unwrap();
+    Request::get(path).send_async(addr).await.unwrap().text()
 }

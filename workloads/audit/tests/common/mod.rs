@@ -1,15 +1,14 @@
-//! Test support: a minimal blocking HTTP/1.1 client over a real TCP socket (no client library needed), and
-//! a running log on 127.0.0.1:0.
+//! Test support: requests over a real TCP socket (`urna_testkit`), and a running log on 127.0.0.1:0.
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
 use urna_audit::{AuditLog, LogConfig, LogKey};
+use urna_testkit::Request;
 
 /// The internal token every test server is started with, and that [`request`] presents.
 pub const TOKEN: &str = "audit-test-internal-token";
@@ -27,41 +26,13 @@ pub fn request_as(
     body: Option<&[u8]>,
     token: Option<&str>,
 ) -> (u16, Vec<u8>) {
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
-    let body = body.unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).expect("write head");
-    // A server may answer (413) before reading a large body and close; ignore the broken pipe then.
-    let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let status: u16 = head.split_whitespace().nth(1).expect("status").parse().expect("status code");
-    let mut payload = raw[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        payload = dechunk(&payload);
-    }
-    (status, payload)
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).expect("utf8").trim(), 16)
-            .expect("chunk size");
-        if size == 0 {
-            return out;
-        }
-        out.extend(&data[line_end + 2..line_end + 2 + size]);
-        data = &data[line_end + 2 + size + 2..];
-    }
+    let r = Request::new(method, path)
+        .bearer(token)
+        .header("Content-Type", "application/json")
+        .body(body.unwrap_or_default())
+        .send(addr)
+        .expect("request");
+    (r.status, r.body)
 }
 
 pub fn get(addr: SocketAddr, path: &str) -> (u16, Value) {

@@ -7,107 +7,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
-use urna_ballot::{
-    BallotCodec, Coalition, Contest, ContestKind, ContestOption, District, ElectionManifest, EncryptedBallot, Party,
-    Selection,
-};
+pub use urna_ballot::testkit::hard_cases_light as manifest;
+use urna_ballot::{BallotCodec, ContestKind, ElectionManifest, EncryptedBallot, Selection};
 use urna_crypto::paillier::{KeySize, PublicKey, RandomnessPool, SecretKey, generate_keypair};
 use urna_tally::{Modality, RunningShard, Shard, ShardConfig, SubmitItem, TallyClient, TotalsRecord};
 
 pub static KEYS: LazyLock<(PublicKey, SecretKey)> =
     LazyLock::new(|| generate_keypair(KeySize::InsecureTest1024, &mut urna_crypto::os_rng()).expect("keygen"));
-
-fn party(id: &str) -> Party {
-    Party { id: id.into(), name: id.to_uppercase(), candidate: None }
-}
-
-/// 7 parties, two 3-party coalitions, write-in and null: 17 choices, one ciphertext.
-pub fn president() -> Contest {
-    Contest {
-        id: "president".into(),
-        title: "President".into(),
-        kind: ContestKind::SingleChoice,
-        districts: vec!["mx".into()],
-        parties: ["pan", "pri", "prd", "pvem", "pt", "morena", "mc"].iter().map(|p| party(p)).collect(),
-        coalitions: vec![
-            Coalition {
-                id: "fc".into(),
-                name: "FC".into(),
-                candidate: None,
-                parties: vec!["pan".into(), "pri".into(), "prd".into()],
-            },
-            Coalition {
-                id: "sh".into(),
-                name: "SH".into(),
-                candidate: None,
-                parties: vec!["pvem".into(), "pt".into(), "morena".into()],
-            },
-        ],
-        options: vec![],
-        min_selections: None,
-        max_selections: None,
-        write_in: true,
-        blank: false,
-        null: true,
-    }
-}
-
-/// 10 parties, a 6-party coalition (57 subsets) and null: 68 choices, two chunks at 1024 bits.
-pub fn governor() -> Contest {
-    Contest {
-        id: "governor".into(),
-        title: "Governor".into(),
-        kind: ContestKind::SingleChoice,
-        districts: vec!["chiapas".into()],
-        parties: (1..=10).map(|i| party(&format!("p{i}"))).collect(),
-        coalitions: vec![Coalition {
-            id: "big".into(),
-            name: "Big".into(),
-            candidate: None,
-            parties: (1..=6).map(|i| format!("p{i}")).collect(),
-        }],
-        options: vec![],
-        min_selections: None,
-        max_selections: None,
-        write_in: false,
-        blank: false,
-        null: true,
-    }
-}
-
-/// Choose 1 to 3 of 6.
-pub fn board() -> Contest {
-    Contest {
-        id: "board".into(),
-        title: "Board".into(),
-        kind: ContestKind::MultiChoice,
-        districts: vec!["mx".into()],
-        parties: vec![],
-        coalitions: vec![],
-        options: (0..6)
-            .map(|i| ContestOption { id: format!("o{i}"), name: format!("Option {i}"), list: None })
-            .collect(),
-        min_selections: Some(1),
-        max_selections: Some(3),
-        write_in: false,
-        blank: false,
-        null: false,
-    }
-}
-
-pub fn manifest() -> ElectionManifest {
-    ElectionManifest {
-        election_id: "mx-2024".into(),
-        title: "Test".into(),
-        districts: vec![
-            District { id: "mx".into(), name: "México".into(), parent: None },
-            District { id: "chiapas".into(), name: "Chiapas".into(), parent: Some("mx".into()) },
-            District { id: "jalisco".into(), name: "Jalisco".into(), parent: Some("mx".into()) },
-        ],
-        contests: vec![president(), governor(), board()],
-        slot_bits: 20,
-    }
-}
 
 pub fn codec() -> BallotCodec {
     BallotCodec::new(manifest(), KEYS.0.clone()).expect("codec")

@@ -9,8 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use urna_ballot::ElectionManifest;
 use urna_crypto::paillier::PublicKey;
 use urna_tally::Modality;
@@ -111,16 +110,13 @@ pub async fn spawn_announcing(mut command: Command) -> (Killed, serde_json::Valu
 /// A bare HTTP/1.1 request with no body (the binaries under test speak plain HTTP on their status ports),
 /// with `Authorization: Bearer TOKEN` when a token is given; returns the status code and the body.
 pub async fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let req =
-        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(Duration::from_secs(30), s.read_to_string(&mut out)).await.unwrap().unwrap();
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
+    let r = urna_testkit::Request::new(method, path)
+        .bearer(token)
+        .timeout(Duration::from_secs(30))
+        .send_async(addr)
+        .await
+        .unwrap();
+    (r.status, r.text())
 }
 
 /// A booth election's files on `dir`, as the operator would mount them for the booth vote service: one

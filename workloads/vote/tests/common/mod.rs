@@ -14,11 +14,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use urna_ballot::{Contest, ContestKind, ContestOption, District, ElectionManifest, Party};
 use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::paillier::{KeySize, PublicKey, generate_keypair};
 use urna_status::error::ErrorBody;
 use urna_tally::wire::{ItemResult, ItemStatus, SubmitRequest, SubmitResponse};
+use urna_testkit::Request;
+use urna_testkit::http::split_url;
 use urna_vote::client::{Election, Voter, VoterClient};
 use urna_vote::credential::{hash_credential, insecure_fast_params};
 use urna_vote::{RetryPolicy, ShardMap, VoteConfig, VoteService};
@@ -37,55 +38,8 @@ pub fn signing_key() -> BlindSigningKey {
     BlindSigningKey::from_pkcs8_pem(&BLIND_PEM).expect("pem")
 }
 
-fn party(id: &str) -> Party {
-    Party { id: id.into(), name: id.to_uppercase(), candidate: None }
-}
-
 /// `city` with `north` and `south`; `mayor` (single choice) everywhere, `council` (1–2 of 4) in `north`.
-pub fn manifest() -> ElectionManifest {
-    ElectionManifest {
-        election_id: "test-2026".into(),
-        title: "Test election".into(),
-        districts: vec![
-            District { id: "city".into(), name: "City".into(), parent: None },
-            District { id: "north".into(), name: "North".into(), parent: Some("city".into()) },
-            District { id: "south".into(), name: "South".into(), parent: Some("city".into()) },
-        ],
-        contests: vec![
-            Contest {
-                id: "mayor".into(),
-                title: "Mayor".into(),
-                kind: ContestKind::SingleChoice,
-                districts: vec!["city".into()],
-                parties: vec![party("red"), party("green"), party("blue")],
-                coalitions: vec![],
-                options: vec![],
-                min_selections: None,
-                max_selections: None,
-                write_in: false,
-                blank: true,
-                null: true,
-            },
-            Contest {
-                id: "council".into(),
-                title: "Council".into(),
-                kind: ContestKind::MultiChoice,
-                districts: vec!["north".into()],
-                parties: vec![],
-                coalitions: vec![],
-                options: (1..=4)
-                    .map(|i| ContestOption { id: format!("o{i}"), name: format!("Option {i}"), list: None })
-                    .collect(),
-                min_selections: Some(1),
-                max_selections: Some(2),
-                write_in: false,
-                blank: false,
-                null: false,
-            },
-        ],
-        slot_bits: 20,
-    }
-}
+pub use urna_ballot::testkit::city as manifest;
 
 // ---------------------------------------------------------------- fake shard
 
@@ -104,12 +58,12 @@ pub struct FakeShard {
 async fn shard_contests(
     State(s): State<Arc<FakeShard>>,
     Json(body): Json<SubmitRequest>,
-) -> (http::StatusCode, Json<Value>) {
+) -> Result<Json<SubmitResponse>, (http::StatusCode, Json<ErrorBody>)> {
     s.requests.fetch_add(1, Ordering::SeqCst);
     if s.down.load(Ordering::SeqCst)
         || s.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     {
-        return (http::StatusCode::SERVICE_UNAVAILABLE, Json(json!(ErrorBody::new("unavailable", "down"))));
+        return Err((http::StatusCode::SERVICE_UNAVAILABLE, Json(ErrorBody::new("unavailable", "down"))));
     }
     let mut records = s.records.lock().unwrap();
     let mut out = Vec::new();
@@ -124,7 +78,7 @@ async fn shard_contests(
             }
         }
     }
-    (http::StatusCode::OK, Json(json!(SubmitResponse { items: out })))
+    Ok(Json(SubmitResponse { items: out }))
 }
 
 // ---------------------------------------------------------------- fake audit log
@@ -306,48 +260,10 @@ impl Harness {
     }
 }
 
-/// A raw HTTP/1.1 request over a fresh TCP connection (no client library between the test and the server).
+/// A raw HTTP/1.1 request over a fresh TCP connection (no client library between the test and the server):
+/// (status, the body as JSON, else as a string).
 pub async fn raw(url: &str, method: &str, bearer: Option<&str>, body: Option<Vec<u8>>) -> (u16, Value) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_at(rest.find('/').unwrap());
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let body = body.unwrap_or_default();
-    let mut req =
-        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    if !body.is_empty() {
-        req.push_str("Content-Type: application/json\r\n");
-    }
-    if let Some(t) = bearer {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    req.push_str("\r\n");
-    stream.write_all(req.as_bytes()).await.unwrap();
-    // A server may answer (413) before reading the whole body and close: ignore write errors there.
-    let _ = stream.write_all(&body).await;
-    let mut resp = Vec::new();
-    let _ = stream.read_to_end(&mut resp).await;
-    let text = String::from_utf8_lossy(&resp).into_owned();
-    let status: u16 = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body_start = text.find("\r\n\r\n").map(|i| i + 4).unwrap_or(text.len());
-    let raw_body = &text[body_start..];
-    let chunked = text[..body_start].to_ascii_lowercase().contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(raw_body) } else { raw_body.to_owned() };
-    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
-}
-
-fn dechunk(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find("\r\n") {
-        let Ok(n) = usize::from_str_radix(rest[..i].trim(), 16) else {
-            break;
-        };
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[i + 2..i + 2 + n]);
-        rest = &rest[i + 2 + n + 2..];
-    }
-    out
+    let (host, path) = split_url(url).unwrap();
+    let r = Request::new(method, path).bearer(bearer).body(body.unwrap_or_default()).send_async(host).await.unwrap();
+    (r.status, serde_json::from_slice(&r.body).unwrap_or_else(|_| Value::String(r.text())))
 }
