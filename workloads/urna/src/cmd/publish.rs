@@ -14,9 +14,9 @@ use anyhow::{Context, Result, bail, ensure};
 use http::Method;
 use urna_audit::AuditClient;
 use urna_audit::LogKey;
+use urna_http::ServiceClient;
 use urna_record::events::snapshot as event;
 use urna_record::snapshot::{self, ActasFile, GENESIS};
-use urna_http::ServiceClient;
 
 const LONG_ABOUT: &str = "\
 PREP's publisher (docs/record.md, \"PREP\"). Every --interval seconds it reads the capture state
