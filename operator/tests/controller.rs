@@ -90,16 +90,18 @@ async fn create_applies_children_with_ssa_then_status_then_nothing_when_unchange
     let applies: Vec<&Seen> = seen.iter().filter(|s| s.is_apply() && !s.path.ends_with("/status")).collect();
     let expected = urna_operator::build::election::build(&e, &Defaults::default()).expect("build");
     // Then the children built beside the booth vote service (booth_vote_service_* below): its mesas ConfigMap,
-    // StatefulSet and Service, and the public site's (the example sets `spec.site` with capturists).
+    // StatefulSet, Service and the mesa console's Ingress (the example sets `spec.vote.booth.ingress`), and the
+    // public site's (the example sets `spec.site` with capturists).
     let site = ["configmaps/ciudad-2027-capture-tokens", "statefulsets/ciudad-2027-site", "services/ciudad-2027-site"];
     for child in site {
         assert!(applies.iter().any(|s| s.path.ends_with(child)), "{child} applied");
     }
     assert!(applies.iter().any(|s| s.path.ends_with("ingresses/ciudad-2027-site")), "the site's Ingress");
+    assert!(applies.iter().any(|s| s.path.ends_with("ingresses/ciudad-2027-vote-booth")), "the console's Ingress");
     assert_eq!(
         applies.len(),
         expected.len()
-            + 3
+            + 4
             + applies
                 .iter()
                 .filter(|s| s.path.contains("ciudad-2027-site") || s.path.ends_with("capture-tokens"))
