@@ -2,9 +2,9 @@
 //!
 //! Latency: a real broker with mutual TLS on 127.0.0.1, `--booths` simulated booths sending a heartbeat every
 //! `--heartbeat-ms`, and the fleet monitor as the operations centre; an officer's event stream
-//! (`GET /v1/ops/events`) is read, and each device update's delay is the time it arrives minus the time the
-//! booth stamped in the heartbeat it carries (`health.atMs`): booth → broker → monitor → store → dashboard
-//! stream, the batching included.
+//! (`GET /v1/ops/events`) is read, and each heartbeat's delay is the time the first device update carrying it
+//! arrives minus the time the booth stamped in it (`health.atMs`): booth → broker → monitor → store →
+//! dashboard stream, the batching included.
 //!
 //! Every booth holds a socket and an outbox file, and the broker the other end of the socket: one process
 //! may hold 20,000 open files on these machines, so `--booth-processes K` runs the booths in K child
@@ -233,7 +233,7 @@ async fn latency(a: &Args) -> Result<serde_json::Value> {
         }
     }
     let connect_s = t0.elapsed().as_secs_f64();
-    let delays = read_events(monitor.addr, Duration::from_secs(a.seconds)).await?;
+    let (delays, repeats) = read_events(monitor.addr, Duration::from_secs(a.seconds)).await?;
     let mut sorted = delays.clone();
     sorted.sort_unstable();
     let rss = rss_kib();
@@ -246,7 +246,8 @@ async fn latency(a: &Args) -> Result<serde_json::Value> {
     Ok(serde_json::json!({
         "latency": { "booths": a.booths, "boothProcesses": a.booth_processes.max(1), "heartbeatMs": a.heartbeat_ms,
             "connectSeconds": connect_s,
-            "updates": sorted.len(), "updatesPerSecond": sorted.len() as f64 / a.seconds as f64,
+            "heartbeats": sorted.len(), "heartbeatsPerSecond": sorted.len() as f64 / a.seconds as f64,
+            "repeatedUpdates": repeats,
             "p50Ms": percentile(&sorted, 0.5), "p99Ms": percentile(&sorted, 0.99), "maxMs": sorted.last().copied().unwrap_or(0),
             "processRssKiB": rss }
     }))
@@ -321,8 +322,11 @@ pub fn booths(a: BoothsArgs) -> Result<()> {
     })
 }
 
-/// Reads the officer's event stream for `dur`: each device update's delay since its heartbeat was stamped.
-async fn read_events(addr: SocketAddr, dur: Duration) -> Result<Vec<u64>> {
+/// Reads the officer's event stream for `dur`: the delay of each heartbeat, from the booth's stamp to the
+/// first device update that carries it. Any message marks a device changed, and a change sends the device
+/// with its last heartbeat's health, so later updates repeating a stamp say how old that heartbeat is, not
+/// how long the path took: they are counted apart (`repeats`).
+async fn read_events(addr: SocketAddr, dur: Duration) -> Result<(Vec<u64>, u64)> {
     let mut s = tokio::net::TcpStream::connect(addr).await?;
     s.write_all(format!("GET /v1/ops/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").as_bytes())
         .await?;
@@ -330,6 +334,8 @@ async fn read_events(addr: SocketAddr, dur: Duration) -> Result<Vec<u64>> {
     let mut buf = String::new();
     let mut chunk = vec![0u8; 64 * 1024];
     let mut delays = Vec::new();
+    let mut repeats = 0u64;
+    let mut last_stamp: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     while let Ok(n) = tokio::time::timeout_at(deadline, s.read(&mut chunk)).await {
         let n = n?;
         if n == 0 {
@@ -343,10 +349,15 @@ async fn read_events(addr: SocketAddr, dur: Duration) -> Result<Vec<u64>> {
                 && let Ok(v) = serde_json::from_str::<serde_json::Value>(data)
                 && v["type"] == "device"
                 && let Some(stamped) = v["health"]["atMs"].as_u64()
+                && let Some(id) = v["id"].as_str()
             {
-                delays.push(at.saturating_sub(stamped));
+                if last_stamp.insert(id.to_owned(), stamped) == Some(stamped) {
+                    repeats += 1;
+                } else {
+                    delays.push(at.saturating_sub(stamped));
+                }
             }
         }
     }
-    Ok(delays)
+    Ok((delays, repeats))
 }
