@@ -3,6 +3,7 @@
 //! service with a census of voters whose credentials the tests know.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use urna_audit::wire::{AppendRequest, AppendResponse};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -90,15 +91,17 @@ pub struct FakeAudit {
     pub checkpoint: AtomicUsize,
 }
 
-async fn audit_entries(State(s): State<Arc<FakeAudit>>, Json(body): Json<Value>) -> Json<Value> {
+/// `POST /v1/entries`, in the log's own wire bodies: ballots only, each at the next index.
+async fn audit_entries(State(s): State<Arc<FakeAudit>>, Json(body): Json<AppendRequest>) -> Json<AppendResponse> {
     let mut entries = s.entries.lock().unwrap();
-    let mut indices = Vec::new();
-    for e in body["entries"].as_array().cloned().unwrap_or_default() {
-        assert_eq!(e["type"], "ballot");
-        indices.push(entries.len());
-        entries.push(e["anon_id"].as_str().unwrap_or_default().to_owned());
+    let (mut indices, mut leaf_hashes) = (Vec::new(), Vec::new());
+    for e in body.entries {
+        let urna_audit::LogEntry::Ballot { anon_id } = &e else { panic!("the vote service appends ballots: {e:?}") };
+        indices.push(entries.len() as u64);
+        leaf_hashes.push(hex::encode(e.leaf_hash()));
+        entries.push(hex::encode(anon_id));
     }
-    Json(json!({ "indices": indices }))
+    Json(AppendResponse { indices, leaf_hashes })
 }
 
 fn leaves(s: &FakeAudit) -> Vec<urna_audit::Hash> {
