@@ -3,12 +3,12 @@
 //! service with a census of voters whose credentials the tests know.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use urna_audit::wire::{AppendRequest, AppendResponse};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
+use urna_audit::wire::{AppendRequest, AppendResponse};
 
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
