@@ -97,6 +97,8 @@ pub struct Observed {
     /// [`crate::meta::ANNOTATION_CLOSE_WITHOUT_ACTAS`]).
     pub close_without_actas: bool,
     pub certified: bool,
+    /// The step the Election's status shows (its `Closing` condition's reason); `None` before closing.
+    pub shown: Option<Step>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +139,23 @@ impl Step {
         }
     }
 
+    /// The step a `Closing` condition's reason names.
+    pub fn parse(reason: &str) -> Option<Self> {
+        [
+            Step::Voting,
+            Step::Draining,
+            Step::Sealing,
+            Step::ClosingLog,
+            Step::Exporting,
+            Step::Decrypting,
+            Step::Verifying,
+            Step::Decrypted,
+            Step::Certified,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == reason)
+    }
+
     /// The Election's phase at this step (after the last closing): `Closed` until every shard is sealed and
     /// the log closed, `Tallying` while the record is exported, decrypted and verified, then `Decrypted`,
     /// `Certified`.
@@ -172,6 +191,13 @@ pub enum Act {
     Certify,
 }
 
+impl Act {
+    /// The act writes a fact to the Election's status that moves it past the step it was planned at.
+    fn leaves_step(&self) -> bool {
+        matches!(self, Act::MarkExported | Act::PublishResults { .. } | Act::Certify)
+    }
+}
+
 /// The plan: the step, the acts, the condition to show and whether to come back soon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -200,7 +226,21 @@ impl Plan {
 
 /// The next step and acts. Facts already persisted in the Election's status (exported, published,
 /// certified) win over what the workloads say now, so a later workload outage never moves an election back.
+///
+/// A step is shown before the acts that leave it: when the status does not show the step yet, those acts
+/// wait for the next reconcile, so every step appears as a condition and an Event even when the workloads
+/// have already moved past it (a restarted operator that finds the record verified still shows `Verifying`
+/// before `Decrypted`).
 pub fn plan(o: &Observed) -> Plan {
+    let mut p = advance(o);
+    if o.shown != Some(p.step) && p.acts.iter().any(Act::leaves_step) {
+        p.acts.retain(|a| !a.leaves_step());
+        p.poll = true;
+    }
+    p
+}
+
+fn advance(o: &Observed) -> Plan {
     if o.certified {
         let mut p = Plan::at(Step::Certified, "results certified");
         p.serve_decryption = o.record_exported;
@@ -409,6 +449,9 @@ mod tests {
         /// Mesas of the first vote service without a results acta.
         awaiting_results: Vec<String>,
         close_without_actas: bool,
+        /// The step the status shows, and every step it has shown, in order.
+        shown: Option<Step>,
+        shown_steps: Vec<Step>,
         /// Acts performed, in order.
         log: Vec<Act>,
     }
@@ -436,6 +479,8 @@ mod tests {
                 certified: false,
                 awaiting_results: vec![],
                 close_without_actas: false,
+                shown: None,
+                shown_steps: vec![],
                 log: vec![],
             }
         }
@@ -486,6 +531,7 @@ mod tests {
                 certify_requested: self.certify,
                 close_without_actas: self.close_without_actas,
                 certified: self.certified,
+                shown: self.shown,
             }
         }
 
@@ -542,16 +588,28 @@ mod tests {
         /// One reconcile: plan, then the first `survive` acts (the operator is killed before the rest and before
         /// its status write), `None`: all of them. Returns the plan.
         fn reconcile(&mut self, survive: Option<usize>) -> Plan {
-            let p = plan(&self.observe());
+            let mut after = self.observe();
+            let p = plan(&after);
             if p.serve_decryption {
                 self.deployed = true;
             }
             for (i, act) in p.acts.iter().enumerate() {
                 if survive.is_some_and(|n| i >= n) {
-                    break;
+                    return p;
                 }
                 self.act(act);
             }
+            // The status write: the step once these acts are done, as the executor computes it (from what it
+            // observed before them, with the status facts they wrote).
+            after.record_exported = self.exported;
+            after.results_published.clone_from(&self.published);
+            after.refusals_reported = self.refusals_reported;
+            after.certified = self.certified;
+            let shown = plan(&after).step;
+            if self.shown != Some(shown) {
+                self.shown_steps.push(shown);
+            }
+            self.shown = Some(shown);
             p
         }
     }
@@ -589,6 +647,43 @@ mod tests {
         assert_eq!(w.log[0], Act::Seal("s0".into()), "only the unsealed shards are sealed");
         assert_eq!(w.log[1], Act::Seal("s1".into()));
         assert_eq!(w.published.as_deref(), Some("ab12"));
+        use Step::*;
+        assert_eq!(
+            w.shown_steps,
+            [Sealing, ClosingLog, Exporting, Decrypting, Verifying, Decrypted, Certified],
+            "every step is shown, in order"
+        );
+    }
+
+    /// Workloads that moved on while no operator watched (the record verified before a restarted operator's
+    /// first look): the step is shown before the act that leaves it, never skipped.
+    #[test]
+    fn a_step_is_shown_before_the_act_that_leaves_it() {
+        let mut w = World::closed();
+        w.exported = true;
+        w.deployed = true;
+        w.accepted = vec![1, 2, 3];
+        w.verification = Verification::Valid;
+        w.shown = Some(Step::Decrypting);
+        let p = plan(&w.observe());
+        assert_eq!((p.step, p.acts.len(), p.poll), (Step::Verifying, 0, true));
+        w.shown = Some(Step::Verifying);
+        assert_eq!(plan(&w.observe()).acts, [Act::PublishResults { digest: "ab12".into() }]);
+
+        // The Job finished between two looks: Exporting is shown before recordExportedAt is written.
+        let mut w = World::closed();
+        w.shards.iter_mut().for_each(|s| s.0 = true);
+        w.audit_closed = true;
+        w.volume = true;
+        w.job = JobState::Succeeded;
+        w.shown = Some(Step::ClosingLog);
+        let p = plan(&w.observe());
+        assert_eq!((p.step, p.acts.len(), p.serve_decryption), (Step::Exporting, 0, true));
+        // Acts that stay within their step are not held back.
+        let mut w = World::closed();
+        w.shown = Some(Step::Draining);
+        assert_eq!(plan(&w.observe()).acts, [Act::Seal("s0".into()), Act::Seal("s1".into())]);
+        assert!(Step::parse("Verifying") == Some(Step::Verifying) && Step::parse("Open").is_none());
     }
 
     /// The operator killed after every act of every reconcile (its status write lost with it), then a fresh
@@ -676,6 +771,7 @@ mod tests {
         assert_eq!((p.step, p.acts.len(), p.poll), (Step::Exporting, 0, true));
         // The Job succeeded, recordExportedAt not yet written.
         w.job = JobState::Succeeded;
+        w.shown = Some(Step::Exporting);
         let p = plan(&w.observe());
         assert_eq!(p.acts, [Act::MarkExported]);
         assert!(p.serve_decryption);
@@ -694,6 +790,7 @@ mod tests {
         let p = plan(&w.observe());
         assert_eq!((p.step, p.acts.len()), (Step::Verifying, 0));
         w.verification = Verification::Valid;
+        w.shown = Some(Step::Verifying);
         let p = plan(&w.observe());
         assert_eq!(p.acts, [Act::PublishResults { digest: "ab12".into() }]);
         // Published: Decrypted, waiting for the authority (no polling).
@@ -705,6 +802,7 @@ mod tests {
         );
         assert!(p.message.contains("urna.dev/certify"), "{}", p.message);
         w.certify = true;
+        w.shown = Some(Step::Decrypted);
         assert_eq!(plan(&w.observe()).acts, [Act::Certify]);
         w.certified = true;
         let p = plan(&w.observe());

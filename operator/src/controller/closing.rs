@@ -165,16 +165,21 @@ pub async fn reconcile(
     if !failures.is_empty() {
         out.message = format!("{}; retrying: {}", out.message, failures.join("; "));
     }
-    let previous =
-        e.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == CLOSING)).map(|c| c.reason.clone());
-    if previous.as_deref() != Some(next.step.as_str()) {
-        let note = format!("{} → {}: {}", previous.as_deref().unwrap_or("Open"), next.step.as_str(), next.message);
+    let previous = observed.shown;
+    if previous != Some(next.step) {
+        let note = format!("{} → {}: {}", previous.map_or("Open", Step::as_str), next.step.as_str(), next.message);
         ctx.event(e, EventType::Normal, next.step.as_str(), "Close", note).await;
     }
     if let Some((reason, msg)) = &next.blocked {
         ctx.event(e, EventType::Warning, reason, "Close", msg.clone()).await;
     }
     Ok(out)
+}
+
+/// The step the Election's status shows: its `Closing` condition's reason.
+fn shown_step(e: &Election) -> Option<Step> {
+    let st = e.status.as_ref()?;
+    Step::parse(&st.conditions.iter().find(|c| c.type_ == CLOSING)?.reason)
 }
 
 /// What the plan reads. Workloads the plan no longer needs (the vote services, shards and log once the record
@@ -203,6 +208,7 @@ async fn observe(
         certify_requested: crate::meta::certify_requested(e),
         close_without_actas: crate::meta::close_without_actas(e),
         certified: kept.certified_at.is_some(),
+        shown: shown_step(e),
     };
     if o.certified || o.results_published.is_some() {
         return Ok(o);
