@@ -80,6 +80,9 @@ pub struct Observed {
     pub votes: Vec<Seen<VoteView>>,
     pub shards: Vec<Seen<ShardView>>,
     pub audit: Seen<AuditView>,
+    /// How many declared witnesses must cosign the closing checkpoint before the record is exported
+    /// (`spec.audit.witnesses.quorum`; 0 without witnesses).
+    pub witness_quorum: u32,
     /// The Election names its key ceremony's public outputs (`spec.record.ceremony`).
     pub ceremony: bool,
     /// The record's PersistentVolumeClaim exists.
@@ -104,6 +107,8 @@ pub struct Observed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditView {
     pub closed: bool,
+    /// Witness cosignatures on the closing checkpoint (the log keeps only the declared witnesses').
+    pub cosignatures: u32,
 }
 
 /// Where closing stands.
@@ -331,6 +336,17 @@ fn exporting(o: &Observed) -> Plan {
             p.acts.push(Act::CloseLog);
             return p;
         }
+        // The record carries the closing checkpoint as it is at export: a verifier's trust file that requires
+        // the witnesses finds their cosignatures there only if they came first.
+        Seen::Answered(a) if a.cosignatures < o.witness_quorum => {
+            return Plan::at(
+                Step::ClosingLog,
+                format!(
+                    "waiting for the witnesses' cosignatures of the closing checkpoint: {} of the {} required",
+                    a.cosignatures, o.witness_quorum
+                ),
+            );
+        }
         Seen::Answered(_) => {}
     }
     if !o.ceremony {
@@ -433,6 +449,8 @@ mod tests {
         votes: Vec<(bool, u64)>,
         shards: Vec<(bool, Option<String>)>,
         audit_closed: bool,
+        cosignatures: u32,
+        witness_quorum: u32,
         ceremony: bool,
         volume: bool,
         job: JobState,
@@ -465,6 +483,8 @@ mod tests {
                 votes: vec![(true, 0), (true, 0)],
                 shards: vec![(false, None), (false, None), (true, None)],
                 audit_closed: false,
+                cosignatures: 0,
+                witness_quorum: 0,
                 ceremony: true,
                 volume: false,
                 job: JobState::Absent,
@@ -510,7 +530,8 @@ mod tests {
                         Seen::Answered(ShardView { name: format!("s{i}"), sealed: *sealed, failure: failure.clone() })
                     })
                     .collect(),
-                audit: Seen::Answered(AuditView { closed: self.audit_closed }),
+                audit: Seen::Answered(AuditView { closed: self.audit_closed, cosignatures: self.cosignatures }),
+                witness_quorum: self.witness_quorum,
                 ceremony: self.ceremony,
                 record_volume: self.volume,
                 export: self.job.clone(),
@@ -725,6 +746,21 @@ mod tests {
         w.awaiting_results = vec!["m-7".into()];
         w.audit_closed = true;
         assert_eq!(plan(&w.observe()).step, Step::Exporting, "an acta after the close no longer holds it");
+    }
+
+    /// With declared witnesses the record waits for their quorum's cosignatures of the closing checkpoint.
+    #[test]
+    fn the_export_waits_for_the_witness_quorum_on_the_closing_checkpoint() {
+        let mut w = World::closed();
+        w.shards.iter_mut().for_each(|s| s.0 = true);
+        w.audit_closed = true;
+        w.witness_quorum = 2;
+        w.cosignatures = 1;
+        let p = plan(&w.observe());
+        assert_eq!((p.step, p.acts.len(), p.poll), (Step::ClosingLog, 0, true));
+        assert!(p.message.contains("1 of the 2 required"), "{}", p.message);
+        w.cosignatures = 2;
+        assert_eq!(plan(&w.observe()).acts, [Act::CreateRecordVolume, Act::CreateExportJob]);
     }
 
     /// Every intermediate state a restarted operator can find, named: the step it reports and what it does.

@@ -85,7 +85,10 @@ pub fn key_fingerprints(
         rights,
     );
     let value = serde_json::to_value(&trust).map_err(|err| err.to_string())?;
-    serde_json::from_value(value).map(Some).map_err(|err| format!("the trust file as a status: {err}"))
+    let mut fingerprints: KeyFingerprints =
+        serde_json::from_value(value).map_err(|err| format!("the trust file as a status: {err}"))?;
+    fingerprints.witnesses.clone_from(&e.spec.audit.witnesses);
+    Ok(Some(fingerprints))
 }
 
 #[cfg(test)]
@@ -132,7 +135,26 @@ mod tests {
         assert_eq!(rights, [("remote", fp.as_str()), ("booth", fp.as_str())]);
         // The status is a trust file the verifier reads as it is.
         let text = serde_json::to_string(&got).expect("json");
-        assert!(urna_record::TrustFile::from_json(&text).is_ok(), "{text}");
+        assert!(urna_record::TrustFile::from_json(&text).is_ok_and(|t| t.witnesses.is_none()), "{text}");
+    }
+
+    /// Declared witnesses go into the trust file: a record verified with it needs their quorum.
+    #[test]
+    fn the_witness_policy_is_part_of_the_trust_file() {
+        let mut e = election();
+        e.spec.audit.witnesses = Some(
+            serde_json::from_value(serde_json::json!({
+                "quorum": 1,
+                "witnesses": [{ "name": "testigo.example", "publicKey": hex::encode([9; 32]) }],
+            }))
+            .expect("policy"),
+        );
+        let got = key_fingerprints(&e, &all(), &[ModalityKind::Remote]).expect("readable").expect("complete");
+        let text = serde_json::to_string(&got).expect("json");
+        let trust = urna_record::TrustFile::from_json(&text).expect("a trust file");
+        let policy = trust.witnesses.expect("witnesses");
+        assert_eq!((policy.quorum, policy.witnesses[0].name.as_str()), (1, "testigo.example"));
+        assert_eq!(policy.witnesses[0].public_key, [9; 32]);
     }
 
     #[test]

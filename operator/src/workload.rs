@@ -2,6 +2,8 @@
 //! workloads' own CLIs (`workloads/urna/src/cmd/*`); `workloads/urna/tests/operator_args.rs` parses the
 //! arguments built for every example with those clap definitions.
 
+use crate::crd::election::WitnessPolicySpec;
+
 /// The field manager for every server-side apply the operator sends.
 pub const FIELD_MANAGER: &str = "urna-operator";
 /// The default image (overridden by `urna operator --image`, `URNA_IMAGE` or each resource's `image`).
@@ -65,6 +67,9 @@ pub struct VoteArgs {
     /// The audit log's verifier key the voter app checks checkpoints with (`--audit-log-key`), once the
     /// Election's status publishes the log's key ([`crate::fingerprints::audit_verifier_key`]).
     pub audit_log_key: Option<String>,
+    /// The election's witnesses and their quorum, which the voter app's receipt check verifies the log's
+    /// checkpoints against (`--witness`, `--witness-quorum`).
+    pub witnesses: Option<WitnessPolicySpec>,
     /// The booth vote service: `--mesas` from [`MESAS_DIR`] and `--bridge-token-file` from
     /// [`BRIDGE_TOKEN_DIR`].
     pub booth_desk: bool,
@@ -115,6 +120,10 @@ pub fn vote_args(v: &VoteArgs) -> Vec<String> {
     args.extend(["--audit".into(), v.audit.clone()]);
     if let Some(k) = &v.audit_log_key {
         args.extend(["--audit-log-key".into(), k.clone()]);
+    }
+    if let Some(w) = &v.witnesses {
+        args.extend(witness_args(Some(w)));
+        args.extend(["--witness-quorum".into(), w.quorum.to_string()]);
     }
     args.extend(internal_token_args());
     if let Some(t) = &v.admin_token {
@@ -175,9 +184,18 @@ pub fn audit_origin(election: &str) -> String {
     format!("urna.dev/{election}")
 }
 
+/// `--witness NAME=HEX` for each witness.
+fn witness_args(witnesses: Option<&WitnessPolicySpec>) -> impl Iterator<Item = String> + '_ {
+    witnesses
+        .into_iter()
+        .flat_map(|p| &p.witnesses)
+        .flat_map(|w| ["--witness".to_owned(), format!("{}={}", w.name, w.public_key)])
+}
+
 /// `urna audit`: the election's transparency log. Its Ed25519 key lives on the log's own volume, created on
-/// the first start (`--create-key`) and kept with the data it signs; the origin names the election.
-pub fn audit_args(election: &str, batch_size: u32) -> Vec<String> {
+/// the first start (`--create-key`) and kept with the data it signs; the origin names the election. With
+/// `witnesses` it keeps only those witnesses' cosignatures.
+pub fn audit_args(election: &str, batch_size: u32, witnesses: Option<&WitnessPolicySpec>) -> Vec<String> {
     let mut args = vec![
         "audit".into(),
         "--origin".into(),
@@ -192,6 +210,7 @@ pub fn audit_args(election: &str, batch_size: u32) -> Vec<String> {
         "--listen".into(),
         listen(),
     ];
+    args.extend(witness_args(witnesses));
     args.extend(internal_token_args());
     args
 }

@@ -57,6 +57,18 @@ fn threshold_cannot_exceed_trustees() {
     assert!(err.contains("threshold must not exceed trustees"), "{err}");
 }
 
+#[test]
+fn the_witness_quorum_cannot_exceed_the_witnesses() {
+    let mut e = municipal_election();
+    let key = "ab".repeat(32);
+    e["spec"]["audit"]["witnesses"] =
+        json!({ "quorum": 2, "witnesses": [{ "name": "testigo.example", "publicKey": key }] });
+    let err = check("Election", &e, None).expect_err("rule must fire");
+    assert!(err.contains("quorum must not exceed the number of witnesses"), "{err}");
+    e["spec"]["audit"]["witnesses"]["quorum"] = json!(1);
+    check("Election", &e, None).expect("one of one");
+}
+
 /// Uniqueness is the apiserver's own list-map check (linear), not a quadratic CEL rule: each keyed list is
 /// declared `x-kubernetes-list-type: map` with its key, which the key's schema requires.
 #[test]

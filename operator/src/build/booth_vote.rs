@@ -225,6 +225,7 @@ fn statefulset(
         census: census.map(|(_, r)| r.key.clone()),
         admin_token: v.admin_token.as_ref().map(|r| r.key.clone()),
         audit_log_key: crate::fingerprints::audit_verifier_key(e),
+        witnesses: e.spec.audit.witnesses.clone(),
         booth_desk: true,
     };
     let extra = vec![

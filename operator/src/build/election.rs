@@ -86,6 +86,9 @@ pub fn build_with(e: &Election, defaults: &Defaults, manual_shards: &[TallyShard
     out.push(Child::new(&audit_statefulset(e, &image))?);
     let audit_meta = meta::child_meta(e, audit_name(&name), meta::labels(AUDIT, &audit_name(&name), &name));
     out.push(Child::new(&pod::http_service(audit_meta, meta::selector(AUDIT, &audit_name(&name)), true))?);
+    if let Some(ingress) = audit_ingress(e) {
+        out.push(Child::new(&ingress)?);
+    }
     for shard in generated {
         out.push(Child::new(&shard)?);
     }
@@ -183,6 +186,7 @@ fn vote_statefulset(e: &Election, image: &str, shards: &[TallyShard]) -> Statefu
         census: census.map(|(_, r)| r.key.clone()),
         admin_token: v.admin_token.as_ref().map(|r| r.key.clone()),
         audit_log_key: crate::fingerprints::audit_verifier_key(e),
+        witnesses: e.spec.audit.witnesses.clone(),
         booth_desk: false,
     };
     let (c, volumes) =
@@ -227,6 +231,30 @@ pub fn vote_ingress(e: &Election) -> Option<Ingress> {
     let vname = vote_name(&name);
     let metadata = meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name));
     Some(ingress_to(metadata, spec, &vname, VOTE_INGRESS_PATHS))
+}
+
+/// What the audit log's Ingress exposes: its public reads, which observers and witnesses verify (the
+/// checkpoint as JSON and as a bare note, entries, inclusion and consistency proofs), and the witnesses'
+/// cosignatures, each checked against a declared witness's key. `POST /v1/entries` shares its path with the
+/// reads and needs the election's internal token; `/v1/close`, `/v1/status`, `/metrics` and the probes stay
+/// inside the cluster.
+pub const AUDIT_INGRESS_PATHS: &[(&str, &str)] = &[
+    ("/checkpoint", "Exact"),
+    ("/v1/checkpoint", "Exact"),
+    ("/v1/entries", "Exact"),
+    ("/v1/proof/inclusion", "Exact"),
+    ("/v1/proof/consistency", "Exact"),
+    ("/v1/witness/cosign", "Exact"),
+];
+
+/// The audit log's Ingress, with `spec.audit.ingress`: [`AUDIT_INGRESS_PATHS`] on its host. The audit
+/// NetworkPolicy admits any source.
+pub fn audit_ingress(e: &Election) -> Option<Ingress> {
+    let spec = e.spec.audit.ingress.as_ref()?;
+    let name = e.name_any();
+    let aname = audit_name(&name);
+    let metadata = meta::child_meta(e, aname.clone(), meta::labels(AUDIT, &aname, &name));
+    Some(ingress_to(metadata, spec, &aname, AUDIT_INGRESS_PATHS))
 }
 
 /// An Ingress on `spec`'s host routing `paths` (path, pathType) to `service`'s HTTP port, with TLS from the
@@ -333,7 +361,7 @@ fn audit_statefulset(e: &Election, image: &str) -> StatefulSet {
     let c = pod::container(
         AUDIT,
         image,
-        workload::audit_args(&name, e.spec.audit.batch_size),
+        workload::audit_args(&name, e.spec.audit.batch_size, e.spec.audit.witnesses.as_ref()),
         e.spec.audit.resources.clone(),
     );
     pod::single_writer(

@@ -198,6 +198,7 @@ async fn observe(
         votes: vec![],
         shards: vec![],
         audit: Seen::Unreachable("not asked".into()),
+        witness_quorum: e.spec.audit.witnesses.as_ref().map_or(0, |w| w.quorum),
         ceremony: e.spec.record.ceremony.is_some(),
         record_volume: false,
         export: JobState::Absent,
@@ -254,7 +255,10 @@ async fn observe(
     }
     let audit = Endpoint::audit(ns, e);
     o.audit = match ctx.poller.status::<AuditStatus>(&audit).await {
-        Ok(a) => Seen::Answered(AuditView { closed: a.closed }),
+        Ok(a) => Seen::Answered(AuditView {
+            closed: a.closed,
+            cosignatures: a.checkpoint.filter(|c| c.closing).map_or(0, |c| c.cosignatures),
+        }),
         Err(err) => Seen::Unreachable(format!("{}: {err}", audit.service)),
     };
     o.record_volume = Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), ns)

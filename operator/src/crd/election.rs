@@ -311,12 +311,53 @@ pub struct AuditSpec {
     pub storage: StorageSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
+    /// The independent witnesses who cosign the log's checkpoints (`urna witness`), and how many must have
+    /// cosigned: the log keeps only their cosignatures (`urna audit --witness`), the voter app's receipt check
+    /// verifies them (`urna vote --witness`), and closing waits for the quorum's cosignatures on the closing
+    /// checkpoint before the record is exported. The same shape as a trust file's `witnesses`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<WitnessPolicySpec>,
+    /// An Ingress (`<election>-audit`) exposing the log's public reads (checkpoints, entries, inclusion and
+    /// consistency proofs) and the witnesses' `POST /v1/witness/cosign` to observers and witnesses outside
+    /// the cluster; never the appends or the close. Same fields as `spec.vote.ingress`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<VoteIngressSpec>,
 }
 
 impl Default for AuditSpec {
     fn default() -> Self {
-        Self { batch_size: default_batch_size(), storage: StorageSpec::default(), resources: None }
+        Self {
+            batch_size: default_batch_size(),
+            storage: StorageSpec::default(),
+            resources: None,
+            witnesses: None,
+            ingress: None,
+        }
     }
+}
+
+/// The witnesses an election declares and the quorum of them whose cosignatures count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.quorum <= size(self.witnesses)").message("quorum must not exceed the number of witnesses"))]
+pub struct WitnessPolicySpec {
+    #[schemars(range(min = 1, max = 16))]
+    pub quorum: u32,
+    /// At most 16: the log keeps at most 16 cosignatures per checkpoint.
+    #[schemars(length(min = 1, max = 16))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub witnesses: Vec<WitnessKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WitnessKey {
+    /// The witness's signed-note name (no whitespace, no `+`).
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^[^\s+]+$"))]
+    pub name: String,
+    /// Its Ed25519 public key, 64 lowercase hex digits (`urna witness keygen` prints it).
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub public_key: String,
 }
 
 fn default_batch_size() -> u32 {
@@ -469,6 +510,10 @@ pub struct KeyFingerprints {
     pub audit_log: TrustedLogKey,
     /// Each modality's voting-right key: SHA-256 of its DER SubjectPublicKeyInfo.
     pub voting_right_keys: Vec<TrustedRightKey>,
+    /// `spec.audit.witnesses`: a record verified with this trust file needs their quorum's cosignatures on
+    /// the closing checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<WitnessPolicySpec>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -160,7 +160,33 @@ pub struct TrustedWitness {
     pub public_key: [u8; 32],
 }
 
+impl std::str::FromStr for TrustedWitness {
+    type Err = String;
+
+    /// `NAME=HEX`: the witness's note name and its Ed25519 public key (64 hex digits), as the command lines
+    /// of the log and the vote service take it.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, key) = s.split_once('=').ok_or("expected NAME=HEX")?;
+        crate::checkpoint::validate_name(name).map_err(|e| e.to_string())?;
+        let mut public_key = [0u8; 32];
+        hex::decode_to_slice(key, &mut public_key).map_err(|_| "the key must be 64 hex characters".to_owned())?;
+        Ok(Self { name: name.to_owned(), public_key })
+    }
+}
+
 impl WitnessPolicy {
+    /// A policy of `quorum` of `witnesses`: at least one witness, a quorum from 1 to their number, each name
+    /// once.
+    pub fn new(quorum: u32, witnesses: Vec<TrustedWitness>) -> Result<Self, String> {
+        if witnesses.is_empty() || quorum == 0 || quorum as usize > witnesses.len() {
+            return Err(format!("a witness quorum of {quorum} of {} witnesses", witnesses.len()));
+        }
+        if let Some(w) = witnesses.iter().enumerate().find(|(i, w)| witnesses[..*i].iter().any(|x| x.name == w.name)) {
+            return Err(format!("the witness {} is named twice", w.1.name));
+        }
+        Ok(Self { quorum, witnesses })
+    }
+
     /// The trusted witnesses whose cosignatures on the signed `note` verify; an error when fewer than the
     /// quorum did (naming who is missing).
     pub fn check(&self, note: &Note) -> Result<Vec<String>, String> {

@@ -6,7 +6,9 @@
 //! voting is open, voting closes (`POST /v1/close` with the admin token `--serve --json` prints), and her
 //! Cast is refused with the app's message, nothing recorded. Then this test checks the challenged
 //! ballot with `urna verify challenge`, closes the election (SIGINT), and requires the published results to
-//! count exactly the browser's ballots, and `urna verify record` to accept the record.
+//! count exactly the browser's ballots, and `urna verify record` to accept the record. Two real `urna witness`
+//! processes cosign the log's checkpoints (`urna local --witness ... --witness-quorum 2`), and the receipt
+//! check verifies their cosignatures in the browser.
 //!
 //! Needs node, web/node_modules (`npm ci` in web/) and Chromium. Without them the test is skipped, loudly;
 //! under CI (`CI` set) it fails instead, since `.ci/run` installs them.
@@ -24,10 +26,10 @@ use browser::{WEB, browser_tools};
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crypto/tests/fixtures/ceremony-3072");
 const FEDERAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/federal");
 
-/// Kills the election if the test fails half-way.
-struct Election(Child);
+/// Kills the election (or a witness) if the test fails half-way.
+struct KillOnDrop(Child);
 
-impl Drop for Election {
+impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -67,10 +69,27 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
     let dir = tempfile::tempdir().expect("tempdir");
     let record = dir.path().join("record");
     let data = dir.path().join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_urna"))
+    // Two witnesses, both required: their keys made as an observer makes them.
+    let witnesses: Vec<(String, std::path::PathBuf, String)> = (1..=2)
+        .map(|i| {
+            let key = dir.path().join(format!("witness-{i}.key"));
+            let out = urna(&["witness", "keygen", "--out", key.to_str().expect("utf-8")]);
+            assert!(out.status.success(), "witness keygen: {}", String::from_utf8_lossy(&out.stderr));
+            let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+            let public = printed.trim().rsplit(' ').next().expect("public key").to_owned();
+            (format!("testigo-{i}.example"), key, public)
+        })
+        .collect();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_urna"));
+    command
         .args(["local", FEDERAL, "--ceremony", FIXTURE, "--ballots", "0", "--serve", "--listen", "127.0.0.1:0"])
         .args(["--serve-voters", "4", "--json", "--record", record.to_str().expect("utf-8"), "--data"])
         .arg(&data)
+        .args(["--witness-quorum", "2"]);
+    for (name, _, public) in &witnesses {
+        command.arg("--witness").arg(format!("{name}={public}"));
+    }
+    let mut child = command
         .env("URNA_TRUSTEE_1_PASSPHRASE", "trustee-1")
         .env("URNA_TRUSTEE_2_PASSPHRASE", "trustee-2")
         .env("URNA_TRUSTEE_3_PASSPHRASE", "trustee-3")
@@ -79,7 +98,7 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
         .spawn()
         .expect("start urna local --serve");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let election = Election(child);
+    let election = KillOnDrop(child);
     let mut line = String::new();
     stdout.read_line(&mut line).expect("read the serving line");
     let serving: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("serving line {line:?}: {e}"));
@@ -87,6 +106,29 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
     let voters = serving["voters"].clone();
     assert_eq!(voters.as_array().map(Vec::len), Some(4));
     let admin_token = serving["adminToken"].as_str().expect("the serving line has the admin token").to_owned();
+    let audit = &serving["audit"];
+    let _witnesses: Vec<KillOnDrop> = witnesses
+        .iter()
+        .map(|(name, key, _)| {
+            let state = dir.path().join(format!("{name}.state.json"));
+            let child = Command::new(env!("CARGO_BIN_EXE_urna"))
+                .args(["witness", "--interval", "1", "--name", name, "--log"])
+                .arg(audit["url"].as_str().expect("audit URL"))
+                .arg("--origin")
+                .arg(audit["origin"].as_str().expect("audit origin"))
+                .arg("--log-key")
+                .arg(audit["publicKey"].as_str().expect("audit key"))
+                .arg("--key")
+                .arg(key)
+                .arg("--state")
+                .arg(&state)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start urna witness");
+            KillOnDrop(child)
+        })
+        .collect();
 
     // The app is embedded and served at / with its assets.
     let info: Value = {
@@ -98,6 +140,8 @@ fn voters_vote_challenge_and_check_receipts_in_chromium() {
         serde_json::from_slice(&out.stdout).expect("election info")
     };
     assert!(info["auditLog"]["publicKey"].is_string(), "the election publishes the audit log key: {info}");
+    assert_eq!(info["witnesses"]["quorum"], 2, "the election publishes its witnesses: {info}");
+    assert_eq!(info["witnesses"]["witnesses"][1]["publicKey"].as_str(), Some(witnesses[1].2.as_str()));
 
     let out_dir = dir.path().join("e2e");
     std::fs::create_dir_all(&out_dir).expect("out dir");

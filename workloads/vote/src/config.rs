@@ -45,6 +45,9 @@ pub struct VoteConfig {
     pub cpu_jobs: usize,
     /// The audit log's origin and key, published in `GET /v1/election` for the voter app's receipt check.
     pub audit_log_key: Option<crate::wire::AuditLogKey>,
+    /// The election's witnesses and their quorum, published in `GET /v1/election`: the receipt check verifies
+    /// their cosignatures of the log's checkpoint.
+    pub witnesses: Option<urna_audit::witness::WitnessPolicy>,
     /// Micro-batching of submitted ballots' verification and recording ([`crate::intake`]).
     pub batching: Batching,
 }
@@ -81,6 +84,7 @@ impl VoteConfig {
             cpu_jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             batching: Batching::default(),
             audit_log_key: None,
+            witnesses: None,
         }
     }
 }

@@ -31,6 +31,10 @@ pub struct ElectionInfo {
     /// receipt check verifies the log's checkpoints against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_log: Option<AuditLogKey>,
+    /// The witnesses who cosign the log's checkpoints and how many must have: the receipt check verifies their
+    /// cosignatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<urna_audit::witness::WitnessPolicy>,
 }
 
 /// An audit log's signed-note identity: its origin (the name its checkpoints are signed under) and key.

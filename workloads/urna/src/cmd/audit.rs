@@ -69,16 +69,8 @@ pub struct Args {
     insecure_no_auth: bool,
     /// A witness whose cosignatures the log keeps, as NAME=HEX (its Ed25519 public key); repeatable. With
     /// none, any witness's are kept, at most 16 per checkpoint.
-    #[arg(long = "witness", value_name = "NAME=HEX", value_parser = parse_witness)]
+    #[arg(long = "witness", value_name = "NAME=HEX")]
     witnesses: Vec<TrustedWitness>,
-}
-
-fn parse_witness(s: &str) -> Result<TrustedWitness, String> {
-    let (name, key) = s.split_once('=').ok_or("expected NAME=HEX")?;
-    urna_audit::checkpoint::validate_name(name).map_err(|e| e.to_string())?;
-    let mut public_key = [0u8; 32];
-    hex::decode_to_slice(key, &mut public_key).map_err(|_| "the key must be 64 hex characters".to_owned())?;
-    Ok(TrustedWitness { name: name.to_owned(), public_key })
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -112,6 +112,15 @@ pub struct Args {
     /// cluster (`election_not_open`), and the simulated voters wait for it. Default: at once.
     #[arg(long, value_name = "RFC3339")]
     opens_at: Option<jiff::Timestamp>,
+    /// A witness of the audit log, as NAME=HEX (its Ed25519 public key, from `urna witness keygen`);
+    /// repeatable. The log keeps only these witnesses' cosignatures and the voter app's receipt check
+    /// verifies them; run `urna witness` against the log (its URL, origin and key are in the --serve --json
+    /// line) to cosign.
+    #[arg(long = "witness", value_name = "NAME=HEX", requires = "witness_quorum")]
+    witnesses: Vec<urna_audit::witness::TrustedWitness>,
+    /// How many of the --witness witnesses must have cosigned a checkpoint.
+    #[arg(long, value_name = "N", requires = "witnesses")]
+    witness_quorum: Option<u32>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -224,6 +233,11 @@ async fn run_async(args: Args) -> Result<()> {
     let censuses = census::censuses(&plan, &everyone)?;
     let clock = Clock::start();
     let authority = plan.fleet.as_ref().map(fleet::Authority::generate);
+    let witnesses = args
+        .witness_quorum
+        .map(|q| urna_audit::witness::WitnessPolicy::new(q, args.witnesses.clone()))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--witness-quorum: {e}"))?;
     let listen = args.serve.then_some((web_modality, args.listen));
     let services = services::start(
         &plan,
@@ -232,7 +246,7 @@ async fn run_async(args: Args) -> Result<()> {
         &signing_key,
         &censuses,
         authority.as_ref(),
-        services::Window { listen, opens_at: args.opens_at },
+        services::Options { listen, opens_at: args.opens_at, witnesses },
     )
     .await?;
     let booths = match (&plan.fleet, &authority, services.votes.iter().find(|v| v.modality == Modality::Booth)) {
@@ -514,6 +528,11 @@ async fn serve_until_stopped(
             })).collect::<Vec<_>>(),
             "operations": ops,
             "console": console,
+            "audit": {
+                "url": services.audit_url,
+                "origin": services.audit_log_key.origin,
+                "publicKey": hex::encode(services.audit_log_key.public_key),
+            },
         });
         println!("{line}");
     } else {

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use urna_audit::AuditClient;
+use urna_audit::witness::WitnessPolicy;
 use urna_audit::{AuditLog, LogConfig, LogKey};
 use urna_auth::{ServiceAuth, Token};
 use urna_crypto::blind::BlindSigningKey;
@@ -41,6 +42,8 @@ pub struct Services {
     /// and closing the election uses it to seal and close.
     internal_token: Token,
     pub audit_url: String,
+    /// The log's origin and key (what a witness pins).
+    pub audit_log_key: urna_vote::wire::AuditLogKey,
     audit_stop: oneshot::Sender<()>,
     pub shards: Vec<(String, String, RunningShard)>,
     pub votes: Vec<VoteEndpoint>,
@@ -52,11 +55,14 @@ async fn loopback() -> Result<(TcpListener, String)> {
     Ok((listener, url))
 }
 
-/// When the voting window opens, and which modality's vote service listens on a fixed address (`--serve`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Window {
+/// Which modality's vote service listens on a fixed address (`--serve`), when the voting window opens, and
+/// the witnesses the audit log and the vote services know.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
     pub listen: Option<(Modality, std::net::SocketAddr)>,
     pub opens_at: Option<jiff::Timestamp>,
+    /// The log keeps only these witnesses' cosignatures; the voter app's receipt check verifies them.
+    pub witnesses: Option<WitnessPolicy>,
 }
 
 /// Starts every workload; `censuses` holds one census (CSV text) per modality of the plan; `booth` the Mesas
@@ -68,7 +74,7 @@ pub async fn start(
     signing_key: &BlindSigningKey,
     censuses: &[(Modality, String)],
     booth: Option<&Authority>,
-    Window { listen, opens_at }: Window,
+    Options { listen, opens_at, witnesses }: Options,
 ) -> Result<Services> {
     let manifest = &plan.manifest;
     // The same mechanism as in a cluster: one token for the election, generated here as the operator
@@ -79,6 +85,7 @@ pub async fn start(
     // A short batch wait: receipts of a local run come back quickly; the shuffle still covers each batch.
     config.batch_wait = Duration::from_millis(200);
     config.checkpoint_interval = Duration::from_secs(5);
+    config.witnesses = witnesses.as_ref().map(|w| w.witnesses.clone()).unwrap_or_default();
     let key = LogKey::generate().context("generating the audit log key")?;
     let audit_log_key = urna_vote::wire::AuditLogKey { origin: config.origin.clone(), public_key: key.public_key() };
     std::fs::create_dir_all(data.join("audit")).context("creating the audit data directory")?;
@@ -120,6 +127,7 @@ pub async fn start(
         );
         config.modality = *modality;
         config.audit_log_key = Some(audit_log_key.clone());
+        config.witnesses.clone_from(&witnesses);
         config.opens_at = opens_at;
         config.internal_token = Some(internal_token.clone());
         if let (Modality::Booth, Some(a)) = (modality, booth) {
@@ -148,7 +156,7 @@ pub async fn start(
         }));
         votes.push(VoteEndpoint { modality: *modality, url, admin_token, stop });
     }
-    Ok(Services { internal_token, audit_url, audit_stop, shards, votes })
+    Ok(Services { internal_token, audit_url, audit_log_key, audit_stop, shards, votes })
 }
 
 impl Services {

@@ -102,6 +102,7 @@ impl VoteService {
             drain_timeout,
             cpu_jobs,
             audit_log_key,
+            witnesses,
             batching,
         } = config;
         let codec = Arc::new(BallotCodec::new(manifest, public_key)?);
@@ -151,6 +152,7 @@ impl VoteService {
             closed: false,
             partitions: partition.count,
             audit_log: audit_log_key,
+            witnesses,
         };
         let upstreams = Upstreams::new(shards, &audit_url, retry, modality, internal_token);
         let ballot_box = BallotBox::new(
