@@ -68,6 +68,45 @@ async function checkReceiptPage(page, anonId, index) {
   return { result: 'pending', text: '' };
 }
 
+/** The election's witness policy (`GET v1/election`, `witnesses`), or null when it declares no witnesses. */
+let witnessPolicy;
+async function electionWitnesses() {
+  if (witnessPolicy === undefined) {
+    const r = await fetch(new URL('v1/election', url), { cache: 'no-store' });
+    if (!r.ok) throw new Error(`GET v1/election: ${String(r.status)}`);
+    const w = (await r.json()).witnesses;
+    witnessPolicy = w && Array.isArray(w.witnesses) && w.witnesses.length > 0 ? w : null;
+  }
+  return witnessPolicy;
+}
+
+/**
+ * After a receipt checked as included: with witnesses, the page must come to show their quorum verified in the
+ * browser. Witnesses cosign every few seconds, so a fresh checkpoint may lack them at first: the check page is
+ * reloaded for up to ~30 s. Without witnesses, the page must show no witness verdict at all.
+ */
+async function checkReceiptWitnesses(page, anonId, index, who) {
+  const policy = await electionWitnesses();
+  const verdict = async () => {
+    const el = await page.$('[data-testid=receipt-witnesses]');
+    return el ? { quorum: await el.getAttribute('data-quorum'), text: (await el.textContent()) ?? '' } : undefined;
+  };
+  if (!policy) {
+    const v = await verdict();
+    check(`${who}: no witness verdict where the election declares no witnesses`, v === undefined, v?.text ?? '');
+    return;
+  }
+  const deadline = Date.now() + 30_000;
+  let v = await verdict();
+  while (v?.quorum !== 'met' && Date.now() < deadline) {
+    await page.waitForTimeout(2000);
+    const r = await checkReceiptPage(page, anonId, index);
+    v = r.result === 'included' ? await verdict() : { quorum: r.result, text: r.text };
+  }
+  const detail = `${v?.quorum ?? 'no witness verdict'}: ${v?.text ?? ''} (quorum ${String(policy.quorum)} of ${policy.witnesses.map((w) => w.name).join(', ')})`;
+  check(`${who}: the checkpoint carries the election's quorum of witness cosignatures (verified in the browser)`, v?.quorum === 'met', detail);
+}
+
 try {
   const [a, b, c, d] = voters;
 
@@ -132,6 +171,7 @@ try {
     summary.ballots.push({ voter: a.name, district: a.district, chosen, ...receipt });
     const r = await checkReceiptPage(page, receipt.anonId, receipt.logIndex);
     check('the receipt is in the audit log (verified in the browser)', r.result === 'included', r.text);
+    await checkReceiptWitnesses(page, receipt.anonId, receipt.logIndex, 'voter A');
     await shot(page, 'phone-7-receipt-check');
 
     // The challenged ballot on the check page of another device.
@@ -182,6 +222,7 @@ try {
     summary.ballots.push({ voter: b.name, district: b.district, chosen, ...receipt });
     const r = await checkReceiptPage(page, receipt.anonId, receipt.logIndex);
     check('voter B\'s receipt is in the log', r.result === 'included', r.text);
+    await checkReceiptWitnesses(page, receipt.anonId, receipt.logIndex, 'voter B');
     await shot(page, 'desktop-7-receipt-check');
     // A receipt code that is not in the log, and a wrong index.
     const missing = await checkReceiptPage(page, 'ab'.repeat(32));

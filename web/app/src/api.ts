@@ -4,6 +4,7 @@
  */
 
 import type { ElectionManifest, EncryptedBallotJson } from '@urna/crypto';
+import type { WitnessPolicy } from '@urna/crypto/log';
 
 export interface ElectionInfo {
   electionId: string;
@@ -17,6 +18,11 @@ export interface ElectionInfo {
   partitions: number;
   /** The audit log's name and Ed25519 key (hex), when the service is configured with them. */
   auditLog?: { origin: string; publicKey: string };
+  /**
+   * The election's witness policy: the independent witnesses (Ed25519 keys, hex) and how many of them must have
+   * cosigned the log's checkpoint; absent when the election declares none.
+   */
+  witnesses?: WitnessPolicy;
 }
 
 export interface SessionResponse {

@@ -12,7 +12,7 @@ import { check, type Checked, coalitionOf, emptyMarks, isSpecial, markName, type
 import { finishCast, loadPending, type PendingCast, startCast, type Step } from './cast.js';
 import { download, grouped, h, show } from '@urna/ui/dom';
 import { type Key, lang, other, t, toggleLang } from './i18n.js';
-import { checkReceipt, LogAnswerError } from '@urna/crypto/log';
+import { checkReceipt, LogAnswerError, type WitnessVerdict } from '@urna/crypto/log';
 
 interface Election {
   info: ElectionInfo;
@@ -51,6 +51,11 @@ interface State {
 
 const state: State = { screen: 'signIn' };
 let main: HTMLElement;
+/**
+ * Settles once the election info has loaded or failed to. The receipt check waits for it: whatever the log
+ * answers before then would be checked without the key and witnesses the election publishes.
+ */
+let electionLoaded: Promise<void> = Promise.resolve();
 
 /** The voter id as the census holds it: 64 hex digits as given, anything else hashed (SHA-256 of its UTF-8). */
 export function normalizeVoterId(input: string): string {
@@ -505,8 +510,22 @@ function renderChallengeCheck(): void {
   show(main, h('h1', {}, t('checkChallengeTitle')), h('p', {}, t('checkChallengeIntro')), form, out);
 }
 
+/**
+ * The witnesses' verdict on the checkpoint a receipt was checked against. A short quorum is a warning, not an
+ * error: the ballot is in the log either way; what is not yet confirmed is that everyone was shown that log.
+ */
+function witnessesView(w: WitnessVerdict): HTMLElement {
+  const attrs = { 'data-testid': 'receipt-witnesses', 'data-quorum': w.met ? 'met' : 'short', role: 'status' };
+  if (w.met) {
+    const text = t('receiptWitnessesMet', { signed: w.signed.length, declared: w.signed.length + w.missing.length, quorum: w.quorum, names: w.signed.join(', ') });
+    return h('div', { ...attrs, class: 'msg msg-info' }, h('p', {}, text));
+  }
+  return h('div', { ...attrs, class: 'msg msg-warn' },
+    h('p', {}, t('receiptWitnessesShort', { signed: w.signed.length, quorum: w.quorum })),
+    w.missing.length === 0 ? null : h('p', {}, t('receiptWitnessesAwaited', { names: w.missing.join(', ') })));
+}
+
 function renderReceiptCheck(params: URLSearchParams): void {
-  const e = state.election;
   const anon = h('input', { type: 'text', name: 'anon', spellcheck: 'false', autocapitalize: 'none', autocomplete: 'off', value: params.get('anon') ?? '' });
   const index = h('input', { type: 'text', name: 'index', inputmode: 'numeric', value: params.get('index') ?? '' });
   const out = h('div', { 'aria-live': 'polite', 'data-testid': 'receipt-check' });
@@ -524,6 +543,8 @@ function renderReceiptCheck(params: URLSearchParams): void {
     const given = index.value.trim() === '' ? undefined : Number(index.value.trim());
     button.disabled = true;
     try {
+      await electionLoaded;
+      const e = state.election;
       const source = {
         checkpoint: () => api.checkpoint(),
         inclusion: async (leaf: string, size: number) => {
@@ -535,12 +556,15 @@ function renderReceiptCheck(params: URLSearchParams): void {
           }
         },
       };
-      const r = await checkReceipt(source, a, given, e?.info.auditLog);
+      // An election that declares no witnesses gets no witness verdict, rather than a vacuous "0 of 0".
+      const policy = e?.info.witnesses;
+      const r = await checkReceipt(source, a, given, e?.info.auditLog, policy !== undefined && policy.witnesses.length > 0 ? policy : undefined);
       out.dataset.result = r.kind;
       if (r.kind === 'included') {
         const time = new Date(r.checkpoint.timestamp * 1000).toLocaleString(lang() === 'es' ? 'es-MX' : 'en-US', { timeZone: 'UTC', timeZoneName: 'short' });
         out.replaceChildren(alert('info', t('receiptOk', { index: r.index })),
           h('p', {}, t('receiptOkDetail', { size: r.checkpoint.size, origin: r.checkpoint.origin, time })),
+          ...(r.witnesses === undefined ? [] : [witnessesView(r.witnesses)]),
           h('p', { class: 'code small' }, t(r.pinned ? 'logKeyPinned' : 'logKeyUnpinned', { key: grouped(r.keyHex) })));
       } else if (r.kind === 'missing') out.replaceChildren(alert('error', t('receiptMissing')));
       else if (r.kind === 'pending') out.replaceChildren(alert('info', t('receiptPending')));
@@ -558,7 +582,8 @@ function renderReceiptCheck(params: URLSearchParams): void {
     void run();
   });
   show(main, h('h1', {}, t('receiptCheckTitle')), h('p', {}, t('receiptCheckIntro')), form, out);
-  if (params.has('anon')) void run();
+  // Before the election has loaded, start() renders this page again once it has: the check runs then, once.
+  if (params.has('anon') && (state.election !== undefined || state.loadError !== undefined)) void run();
 }
 
 // ---------------------------------------------------------------------------------------------- shell
@@ -589,11 +614,7 @@ function renderShell(): void {
     h('nav', { 'aria-label': t('appName') }, h('a', { href: '#/' }, t('navVote')), h('a', { href: '#/receipt' }, t('navReceipt')), h('a', { href: '#/challenge' }, t('navChallenge'))));
 }
 
-export async function start(root: HTMLElement): Promise<void> {
-  main = root;
-  renderShell();
-  window.addEventListener('hashchange', route);
-  route();
+async function loadElection(): Promise<void> {
   try {
     if (typeof BigInt === 'undefined' || typeof crypto.subtle === 'undefined') throw new Error('BigInt / WebCrypto');
     const info = await api.election();
@@ -602,5 +623,14 @@ export async function start(root: HTMLElement): Promise<void> {
   } catch (err) {
     state.loadError = err instanceof ApiError ? errorText(err) : t('errBrowser', { detail: err instanceof Error ? err.message : String(err) });
   }
+}
+
+export async function start(root: HTMLElement): Promise<void> {
+  main = root;
+  renderShell();
+  window.addEventListener('hashchange', route);
+  electionLoaded = loadElection();
+  route();
+  await electionLoaded;
   route();
 }
