@@ -25,7 +25,7 @@ use urna_crypto::paillier::PublicKey;
 use urna_pki::FleetCa;
 use urna_vote::client::VoterClient;
 use urna_vote::credential::generate_credential;
-use urna_vote::mesa::{Mesa, token_sha256};
+use urna_vote::mesa_file::{Mesa, token_sha256};
 
 use super::plan::{FleetPlan, MesaPlan};
 
