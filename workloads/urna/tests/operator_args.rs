@@ -402,7 +402,7 @@ fn boothfleet_workloads_parse_with_the_real_cli_and_find_their_files() {
                     let file = rules.rsplit('/').next().expect("file");
                     assert!(items.iter().any(|i| i == file));
                     let text = config_key(&children, cm["name"].as_str().expect("cm"), file);
-                    let parsed: urna_booth::fleet::FleetRules = serde_json::from_str(text).expect("FleetRules");
+                    let parsed: urna_booth::rules::FleetRules = serde_json::from_str(text).expect("FleetRules");
                     assert_eq!(parsed.devices.len(), plan.devices.len() - plan.blocked.len());
                     assert_eq!(parsed.offline_after_ms, 120_000);
                     assert_eq!(parsed.votes_per_hour_limit, 240.0);
