@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
 use rand::TryRng;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::workload::TOKEN_KEY;
@@ -19,10 +18,9 @@ pub fn new_token() -> Result<String> {
     Ok(hex::encode(bytes))
 }
 
-/// SHA-256 of a token, hex: what the mesas file carries (`tokenSha256`), the same digest as
-/// `urna_vote::mesa::token_sha256` (checked by `workloads/urna/tests/operator_args.rs`).
+/// SHA-256 of a token, hex: what the token files list and, decoded, the mesas file carries (`tokenSha256`).
 pub fn token_sha256(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(urna_vote::mesa_file::token_sha256(token))
 }
 
 /// Secret data holding a new token under [`TOKEN_KEY`].

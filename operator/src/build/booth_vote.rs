@@ -7,19 +7,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use hex::FromHex;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use urna_vote::acta::Role;
+use urna_vote::mesa_file::{self, DeclaredMember, MesasFile};
 
 use super::election::{census_source, leaf_districts, manifest_name, shard_routes, vote_pod};
 use super::pod::{self, KeySource};
 use super::{Child, Defaults};
 use crate::crd::common::ModalityKind;
 use crate::crd::election::BoothVoteSpec;
+use crate::crd::mesa::MemberRole;
 use crate::crd::{BoothFleet, Election, Mesa, TallyShard};
 use crate::error::{Error, Result};
 use crate::meta::{self, MAX_WORKLOAD_NAME};
@@ -103,7 +106,7 @@ pub fn token_secrets(e: &Election, mesas: &[Mesa]) -> Vec<TokenSecret> {
     out
 }
 
-/// The mesas file (`urna_vote::mesa`'s format): per Mesa of `e` its id (the Mesa's name), district, the
+/// The mesas file ([`urna_vote::mesa_file`]): per Mesa of `e` its id (the Mesa's name), district, the
 /// SHA-256 of its console token (`hashes`, by Mesa), its members (id, role and acta signing key, which the
 /// vote service verifies actas with) and its booths: the devices every BoothFleet of `e`
 /// assigns to it, by the same assignment the monitor rules and shard map use
@@ -118,7 +121,7 @@ pub fn mesas_file(
     mesas: &[Mesa],
     fleets: &[BoothFleet],
     hashes: &BTreeMap<String, String>,
-) -> Result<Value> {
+) -> Result<MesasFile> {
     let name = e.name_any();
     let leaves: BTreeSet<&str> = leaf_districts(e).into_iter().collect();
     let mut booths: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -145,15 +148,34 @@ pub fn mesas_file(
                 m.spec.district
             )));
         }
-        let hash = hashes.get(&id).ok_or(Error::MissingField("console token of a Mesa"))?;
-        let devices: Vec<&String> = booths.get(&id).map(|b| b.iter().collect()).unwrap_or_default();
-        let members: Vec<Value> =
-            m.spec.members.iter().map(|x| json!({ "id": x.id, "role": x.role, "publicKey": x.signing_key })).collect();
-        out.push(json!({
-            "id": id, "district": m.spec.district, "tokenSha256": hash, "booths": devices, "members": members,
-        }));
+        let token_sha256 = hashes
+            .get(&id)
+            .and_then(|h| <[u8; 32]>::from_hex(h).ok())
+            .ok_or(Error::MissingField("console token of a Mesa"))?;
+        let members = m
+            .spec
+            .members
+            .iter()
+            .map(|x| DeclaredMember { id: x.id.clone(), public_key: x.signing_key.clone(), role: role(x.role) })
+            .collect();
+        out.push(mesa_file::Mesa {
+            booths: booths.remove(&id).map(Vec::from_iter).unwrap_or_default(),
+            district: m.spec.district.clone(),
+            id,
+            members,
+            token_sha256,
+        });
     }
-    Ok(json!({ "mesas": out }))
+    Ok(MesasFile { mesas: out })
+}
+
+fn role(r: MemberRole) -> Role {
+    match r {
+        MemberRole::President => Role::President,
+        MemberRole::Secretary => Role::Secretary,
+        MemberRole::Scrutineer => Role::Scrutineer,
+        MemberRole::Observer => Role::Observer,
+    }
 }
 
 const MESAS_VOLUME: &str = "mesas";
@@ -162,7 +184,7 @@ const BRIDGE_TOKEN_VOLUME: &str = "bridge-token";
 /// The booth vote service's children, in apply order: the mesas ConfigMap (holding `mesas`, the output of
 /// [`mesas_file`]), the StatefulSet and its headless Service. `shards` are the TallyShards the Election's
 /// vote services route to. Empty when [`booth_spec`] is `None`.
-pub fn build(e: &Election, defaults: &Defaults, shards: &[TallyShard], mesas: &Value) -> Result<Vec<Child>> {
+pub fn build(e: &Election, defaults: &Defaults, shards: &[TallyShard], mesas: &MesasFile) -> Result<Vec<Child>> {
     let Some(spec) = booth_spec(e) else { return Ok(vec![]) };
     let name = e.name_any();
     let vname = booth_vote_name(&name);

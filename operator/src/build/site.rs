@@ -26,6 +26,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use urna_vote::mesa_file::MesasFile;
 
 use super::booth_vote::{TOKEN_COMPONENT, TokenSecret, mesas_config_name};
 use super::election::{audit_name, manifest_name};
@@ -85,7 +86,7 @@ pub fn site_spec(e: &Election) -> Option<&SiteSpec> {
 }
 
 /// PREP runs with capturists and the booth vote service's mesas file (the Mesas whose sheets are expected).
-pub fn prep_runs(e: &Election, mesas: Option<&Value>) -> bool {
+pub fn prep_runs(e: &Election, mesas: Option<&MesasFile>) -> bool {
     site_spec(e).is_some_and(|s| !s.capturists.is_empty()) && mesas.is_some()
 }
 
@@ -146,7 +147,7 @@ fn probe(path: &str, port: &str) -> Probe {
 pub fn build(
     e: &Election,
     defaults: &Defaults,
-    mesas: Option<&Value>,
+    mesas: Option<&MesasFile>,
     hashes: &BTreeMap<String, String>,
 ) -> Result<Vec<Child>> {
     let Some(site) = site_spec(e) else { return Ok(vec![]) };
@@ -351,7 +352,7 @@ mod tests {
         let set = municipal();
         let e = &set.elections[0];
         let h = hashes(e);
-        let mesas = json!({ "mesas": [] });
+        let mesas = MesasFile { mesas: vec![] };
         let with = build(e, &Defaults::default(), Some(&mesas), &h).expect("builds");
         let ids: Vec<String> = with.iter().map(Child::id).collect();
         assert_eq!(

@@ -28,12 +28,12 @@ use urna_status::monitor::MonitorStatus;
 
 use crate::backoff::Backoff;
 use crate::device::Endpoint;
-use crate::fleet::{DeviceCounts, Fleet, FleetRules};
+use crate::fleet::{DeviceCounts, Fleet};
 use crate::heard::Resends;
 use crate::metrics::MonitorMetrics;
 use crate::monitor::Alert;
-use crate::ops::routing::Officer;
 use crate::ops::{DeviceCommand, Ops, OpsConfig};
+use crate::rules::{FleetRules, Officer};
 use crate::sink::{self, KubeEvents, Webhook, WebhookRoots};
 
 /// Alerts kept for the feed.

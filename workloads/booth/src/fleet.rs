@@ -3,93 +3,11 @@
 //! time), so whole scenarios are unit tests. Each condition alerts once per episode: an offline device
 //! alerts again only after it came back and went silent again.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::heard::Heard;
-use crate::monitor::{self, Alert, Geofence, Subject};
-
-/// One mesa's rules, as the BoothFleet and Mesa resources give them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MesaRules {
-    pub mesa: String,
-    /// The Mesa's district: where its alerts are routed (the officers declared for it).
-    #[serde(default)]
-    pub district: Option<String>,
-    #[serde(default)]
-    pub geofence: Option<GeofenceSpec>,
-    /// Voting hours, Unix milliseconds `[opensMs, closesMs)`.
-    #[serde(default)]
-    pub opens_ms: Option<u64>,
-    #[serde(default)]
-    pub closes_ms: Option<u64>,
-    /// Voters in the mesa's census.
-    #[serde(default)]
-    pub census: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GeofenceSpec {
-    pub lat: f64,
-    pub lon: f64,
-    pub radius_m: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetRules {
-    /// Device id → its mesa's rules.
-    pub devices: HashMap<String, MesaRules>,
-    #[serde(default = "default_offline_ms")]
-    pub offline_after_ms: u64,
-    /// Votes per hour above which a booth alerts whatever the fleet does.
-    #[serde(default = "default_vote_limit")]
-    pub votes_per_hour_limit: f64,
-    /// Robust z-score above which a booth's vote rate alerts.
-    #[serde(default = "default_z")]
-    pub vote_rate_z: f64,
-    /// Connects of one device within `flapWindowMs` that count as flapping.
-    #[serde(default = "default_flaps")]
-    pub flap_connects: usize,
-    #[serde(default = "default_flap_window")]
-    pub flap_window_ms: u64,
-    /// Connections the broker refused for one device (or one address, when no certificate named a device)
-    /// within `authFailureWindowMs` that count as a burst.
-    #[serde(default = "default_auth_failures")]
-    pub auth_failures: usize,
-    #[serde(default = "default_auth_window")]
-    pub auth_failure_window_ms: u64,
-    /// Regional officers: who sees and handles the alerts of which districts (`crate::ops::routing`).
-    #[serde(default)]
-    pub officers: Vec<crate::ops::routing::Officer>,
-}
-
-fn default_auth_failures() -> usize {
-    5
-}
-
-fn default_auth_window() -> u64 {
-    60_000
-}
-
-fn default_offline_ms() -> u64 {
-    120_000
-}
-fn default_vote_limit() -> f64 {
-    120.0
-}
-fn default_z() -> f64 {
-    5.0
-}
-fn default_flaps() -> usize {
-    5
-}
-fn default_flap_window() -> u64 {
-    300_000
-}
+use crate::monitor::{self, Alert, Subject};
+use crate::rules::FleetRules;
 
 #[derive(Debug, Default)]
 struct Device {
@@ -216,20 +134,19 @@ impl Fleet {
             && serde_json::from_slice::<serde_json::Value>(msg.payload).is_ok_and(|v| v["online"] == true)
         {
             d.connects_ms.push(now_ms);
-            d.connects_ms.retain(|t| now_ms.saturating_sub(*t) <= rules.flap_window_ms);
+            d.connects_ms.retain(|t| now_ms.saturating_sub(*t) <= rules.flap_window_ms());
             edges.push((
                 "reconnect_flapping",
-                monitor::reconnect_flapping(s, &d.connects_ms, rules.flap_window_ms, rules.flap_connects),
+                monitor::reconnect_flapping(s, &d.connects_ms, rules.flap_window_ms(), rules.flap_connects()),
             ));
         }
         if let Some(env) = &msg.fresh {
             match env.kind.as_str() {
                 "sos" => out.extend(monitor::sos(s, env)),
                 "gps" => {
-                    if let (Some(f), Some(lat), Some(lon)) =
+                    if let (Some(fence), Some(lat), Some(lon)) =
                         (mesa.and_then(|m| m.geofence), env.body["lat"].as_f64(), env.body["lon"].as_f64())
                     {
-                        let fence = Geofence { lat: f.lat, lon: f.lon, radius_m: f.radius_m };
                         edges.push(("outside_geofence", monitor::outside_geofence(s, (lat, lon), fence)));
                     }
                 }
@@ -277,11 +194,12 @@ impl Fleet {
             self.blocked.insert(who.to_owned(), now_ms);
         }
         let mut out = Vec::new();
-        let window = rules.auth_failure_window_ms;
+        let window = rules.auth_failure_window_ms();
         let times = self.auth_failures.entry(who.to_owned()).or_default();
         times.push(now_ms);
         times.retain(|t| now_ms.saturating_sub(*t) <= window);
-        let fired = monitor::auth_failure_burst(Self::subject(rules, who, now_ms), times, window, rules.auth_failures);
+        let fired =
+            monitor::auth_failure_burst(Self::subject(rules, who, now_ms), times, window, rules.auth_failures());
         self.edge(who, "auth_failure_burst", fired, &mut out);
         out
     }
@@ -290,7 +208,7 @@ impl Fleet {
     pub fn tick(&mut self, rules: &FleetRules, now_ms: u64) -> Vec<Alert> {
         let mut out = Vec::new();
         // A burst's episode ends once its window has no failures left.
-        let window = rules.auth_failure_window_ms;
+        let window = rules.auth_failure_window_ms();
         self.auth_failures.retain(|_, times| {
             times.retain(|t| now_ms.saturating_sub(*t) <= window);
             !times.is_empty()
@@ -333,7 +251,7 @@ impl Fleet {
                 rate,
                 &fleet,
                 rules.votes_per_hour_limit,
-                rules.vote_rate_z,
+                rules.vote_rate_z(),
             );
             self.edge(&id, "vote_rate", fired, &mut out);
         }
@@ -346,11 +264,12 @@ mod tests {
     use super::*;
     use crate::heard::Resends;
     use crate::message::Envelope;
+    use crate::rules::{GeofenceSpec, MesaRules};
 
     const MIN: u64 = 60_000;
 
     fn rules() -> FleetRules {
-        let mut devices = HashMap::new();
+        let mut devices = BTreeMap::new();
         for i in 1..=8 {
             devices.insert(
                 format!("mesa-{i}-1"),
@@ -368,11 +287,11 @@ mod tests {
             devices,
             offline_after_ms: 2 * MIN,
             votes_per_hour_limit: 300.0,
-            vote_rate_z: 5.0,
-            flap_connects: 4,
-            flap_window_ms: 10 * MIN,
-            auth_failures: 5,
-            auth_failure_window_ms: MIN,
+            vote_rate_z: Some(5.0),
+            flap_connects: Some(4),
+            flap_window_ms: Some(10 * MIN),
+            auth_failures: Some(5),
+            auth_failure_window_ms: Some(MIN),
             officers: Vec::new(),
         }
     }

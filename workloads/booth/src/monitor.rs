@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::rules::GeofenceSpec;
+
 /// Every rule name an [`Alert`] can carry. Metrics label alerts with these alone (a fixed set: a label
 /// never carries a device id).
 pub const RULES: [&str; 8] = [
@@ -85,14 +87,6 @@ pub fn offline(s: Subject<'_>, last_seen_ms: u64, max_silence_ms: u64) -> Option
         .then(|| s.alert("offline", serde_json::json!({ "silentMs": silent, "limitMs": max_silence_ms })))
 }
 
-/// A circular geofence around the mesa.
-#[derive(Debug, Clone, Copy)]
-pub struct Geofence {
-    pub lat: f64,
-    pub lon: f64,
-    pub radius_m: f64,
-}
-
 /// Great-circle distance in metres (haversine; ample for geofences of a few km).
 pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (la1, lo1, la2, lo2) = (a.0.to_radians(), a.1.to_radians(), b.0.to_radians(), b.1.to_radians());
@@ -101,7 +95,7 @@ pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
 }
 
 /// Position outside the mesa's geofence (a machine that moved).
-pub fn outside_geofence(s: Subject<'_>, position: (f64, f64), fence: Geofence) -> Option<Alert> {
+pub fn outside_geofence(s: Subject<'_>, position: (f64, f64), fence: GeofenceSpec) -> Option<Alert> {
     let d = distance_m(position, (fence.lat, fence.lon));
     (d > fence.radius_m).then(|| {
         s.alert(
@@ -196,7 +190,7 @@ mod tests {
         };
         let fired = [
             offline(s, 0, 1),
-            outside_geofence(s, (1.0, 1.0), Geofence { lat: 0.0, lon: 0.0, radius_m: 1.0 }),
+            outside_geofence(s, (1.0, 1.0), GeofenceSpec { lat: 0.0, lon: 0.0, radius_m: 1.0 }),
             vote_rate(s, 2.0, &[], 1.0, 1.0),
             outside_hours(s, 0, 1, 2),
             auth_failure_burst(s, &[s.now_ms], 1, 1),
@@ -216,7 +210,7 @@ mod tests {
 
     #[test]
     fn geofence_fires_for_a_machine_that_moved() {
-        let fence = Geofence { lat: 19.4326, lon: -99.1332, radius_m: 200.0 };
+        let fence = GeofenceSpec { lat: 19.4326, lon: -99.1332, radius_m: 200.0 };
         assert!(outside_geofence(S, (19.4326, -99.1332 + 0.01), fence).is_some(), "about 1 km east");
         assert_eq!(outside_geofence(S, (19.4330, -99.1332), fence), None, "about 45 m north");
         let d = distance_m((0.0, 0.0), (1.0, 0.0));

@@ -190,7 +190,7 @@ async fn booth_obeys_lock_and_block_commands_and_remembers_a_block() -> Res {
 #[tokio::test]
 async fn monitor_alerts_feed_and_webhook_on_geofence_sos_and_authentication_failures() -> Res {
     use urna_booth::alerting::{Monitor, MonitorConfig};
-    use urna_booth::fleet::GeofenceSpec;
+    use urna_booth::rules::GeofenceSpec;
 
     let net = Net::new()?;
     let dir = tempfile::tempdir()?;

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use urna_booth::alerting::{Monitor, MonitorConfig};
-use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
-use urna_booth::ops::routing::{Officer, token_sha256};
+use urna_booth::ops::routing::token_sha256;
 use urna_booth::ops::state::ActionRecord;
 use urna_booth::ops::{BrokerAdmin, OpsConfig};
+use urna_booth::rules::{FleetRules, GeofenceSpec, MesaRules, Officer};
 use urna_testkit::{Request, webhook};
 
 use common::{FLEET, Net, fast_backoff};
@@ -69,11 +69,11 @@ fn rules(officers: Vec<Officer>) -> FleetRules {
             .collect(),
         offline_after_ms: 600_000,
         votes_per_hour_limit: 1e9,
-        vote_rate_z: 1e9,
-        flap_connects: 1000,
-        flap_window_ms: 1,
-        auth_failures: 50,
-        auth_failure_window_ms: 60_000,
+        vote_rate_z: Some(1e9),
+        flap_connects: Some(1000),
+        flap_window_ms: Some(1),
+        auth_failures: Some(50),
+        auth_failure_window_ms: Some(60_000),
         officers,
     }
 }

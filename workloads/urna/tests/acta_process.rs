@@ -115,7 +115,7 @@ async fn members_sign_and_submit_every_acta_and_bad_ones_are_refused() {
     let (ciro, ciro_pk) = keygen(d, "ciro").await;
     let (dora, dora_pk) = keygen(d, "dora").await;
     let (zoe, _) = keygen(d, "zoe").await; // nobody's member
-    let hash = |t: &str| hex::encode(urna_vote::mesa::token_sha256(t));
+    let hash = |t: &str| hex::encode(urna_vote::mesa_file::token_sha256(t));
     let mesas = json!({ "mesas": [
         { "id": "town-1", "district": "town", "tokenSha256": hash(CONSOLE_1), "booths": ["b1"], "members": [
             { "id": "ana", "role": "president", "publicKey": ana_pk },

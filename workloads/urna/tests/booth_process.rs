@@ -21,7 +21,8 @@ use urna_crypto::blind::{BlindKeySize, BlindSigningKey};
 use urna_crypto::paillier::{KeySize, generate_keypair};
 use urna_vote::client::VoterClient;
 use urna_vote::credential::{hash_credential, insecure_fast_params};
-use urna_vote::mesa::{Mesa, MesaRegistry, token_sha256};
+use urna_vote::mesa::MesaRegistry;
+use urna_vote::mesa_file::{Mesa, token_sha256};
 use urna_vote::{ShardMap, VoteConfig, VoteService};
 
 const URNA: &str = env!("CARGO_BIN_EXE_urna");

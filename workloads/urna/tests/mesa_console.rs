@@ -88,7 +88,7 @@ async fn mesa_members_admit_constitute_and_close_in_the_console() {
     let (ana, ana_pk) = keygen(d, "ana");
     let (bea, bea_pk) = keygen(d, "bea");
     let (_, ciro_pk) = keygen(d, "ciro");
-    let hash = hex::encode(urna_vote::mesa::token_sha256(CONSOLE));
+    let hash = hex::encode(urna_vote::mesa_file::token_sha256(CONSOLE));
     let mesas = json!({ "mesas": [
         { "id": "centro-1", "district": "centro", "tokenSha256": hash, "booths": ["centro-1-b1", "centro-1-b2"],
           "members": [

@@ -234,7 +234,7 @@ fn example_censuses_are_in_the_vote_service_format() {
 /// The booth vote service of the municipal example: its arguments parse with the real `urna vote`, every
 /// file they name is mounted from the object that provides it, the mesas file loads with the vote service's
 /// own `MesaRegistry` against the manifest (each Mesa's console token authenticates: the operator hashes as
-/// `urna_vote::mesa::token_sha256` does; each booth maps to its Mesa), and the collector bridges to this
+/// `urna_vote::mesa_file::token_sha256` does; each booth maps to its Mesa), and the collector bridges to this
 /// service with the same bridge token Secret.
 #[test]
 fn booth_vote_service_parses_with_the_real_cli_and_loads_its_mesas() {
@@ -246,7 +246,7 @@ fn booth_vote_service_parses_with_the_real_cli_and_loads_its_mesas() {
         .map(|m| (m.metadata.name.clone().expect("name"), format!("console-{:?}", m.metadata.name)))
         .collect();
     for t in tokens.values() {
-        assert_eq!(urna_operator::token::token_sha256(t), hex::encode(urna_vote::mesa::token_sha256(t)));
+        assert_eq!(urna_operator::token::token_sha256(t), hex::encode(urna_vote::mesa_file::token_sha256(t)));
     }
     let hashes = tokens.iter().map(|(m, t)| (m.clone(), urna_operator::token::token_sha256(t))).collect();
     let file = build::booth_vote::mesas_file(e, &set.mesas, &set.fleets, &hashes).expect("mesas file");
@@ -402,7 +402,7 @@ fn boothfleet_workloads_parse_with_the_real_cli_and_find_their_files() {
                     let file = rules.rsplit('/').next().expect("file");
                     assert!(items.iter().any(|i| i == file));
                     let text = config_key(&children, cm["name"].as_str().expect("cm"), file);
-                    let parsed: urna_booth::fleet::FleetRules = serde_json::from_str(text).expect("FleetRules");
+                    let parsed: urna_booth::rules::FleetRules = serde_json::from_str(text).expect("FleetRules");
                     assert_eq!(parsed.devices.len(), plan.devices.len() - plan.blocked.len());
                     assert_eq!(parsed.offline_after_ms, 120_000);
                     assert_eq!(parsed.votes_per_hour_limit, 240.0);

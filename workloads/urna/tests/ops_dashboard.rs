@@ -10,7 +10,7 @@
 //! Needs node, web/node_modules (`npm ci` in web/) and Chromium; without them the test is skipped, loudly, and
 //! under CI (`CI` set) it fails. URNA_SCREENSHOTS=docs/img/ops retakes the documentation's screenshots.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,9 +20,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use urna_booth::alerting::{Monitor, MonitorConfig};
-use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
-use urna_booth::ops::routing::{Officer, token_sha256};
+use urna_booth::ops::routing::token_sha256;
 use urna_booth::ops::{BrokerAdmin, OpsConfig};
+use urna_booth::rules::{FleetRules, GeofenceSpec, MesaRules, Officer};
 use urna_booth::{Backoff, Booth, BoothConfig, Endpoint};
 use urna_broker::{AdminAuth, Broker, BrokerConfig};
 use urna_pki::FleetCa;
@@ -72,7 +72,7 @@ async fn officers_handle_alerts_and_booths_on_the_dashboard() -> Result<(), Erro
         token_sha256: token_sha256(&format!("token-{id}")),
     };
     let backoff = Backoff { min: Duration::from_millis(50), max: Duration::from_millis(500) };
-    let mut devices = HashMap::new();
+    let mut devices = BTreeMap::new();
     for (mesa, district, lat, lon) in MESAS {
         for n in 1..=10 {
             let fence = GeofenceSpec { lat, lon, radius_m: 150.0 };
@@ -93,11 +93,11 @@ async fn officers_handle_alerts_and_booths_on_the_dashboard() -> Result<(), Erro
         devices,
         offline_after_ms: 120_000,
         votes_per_hour_limit: 1e9,
-        vote_rate_z: 1e9,
-        flap_connects: 1000,
-        flap_window_ms: 1,
-        auth_failures: 50,
-        auth_failure_window_ms: 60_000,
+        vote_rate_z: Some(1e9),
+        flap_connects: Some(1000),
+        flap_window_ms: Some(1),
+        auth_failures: Some(50),
+        auth_failure_window_ms: Some(60_000),
         officers: vec![
             officer("oficial-centro", "centro", &centro_hook),
             officer("oficial-norte", "norte", &norte_hook),

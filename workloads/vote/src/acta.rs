@@ -93,8 +93,9 @@ pub enum Role {
     Observer,
 }
 
-/// A mesa member as the mesas file carries it: id, role and Ed25519 public key (64 hex characters, or a
-/// PEM `PUBLIC KEY` block, as the Mesa resource allows).
+/// A mesa member whose signatures count on its actas: id, role and Ed25519 public key, parsed from the
+/// mesas file ([`crate::mesa_file::DeclaredMember::parse`]). The console's actas answer lists them, the key
+/// in hex (64 hex characters or a PEM `PUBLIC KEY` block are read back).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Member {

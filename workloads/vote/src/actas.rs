@@ -21,7 +21,7 @@ use crate::acta::{self, ActaError, ActaKind, MesaFacts, SignedActa};
 use crate::ballot_box::BallotBox;
 use crate::booth_box::BoothDesk;
 use crate::error::{ApiError, VoteError};
-use crate::mesa::Mesa;
+use crate::mesa_file::Mesa;
 
 /// An accepted acta as the ballot store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,7 +103,7 @@ impl BallotBox {
     ) -> Result<ActaOutcome, ApiError> {
         let kind = a.document.kind();
         let election = self.codec.manifest().election_id.clone();
-        let verified = acta::verify(&a, &election, &mesa.id, &mesa.members).map_err(refused)?;
+        let verified = acta::verify(&a, &election, &mesa.id, desk.mesas().members(&mesa.id)).map_err(refused)?;
         acta::check_figures(&a.document.body, &self.codec, &mesa.district).map_err(refused)?;
         if kind != ActaKind::Constitution && !self.closing.is_closed() {
             return Err(ApiError::new(

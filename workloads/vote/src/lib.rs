@@ -53,7 +53,7 @@
 //! # Features
 //!
 //! Without features the crate is the vote API's contract ([`wire`], [`acta`], [`partition`]), which readers
-//! of the record link. `client` adds [`client::VoterClient`]; `server` adds the service itself.
+//! of the record link, and the mesas file ([`mesa_file`]), which the operator writes. `client` adds [`client::VoterClient`]; `server` adds the service itself.
 
 pub mod acta;
 #[cfg(feature = "server")]
@@ -90,6 +90,7 @@ pub mod intake;
 mod json;
 #[cfg(feature = "server")]
 pub mod mesa;
+pub mod mesa_file;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]

@@ -11,55 +11,32 @@
 //! A booth ballot is recorded only while its mesa has more admissions than recorded booth ballots, so
 //! booth ballots never outnumber admitted voters, mesa by mesa; the booth never learns or sends who voted.
 //!
-//! The file (`urna vote --mesas FILE`, generated from the Mesa and BoothFleet resources):
-//! ```json
-//! {"mesas": [{"id": "centro-1", "district": "centro",
-//!             "tokenSha256": "<64 hex: SHA-256 of the console token>", "booths": ["centro-1-b1"],
-//!             "members": [{"id": "ana", "role": "president", "publicKey": "<64 hex or PEM>"}]}]}
-//! ```
-//!
-//! `members` (the Mesa resource's members and their Ed25519 keys) verify the mesa's signed actas
+//! The mesas file ([`crate::mesa_file`]) lists each Mesa's booths, console token digest and members; the
+//! members (the Mesa resource's members and their Ed25519 keys) verify the mesa's signed actas
 //! ([`crate::acta`]); a mesa without members can admit voters but have no acta accepted.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use urna_ballot::ElectionManifest;
 
+use crate::acta::Member;
 use crate::error::VoteError;
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Mesa {
-    pub id: String,
-    /// The district whose ballot the mesa's booths cast (a leaf district of the manifest).
-    pub district: String,
-    #[serde(with = "hex::serde")]
-    pub token_sha256: [u8; 32],
-    pub booths: Vec<String>,
-    /// The members who sign the mesa's actas, with their public keys.
-    #[serde(default)]
-    pub members: Vec<crate::acta::Member>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MesasFile {
-    mesas: Vec<Mesa>,
-}
+use crate::mesa_file::{Mesa, MesasFile, token_sha256};
 
 /// The mesas a vote service serves, by id and by booth device id.
 #[derive(Debug, Clone, Default)]
 pub struct MesaRegistry {
     mesas: HashMap<String, Mesa>,
     by_device: HashMap<String, String>,
+    /// Each mesa's members with their keys parsed, by mesa id.
+    members: HashMap<String, Vec<Member>>,
 }
 
 impl MesaRegistry {
-    /// Checks the mesas against the manifest: unique ids, leaf districts, each booth in one mesa.
+    /// Checks the mesas against the manifest: unique ids, leaf districts, each booth in one mesa, unique
+    /// member ids, member keys that parse.
     pub fn new(mesas: Vec<Mesa>, manifest: &ElectionManifest) -> Result<Self, VoteError> {
         let bad = |m: &str| VoteError::Config(format!("mesas: {m}"));
         let mut out = Self::default();
@@ -81,12 +58,18 @@ impl MesaRegistry {
             if ids.windows(2).any(|w| w[0] == w[1]) {
                 return Err(bad(&format!("mesa {}: a member id appears twice", mesa.id)));
             }
+            let members = mesa
+                .members
+                .iter()
+                .map(|m| m.parse().map_err(|e| bad(&format!("mesa {}: member {}: {e}", mesa.id, m.id))))
+                .collect::<Result<Vec<_>, _>>()?;
             for booth in &mesa.booths {
                 if let Some(other) = out.by_device.insert(booth.clone(), mesa.id.clone()) {
                     return Err(bad(&format!("booth {booth:?} is in mesa {other} and mesa {}", mesa.id)));
                 }
             }
             let id = mesa.id.clone();
+            out.members.insert(id.clone(), members);
             if out.mesas.insert(id.clone(), mesa).is_some() {
                 return Err(bad(&format!("mesa {id} appears twice")));
             }
@@ -117,6 +100,11 @@ impl MesaRegistry {
         self.mesas.get(mesa)
     }
 
+    /// The members of `mesa` whose signatures count on its actas (none for an unknown mesa).
+    pub fn members(&self, mesa: &str) -> &[Member] {
+        self.members.get(mesa).map_or(&[], Vec::as_slice)
+    }
+
     /// The mesa a booth belongs to.
     pub fn of_device(&self, device: &str) -> Option<&Mesa> {
         self.by_device.get(device).and_then(|m| self.mesas.get(m))
@@ -125,14 +113,8 @@ impl MesaRegistry {
     /// The mesa if `token` is its console token (compared in constant time).
     pub fn authenticate(&self, mesa: &str, token: &str) -> Option<&Mesa> {
         let m = self.mesas.get(mesa)?;
-        let given: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        bool::from(given.ct_eq(&m.token_sha256)).then_some(m)
+        bool::from(token_sha256(token).ct_eq(&m.token_sha256)).then_some(m)
     }
-}
-
-/// SHA-256 of a console token, as the mesas file carries it.
-pub fn token_sha256(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
 }
 
 #[cfg(test)]
@@ -182,5 +164,14 @@ mod tests {
         assert!(err(vec![mesa("m1", "root", &[])]).contains("has sub-districts"));
         assert!(err(vec![mesa("m1", "a", &["b1"]), mesa("m2", "a", &["b1"])]).contains("booth \"b1\" is in mesa m1"));
         assert!(err(vec![mesa("m1", "a", &[]), mesa("m1", "a", &[])]).contains("mesa m1 appears twice"));
+        let member = |key: &str| crate::mesa_file::DeclaredMember {
+            id: "ana".into(),
+            public_key: key.into(),
+            role: crate::acta::Role::President,
+        };
+        let keyed = |key: &str| Mesa { members: vec![member(key)], ..mesa("m1", "a", &[]) };
+        assert!(err(vec![keyed("zz")]).contains("mesa m1: member ana: public key"));
+        let r = MesaRegistry::new(vec![keyed(&"ab".repeat(32))], &manifest()).ok();
+        assert_eq!(r.map(|r| r.members("m1")[0].public_key), Some([0xab; 32]));
     }
 }

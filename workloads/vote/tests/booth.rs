@@ -10,7 +10,7 @@ use common::{BRIDGE_TOKEN, Harness, Options, start};
 use urna_ballot::EncryptedBallot;
 use urna_vote::ClientError;
 use urna_vote::client::{cast, check_receipt, random_selections};
-use urna_vote::mesa::{Mesa, token_sha256};
+use urna_vote::mesa_file::{Mesa, token_sha256};
 use urna_vote::wire::{BallotPackage, BoothBallot};
 
 fn mesa(id: &str, district: &str, booths: &[&str]) -> Mesa {

@@ -27,9 +27,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::routing::{Officer, authenticate};
+use super::routing::authenticate;
 use super::state::{AlertAction, Change, DeviceAction, OpsError};
 use super::{ActionError, Ops};
+use crate::rules::Officer;
 
 pub fn router(ops: Arc<Ops>) -> Router {
     Router::new()
@@ -85,7 +86,7 @@ async fn fleet(State(ops): State<Arc<Ops>>, headers: HeaderMap) -> Response {
             json!({
                 "id": r.mesa,
                 "district": r.district,
-                "geofence": r.geofence.map(|g| json!({ "lat": g.lat, "lon": g.lon, "radiusM": g.radius_m })),
+                "geofence": r.geofence,
             })
         });
     }

@@ -20,13 +20,12 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 use tracing::{info, warn};
 
-use self::routing::Officer;
 use self::state::{ActionRecord, Change, DeviceAction, OpsState};
 use self::store::OpsStore;
 use crate::error::Result;
-use crate::fleet::FleetRules;
 use crate::heard::Heard;
 use crate::monitor::Alert;
+use crate::rules::{FleetRules, Officer};
 
 /// One broker's blocklist admin API: its status address (`http://HOST:PORT`) and the admin token.
 #[derive(Clone, Debug)]

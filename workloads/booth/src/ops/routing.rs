@@ -1,39 +1,15 @@
 //! Regional officers: who they are, which districts they answer for, and how an officer proves who they are.
 //! Pure functions: the monitor routes each alert with [`officers_for`] and checks every officer request with
-//! [`authenticate`] and [`Officer::covers`].
+//! [`authenticate`] and [`Officer::covers`] (the officer as the rules declare them, [`crate::rules`]).
 //!
 //! An officer is declared in the BoothFleet (`spec.officers`) with the SHA-256 of their bearer token, never
 //! the token itself: the declaration is public, like a Mesa member's public key, and the token stays with
 //! the officer.
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// One regional officer, as the fleet rules carry it (`officers` in `urna booth monitor --rules`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Officer {
-    pub id: String,
-    #[serde(default)]
-    pub name: String,
-    /// The districts whose alerts and devices this officer handles (a Mesa's `district`).
-    pub districts: Vec<String>,
-    /// Where this officer's alerts are POSTed (https://, or http:// inside the cluster).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook: Option<String>,
-    /// SHA-256 (hex) of the officer's bearer token.
-    #[serde(default, skip_serializing)]
-    pub token_sha256: String,
-}
-
-impl Officer {
-    /// Whether `district` is one of this officer's. An alert or device without a district (a refused
-    /// connection from an unknown address) belongs to no region, so no officer acts on it.
-    pub fn covers(&self, district: &str) -> bool {
-        !district.is_empty() && self.districts.iter().any(|d| d == district)
-    }
-}
+use crate::rules::Officer;
 
 /// The officers an alert of `district` goes to.
 pub fn officers_for<'a>(officers: &'a [Officer], district: &'a str) -> impl Iterator<Item = &'a Officer> + 'a {

@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fleet::FleetRules;
 use crate::heard::Heard;
 use crate::monitor::{Alert, Priority};
-use crate::ops::routing::{Officer, officers_for};
+use crate::ops::routing::officers_for;
+use crate::rules::{FleetRules, Officer};
 
 /// A device's last reported position.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -512,16 +512,14 @@ impl OpsState {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
-    use crate::fleet::MesaRules;
     use crate::heard::Resends;
     use crate::monitor::priority;
     use crate::ops::routing::token_sha256;
+    use crate::rules::MesaRules;
 
     fn rules() -> FleetRules {
-        let mut devices = HashMap::new();
+        let mut devices = BTreeMap::new();
         for (d, m, district) in [("c-1", "mc", "centro"), ("n-1", "mn", "norte")] {
             devices.insert(
                 d.to_owned(),

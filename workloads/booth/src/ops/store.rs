@@ -102,8 +102,8 @@ mod tests {
     use super::*;
     use crate::heard::Heard;
     use crate::monitor::{Alert, priority};
-    use crate::ops::routing::Officer;
     use crate::ops::state::{AlertAction, AlertStatus};
+    use crate::rules::Officer;
 
     #[test]
     fn the_state_survives_reopening() -> std::result::Result<(), Box<dyn std::error::Error>> {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use urna_booth::fleet::{FleetRules, GeofenceSpec, MesaRules};
+use urna_booth::rules::{FleetRules, GeofenceSpec, MesaRules};
 use urna_booth::{Backoff, Booth, BoothConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::pki::FleetCa;
 use urna_broker::{AdminAuth, Broker, BrokerConfig};
@@ -80,11 +80,11 @@ pub fn geofence_rules(devices: &[(&str, &str)], fence: GeofenceSpec) -> FleetRul
         devices: devices.iter().map(|(d, m)| ((*d).to_owned(), mesa(m))).collect(),
         offline_after_ms: 600_000,
         votes_per_hour_limit: 1e9,
-        vote_rate_z: 1e9,
-        flap_connects: 1000,
-        flap_window_ms: 1,
-        auth_failures: 5,
-        auth_failure_window_ms: 60_000,
+        vote_rate_z: Some(1e9),
+        flap_connects: Some(1000),
+        flap_window_ms: Some(1),
+        auth_failures: Some(5),
+        auth_failure_window_ms: Some(60_000),
         officers: Vec::new(),
     }
 }

@@ -112,8 +112,8 @@ struct MonitorArgs {
     /// MQTT client id: the backend certificate's CN, or CN-SUFFIX.
     #[arg(long, default_value = "urna-bridge-monitor")]
     client_id: String,
-    /// Fleet rules (JSON): {"devices": {"DEVICE": {"mesa", "geofence": {"lat","lon","radiusM"}, "opensMs",
-    /// "closesMs", "census"}}, "offlineAfterMs", "votesPerHourLimit", "voteRateZ", "flapConnects", "flapWindowMs"}.
+    /// Fleet rules (JSON, urna_booth::rules): each device's Mesa, district, geofence, hours and census; the
+    /// fleet's thresholds and regional officers.
     #[arg(long, value_name = "FILE", env = "URNA_MONITOR_RULES")]
     rules: PathBuf,
     /// Alerts are POSTed here as JSON: https:// (verified against the system's CAs, or --webhook-ca), or
@@ -405,7 +405,7 @@ async fn kube_events(flag: Option<&str>, fleet: &str) -> Result<Option<urna_boot
 
 async fn monitor(a: MonitorArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.rules).with_context(|| format!("reading {}", a.rules.display()))?;
-    let rules: urna_booth::fleet::FleetRules =
+    let rules: urna_booth::rules::FleetRules =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", a.rules.display()))?;
     let config = urna_booth::alerting::MonitorConfig {
         fleet: a.fleet,

@@ -11,6 +11,7 @@ use urna_audit::AuditClient;
 use urna_audit::LogKey;
 use urna_vote::acta::{self, ActaBody, ActaDocument, ContestCount, CountSource, Member, SignedActa, parse_public_key};
 use urna_vote::client::VoterClient;
+use urna_vote::mesa_file::MesasFile;
 
 const LONG_ABOUT: &str = "\
 The tools of a mesa's members for its actas (docs/record.md, \"Actas\").
@@ -342,10 +343,14 @@ fn mesa_from_resource(path: &Path, mesa: &str, election: Option<String>) -> Resu
 /// The members of mesa `mesa` in a mesas file.
 fn mesa_from_file(path: &Path, mesa: &str) -> Result<Vec<Member>> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let v: Value = serde_json::from_slice(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-    let found = v["mesas"].as_array().and_then(|l| l.iter().find(|m| m["id"] == mesa));
-    let m = found.with_context(|| format!("{} has no mesa {mesa:?}", path.display()))?;
-    members_from(&m["members"], "publicKey", &path.display().to_string())
+    let file: MesasFile =
+        serde_json::from_slice(&text).with_context(|| format!("{}: not a mesas file", path.display()))?;
+    let m = file.mesas.into_iter().find(|m| m.id == mesa);
+    let m = m.with_context(|| format!("{} has no mesa {mesa:?}", path.display()))?;
+    m.members
+        .iter()
+        .map(|x| x.parse().map_err(|e| anyhow::anyhow!("{}: member {}: {e}", path.display(), x.id)))
+        .collect()
 }
 
 /// Finds the acta's event in the audit log and checks its inclusion proof against the latest checkpoint

@@ -115,7 +115,7 @@ struct ServeArgs {
     /// File holding the admin token for POST /v1/close (or env URNA_VOTE_ADMIN_TOKEN); none: no admin API.
     #[arg(long, value_name = "FILE")]
     admin_token_file: Option<PathBuf>,
-    /// Mesas and their booths (JSON, see urna_vote::mesa; booth modality): enables mesa admissions and
+    /// Mesas and their booths (JSON, see urna_vote::mesa_file; booth modality): enables mesa admissions and
     /// booth ballots from the bridge.
     #[arg(long, value_name = "FILE")]
     mesas: Option<PathBuf>,

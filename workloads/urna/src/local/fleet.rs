@@ -19,13 +19,14 @@ use urna_booth::alerting::{Monitor, MonitorConfig};
 use urna_booth::ballot::BallotMachine;
 use urna_booth::bridge::drained;
 use urna_booth::ops::{BrokerAdmin, OpsConfig};
+use urna_booth::rules::{FleetRules, GeofenceSpec};
 use urna_booth::{Backoff, Booth, BoothConfig, Bridge, BridgeConfig, Collector, CollectorConfig, Endpoint};
 use urna_broker::{AdminAuth, Broker, BrokerConfig};
 use urna_crypto::paillier::PublicKey;
 use urna_pki::FleetCa;
 use urna_vote::client::VoterClient;
 use urna_vote::credential::generate_credential;
-use urna_vote::mesa::{Mesa, token_sha256};
+use urna_vote::mesa_file::{Mesa, token_sha256};
 
 use super::plan::{FleetPlan, MesaPlan};
 
@@ -47,44 +48,25 @@ pub struct MesaLogin {
 /// The monitor's rules for a local run, from the operator's: voting hours dropped (a local election opens
 /// at once, `--opens-at` aside, whatever day the resources name), officers' webhooks dropped (the example's
 /// hosts are not this machine's), and each officer's declared token digest replaced by a fresh token's.
-fn local_rules(plan: &FleetPlan) -> Result<(urna_booth::fleet::FleetRules, Vec<OfficerLogin>)> {
+fn local_rules(plan: &FleetPlan) -> (FleetRules, Vec<OfficerLogin>) {
     let mut rules = plan.rules.clone();
-    if let Some(devices) = rules["devices"].as_object_mut() {
-        for d in devices.values_mut() {
-            if let Some(d) = d.as_object_mut() {
-                d.remove("opensMs");
-                d.remove("closesMs");
-            }
-        }
+    for d in rules.devices.values_mut() {
+        d.opens_ms = None;
+        d.closes_ms = None;
     }
+    let mut rng = urna_crypto::os_rng();
     let mut logins = Vec::new();
-    if let Some(officers) = rules["officers"].as_array_mut() {
-        let mut rng = urna_crypto::os_rng();
-        for o in officers {
-            let token = generate_credential(&mut rng);
-            o["tokenSha256"] = serde_json::json!(urna_booth::ops::routing::token_sha256(&token));
-            if let Some(o) = o.as_object_mut() {
-                o.remove("webhook");
-            }
-            logins.push(OfficerLogin {
-                id: o["id"].as_str().unwrap_or_default().to_owned(),
-                name: o["name"].as_str().unwrap_or_default().to_owned(),
-                districts: o["districts"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|d| d.as_str().map(str::to_owned))
-                    .collect(),
-                token,
-            });
-        }
+    for o in &mut rules.officers {
+        let token = generate_credential(&mut rng);
+        o.token_sha256 = urna_booth::ops::routing::token_sha256(&token);
+        o.webhook = None;
+        logins.push(OfficerLogin { id: o.id.clone(), name: o.name.clone(), districts: o.districts.clone(), token });
     }
-    let rules = serde_json::from_value(rules).context("the fleet monitor's rules")?;
-    Ok((rules, logins))
+    (rules, logins)
 }
 
 /// Where booth `index` of its Mesa stands: on a small circle around the geofence's centre, well inside it.
-fn position_in(fence: &urna_booth::fleet::GeofenceSpec, index: usize, of: usize) -> (f64, f64) {
+fn position_in(fence: &GeofenceSpec, index: usize, of: usize) -> (f64, f64) {
     let angle = std::f64::consts::TAU * index as f64 / of.max(1) as f64;
     let r = fence.radius_m * 0.4;
     let dlat = r * angle.sin() / 111_320.0;
@@ -194,7 +176,7 @@ impl LocalFleet {
             collector.wake.clone(),
         );
 
-        let (rules, officers) = local_rules(plan)?;
+        let (rules, officers) = local_rules(plan);
         std::fs::create_dir_all(data.join("monitor")).context("creating the monitor's data directory")?;
         let monitor = Monitor::start_full(
             MonitorConfig {

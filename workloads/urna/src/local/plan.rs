@@ -27,7 +27,7 @@ pub struct MesaPlan {
 pub struct FleetPlan {
     pub name: String,
     pub mesas: Vec<MesaPlan>,
-    pub rules: serde_json::Value,
+    pub rules: urna_booth::rules::FleetRules,
 }
 
 pub struct LocalPlan {

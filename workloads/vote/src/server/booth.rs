@@ -17,7 +17,7 @@ use crate::acta::SignedActa;
 use crate::actas::StoredActa;
 use crate::booth_box::BoothDesk;
 use crate::error::ApiError;
-use crate::mesa::Mesa;
+use crate::mesa_file::Mesa;
 use crate::metrics::ReasonLabels;
 use crate::rights::Admission;
 use crate::wire::{AdmissionRequest, AdmissionResponse, BoothBallot, MesaActas, MesaBooth, parse_voter_id};
@@ -130,6 +130,7 @@ pub(super) async fn mesa_actas(
     headers: HeaderMap,
 ) -> Result<Json<MesaActas>, ApiError> {
     let (desk, mesa) = console_mesa(&s, &mesa, &headers)?;
+    let members = desk.mesas().members(&mesa.id).to_vec();
     let store = s.ballot_store.clone();
     let (facts, actas, booths, mesa) = blocking(&s, move || {
         let booths = store.booth_ballot_counts(&mesa.booths)?;
@@ -149,7 +150,7 @@ pub(super) async fn mesa_actas(
         audit_codes: facts.audit_codes,
         actas,
         district: mesa.district,
-        members: mesa.members,
+        members,
         booths: mesa.booths.into_iter().zip(booths).map(|(id, ballots)| MesaBooth { id, ballots }).collect(),
     }))
 }

@@ -159,7 +159,7 @@ pub struct Options {
     pub partition: urna_vote::Partition,
     /// `booth` serves these mesas with the bridge token [`BRIDGE_TOKEN`].
     pub modality: &'static str,
-    pub mesas: Vec<urna_vote::mesa::Mesa>,
+    pub mesas: Vec<urna_vote::mesa_file::Mesa>,
 }
 
 pub const BRIDGE_TOKEN: &str = "bridge-secret";
