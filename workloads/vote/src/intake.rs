@@ -44,8 +44,21 @@ struct Job {
 }
 
 pub(crate) struct Intake {
-    tx: Sender<Job>,
+    /// `None` only while dropping: closing the channel ends the thread.
+    tx: Option<Sender<Job>>,
     room: Arc<Semaphore>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Intake {
+    /// Waits for the thread to finish its batch and release the ballot store: a service dropped and opened
+    /// again on the same directory must find the database closed (redb refuses a second open).
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Intake {
@@ -58,10 +71,10 @@ impl Intake {
     ) -> Result<Self, VoteError> {
         let (tx, rx) = std::sync::mpsc::channel();
         let batching = Batching { max: batching.max.max(1), wait: batching.wait };
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("ballot-intake".into())
             .spawn(move || run(&rx, &codec, &store, &metrics, batching))?;
-        Ok(Self { tx, room: Arc::new(Semaphore::new(batching.max * QUEUE_BATCHES)) })
+        Ok(Self { tx: Some(tx), room: Arc::new(Semaphore::new(batching.max * QUEUE_BATCHES)), thread: Some(thread) })
     }
 
     /// Verifies and records one ballot with whatever else is submitted meanwhile. `invalid_ballot` (422)
@@ -74,7 +87,8 @@ impl Intake {
     ) -> Result<Recorded, ApiError> {
         let _room = self.room.clone().acquire_owned().await.map_err(|_| ApiError::internal())?;
         let (reply, answer) = oneshot::channel();
-        self.tx.send(Job { package, sig_key, anon, reply }).map_err(|_| ApiError::internal())?;
+        let tx = self.tx.as_ref().ok_or_else(ApiError::internal)?;
+        tx.send(Job { package, sig_key, anon, reply }).map_err(|_| ApiError::internal())?;
         answer.await.map_err(|_| ApiError::internal())?
     }
 }
