@@ -89,9 +89,6 @@ pub fn election(e: &Election) -> Result<()> {
                 "spec.vote.ingress: exposes the remote vote service, and the Election has no remote modality",
             ));
         }
-        if v.partitions != 1 {
-            return Err(invalid(crate::crd::election::INGRESS_PARTITIONS_MESSAGE));
-        }
         ingress("spec.vote.ingress", i)?;
     }
     if let Some(site) = &s.site {

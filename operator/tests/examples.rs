@@ -578,6 +578,46 @@ fn vote_ingress_exposes_the_app_and_only_its_public_routes() {
     assert!(!kinds.iter().any(|k| k == "Ingress"), "{kinds:?}");
 }
 
+/// With several partitions the Ingress sends each partition's session, right and ballot paths under its
+/// prefix to a Service that selects that partition's pod by its ordinal; the rest goes to the vote Service.
+#[test]
+fn a_partitioned_vote_ingress_routes_each_partition_to_its_pod() {
+    use urna_operator::build::election::{VOTE_PARTITION_PATHS, vote_ingress, vote_partition_services};
+    let mut e = example("university").elections[0].clone();
+    assert!(vote_partition_services(&e).is_empty(), "one partition: no partition Services");
+    e.spec.vote.partitions = 3;
+    let services = vote_partition_services(&e);
+    let selected: Vec<(String, String)> = services
+        .iter()
+        .map(|s| {
+            let selector = s.spec.as_ref().and_then(|s| s.selector.clone()).expect("selector");
+            (s.metadata.name.clone().expect("name"), selector["apps.kubernetes.io/pod-index"].clone())
+        })
+        .collect();
+    let name = |i: u32| format!("uji-claustre-2027-vote-p{i}");
+    assert_eq!(selected, (0..3).map(|i| (name(i), i.to_string())).collect::<Vec<_>>());
+    let ingress = vote_ingress(&e).expect("ingress");
+    let rules = ingress.spec.and_then(|s| s.rules).expect("rules");
+    let routes: Vec<(String, String)> = rules[0]
+        .http
+        .as_ref()
+        .expect("http")
+        .paths
+        .iter()
+        .map(|p| (p.path.clone().expect("path"), p.backend.service.as_ref().expect("service").name.clone()))
+        .collect();
+    for i in 0..3 {
+        for path in VOTE_PARTITION_PATHS {
+            let prefixed = format!("{}{path}", urna_vote::partition::Partition::path_prefix(i));
+            assert!(routes.contains(&(prefixed.clone(), name(i))), "{prefixed} to its partition: {routes:?}");
+        }
+    }
+    assert!(routes.contains(&("/v1/election".into(), "uji-claustre-2027-vote".into())));
+    let kinds: Vec<String> =
+        build::election::build(&e, &Defaults::default()).expect("build").into_iter().map(|c| c.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "Service").count(), 2 + 3, "vote, audit and one per partition");
+}
+
 /// What `validate::election` says of the university example after `edit` ("" when it passes).
 fn university_refusal(edit: impl FnOnce(&mut urna_operator::crd::Election)) -> String {
     let mut e = example("university").elections[0].clone();
@@ -599,8 +639,7 @@ fn with_ingress(
 #[test]
 fn vote_ingress_is_validated() {
     assert_eq!(university_refusal(|_| {}), "", "the example validates");
-    let r = university_refusal(|e| e.spec.vote.partitions = 3);
-    assert!(r.contains("needs spec.vote.partitions: 1"), "{r}");
+    assert_eq!(university_refusal(|e| e.spec.vote.partitions = 3), "", "the Ingress routes each partition");
     let r = university_refusal(|e| e.spec.modalities[0].kind = urna_operator::crd::common::ModalityKind::Booth);
     assert!(r.contains("no remote modality"), "{r}");
     let r = university_refusal(with_ingress(|i| i.host = "*.uji.es".into()));

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, ResourceRequirements, Volume, VolumeMount,
+    ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, ResourceRequirements, Service, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
@@ -82,6 +83,9 @@ pub fn build_with(e: &Election, defaults: &Defaults, manual_shards: &[TallyShard
     out.push(Child::new(&pod::http_service(vote_meta, meta::selector(VOTE, &vote_name(&name)), true))?);
     if let Some(ingress) = vote_ingress(e) {
         out.push(Child::new(&ingress)?);
+        for service in vote_partition_services(e) {
+            out.push(Child::new(&service)?);
+        }
     }
     out.push(Child::new(&audit_statefulset(e, &image))?);
     let audit_meta = meta::child_meta(e, audit_name(&name), meta::labels(AUDIT, &audit_name(&name), &name));
@@ -222,15 +226,56 @@ pub const VOTE_INGRESS_PATHS: &[(&str, &str)] = &[
     ("/audit/v1/proof/inclusion", "Exact"),
 ];
 
+/// What the voter app sends to one partition (`urna_vote::partition::Partition::path_prefix`): a voter's
+/// session and right go to her partition, a ballot to its signature's.
+pub const VOTE_PARTITION_PATHS: &[&str] = &["/v1/sessions", "/v1/rights", "/v1/ballots"];
+
 /// The remote vote service's Ingress, with `spec.vote.ingress`: the host's [`VOTE_INGRESS_PATHS`] to the
 /// vote Service's HTTP port, TLS from the given Secret (issued by cert-manager when `tls.issuer` is set).
-/// The vote NetworkPolicy admits any source, so the ingress controller's pods reach it from any namespace.
+/// With several partitions, also each partition's [`VOTE_PARTITION_PATHS`] under its prefix (`/p/<i>`) to
+/// that partition's own Service ([`vote_partition_services`]): the app computes the partition as the
+/// service does. The vote NetworkPolicy admits any source, so the ingress controller's pods reach it from
+/// any namespace.
 pub fn vote_ingress(e: &Election) -> Option<Ingress> {
     let spec = e.spec.vote.ingress.as_ref()?;
     let name = e.name_any();
     let vname = vote_name(&name);
     let metadata = meta::child_meta(e, vname.clone(), meta::labels(VOTE, &vname, &name));
-    Some(ingress_to(metadata, spec, &vname, VOTE_INGRESS_PATHS))
+    let mut routes: Vec<(String, &str, String)> =
+        VOTE_INGRESS_PATHS.iter().map(|(p, kind)| ((*p).to_owned(), *kind, vname.clone())).collect();
+    let partitions = e.spec.vote.partitions;
+    if partitions > 1 {
+        for i in 0..partitions {
+            let prefix = urna_vote::partition::Partition::path_prefix(i);
+            let service = vote_partition_name(&name, i);
+            routes.extend(VOTE_PARTITION_PATHS.iter().map(|p| (format!("{prefix}{p}"), "Exact", service.clone())));
+        }
+    }
+    Some(ingress_routes(metadata, spec, &routes))
+}
+
+/// The Service of one vote partition: `<e>-vote-p<i>`.
+pub fn vote_partition_name(election: &str, index: u32) -> String {
+    meta::child_name(&[election, VOTE, &format!("p{index}")], MAX_WORKLOAD_NAME)
+}
+
+/// With `spec.vote.ingress` and several partitions, one ClusterIP Service per partition selecting its pod by
+/// the StatefulSet's `apps.kubernetes.io/pod-index` label (the pod's ordinal is its partition).
+pub fn vote_partition_services(e: &Election) -> Vec<Service> {
+    let partitions = e.spec.vote.partitions;
+    if e.spec.vote.ingress.is_none() || partitions < 2 {
+        return Vec::new();
+    }
+    let name = e.name_any();
+    let vname = vote_name(&name);
+    (0..partitions)
+        .map(|i| {
+            let pname = vote_partition_name(&name, i);
+            let mut selector = meta::selector(VOTE, &vname);
+            selector.insert(workload::POD_INDEX_LABEL.into(), i.to_string());
+            pod::http_service(meta::child_meta(e, pname.clone(), meta::labels(VOTE, &pname, &name)), selector, false)
+        })
+        .collect()
 }
 
 /// What the audit log's Ingress exposes: its public reads, which observers and witnesses verify (the
@@ -261,30 +306,36 @@ pub fn audit_ingress(e: &Election) -> Option<Ingress> {
 /// given Secret and cert-manager's issuer annotation when `tls.issuer` is set: the one shape of the vote
 /// service's and the public site's Ingresses.
 pub(crate) fn ingress_to(
-    mut metadata: ObjectMeta,
+    metadata: ObjectMeta,
     spec: &VoteIngressSpec,
     service: &str,
     paths: &[(&str, &str)],
 ) -> Ingress {
+    let routes: Vec<(String, &str, String)> =
+        paths.iter().map(|(p, kind)| ((*p).to_owned(), *kind, service.to_owned())).collect();
+    ingress_routes(metadata, spec, &routes)
+}
+
+/// An Ingress on `spec`'s host routing each `(path, pathType, service)` to that Service's HTTP port.
+fn ingress_routes(mut metadata: ObjectMeta, spec: &VoteIngressSpec, routes: &[(String, &str, String)]) -> Ingress {
     let mut annotations = spec.annotations.clone();
     if let Some(issuer) = &spec.tls.issuer {
         let key = if issuer.kind == "ClusterIssuer" { "cluster-issuer" } else { "issuer" };
         annotations.insert(format!("{CERT_MANAGER_PREFIX}{key}"), issuer.name.clone());
     }
     metadata.annotations = (!annotations.is_empty()).then_some(annotations);
-    let backend = || IngressBackend {
-        service: Some(IngressServiceBackend {
-            name: service.to_owned(),
-            port: Some(ServiceBackendPort { name: Some(HTTP_PORT_NAME.into()), number: None }),
-        }),
-        resource: None,
-    };
-    let paths = paths
+    let paths = routes
         .iter()
-        .map(|(path, kind)| HTTPIngressPath {
-            path: Some((*path).into()),
+        .map(|(path, kind, service)| HTTPIngressPath {
+            path: Some(path.clone()),
             path_type: (*kind).into(),
-            backend: backend(),
+            backend: IngressBackend {
+                service: Some(IngressServiceBackend {
+                    name: service.clone(),
+                    port: Some(ServiceBackendPort { name: Some(HTTP_PORT_NAME.into()), number: None }),
+                }),
+                resource: None,
+            },
         })
         .collect();
     Ingress {

@@ -19,8 +19,6 @@ const LOCKED: &str =
 /// The longest Election name: it prefixes its children's names and label values, and `<name>-manifest` (the
 /// manifest ConfigMap's `app.kubernetes.io/instance` label) must fit a label value's 63 characters.
 pub const MAX_NAME: usize = 54;
-/// Why `spec.vote.ingress` needs one partition (the CEL rule's message and [`crate::validate`]'s).
-pub const INGRESS_PARTITIONS_MESSAGE: &str = "spec.vote.ingress needs spec.vote.partitions: 1: a voter's session, voting right and ballot belong to her partition's replica, and the voter app does not route to partitions";
 /// Why `spec.site.capturists` needs the booth vote service (the CEL rule's message and [`crate::validate`]'s).
 pub const SITE_CAPTURISTS_MESSAGE: &str = "spec.site.capturists needs spec.vote.booth: PREP captures the tally sheets of the Mesas the booth vote service serves";
 const NAME_MESSAGE: &str =
@@ -53,7 +51,6 @@ const NAME_MESSAGE: &str =
     validation = Rule::new("!has(self.vote.booth) || self.modalities.exists(m, m.kind == 'booth')").message("spec.vote.booth needs a booth modality"),
     validation = Rule::new("!has(self.vote.booth) || self.vote.booth.census != self.census").message("spec.vote.booth.census must not be spec.census: each vote service keeps its own voting rights"),
     validation = Rule::new("!has(self.vote.ingress) || self.modalities.exists(m, m.kind == 'remote')").message("spec.vote.ingress exposes the remote vote service: it needs a remote modality"),
-    validation = Rule::new("!has(self.vote.ingress) || self.vote.partitions == 1").message(INGRESS_PARTITIONS_MESSAGE),
     validation = Rule::new("!has(self.site) || !has(self.site.capturists) || has(self.vote.booth)").message(SITE_CAPTURISTS_MESSAGE),
 )]
 pub struct ElectionSpec {
@@ -207,7 +204,8 @@ pub struct VoteSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booth: Option<BoothVoteSpec>,
     /// An Ingress (`<election>-vote`) that exposes the voter web app and the public API it calls to voters'
-    /// browsers; none without it. Needs a remote modality and one partition (the app talks to one replica).
+    /// browsers; none without it. Needs a remote modality. With several partitions it also routes each
+    /// partition's `/p/<i>/v1/{sessions,rights,ballots}` to a Service `<election>-vote-p<i>` of that pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<VoteIngressSpec>,
 }

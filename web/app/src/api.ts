@@ -5,6 +5,7 @@
 
 import type { ElectionManifest, EncryptedBallotJson } from '@urna/crypto';
 import type { WitnessPolicy } from '@urna/crypto/log';
+import { partitionOfSignature, partitionOfVoter, partitionPath } from './partition.js';
 
 export interface ElectionInfo {
   electionId: string;
@@ -79,11 +80,16 @@ async function call<T>(method: string, path: string, body?: unknown, token?: str
   return json as T;
 }
 
+// Sessions and rights go to the voter's partition (a session token is known only there), ballots to their
+// signature's; `partitions` is the election info's count.
 export const api = {
   election: () => call<ElectionInfo>('GET', 'v1/election'),
-  session: (voterId: string, credential: string) => call<SessionResponse>('POST', 'v1/sessions', { voterId, credential }),
-  right: (token: string, blindedMessage: string) => call<{ blindSignature: string }>('POST', 'v1/rights', { blindedMessage }, token),
-  submit: (pkg: BallotPackage) => call<Receipt>('POST', 'v1/ballots', pkg),
+  session: (voterId: string, credential: string, partitions: number) =>
+    call<SessionResponse>('POST', partitionPath('v1/sessions', partitionOfVoter(voterId, partitions), partitions), { voterId, credential }),
+  right: (token: string, blindedMessage: string, voterId: string, partitions: number) =>
+    call<{ blindSignature: string }>('POST', partitionPath('v1/rights', partitionOfVoter(voterId, partitions), partitions), { blindedMessage }, token),
+  submit: (pkg: BallotPackage, partitions: number) =>
+    call<Receipt>('POST', partitionPath('v1/ballots', partitionOfSignature(pkg.signature, partitions), partitions), pkg),
   checkpoint: () => call<unknown>('GET', 'audit/v1/checkpoint'),
   inclusion: (leafHash: string, size: number) => call<unknown>('GET', `audit/v1/proof/inclusion?leaf_hash=${leafHash}&size=${String(size)}`),
 };

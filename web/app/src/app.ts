@@ -156,7 +156,7 @@ function renderSignIn(e: Election): void {
 }
 
 async function signIn(e: Election, voterId: string, credential: string): Promise<void> {
-  const s = await api.session(voterId, credential);
+  const s = await api.session(voterId, credential, e.info.partitions);
   const before = state.session;
   state.session = { voterId, token: s.token, ballotStyle: s.ballotStyle, rightIssued: s.rightIssued };
   const pending = loadPending(localStorage, e.info.electionId, voterId);
@@ -404,7 +404,7 @@ async function runCast(e: Election): Promise<void> {
     steps.appendChild(h('li', {}, step === 'right' ? t('stepRight') : t('stepSubmit')));
   };
   try {
-    state.receipt = await finishCast(localStorage, pending, state.session?.token, e.blindKey, onStep);
+    state.receipt = await finishCast(localStorage, pending, state.session?.token, e.blindKey, e.info.partitions, onStep);
     state.pending = undefined;
     state.session = undefined;
     state.screen = 'receipt';

@@ -75,18 +75,18 @@ export type Step = 'right' | 'submit';
  * Finishes a pending cast: the right (unless already obtained), then the anonymous submission. Throws the
  * API's error (with the pending cast still saved) when a step fails.
  */
-export async function finishCast(store: Store, pending: PendingCast, token: string | undefined, blindKey: RsaPublicKey, onStep: (s: Step) => void = () => undefined): Promise<Receipt> {
+export async function finishCast(store: Store, pending: PendingCast, token: string | undefined, blindKey: RsaPublicKey, partitions: number, onStep: (s: Step) => void = () => undefined): Promise<Receipt> {
   const prepared = hexToBytes('prepared', pending.prepared);
   if (pending.signature === undefined) {
     onStep('right');
     if (token === undefined) throw new Error('a session is needed to obtain the voting right');
-    const { blindSignature } = await api.right(token, pending.blinded);
+    const { blindSignature } = await api.right(token, pending.blinded, pending.voterId, partitions);
     const signature = finalize(blindKey, prepared, hexToBytes('info', pending.info), hexToBytes('blindSignature', blindSignature), hexToBytes('inverse', pending.inverse));
     pending.signature = bytesToHex(signature);
     store.setItem(key(pending.electionId, pending.voterId), JSON.stringify(pending));
   }
   onStep('submit');
-  const receipt = await api.submit({ ballot: pending.ballot, preparedMessage: pending.prepared, signature: pending.signature });
+  const receipt = await api.submit({ ballot: pending.ballot, preparedMessage: pending.prepared, signature: pending.signature }, partitions);
   store.removeItem(key(pending.electionId, pending.voterId));
   return receipt;
 }

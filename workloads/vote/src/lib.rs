@@ -46,7 +46,9 @@
 //! answers `421 wrong_partition` (naming the right partition) for voters and signatures of other partitions.
 //! redb holds an exclusive file lock, so two processes can never write one partition's store. Ballots are
 //! partitioned by the hash of their signature, which is what "one ballot per signature" is keyed on. A
-//! router or the client ([`client::VoterClient::partitioned`]) sends each request to its partition's replica.
+//! router or the client ([`client::VoterClient::partitioned`]) sends each request to its partition's replica;
+//! each replica also serves its partition-bound routes under [`partition::Partition::path_prefix`]
+//! (`/p/<i>/v1/...`), which the voter app uses and a cluster's Ingress routes to that replica's pod.
 //! Failover of a partition is a restart of its single writer on the same volume, not a second live writer.
 
 //!

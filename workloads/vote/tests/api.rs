@@ -176,4 +176,20 @@ async fn partitions_send_voters_to_their_replica() {
     }
     let (_, status) = h.raw("GET", "/v1/status", None, None).await;
     assert_eq!(status["census"], served, "only this partition's voters were imported");
+
+    // Its own prefix (what the voter app sends through a cluster's Ingress) reaches the same routes; another
+    // partition's prefix is not served here.
+    let (v, _) = h
+        .voters
+        .iter()
+        .find(|(v, _)| urna_vote::Partition::of_voter(&urna_vote::wire::parse_voter_id(&v.voter_id).unwrap(), 2) == 0)
+        .expect("a voter of partition 0");
+    let body = serde_json::to_vec(&json!({ "voterId": v.voter_id, "credential": v.credential })).unwrap();
+    let prefix = urna_vote::Partition::path_prefix(0);
+    let (code, session) = h.raw("POST", &format!("{prefix}/v1/sessions"), None, Some(body.clone())).await;
+    assert_eq!(code, 200, "{session}");
+    assert!(session["token"].is_string(), "{session}");
+    let other = urna_vote::Partition::path_prefix(1);
+    let (code, _) = h.raw("POST", &format!("{other}/v1/sessions"), None, Some(body)).await;
+    assert_eq!(code, 404, "another partition's prefix is not a route here");
 }

@@ -213,12 +213,8 @@ impl VoteService {
             .route("/openapi.json", get(openapi))
             .route("/v1/election", get(election))
             .route("/v1/status", get(status))
-            .route("/v1/sessions", post(create_session))
-            .route("/v1/rights", post(request_right))
-            .route(
-                "/v1/ballots",
-                post(submit_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)).get(list_ballots),
-            )
+            .merge(partition_routes(s))
+            .nest(&Partition::path_prefix(s.partition.index), partition_routes(s))
             .route("/v1/receipts/{anon_id}", get(receipt))
             .route("/v1/close", post(close))
             .route("/v1/mesas/{mesa}/admissions", post(admit))
@@ -453,4 +449,14 @@ async fn close(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Jso
     s.closing.close();
     tracing::info!(closed_at = %at, "ballot box closed");
     Ok(Json(CloseResponse { closed: true, closed_at: at }))
+}
+
+/// The routes bound to a partition: a voter's session and voting right (her partition), a ballot (its
+/// signature's). Served at `/v1/...` and at `/p/<this partition>/v1/...`: the voter app prefixes them when the
+/// election has several partitions, and the cluster's Ingress routes each prefix to its partition's pod.
+fn partition_routes(s: &Arc<AppState>) -> Router<Arc<AppState>> {
+    Router::new().route("/v1/sessions", post(create_session)).route("/v1/rights", post(request_right)).route(
+        "/v1/ballots",
+        post(submit_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)).get(list_ballots),
+    )
 }
