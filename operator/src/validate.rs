@@ -192,18 +192,11 @@ pub fn mesa(m: &Mesa, e: Option<&Election>) -> Result<()> {
     if !m.spec.members.iter().any(|x| x.role == crate::crd::mesa::MemberRole::President) {
         return Err(invalid("spec.members: a Mesa needs a president"));
     }
-    // The booth vote service verifies acta signatures with these keys and refuses a mesas file it cannot
-    // read: the form is checked here so a mistyped key is this Mesa's error, not the service's.
+    // The booth vote service verifies acta signatures with these keys and refuses a mesas file with a key
+    // it cannot parse: its parser runs here so a mistyped key is this Mesa's error, with the service's reason.
     for x in &m.spec.members {
-        let k = x.signing_key.trim();
-        let hex64 = k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit());
-        let pem = k.starts_with("-----BEGIN PUBLIC KEY-----") && k.ends_with("-----END PUBLIC KEY-----");
-        if !(hex64 || pem) {
-            return Err(invalid(format!(
-                "spec.members[{}].signingKey: an Ed25519 public key, as 64 hex characters or a PEM PUBLIC KEY",
-                x.id
-            )));
-        }
+        urna_vote::acta::parse_public_key(&x.signing_key)
+            .map_err(|err| invalid(format!("spec.members[{}].signingKey: {err}", x.id)))?;
     }
     if let Some(w) = &m.spec.window
         && w.closes_at <= w.opens_at
@@ -281,4 +274,29 @@ pub fn tallyshard(s: &TallyShard, e: Option<&Election>) -> Result<()> {
         return Err(invalid(format!("spec.modality: the Election has no {} modality", s.spec.modality)));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::examples::municipal;
+
+    #[test]
+    fn a_member_key_the_vote_service_would_refuse_is_refused_with_its_reason() {
+        let set = municipal();
+        let mut m = set.mesas[0].clone();
+        let e = set.elections.iter().find(|e| e.metadata.name.as_deref() == Some(m.spec.election.as_str()));
+        assert!(mesa(&m, e).is_ok(), "the example's keys are valid");
+
+        // Framed as a PEM block, but the body is not an Ed25519 SubjectPublicKeyInfo: the old check looked
+        // at the frame only.
+        m.spec.members[0].signing_key = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----".into();
+        let Err(Error::InvalidSpec(msg)) = mesa(&m, e) else { panic!("a malformed PEM body is refused") };
+        let id = &m.spec.members[0].id;
+        assert_eq!(msg, format!("spec.members[{id}].signingKey: public key PEM: not an Ed25519 SubjectPublicKeyInfo"));
+
+        m.spec.members[0].signing_key = "ab".repeat(31);
+        let Err(Error::InvalidSpec(msg)) = mesa(&m, e) else { panic!("a short hex key is refused") };
+        assert!(msg.contains("expected 64 hex characters"), "{msg}");
+    }
 }

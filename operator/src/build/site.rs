@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use hex::FromHex;
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ContainerPort, HTTPGetAction, PersistentVolumeClaimVolumeSource, PodAffinity, PodAffinityTerm,
     Probe, ServicePort, Volume,
@@ -24,8 +25,8 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use urna_record::capture_tokens::{CaptureTokens, TokenEntry};
 use urna_vote::mesa_file::MesasFile;
 
 use super::booth_vote::{TOKEN_COMPONENT, TokenSecret, mesas_config_name};
@@ -106,21 +107,21 @@ pub fn token_secrets(e: &Election) -> Vec<TokenSecret> {
     out
 }
 
-/// The capture service's tokens file (`urna capture serve --tokens`): each capturist's and the publisher's
-/// token SHA-256, from `hashes` (by [`TokenSecret::hash_key`]). A missing hash is an error (the controller
-/// creates every token first).
-pub fn capture_tokens_file(site: &SiteSpec, hashes: &BTreeMap<String, String>) -> Result<Value> {
-    let hash = |key: &str| hashes.get(key).cloned().ok_or(crate::error::Error::MissingField("a PREP token hash"));
+/// The capture service's tokens file ([`urna_record::capture_tokens`]): each capturist's and the
+/// publisher's token SHA-256, from `hashes` (by [`TokenSecret::hash_key`]). A missing hash is an error (the
+/// controller creates every token first).
+pub fn capture_tokens_file(site: &SiteSpec, hashes: &BTreeMap<String, String>) -> Result<CaptureTokens> {
+    let entry = |id: &str, key: &str| {
+        let token_sha256 = hashes
+            .get(key)
+            .and_then(|h| <[u8; 32]>::from_hex(h).ok())
+            .ok_or(crate::error::Error::MissingField("a PREP token hash"))?;
+        Ok(TokenEntry { id: id.to_owned(), token_sha256 })
+    };
     let mut ids: Vec<&String> = site.capturists.iter().collect();
     ids.sort();
-    let capturists = ids
-        .into_iter()
-        .map(|c| Ok(json!({ "id": c, "tokenSha256": hash(&capturist_key(c))? })))
-        .collect::<Result<Vec<Value>>>()?;
-    Ok(json!({
-        "capturists": capturists,
-        "publishers": [{ "id": PUBLISHER_ID, "tokenSha256": hash(PUBLISHER_KEY)? }],
-    }))
+    let capturists = ids.into_iter().map(|c| entry(c, &capturist_key(c))).collect::<Result<Vec<_>>>()?;
+    Ok(CaptureTokens { capturists, publishers: vec![entry(PUBLISHER_ID, PUBLISHER_KEY)?] })
 }
 
 /// Whether the record has been exported (`status.recordExportedAt`): from then on its volume exists and the
@@ -323,6 +324,8 @@ pub fn site_ingress(e: &Election) -> Option<Ingress> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
     use crate::examples::municipal;
 
@@ -398,11 +401,10 @@ mod tests {
         let site = e.spec.site.as_ref().expect("site");
         let h = hashes(e);
         let file = capture_tokens_file(site, &h).expect("file");
-        let ids: Vec<&str> =
-            file["capturists"].as_array().expect("list").iter().filter_map(|c| c["id"].as_str()).collect();
+        let ids: Vec<&str> = file.capturists.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["ana", "beto", "carla"]);
-        assert_eq!(file["publishers"][0]["id"], PUBLISHER_ID);
-        assert_eq!(file["publishers"][0]["tokenSha256"], h[PUBLISHER_KEY]);
+        assert_eq!(file.publishers[0].id, PUBLISHER_ID);
+        assert_eq!(hex::encode(file.publishers[0].token_sha256), h[PUBLISHER_KEY]);
         let names: Vec<String> = token_secrets(e).into_iter().filter_map(|s| s.meta.name).collect();
         assert_eq!(
             names,

@@ -15,9 +15,11 @@
 //! - [`verify`]: `urna verify record`, one module per kind of check.
 //! - [`site`]: the public results site's data (`site.json`), every figure traced to its record file.
 //! - [`capture`]: PREP double entry of the mesas' results sheets; [`snapshot`]: the PREP snapshots' format,
-//!   their tabulation from the captured sheets, writing, and `urna verify snapshots`.
+//!   their tabulation from the captured sheets, writing, and `urna verify snapshots`; [`capture_tokens`]:
+//!   the capture service's tokens file, which the operator writes.
 
 pub mod capture;
+pub mod capture_tokens;
 pub mod decryption;
 pub mod error;
 pub mod events;

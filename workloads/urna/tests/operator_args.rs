@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use urna_operator::build::{self, Defaults};
 use urna_operator::crd::Election;
 use urna_operator::examples::ExampleSet;
@@ -233,8 +234,8 @@ fn example_censuses_are_in_the_vote_service_format() {
 
 /// The booth vote service of the municipal example: its arguments parse with the real `urna vote`, every
 /// file they name is mounted from the object that provides it, the mesas file loads with the vote service's
-/// own `MesaRegistry` against the manifest (each Mesa's console token authenticates: the operator hashes as
-/// `urna_vote::mesa_file::token_sha256` does; each booth maps to its Mesa), and the collector bridges to this
+/// own `MesaRegistry` against the manifest (each Mesa's console token authenticates: the operator's hash is
+/// the token's plain SHA-256; each booth maps to its Mesa), and the collector bridges to this
 /// service with the same bridge token Secret.
 #[test]
 fn booth_vote_service_parses_with_the_real_cli_and_loads_its_mesas() {
@@ -246,7 +247,9 @@ fn booth_vote_service_parses_with_the_real_cli_and_loads_its_mesas() {
         .map(|m| (m.metadata.name.clone().expect("name"), format!("console-{:?}", m.metadata.name)))
         .collect();
     for t in tokens.values() {
-        assert_eq!(urna_operator::token::token_sha256(t), hex::encode(urna_vote::mesa_file::token_sha256(t)));
+        // Computed here rather than by the vote crate, which the operator's hash calls: the file must carry
+        // the plain SHA-256 of the token bytes that a console sends.
+        assert_eq!(urna_operator::token::token_sha256(t), hex::encode(Sha256::digest(t.as_bytes())));
     }
     let hashes = tokens.iter().map(|(m, t)| (m.clone(), urna_operator::token::token_sha256(t))).collect();
     let file = build::booth_vote::mesas_file(e, &set.mesas, &set.fleets, &hashes).expect("mesas file");

@@ -26,6 +26,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use urna_ballot::ElectionManifest;
 use urna_record::capture::{CaptureRef, CaptureRefused, SheetFigures, admit, decide};
+use urna_record::capture_tokens::CaptureTokens;
 use urna_record::snapshot::{ACTAS_FORMAT, ActasFile, MesaSheet};
 
 const LONG_ABOUT: &str = "\
@@ -83,22 +84,6 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The largest photo accepted.
 const MAX_PHOTO: usize = 16 << 20;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TokenEntry {
-    id: String,
-    #[serde(with = "hex::serde")]
-    token_sha256: [u8; 32],
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TokensFile {
-    capturists: Vec<TokenEntry>,
-    #[serde(default)]
-    publishers: Vec<TokenEntry>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -339,7 +324,7 @@ fn serve(a: ServeArgs) -> Result<()> {
         bail!("{}: no mesas", a.mesas.display());
     }
     let text = std::fs::read_to_string(&a.tokens).with_context(|| format!("reading {}", a.tokens.display()))?;
-    let file: TokensFile = serde_json::from_str(&text).with_context(|| format!("parsing {}", a.tokens.display()))?;
+    let file: CaptureTokens = serde_json::from_str(&text).with_context(|| format!("parsing {}", a.tokens.display()))?;
     let mut tokens = HashMap::new();
     let entries = file.capturists.into_iter().map(|t| (t, Role::Capturist));
     for (t, role) in entries.chain(file.publishers.into_iter().map(|t| (t, Role::Publisher))) {
