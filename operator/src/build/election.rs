@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, ResourceRequirements, Service, Volume,
-    VolumeMount,
+    ConfigMap, Container, EnvVar, EnvVarSource, ObjectFieldSelector, ResourceRequirements, Service, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,

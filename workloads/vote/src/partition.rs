@@ -72,8 +72,14 @@ mod tests {
     /// The same vectors as web/app/test/partition.test.ts: the app and the service route alike.
     #[test]
     fn the_voter_app_routes_as_the_service_does() {
-        let v1: [u8; 32] = hex::decode("6d2c8fcf57e0aa6334044224a48a264f92afab3de1bc2e57ce1b2d8e5dfaf7e5").unwrap().try_into().unwrap();
-        let v2: [u8; 32] = hex::decode("b45ea12daec4c5566f8c8a988acf31cd56586bbfcf55b373d69fd127c478e1a7").unwrap().try_into().unwrap();
+        let v1: [u8; 32] = hex::decode("6d2c8fcf57e0aa6334044224a48a264f92afab3de1bc2e57ce1b2d8e5dfaf7e5")
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let v2: [u8; 32] = hex::decode("b45ea12daec4c5566f8c8a988acf31cd56586bbfcf55b373d69fd127c478e1a7")
+            .unwrap()
+            .try_into()
+            .unwrap();
         assert_eq!([1, 2, 3, 4].map(|n| Partition::of_voter(&v1, n)), [0, 1, 0, 3]);
         assert_eq!([1, 2, 3, 4].map(|n| Partition::of_voter(&v2, n)), [0, 0, 2, 2]);
         assert_eq!([1, 2, 3, 4].map(|n| Partition::of_signature(&[1; 384], n)), [0, 1, 1, 1]);

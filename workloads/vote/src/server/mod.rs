@@ -455,8 +455,8 @@ async fn close(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Jso
 /// signature's). Served at `/v1/...` and at `/p/<this partition>/v1/...`: the voter app prefixes them when the
 /// election has several partitions, and the cluster's Ingress routes each prefix to its partition's pod.
 fn partition_routes(s: &Arc<AppState>) -> Router<Arc<AppState>> {
-    Router::new().route("/v1/sessions", post(create_session)).route("/v1/rights", post(request_right)).route(
-        "/v1/ballots",
-        post(submit_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)).get(list_ballots),
-    )
+    Router::new()
+        .route("/v1/sessions", post(create_session))
+        .route("/v1/rights", post(request_right))
+        .route("/v1/ballots", post(submit_ballot).layer(DefaultBodyLimit::max(s.max_ballot_bytes)).get(list_ballots))
 }
