@@ -3,7 +3,7 @@
  * figure a link to the record file that proves it (its JSON pointers in the link's title and in `data-pointers`).
  */
 
-import { checkReceipt, LogAnswerError, type LogSource, type ReceiptCheck } from '@urna/crypto/log';
+import { checkReceipt, LogAnswerError, type LogSource, type ReceiptCheck, type WitnessVerdict } from '@urna/crypto/log';
 import { barChart } from './chart.js';
 import { FetchError, type Figure, type ContestPart, type SiteContest, type SiteData, type SiteStatus, type TrustFile, figureHref, getJson, percent } from './data.js';
 import { append, grouped, h } from '@urna/ui/dom';
@@ -205,7 +205,10 @@ function receiptSection(site: SiteData, trust: TrustFile): HTMLElement {
     button.disabled = true;
     say('info', t('checking'));
     try {
-      say(...describe(await checkReceipt(recordLog, a, i === '' ? undefined : Number(i), trust.auditLog)));
+      // The election's witnesses, when its trust file names them: their cosignatures of the record's checkpoint
+      // are what `urna verify record --trust` requires.
+      const witnesses = trust.witnesses !== undefined && trust.witnesses.witnesses.length > 0 ? trust.witnesses : undefined;
+      say(...describe(await checkReceipt(recordLog, a, i === '' ? undefined : Number(i), trust.auditLog, witnesses)));
     } catch (e) {
       say('err', t('receiptBad', { reason: e instanceof Error ? e.message : String(e) }));
     } finally {
@@ -244,7 +247,8 @@ const recordLog: LogSource = {
 function describe(r: ReceiptCheck): ['ok' | 'err' | 'info', ...(string | HTMLElement)[]] {
   switch (r.kind) {
     case 'included':
-      return ['ok', h('strong', {}, t('receiptOk', { index: r.index })), h('br'), t('receiptOkDetail', { size: num(r.checkpoint.size), origin: r.checkpoint.origin, time: new Date(r.checkpoint.timestamp * 1000).toLocaleString(lang() === 'es' ? 'es-MX' : 'en-US'), key: `${r.keyHex.slice(0, 16)}…` })];
+      return ['ok', h('strong', {}, t('receiptOk', { index: r.index })), h('br'), t('receiptOkDetail', { size: num(r.checkpoint.size), origin: r.checkpoint.origin, time: new Date(r.checkpoint.timestamp * 1000).toLocaleString(lang() === 'es' ? 'es-MX' : 'en-US'), key: `${r.keyHex.slice(0, 16)}…` }),
+        ...(r.witnesses === undefined ? [] : [witnessesLine(r.witnesses)])];
     case 'missing':
       return ['err', t('receiptMissing')];
     case 'pending':
@@ -254,6 +258,12 @@ function describe(r: ReceiptCheck): ['ok' | 'err' | 'info', ...(string | HTMLEle
     case 'bad':
       return ['err', t('receiptBad', { reason: r.reason })];
   }
+}
+
+/** The witnesses' verdict on the record's checkpoint: short means the record does not meet its trust file. */
+function witnessesLine(w: WitnessVerdict): HTMLElement {
+  const vars = { signed: w.signed.length, declared: w.signed.length + w.missing.length, quorum: w.quorum, names: (w.met ? w.signed : w.missing).join(', ') };
+  return h('p', { 'data-testid': 'receipt-witnesses', 'data-quorum': w.met ? 'met' : 'short' }, t(w.met ? 'receiptWitnessesMet' : 'receiptWitnessesShort', vars));
 }
 
 function keysSection(trust: TrustFile, status: SiteStatus): HTMLElement {
