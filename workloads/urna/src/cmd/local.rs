@@ -112,15 +112,10 @@ pub struct Args {
     /// cluster (`election_not_open`), and the simulated voters wait for it. Default: at once.
     #[arg(long, value_name = "RFC3339")]
     opens_at: Option<jiff::Timestamp>,
-    /// A witness of the audit log, as NAME=HEX (its Ed25519 public key, from `urna witness keygen`);
-    /// repeatable. The log keeps only these witnesses' cosignatures and the voter app's receipt check
-    /// verifies them; run `urna witness` against the log (its URL, origin and key are in the --serve --json
-    /// line) to cosign.
-    #[arg(long = "witness", value_name = "NAME=HEX", requires = "witness_quorum")]
-    witnesses: Vec<urna_audit::witness::TrustedWitness>,
-    /// How many of the --witness witnesses must have cosigned a checkpoint.
-    #[arg(long, value_name = "N", requires = "witnesses")]
-    witness_quorum: Option<u32>,
+    // The log keeps only these witnesses' cosignatures and the voter app's receipt check verifies them; run
+    // `urna witness` against the log (its URL, origin and key are in the --serve --json line) to cosign.
+    #[command(flatten)]
+    witnesses: super::witness::PolicyArgs,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -233,11 +228,7 @@ async fn run_async(args: Args) -> Result<()> {
     let censuses = census::censuses(&plan, &everyone)?;
     let clock = Clock::start();
     let authority = plan.fleet.as_ref().map(fleet::Authority::generate);
-    let witnesses = args
-        .witness_quorum
-        .map(|q| urna_audit::witness::WitnessPolicy::new(q, args.witnesses.clone()))
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--witness-quorum: {e}"))?;
+    let witnesses = args.witnesses.policy()?;
     let listen = args.serve.then_some((web_modality, args.listen));
     let services = services::start(
         &plan,

@@ -99,13 +99,8 @@ struct ServeArgs {
     /// `verifier_key`): published in /v1/election so the voter app checks receipts against this key.
     #[arg(long, value_name = "VKEY")]
     audit_log_key: Option<String>,
-    /// A witness of the audit log, as NAME=HEX (its Ed25519 public key); repeatable. Published with
-    /// --witness-quorum in /v1/election: the voter app's receipt check verifies their cosignatures.
-    #[arg(long = "witness", value_name = "NAME=HEX", requires = "witness_quorum")]
-    witnesses: Vec<urna_audit::witness::TrustedWitness>,
-    /// How many of the --witness witnesses must have cosigned a checkpoint.
-    #[arg(long, value_name = "N", requires = "witnesses")]
-    witness_quorum: Option<u32>,
+    #[command(flatten)]
+    witnesses: super::witness::PolicyArgs,
     /// When voting closes (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
     closes_at: Option<jiff::Timestamp>,
@@ -233,11 +228,7 @@ fn open(e: &Election, serve: Option<&ServeArgs>) -> Result<VoteService> {
             .map(urna_vote::wire::AuditLogKey::from_verifier_key)
             .transpose()
             .map_err(|e| anyhow::anyhow!("--audit-log-key: {e}"))?;
-        config.witnesses = s
-            .witness_quorum
-            .map(|q| urna_audit::witness::WitnessPolicy::new(q, s.witnesses.clone()))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("--witness-quorum: {e}"))?;
+        config.witnesses = s.witnesses.policy()?;
         config.modality = s.modality.parse().map_err(anyhow::Error::msg)?;
         config.session_ttl = Duration::from_secs(s.session_ttl);
         config.drain_timeout = Duration::from_secs(s.drain_timeout_secs);

@@ -59,6 +59,29 @@ pub struct Args {
     once: bool,
 }
 
+/// The witnesses an election declares, as `urna vote` and `urna local` take them: the log keeps only their
+/// cosignatures and the receipt check verifies them (published in `GET /v1/election`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PolicyArgs {
+    /// A witness of the audit log, as NAME=HEX (its Ed25519 public key, from `urna witness keygen`);
+    /// repeatable.
+    #[arg(long = "witness", value_name = "NAME=HEX", requires = "witness_quorum")]
+    witnesses: Vec<urna_audit::witness::TrustedWitness>,
+    /// How many of the --witness witnesses must have cosigned a checkpoint.
+    #[arg(long, value_name = "N", requires = "witnesses")]
+    witness_quorum: Option<u32>,
+}
+
+impl PolicyArgs {
+    /// The policy, `None` without witnesses; an error names a bad quorum or a witness given twice.
+    pub fn policy(&self) -> Result<Option<urna_audit::witness::WitnessPolicy>> {
+        self.witness_quorum
+            .map(|q| urna_audit::witness::WitnessPolicy::new(q, self.witnesses.clone()))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--witness-quorum: {e}"))
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 enum WitnessCommand {
     /// Creates a witness key (Ed25519 from the OS CSPRNG) in FILE, mode 0600; prints its public key.
