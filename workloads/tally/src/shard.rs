@@ -36,6 +36,10 @@ pub struct ShardConfig {
     pub checkpoint_every: u64,
     /// Re-derive the totals from the first record at start (instead of from the last checkpoint).
     pub verify_on_start: bool,
+    /// Verify every contest's proofs again here before logging it. Off by default: the vote service verified
+    /// them before forwarding, and a contest injected by anything holding the internal token is caught by the
+    /// record's verification whether or not its proofs hold (docs/architecture.md, step 4).
+    pub verify_proofs: bool,
     /// Refuse contests arriving before this instant (the modality's `opensAt`).
     pub opens_at: Option<jiff::Timestamp>,
     /// Seal automatically at this instant; refuse contests arriving after it.
@@ -62,6 +66,7 @@ impl ShardConfig {
             batch_wait: Duration::from_millis(2),
             checkpoint_every: 256,
             verify_on_start: false,
+            verify_proofs: false,
             opens_at: None,
             closes_at: None,
             // A 3072-bit contest with a large coalition can take a megabyte of proofs.

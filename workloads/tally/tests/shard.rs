@@ -16,7 +16,9 @@ use urna_tally::{ItemStatus, LogRecord, Modality, Shard};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepts_deduplicates_and_rejects_with_reasons() {
     let dir = tempfile::tempdir().unwrap();
-    let (shard, client) = start(config(dir.path())).await;
+    let mut cfg = config(dir.path());
+    cfg.verify_proofs = true;
+    let (shard, client) = start(cfg).await;
     let codec = codec();
     let pool = RandomnessPool::new(codec.public_key().clone());
 

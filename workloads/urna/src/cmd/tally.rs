@@ -9,9 +9,9 @@ use anyhow::{Context, Result, bail};
 use urna_tally::{Modality, Shard, ShardConfig};
 
 const LONG_ABOUT: &str = "\
-Runs one tally shard: accepts encrypted contests of its districts and modality over HTTP, verifies their
-proofs in batches, appends each accepted contest to a durable hash-chained log in DATA/tally.redb (synced
-before the acknowledgement), de-duplicates on (anonId, contest), folds the log into the encrypted totals,
+Runs one tally shard: accepts encrypted contests of its districts and modality over HTTP (with
+--verify-proofs it verifies their proofs again, in batches), appends each accepted contest to a durable
+hash-chained log in DATA/tally.redb (synced before the acknowledgement), de-duplicates on (anonId, contest), folds the log into the encrypted totals,
 and seals them at POST /v1/seal or at --closes-at; contests before --opens-at are refused.
 
 On start the totals are re-derived from the log (from the last checkpoint, or from the first record with
@@ -32,7 +32,7 @@ enum ModalityArg {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(about = "Run a tally shard: batched proof verification, durable log, encrypted totals, sealing")]
+#[command(about = "Run a tally shard: durable log, de-duplication, encrypted totals, sealing")]
 #[command(long_about = LONG_ABOUT)]
 pub struct Args {
     /// The shard's name (its TallyShard resource); bound into the log.
@@ -73,6 +73,10 @@ pub struct Args {
     /// Re-derive the totals from the first record at start instead of from the last checkpoint.
     #[arg(long)]
     verify_on_start: bool,
+    /// Verify every contest's proofs again before logging it (the vote service already did, and the record's
+    /// verification re-checks them all; this costs about as much CPU as the vote service's own check).
+    #[arg(long)]
+    verify_proofs: bool,
     /// File holding the election's internal token for POST /v1/contests and /v1/seal (or env
     /// URNA_INTERNAL_TOKEN).
     #[arg(long, value_name = "FILE")]
@@ -95,6 +99,7 @@ pub fn run(args: Args) -> Result<()> {
     config.batch_wait = Duration::from_millis(args.batch_wait_ms);
     config.checkpoint_every = args.checkpoint_every.max(1);
     config.verify_on_start = args.verify_on_start;
+    config.verify_proofs = args.verify_proofs;
     if let Some(at) = &args.opens_at {
         config.opens_at = Some(urna_tally::shard::parse_instant(at).with_context(|| format!("--opens-at {at:?}"))?);
     }

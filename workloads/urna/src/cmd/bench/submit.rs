@@ -76,6 +76,10 @@ pub struct Args {
     /// and S in this list (empty: no curve).
     #[arg(long, value_delimiter = ',')]
     curve: Vec<usize>,
+    /// After the phases, the saturation phase again on fresh processes whose shards verify every proof a
+    /// second time (`urna tally --verify-proofs`), to show that check's cost beside the default.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    reverify_phase: bool,
     /// Requests in flight from the flooding client in the flood phase (0: no such phase).
     #[arg(long, default_value_t = 8)]
     flood: usize,
@@ -160,7 +164,8 @@ async fn run_async(args: Args) -> Result<()> {
         })
         .collect();
     let files = Files::write(&plan, &data, &public_key, &signing_key, &voters)?;
-    let cluster = Cluster::start(&args, &plan, &files, &data.join("main"), args.partitions, args.shards)?;
+    let topology = Topology { partitions: args.partitions, shards: args.shards, shard_verifies: false };
+    let cluster = Cluster::start(&args, &plan, &files, &data.join("main"), topology)?;
     let services = &cluster.services;
     let client = VoterClient::partitioned(cluster.vote_urls.clone());
     let election = Arc::new(Election::fetch(&client).await.context("fetching the election")?);
@@ -224,11 +229,25 @@ async fn run_async(args: Args) -> Result<()> {
     }
     drop(cluster);
 
+    if args.reverify_phase {
+        let topology = Topology { shard_verifies: true, ..topology };
+        let cluster = Cluster::start(&args, &plan, &files, &data.join("reverify"), topology)?;
+        let client = VoterClient::partitioned(cluster.vote_urls.clone());
+        let batch = again.iter().map(|package| Prepared { package: package.clone(), invalid: false }).collect();
+        say(&format!(
+            "phase shard-reverifies: the saturation phase's {} ballots again, shards verifying every proof too",
+            again.len()
+        ));
+        let report = run_phase("shard-reverifies", &client, &cluster.services, batch, Load::Closed(args.concurrency));
+        reports.push(report.await?);
+    }
+
     let mut curve = Vec::new();
     for p in &args.curve {
         for s in &args.curve {
             let dir = data.join(format!("curve-p{p}-s{s}"));
-            let cluster = Cluster::start(&args, &plan, &files, &dir, *p, *s)?;
+            let topology = Topology { partitions: *p, shards: *s, shard_verifies: false };
+            let cluster = Cluster::start(&args, &plan, &files, &dir, topology)?;
             let client = VoterClient::partitioned(cluster.vote_urls.clone());
             let batch = again.iter().map(|package| Prepared { package: package.clone(), invalid: false }).collect();
             say(&format!(
@@ -350,6 +369,14 @@ impl Files {
     }
 }
 
+/// How many processes of each kind a configuration runs, and whether its shards verify proofs again.
+#[derive(Clone, Copy)]
+struct Topology {
+    partitions: usize,
+    shards: usize,
+    shard_verifies: bool,
+}
+
 /// One configuration's processes: the audit log, the remote shards and the vote partitions (last), killed
 /// when dropped.
 struct Cluster {
@@ -364,8 +391,7 @@ impl Cluster {
         plan: &LocalPlan,
         files: &Files,
         data: &Path,
-        partitions: usize,
-        shards: usize,
+        Topology { partitions, shards, shard_verifies }: Topology,
     ) -> Result<Self> {
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
         let s = |p: &Path| p.display().to_string();
@@ -397,7 +423,7 @@ impl Cluster {
         let mut shard_entries = Vec::new();
         for (i, chunk) in districts.chunks(districts.len().div_ceil(shards).max(1)).enumerate() {
             let name = format!("remote-{i}");
-            let shard = [
+            let mut shard: Vec<String> = [
                 "tally",
                 "--shard",
                 &name,
@@ -416,7 +442,11 @@ impl Cluster {
                 "--internal-token-file",
                 &files.token,
             ]
-            .map(str::to_owned);
+            .map(str::to_owned)
+            .into();
+            if shard_verifies {
+                shard.push("--verify-proofs".into());
+            }
             let service = Service::spawn(&format!("tally {name}"), &shard, &data.join(format!("{name}.log")))?;
             shard_entries.extend(chunk.iter().map(|d| format!("{d}:remote={}", service.url)));
             services.push(service);
