@@ -33,6 +33,7 @@ enum Workload {
     Broker(urna::cmd::broker::Args),
     Booth(urna::cmd::booth::Args),
     Voters(urna::cmd::voters::Args),
+    Mesa(urna::cmd::mesa::Args),
     Record(urna::cmd::record::Args),
     Decryption(urna::cmd::decryption::Args),
     Trustee(urna::cmd::trustee::Args),
@@ -174,6 +175,7 @@ fn every_workload_argument_list_parses_with_the_real_cli() {
                         Workload::Broker(_)
                         | Workload::Booth(_)
                         | Workload::Voters(_)
+                        | Workload::Mesa(_)
                         | Workload::Record(_)
                         | Workload::Decryption(_)
                         | Workload::Trustee(_)
@@ -607,6 +609,148 @@ fn e2e_jobs_match_the_municipal_election() {
         assert_eq!(flag(&args, "--election"), [build::record::decryption_url(e)]);
         assert!(flag(&args, "--share")[0].ends_with(&format!("/trustee-{}.share.json", i + 1)));
         assert!(flag(&args, "--passphrase-file")[0].ends_with(&format!("/trustee-{}.passphrase", i + 1)));
+    }
+}
+
+/// The e2e suite's booths and Mesa actas (templates `e2e/run.sh` fills per device and per Mesa) parse with the
+/// real CLI and name what the operator builds for the municipal example: each booth's pod admits its voters
+/// (`urna mesa admit`) at the booth vote service with its Mesa's console token Secret, then runs `urna booth
+/// device` against the fleet's broker Service under its certificate's server name, with its own device
+/// certificate Secret and the manifest ConfigMap's manifest and public key; each acta Job drafts, signs
+/// (president, then secretary) and submits (`urna mesa acta`) at the booth vote service; and the results
+/// counts (`e2e/booth-counts.yaml`) list, per district, every contest of its ballot in manifest order and
+/// every choice in numbering order, as the booth vote service requires of a results acta.
+#[test]
+fn e2e_booths_and_actas_match_the_municipal_election() {
+    let text = |name: &str| {
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e").join(name))
+            .expect("e2e file")
+    };
+    let fill = |template: &str, with: &[(&str, &str)]| -> Value {
+        let mut t = template.replace("__IMAGE__", "urna:e2e");
+        for (k, v) in with {
+            t = t.replace(k, v);
+        }
+        assert!(!t.contains("__"), "a placeholder is left: {t}");
+        serde_yaml::from_str(&t).expect("yaml")
+    };
+    let set = example("municipal");
+    let e = &set.elections[0];
+    let ns = e.metadata.namespace.as_deref().expect("namespace");
+    let election = e.metadata.name.as_deref().expect("name");
+    let f = &set.fleets[0];
+    let fleet = f.metadata.name.as_deref().expect("fleet name");
+    let vote = build::booth_vote::booth_vote_url(e);
+    let secret = |pod: &Value, volume: &str| -> String {
+        let v = pod["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == volume).expect("volume");
+        v["secret"]["secretName"].as_str().expect("a Secret").to_owned()
+    };
+    let mount = |c: &Value, volume: &str| -> String {
+        let m = c["volumeMounts"].as_array().expect("mounts").iter().find(|m| m["name"] == volume).expect("mount");
+        m["mountPath"].as_str().expect("path").to_owned()
+    };
+    let args = |c: &Value| -> Vec<String> { serde_json::from_value(c["args"].clone()).expect("args") };
+
+    let booth = text("booth-pod.yaml");
+    let device = f.spec.device_list().into_iter().find(|d| !f.spec.blocked_devices.contains(&d.id)).expect("a device");
+    let mesa_name = device.mesa.clone().expect("a perMesa device");
+    let mesa = set.mesas.iter().find(|m| m.metadata.name.as_deref() == Some(&mesa_name)).expect("its Mesa");
+    let district = mesa.spec.district.as_str();
+    let pod = fill(
+        &booth,
+        &[
+            ("__DEVICE__", device.id.as_str()),
+            ("__MESA__", mesa_name.as_str()),
+            ("__DISTRICT__", district),
+            ("__LAT__", "19.43"),
+            ("__LON__", "-99.13"),
+            ("__BALLOTS__", "1"),
+        ],
+    );
+    assert_eq!(pod["metadata"]["namespace"], ns);
+    let spec = &pod["spec"];
+    let admit = &spec["initContainers"][0];
+    let a = args(admit);
+    assert!(matches!(parse(&a), Workload::Mesa(_)), "{a:?}");
+    assert_eq!(&a[..2], ["mesa", "admit"]);
+    assert_eq!(flag(&a, "--vote"), [vote.as_str()]);
+    assert_eq!(flag(&a, "--mesa"), [mesa_name.as_str()]);
+    let token = format!("{}/{}", mount(admit, "console-token"), urna_operator::workload::TOKEN_KEY);
+    assert_eq!(flag(&a, "--token-file"), [token.as_str()]);
+    assert_eq!(secret(spec, "console-token"), build::booth_vote::console_token_secret(&mesa_name));
+    let b = args(&spec["containers"][0]);
+    assert!(matches!(parse(&b), Workload::Booth(_)), "{b:?}");
+    assert_eq!(&b[..2], ["booth", "device"]);
+    assert_eq!(flag(&b, "--fleet"), [fleet]);
+    assert_eq!(flag(&b, "--device"), [device.id.as_str()]);
+    let broker = format!("{}.{ns}.svc:{}", build::boothfleet::broker_name(fleet, None), f.spec.broker.port);
+    assert_eq!(flag(&b, "--broker"), [broker.as_str()]);
+    assert_eq!(flag(&b, "--server-name"), [build::boothfleet::fleet_server_name(fleet, ns).as_str()]);
+    assert_eq!(flag(&b, "--tls-dir"), [mount(&spec["containers"][0], "tls").as_str()]);
+    assert_eq!(secret(spec, "tls"), build::boothfleet::device_secret(fleet, &device.id));
+    assert_eq!(flag(&b, "--ballot-style"), [district]);
+    let dir = urna_operator::workload::MANIFEST_DIR;
+    assert_eq!(mount(&spec["containers"][0], "manifest"), dir);
+    let manifest_cm = spec["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == "manifest");
+    let manifest_cm = manifest_cm.and_then(|v| v["configMap"]["name"].as_str()).expect("manifest ConfigMap");
+    assert_eq!(manifest_cm, build::election::manifest_name(election));
+    let manifest_file = format!("{dir}/{}", urna_operator::workload::MANIFEST_FILE);
+    assert_eq!(flag(&b, "--manifest"), [manifest_file.as_str()]);
+    let key_file = format!("{dir}/{}", urna_operator::workload::PUBLIC_KEY_FILE);
+    assert_eq!(flag(&b, "--public-key"), [key_file.as_str()]);
+
+    let acta = text("mesa-acta-job.yaml");
+    for kind in ["constitution", "results"] {
+        let job = fill(&acta, &[("__MESA__", mesa_name.as_str()), ("__KIND__", kind), ("__DISTRICT__", district)]);
+        assert_eq!(job["metadata"]["namespace"], ns);
+        let spec = &job["spec"]["template"]["spec"];
+        let mut steps: Vec<&Value> = spec["initContainers"].as_array().expect("init containers").iter().collect();
+        steps.push(&spec["containers"][0]);
+        let all: Vec<Vec<String>> = steps.into_iter().map(&args).collect();
+        for a in &all {
+            assert!(matches!(parse(a), Workload::Mesa(_)), "{a:?}");
+        }
+        let verbs: Vec<&str> = all.iter().map(|a| a[2].as_str()).collect();
+        assert_eq!(verbs, ["draft", "sign", "sign", "submit"]);
+        assert_eq!(flag(&all[0], "--kind"), [kind]);
+        assert_eq!(flag(&all[0], "--election"), [election]);
+        assert_eq!(flag(&all[0], "--mesa"), [mesa_name.as_str()]);
+        for a in [&all[0], &all[3]] {
+            assert_eq!(flag(a, "--vote"), [vote.as_str()]);
+        }
+        assert_eq!(secret(spec, "console-token"), build::booth_vote::console_token_secret(&mesa_name));
+        // Each signature is added to what the step before wrote, and the submitted acta carries both.
+        assert_eq!(flag(&all[1], "--acta"), flag(&all[0], "--out"));
+        assert_eq!(flag(&all[2], "--acta"), flag(&all[1], "--out"));
+        assert_eq!(flag(&all[3], "--acta"), flag(&all[2], "--out"));
+        let signers: Vec<&str> = [&all[1], &all[2]].iter().map(|a| flag(a, "--member")[0]).collect();
+        assert_eq!(signers, ["presidente", "secretario"]);
+        let roles: Vec<String> = signers
+            .iter()
+            .map(|s| {
+                let m = mesa.spec.members.iter().find(|m| m.id == *s).expect("a member of the Mesa");
+                format!("{:?}", m.role)
+            })
+            .collect();
+        assert_eq!(roles, ["President", "Secretary"], "the quorum: the president and a secretary");
+    }
+
+    let counts: Value = serde_yaml::from_str(&text("booth-counts.yaml")).expect("yaml");
+    let manifest = e.manifest();
+    for d in e.spec.districts.iter().filter(|d| set.mesas.iter().any(|m| m.spec.district == d.id)) {
+        let file = counts["data"][format!("{}.json", d.id)].as_str().expect("the district's counts");
+        let got: Vec<urna_vote::acta::ContestCount> = serde_json::from_str(file).expect("a counts list");
+        let want = urna_ballot::contests_for_district(&manifest, &d.id);
+        let got_ids: Vec<(&str, Vec<&str>)> =
+            got.iter().map(|c| (c.contest.as_str(), c.counts.iter().map(|x| x.choice.as_str()).collect())).collect();
+        let want_choices: Vec<Vec<String>> =
+            want.iter().map(|c| urna_ballot::choices::choices(c).into_iter().map(|x| x.id).collect()).collect();
+        let want_ids: Vec<(&str, Vec<&str>)> = want
+            .iter()
+            .zip(&want_choices)
+            .map(|(c, ch)| (c.id.as_str(), ch.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(got_ids, want_ids, "district {}", d.id);
     }
 }
 

@@ -18,6 +18,8 @@ The tools of a mesa's members for its actas (docs/record.md, \"Actas\").
 
   urna mesa keygen --out KEY          a member's Ed25519 key; put the printed public key in the Mesa
                                       resource (spec.members[].signingKey)
+  urna mesa admit ...                 admits voters at the mesa, as a member does at the console (their
+                                      census voterIdHash, one per line; console token)
   urna mesa acta draft ...            writes an unsigned acta: constitution, results, participants or
                                       audit codes; with --vote and --token-file the figures the vote service
                                       recorded at the mesa are filled in
@@ -45,6 +47,19 @@ enum MesaCommand {
     Keygen {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+    },
+    /// Admits the voters listed in FILE at the mesa, each for one booth ballot, as a member does at the
+    /// console (POST /v1/mesas/{mesa}/admissions with the console token); prints one JSON line with the
+    /// counts. A voter admitted here before counts as already admitted, so running it again is harmless.
+    Admit {
+        #[arg(long, value_name = "MESA")]
+        mesa: String,
+        /// The voters' ids, one per line: the census's voterIdHash (64 lowercase hex); blank lines and lines
+        /// starting with `#` are skipped.
+        #[arg(long, value_name = "FILE")]
+        voters: PathBuf,
+        #[command(flatten)]
+        console: Console,
     },
     /// Actas: draft, sign, submit, verify.
     #[command(subcommand)]
@@ -162,8 +177,53 @@ pub fn run(args: Args) -> Result<()> {
             println!("public key: {}", hex::encode(key.public_key()));
             Ok(())
         }
+        MesaCommand::Admit { mesa, voters, console: con } => admit(&mesa, &voters, &con),
         MesaCommand::Acta(c) => acta(*c),
     }
+}
+
+/// The voter ids of a list (one per line, `#` comments and blank lines skipped), with their line numbers.
+fn voter_ids(path: &Path) -> Result<Vec<(usize, String)>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut ids = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let id = line.trim();
+        if id.is_empty() || id.starts_with('#') {
+            continue;
+        }
+        urna_vote::wire::parse_voter_id(id)
+            .map_err(|e| anyhow::anyhow!("{}:{}: not a voter id: {e}", path.display(), i + 1))?;
+        ids.push((i + 1, id.to_owned()));
+    }
+    if ids.is_empty() {
+        bail!("{}: no voter ids", path.display());
+    }
+    Ok(ids)
+}
+
+fn admit(mesa: &str, voters: &Path, con: &Console) -> Result<()> {
+    let ids = voter_ids(voters)?;
+    let (client, token) = console(con)?.context("--vote and --token-file are required")?;
+    let (mut admitted, mut again, mut at_mesa) = (0u64, 0u64, 0u64);
+    runtime()?.block_on(async {
+        for (line, id) in &ids {
+            let a = client
+                .admit(mesa, &token, id)
+                .await
+                .with_context(|| format!("{}:{line}: admitting voter {id} at mesa {mesa}", voters.display()))?;
+            if a.status == "alreadyAdmitted" {
+                again += 1;
+            } else {
+                admitted += 1;
+            }
+            at_mesa = a.admitted;
+        }
+        anyhow::Ok(())
+    })?;
+    let line =
+        serde_json::json!({ "mesa": mesa, "admitted": admitted, "alreadyAdmitted": again, "mesaAdmissions": at_mesa });
+    println!("{line}");
+    Ok(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

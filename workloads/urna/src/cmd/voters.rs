@@ -17,7 +17,8 @@ const LONG_ABOUT: &str = "\
 `urna voters census --count N --districts A,B --out DIR` draws N voters spread round-robin over the leaf
 districts, each with a fresh one-time credential, and writes DIR/census.csv (the vote service's census:
 voterIdHash,district,credentialHash) and DIR/voters.csv (voter,district,modality,credential, mode 0600:
-the credentials are secret).
+the credentials are secret). Voters are named voter-000000, voter-000001, ... from --first: the censuses of
+two modalities must not name a voter twice.
 
 `urna voters cast --vote URL [--vote URL...] --voters DIR/voters.csv` casts one ballot per voter, random
 choices from --seed, through the vote service (one URL per partition, in partition order: election.json's
@@ -79,6 +80,9 @@ struct CensusArgs {
     /// The modality they vote in (`remote` or `booth`).
     #[arg(long, default_value = "remote")]
     modality: Modality,
+    /// Number the voters from N (voter-N, ...): a census drawn for another modality must name other voters.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    first: usize,
     /// Output directory (created if missing; census.csv and voters.csv must not exist).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -184,7 +188,10 @@ fn write_census(a: &CensusArgs) -> Result<()> {
         bail!("--districts: {bad:?} is not a district id");
     }
     let voters: Vec<Voter> = (0..a.count)
-        .map(|i| Voter::new(format!("voter-{i:06}"), a.districts[i % a.districts.len()].clone(), a.modality, None))
+        .map(|i| {
+            let district = a.districts[i % a.districts.len()].clone();
+            Voter::new(format!("voter-{:06}", a.first + i), district, a.modality, None)
+        })
         .collect();
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let census = census::census_csv(&voters, a.modality)?;
@@ -256,6 +263,7 @@ mod tests {
             count: 5,
             districts: vec!["centro".into(), "norte".into()],
             modality: Modality::Remote,
+            first: 0,
             out: out.clone(),
         };
         write_census(&a)?;
@@ -267,6 +275,12 @@ mod tests {
         assert!(census.contains(&voters[0].voter_id()));
         assert!(!census.contains(voters[0].credential()), "the census holds hashes, not credentials");
         assert!(write_census(&a).is_err(), "never overwrites");
+        // Another modality's census, numbered on: no voter in both.
+        let booth = CensusArgs { modality: Modality::Booth, first: 5, out: dir.path().join("b"), ..a };
+        write_census(&booth)?;
+        let booth_voters = read_voters(&booth.out.join("voters.csv"))?;
+        assert_eq!(booth_voters[0].name, "voter-000005");
+        assert!(booth_voters.iter().all(|b| voters.iter().all(|v| v.voter_id() != b.voter_id())));
         Ok(())
     }
 }
