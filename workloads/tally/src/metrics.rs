@@ -13,7 +13,7 @@ pub struct Metrics {
     pub accepted: Counter,
     pub duplicates: Counter,
     pub rejected: Family<Vec<(&'static str, &'static str)>, Counter>,
-    /// Items per verification batch.
+    /// Items per batch: logged in one commit, and verified together with `verify_proofs`.
     pub batch_size: Histogram,
     /// Wall time of one batch verification (`BallotCodec::verify_contests`).
     pub verify_seconds: Histogram,
@@ -47,8 +47,16 @@ impl Metrics {
             duplicates.clone(),
         );
         registry.register("contests_rejected", "Contests refused, by reason kind", rejected.clone());
-        registry.register("batch_size", "Contests per verification batch", batch_size.clone());
-        registry.register("verify_seconds", "Time to verify one batch of proofs", verify_seconds.clone());
+        registry.register(
+            "batch_size",
+            "Contests per batch (verified together with --verify-proofs, logged in one commit)",
+            batch_size.clone(),
+        );
+        registry.register(
+            "verify_seconds",
+            "Time to verify one batch of proofs (with --verify-proofs)",
+            verify_seconds.clone(),
+        );
         registry.register("commit_seconds", "Time of one durable log commit (fsync)", commit_seconds.clone());
         registry.register("log_sequence", "Sequence of the last log record", log_sequence.clone());
         registry.register("sealed", "1 once the shard is sealed", sealed.clone());
