@@ -113,8 +113,8 @@ mesa_field() { kubectl -n "$NS" get "mesa/$1" -o jsonpath="$2"; }
 actas() {
   local mesa
   for mesa in $MESAS; do
-    sed -e "s|__IMAGE__|$IMAGE|g" -e "s|__MESA__|$mesa|g" -e "s|__KIND__|$1|g" \
-      -e "s|__DISTRICT__|$(mesa_field "$mesa" '{.spec.district}')|g" e2e/mesa-acta-job.yaml | kubectl apply -f -
+    sed -e "s|__IMAGE__|$IMAGE|g" -e "s|__MESA__|$mesa|g" -e "s|__KIND__|$1|g" e2e/mesa-acta-job.yaml |
+      kubectl apply -f -
   done
   for mesa in $MESAS; do
     kubectl -n "$NS" wait --for=condition=Complete "job/e2e-acta-$mesa-$1" --timeout=300s ||
@@ -207,11 +207,12 @@ for mesa in $MESAS; do
   done
 done
 kubectl -n "$NS" create secret generic e2e-mesa-members --from-file="$WORK/members/"
-kubectl -n "$NS" apply -f e2e/booth-counts.yaml
 # The booths: every device of the BoothFleet (perMesa: <mesa>-1 ... <mesa>-<count>) but the blocked ones, which
 # get no certificate. Per Mesa, a booth census of BOOTH_BALLOTS voters per booth (numbered after the remote
 # voters and each other: no voter is in two censuses), in the Mesa's district; each booth's voter ids (the
-# census's voterIdHash) are its key <device>.txt of the ConfigMap e2e-booth-voters, for its admissions.
+# census's voterIdHash) are its key <device>.txt of the ConfigMap e2e-booth-voters, for its admissions, and
+# the ballots it casts for them its key <device>.votes.csv: each voter's the district's ballot of
+# e2e/booth-ballot.csv, so the Mesas can sign true counts and the results can be checked choice by choice.
 blocked=" $(kubectl -n "$NS" get "boothfleet/$FLEET" -o jsonpath='{.spec.blockedDevices[*]}') "
 mkdir -p "$WORK/booth-voters" "$WORK/booths"
 : >"$WORK/booths.txt"
@@ -236,6 +237,12 @@ while read -r -u 3 mesa count; do
   for device in "${devices[@]}"; do
     sed -n "$((i * BOOTH_BALLOTS + 1)),$(((i + 1) * BOOTH_BALLOTS))p" "$WORK/booths/$mesa/ids" \
       >"$WORK/booth-voters/$device.txt"
+    {
+      printf 'voter,district,modality,contest,choice\n'
+      for ((k = 1; k <= BOOTH_BALLOTS; k++)); do
+        grep "^__VOTER__,$district,booth," e2e/booth-ballot.csv | sed "s/^__VOTER__/$device-$k/"
+      done
+    } >"$WORK/booth-voters/$device.votes.csv"
     echo "$device $mesa $district" >>"$WORK/booths.txt"
     i=$((i + 1))
   done
@@ -248,6 +255,14 @@ echo "$(wc -l <"$WORK/booths.txt") booths, $BOOTH_TOTAL booth voters"
 kubectl -n "$NS" create configmap "$ELECTION-booth-census" --from-file=census.csv="$WORK/booth-census.csv" \
   --dry-run=client -o yaml | kubectl apply -f -
 kubectl -n "$NS" create configmap e2e-booth-voters --from-file="$WORK/booth-voters/"
+# Each Mesa's results acta states what its booths cast: e2e/booth-counts/<district>.json with its booth
+# ballots for __N__ (0 for a Mesa without a certified booth).
+mkdir -p "$WORK/counts"
+for mesa in $MESAS; do
+  n=$(awk -v m="$mesa" '$1 == m { print $2 }' "$WORK/mesa-ballots.txt")
+  sed "s/__N__/${n:-0}/g" "e2e/booth-counts/$(mesa_field "$mesa" '{.spec.district}').json" >"$WORK/counts/$mesa.json"
+done
+kubectl -n "$NS" create configmap e2e-booth-counts --from-file="$WORK/counts/"
 kubectl -n "$NS" patch "election/$ELECTION" --type merge -p "{\"spec\":{\"record\":{\"ceremony\":\"$ELECTION-ceremony\"}}}"
 # Replace the example's three-voter census (and, above, its one-voter booth census) before the vote pods can
 # start: they wait for the signing-key Secret, created just after.
@@ -283,8 +298,8 @@ step "$BOOTH_TOTAL booth ballots: admitted at the Mesa consoles, cast on $(wc -l
 while read -r -u 3 device mesa district; do
   sed -e "s|__IMAGE__|$IMAGE|g" -e "s|__DEVICE__|$device|g" -e "s|__MESA__|$mesa|g" -e "s|__DISTRICT__|$district|g" \
     -e "s|__LAT__|$(mesa_field "$mesa" '{.spec.location.geofence.latitude}')|g" \
-    -e "s|__LON__|$(mesa_field "$mesa" '{.spec.location.geofence.longitude}')|g" \
-    -e "s|__BALLOTS__|$BOOTH_BALLOTS|g" e2e/booth-pod.yaml | kubectl apply -f -
+    -e "s|__LON__|$(mesa_field "$mesa" '{.spec.location.geofence.longitude}')|g" e2e/booth-pod.yaml |
+    kubectl apply -f -
 done 3<"$WORK/booths.txt"
 # Each booth's ballots reach the booth vote service through the broker, the collector and the bridge; the
 # operator counts them per modality, and per Mesa. A booth whose admission or start failed stops the wait.
@@ -367,6 +382,23 @@ read -r remote booth mayor < <(awk '
 [[ "$remote" == "$VOTERS" ]] || fail "the mayoral results count $remote remote ballots, $VOTERS were cast"
 [[ "$booth" == "$BOOTH_TOTAL" ]] || fail "the mayoral results count $booth booth ballots, $BOOTH_TOTAL were cast"
 [[ "$mayor" == "$RECORDED" ]] || fail "the mayoral results count $mayor ballots, $RECORDED were cast"
+# Every booth voter cast the district's ballot of e2e/booth-ballot.csv: the booth totals hold exactly those
+# choices (summed over districts: every contest's entries in results[], each with its modality).
+booth_votes() {
+  awk -v contest="\"$1\"" -v choice="\"$2\"" '
+    /"contestId":/ { c = index($0, contest) > 0; m = "" }
+    /"modality":/ { m = $0 }
+    /"choice":/ { ch = index($0, choice) > 0 }
+    /"votes":/ && c && ch && m ~ /"booth"/ { n = $0; gsub(/[^0-9]/, "", n); s += n }
+    END { print s + 0 }' "$WORK/results.json"
+}
+for pair in mayor:pv transit-referendum:si council-centro:centro-1 council-norte:norte-1 council-sur:sur-1; do
+  want=$(cat "$WORK"/booth-voters/*.votes.csv | grep -c ",booth,${pair%%:*},${pair#*:}\$" || true)
+  got=$(booth_votes "${pair%%:*}" "${pair#*:}")
+  [[ "$got" == "$want" ]] || fail "booth results: ${pair%%:*} ${pair#*:} has $got votes, the booths cast $want"
+done
+[[ "$(booth_votes mayor pc)$(booth_votes mayor ps)$(booth_votes transit-referendum no)" == 000 ]] ||
+  fail "booth results: votes for a choice no booth voter made"
 
 step "the authority certifies"
 kubectl -n "$NS" annotate "election/$ELECTION" urna.dev/certify=true

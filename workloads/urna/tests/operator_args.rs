@@ -617,9 +617,11 @@ fn e2e_jobs_match_the_municipal_election() {
 /// (`urna mesa admit`) at the booth vote service with its Mesa's console token Secret, then runs `urna booth
 /// device` against the fleet's broker Service under its certificate's server name, with its own device
 /// certificate Secret and the manifest ConfigMap's manifest and public key; each acta Job drafts, signs
-/// (president, then secretary) and submits (`urna mesa acta`) at the booth vote service; and the results
-/// counts (`e2e/booth-counts.yaml`) list, per district, every contest of its ballot in manifest order and
-/// every choice in numbering order, as the booth vote service requires of a results acta.
+/// (president, then secretary) and submits (`urna mesa acta`) at the booth vote service; the booth ballot
+/// (`e2e/booth-ballot.csv`) is a valid ballot of each district; and the results counts
+/// (`e2e/booth-counts/<district>.json`) list every contest of its ballot in manifest order and every choice in
+/// numbering order, as the booth vote service requires of a results acta, with the booth ballots exactly on
+/// the choices that ballot makes.
 #[test]
 fn e2e_booths_and_actas_match_the_municipal_election() {
     let text = |name: &str| {
@@ -664,7 +666,6 @@ fn e2e_booths_and_actas_match_the_municipal_election() {
             ("__DISTRICT__", district),
             ("__LAT__", "19.43"),
             ("__LON__", "-99.13"),
-            ("__BALLOTS__", "1"),
         ],
     );
     assert_eq!(pod["metadata"]["namespace"], ns);
@@ -689,6 +690,8 @@ fn e2e_booths_and_actas_match_the_municipal_election() {
     assert_eq!(flag(&b, "--tls-dir"), [mount(&spec["containers"][0], "tls").as_str()]);
     assert_eq!(secret(spec, "tls"), build::boothfleet::device_secret(fleet, &device.id));
     assert_eq!(flag(&b, "--ballot-style"), [district]);
+    let votes = format!("{}/{}.votes.csv", mount(&spec["containers"][0], "booth-voters"), device.id);
+    assert_eq!(flag(&b, "--votes"), [votes.as_str()]);
     let dir = urna_operator::workload::MANIFEST_DIR;
     assert_eq!(mount(&spec["containers"][0], "manifest"), dir);
     let manifest_cm = spec["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == "manifest");
@@ -701,7 +704,7 @@ fn e2e_booths_and_actas_match_the_municipal_election() {
 
     let acta = text("mesa-acta-job.yaml");
     for kind in ["constitution", "results"] {
-        let job = fill(&acta, &[("__MESA__", mesa_name.as_str()), ("__KIND__", kind), ("__DISTRICT__", district)]);
+        let job = fill(&acta, &[("__MESA__", mesa_name.as_str()), ("__KIND__", kind)]);
         assert_eq!(job["metadata"]["namespace"], ns);
         let spec = &job["spec"]["template"]["spec"];
         let mut steps: Vec<&Value> = spec["initContainers"].as_array().expect("init containers").iter().collect();
@@ -715,6 +718,8 @@ fn e2e_booths_and_actas_match_the_municipal_election() {
         assert_eq!(flag(&all[0], "--kind"), [kind]);
         assert_eq!(flag(&all[0], "--election"), [election]);
         assert_eq!(flag(&all[0], "--mesa"), [mesa_name.as_str()]);
+        let counts = format!("{}/{mesa_name}.json", mount(&spec["initContainers"][0], "counts"));
+        assert_eq!(flag(&all[0], "--counts"), [counts.as_str()]);
         for a in [&all[0], &all[3]] {
             assert_eq!(flag(a, "--vote"), [vote.as_str()]);
         }
@@ -735,11 +740,28 @@ fn e2e_booths_and_actas_match_the_municipal_election() {
         assert_eq!(roles, ["President", "Secretary"], "the quorum: the president and a secretary");
     }
 
-    let counts: Value = serde_yaml::from_str(&text("booth-counts.yaml")).expect("yaml");
     let manifest = e.manifest();
+    // One voter per district (run.sh names them per booth).
+    let ballot: String = text("booth-ballot.csv")
+        .lines()
+        .map(|l| match l.strip_prefix("__VOTER__,") {
+            Some(rest) => format!("{},{rest}\n", rest.split(',').next().unwrap_or_default()),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    let cast = urna::local::votes_file::parse(&ballot, &manifest, &[urna_tally::Modality::Booth]).expect("ballots");
     for d in e.spec.districts.iter().filter(|d| set.mesas.iter().any(|m| m.spec.district == d.id)) {
-        let file = counts["data"][format!("{}.json", d.id)].as_str().expect("the district's counts");
-        let got: Vec<urna_vote::acta::ContestCount> = serde_json::from_str(file).expect("a counts list");
+        assert_eq!(cast.iter().filter(|b| b.district == d.id).count(), 1, "one ballot of district {}", d.id);
+        let file = text(&format!("booth-counts/{}.json", d.id)).replace("__N__", "1");
+        let got: Vec<urna_vote::acta::ContestCount> = serde_json::from_str(&file).expect("a counts list");
+        let voted: Vec<(&str, &str)> = got
+            .iter()
+            .flat_map(|c| c.counts.iter().filter(|x| x.votes == 1).map(|x| (c.contest.as_str(), x.choice.as_str())))
+            .collect();
+        let prefix = format!("{0},{0},booth,", d.id);
+        let chosen: Vec<(&str, &str)> =
+            ballot.lines().filter_map(|l| l.strip_prefix(prefix.as_str())).filter_map(|l| l.split_once(',')).collect();
+        assert_eq!(voted, chosen, "district {}: the counts' booth ballots sit on the ballot's choices", d.id);
         let want = urna_ballot::contests_for_district(&manifest, &d.id);
         let got_ids: Vec<(&str, Vec<&str>)> =
             got.iter().map(|c| (c.contest.as_str(), c.counts.iter().map(|x| x.choice.as_str()).collect())).collect();

@@ -199,6 +199,11 @@ struct DeviceArgs {
     /// proved on the device, then keep running; needs --manifest, --public-key and --ballot-style.
     #[arg(long, default_value_t = 0, requires_all = ["manifest", "public_key", "ballot_style"])]
     ballots: u64,
+    /// Cast exactly these ballots instead (one every --ballot-interval-ms), then keep running: a CSV in the
+    /// format of `urna local --votes` (voter,district,modality,contest,choice), of which the rows of modality
+    /// `booth` and this booth's --ballot-style are cast, one ballot per voter.
+    #[arg(long, value_name = "FILE", conflicts_with = "ballots", requires_all = ["manifest", "public_key", "ballot_style"])]
+    votes: Option<PathBuf>,
     /// The election manifest (JSON or YAML), as loaded on the machine.
     #[arg(long, value_name = "FILE")]
     manifest: Option<PathBuf>,
@@ -283,6 +288,16 @@ pub fn run(args: Args) -> Result<()> {
     })
 }
 
+/// The ballots of `--votes` this booth casts: one per booth voter of its ballot style.
+fn scripted_ballots(path: &Path, machine: &BallotMachine) -> Result<Vec<Vec<(String, urna_ballot::Selection)>>> {
+    let ballots = crate::local::votes_file::read(path, machine.codec().manifest(), &[urna_tally::Modality::Booth])?;
+    let mine: Vec<_> = ballots.into_iter().filter(|b| b.district == machine.style()).map(|b| b.selections).collect();
+    if mine.is_empty() {
+        anyhow::bail!("{}: no booth ballot of ballot style {:?}", path.display(), machine.style());
+    }
+    Ok(mine)
+}
+
 async fn device(a: DeviceArgs) -> Result<()> {
     let endpoint = endpoint_of(&a.broker, &a.common.server_name, &a.common.tls_dir).await?;
     let mut config = BoothConfig::new(&a.common.fleet, &a.device, endpoint);
@@ -308,12 +323,23 @@ async fn device(a: DeviceArgs) -> Result<()> {
             }
         }
     };
+    let scripted = match (&a.votes, &machine) {
+        (Some(path), Some(machine)) => Some(scripted_ballots(path, machine)?),
+        _ => None,
+    };
     let cast = async {
         sos.await;
         if let Some(machine) = &machine {
-            for _ in 0..a.ballots {
-                let choices =
-                    urna_vote::client::random_selections(machine.codec(), machine.style(), &mut urna_crypto::os_rng());
+            let count = scripted.as_ref().map_or(a.ballots, |s| s.len() as u64);
+            for i in 0..count {
+                let choices = match scripted.as_ref().and_then(|s| s.get(i as usize)) {
+                    Some(selections) => Ok(selections.clone()),
+                    None => urna_vote::client::random_selections(
+                        machine.codec(),
+                        machine.style(),
+                        &mut urna_crypto::os_rng(),
+                    ),
+                };
                 match choices.map_err(|e| e.to_string()) {
                     Ok(c) => match booth.vote(machine, c).await {
                         Ok(seq) => tracing::info!(seq, "ballot queued"),
@@ -475,7 +501,9 @@ async fn monitor(a: MonitorArgs) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::BrokerAddr;
+    use std::path::Path;
+
+    use super::{BallotMachine, BrokerAddr, scripted_ballots};
 
     #[test]
     fn broker_addresses_are_ips_or_dns_names() -> anyhow::Result<()> {
@@ -489,6 +517,36 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let a = rt.block_on("localhost:8883".parse::<BrokerAddr>().map_err(anyhow::Error::msg)?.resolve())?;
         assert!(a.ip().is_loopback() && a.port() == 8883);
+        Ok(())
+    }
+
+    #[test]
+    fn a_booth_casts_the_votes_files_ballots_of_its_own_ballot_style() -> anyhow::Result<()> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let set = urna_operator::examples::load_dir(root.join("examples/municipal"))?;
+        let manifest = set.elections[0].manifest();
+        let key = super::super::vote::read_public_key(
+            &root.join("workloads/crypto/tests/fixtures/ceremony-3072/public.json"),
+        )?;
+        let machine = BallotMachine::new(manifest.clone(), key.clone(), "norte")?;
+        let dir = tempfile::tempdir()?;
+        let votes = dir.path().join("votes.csv");
+        std::fs::write(
+            &votes,
+            "voter,district,modality,contest,choice\n\
+             a,norte,booth,mayor,pv\na,norte,booth,transit-referendum,si\na,norte,booth,council-norte,norte-1\n\
+             b,centro,booth,mayor,pc\nb,centro,booth,transit-referendum,no\nb,centro,booth,council-centro,centro-2\n\
+             c,norte,booth,mayor,ps\nc,norte,booth,transit-referendum,no\nc,norte,booth,council-norte,norte-3\n",
+        )?;
+        let ballots = scripted_ballots(&votes, &machine)?;
+        assert_eq!(ballots.len(), 2, "the two norte voters, not the centro one");
+        let contests: Vec<Vec<&str>> =
+            ballots.iter().map(|b| b.iter().map(|(contest, _)| contest.as_str()).collect()).collect();
+        assert_eq!(contests, [["mayor", "transit-referendum", "council-norte"]; 2]);
+        // A booth of a ballot style the file does not vote is refused, naming both.
+        let sur = BallotMachine::new(manifest, key, "sur")?;
+        let e = scripted_ballots(&votes, &sur).err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(e.contains("votes.csv") && e.contains("\"sur\""), "{e}");
         Ok(())
     }
 }
