@@ -96,9 +96,9 @@ pub(crate) async fn verify_stage(
     }
 }
 
-/// With [`crate::ShardConfig::verify_proofs`], verifies every item that still needs it: not already rejected, not already in the log (an identical
-/// resubmission was verified when first accepted; a conflicting one is refused by stage 2 without a proof
-/// check), and not arriving at a sealed shard.
+/// With [`crate::ShardConfig::verify_proofs`], verifies every item that still needs it: not already
+/// rejected, not already in the log (an identical resubmission was verified when first accepted; a
+/// conflicting one is refused by stage 2 without a proof check), and not arriving at a sealed shard.
 async fn verify(mut jobs: Vec<Job>, shared: &Arc<Shared>) -> Option<Vec<Job>> {
     let size = jobs.len();
     if !shared.config.verify_proofs {
