@@ -6,7 +6,9 @@
 //! files, the container's own command and arguments run as a process, Service names resolved to the
 //! processes' loopback ports), the Job controller (the record-export Job's pod run to completion, its status
 //! written), the trustees (`urna trustee decrypt` with the committed fixture ceremony's shares) and the
-//! authority (the certify annotation). Nothing in the closing is a stand-in: the vote services, tally shards,
+//! authority (the certify annotation), and each Mesa's president and secretary, who sign and submit its actas
+//! with `urna mesa acta` at the booth vote service (the log's closing waits for them). Nothing in the closing is
+//! a stand-in: the vote services, tally shards,
 //! audit log, record export and decryption service are the real binaries, sealing, closing and verifying for
 //! real. What the test does not run: the BoothFleet's brokers and monitor (the closing does not ask them).
 //! The one change to the pods' arguments: the tally shards run without `--closes-at` (passed an hour ago, it
@@ -53,6 +55,13 @@ const VOTING_KEY: &str =
 const AFTER_VOLUME: &str = "Exporting (record volume created, export Job not yet)";
 /// Every wait of the test is bounded by this.
 const DEADLINE: Duration = Duration::from_secs(300);
+/// The members who sign each Mesa's actas: the quorum, the president and a secretary.
+const ACTA_SIGNERS: [&str; 2] = ["presidente", "secretario"];
+
+/// Where the test keeps `member`'s acta key of `mesa`.
+fn member_key(dir: &Path, mesa: &str, member: &str) -> PathBuf {
+    dir.join(format!("{mesa}-{member}.key"))
+}
 
 /// The municipal Election, closed an hour ago, keyed by the committed fixture ceremony (whose shares the
 /// trustees hold) and naming its ceremony ConfigMap, as an authority would have applied it.
@@ -87,8 +96,10 @@ fn closed_election() -> Value {
 }
 
 /// Puts the Election and what the authority created beside it: its census ConfigMaps, Mesas and BoothFleet
-/// (the example's), the voting-right key and vote admin token Secrets, and the ceremony's public outputs.
-fn seed(api: &FakeApi) {
+/// (the example's), the voting-right key and vote admin token Secrets, and the ceremony's public outputs. Each
+/// Mesa's president and secretary get fresh acta keys (`urna mesa keygen`, in `dir`; the example's have no
+/// committed private half), whose public halves replace theirs in the Mesa.
+fn seed(api: &FakeApi, dir: &Path) {
     let set = common::example("municipal");
     api.put(ELECTION_PATH, closed_election());
     for cm in set.others.iter().filter(|o| o["kind"] == "ConfigMap") {
@@ -96,9 +107,18 @@ fn seed(api: &FakeApi) {
         api.put(&format!("{CONFIGMAPS}/{name}"), cm.clone());
     }
     for m in &set.mesas {
+        let mut m = m.clone();
+        for member in m.spec.members.iter_mut().filter(|m| ACTA_SIGNERS.contains(&m.id.as_str())) {
+            let key = member_key(dir, &m.metadata.name.clone().unwrap_or_default(), &member.id);
+            let out = Command::new(urna_bin()).args(["mesa", "keygen", "--out"]).arg(&key).output().expect("keygen");
+            assert!(out.status.success(), "urna mesa keygen: {}", String::from_utf8_lossy(&out.stderr));
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let public = stdout.lines().find_map(|l| l.strip_prefix("public key: ")).expect("the public key");
+            member.signing_key = public.trim().to_owned();
+        }
         api.put(
             &format!("/apis/urna.dev/v1alpha1/namespaces/ciudad/mesas/{}", m.name_any()),
-            serde_json::to_value(m).expect("json"),
+            serde_json::to_value(&m).expect("json"),
         );
     }
     for f in &set.fleets {
@@ -321,6 +341,70 @@ impl World {
         }
     }
 
+    /// Each Mesa's president and secretary sign its constitution and results actas with their tools (`urna
+    /// mesa acta draft|sign|submit`) at the booth vote service, with the console token the operator generated:
+    /// what the log's closing waits for. The results state no votes (no booth ballot was cast here), in the
+    /// shape the e2e suite's counts have (`e2e/booth-counts/<district>.json`).
+    async fn mesas_sign_their_actas(&self, api: &FakeApi) {
+        let vote = &self.services[&booth_vote::booth_vote_name(NAME)];
+        let set = common::example("municipal");
+        for m in &set.mesas {
+            let mesa = m.name_any();
+            let token = api.get(&format!("{SECRETS}/{}", booth_vote::console_token_secret(&mesa)));
+            let token = serde_json::from_value::<k8s_openapi::ByteString>(
+                token["data"][urna_operator::workload::TOKEN_KEY].clone(),
+            )
+            .expect("the console token")
+            .0;
+            let token_file = self.dir.join(format!("{mesa}-console.token"));
+            std::fs::write(&token_file, token).expect("token file");
+            let counts = self.dir.join(format!("{mesa}-counts.json"));
+            let template = std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../e2e/booth-counts/{}.json", m.spec.district)),
+            )
+            .expect("counts template");
+            std::fs::write(&counts, template.replace("__N__", "0")).expect("counts");
+            for kind in ["constitution", "results"] {
+                let acta = |step: &str| self.dir.join(format!("{mesa}-{kind}-{step}.json"));
+                let mut draft = Command::new(urna_bin());
+                draft
+                    .args(["mesa", "acta", "draft", "--kind", kind, "--election", NAME, "--mesa", &mesa])
+                    .args(["--members-present", &ACTA_SIGNERS.join(","), "--source", "booths", "--counts"])
+                    .arg(&counts)
+                    .args(["--vote", vote, "--token-file"])
+                    .arg(&token_file)
+                    .arg("--out")
+                    .arg(acta("draft"));
+                let mut steps = vec![draft];
+                let mut last = acta("draft");
+                for member in ACTA_SIGNERS {
+                    let mut sign = Command::new(urna_bin());
+                    sign.args(["mesa", "acta", "sign", "--acta"])
+                        .arg(&last)
+                        .args(["--member", member, "--key"])
+                        .arg(member_key(&self.dir, &mesa, member))
+                        .arg("--out")
+                        .arg(acta(member));
+                    last = acta(member);
+                    steps.push(sign);
+                }
+                let mut submit = Command::new(urna_bin());
+                submit.args(["mesa", "acta", "submit", "--acta"]).arg(&last).args(["--vote", vote, "--token-file"]);
+                submit.arg(&token_file);
+                steps.push(submit);
+                for mut step in steps {
+                    let out = run_blocking(&mut step).await;
+                    assert!(
+                        out.status.success(),
+                        "{mesa} {kind} acta: {:?}: {}",
+                        step.get_args().collect::<Vec<_>>(),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            }
+        }
+    }
+
     /// Whatever the cluster does next, given what the operator created.
     async fn moves(&mut self, api: &FakeApi, killed: &[String]) {
         // The workloads start once the operator saw them unreachable (Draining), as pods starting late.
@@ -437,7 +521,7 @@ async fn the_operator_process_closes_an_election_to_certified_killed_at_every_st
     // With its journal from the start: the test's own writes (the kubelet's, the authority's) are watch events
     // with resource versions too.
     let api = FakeApi { journal: Some(Arc::default()), ..Default::default() };
-    seed(&api);
+    seed(&api, &dir);
     // Freeze at each closing step the first time the operator stores it, and once between the record volume
     // and the export Job.
     let stepped = Arc::new(Mutex::new(BTreeSet::<String>::new()));
@@ -481,11 +565,13 @@ async fn the_operator_process_closes_an_election_to_certified_killed_at_every_st
                 operator.kill();
                 killed.push(moment.clone());
                 if moment == "ClosingLog" {
-                    // No mesa signs a results acta here (no booth ballots): the authority closes the log without
-                    // them (an explicit act: the annotation; the wait itself is closing.rs's unit test).
-                    let mut e = api.get(ELECTION_PATH);
-                    e["metadata"]["annotations"][urna_operator::meta::ANNOTATION_CLOSE_WITHOUT_ACTAS] = json!("true");
-                    api.put(ELECTION_PATH, e);
+                    // The log's closing waits for every Mesa's results acta: the members sign and submit them
+                    // (no booth ballots were cast here, so each states none), and the next operator goes on.
+                    let status = api.get(ELECTION_PATH)["status"].clone();
+                    let closing = status["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Closing");
+                    let message = closing.and_then(|c| c["message"].as_str()).unwrap_or_default();
+                    assert!(message.contains("waiting for the results actas of mesas"), "{message}");
+                    world.mesas_sign_their_actas(&api).await;
                 }
                 if moment == "Decrypted" {
                     // The authority certifies the published results (an explicit act: the annotation).
