@@ -582,7 +582,8 @@ fn vote_ingress_exposes_the_app_and_only_its_public_routes() {
 /// prefix to a Service that selects that partition's pod by its ordinal; the rest goes to the vote Service.
 #[test]
 fn a_partitioned_vote_ingress_routes_each_partition_to_its_pod() {
-    use urna_operator::build::election::{VOTE_PARTITION_PATHS, vote_ingress, vote_partition_services};
+    use urna_operator::build::election::{vote_ingress, vote_partition_services};
+    use urna_vote::partition::Partition;
     let mut e = example("university").elections[0].clone();
     assert!(vote_partition_services(&e).is_empty(), "one partition: no partition Services");
     e.spec.vote.partitions = 3;
@@ -607,8 +608,8 @@ fn a_partitioned_vote_ingress_routes_each_partition_to_its_pod() {
         .map(|p| (p.path.clone().expect("path"), p.backend.service.as_ref().expect("service").name.clone()))
         .collect();
     for i in 0..3 {
-        for path in VOTE_PARTITION_PATHS {
-            let prefixed = format!("{}{path}", urna_vote::partition::Partition::path_prefix(i));
+        for path in Partition::ROUTES {
+            let prefixed = format!("{}{path}", Partition::path_prefix(i));
             assert!(routes.contains(&(prefixed.clone(), name(i))), "{prefixed} to its partition: {routes:?}");
         }
     }

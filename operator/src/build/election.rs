@@ -33,6 +33,7 @@ use crate::workload::{
     self, ADMIN_TOKEN_DIR, CENSUS_DIR, HTTP_PORT_NAME, KEYS_FILE, MANIFEST_FILE, PARTITION_ENV, POD_INDEX_LABEL,
     PUBLIC_KEY_FILE, SIGNING_KEY_DIR, VoteArgs,
 };
+use urna_vote::partition::Partition;
 
 pub const VOTE: &str = "vote";
 pub const AUDIT: &str = "audit";
@@ -225,13 +226,9 @@ pub const VOTE_INGRESS_PATHS: &[(&str, &str)] = &[
     ("/audit/v1/proof/inclusion", "Exact"),
 ];
 
-/// What the voter app sends to one partition (`urna_vote::partition::Partition::path_prefix`): a voter's
-/// session and right go to her partition, a ballot to its signature's.
-pub const VOTE_PARTITION_PATHS: &[&str] = &["/v1/sessions", "/v1/rights", "/v1/ballots"];
-
 /// The remote vote service's Ingress, with `spec.vote.ingress`: the host's [`VOTE_INGRESS_PATHS`] to the
 /// vote Service's HTTP port, TLS from the given Secret (issued by cert-manager when `tls.issuer` is set).
-/// With several partitions, also each partition's [`VOTE_PARTITION_PATHS`] under its prefix (`/p/<i>`) to
+/// With several partitions, also each partition's `Partition::ROUTES` under its prefix (`/p/<i>`) to
 /// that partition's own Service ([`vote_partition_services`]): the app computes the partition as the
 /// service does. The vote NetworkPolicy admits any source, so the ingress controller's pods reach it from
 /// any namespace.
@@ -245,9 +242,9 @@ pub fn vote_ingress(e: &Election) -> Option<Ingress> {
     let partitions = e.spec.vote.partitions;
     if partitions > 1 {
         for i in 0..partitions {
-            let prefix = urna_vote::partition::Partition::path_prefix(i);
+            let prefix = Partition::path_prefix(i);
             let service = vote_partition_name(&name, i);
-            routes.extend(VOTE_PARTITION_PATHS.iter().map(|p| (format!("{prefix}{p}"), "Exact", service.clone())));
+            routes.extend(Partition::ROUTES.iter().map(|p| (format!("{prefix}{p}"), "Exact", service.clone())));
         }
     }
     Some(ingress_routes(metadata, spec, &routes))

@@ -49,9 +49,13 @@ impl Partition {
         Self::of_voter(voter_id, self.count) == self.index
     }
 
-    /// The path prefix under which partition `index` also serves its partition-bound routes (sessions,
-    /// rights, ballots): what the voter app adds with several partitions (web/app/src/partition.ts) and the
-    /// cluster's Ingress routes to that partition's pod.
+    /// The routes bound to a partition: a voter's session and voting right (her partition), a ballot (its
+    /// signature's). The service serves them at these paths and under [`Self::path_prefix`].
+    pub const ROUTES: &[&str] = &["/v1/sessions", "/v1/rights", "/v1/ballots"];
+
+    /// The path prefix under which partition `index` also serves its [`Self::ROUTES`]: what the voter app
+    /// adds with several partitions (web/app/src/partition.ts) and the cluster's Ingress routes to that
+    /// partition's pod.
     pub fn path_prefix(index: u32) -> String {
         format!("/p/{index}")
     }

@@ -189,6 +189,10 @@ async fn partitions_send_voters_to_their_replica() {
     let (code, session) = h.raw("POST", &format!("{prefix}/v1/sessions"), None, Some(body.clone())).await;
     assert_eq!(code, 200, "{session}");
     assert!(session["token"].is_string(), "{session}");
+    for route in urna_vote::Partition::ROUTES {
+        let (code, _) = h.raw("POST", &format!("{prefix}{route}"), None, Some(b"{}".to_vec())).await;
+        assert_ne!(code, 404, "{prefix}{route} is served");
+    }
     let other = urna_vote::Partition::path_prefix(1);
     let (code, _) = h.raw("POST", &format!("{other}/v1/sessions"), None, Some(body)).await;
     assert_eq!(code, 404, "another partition's prefix is not a route here");

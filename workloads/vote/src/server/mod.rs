@@ -451,9 +451,9 @@ async fn close(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Result<Jso
     Ok(Json(CloseResponse { closed: true, closed_at: at }))
 }
 
-/// The routes bound to a partition: a voter's session and voting right (her partition), a ballot (its
-/// signature's). Served at `/v1/...` and at `/p/<this partition>/v1/...`: the voter app prefixes them when the
-/// election has several partitions, and the cluster's Ingress routes each prefix to its partition's pod.
+/// [`Partition::ROUTES`], served at `/v1/...` and at `/p/<this partition>/v1/...`: the voter app prefixes them
+/// when the election has several partitions, and the cluster's Ingress routes each prefix to its partition's
+/// pod.
 fn partition_routes(s: &Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/sessions", post(create_session))
